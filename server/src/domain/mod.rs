@@ -1,0 +1,20 @@
+//! Domain types. Plain data: no I/O, no async, geometry as `geo` types in
+//! WGS-84 longitude/latitude degrees unless a name says otherwise.
+
+pub mod atom;
+pub mod feature;
+pub mod grid;
+pub mod household;
+pub mod person;
+pub mod plan;
+pub mod policy;
+pub mod region;
+
+pub use atom::{Atom, AtomId, AtomKind};
+pub use feature::{Building, Road, RoadClass, Water, WaterKind};
+pub use grid::{GridCode, ImportedGrid, Level};
+pub use household::{CareLevel, Household, HouseholdId, SensitiveFlags};
+pub use person::{Person, PersonId, Role};
+pub use plan::{GridLabel, Plan, PlanVersion};
+pub use policy::Policy;
+pub use region::{Region, RegionCode, RegionCodeError};

@@ -1,0 +1,1 @@
+//! Import and export: GeoJSON, CSV/XLSX, OSM PBF.

@@ -1,0 +1,37 @@
+//! wangge (网格): grid-based community governance for Chinese cities.
+//!
+//! Street offices and communities divide their territory into three nested
+//! levels of grids, staff every grid and must show that every household is
+//! covered. This crate holds the whole service: a pure core (domain,
+//! spatial, partition, coverage, emergency, edit, access) with no I/O, and
+//! the edges that talk to the world (store, io, api).
+//!
+//! # Layout
+//!
+//! - [`domain`]: regions, atoms, plans, grids, households, people, policy.
+//!   Plain data, no I/O.
+//! - [`spatial`]: CRS conversion (GCJ-02, BD-09 → WGS-84), the local metric
+//!   projection, R-tree indexes and point-in-region placement.
+//! - [`partition`]: atoms, the atom graph and the nested grid solver.
+//! - [`coverage`]: gaps, staffing, reach and roll-ups.
+//! - [`emergency`]: nearest reserve volunteers, hazard areas, dispatch.
+//! - [`edit`]: plan edits and their validation.
+//! - [`access`]: users, roles, region scopes, personal-field projection.
+//! - [`store`]: the `Store` trait and its GeoPackage implementation.
+//! - [`io`]: importers (GeoJSON, CSV/XLSX, OSM PBF) and exporters.
+//! - [`snapshot`]: the immutable in-memory view every request reads.
+//! - [`api`]: axum routers, problem documents, GeoJSON layers.
+//! - [`cli`]: the `wangge` subcommands, one file each.
+
+pub mod access;
+pub mod api;
+pub mod cli;
+pub mod coverage;
+pub mod domain;
+pub mod edit;
+pub mod emergency;
+pub mod io;
+pub mod partition;
+pub mod snapshot;
+pub mod spatial;
+pub mod store;

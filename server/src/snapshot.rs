@@ -1,0 +1,1 @@
+//! The immutable in-memory snapshot every request reads.

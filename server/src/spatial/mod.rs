@@ -1,0 +1,5 @@
+//! Coordinates and indexes: CRS conversion, local metric projection,
+//! R-trees and point-in-region placement.
+
+/// Coordinate reference systems of imports, and conversion to WGS-84.
+pub mod crs;

@@ -1,0 +1,165 @@
+//! Stores: the system of record. One [`Store`] trait, implemented by the
+//! embedded GeoPackage file ([`gpkg`]) and, later, PostGIS.
+//!
+//! The trait is synchronous: SQLite is, and the API calls it from
+//! `spawn_blocking`. Every write is one transaction.
+
+pub mod gpkg;
+
+use crate::domain::{
+    Atom, Building, Household, ImportedGrid, Person, Plan, PlanVersion, Region, RegionCode, Road,
+    Water,
+};
+
+/// The layers a store holds, one feature table each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    Regions,
+    Atoms,
+    Households,
+    People,
+    Roads,
+    Buildings,
+    Water,
+    Grids,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 8] = [
+        Self::Regions,
+        Self::Atoms,
+        Self::Households,
+        Self::People,
+        Self::Roads,
+        Self::Buildings,
+        Self::Water,
+        Self::Grids,
+    ];
+
+    /// Table name, also the name in URLs and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Regions => "regions",
+            Self::Atoms => "atoms",
+            Self::Households => "households",
+            Self::People => "people",
+            Self::Roads => "roads",
+            Self::Buildings => "buildings",
+            Self::Water => "water",
+            Self::Grids => "grids",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+/// One record of any layer, as importers produce them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Region(Region),
+    Atom(Atom),
+    Household(Household),
+    Person(Person),
+    Road(Road),
+    Building(Building),
+    Water(Water),
+    Grid(ImportedGrid),
+}
+
+impl Record {
+    pub fn layer(&self) -> Layer {
+        match self {
+            Self::Region(_) => Layer::Regions,
+            Self::Atom(_) => Layer::Atoms,
+            Self::Household(_) => Layer::Households,
+            Self::Person(_) => Layer::People,
+            Self::Road(_) => Layer::Roads,
+            Self::Building(_) => Layer::Buildings,
+            Self::Water(_) => Layer::Water,
+            Self::Grid(_) => Layer::Grids,
+        }
+    }
+}
+
+/// Yielded by an import stream to make the store roll the whole import back
+/// (the importer found bad records and was told to store nothing then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Abort;
+
+/// Everything a snapshot is built from.
+#[derive(Debug, Default, Clone)]
+pub struct Dataset {
+    pub regions: Vec<Region>,
+    pub atoms: Vec<Atom>,
+    pub households: Vec<Household>,
+    pub people: Vec<Person>,
+    pub roads: Vec<Road>,
+    pub buildings: Vec<Building>,
+    pub water: Vec<Water>,
+    pub grids: Vec<ImportedGrid>,
+    /// The newest plan of each region.
+    pub plans: Vec<Plan>,
+}
+
+/// Errors of the store layer, with the operation they happened in.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store {op}: {source}")]
+    Sqlite {
+        op: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("store file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("import into {layer} aborted: nothing was stored")]
+    Aborted { layer: &'static str },
+    #[error("record for layer {got} given to an import of {expected}")]
+    WrongLayer { expected: &'static str, got: &'static str },
+    #[error("stored {what} is corrupt: {reason}")]
+    Corrupt { what: String, reason: String },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("conflict: {0}")]
+    Conflict(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The system of record. Implementations: [`gpkg::GeoPackage`].
+pub trait Store: Send + Sync {
+    /// `"geopackage"` or `"postgis"`.
+    fn kind(&self) -> &'static str;
+
+    /// Writes a stream of records of one layer in one transaction and returns
+    /// how many were stored. With `replace`, the layer's records of the same
+    /// ids are replaced. An `Err(Abort)` item rolls everything back
+    /// ([`StoreError::Aborted`]); so does any failure.
+    fn import(
+        &self,
+        layer: Layer,
+        records: &mut dyn Iterator<Item = std::result::Result<Record, Abort>>,
+    ) -> Result<u64>;
+
+    /// Loads everything a snapshot needs.
+    fn load(&self) -> Result<Dataset>;
+
+    /// Number of features per layer.
+    fn counts(&self) -> Result<Vec<(Layer, u64)>>;
+
+    /// Replaces the atoms of a region (one transaction).
+    fn replace_atoms(&self, region: RegionCode, atoms: &[Atom]) -> Result<()>;
+
+    /// Saves a plan as a new immutable version; `plan.version.id` and
+    /// `number` are assigned by the store and returned.
+    fn save_plan(&self, plan: &Plan) -> Result<PlanVersion>;
+
+    /// Plan versions of a region, oldest first.
+    fn plan_versions(&self, region: RegionCode) -> Result<Vec<PlanVersion>>;
+
+    /// One plan version with its labels.
+    fn plan(&self, id: i64) -> Result<Option<Plan>>;
+}
