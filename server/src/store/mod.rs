@@ -89,6 +89,9 @@ impl Record {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Abort;
 
+/// Records stored per layer by one import.
+pub type ImportCounts = std::collections::BTreeMap<Layer, u64>;
+
 /// Everything a snapshot is built from.
 #[derive(Debug, Default, Clone)]
 pub struct Dataset {
@@ -115,10 +118,8 @@ pub enum StoreError {
     },
     #[error("store file {path}: {reason}")]
     File { path: String, reason: String },
-    #[error("import into {layer} aborted: nothing was stored")]
-    Aborted { layer: &'static str },
-    #[error("record for layer {got} given to an import of {expected}")]
-    WrongLayer { expected: &'static str, got: &'static str },
+    #[error("import aborted: nothing was stored")]
+    Aborted,
     #[error("stored {what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },
     #[error("{what} not found")]
@@ -134,15 +135,15 @@ pub trait Store: Send + Sync {
     /// `"geopackage"` or `"postgis"`.
     fn kind(&self) -> &'static str;
 
-    /// Writes a stream of records of one layer in one transaction and returns
-    /// how many were stored. With `replace`, the layer's records of the same
-    /// ids are replaced. An `Err(Abort)` item rolls everything back
-    /// ([`StoreError::Aborted`]); so does any failure.
+    /// Writes a stream of records (of any layers) in one transaction and
+    /// returns how many were stored per layer. A record whose id is ≤ 0 gets
+    /// a new id; one whose id exists already replaces the stored one. An
+    /// `Err(Abort)` item rolls everything back ([`StoreError::Aborted`]); so
+    /// does any failure: the store then holds exactly what it held before.
     fn import(
         &self,
-        layer: Layer,
         records: &mut dyn Iterator<Item = std::result::Result<Record, Abort>>,
-    ) -> Result<u64>;
+    ) -> Result<ImportCounts>;
 
     /// Loads everything a snapshot needs.
     fn load(&self) -> Result<Dataset>;
