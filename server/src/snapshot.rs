@@ -1,1 +1,410 @@
 //! The immutable in-memory snapshot every request reads.
+//!
+//! Built from the store (the system of record) after each write and swapped
+//! in atomically ([`SnapshotCell`]); requests hold an `Arc` to the snapshot
+//! they started with, so they never see half an update and never take a
+//! lock. Every query takes the caller's [`Scope`].
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use geo::BoundingRect;
+use geo_types::Rect;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+use serde::Serialize;
+
+use crate::access::Scope;
+use crate::domain::{
+    Atom, Building, Household, ImportedGrid, Person, Plan, Region, RegionCode, Road, Water,
+};
+use crate::store::{Dataset, Layer, Record};
+
+/// Something a layer holds: an id, a bounding box and maybe a region.
+pub trait LayerItem {
+    fn item_id(&self) -> i64;
+    fn bbox(&self) -> Option<Rect<f64>>;
+    /// The region the item belongs to; `None` for basemap features.
+    fn item_region(&self) -> Option<RegionCode>;
+    fn to_record(&self) -> Record;
+}
+
+macro_rules! layer_item {
+    ($t:ty, $variant:ident, |$s:ident| id: $id:expr, geom: $g:expr, region: $r:expr) => {
+        impl LayerItem for $t {
+            fn item_id(&self) -> i64 {
+                let $s = self;
+                $id
+            }
+            fn bbox(&self) -> Option<Rect<f64>> {
+                let $s = self;
+                $g.bounding_rect().into()
+            }
+            #[allow(unused_variables)]
+            fn item_region(&self) -> Option<RegionCode> {
+                let $s = self;
+                $r
+            }
+            fn to_record(&self) -> Record {
+                Record::$variant(self.clone())
+            }
+        }
+    };
+}
+
+layer_item!(Region, Region, |s| id: s.code.as_u64() as i64, geom: s.boundary, region: Some(s.code));
+layer_item!(Atom, Atom, |s| id: i64::from(s.id), geom: s.geometry, region: Some(s.region));
+layer_item!(Household, Household, |s| id: s.id, geom: s.location, region: s.region);
+layer_item!(Person, Person, |s| id: s.id, geom: s.home, region: s.region);
+layer_item!(Road, Road, |s| id: s.id, geom: s.geometry, region: None);
+layer_item!(Building, Building, |s| id: s.id, geom: s.geometry, region: None);
+layer_item!(Water, Water, |s| id: s.id, geom: s.geometry, region: None);
+layer_item!(ImportedGrid, Grid, |s| id: s.id, geom: s.geometry, region: Some(s.region));
+
+type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
+
+/// One layer: items sorted by id, and an R-tree over their bounding boxes.
+#[derive(Debug)]
+pub struct LayerIndex<T> {
+    items: Vec<T>,
+    tree: RTree<Entry>,
+}
+
+impl<T: LayerItem> LayerIndex<T> {
+    /// Sorts by id and bulk-loads the R-tree: O(n log n).
+    fn new(mut items: Vec<T>) -> Self {
+        items.sort_by_key(LayerItem::item_id);
+        let entries = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, it)| {
+                let r = it.bbox()?;
+                Some(Entry::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i as u32,
+                ))
+            })
+            .collect();
+        Self {
+            items,
+            tree: RTree::bulk_load(entries),
+        }
+    }
+
+    pub fn items(&self) -> &[T] {
+        &self.items
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The item with this id, when in scope.
+    pub fn get(&self, id: i64, scope: &Scope) -> Option<&T> {
+        let i = self
+            .items
+            .binary_search_by_key(&id, LayerItem::item_id)
+            .ok()?;
+        let it = &self.items[i];
+        in_scope(it, scope).then_some(it)
+    }
+
+    /// Items in scope whose bounding box meets `bbox` (all when `None`),
+    /// in id order, paged.
+    pub fn query(
+        &self,
+        bbox: Option<Rect<f64>>,
+        scope: &Scope,
+        offset: usize,
+        limit: usize,
+    ) -> Page<&T> {
+        let mut idx: Vec<u32> = match bbox {
+            Some(r) => self
+                .tree
+                .locate_in_envelope_intersecting(&AABB::from_corners(
+                    [r.min().x, r.min().y],
+                    [r.max().x, r.max().y],
+                ))
+                .map(|e| e.data)
+                .collect(),
+            None => (0..self.items.len() as u32).collect(),
+        };
+        idx.retain(|&i| in_scope(&self.items[i as usize], scope));
+        if bbox.is_some() {
+            idx.sort_unstable();
+        }
+        let matched = idx.len();
+        let items = idx
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|&i| &self.items[i as usize])
+            .collect();
+        Page {
+            matched,
+            offset,
+            items,
+        }
+    }
+}
+
+fn in_scope<T: LayerItem>(it: &T, scope: &Scope) -> bool {
+    match it.item_region() {
+        Some(c) => scope.contains(c),
+        // Basemap features (roads, buildings, water) carry nothing personal.
+        None => true,
+    }
+}
+
+/// A page of a query's answer.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// Items matching the query in all pages.
+    pub matched: usize,
+    pub offset: usize,
+    pub items: Vec<T>,
+}
+
+/// Figures of one region.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct RegionCounts {
+    pub households: u64,
+    pub people: u64,
+    pub atoms: u64,
+    pub grids: u64,
+}
+
+/// The snapshot.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Increases with every rebuild; part of ETags.
+    pub generation: u64,
+    pub regions: LayerIndex<Region>,
+    pub atoms: LayerIndex<Atom>,
+    pub households: LayerIndex<Household>,
+    pub people: LayerIndex<Person>,
+    pub roads: LayerIndex<Road>,
+    pub buildings: LayerIndex<Building>,
+    pub water: LayerIndex<Water>,
+    pub grids: LayerIndex<ImportedGrid>,
+    pub plans: HashMap<RegionCode, Plan>,
+    counts: HashMap<RegionCode, RegionCounts>,
+}
+
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+impl Snapshot {
+    /// Builds the indexes. O(n log n) in the number of features.
+    pub fn build(data: Dataset) -> Self {
+        let mut counts: HashMap<RegionCode, RegionCounts> = HashMap::new();
+        for h in &data.households {
+            if let Some(r) = h.region {
+                counts.entry(r).or_default().households += 1;
+            }
+        }
+        for p in &data.people {
+            if let Some(r) = p.region {
+                counts.entry(r).or_default().people += 1;
+            }
+        }
+        for a in &data.atoms {
+            counts.entry(a.region).or_default().atoms += 1;
+        }
+        for g in &data.grids {
+            counts.entry(g.region).or_default().grids += 1;
+        }
+        let plans = data
+            .plans
+            .into_iter()
+            .map(|p| (p.version.region, p))
+            .collect();
+        Self {
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
+            regions: LayerIndex::new(data.regions),
+            atoms: LayerIndex::new(data.atoms),
+            households: LayerIndex::new(data.households),
+            people: LayerIndex::new(data.people),
+            roads: LayerIndex::new(data.roads),
+            buildings: LayerIndex::new(data.buildings),
+            water: LayerIndex::new(data.water),
+            grids: LayerIndex::new(data.grids),
+            plans,
+            counts,
+        }
+    }
+
+    pub fn empty() -> Self {
+        Self::build(Dataset::default())
+    }
+
+    /// Regions in scope, by code.
+    pub fn regions(&self, scope: &Scope) -> impl Iterator<Item = &Region> {
+        let scope = scope.clone();
+        self.regions
+            .items()
+            .iter()
+            .filter(move |r| scope.contains(r.code))
+    }
+
+    /// A region in scope; out-of-scope regions are indistinguishable from
+    /// missing ones.
+    pub fn region(&self, code: RegionCode, scope: &Scope) -> Option<&Region> {
+        self.regions.get(code.as_u64() as i64, scope)
+    }
+
+    pub fn region_counts(&self, code: RegionCode) -> RegionCounts {
+        self.counts.get(&code).copied().unwrap_or_default()
+    }
+
+    /// Features of any layer as records (cloned: pages are small), paged.
+    pub fn layer_page(
+        &self,
+        layer: Layer,
+        bbox: Option<Rect<f64>>,
+        scope: &Scope,
+        offset: usize,
+        limit: usize,
+    ) -> Page<Record> {
+        fn conv<T: LayerItem>(p: Page<&T>) -> Page<Record> {
+            Page {
+                matched: p.matched,
+                offset: p.offset,
+                items: p.items.into_iter().map(LayerItem::to_record).collect(),
+            }
+        }
+        match layer {
+            Layer::Regions => conv(self.regions.query(bbox, scope, offset, limit)),
+            Layer::Atoms => conv(self.atoms.query(bbox, scope, offset, limit)),
+            Layer::Households => conv(self.households.query(bbox, scope, offset, limit)),
+            Layer::People => conv(self.people.query(bbox, scope, offset, limit)),
+            Layer::Roads => conv(self.roads.query(bbox, scope, offset, limit)),
+            Layer::Buildings => conv(self.buildings.query(bbox, scope, offset, limit)),
+            Layer::Water => conv(self.water.query(bbox, scope, offset, limit)),
+            Layer::Grids => conv(self.grids.query(bbox, scope, offset, limit)),
+        }
+    }
+
+    /// One feature of a layer by id, when in scope.
+    pub fn layer_item(&self, layer: Layer, id: i64, scope: &Scope) -> Option<Record> {
+        match layer {
+            Layer::Regions => self.regions.get(id, scope).map(LayerItem::to_record),
+            Layer::Atoms => self.atoms.get(id, scope).map(LayerItem::to_record),
+            Layer::Households => self.households.get(id, scope).map(LayerItem::to_record),
+            Layer::People => self.people.get(id, scope).map(LayerItem::to_record),
+            Layer::Roads => self.roads.get(id, scope).map(LayerItem::to_record),
+            Layer::Buildings => self.buildings.get(id, scope).map(LayerItem::to_record),
+            Layer::Water => self.water.get(id, scope).map(LayerItem::to_record),
+            Layer::Grids => self.grids.get(id, scope).map(LayerItem::to_record),
+        }
+    }
+}
+
+/// Holds the current snapshot; readers load it without locks, a writer
+/// swaps in a new one after the store has committed.
+#[derive(Debug)]
+pub struct SnapshotCell(ArcSwap<Snapshot>);
+
+impl SnapshotCell {
+    pub fn new(s: Snapshot) -> Self {
+        Self(ArcSwap::from_pointee(s))
+    }
+
+    /// The current snapshot; cheap (an atomic load and a reference count).
+    pub fn load(&self) -> Arc<Snapshot> {
+        self.0.load_full()
+    }
+
+    pub fn swap(&self, s: Snapshot) {
+        self.0.store(Arc::new(s));
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::domain::{CareLevel, SensitiveFlags};
+    use geo_types::{point, polygon, MultiPolygon};
+
+    fn hh(id: i64, x: f64, y: f64, region: &str) -> Household {
+        Household {
+            id,
+            location: point!(x: x, y: y),
+            size: 3,
+            care: CareLevel::REASSURED,
+            flags: SensitiveFlags::default(),
+            building: None,
+            address: String::new(),
+            head_name: String::new(),
+            phone: String::new(),
+            region: Some(region.parse().unwrap()),
+            estimated: false,
+        }
+    }
+
+    fn data() -> Dataset {
+        let sq = |x0: f64| {
+            MultiPolygon(vec![
+                polygon![(x: x0, y: 0.0), (x: x0 + 1.0, y: 0.0), (x: x0 + 1.0, y: 1.0), (x: x0, y: 1.0)],
+            ])
+        };
+        Dataset {
+            regions: vec![
+                Region {
+                    code: "610902001".parse().unwrap(),
+                    name: "甲街道".into(),
+                    parent: None,
+                    boundary: sq(0.0),
+                },
+                Region {
+                    code: "610902002".parse().unwrap(),
+                    name: "乙街道".into(),
+                    parent: None,
+                    boundary: sq(1.0),
+                },
+            ],
+            households: (1..=10)
+                .map(|i| hh(i, 0.05 * i as f64, 0.5, "610902001"))
+                .chain((11..=15).map(|i| hh(i, 1.5, 0.5, "610902002")))
+                .collect(),
+            ..Dataset::default()
+        }
+    }
+
+    #[test]
+    fn bbox_scope_and_paging_compose() {
+        let s = Snapshot::build(data());
+        let all = Scope::all();
+        let p = s.households.query(None, &all, 0, 4);
+        assert_eq!((p.matched, p.items.len()), (15, 4));
+        assert_eq!(p.items[0].id, 1);
+        let bbox = Rect::new((0.0, 0.0), (0.26, 1.0));
+        let p = s.households.query(Some(bbox), &all, 2, 10);
+        assert_eq!(p.matched, 5);
+        assert_eq!(
+            p.items.iter().map(|h| h.id).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
+        let street2 = Scope::prefixes(["610902002"]);
+        let p = s.households.query(None, &street2, 0, 100);
+        assert_eq!(p.matched, 5);
+        assert!(s.households.get(1, &street2).is_none());
+        assert!(s.region("610902001".parse().unwrap(), &street2).is_none());
+        assert_eq!(s.region_counts("610902001".parse().unwrap()).households, 10);
+    }
+
+    #[test]
+    fn readers_keep_their_snapshot_across_a_swap() {
+        let cell = SnapshotCell::new(Snapshot::empty());
+        let before = cell.load();
+        cell.swap(Snapshot::build(data()));
+        assert_eq!(before.households.len(), 0);
+        assert_eq!(cell.load().households.len(), 15);
+        assert!(cell.load().generation > before.generation);
+    }
+}

@@ -1,2 +1,66 @@
-//! access: see DESIGN.md. Built by its own issue; this room is reserved so the
-//! layout matches the design from the first commit.
+//! Who may see what. Every read of the snapshot takes a [`Scope`], so no
+//! handler, tile or export can forget it. Accounts, roles and personal-field
+//! projection build on this (issue 4).
+
+use crate::domain::RegionCode;
+
+/// A caller's region scope: a set of region-code prefixes (a city `6109`, a
+/// street `610902001`, a community `610902001001`), or everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    /// `None` = every region (admin, or the local command line).
+    prefixes: Option<Vec<String>>,
+}
+
+impl Scope {
+    /// Everything: for the command line run by the store's owner.
+    pub fn all() -> Self {
+        Self { prefixes: None }
+    }
+
+    /// Only regions whose 12-digit code starts with one of `prefixes`.
+    /// Prefixes are digit strings; an empty list sees nothing.
+    pub fn prefixes<I: IntoIterator<Item = S>, S: Into<String>>(prefixes: I) -> Self {
+        Self {
+            prefixes: Some(prefixes.into_iter().map(Into::into).collect()),
+        }
+    }
+
+    pub fn is_all(&self) -> bool {
+        self.prefixes.is_none()
+    }
+
+    /// True when the region `code` lies inside the scope.
+    pub fn contains(&self, code: RegionCode) -> bool {
+        match &self.prefixes {
+            None => true,
+            Some(p) => {
+                let s = code.to_string();
+                p.iter().any(|pre| s.starts_with(pre.as_str()))
+            }
+        }
+    }
+
+    /// For records that may have no region: those are visible to an
+    /// unrestricted scope only, since nobody can vouch that they are in scope.
+    pub fn contains_opt(&self, code: Option<RegionCode>) -> bool {
+        code.map_or(self.is_all(), |c| self.contains(c))
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn prefixes_match_the_code_and_nothing_else() {
+        let street: RegionCode = "610902001".parse().unwrap();
+        let other: RegionCode = "610902002".parse().unwrap();
+        let s = Scope::prefixes(["610902001"]);
+        assert!(s.contains(street));
+        assert!(!s.contains(other));
+        assert!(!s.contains_opt(None));
+        assert!(Scope::all().contains_opt(None));
+        assert!(!Scope::prefixes(Vec::<String>::new()).contains(street));
+    }
+}
