@@ -148,6 +148,12 @@ pub trait Store: Send + Sync {
     /// Loads everything a snapshot needs.
     fn load(&self) -> Result<Dataset>;
 
+    /// The regions alone (placement needs them before an import). Stores
+    /// override this when they can read one layer cheaply.
+    fn regions(&self) -> Result<Vec<Region>> {
+        self.load().map(|d| d.regions)
+    }
+
     /// Number of features per layer.
     fn counts(&self) -> Result<Vec<(Layer, u64)>>;
 
