@@ -23,3 +23,85 @@ pub fn real_data(name: &str) -> PathBuf {
     assert!(p.exists(), "real data {} is missing (expected ../shared beside the repository)", p.display());
     p
 }
+
+/// A running `wangge serve` on an ephemeral port, stopped when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
+}
+
+impl Server {
+    /// Starts the server on `store` and waits until `/health` answers 200.
+    pub fn start(store: &std::path::Path, extra: &[&str]) -> Server {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(wangge_bin())
+            .args(["serve", "--listen", "127.0.0.1:0", "--store"])
+            .arg(store)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("wangge serve starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("server printed its address before exiting")
+                .expect("stdout is UTF-8");
+            if let Some(url) = line.strip_prefix("wangge listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let s = Server { child, base };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Ok(r) = ureq::get(&s.url("/health")).call() {
+                if r.status() == 200 {
+                    break;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "server never became healthy");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        s
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// GET returning (status, body as JSON or Null).
+    pub fn get_json(&self, path: &str) -> (u16, serde_json::Value, String) {
+        let resp = ureq::get(&self.url(path)).config().http_status_as_error(false).build().call().expect("request sent");
+        let status = resp.status().as_u16();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = resp.into_body().read_to_string().expect("body read");
+        (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null), ctype)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `wangge ARGS...`, returning (success, stdout, stderr).
+pub fn wangge(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(wangge_bin()).args(args).output().expect("wangge runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
