@@ -2,6 +2,11 @@
 //! handler, tile or export can forget it. Accounts, roles and personal-field
 //! projection build on this (issue 4).
 
+pub mod projection;
+pub mod role;
+
+pub use role::Role;
+
 use crate::domain::RegionCode;
 
 /// A caller's region scope: a set of region-code prefixes (a city `6109`, a
