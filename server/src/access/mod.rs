@@ -4,6 +4,7 @@
 
 pub mod projection;
 pub mod role;
+pub mod secret;
 
 pub use role::Role;
 
