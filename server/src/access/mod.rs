@@ -3,6 +3,7 @@
 //! projection build on this (issue 4).
 
 pub mod projection;
+pub mod ratelimit;
 pub mod role;
 pub mod secret;
 
