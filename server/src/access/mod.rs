@@ -2,6 +2,7 @@
 //! handler, tile or export can forget it. Accounts, roles and personal-field
 //! projection build on this (issue 4).
 
+pub mod account;
 pub mod projection;
 pub mod ratelimit;
 pub mod role;
