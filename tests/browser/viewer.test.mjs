@@ -1,0 +1,272 @@
+// End-to-end tests of the web viewer in a real browser: the real `wangge`
+// binary serves a real store and viewer/dist; Debian's chromium, driven by
+// playwright-core, loads it at 1366×768.
+//
+//   WANGGE_BIN            server binary (default target/debug/wangge)
+//   WANGGE_BROWSER_STORE  GeoPackage to serve (default: generated once into
+//                         tests/artifacts/browser-demo.gpkg with `wangge generate`)
+//   WANGGE_CHROMIUM       browser (default /usr/bin/chromium)
+//
+// Run from the repository root after `npm ci` here and `npm run build` in
+// viewer/:  node --test tests/browser/
+// Screenshots of each mode go to tests/artifacts/.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const artifacts = path.join(root, 'tests', 'artifacts');
+const bin = path.resolve(root, process.env.WANGGE_BIN ?? 'target/debug/wangge');
+const viewerDist = path.join(root, 'viewer', 'dist');
+const browserPath = process.env.WANGGE_CHROMIUM ?? '/usr/bin/chromium';
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-gpu',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-dev-shm-usage',
+  // WebGL without a GPU: ANGLE on SwiftShader (software).
+  '--use-gl=angle',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--ignore-gpu-blocklist',
+];
+
+mkdirSync(artifacts, { recursive: true });
+
+/** The store to serve: the given one, or a small generated city made once. */
+function storePath() {
+  if (process.env.WANGGE_BROWSER_STORE) return path.resolve(root, process.env.WANGGE_BROWSER_STORE);
+  const store = path.join(artifacts, 'browser-demo.gpkg');
+  if (existsSync(store)) return store;
+  const tmp = `${store}.tmp`;
+  const r = spawnSync(bin, ['generate', '--preset', 'ankang', '--households', '3000', '--seed', '1', '--out', tmp], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) {
+    throw new Error(
+      `no store: set WANGGE_BROWSER_STORE, or a \`wangge generate\` that works (${bin} generate exited ${r.status}: ${r.stderr || r.error})`,
+    );
+  }
+  renameSync(tmp, store);
+  return store;
+}
+
+/** Starts `wangge serve` on an ephemeral port; resolves with its origin. */
+function startServer(store) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['serve', '--store', store, '--listen', '127.0.0.1:0', '--viewer', viewerDist], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`server did not say it was listening within 60 s\n${out}\n${err}`)), 60_000);
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d) => (err += d));
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/wangge listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, origin: m[1], log: () => out + err });
+      }
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening\n${out}\n${err}`));
+    });
+  });
+}
+
+async function getJson(url) {
+  const res = await fetch(url);
+  assert.equal(res.status, 200, `GET ${url}`);
+  return res.json();
+}
+
+describe('viewer', { timeout: 300_000 }, () => {
+  let server;
+  let browser;
+  let page;
+  let origin;
+  let regions;
+  let layers;
+  const requests = [];
+  const consoleErrors = [];
+  const badResponses = [];
+
+  /** Waits until the viewer has fetched the layers for its view and drawn them. */
+  const idle = () => page.evaluate(() => window.__wangge.idle());
+  const rendered = (layerIds) =>
+    page.evaluate(
+      (ids) =>
+        window.__wanggeMap.queryRenderedFeatures({ layers: ids }).map((f) => ({ layer: f.layer.id, props: f.properties })),
+      layerIds,
+    );
+  const jumpTo = async (center, zoom) => {
+    await page.evaluate(([c, z]) => window.__wanggeMap.jumpTo({ center: c, zoom: z }), [center, zoom]);
+    await idle();
+  };
+
+  before(async () => {
+    assert.ok(existsSync(bin), `no server binary at ${bin} (cargo build, or set WANGGE_BIN)`);
+    assert.ok(existsSync(path.join(viewerDist, 'index.html')), 'viewer/dist is missing: run `npm ci && npm run build` in viewer/');
+    assert.ok(existsSync(browserPath), `no browser at ${browserPath} (apt-get install chromium)`);
+    server = await startServer(storePath());
+    origin = server.origin;
+    regions = (await getJson(`${origin}/api/regions`)).regions;
+    layers = Object.fromEntries((await getJson(`${origin}/api/layers`)).layers.map((l) => [l.name, l.features]));
+    assert.ok(regions.length > 0, 'the store has no regions');
+
+    browser = await chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, headless: true });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+    page = await context.newPage();
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400) badResponses.push(`${r.status()} ${r.url()}`);
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.child.kill();
+  });
+
+  test('the demo loads without console errors', async () => {
+    await page.goto(`${origin}/`, { waitUntil: 'load' });
+    await page.waitForFunction(() => window.__wangge && window.__wanggeMap, null, { timeout: 30_000 });
+    await idle();
+    // The shell: product name, three mode tabs, the region list from /api/regions.
+    assert.equal((await page.textContent('.brand-mark')).trim(), '网格');
+    assert.deepEqual(await page.$$eval('#mode-tabs button', (bs) => bs.map((b) => b.textContent)), ['规划', '覆盖', '应急']);
+    const listed = await page.$$eval('#region-list .region-item', (bs) => bs.map((b) => b.dataset.code));
+    assert.deepEqual(new Set(listed), new Set(regions.map((r) => r.code)));
+    // Scale bar, legend and layer switcher are on the map.
+    assert.ok(await page.isVisible('.maplibregl-ctrl-scale'), 'scale bar');
+    assert.ok(await page.isVisible('#legend li'), 'legend');
+    assert.ok(await page.isVisible('#layer-switcher input[data-layer="regions"]'), 'layer switcher');
+    assert.deepEqual(consoleErrors, [], 'console errors');
+    assert.deepEqual(badResponses, [], 'failed responses');
+  });
+
+  test('regions render on the map', async () => {
+    const feats = await rendered(['regions-fill', 'regions-line']);
+    assert.ok(feats.length > 0, 'no region drawn');
+    const known = new Set(regions.map((r) => r.code));
+    const drawn = new Set(feats.map((f) => String(f.props.code)));
+    assert.ok([...drawn].some((c) => known.has(c)), `drawn region codes ${[...drawn].slice(0, 5)} are not in /api/regions`);
+  });
+
+  test('a click on a region zooms to it', async () => {
+    const r = [...regions].sort((a, b) => b.code.localeCompare(a.code))[0];
+    await page.click(`#region-list .region-item[data-code="${r.code}"]`);
+    await page.waitForFunction(() => !window.__wanggeMap.isMoving(), null, { timeout: 10_000 });
+    await idle();
+    const c = await page.evaluate(() => window.__wanggeMap.getCenter().toArray());
+    assert.ok(c[0] >= r.bbox[0] && c[0] <= r.bbox[2] && c[1] >= r.bbox[1] && c[1] <= r.bbox[3], `centre ${c} outside ${r.bbox}`);
+    assert.match(await page.evaluate(() => location.hash), /#map=[\d.]+\/[\d.-]+\/[\d.-]+&mode=plan&lang=zh/);
+  });
+
+  test('grids render on the map', async (t) => {
+    if (!layers.grids) {
+      t.skip('the store has no grids');
+      return;
+    }
+    const page1 = await getJson(`${origin}/api/layers/grids?limit=1`);
+    const g = page1.features[0];
+    const ring = g.geometry.type === 'Polygon' ? g.geometry.coordinates[0] : g.geometry.coordinates[0][0];
+    const xs = ring.map((p) => p[0]);
+    const ys = ring.map((p) => p[1]);
+    await jumpTo([(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2], 14);
+    const feats = await rendered(['grids-line']);
+    assert.ok(feats.length > 0, 'no grid drawn');
+  });
+
+  test('households render as points at high zoom', async (t) => {
+    if (!layers.households) {
+      t.skip('the store has no households');
+      return;
+    }
+    const h = (await getJson(`${origin}/api/layers/households?limit=1`)).features[0];
+    await jumpTo(h.geometry.coordinates, 15);
+    assert.equal((await rendered(['households-circle'])).length, 0, 'households drawn below their zoom');
+    await jumpTo(h.geometry.coordinates, 17);
+    assert.ok((await rendered(['households-circle'])).length > 0, 'no household drawn at zoom 17');
+  });
+
+  test('the language switch changes visible strings', async () => {
+    await page.click('#lang-switch button[data-lang="en"]');
+    assert.deepEqual(await page.$$eval('#mode-tabs button', (bs) => bs.map((b) => b.textContent)), ['Plan', 'Coverage', 'Emergency']);
+    assert.equal(await page.textContent('#panel .panel-section h2'), 'Regions');
+    assert.equal(await page.getAttribute('#search-input', 'placeholder'), 'Search grid code, region code or name');
+    assert.match(await page.textContent('#legend h3'), /Legend/);
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+    assert.match(await page.evaluate(() => location.hash), /lang=en/);
+    await page.click('#lang-switch button[data-lang="zh"]');
+    assert.equal(await page.textContent('#panel .panel-section h2'), '行政区域');
+    assert.match(await page.textContent('#legend h3'), /图例/);
+  });
+
+  test('the URL keeps the view, mode and language', async () => {
+    const r = regions[0];
+    const lon = (r.bbox[0] + r.bbox[2]) / 2;
+    const lat = (r.bbox[1] + r.bbox[3]) / 2;
+    await page.goto(`${origin}/#map=13.50/${lat.toFixed(5)}/${lon.toFixed(5)}&mode=coverage&lang=en`);
+    await page.waitForFunction(() => window.__wangge && window.__wanggeMap);
+    await idle();
+    const view = await page.evaluate(() => ({
+      zoom: window.__wanggeMap.getZoom(),
+      center: window.__wanggeMap.getCenter().toArray(),
+      mode: window.__wangge.mode(),
+    }));
+    assert.ok(Math.abs(view.zoom - 13.5) < 0.01, `zoom ${view.zoom}`);
+    assert.ok(Math.abs(view.center[0] - lon) < 1e-4 && Math.abs(view.center[1] - lat) < 1e-4, `centre ${view.center}`);
+    assert.equal(view.mode, 'coverage');
+    assert.equal(await page.textContent('#mode-tabs button[aria-selected="true"]'), 'Coverage');
+    await page.click('#lang-switch button[data-lang="zh"]');
+  });
+
+  test('screenshots of each mode', async () => {
+    // The whole street in view, households visible where the city is small.
+    const r = regions.find((x) => !x.parent) ?? regions[0];
+    await page.evaluate((b) => window.__wanggeMap.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 0 }), r.bbox);
+    await idle();
+    for (const mode of ['plan', 'coverage', 'emergency']) {
+      await page.click(`#mode-tabs button[data-mode="${mode}"]`);
+      assert.match(await page.evaluate(() => location.hash), new RegExp(`mode=${mode}`));
+      await idle();
+      await page.screenshot({ path: path.join(artifacts, `viewer-${mode}.png`) });
+    }
+    assert.deepEqual(consoleErrors, [], 'console errors');
+  });
+
+  test('no request leaves the server origin', () => {
+    assert.ok(requests.length > 5, 'requests were recorded');
+    const foreign = requests.filter((u) => {
+      if (u.startsWith('data:')) return false;
+      if (u.startsWith('blob:')) return !u.startsWith(`blob:${origin}/`);
+      return new URL(u).origin !== origin;
+    });
+    assert.deepEqual(foreign, [], 'requests to other origins');
+    assert.deepEqual(badResponses, [], 'failed responses');
+  });
+});

@@ -1,0 +1,72 @@
+// The server's JSON endpoints (same origin; WGS-84). Every request the viewer
+// makes goes through here or through the map style, never to another host.
+
+export interface RegionCounts {
+  households: number;
+  people: number;
+  atoms: number;
+  grids: number;
+}
+
+export interface Region {
+  code: string;
+  name: string;
+  parent: string | null;
+  bbox: [number, number, number, number];
+  counts: RegionCounts;
+}
+
+export interface LayerInfo {
+  name: string;
+  features: number;
+  href: string;
+}
+
+export interface Page extends GeoJSON.FeatureCollection {
+  numberMatched?: number;
+  numberReturned?: number;
+  links?: Array<{ rel: string; href: string }>;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(path, { signal, headers: { Accept: 'application/json' } });
+  if (!res.ok) {
+    let detail = `${res.status} ${res.statusText}`;
+    try {
+      // problem+json: {title, detail}
+      const p = await res.json();
+      detail = p.detail ?? p.title ?? detail;
+    } catch {
+      /* not JSON */
+    }
+    throw new ApiError(res.status, detail);
+  }
+  return (await res.json()) as T;
+}
+
+export async function regions(): Promise<Region[]> {
+  return (await getJson<{ regions: Region[] }>('/api/regions')).regions;
+}
+
+export async function layers(): Promise<LayerInfo[]> {
+  return (await getJson<{ layers: LayerInfo[] }>('/api/layers')).layers;
+}
+
+export function layerPage(
+  layer: string,
+  bbox: [number, number, number, number],
+  limit: number,
+  signal?: AbortSignal,
+): Promise<Page> {
+  const b = bbox.map((v) => v.toFixed(6)).join(',');
+  return getJson<Page>(`/api/layers/${encodeURIComponent(layer)}?bbox=${b}&limit=${limit}`, signal);
+}

@@ -1,0 +1,120 @@
+// Every string the viewer shows, in Simplified Chinese (default) and English.
+// Elements carry `data-i18n="key"` (text) or `data-i18n-placeholder` /
+// `data-i18n-title`; code calls `t(key)`. `setLang` re-applies the table to
+// the whole document and notifies listeners (legend, mode panels, map).
+
+export type Lang = 'zh' | 'en';
+
+const table = {
+  'app.subtitle': { zh: '网格化服务管理', en: 'Grid-based community governance' },
+  'mode.plan': { zh: '规划', en: 'Plan' },
+  'mode.coverage': { zh: '覆盖', en: 'Coverage' },
+  'mode.emergency': { zh: '应急', en: 'Emergency' },
+  'mode.plan.title': { zh: '网格规划', en: 'Grid planning' },
+  'mode.plan.body': {
+    zh: '生成三级网格方案并在地图上调整边界。方案接口上线后，此处显示各级网格、户数均衡与编辑工具。',
+    en: 'Generate a three-level grid plan and adjust its boundaries on the map. Grid levels, household balance and editing tools appear here once the plan API is available.',
+  },
+  'mode.coverage.title': { zh: '覆盖分析', en: 'Coverage analysis' },
+  'mode.coverage.body': {
+    zh: '查看未覆盖区域、无人员网格、超负荷网格与无人照护的重点户。覆盖接口上线后在此显示。',
+    en: 'Land in no grid, grids without staff, overloaded grids and vulnerable households out of reach. Shown here once the coverage API is available.',
+  },
+  'mode.emergency.title': { zh: '应急调度', en: 'Emergency dispatch' },
+  'mode.emergency.body': {
+    zh: '在地图上选点或圈定危险区域，查找最近的应急预备队志愿者并生成调度清单。应急接口上线后可用。',
+    en: 'Pick a point or draw a hazard area to find the nearest reserve volunteers and a dispatch list. Available once the emergency API is.',
+  },
+  'mode.pending': { zh: '接口待上线', en: 'API pending' },
+  'regions.title': { zh: '行政区域', en: 'Regions' },
+  'regions.empty': { zh: '暂无区域数据', en: 'No regions' },
+  'regions.loading': { zh: '正在加载…', en: 'Loading…' },
+  'regions.error': { zh: '区域加载失败', en: 'Could not load regions' },
+  'regions.households': { zh: '户', en: 'households' },
+  'regions.people': { zh: '人', en: 'people' },
+  'regions.grids': { zh: '网格', en: 'grids' },
+  'search.placeholder': { zh: '搜索网格编码、区划代码或名称', en: 'Search grid code, region code or name' },
+  'search.none': { zh: '无匹配结果', en: 'No matches' },
+  'search.region': { zh: '区域', en: 'Region' },
+  'search.grid': { zh: '网格', en: 'Grid' },
+  'search.household': { zh: '住户', en: 'Household' },
+  'layers.title': { zh: '图层', en: 'Layers' },
+  'layer.regions': { zh: '行政区域', en: 'Regions' },
+  'layer.grids': { zh: '网格', en: 'Grids' },
+  'layer.atoms': { zh: '基础单元', en: 'Atoms' },
+  'layer.roads': { zh: '道路', en: 'Roads' },
+  'layer.water': { zh: '水系', en: 'Water' },
+  'layer.buildings': { zh: '建筑', en: 'Buildings' },
+  'layer.households': { zh: '住户', en: 'Households' },
+  'layer.minzoom': { zh: '放大至 {z} 级显示', en: 'Visible from zoom {z}' },
+  'legend.title': { zh: '图例', en: 'Legend' },
+  'legend.careLevel': { zh: '照护等级', en: 'Care level' },
+  'legend.care.1': { zh: '放心户', en: 'Reassured' },
+  'legend.care.2': { zh: '关心户', en: 'Attention' },
+  'legend.care.3': { zh: '连心户', en: 'Close care' },
+  'status.ready': { zh: '就绪', en: 'Ready' },
+  'status.loading': { zh: '正在加载 {layer}…', en: 'Loading {layer}…' },
+  'status.truncated': { zh: '{layer}：显示 {shown} / {total}，请放大查看全部', en: '{layer}: showing {shown} of {total}; zoom in to see all' },
+  'status.error': { zh: '{layer} 加载失败：{message}', en: '{layer} failed to load: {message}' },
+  'status.zoom': { zh: '级别 {z}', en: 'Zoom {z}' },
+  'popup.code': { zh: '编码', en: 'Code' },
+  'popup.name': { zh: '名称', en: 'Name' },
+  'nav.zoomIn': { zh: '放大', en: 'Zoom in' },
+  'nav.zoomOut': { zh: '缩小', en: 'Zoom out' },
+  'nav.resetBearing': { zh: '指北', en: 'Reset bearing to north' },
+} satisfies Record<string, Record<Lang, string>>;
+
+export type Key = keyof typeof table;
+
+let current: Lang = 'zh';
+const listeners: Array<(lang: Lang) => void> = [];
+
+export function lang(): Lang {
+  return current;
+}
+
+/** Looks a key up in the current language and fills `{name}` placeholders. */
+export function t(key: Key, vars: Record<string, string | number> = {}): string {
+  const s = table[key][current];
+  return s.replace(/\{(\w+)\}/g, (_, k: string) => String(vars[k] ?? `{${k}}`));
+}
+
+export function isKey(key: string): key is Key {
+  return key in table;
+}
+
+/** Re-applies the table to every marked element under `root`. */
+export function applyI18n(root: ParentNode = document): void {
+  root.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => {
+    const k = el.dataset.i18n!;
+    if (isKey(k)) el.textContent = t(k);
+  });
+  root.querySelectorAll<HTMLInputElement>('[data-i18n-placeholder]').forEach((el) => {
+    const k = el.dataset.i18nPlaceholder!;
+    if (isKey(k)) el.placeholder = t(k);
+  });
+  root.querySelectorAll<HTMLElement>('[data-i18n-title]').forEach((el) => {
+    const k = el.dataset.i18nTitle!;
+    if (isKey(k)) el.title = t(k);
+  });
+}
+
+export function setLang(next: Lang): void {
+  current = next;
+  document.documentElement.lang = next === 'zh' ? 'zh-CN' : 'en';
+  applyI18n();
+  for (const f of listeners) f(next);
+}
+
+export function onLangChange(f: (lang: Lang) => void): void {
+  listeners.push(f);
+}
+
+/** The MapLibre UI strings (zoom buttons, scale units) for a language. */
+export function maplibreLocale(): Record<string, string> {
+  return {
+    'NavigationControl.ZoomIn': t('nav.zoomIn'),
+    'NavigationControl.ZoomOut': t('nav.zoomOut'),
+    'NavigationControl.ResetBearing': t('nav.resetBearing'),
+  };
+}

@@ -1,0 +1,323 @@
+// The viewer shell: top bar (product, mode tabs, search, language), left
+// panel (mode panel, region list), the map with legend, layer switcher and
+// scale bar, and a status bar. The URL hash keeps zoom, centre, mode,
+// language and layers so a link can be shared.
+
+import 'maplibre-gl/dist/maplibre-gl.css';
+import './styles.css';
+import * as maplibregl from 'maplibre-gl';
+import type { IControl, Map as MlMap, MapMouseEvent } from 'maplibre-gl';
+import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
+import * as api from './api';
+import { applyI18n, lang, maplibreLocale, onLangChange, setLang, t, type Lang } from './i18n';
+import { LAYER_CONFIG, LayerLoader, type LoadReport } from './layers';
+import { modes } from './modes';
+import type { ModeContext } from './modes/types';
+import { formatHash, MODES, parseHash, type ModeId } from './state';
+import { buildStyle, DATA_LAYERS, type DataLayer } from './style';
+import { renderLayerSwitcher } from './ui/layerSwitcher';
+import { renderLegend } from './ui/legend';
+import { renderRegions } from './ui/regions';
+import { lookup, renderHits } from './ui/search';
+import type { Draw } from './draw';
+
+// CJK is drawn by the browser from the machine's own fonts: every Chinese
+// desktop has one of these, and shipping a CJK font would cost 10-20 MB.
+const CJK_FONTS = "'Microsoft YaHei', 'PingFang SC', 'Noto Sans CJK SC', 'Source Han Sans SC', 'WenQuanYi Micro Hei', sans-serif";
+
+declare global {
+  interface Window {
+    __wanggeMap: MlMap;
+    __wangge: {
+      loader: LayerLoader;
+      regions: () => api.Region[];
+      mode: () => ModeId;
+      /** Resolves once the layers for the current view are loaded and drawn. */
+      idle: () => Promise<void>;
+    };
+  }
+}
+
+maplibregl.setWorkerUrl(workerUrl);
+
+const initial = parseHash(window.location.hash);
+setLang(initial.lang);
+
+const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
+
+const map = new maplibregl.Map({
+  container: 'map',
+  style: buildStyle(),
+  center: initial.center,
+  zoom: initial.zoom,
+  attributionControl: false,
+  localIdeographFontFamily: CJK_FONTS,
+  locale: maplibreLocale(),
+  maxPitch: 0,
+  dragRotate: false,
+});
+map.touchZoomRotate.disableRotation();
+window.__wanggeMap = map;
+
+map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+map.addControl(new maplibregl.ScaleControl({ maxWidth: 120, unit: 'metric' }), 'bottom-left');
+
+/** MapLibre reads its UI strings once; the language switch relabels them. */
+function relabelMapControls(): void {
+  const l = maplibreLocale();
+  const set = (sel: string, text: string) => {
+    const b = document.querySelector<HTMLElement>(sel);
+    if (b) {
+      b.title = text;
+      b.setAttribute('aria-label', text);
+    }
+  };
+  set('.maplibregl-ctrl-zoom-in', l['NavigationControl.ZoomIn']);
+  set('.maplibregl-ctrl-zoom-out', l['NavigationControl.ZoomOut']);
+}
+map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: '© OpenStreetMap contributors · wangge' }), 'bottom-right');
+
+/** A map control holding one element of ours (legend, layer switcher). */
+class Box implements IControl {
+  constructor(readonly el: HTMLElement) {}
+  onAdd(): HTMLElement {
+    return this.el;
+  }
+  onRemove(): void {
+    this.el.remove();
+  }
+}
+const layerBox = document.createElement('div');
+layerBox.className = 'maplibregl-ctrl map-box';
+layerBox.id = 'layer-switcher';
+const legendBox = document.createElement('div');
+legendBox.className = 'maplibregl-ctrl map-box';
+legendBox.id = 'legend';
+map.addControl(new Box(layerBox), 'top-right');
+map.addControl(new Box(legendBox), 'bottom-right');
+
+// --- layers --------------------------------------------------------------
+const defaults = DATA_LAYERS.filter((l) => LAYER_CONFIG[l].defaultOn);
+const initialLayers = (initial.layers?.filter((l): l is DataLayer => (DATA_LAYERS as readonly string[]).includes(l)) ?? defaults);
+const status = new Map<DataLayer, LoadReport>();
+const loader = new LayerLoader(map, initialLayers, (r) => {
+  status.set(r.layer, r);
+  renderStatus();
+});
+
+function renderStatus(): void {
+  const parts: string[] = [];
+  for (const r of status.values()) {
+    const name = t(`layer.${r.layer}`);
+    if (r.state === 'loading') parts.push(t('status.loading', { layer: name }));
+    else if (r.state === 'error') parts.push(t('status.error', { layer: name, message: r.message ?? '' }));
+    else if (r.state === 'done' && r.total !== undefined && r.shown !== undefined && r.total > r.shown)
+      parts.push(t('status.truncated', { layer: name, shown: r.shown, total: r.total }));
+  }
+  $('#status-text').textContent = parts.length ? parts.join(' · ') : t('status.ready');
+  $('#status-coords').textContent = `${t('status.zoom', { z: map.getZoom().toFixed(1) })} · ${map.getCenter().lat.toFixed(5)}, ${map.getCenter().lng.toFixed(5)}`;
+}
+
+// --- modes ---------------------------------------------------------------
+let drawPromise: Promise<Draw> | null = null;
+const ctx: ModeContext = {
+  map,
+  panel: $('#mode-panel'),
+  draw: () => (drawPromise ??= import('./draw').then((m) => m.startDraw(map))),
+};
+let mode: ModeId = initial.mode;
+
+function renderTabs(): void {
+  const nav = $('#mode-tabs');
+  nav.innerHTML = '';
+  for (const id of MODES) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.role = 'tab';
+    b.dataset.mode = id;
+    b.dataset.i18n = modes[id].tab;
+    b.textContent = t(modes[id].tab);
+    b.setAttribute('aria-selected', String(id === mode));
+    b.addEventListener('click', () => switchMode(id));
+    nav.append(b);
+  }
+}
+
+function switchMode(next: ModeId): void {
+  if (next !== mode) modes[mode].deactivate(ctx);
+  mode = next;
+  document.body.dataset.mode = mode;
+  modes[mode].activate(ctx);
+  applyI18n(ctx.panel);
+  renderTabs();
+  refreshLegend();
+  writeHash();
+}
+
+function refreshLegend(): void {
+  renderLegend(legendBox, loader, modes[mode].legend?.() ?? []);
+}
+
+// --- URL hash ------------------------------------------------------------
+function writeHash(): void {
+  const layers = loader.visibleLayers();
+  const isDefault = layers.length === defaults.length && layers.every((l) => defaults.includes(l));
+  const h = formatHash({
+    zoom: map.getZoom(),
+    center: [map.getCenter().lng, map.getCenter().lat],
+    mode,
+    lang: lang(),
+    layers: isDefault ? null : layers,
+  });
+  if (h !== window.location.hash) history.replaceState(null, '', h);
+}
+map.on('moveend', () => {
+  writeHash();
+  renderStatus();
+});
+window.addEventListener('hashchange', () => {
+  const s = parseHash(window.location.hash);
+  if (s.lang !== lang()) setLang(s.lang);
+  if (s.mode !== mode) switchMode(s.mode);
+  if (s.hasView) map.jumpTo({ center: s.center, zoom: s.zoom });
+});
+
+// --- language ------------------------------------------------------------
+function renderLangSwitch(): void {
+  document.querySelectorAll<HTMLButtonElement>('#lang-switch button').forEach((b) => {
+    b.setAttribute('aria-pressed', String(b.dataset.lang === lang()));
+  });
+}
+document.querySelectorAll<HTMLButtonElement>('#lang-switch button').forEach((b) => {
+  b.addEventListener('click', () => setLang(b.dataset.lang as Lang));
+});
+onLangChange(() => {
+  renderLangSwitch();
+  renderTabs();
+  modes[mode].relabel?.(ctx);
+  renderLayerSwitcher(layerBox, loader, onLayersChanged);
+  refreshLegend();
+  renderRegions($('#region-list'), regionList, zoomToRegion);
+  renderStatus();
+  relabelMapControls();
+  writeHash();
+});
+
+function onLayersChanged(): void {
+  refreshLegend();
+  writeHash();
+}
+
+// --- regions -------------------------------------------------------------
+let regionList: api.Region[] = [];
+function zoomToRegion(r: api.Region): void {
+  map.fitBounds(
+    [
+      [r.bbox[0], r.bbox[1]],
+      [r.bbox[2], r.bbox[3]],
+    ],
+    { padding: 40, duration: 600, maxZoom: 17 },
+  );
+}
+
+async function loadRegions(): Promise<void> {
+  const el = $('#region-list');
+  el.innerHTML = `<li class="muted">${t('regions.loading')}</li>`;
+  try {
+    const [regions, layers] = await Promise.all([api.regions(), api.layers()]);
+    regionList = regions;
+    loader.setAvailable(layers.map((l) => l.name));
+    renderRegions(el, regions, zoomToRegion);
+    if (!initial.hasView && regions.length > 0) {
+      const b = regions.reduce<[number, number, number, number]>(
+        (a, r) => [Math.min(a[0], r.bbox[0]), Math.min(a[1], r.bbox[1]), Math.max(a[2], r.bbox[2]), Math.max(a[3], r.bbox[3])],
+        [Infinity, Infinity, -Infinity, -Infinity],
+      );
+      map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 0 });
+    }
+  } catch (e) {
+    el.innerHTML = '';
+    const li = document.createElement('li');
+    li.className = 'error';
+    li.textContent = `${t('regions.error')}: ${e instanceof Error ? e.message : String(e)}`;
+    el.append(li);
+  }
+}
+
+// --- search --------------------------------------------------------------
+const searchInput = $<HTMLInputElement>('#search-input');
+const searchResults = $<HTMLUListElement>('#search-results');
+function runSearch(): void {
+  const q = searchInput.value;
+  if (!q.trim()) {
+    searchResults.hidden = true;
+    return;
+  }
+  renderHits(searchResults, lookup(q, regionList, map), (h) => {
+    searchResults.hidden = true;
+    if (h.bbox) map.fitBounds([[h.bbox[0], h.bbox[1]], [h.bbox[2], h.bbox[3]]], { padding: 40, maxZoom: 18, duration: 600 });
+    else if (h.point) map.flyTo({ center: h.point, zoom: 18 });
+  });
+}
+searchInput.addEventListener('input', runSearch);
+$('#search').addEventListener('submit', (e) => {
+  e.preventDefault();
+  runSearch();
+  searchResults.querySelector<HTMLButtonElement>('button')?.click();
+});
+document.addEventListener('click', (e) => {
+  if (!$('#search').contains(e.target as Node)) searchResults.hidden = true;
+});
+
+// --- popups --------------------------------------------------------------
+const popupLayers = ['households-circle', 'grids-line', 'regions-fill'];
+map.on('click', (e: MapMouseEvent) => {
+  const f = map.queryRenderedFeatures(e.point, { layers: popupLayers.filter((l) => map.getLayoutProperty(l, 'visibility') !== 'none') })[0];
+  if (!f) return;
+  const p = f.properties ?? {};
+  const rows: Array<[string, unknown]> = [
+    [t('popup.name'), p.name ?? p.address],
+    [t('popup.code'), p.code ?? f.id],
+  ];
+  const div = document.createElement('div');
+  div.className = 'popup';
+  for (const [k, v] of rows) {
+    if (v === undefined || v === null || v === '') continue;
+    const row = document.createElement('div');
+    const b = document.createElement('b');
+    b.textContent = `${k}: `;
+    row.append(b, document.createTextNode(String(v)));
+    div.append(row);
+  }
+  new maplibregl.Popup({ closeButton: true, maxWidth: '260px' }).setLngLat(e.lngLat).setDOMContent(div).addTo(map);
+});
+for (const l of popupLayers.slice(0, 2)) {
+  map.on('mouseenter', l, () => (map.getCanvas().style.cursor = 'pointer'));
+  map.on('mouseleave', l, () => (map.getCanvas().style.cursor = ''));
+}
+
+// --- start ---------------------------------------------------------------
+window.__wangge = {
+  loader,
+  regions: () => regionList,
+  mode: () => mode,
+  idle: async () => {
+    // Layers fetched for the current view, then the map drawn with them.
+    while (loader.busy() || !started) await new Promise((r) => setTimeout(r, 50));
+    if (!map.loaded() || !map.areTilesLoaded()) await map.once('idle');
+  },
+};
+let started = false;
+
+applyI18n();
+renderLangSwitch();
+renderLayerSwitcher(layerBox, loader, onLayersChanged);
+map.on('load', async () => {
+  loader.applyVisibility();
+  switchMode(mode);
+  await loadRegions();
+  loader.schedule(0);
+  started = true;
+});
+renderTabs();
+renderStatus();

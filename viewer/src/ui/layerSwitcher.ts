@@ -1,0 +1,31 @@
+// Layer switcher: one checkbox per data layer, with the zoom it appears at.
+
+import { t } from '../i18n';
+import { LAYER_CONFIG, type LayerLoader } from '../layers';
+import { DATA_LAYERS, type DataLayer } from '../style';
+
+export function renderLayerSwitcher(el: HTMLElement, loader: LayerLoader, onChange: () => void): void {
+  el.innerHTML = '';
+  const h = document.createElement('h3');
+  h.textContent = t('layers.title');
+  el.append(h);
+  const order: DataLayer[] = ['regions', 'grids', 'atoms', 'households', 'buildings', 'roads', 'water'];
+  for (const layer of order.filter((l) => DATA_LAYERS.includes(l))) {
+    const label = document.createElement('label');
+    label.className = 'layer-toggle';
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.checked = loader.isVisible(layer);
+    box.dataset.layer = layer;
+    box.addEventListener('change', () => {
+      loader.setVisible(layer, box.checked);
+      onChange();
+    });
+    const name = document.createElement('span');
+    name.textContent = t(`layer.${layer}`);
+    label.append(box, name);
+    const mz = LAYER_CONFIG[layer].minzoom;
+    if (mz > 0) label.title = t('layer.minzoom', { z: mz });
+    el.append(label);
+  }
+}

@@ -1,0 +1,59 @@
+// Legend for the layers that are on, plus rows a mode adds.
+
+import { t, type Key } from '../i18n';
+import type { LayerLoader } from '../layers';
+import type { LegendRow } from '../modes/types';
+import { colors, type DataLayer } from '../style';
+
+const LAYER_ROWS: Record<DataLayer, LegendRow[]> = {
+  regions: [{ label: 'layer.regions', color: colors.region, kind: 'line' }],
+  grids: [{ label: 'layer.grids', color: colors.grid1, kind: 'line' }],
+  atoms: [{ label: 'layer.atoms', color: colors.atom, kind: 'line' }],
+  roads: [{ label: 'layer.roads', color: colors.roadMajorCasing, kind: 'line' }],
+  water: [{ label: 'layer.water', color: colors.water, kind: 'fill' }],
+  buildings: [{ label: 'layer.buildings', color: colors.building, kind: 'fill' }],
+  households: [
+    { label: 'legend.care.1', color: colors.care0, kind: 'point' },
+    { label: 'legend.care.2', color: colors.care1, kind: 'point' },
+    { label: 'legend.care.3', color: colors.care2, kind: 'point' },
+  ],
+};
+
+function swatch(row: LegendRow): HTMLElement {
+  const s = document.createElement('span');
+  s.className = `swatch swatch-${row.kind}`;
+  s.style.setProperty('--c', row.color);
+  return s;
+}
+
+export function renderLegend(el: HTMLElement, loader: LayerLoader, extra: LegendRow[]): void {
+  el.innerHTML = '';
+  const h = document.createElement('h3');
+  h.textContent = t('legend.title');
+  el.append(h);
+  const ul = document.createElement('ul');
+  const add = (row: LegendRow, label: string = t(row.label as Key)) => {
+    const li = document.createElement('li');
+    li.append(swatch(row), document.createTextNode(label));
+    ul.append(li);
+  };
+  for (const layer of loader.visibleLayers()) {
+    if (layer === 'households') {
+      const li = document.createElement('li');
+      li.className = 'legend-group';
+      li.textContent = `${t('layer.households')} · ${t('legend.careLevel')}`;
+      ul.append(li);
+    }
+    for (const row of LAYER_ROWS[layer]) add(row);
+  }
+  if (layerHasLevels(loader)) {
+    add({ label: 'layer.grids', color: colors.grid2, kind: 'line' }, `${t('layer.grids')} 2`);
+    add({ label: 'layer.grids', color: colors.grid3, kind: 'line' }, `${t('layer.grids')} 3`);
+  }
+  for (const row of extra) add(row);
+  el.append(ul);
+}
+
+function layerHasLevels(loader: LayerLoader): boolean {
+  return loader.isVisible('grids');
+}

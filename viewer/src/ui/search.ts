@@ -1,0 +1,88 @@
+// Search by region code or name (from the loaded region list) and by grid
+// code or address within the current view (grids and households already
+// loaded on the map). A server-side search endpoint can replace `lookup`
+// when it exists.
+
+import type { Map as MlMap } from 'maplibre-gl';
+import type { Region } from '../api';
+import { t } from '../i18n';
+
+export interface Hit {
+  kind: 'region' | 'grid' | 'household';
+  code: string;
+  label: string;
+  bbox?: [number, number, number, number];
+  point?: [number, number];
+}
+
+function bboxOf(geom: GeoJSON.Geometry): [number, number, number, number] | undefined {
+  let minx = Infinity, miny = Infinity, maxx = -Infinity, maxy = -Infinity;
+  const visit = (c: unknown): void => {
+    if (Array.isArray(c) && typeof c[0] === 'number') {
+      const [x, y] = c as number[];
+      minx = Math.min(minx, x); miny = Math.min(miny, y); maxx = Math.max(maxx, x); maxy = Math.max(maxy, y);
+    } else if (Array.isArray(c)) c.forEach(visit);
+  };
+  if ('coordinates' in geom) visit(geom.coordinates);
+  return Number.isFinite(minx) ? [minx, miny, maxx, maxy] : undefined;
+}
+
+export function lookup(q: string, regions: Region[], map: MlMap): Hit[] {
+  const query = q.trim().toLowerCase();
+  if (!query) return [];
+  const hits: Hit[] = [];
+  for (const r of regions) {
+    if (r.code.startsWith(query) || r.name.toLowerCase().includes(query)) {
+      hits.push({ kind: 'region', code: r.code, label: r.name, bbox: r.bbox });
+    }
+  }
+  const seen = new Set<string>();
+  for (const f of map.querySourceFeatures('grids')) {
+    const code = String(f.properties?.code ?? '');
+    const name = String(f.properties?.name ?? '');
+    if (!code || seen.has(code)) continue;
+    if (code.startsWith(query) || name.toLowerCase().includes(query)) {
+      seen.add(code);
+      hits.push({ kind: 'grid', code, label: name || code, bbox: bboxOf(f.geometry) });
+    }
+  }
+  for (const f of map.querySourceFeatures('households')) {
+    const addr = String(f.properties?.address ?? '');
+    if (addr && addr.toLowerCase().includes(query) && f.geometry.type === 'Point') {
+      const key = `h${f.id ?? addr}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      hits.push({ kind: 'household', code: String(f.id ?? ''), label: addr, point: f.geometry.coordinates as [number, number] });
+    }
+  }
+  return hits.slice(0, 20);
+}
+
+export function renderHits(ul: HTMLUListElement, hits: Hit[], onPick: (h: Hit) => void): void {
+  ul.innerHTML = '';
+  ul.hidden = false;
+  if (hits.length === 0) {
+    const li = document.createElement('li');
+    li.className = 'muted';
+    li.textContent = t('search.none');
+    ul.append(li);
+    return;
+  }
+  for (const h of hits) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.type = 'button';
+    const kind = document.createElement('span');
+    kind.className = `hit-kind hit-${h.kind}`;
+    kind.textContent = t(`search.${h.kind}`);
+    const label = document.createElement('span');
+    label.textContent = h.label;
+    const code = document.createElement('span');
+    code.className = 'hit-code';
+    code.textContent = h.code;
+    b.append(kind, label, code);
+    b.addEventListener('click', () => onPick(h));
+    li.append(b);
+    ul.append(li);
+  }
+}
