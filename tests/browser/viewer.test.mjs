@@ -213,6 +213,66 @@ describe('viewer', { timeout: 300_000 }, () => {
     assert.ok((await rendered(['households-circle'])).length > 0, 'no household drawn at zoom 17');
   });
 
+  test('the layer switcher hides and shows a layer', async () => {
+    const r = regions.find((x) => !x.parent) ?? regions[0];
+    await page.evaluate((b) => window.__wanggeMap.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 0 }), r.bbox);
+    await idle();
+    assert.ok((await rendered(['regions-line'])).length > 0);
+    await page.uncheck('#layer-switcher input[data-layer="regions"]');
+    await idle();
+    assert.equal(await page.evaluate(() => window.__wanggeMap.getLayoutProperty('regions-line', 'visibility')), 'none');
+    assert.match(await page.evaluate(() => location.hash), /layers=/);
+    assert.ok(!(await page.textContent('#legend')).includes('行政区域'), 'legend still lists regions');
+    await page.check('#layer-switcher input[data-layer="regions"]');
+    await idle();
+    assert.ok((await rendered(['regions-line'])).length > 0);
+    assert.doesNotMatch(await page.evaluate(() => location.hash), /layers=/);
+  });
+
+  test('search finds a region by code and by name and zooms to it', async () => {
+    const r = [...regions].sort((a, b) => b.code.localeCompare(a.code))[0];
+    for (const q of [r.code, r.name]) {
+      await page.fill('#search-input', q);
+      const hit = page.locator('#search-results button', { hasText: r.name }).first();
+      await hit.waitFor({ timeout: 5_000 });
+      await hit.click();
+      await page.waitForFunction(() => !window.__wanggeMap.isMoving(), null, { timeout: 10_000 });
+      const c = await page.evaluate(() => window.__wanggeMap.getCenter().toArray());
+      assert.ok(c[0] >= r.bbox[0] && c[0] <= r.bbox[2] && c[1] >= r.bbox[1] && c[1] <= r.bbox[3], `${q}: centre ${c} outside ${r.bbox}`);
+      assert.ok(await page.isHidden('#search-results'));
+    }
+    await page.fill('#search-input', 'zzzz-no-such-place');
+    assert.equal(await page.textContent('#search-results li'), '无匹配结果');
+    await page.fill('#search-input', '');
+    await idle();
+  });
+
+  test('terra-draw draws a polygon on the map', async () => {
+    await page.evaluate(async () => (await window.__wangge.draw()).setMode('polygon'));
+    const box = await page.locator('#map canvas').boundingBox();
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    const pts = [
+      [cx - 80, cy - 60],
+      [cx + 80, cy - 60],
+      [cx + 60, cy + 70],
+      [cx - 80, cy - 60], // back on the first vertex closes the ring
+    ];
+    for (const [x, y] of pts) {
+      await page.mouse.move(x, y, { steps: 3 });
+      await page.mouse.click(x, y);
+      await page.waitForTimeout(120);
+    }
+    const drawn = await page.evaluate(async () => {
+      const d = await window.__wangge.draw();
+      const polys = d.features().filter((f) => f.geometry.type === 'Polygon');
+      d.clear();
+      d.setMode('static');
+      return polys.map((f) => f.geometry.coordinates[0].length);
+    });
+    assert.deepEqual(drawn, [4], 'one closed triangle (3 vertices + closing point)');
+  });
+
   test('the language switch changes visible strings', async () => {
     await page.click('#lang-switch button[data-lang="en"]');
     assert.deepEqual(await page.$$eval('#mode-tabs button', (bs) => bs.map((b) => b.textContent)), ['Plan', 'Coverage', 'Emergency']);

@@ -6,7 +6,7 @@
 import 'maplibre-gl/dist/maplibre-gl.css';
 import './styles.css';
 import * as maplibregl from 'maplibre-gl';
-import type { IControl, Map as MlMap, MapMouseEvent } from 'maplibre-gl';
+import type { GeoJSONSource, IControl, Map as MlMap, MapMouseEvent } from 'maplibre-gl';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import * as api from './api';
 import { applyI18n, lang, maplibreLocale, onLangChange, setLang, t, type Lang } from './i18n';
@@ -32,6 +32,8 @@ declare global {
       loader: LayerLoader;
       regions: () => api.Region[];
       mode: () => ModeId;
+      /** Starts (once) and returns terra-draw, as a mode would. */
+      draw: () => Promise<Draw>;
       /** Resolves once the layers for the current view are loaded and drawn. */
       idle: () => Promise<void>;
     };
@@ -120,10 +122,15 @@ function renderStatus(): void {
 
 // --- modes ---------------------------------------------------------------
 let drawPromise: Promise<Draw> | null = null;
+let activeDraw: Draw | null = null;
 const ctx: ModeContext = {
   map,
   panel: $('#mode-panel'),
-  draw: () => (drawPromise ??= import('./draw').then((m) => m.startDraw(map))),
+  draw: () =>
+    (drawPromise ??= import('./draw').then((m) => {
+      activeDraw = m.startDraw(map);
+      return activeDraw;
+    })),
 };
 let mode: ModeId = initial.mode;
 
@@ -220,6 +227,21 @@ function zoomToRegion(r: api.Region): void {
   );
 }
 
+function setRegionLabels(regions: api.Region[]): void {
+  const byCode = new Map(regions.map((r) => [r.code, r]));
+  const depth = (r: api.Region): number => {
+    let d = 0;
+    for (let p = r.parent; p && byCode.has(p) && d < 8; p = byCode.get(p)!.parent) d++;
+    return d;
+  };
+  const features: GeoJSON.Feature[] = regions.map((r) => ({
+    type: 'Feature',
+    properties: { code: r.code, name: r.name, depth: depth(r) },
+    geometry: { type: 'Point', coordinates: [(r.bbox[0] + r.bbox[2]) / 2, (r.bbox[1] + r.bbox[3]) / 2] },
+  }));
+  (map.getSource('region-labels') as GeoJSONSource).setData({ type: 'FeatureCollection', features });
+}
+
 async function loadRegions(): Promise<void> {
   const el = $('#region-list');
   el.innerHTML = `<li class="muted">${t('regions.loading')}</li>`;
@@ -228,6 +250,7 @@ async function loadRegions(): Promise<void> {
     regionList = regions;
     loader.setAvailable(layers.map((l) => l.name));
     renderRegions(el, regions, zoomToRegion);
+    setRegionLabels(regions);
     if (!initial.hasView && regions.length > 0) {
       const b = regions.reduce<[number, number, number, number]>(
         (a, r) => [Math.min(a[0], r.bbox[0]), Math.min(a[1], r.bbox[1]), Math.max(a[2], r.bbox[2]), Math.max(a[3], r.bbox[3])],
@@ -272,6 +295,8 @@ document.addEventListener('click', (e) => {
 // --- popups --------------------------------------------------------------
 const popupLayers = ['households-circle', 'grids-line', 'regions-fill'];
 map.on('click', (e: MapMouseEvent) => {
+  // While drawing, clicks place vertices, not popups.
+  if (activeDraw && ['polygon', 'linestring', 'point'].includes(activeDraw.draw.getMode())) return;
   const f = map.queryRenderedFeatures(e.point, { layers: popupLayers.filter((l) => map.getLayoutProperty(l, 'visibility') !== 'none') })[0];
   if (!f) return;
   const p = f.properties ?? {};
@@ -301,6 +326,7 @@ window.__wangge = {
   loader,
   regions: () => regionList,
   mode: () => mode,
+  draw: () => ctx.draw(),
   idle: async () => {
     // Layers fetched for the current view, then the map drawn with them.
     while (loader.busy() || !started) await new Promise((r) => setTimeout(r, 50));

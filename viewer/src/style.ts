@@ -69,7 +69,10 @@ function absolute(url: string): string {
 
 export function buildStyle(): StyleSpecification {
   const sources: StyleSpecification['sources'] = {};
-  for (const id of DATA_LAYERS) sources[id] = { type: 'geojson', data: EMPTY, promoteId: 'id' };
+  for (const id of DATA_LAYERS) sources[id] = { type: 'geojson', data: EMPTY };
+  // One label point per region (from /api/regions), so a region split across
+  // tiles is still named once.
+  sources['region-labels'] = { type: 'geojson', data: EMPTY };
   const style: StyleSpecification & { 'font-faces'?: Record<string, Array<{ url: string; 'unicode-range'?: string[] }>> } = {
     version: 8,
     name: 'wangge offline',
@@ -199,8 +202,11 @@ export function buildStyle(): StyleSpecification {
       {
         id: 'regions-label',
         type: 'symbol',
-        source: 'regions',
+        source: 'region-labels',
+        // Streets first; their communities once there is room.
+        filter: ['<=', ['get', 'depth'], ['step', ['zoom'], 0, 12, 1, 14, 9]],
         layout: {
+          'symbol-sort-key': ['get', 'depth'],
           'text-field': ['get', 'name'],
           'text-font': [FONT_BOLD],
           'text-size': ['interpolate', ['linear'], ['zoom'], 8, 11, 14, 15],

@@ -1,13 +1,17 @@
 // Legend for the layers that are on, plus rows a mode adds.
 
-import { t, type Key } from '../i18n';
+import { t } from '../i18n';
 import type { LayerLoader } from '../layers';
 import type { LegendRow } from '../modes/types';
 import { colors, type DataLayer } from '../style';
 
 const LAYER_ROWS: Record<DataLayer, LegendRow[]> = {
   regions: [{ label: 'layer.regions', color: colors.region, kind: 'line' }],
-  grids: [{ label: 'layer.grids', color: colors.grid1, kind: 'line' }],
+  grids: [
+    { label: 'legend.grid.1', color: colors.grid1, kind: 'line' },
+    { label: 'legend.grid.2', color: colors.grid2, kind: 'line' },
+    { label: 'legend.grid.3', color: colors.grid3, kind: 'line' },
+  ],
   atoms: [{ label: 'layer.atoms', color: colors.atom, kind: 'line' }],
   roads: [{ label: 'layer.roads', color: colors.roadMajorCasing, kind: 'line' }],
   water: [{ label: 'layer.water', color: colors.water, kind: 'fill' }],
@@ -32,7 +36,7 @@ export function renderLegend(el: HTMLElement, loader: LayerLoader, extra: Legend
   h.textContent = t('legend.title');
   el.append(h);
   const ul = document.createElement('ul');
-  const add = (row: LegendRow, label: string = t(row.label as Key)) => {
+  const add = (row: LegendRow, label: string = t(row.label)) => {
     const li = document.createElement('li');
     li.append(swatch(row), document.createTextNode(label));
     ul.append(li);
@@ -46,14 +50,7 @@ export function renderLegend(el: HTMLElement, loader: LayerLoader, extra: Legend
     }
     for (const row of LAYER_ROWS[layer]) add(row);
   }
-  if (layerHasLevels(loader)) {
-    add({ label: 'layer.grids', color: colors.grid2, kind: 'line' }, `${t('layer.grids')} 2`);
-    add({ label: 'layer.grids', color: colors.grid3, kind: 'line' }, `${t('layer.grids')} 3`);
-  }
   for (const row of extra) add(row);
   el.append(ul);
 }
 
-function layerHasLevels(loader: LayerLoader): boolean {
-  return loader.isVisible('grids');
-}
