@@ -57,6 +57,10 @@ export async function regions(): Promise<Region[]> {
   return (await getJson<{ regions: Region[] }>('/api/regions')).regions;
 }
 
+export async function region(code: string): Promise<Region & { boundary?: GeoJSON.Geometry }> {
+  return getJson(`/api/regions/${encodeURIComponent(code)}`);
+}
+
 export async function layers(): Promise<LayerInfo[]> {
   return (await getJson<{ layers: LayerInfo[] }>('/api/layers')).layers;
 }

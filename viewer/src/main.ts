@@ -205,6 +205,7 @@ onLangChange(() => {
   renderLayerSwitcher(layerBox, loader, onLayersChanged);
   refreshLegend();
   renderRegions($('#region-list'), regionList, zoomToRegion);
+  markSelected();
   renderStatus();
   relabelMapControls();
   writeHash();
@@ -217,7 +218,27 @@ function onLayersChanged(): void {
 
 // --- regions -------------------------------------------------------------
 let regionList: api.Region[] = [];
+let selected = '';
+function markSelected(): void {
+  document.querySelectorAll<HTMLElement>('#region-list .region-item').forEach((b) => {
+    b.setAttribute('aria-current', String(b.dataset.code === selected));
+  });
+}
 function zoomToRegion(r: api.Region): void {
+  selected = r.code;
+  markSelected();
+  const source = map.getSource('selection') as GeoJSONSource;
+  source.setData({ type: 'FeatureCollection', features: [] });
+  api
+    .region(r.code)
+    .then((d) => {
+      if (selected === r.code && d.boundary) {
+        source.setData({ type: 'Feature', properties: { code: r.code }, geometry: d.boundary });
+      }
+    })
+    .catch(() => {
+      /* the outline is a nicety; the zoom below is what was asked for */
+    });
   map.fitBounds(
     [
       [r.bbox[0], r.bbox[1]],
@@ -278,7 +299,9 @@ function runSearch(): void {
   }
   renderHits(searchResults, lookup(q, regionList, map), (h) => {
     searchResults.hidden = true;
-    if (h.bbox) map.fitBounds([[h.bbox[0], h.bbox[1]], [h.bbox[2], h.bbox[3]]], { padding: 40, maxZoom: 18, duration: 600 });
+    const region = h.kind === 'region' ? regionList.find((r) => r.code === h.code) : undefined;
+    if (region) zoomToRegion(region);
+    else if (h.bbox) map.fitBounds([[h.bbox[0], h.bbox[1]], [h.bbox[2], h.bbox[3]]], { padding: 40, maxZoom: 18, duration: 600 });
     else if (h.point) map.flyTo({ center: h.point, zoom: 18 });
   });
 }

@@ -38,6 +38,7 @@ export const colors = {
   care1: '#f59e0b',
   care2: '#d32f2f',
   label: '#1f2937',
+  selection: '#ea580c',
   halo: '#ffffff',
 };
 
@@ -73,6 +74,8 @@ export function buildStyle(): StyleSpecification {
   // One label point per region (from /api/regions), so a region split across
   // tiles is still named once.
   sources['region-labels'] = { type: 'geojson', data: EMPTY };
+  // The region picked in the list or the search, outlined.
+  sources.selection = { type: 'geojson', data: EMPTY };
   const style: StyleSpecification & { 'font-faces'?: Record<string, Array<{ url: string; 'unicode-range'?: string[] }>> } = {
     version: 8,
     name: 'wangge offline',
@@ -160,6 +163,18 @@ export function buildStyle(): StyleSpecification {
         type: 'line',
         source: 'regions',
         paint: { 'line-color': colors.region, 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 1, 15, 2.5] },
+      },
+      {
+        id: 'selection-halo',
+        type: 'line',
+        source: 'selection',
+        paint: { 'line-color': '#ffffff', 'line-width': 7, 'line-opacity': 0.8 },
+      },
+      {
+        id: 'selection-line',
+        type: 'line',
+        source: 'selection',
+        paint: { 'line-color': colors.selection, 'line-width': 3 },
       },
       {
         id: 'households-circle',

@@ -1,14 +1,12 @@
 // Layer switcher: one checkbox per data layer, with the zoom it appears at.
 
 import { t } from '../i18n';
+import { collapsible } from './box';
 import { LAYER_CONFIG, type LayerLoader } from '../layers';
 import { DATA_LAYERS, type DataLayer } from '../style';
 
 export function renderLayerSwitcher(el: HTMLElement, loader: LayerLoader, onChange: () => void): void {
-  el.innerHTML = '';
-  const h = document.createElement('h3');
-  h.textContent = t('layers.title');
-  el.append(h);
+  const body = collapsible(el, t('layers.title'));
   const order: DataLayer[] = ['regions', 'grids', 'atoms', 'households', 'buildings', 'roads', 'water'];
   for (const layer of order.filter((l) => DATA_LAYERS.includes(l))) {
     const label = document.createElement('label');
@@ -26,6 +24,6 @@ export function renderLayerSwitcher(el: HTMLElement, loader: LayerLoader, onChan
     label.append(box, name);
     const mz = LAYER_CONFIG[layer].minzoom;
     if (mz > 0) label.title = t('layer.minzoom', { z: mz });
-    el.append(label);
+    body.append(label);
   }
 }

@@ -1,6 +1,7 @@
 // Legend for the layers that are on, plus rows a mode adds.
 
 import { t } from '../i18n';
+import { collapsible } from './box';
 import type { LayerLoader } from '../layers';
 import type { LegendRow } from '../modes/types';
 import { colors, type DataLayer } from '../style';
@@ -31,10 +32,7 @@ function swatch(row: LegendRow): HTMLElement {
 }
 
 export function renderLegend(el: HTMLElement, loader: LayerLoader, extra: LegendRow[]): void {
-  el.innerHTML = '';
-  const h = document.createElement('h3');
-  h.textContent = t('legend.title');
-  el.append(h);
+  const body = collapsible(el, t('legend.title'));
   const ul = document.createElement('ul');
   const add = (row: LegendRow, label: string = t(row.label)) => {
     const li = document.createElement('li');
@@ -51,6 +49,6 @@ export function renderLegend(el: HTMLElement, loader: LayerLoader, extra: Legend
     for (const row of LAYER_ROWS[layer]) add(row);
   }
   for (const row of extra) add(row);
-  el.append(ul);
+  body.append(ul);
 }
 
