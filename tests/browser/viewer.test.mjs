@@ -3,8 +3,8 @@
 // playwright-core, loads it at 1366×768.
 //
 //   WANGGE_BIN            server binary (default target/debug/wangge)
-//   WANGGE_BROWSER_STORE  GeoPackage to serve (default: generated once into
-//                         tests/artifacts/browser-demo.gpkg with `wangge generate`)
+//   WANGGE_BROWSER_STORE  GeoPackage to serve (default: a small city made by
+//                         `wangge generate` into a temporary directory)
 //   WANGGE_CHROMIUM       browser (default /usr/bin/chromium)
 //
 // Run from the repository root after `npm ci` here and `npm run build` in
@@ -14,7 +14,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -44,13 +45,11 @@ const CHROMIUM_ARGS = [
 
 mkdirSync(artifacts, { recursive: true });
 
-/** The store to serve: the given one, or a small generated city made once. */
+/** The store to serve: the given one, or a small city generated afresh. */
 function storePath() {
   if (process.env.WANGGE_BROWSER_STORE) return path.resolve(root, process.env.WANGGE_BROWSER_STORE);
-  const store = path.join(artifacts, 'browser-demo.gpkg');
-  if (existsSync(store)) return store;
-  const tmp = `${store}.tmp`;
-  const r = spawnSync(bin, ['generate', '--preset', 'ankang', '--households', '3000', '--seed', '1', '--out', tmp], {
+  const store = path.join(mkdtempSync(path.join(tmpdir(), 'wangge-browser-')), 'browser-demo.gpkg');
+  const r = spawnSync(bin, ['generate', '--preset', 'ankang', '--households', '3000', '--seed', '1', '--out', store], {
     encoding: 'utf8',
   });
   if (r.status !== 0) {
@@ -58,9 +57,10 @@ function storePath() {
       `no store: set WANGGE_BROWSER_STORE, or a \`wangge generate\` that works (${bin} generate exited ${r.status}: ${r.stderr || r.error})`,
     );
   }
-  renameSync(tmp, store);
+  generated = store;
   return store;
 }
+let generated = null;
 
 /** Starts `wangge serve` on an ephemeral port; resolves with its origin. */
 function startServer(store) {
@@ -73,14 +73,21 @@ function startServer(store) {
     const timer = setTimeout(() => reject(new Error(`server did not say it was listening within 60 s\n${out}\n${err}`)), 60_000);
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d) => (err += d));
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/wangge listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const seen = () => {
+      // Promised on stdout; stderr is read too so a logging change is no failure.
+      const m = (out + err).match(/wangge listening on (http:\/\/127\.0\.0\.1:\d+)/);
       if (m) {
         clearTimeout(timer);
         resolve({ child, origin: m[1], log: () => out + err });
       }
+    };
+    child.stderr.on('data', (d) => {
+      err += d;
+      seen();
+    });
+    child.stdout.on('data', (d) => {
+      out += d;
+      seen();
     });
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -127,6 +134,9 @@ describe('viewer', { timeout: 300_000 }, () => {
     assert.ok(existsSync(bin), `no server binary at ${bin} (cargo build, or set WANGGE_BIN)`);
     assert.ok(existsSync(path.join(viewerDist, 'index.html')), 'viewer/dist is missing: run `npm ci && npm run build` in viewer/');
     assert.ok(existsSync(browserPath), `no browser at ${browserPath} (apt-get install chromium)`);
+    if (spawnSync('fc-list', [':lang=zh'], { encoding: 'utf8' }).stdout?.trim() === '') {
+      console.warn('no CJK font installed (apt-get install fonts-wqy-microhei): Chinese shows as boxes in screenshots');
+    }
     server = await startServer(storePath());
     origin = server.origin;
     regions = (await getJson(`${origin}/api/regions`)).regions;
@@ -149,6 +159,7 @@ describe('viewer', { timeout: 300_000 }, () => {
   after(async () => {
     await browser?.close();
     server?.child.kill();
+    if (generated) rmSync(path.dirname(generated), { recursive: true, force: true });
   });
 
   test('the demo loads without console errors', async () => {
