@@ -131,6 +131,8 @@ const ctx: ModeContext = {
       activeDraw = m.startDraw(map);
       return activeDraw;
     })),
+  regions: () => regionList,
+  selected: () => regionList.find((r) => r.code === selected) ?? null,
 };
 let mode: ModeId = initial.mode;
 
@@ -202,6 +204,7 @@ onLangChange(() => {
   renderLangSwitch();
   renderTabs();
   modes[mode].relabel?.(ctx);
+  applyI18n(ctx.panel);
   renderLayerSwitcher(layerBox, loader, onLayersChanged);
   refreshLegend();
   renderRegions($('#region-list'), regionList, zoomToRegion);
@@ -227,6 +230,8 @@ function markSelected(): void {
 function zoomToRegion(r: api.Region): void {
   selected = r.code;
   markSelected();
+  modes[mode].onRegion?.(ctx);
+  applyI18n(ctx.panel);
   const source = map.getSource('selection') as GeoJSONSource;
   source.setData({ type: 'FeatureCollection', features: [] });
   api
@@ -272,6 +277,8 @@ async function loadRegions(): Promise<void> {
     loader.setAvailable(layers.map((l) => l.name));
     renderRegions(el, regions, zoomToRegion);
     setRegionLabels(regions);
+    modes[mode].onRegion?.(ctx);
+    applyI18n(ctx.panel);
     if (!initial.hasView && regions.length > 0) {
       const b = regions.reduce<[number, number, number, number]>(
         (a, r) => [Math.min(a[0], r.bbox[0]), Math.min(a[1], r.bbox[1]), Math.max(a[2], r.bbox[2]), Math.max(a[3], r.bbox[3])],

@@ -1,17 +1,21 @@
 // 规划 Plan mode: grids by level now; plan generation, balance figures and
 // boundary editing (terra-draw) when the plan API arrives.
 
-import { pendingPanel, type Mode } from './types';
+import { pendingPanel, regionFigures, type Mode, type ModeContext } from './types';
+
+function render(ctx: ModeContext): void {
+  pendingPanel(ctx.panel, 'mode.plan.title', 'mode.plan.body');
+  ctx.panel.append(regionFigures(ctx));
+}
 
 export const planMode: Mode = {
   id: 'plan',
   tab: 'mode.plan',
-  activate(ctx) {
-    pendingPanel(ctx.panel, 'mode.plan.title', 'mode.plan.body');
-  },
+  activate: render,
+  onRegion: render,
+  relabel: render,
   deactivate(ctx) {
     ctx.panel.innerHTML = '';
   },
-  legend: () => [],
 };
 

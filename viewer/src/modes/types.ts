@@ -7,6 +7,8 @@ import type { Map as MlMap } from 'maplibre-gl';
 import type { Key } from '../i18n';
 import type { ModeId } from '../state';
 import type { Draw } from '../draw';
+import type { Region } from '../api';
+import { t } from '../i18n';
 
 export interface ModeContext {
   map: MlMap;
@@ -14,6 +16,9 @@ export interface ModeContext {
   panel: HTMLElement;
   /** Drawing (terra-draw), started on first use. */
   draw: () => Promise<Draw>;
+  /** All regions (from /api/regions) and the one picked in the list or search. */
+  regions: () => Region[];
+  selected: () => Region | null;
 }
 
 export interface LegendRow {
@@ -29,6 +34,8 @@ export interface Mode {
   deactivate(ctx: ModeContext): void;
   /** Re-renders language-dependent content the mode made itself. */
   relabel?(ctx: ModeContext): void;
+  /** The picked region changed (or the region list arrived). */
+  onRegion?(ctx: ModeContext): void;
   /** Extra legend rows while the mode is active. */
   legend?(): LegendRow[];
 }
@@ -45,4 +52,38 @@ export function pendingPanel(panel: HTMLElement, title: Key, body: Key): void {
   p.className = 'mode-body';
   p.dataset.i18n = body;
   panel.append(h, badge, p);
+}
+
+/**
+ * The figures /api/regions gives for the picked region (or all top-level
+ * regions together): households, people, atoms, grids.
+ */
+export function regionFigures(ctx: ModeContext): HTMLElement {
+  const box = document.createElement('div');
+  box.className = 'figures';
+  const all = ctx.regions();
+  const r = ctx.selected();
+  const codes = new Set(all.map((x) => x.code));
+  const scope = r ? [r] : all.filter((x) => !x.parent || !codes.has(x.parent));
+  if (scope.length === 0) return box;
+  const sum = (k: keyof Region['counts']) => scope.reduce((a, x) => a + (x.counts?.[k] ?? 0), 0);
+  const h = document.createElement('h3');
+  h.textContent = r ? `${r.name} ${r.code}` : t('figures.all');
+  const fmt = new Intl.NumberFormat(document.documentElement.lang);
+  const dl = document.createElement('dl');
+  for (const [k, label] of [
+    ['households', 'figures.households'],
+    ['people', 'figures.people'],
+    ['atoms', 'figures.atoms'],
+    ['grids', 'figures.grids'],
+  ] as const) {
+    const dt = document.createElement('dt');
+    dt.textContent = t(label);
+    const dd = document.createElement('dd');
+    dd.textContent = fmt.format(sum(k));
+    dd.dataset.figure = k;
+    dl.append(dt, dd);
+  }
+  box.append(h, dl);
+  return box;
 }

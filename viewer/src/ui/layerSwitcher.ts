@@ -5,10 +5,12 @@ import { collapsible } from './box';
 import { LAYER_CONFIG, type LayerLoader } from '../layers';
 import { DATA_LAYERS, type DataLayer } from '../style';
 
+/** Top of the map first: the order of the switcher and the legend. */
+export const PANEL_ORDER: DataLayer[] = ['regions', 'grids', 'atoms', 'households', 'buildings', 'roads', 'water'];
+
 export function renderLayerSwitcher(el: HTMLElement, loader: LayerLoader, onChange: () => void): void {
   const body = collapsible(el, t('layers.title'));
-  const order: DataLayer[] = ['regions', 'grids', 'atoms', 'households', 'buildings', 'roads', 'water'];
-  for (const layer of order.filter((l) => DATA_LAYERS.includes(l))) {
+  for (const layer of PANEL_ORDER.filter((l) => DATA_LAYERS.includes(l))) {
     const label = document.createElement('label');
     label.className = 'layer-toggle';
     const box = document.createElement('input');

@@ -2,6 +2,7 @@
 
 import { t } from '../i18n';
 import { collapsible } from './box';
+import { PANEL_ORDER } from './layerSwitcher';
 import type { LayerLoader } from '../layers';
 import type { LegendRow } from '../modes/types';
 import { colors, type DataLayer } from '../style';
@@ -39,7 +40,7 @@ export function renderLegend(el: HTMLElement, loader: LayerLoader, extra: Legend
     li.append(swatch(row), document.createTextNode(label));
     ul.append(li);
   };
-  for (const layer of loader.visibleLayers()) {
+  for (const layer of PANEL_ORDER.filter((l) => loader.isVisible(l))) {
     if (layer === 'households') {
       const li = document.createElement('li');
       li.className = 'legend-group';
