@@ -54,7 +54,9 @@ async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
 }
 
 export async function regions(): Promise<Region[]> {
-  return (await getJson<{ regions: Region[] }>('/api/regions')).regions;
+  const list = (await getJson<{ regions: Region[] }>('/api/regions')).regions;
+  // Codes are 12-digit strings; keep them strings whatever the JSON says.
+  return list.map((r) => ({ ...r, code: String(r.code), parent: r.parent == null ? null : String(r.parent) }));
 }
 
 export async function region(code: string): Promise<Region & { boundary?: GeoJSON.Geometry }> {

@@ -227,6 +227,10 @@ function markSelected(): void {
     b.setAttribute('aria-current', String(b.dataset.code === selected));
   });
 }
+function hasBbox(r: api.Region): boolean {
+  return Array.isArray(r.bbox) && r.bbox.length === 4 && r.bbox.every(Number.isFinite);
+}
+
 function zoomToRegion(r: api.Region): void {
   selected = r.code;
   markSelected();
@@ -244,6 +248,7 @@ function zoomToRegion(r: api.Region): void {
     .catch(() => {
       /* the outline is a nicety; the zoom below is what was asked for */
     });
+  if (!hasBbox(r)) return;
   map.fitBounds(
     [
       [r.bbox[0], r.bbox[1]],
@@ -279,8 +284,9 @@ async function loadRegions(): Promise<void> {
     setRegionLabels(regions);
     modes[mode].onRegion?.(ctx);
     applyI18n(ctx.panel);
-    if (!initial.hasView && regions.length > 0) {
-      const b = regions.reduce<[number, number, number, number]>(
+    const boxed = regions.filter(hasBbox);
+    if (!initial.hasView && boxed.length > 0) {
+      const b = boxed.reduce<[number, number, number, number]>(
         (a, r) => [Math.min(a[0], r.bbox[0]), Math.min(a[1], r.bbox[1]), Math.max(a[2], r.bbox[2]), Math.max(a[3], r.bbox[3])],
         [Infinity, Infinity, -Infinity, -Infinity],
       );
