@@ -5,6 +5,8 @@
 //! `spawn_blocking`. Every write is one transaction.
 
 pub mod gpkg;
+#[cfg(test)]
+pub mod suite;
 
 use crate::domain::{
     Atom, Building, Household, ImportedGrid, Person, Plan, PlanVersion, Region, RegionCode, Road,
@@ -12,7 +14,9 @@ use crate::domain::{
 };
 
 /// The layers a store holds, one feature table each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Layer {
     Regions,

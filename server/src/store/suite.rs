@@ -1,0 +1,216 @@
+//! The store conformance suite: every `Store` implementation runs it on a
+//! fresh, empty store (GeoPackage here; PostGIS when it lands).
+
+use geo_types::{line_string, point, polygon, Geometry, MultiPolygon};
+
+use super::{Abort, Layer, Record, Store, StoreError};
+use crate::domain::{
+    Atom, AtomKind, Building, CareLevel, GridCode, GridLabel, Household, ImportedGrid, Level,
+    Person, Plan, PlanVersion, Region, Road, RoadClass, Role, SensitiveFlags, Water, WaterKind,
+};
+
+fn square_with_hole() -> MultiPolygon<f64> {
+    MultiPolygon(vec![
+        polygon!(
+            exterior: [(x: 109.0, y: 32.6), (x: 109.1, y: 32.6), (x: 109.1, y: 32.7), (x: 109.0, y: 32.7), (x: 109.0, y: 32.6)],
+            interiors: [[(x: 109.04, y: 32.64), (x: 109.06, y: 32.64), (x: 109.06, y: 32.66), (x: 109.04, y: 32.64)]],
+        ),
+        polygon![(x: 109.2, y: 32.6), (x: 109.3, y: 32.6), (x: 109.3, y: 32.7), (x: 109.2, y: 32.6)],
+    ])
+}
+
+/// One record of every layer, with every field set and Chinese text.
+pub fn sample() -> Vec<Record> {
+    let code = "610902001001".parse().unwrap();
+    vec![
+        Record::Region(Region {
+            code,
+            name: "新城街道育才社区".into(),
+            parent: Some("610902001".parse().unwrap()),
+            boundary: square_with_hole(),
+        }),
+        Record::Atom(Atom {
+            id: 7,
+            region: code,
+            kind: AtomKind::Block,
+            geometry: square_with_hole(),
+        }),
+        Record::Household(Household {
+            id: 42,
+            location: point!(x: 109.01, y: 32.61),
+            size: 4,
+            care: CareLevel::CONNECTED,
+            flags: SensitiveFlags(SensitiveFlags::ELDERLY_ALONE | SensitiveFlags::DISABILITY),
+            building: Some(3),
+            address: "兴安路12号3栋501".into(),
+            head_name: "张三".into(),
+            phone: "13812345678".into(),
+            region: Some(code),
+            estimated: true,
+        }),
+        Record::Person(Person {
+            id: 5,
+            name: "李四".into(),
+            phone: "13900001111".into(),
+            roles: vec![Role::FullTimeWorker, Role::Volunteer],
+            team: Some("应急一队".into()),
+            skills: vec!["医疗".into(), "驾驶".into()],
+            available: true,
+            reserve: true,
+            home: point!(x: 109.02, y: 32.62),
+            grids: vec![GridCode("61090200100100102".into())],
+            region: Some(code),
+        }),
+        Record::Road(Road {
+            id: 9,
+            class: RoadClass::Primary,
+            name: "兴安路".into(),
+            geometry: line_string![(x: 109.0, y: 32.6), (x: 109.1, y: 32.7)],
+        }),
+        Record::Building(Building {
+            id: 3,
+            levels: Some(18),
+            height_m: Some(54.5),
+            kind: "apartments".into(),
+            geometry: square_with_hole(),
+        }),
+        Record::Water(Water {
+            id: 1,
+            kind: WaterKind::River,
+            name: "汉江".into(),
+            geometry: Geometry::LineString(
+                line_string![(x: 109.0, y: 32.65), (x: 109.3, y: 32.66)],
+            ),
+        }),
+        Record::Grid(ImportedGrid {
+            id: 11,
+            region: code,
+            level: Level::TWO,
+            code: GridCode("61090200100100102".into()),
+            name: "二网格".into(),
+            parent: Some(GridCode("610902001001001".into())),
+            geometry: square_with_hole(),
+        }),
+    ]
+}
+
+fn plan(region: &str, parent: Option<i64>) -> Plan {
+    Plan {
+        version: PlanVersion {
+            id: 0,
+            region: region.parse().unwrap(),
+            number: 0,
+            parent,
+            author: "planner".into(),
+            created_at: "2026-11-25T00:00:00Z".into(),
+            message: "初稿".into(),
+            published: false,
+        },
+        atoms: vec![7, 8],
+        labels: vec![GridLabel([0, 0, 0]), GridLabel([0, 1, 2])],
+        codes: [
+            vec![GridCode("a".into())],
+            vec![GridCode("b".into()), GridCode("c".into())],
+            vec![
+                GridCode("d".into()),
+                GridCode("e".into()),
+                GridCode("f".into()),
+            ],
+        ],
+    }
+}
+
+/// Runs every check on `store`, which must start empty.
+pub fn run_all(store: &dyn Store) {
+    every_layer_round_trips(store);
+    abort_rolls_everything_back(store);
+    same_id_replaces_and_zero_id_is_assigned(store);
+    plans_are_numbered_per_region(store);
+}
+
+fn every_layer_round_trips(store: &dyn Store) {
+    let recs = sample();
+    let counts = store.import(&mut recs.clone().into_iter().map(Ok)).unwrap();
+    assert!(
+        Layer::ALL.iter().all(|l| counts.get(l) == Some(&1)),
+        "{counts:?}"
+    );
+    let d = store.load().unwrap();
+    let back: Vec<Record> = d
+        .regions
+        .into_iter()
+        .map(Record::Region)
+        .chain(d.atoms.into_iter().map(Record::Atom))
+        .chain(d.households.into_iter().map(Record::Household))
+        .chain(d.people.into_iter().map(Record::Person))
+        .chain(d.roads.into_iter().map(Record::Road))
+        .chain(d.buildings.into_iter().map(Record::Building))
+        .chain(d.water.into_iter().map(Record::Water))
+        .chain(d.grids.into_iter().map(Record::Grid))
+        .collect();
+    assert_eq!(back, recs);
+    assert_eq!(store.regions().unwrap().len(), 1);
+    assert!(store.counts().unwrap().iter().all(|(_, n)| *n == 1));
+}
+
+fn abort_rolls_everything_back(store: &dyn Store) {
+    let before = store.counts().unwrap();
+    let mut more: Vec<Result<Record, Abort>> = sample()
+        .into_iter()
+        .map(|mut r| {
+            if let Record::Household(h) = &mut r {
+                h.id = 0;
+            }
+            Ok(r)
+        })
+        .collect();
+    more.push(Err(Abort));
+    let e = store.import(&mut more.into_iter()).unwrap_err();
+    assert!(matches!(e, StoreError::Aborted), "{e}");
+    assert_eq!(store.counts().unwrap(), before);
+}
+
+fn same_id_replaces_and_zero_id_is_assigned(store: &dyn Store) {
+    let Record::Household(mut h) = sample()[2].clone() else {
+        unreachable!()
+    };
+    h.size = 1;
+    let mut fresh = h.clone();
+    fresh.id = 0;
+    store
+        .import(&mut vec![Ok(Record::Household(h)), Ok(Record::Household(fresh))].into_iter())
+        .unwrap();
+    let d = store.load().unwrap();
+    assert_eq!(d.households.len(), 2);
+    assert_eq!(d.households[0].id, 42);
+    assert_eq!(d.households[0].size, 1, "replaced in place");
+    assert!(d.households[1].id > 42, "a new id was assigned");
+}
+
+fn plans_are_numbered_per_region(store: &dyn Store) {
+    let a1 = store.save_plan(&plan("610902001001", None)).unwrap();
+    let a2 = store.save_plan(&plan("610902001001", Some(a1.id))).unwrap();
+    let b1 = store.save_plan(&plan("610902001002", None)).unwrap();
+    assert_eq!((a1.number, a2.number, b1.number), (1, 2, 1));
+    let versions = store
+        .plan_versions("610902001001".parse().unwrap())
+        .unwrap();
+    assert_eq!(
+        versions.iter().map(|v| v.number).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let back = store.plan(a2.id).unwrap().unwrap();
+    let mut want = plan("610902001001", Some(a1.id));
+    want.version.id = a2.id;
+    want.version.number = 2;
+    assert_eq!(back, want);
+    assert!(store.plan(9999).unwrap().is_none());
+    let newest: Vec<i64> = store
+        .load()
+        .unwrap()
+        .plans
+        .iter()
+        .map(|p| p.version.id)
+        .collect();
+    assert_eq!(newest, vec![a2.id, b1.id]);
+}
