@@ -183,7 +183,7 @@ describe('viewer', { timeout: 300_000 }, () => {
     const feats = await rendered(['regions-fill', 'regions-line']);
     assert.ok(feats.length > 0, 'no region drawn');
     const known = new Set(regions.map((r) => r.code));
-    const drawn = new Set(feats.map((f) => String(f.props.code)));
+    const drawn = new Set(feats.map((f) => String(f.props.code ?? '')));
     assert.ok([...drawn].some((c) => known.has(c)), `drawn region codes ${[...drawn].slice(0, 5)} are not in /api/regions`);
   });
 

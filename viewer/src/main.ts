@@ -15,7 +15,7 @@ import { modes } from './modes';
 import type { ModeContext } from './modes/types';
 import { formatHash, MODES, parseHash, type ModeId } from './state';
 import { buildStyle, DATA_LAYERS, type DataLayer } from './style';
-import { renderLayerSwitcher } from './ui/layerSwitcher';
+import { markZoom, renderLayerSwitcher } from './ui/layerSwitcher';
 import { renderLegend } from './ui/legend';
 import { renderRegions } from './ui/regions';
 import { lookup, renderHits } from './ui/search';
@@ -108,6 +108,7 @@ const loader = new LayerLoader(map, initialLayers, (r) => {
 });
 
 function renderStatus(): void {
+  markZoom(layerBox, map.getZoom());
   const parts: string[] = [];
   for (const r of status.values()) {
     const name = t(`layer.${r.layer}`);

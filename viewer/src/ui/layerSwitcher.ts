@@ -26,6 +26,14 @@ export function renderLayerSwitcher(el: HTMLElement, loader: LayerLoader, onChan
     label.append(box, name);
     const mz = LAYER_CONFIG[layer].minzoom;
     if (mz > 0) label.title = t('layer.minzoom', { z: mz });
+    label.dataset.minzoom = String(mz);
     body.append(label);
   }
+}
+
+/** Greys out the layers the current zoom does not show yet. */
+export function markZoom(el: HTMLElement, zoom: number): void {
+  el.querySelectorAll<HTMLElement>('.layer-toggle').forEach((l) => {
+    l.classList.toggle('out-of-zoom', zoom < Number(l.dataset.minzoom ?? 0));
+  });
 }
