@@ -17,14 +17,28 @@ pub struct Cli {
 pub enum Command {
     /// Print the store's layers and feature counts.
     Info(info::Args),
+    /// Serve the API and the viewer over a store.
+    Serve(serve::Args),
 }
 
 mod info;
+mod serve;
+
+/// Structured logs on stderr; `RUST_LOG` overrides the default `info`.
+pub(crate) fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
 
 /// Runs a parsed command line; errors are printed with their causes.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Info(a) => info::run(&a),
+        Command::Serve(a) => serve::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

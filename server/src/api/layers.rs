@@ -1,0 +1,163 @@
+//! `/api/layers/{layer}`: any layer as GeoJSON, filtered by bbox, paged.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use geo_types::Rect;
+use serde_json::{json, Value};
+
+use super::{ApiError, AppState, CallerScope};
+use crate::io::feature::feature_of;
+use crate::store::Layer;
+
+/// Features per page when the caller does not say.
+const DEFAULT_LIMIT: usize = 1000;
+/// Most features one page may hold.
+const MAX_LIMIT: usize = 10_000;
+
+fn layer(name: &str) -> Result<Layer, ApiError> {
+    Layer::parse(name).ok_or_else(|| {
+        let known: Vec<_> = Layer::ALL.iter().map(|l| l.as_str()).collect();
+        ApiError::NotFound(format!(
+            "unknown layer {name:?}; layers: {}",
+            known.join(", ")
+        ))
+    })
+}
+
+/// Parses `minlon,minlat,maxlon,maxlat` (WGS-84).
+pub(crate) fn parse_bbox(s: &str) -> Result<Rect<f64>, ApiError> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "bbox {s:?}: four numbers expected, minlon,minlat,maxlon,maxlat"
+            ))
+        })?;
+    if v.len() != 4 || v.iter().any(|x| !x.is_finite()) {
+        return Err(ApiError::BadRequest(format!(
+            "bbox {s:?}: four finite numbers expected, minlon,minlat,maxlon,maxlat"
+        )));
+    }
+    if v[0] > v[2] || v[1] > v[3] {
+        return Err(ApiError::BadRequest(format!(
+            "bbox {s:?}: min must not exceed max"
+        )));
+    }
+    if v[0] < -180.0 || v[2] > 180.0 || v[1] < -90.0 || v[3] > 90.0 {
+        return Err(ApiError::BadRequest(format!(
+            "bbox {s:?}: outside WGS-84 longitude/latitude ranges"
+        )));
+    }
+    Ok(Rect::new((v[0], v[1]), (v[2], v[3])))
+}
+
+fn parse_usize(
+    q: &HashMap<String, String>,
+    key: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match q.get(key) {
+        None => Ok(default),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(ApiError::BadRequest(format!(
+                "{key}={s:?}: a whole number from 0 to {max} expected"
+            ))),
+        },
+    }
+}
+
+pub async fn list(State(st): State<AppState>) -> Json<Value> {
+    let s = st.snapshot.load();
+    let layers: Vec<Value> = Layer::ALL
+        .iter()
+        .map(|&l| {
+            let n = s.layer_page(l, None, &crate::access::Scope::all(), 0, 0).matched;
+            json!({ "name": l.as_str(), "features": n, "href": format!("/api/layers/{}", l.as_str()) })
+        })
+        .collect();
+    Json(json!({ "layers": layers }))
+}
+
+pub async fn items(
+    State(st): State<AppState>,
+    CallerScope(scope): CallerScope,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let layer = layer(&name)?;
+    let bbox = q.get("bbox").map(|s| parse_bbox(s)).transpose()?;
+    let limit = parse_usize(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
+    let offset = parse_usize(&q, "offset", 0, usize::MAX)?;
+    let s = st.snapshot.load();
+    let page = s.layer_page(layer, bbox, &scope, offset, limit);
+    let features: Vec<Value> = page
+        .items
+        .iter()
+        .map(|r| serde_json::to_value(feature_of(r)).map_err(|e| ApiError::Internal(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    let returned = features.len();
+    let mut links = vec![];
+    if offset + returned < page.matched {
+        let mut next = format!(
+            "/api/layers/{name}?limit={limit}&offset={}",
+            offset + returned
+        );
+        if let Some(b) = q.get("bbox") {
+            next.push_str(&format!("&bbox={b}"));
+        }
+        links.push(json!({ "rel": "next", "href": next, "type": "application/geo+json" }));
+    }
+    Ok(Json(json!({
+        "type": "FeatureCollection",
+        "numberMatched": page.matched,
+        "numberReturned": returned,
+        "links": links,
+        "features": features,
+    })))
+}
+
+pub async fn item(
+    State(st): State<AppState>,
+    CallerScope(scope): CallerScope,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let layer = layer(&name)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("feature id {id:?} is not a number")))?;
+    let s = st.snapshot.load();
+    let r = s
+        .layer_item(layer, id, &scope)
+        .ok_or_else(|| ApiError::NotFound(format!("{} feature {id}", layer.as_str())))?;
+    serde_json::to_value(feature_of(&r))
+        .map(Json)
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn bbox_errors_say_what_is_wrong() {
+        assert!(parse_bbox("109,32,110,33").is_ok());
+        for bad in [
+            "109,32,110",
+            "a,b,c,d",
+            "110,32,109,33",
+            "109,32,200,33",
+            "NaN,1,2,3",
+        ] {
+            assert!(
+                matches!(parse_bbox(bad), Err(ApiError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `wangge serve`: the HTTP server over a store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::api::{self, AppState};
+use crate::snapshot::{Snapshot, SnapshotCell};
+use crate::store::gpkg::GeoPackage;
+use crate::store::Store;
+
+/// Arguments of `wangge serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The GeoPackage file (created when missing).
+    #[arg(long, env = "WANGGE_STORE")]
+    pub store: PathBuf,
+    /// Address to listen on; port 0 picks a free one (printed at start).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The built viewer (`viewer/dist`), served at `/`.
+    #[arg(long, default_value = "viewer/dist")]
+    pub viewer: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    super::init_tracing();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(serve(args))
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let path = args.store.clone();
+    let (store, snapshot) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let t = std::time::Instant::now();
+        let store =
+            GeoPackage::open(&path).with_context(|| format!("opening store {}", path.display()))?;
+        let data = store.load().context("loading the store")?;
+        let snapshot = Snapshot::build(data);
+        tracing::info!(
+            store = %path.display(),
+            regions = snapshot.regions.len(),
+            households = snapshot.households.len(),
+            people = snapshot.people.len(),
+            ms = t.elapsed().as_millis() as u64,
+            "snapshot built"
+        );
+        Ok((store, snapshot))
+    })
+    .await??;
+    let state = AppState {
+        store: Arc::new(store),
+        snapshot: Arc::new(SnapshotCell::new(snapshot)),
+    };
+    let app = api::router(state, Some(&args.viewer));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    // A fixed line on stdout so scripts and tests learn the port.
+    println!("wangge listening on http://{addr}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested");
+}

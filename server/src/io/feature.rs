@@ -1,0 +1,107 @@
+//! Records as GeoJSON features: what the API's layer endpoints and exports
+//! write. Every attribute is included; callers project personal fields per
+//! role before converting.
+
+use geojson::{Feature, Geometry, JsonObject};
+use serde_json::{json, Value};
+
+use crate::store::Record;
+
+fn props(v: Value) -> JsonObject {
+    match v {
+        Value::Object(m) => m,
+        _ => JsonObject::new(),
+    }
+}
+
+/// The feature of one record; its id is the record's id (a region's id is
+/// its 12-digit code).
+pub fn feature_of(record: &Record) -> Feature {
+    let (id, geometry, properties): (Value, Geometry, Value) = match record {
+        Record::Region(r) => (
+            json!(r.code),
+            Geometry::from(&r.boundary),
+            json!({ "code": r.code, "name": r.name, "parent": r.parent }),
+        ),
+        Record::Atom(a) => (
+            json!(a.id),
+            Geometry::from(&a.geometry),
+            json!({ "region": a.region, "kind": a.kind.as_str() }),
+        ),
+        Record::Household(h) => (
+            json!(h.id),
+            Geometry::from(&h.location),
+            json!({
+                "region": h.region, "size": h.size, "care": h.care.0, "flags": h.flags.names(),
+                "building": h.building, "address": h.address, "head_name": h.head_name,
+                "phone": h.phone, "estimated": h.estimated,
+            }),
+        ),
+        Record::Person(p) => (
+            json!(p.id),
+            Geometry::from(&p.home),
+            json!({
+                "region": p.region, "name": p.name, "phone": p.phone,
+                "roles": p.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                "team": p.team, "skills": p.skills, "available": p.available,
+                "reserve": p.reserve, "grids": p.grids,
+            }),
+        ),
+        Record::Road(r) => (
+            json!(r.id),
+            Geometry::from(&r.geometry),
+            json!({ "class": r.class.as_str(), "name": r.name }),
+        ),
+        Record::Building(b) => (
+            json!(b.id),
+            Geometry::from(&b.geometry),
+            json!({ "levels": b.levels, "height_m": b.height_m, "kind": b.kind }),
+        ),
+        Record::Water(w) => (
+            json!(w.id),
+            Geometry::from(&w.geometry),
+            json!({ "kind": w.kind, "name": w.name }),
+        ),
+        Record::Grid(g) => (
+            json!(g.id),
+            Geometry::from(&g.geometry),
+            json!({ "region": g.region, "level": g.level, "code": g.code, "name": g.name, "parent": g.parent }),
+        ),
+    };
+    Feature {
+        bbox: None,
+        geometry: Some(geometry),
+        id: Some(match id {
+            Value::String(s) => geojson::feature::Id::String(s),
+            Value::Number(n) => geojson::feature::Id::Number(n),
+            other => geojson::feature::Id::String(other.to_string()),
+        }),
+        properties: Some(props(properties)),
+        foreign_members: None,
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn every_layer_becomes_a_feature_with_id_and_attributes() {
+        for rec in crate::store::suite::sample() {
+            let f = feature_of(&rec);
+            assert!(f.id.is_some() && f.geometry.is_some(), "{:?}", rec.layer());
+            let v = serde_json::to_value(&f).unwrap();
+            assert_eq!(v["type"], "Feature");
+            if let Record::Household(_) = rec {
+                assert_eq!(
+                    v["properties"]["flags"],
+                    json!(["elderly_alone", "disability"])
+                );
+                assert_eq!(v["id"], 42);
+            }
+            if let Record::Region(_) = rec {
+                assert_eq!(v["id"], "610902001001");
+            }
+        }
+    }
+}
