@@ -3,3 +3,6 @@
 
 /// Coordinate reference systems of imports, and conversion to WGS-84.
 pub mod crs;
+
+/// Point-in-region placement with a deterministic boundary rule.
+pub mod placement;
