@@ -3,8 +3,9 @@
 // playwright-core, loads it at 1366×768.
 //
 //   WANGGE_BIN            server binary (default target/debug/wangge)
-//   WANGGE_BROWSER_STORE  GeoPackage to serve (default: a small city made by
-//                         `wangge generate` into a temporary directory)
+//   WANGGE_BROWSER_STORE  GeoPackage to serve (default: a small city made in a
+//                         temporary directory by `wangge generate`, or by
+//                         fixture.mjs while the binary has no `generate`)
 //   WANGGE_CHROMIUM       browser (default /usr/bin/chromium)
 //
 // Run from the repository root after `npm ci` here and `npm run build` in
@@ -19,6 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { buildFixture } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -45,19 +47,26 @@ const CHROMIUM_ARGS = [
 
 mkdirSync(artifacts, { recursive: true });
 
-/** The store to serve: the given one, or a small city generated afresh. */
-function storePath() {
+/**
+ * The store to serve: the given one, or a small city made afresh in a
+ * temporary directory, by `wangge generate` when the binary has it, else
+ * by the fixture in fixture.mjs (needs GDAL's ogr2ogr).
+ */
+async function storePath() {
   if (process.env.WANGGE_BROWSER_STORE) return path.resolve(root, process.env.WANGGE_BROWSER_STORE);
   const store = path.join(mkdtempSync(path.join(tmpdir(), 'wangge-browser-')), 'browser-demo.gpkg');
+  generated = store;
+  const help = spawnSync(bin, ['--help'], { encoding: 'utf8' }).stdout ?? '';
+  if (!/^\s+generate\b/m.test(help)) {
+    await buildFixture(bin, store, viewerDist);
+    return store;
+  }
   const r = spawnSync(bin, ['generate', '--preset', 'ankang', '--households', '3000', '--seed', '1', '--out', store], {
     encoding: 'utf8',
   });
   if (r.status !== 0) {
-    throw new Error(
-      `no store: set WANGGE_BROWSER_STORE, or a \`wangge generate\` that works (${bin} generate exited ${r.status}: ${r.stderr || r.error})`,
-    );
+    throw new Error(`${bin} generate exited ${r.status}: ${r.stderr || r.error}`);
   }
-  generated = store;
   return store;
 }
 let generated = null;
@@ -137,7 +146,7 @@ describe('viewer', { timeout: 300_000 }, () => {
     if (spawnSync('fc-list', [':lang=zh'], { encoding: 'utf8' }).stdout?.trim() === '') {
       console.warn('no CJK font installed (apt-get install fonts-wqy-microhei): Chinese shows as boxes in screenshots');
     }
-    server = await startServer(storePath());
+    server = await startServer(await storePath());
     origin = server.origin;
     regions = (await getJson(`${origin}/api/regions`)).regions;
     layers = Object.fromEntries((await getJson(`${origin}/api/layers`)).layers.map((l) => [l.name, l.features]));

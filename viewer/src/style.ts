@@ -153,6 +153,8 @@ export function buildStyle(): StyleSpecification {
         id: 'grids-line',
         type: 'line',
         source: 'grids',
+        // Level 1 on top of the level 2 and 3 edges it shares.
+        layout: { 'line-sort-key': ['-', 4, gridLevel] },
         paint: {
           'line-color': ['match', gridLevel, 1, colors.grid1, 2, colors.grid2, colors.grid3],
           'line-width': ['match', gridLevel, 1, 2.5, 2, 1.6, 1],

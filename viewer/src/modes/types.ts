@@ -63,8 +63,16 @@ export function regionFigures(ctx: ModeContext): HTMLElement {
   box.className = 'figures';
   const all = ctx.regions();
   const r = ctx.selected();
-  const codes = new Set(all.map((x) => x.code));
-  const scope = r ? [r] : all.filter((x) => !x.parent || !codes.has(x.parent));
+  // Figures live on the innermost regions (communities); a street sums them.
+  const parents = new Set(all.map((x) => x.parent).filter((p): p is string => !!p));
+  const leaves = all.filter((x) => !parents.has(x.code));
+  const within = (x: Region, code: string): boolean => {
+    for (let p: Region | undefined = x, n = 0; p && n < 8; p = all.find((y) => y.code === p!.parent), n++) {
+      if (p.code === code) return true;
+    }
+    return false;
+  };
+  const scope = r ? (parents.has(r.code) ? leaves.filter((x) => within(x, r.code)) : [r]) : leaves;
   if (scope.length === 0) return box;
   const sum = (k: keyof Region['counts']) => scope.reduce((a, x) => a + (x.counts?.[k] ?? 0), 0);
   const h = document.createElement('h3');
