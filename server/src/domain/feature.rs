@@ -50,7 +50,9 @@ impl RoadClass {
             "primary" | "primary_link" | "major_road" => Self::Primary,
             "secondary" | "secondary_link" => Self::Secondary,
             "tertiary" | "tertiary_link" => Self::Tertiary,
-            "residential" | "living_street" | "unclassified" | "minor_road" | "road" => Self::Residential,
+            "residential" | "living_street" | "unclassified" | "minor_road" | "road" => {
+                Self::Residential
+            }
             "service" | "track" => Self::Service,
             "path" | "footway" | "pedestrian" | "cycleway" | "steps" | "bridleway" => Self::Path,
             "railway" | "rail" | "light_rail" | "subway" | "tram" | "narrow_gauge" => Self::Railway,

@@ -95,8 +95,14 @@ mod test {
     #[test]
     fn grid_code_pads_each_level() {
         let r: RegionCode = "610902001001".parse().unwrap();
-        assert_eq!(GridCode::new(r, &[3, 2], [3, 2, 2]).as_str(), "61090200100100302");
-        assert_eq!(GridCode::new(r, &[12, 1, 7], [3, 2, 2]).as_str(), "6109020010010120107");
+        assert_eq!(
+            GridCode::new(r, &[3, 2], [3, 2, 2]).as_str(),
+            "61090200100100302"
+        );
+        assert_eq!(
+            GridCode::new(r, &[12, 1, 7], [3, 2, 2]).as_str(),
+            "6109020010010120107"
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@ pub type HouseholdId = i64;
 /// Care level: an index into the policy's list of care levels. With the
 /// default policy 0 = 放心户 (reassured), 1 = 关心户 (cared-for),
 /// 2 = 连心户 (closely connected). Anything above 0 is "vulnerable".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(transparent)]
 pub struct CareLevel(pub u8);
 
@@ -51,7 +53,11 @@ impl SensitiveFlags {
     /// Parses `"elderly_alone;disability"` (also `,` or `|`); unknown names are errors.
     pub fn parse(s: &str) -> Result<Self, String> {
         let mut bits = 0;
-        for part in s.split([';', ',', '|']).map(str::trim).filter(|p| !p.is_empty()) {
+        for part in s
+            .split([';', ',', '|'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             let (_, b) = Self::NAMES
                 .iter()
                 .find(|(n, _)| *n == part)
@@ -62,7 +68,11 @@ impl SensitiveFlags {
     }
 
     pub fn names(self) -> Vec<&'static str> {
-        Self::NAMES.iter().filter(|(_, b)| self.0 & b != 0).map(|(n, _)| *n).collect()
+        Self::NAMES
+            .iter()
+            .filter(|(_, b)| self.0 & b != 0)
+            .map(|(n, _)| *n)
+            .collect()
     }
 
     pub fn is_empty(self) -> bool {

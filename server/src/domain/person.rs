@@ -61,7 +61,9 @@ impl Role {
     /// Parses the English key or the Chinese name.
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
-        Self::ALL.into_iter().find(|r| r.as_str() == s || r.name_zh() == s)
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s || r.name_zh() == s)
     }
 
     /// Carers look after the vulnerable households of their grid.

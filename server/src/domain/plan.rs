@@ -43,6 +43,10 @@ pub struct Plan {
 impl Plan {
     /// Number of grids at each level.
     pub fn grid_counts(&self) -> [usize; 3] {
-        [self.codes[0].len(), self.codes[1].len(), self.codes[2].len()]
+        [
+            self.codes[0].len(),
+            self.codes[1].len(),
+            self.codes[2].len(),
+        ]
     }
 }

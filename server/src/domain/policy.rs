@@ -82,7 +82,10 @@ pub struct Reach {
 
 impl Default for Reach {
     fn default() -> Self {
-        Self { carer_radius_m: 300.0, walking_speed_m_per_s: 1.2 }
+        Self {
+            carer_radius_m: 300.0,
+            walking_speed_m_per_s: 1.2,
+        }
     }
 }
 
@@ -98,9 +101,21 @@ pub struct CareLevelPolicy {
 
 fn default_care_levels() -> Vec<CareLevelPolicy> {
     vec![
-        CareLevelPolicy { key: "reassured".into(), name: "放心户".into(), visits_per_month: 1.0 },
-        CareLevelPolicy { key: "cared".into(), name: "关心户".into(), visits_per_month: 4.0 },
-        CareLevelPolicy { key: "connected".into(), name: "连心户".into(), visits_per_month: 30.0 },
+        CareLevelPolicy {
+            key: "reassured".into(),
+            name: "放心户".into(),
+            visits_per_month: 1.0,
+        },
+        CareLevelPolicy {
+            key: "cared".into(),
+            name: "关心户".into(),
+            visits_per_month: 4.0,
+        },
+        CareLevelPolicy {
+            key: "connected".into(),
+            name: "连心户".into(),
+            visits_per_month: 30.0,
+        },
     ]
 }
 
@@ -179,7 +194,8 @@ impl Policy {
             return bad(format!("needs exactly 3 levels, has {}", self.levels.len()));
         }
         for (i, l) in self.levels.iter().enumerate() {
-            if !(l.min_households <= l.target_households && l.target_households <= l.max_households) {
+            if !(l.min_households <= l.target_households && l.target_households <= l.max_households)
+            {
                 return bad(format!(
                     "level {} ({}): need min ≤ target ≤ max, got {} / {} / {}",
                     i + 1,
@@ -249,8 +265,14 @@ mod test {
         // 349,028 households over 718 / 2,622 / 6,886 grids ≈ 486 / 133 / 51.
         assert_eq!(t, vec![480, 130, 50]);
         let c = Policy::preset("comprehensive").unwrap();
-        assert_eq!((c.levels[1].min_households, c.levels[1].max_households), (300, 500));
-        assert_eq!((c.levels[2].min_households, c.levels[2].max_households), (20, 50));
+        assert_eq!(
+            (c.levels[1].min_households, c.levels[1].max_households),
+            (300, 500)
+        );
+        assert_eq!(
+            (c.levels[2].min_households, c.levels[2].max_households),
+            (20, 50)
+        );
     }
 
     #[test]
@@ -259,9 +281,14 @@ mod test {
         p.levels[1].min_households = 200;
         let e = Policy::from_toml(&p.to_toml()).unwrap_err().to_string();
         assert!(e.contains("level 2"), "{e}");
-        let e = Policy::from_toml("name = \"x\"\nlevels = []\nfoo = 1").unwrap_err().to_string();
+        let e = Policy::from_toml("name = \"x\"\nlevels = []\nfoo = 1")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("foo"), "{e}");
-        assert!(matches!(Policy::preset("nowhere"), Err(PolicyError::UnknownPreset(_))));
+        assert!(matches!(
+            Policy::preset("nowhere"),
+            Err(PolicyError::UnknownPreset(_))
+        ));
     }
 
     #[test]

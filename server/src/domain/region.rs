@@ -117,9 +117,18 @@ mod test {
 
     #[test]
     fn bad_codes_say_why() {
-        assert!(matches!("61090x".parse::<RegionCode>(), Err(RegionCodeError::NotDigits(_))));
-        assert!(matches!("6109021".parse::<RegionCode>(), Err(RegionCodeError::BadLength(_))));
-        assert!(matches!("".parse::<RegionCode>(), Err(RegionCodeError::NotDigits(_))));
+        assert!(matches!(
+            "61090x".parse::<RegionCode>(),
+            Err(RegionCodeError::NotDigits(_))
+        ));
+        assert!(matches!(
+            "6109021".parse::<RegionCode>(),
+            Err(RegionCodeError::BadLength(_))
+        ));
+        assert!(matches!(
+            "".parse::<RegionCode>(),
+            Err(RegionCodeError::NotDigits(_))
+        ));
     }
 
     #[test]

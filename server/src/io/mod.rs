@@ -1,4 +1,247 @@
 //! Import and export: GeoJSON, CSV/XLSX, OSM PBF.
+//!
+//! Importers turn a file into a stream of [`Record`]s or [`RecordError`]s
+//! (never a panic, never a half-built record); [`import`] feeds the good
+//! ones to the store in one transaction and decides, from the options,
+//! whether bad ones abort everything (the default) or are skipped.
 
-/// Records as GeoJSON features, for the API and exports.
+mod build;
+pub mod csv;
 pub mod feature;
+pub mod geojson;
+pub mod osm;
+pub mod validate;
+pub mod xlsx;
+
+use std::fmt;
+use std::path::Path;
+
+use crate::domain::{Policy, RegionCode};
+use crate::spatial::crs::Crs;
+use crate::store::{Abort, ImportCounts, Layer, Record, Store, StoreError};
+
+pub use build::Columns;
+
+/// How to read a file.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The CRS of the file's coordinates; converted to WGS-84 on the way in.
+    pub crs: Crs,
+    /// Store the good records and report the bad ones.
+    pub skip_invalid: bool,
+    pub columns: Columns,
+    /// CSV text encoding; `None` detects (BOM, valid UTF-8, else GB18030).
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    /// For care-level names.
+    pub policy: Policy,
+    /// Region code for records that carry none (grids, atoms).
+    pub region: Option<RegionCode>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            crs: Crs::Wgs84,
+            skip_invalid: false,
+            columns: Columns::default(),
+            encoding: None,
+            policy: Policy::default(),
+            region: None,
+        }
+    }
+}
+
+/// Where in a file a record came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// The whole file (unreadable, wrong format).
+    File,
+    /// 0-based index in a GeoJSON FeatureCollection.
+    Feature(usize),
+    /// 1-based line of a CSV file (the header is line 1).
+    Line(u64),
+    /// 1-based row of a spreadsheet, with its sheet.
+    Row { sheet: String, row: u64 },
+    /// An OSM element.
+    Osm { kind: &'static str, id: i64 },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File => f.write_str("file"),
+            Self::Feature(i) => write!(f, "feature {i}"),
+            Self::Line(n) => write!(f, "line {n}"),
+            Self::Row { sheet, row } => write!(f, "sheet {sheet} row {row}"),
+            Self::Osm { kind, id } => write!(f, "{kind} {id}"),
+        }
+    }
+}
+
+/// A bad record: which file, where, which field, what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    pub file: String,
+    pub location: Location,
+    pub field: Option<String>,
+    pub problem: String,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.location)?;
+        if let Some(field) = &self.field {
+            write!(f, ", field {field}")?;
+        }
+        write!(f, ": {}", self.problem)
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// The records of a file, streamed.
+pub type RecordStream = Box<dyn Iterator<Item = Result<Record, RecordError>> + Send>;
+
+/// Errors of the io layer.
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    #[error("{0}")]
+    File(RecordError),
+    #[error("{} bad record(s), nothing was stored:\n{}{}", .total, list(.errors), more(.errors.len(), *.total))]
+    Invalid {
+        errors: Vec<RecordError>,
+        total: u64,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn list(errors: &[RecordError]) -> String {
+    errors.iter().take(50).map(|e| format!("  {e}\n")).collect()
+}
+
+fn more(shown: usize, total: u64) -> String {
+    let shown = shown.min(50) as u64;
+    if total > shown {
+        format!("  … and {} more\n", total - shown)
+    } else {
+        String::new()
+    }
+}
+
+/// What an import stored and what it skipped.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub counts: ImportCounts,
+    pub skipped: Vec<RecordError>,
+    /// All skipped records, also those not kept in `skipped`.
+    pub skipped_total: u64,
+}
+
+/// Bad records kept in memory at most; the rest are only counted.
+const MAX_KEPT_ERRORS: usize = 5000;
+
+fn file_error(path: &Path, problem: impl Into<String>) -> IoError {
+    IoError::File(RecordError {
+        file: path.display().to_string(),
+        location: Location::File,
+        field: None,
+        problem: problem.into(),
+    })
+}
+
+/// Opens `path` as a stream of records of `layer` (or, with `None`, of every
+/// layer the file holds). The format comes from the extension.
+pub fn read(
+    path: &Path,
+    layer: Option<Layer>,
+    opts: &ImportOptions,
+) -> Result<RecordStream, IoError> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !path.is_file() {
+        return Err(file_error(path, "no such file"));
+    }
+    if name.ends_with(".geojson") || name.ends_with(".json") {
+        geojson::read(path, layer, opts)
+    } else if name.ends_with(".csv") || name.ends_with(".txt") {
+        csv::read(path, require_layer(path, layer)?, opts)
+    } else if name.ends_with(".xlsx") {
+        xlsx::read(path, require_layer(path, layer)?, opts)
+    } else if name.ends_with(".pbf") {
+        osm::read(path, layer, opts)
+    } else {
+        Err(file_error(
+            path,
+            "unknown format: use .geojson/.json, .csv, .xlsx or .osm.pbf",
+        ))
+    }
+}
+
+fn require_layer(path: &Path, layer: Option<Layer>) -> Result<Layer, IoError> {
+    layer.ok_or_else(|| {
+        file_error(
+            path,
+            "a table holds one layer: name it (e.g. households) instead of all",
+        )
+    })
+}
+
+/// Feeds `stream` to the store in one transaction. `each` sees every good
+/// record before it is stored (placement, progress). Without
+/// `skip_invalid`, any bad record rolls everything back and every bad record
+/// is reported.
+pub fn import(
+    store: &dyn Store,
+    stream: RecordStream,
+    opts: &ImportOptions,
+    each: &mut dyn FnMut(&mut Record),
+) -> Result<ImportReport, IoError> {
+    let mut errors: Vec<RecordError> = Vec::new();
+    let mut total_bad = 0u64;
+    let mut stream = stream;
+    let skip = opts.skip_invalid;
+    let mut done = false;
+    let mut adapter = std::iter::from_fn(|| loop {
+        if done {
+            return None;
+        }
+        match stream.next() {
+            Some(Ok(mut r)) => {
+                if total_bad > 0 && !skip {
+                    // Keep reading to report every bad record; store nothing more.
+                    continue;
+                }
+                each(&mut r);
+                return Some(Ok(r));
+            }
+            Some(Err(e)) => {
+                total_bad += 1;
+                if errors.len() < MAX_KEPT_ERRORS {
+                    errors.push(e);
+                }
+            }
+            None => {
+                done = true;
+                return (total_bad > 0 && !skip).then_some(Err(Abort));
+            }
+        }
+    });
+    let result = store.import(&mut adapter);
+    drop(adapter);
+    match result {
+        Ok(counts) => Ok(ImportReport {
+            counts,
+            skipped: errors,
+            skipped_total: total_bad,
+        }),
+        Err(StoreError::Aborted) => Err(IoError::Invalid {
+            errors,
+            total: total_bad,
+        }),
+        Err(e) => Err(e.into()),
+    }
+}

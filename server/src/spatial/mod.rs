@@ -6,3 +6,6 @@ pub mod crs;
 
 /// Point-in-region placement with a deterministic boundary rule.
 pub mod placement;
+
+/// Local metric projection centred on a region.
+pub mod projection;

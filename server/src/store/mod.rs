@@ -60,6 +60,12 @@ impl Layer {
     }
 }
 
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One record of any layer, as importers produce them.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {

@@ -1,0 +1,125 @@
+//! XLSX workbooks (and XLS/ODS, which calamine reads alike) with lon/lat
+//! columns: the first sheet, the first row as header. Spreadsheets are read
+//! whole; offices send thousands of rows, not millions (use CSV for those).
+
+use std::path::Path;
+
+use calamine::{open_workbook_auto, Data, Reader};
+
+use super::build::build;
+use super::csv::{point_of, ColumnMap, Row};
+use super::{file_error, ImportOptions, IoError, Location, RecordError, RecordStream};
+use crate::store::Layer;
+
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => b.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Opens the first sheet of a workbook as `layer` records.
+pub fn read(path: &Path, layer: Layer, opts: &ImportOptions) -> Result<RecordStream, IoError> {
+    let mut book = open_workbook_auto(path)
+        .map_err(|e| file_error(path, format!("not a readable workbook: {e}")))?;
+    let Some(sheet) = book.sheet_names().first().cloned() else {
+        return Err(file_error(path, "the workbook has no sheets"));
+    };
+    let range = book
+        .worksheet_range(&sheet)
+        .map_err(|e| file_error(path, format!("sheet {sheet}: {e}")))?;
+    let start_row = range.start().map_or(0, |(r, _)| r) + 1;
+    let mut rows = range
+        .rows()
+        .map(|r| r.iter().map(cell_text).collect::<Vec<String>>());
+    let Some(header) = rows.next() else {
+        return Err(file_error(
+            path,
+            format!("sheet {sheet} is empty: expected a header row"),
+        ));
+    };
+    let map = ColumnMap::resolve(&header, layer, opts)
+        .map_err(|p| file_error(path, format!("sheet {sheet}: {p}")))?;
+    let name = path.display().to_string();
+    let opts = opts.clone();
+    let records: Vec<_> = rows
+        .enumerate()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+        .flat_map(|(i, cells)| {
+            let fields = Row {
+                map: &map,
+                cells: &cells,
+            };
+            match point_of(&fields).and_then(|g| build(layer, &g, &fields, &opts)) {
+                Ok(rs) => rs.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err((field, problem)) => vec![Err(RecordError {
+                    file: name.clone(),
+                    location: Location::Row {
+                        sheet: sheet.clone(),
+                        row: u64::from(start_row) + 1 + i as u64,
+                    },
+                    field,
+                    problem,
+                })],
+            }
+        })
+        .collect();
+    Ok(Box::new(records.into_iter()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Record;
+
+    #[test]
+    fn reads_first_sheet_with_chinese_headers_and_reports_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("住户.xlsx");
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet().set_name("住户").unwrap();
+        for (c, h) in ["编号", "经度", "纬度", "人数", "户类别"]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        sheet.write_number(1, 0, 1.0).unwrap();
+        sheet.write_number(1, 1, 121.49).unwrap();
+        sheet.write_number(1, 2, 31.24).unwrap();
+        sheet.write_number(1, 3, 2.0).unwrap();
+        sheet.write_string(1, 4, "连心户").unwrap();
+        sheet.write_number(2, 0, 2.0).unwrap();
+        sheet.write_string(2, 1, "东经121度").unwrap();
+        sheet.write_number(2, 2, 31.24).unwrap();
+        book.save(&path).unwrap();
+
+        let rows: Vec<_> = read(&path, Layer::Households, &ImportOptions::default())
+            .unwrap()
+            .collect();
+        let Ok(Record::Household(h)) = &rows[0] else {
+            panic!("{rows:?}")
+        };
+        assert_eq!((h.id, h.size, h.care.0), (1, 2, 2));
+        let e = rows[1].as_ref().unwrap_err().to_string();
+        assert!(
+            e.contains("sheet 住户 row 3") && e.contains("field lon"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn garbage_is_not_a_workbook() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.xlsx");
+        std::fs::write(&path, b"not a zip").unwrap();
+        let e = read(&path, Layer::Households, &ImportOptions::default())
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("not a readable workbook"), "{e}");
+    }
+}
