@@ -24,6 +24,9 @@ export const LAYER_CONFIG: Record<DataLayer, LayerConfig> = {
   households: { minzoom: 16, limit: 5000, defaultOn: true },
 };
 
+/** Label sources derived from polygon layers. */
+const LABELS: Partial<Record<DataLayer, string>> = { grids: 'grid-labels', regions: 'region-labels' };
+
 export interface LoadReport {
   layer: DataLayer;
   state: 'loading' | 'done' | 'error' | 'hidden';
@@ -80,6 +83,28 @@ export class LayerLoader {
     }
   }
 
+  /**
+   * One label point per polygon of a loaded page (grids, regions), so a
+   * polygon cut across tiles is named once. Regions get their depth (0 for
+   * a street, 1 for its communities) from the parents on the same page.
+   */
+  private setLabels(layer: DataLayer, page: api.Page): void {
+    const byCode = new Map(page.features.map((f) => [String(f.properties?.code ?? ''), f]));
+    const depth = (f: GeoJSON.Feature): number => {
+      let d = 0;
+      for (let p = f.properties?.parent; p != null && byCode.has(String(p)) && d < 8; p = byCode.get(String(p))?.properties?.parent) d++;
+      return d;
+    };
+    const features: GeoJSON.Feature[] = [];
+    for (const f of page.features) {
+      const at = f.geometry ? labelPoint(f.geometry) : null;
+      if (!at) continue;
+      const properties = layer === 'regions' ? { ...f.properties, depth: depth(f) } : f.properties;
+      features.push({ type: 'Feature', properties, geometry: { type: 'Point', coordinates: at } });
+    }
+    (this.map.getSource(LABELS[layer]!) as GeoJSONSource | undefined)?.setData({ type: 'FeatureCollection', features });
+  }
+
   /** True while a load is scheduled or under way. */
   busy(): boolean {
     return this.pending;
@@ -117,6 +142,7 @@ export class LayerLoader {
         if (!wanted) {
           if (this.loaded.has(layer)) {
             source.setData({ type: 'FeatureCollection', features: [] });
+            if (layer in LABELS) this.setLabels(layer, { type: 'FeatureCollection', features: [] });
             this.loaded.delete(layer);
           }
           this.report({ layer, state: 'hidden' });
@@ -127,6 +153,7 @@ export class LayerLoader {
           const page = await api.layerPage(layer, bbox, cfg.limit, controller.signal);
           if (controller.signal.aborted) return;
           source.setData(page);
+          if (layer in LABELS) this.setLabels(layer, page);
           const shown = page.numberReturned ?? page.features.length;
           const total = page.numberMatched ?? shown;
           this.loaded.set(layer, { shown, total });
@@ -142,4 +169,63 @@ export class LayerLoader {
       window.dispatchEvent(new CustomEvent('wangge:layersloaded'));
     }
   }
+}
+
+/**
+ * Where to write a polygon's name: the area-weighted centroid of its largest
+ * ring when that falls inside it, else the middle of the widest horizontal
+ * run through the ring's middle latitude (inside for any simple polygon).
+ */
+export function labelPoint(g: GeoJSON.Geometry): [number, number] | null {
+  const polys = g.type === 'Polygon' ? [g.coordinates] : g.type === 'MultiPolygon' ? g.coordinates : [];
+  let best: GeoJSON.Position[] | null = null;
+  let bestArea = 0;
+  for (const p of polys) {
+    const a = Math.abs(ringArea(p[0] ?? []));
+    if (a > bestArea) {
+      bestArea = a;
+      best = p[0];
+    }
+  }
+  if (!best || bestArea === 0) return null;
+  let cx = 0;
+  let cy = 0;
+  let a2 = 0;
+  for (let i = 0, j = best.length - 1; i < best.length; j = i++) {
+    const f = best[j][0] * best[i][1] - best[i][0] * best[j][1];
+    cx += (best[j][0] + best[i][0]) * f;
+    cy += (best[j][1] + best[i][1]) * f;
+    a2 += f;
+  }
+  const c: [number, number] = [cx / (3 * a2), cy / (3 * a2)];
+  if (inRing(c, best)) return c;
+  // Fall back: the widest inside run on the horizontal line through c.
+  const xs: number[] = [];
+  for (let i = 0, j = best.length - 1; i < best.length; j = i++) {
+    const [x1, y1] = best[j];
+    const [x2, y2] = best[i];
+    if (y1 > c[1] !== y2 > c[1]) xs.push(x1 + ((c[1] - y1) * (x2 - x1)) / (y2 - y1));
+  }
+  xs.sort((a, b) => a - b);
+  let run: [number, number] | null = null;
+  for (let k = 0; k + 1 < xs.length; k += 2) {
+    if (!run || xs[k + 1] - xs[k] > run[1] - run[0]) run = [xs[k], xs[k + 1]];
+  }
+  return run ? [(run[0] + run[1]) / 2, c[1]] : c;
+}
+
+function ringArea(r: GeoJSON.Position[]): number {
+  let a = 0;
+  for (let i = 0, j = r.length - 1; i < r.length; j = i++) a += r[j][0] * r[i][1] - r[i][0] * r[j][1];
+  return a / 2;
+}
+
+function inRing(p: [number, number], r: GeoJSON.Position[]): boolean {
+  let inside = false;
+  for (let i = 0, j = r.length - 1; i < r.length; j = i++) {
+    const [xi, yi] = r[i];
+    const [xj, yj] = r[j];
+    if (yi > p[1] !== yj > p[1] && p[0] < ((xj - xi) * (p[1] - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
 }

@@ -259,21 +259,6 @@ function zoomToRegion(r: api.Region): void {
   );
 }
 
-function setRegionLabels(regions: api.Region[]): void {
-  const byCode = new Map(regions.map((r) => [r.code, r]));
-  const depth = (r: api.Region): number => {
-    let d = 0;
-    for (let p = r.parent; p && byCode.has(p) && d < 8; p = byCode.get(p)!.parent) d++;
-    return d;
-  };
-  const features: GeoJSON.Feature[] = regions.map((r) => ({
-    type: 'Feature',
-    properties: { code: r.code, name: r.name, depth: depth(r) },
-    geometry: { type: 'Point', coordinates: [(r.bbox[0] + r.bbox[2]) / 2, (r.bbox[1] + r.bbox[3]) / 2] },
-  }));
-  (map.getSource('region-labels') as GeoJSONSource).setData({ type: 'FeatureCollection', features });
-}
-
 async function loadRegions(): Promise<void> {
   const el = $('#region-list');
   el.innerHTML = `<li class="muted">${t('regions.loading')}</li>`;
@@ -282,7 +267,6 @@ async function loadRegions(): Promise<void> {
     regionList = regions;
     loader.setAvailable(layers.map((l) => l.name));
     renderRegions(el, regions, zoomToRegion);
-    setRegionLabels(regions);
     modes[mode].onRegion?.(ctx);
     applyI18n(ctx.panel);
     const boxed = regions.filter(hasBbox);

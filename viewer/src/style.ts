@@ -71,9 +71,10 @@ function absolute(url: string): string {
 export function buildStyle(): StyleSpecification {
   const sources: StyleSpecification['sources'] = {};
   for (const id of DATA_LAYERS) sources[id] = { type: 'geojson', data: EMPTY };
-  // One label point per region (from /api/regions), so a region split across
-  // tiles is still named once.
+  // One label point per loaded region and grid (layers.ts), so a polygon
+  // split across tiles is named once.
   sources['region-labels'] = { type: 'geojson', data: EMPTY };
+  sources['grid-labels'] = { type: 'geojson', data: EMPTY };
   // The region picked in the list or the search, outlined.
   sources.selection = { type: 'geojson', data: EMPTY };
   const style: StyleSpecification & { 'font-faces'?: Record<string, Array<{ url: string; 'unicode-range'?: string[] }>> } = {
@@ -207,14 +208,21 @@ export function buildStyle(): StyleSpecification {
       {
         id: 'grids-label',
         type: 'symbol',
-        source: 'grids',
-        minzoom: 15,
+        source: 'grid-labels',
+        minzoom: 14,
+        // Level 1 from zoom 14, level 2 from 16, level 3 from 17.
+        filter: ['<=', gridLevel, ['step', ['zoom'], 1, 16, 2, 17, 3]],
         layout: {
+          'symbol-sort-key': gridLevel,
           'text-field': ['coalesce', ['get', 'name'], ['get', 'code'], ''],
           'text-font': [FONT_REGULAR],
           'text-size': 11,
         },
-        paint: { 'text-color': colors.grid3, 'text-halo-color': colors.halo, 'text-halo-width': 1.5 },
+        paint: {
+          'text-color': ['match', gridLevel, 1, colors.grid1, 2, colors.grid2, colors.grid3],
+          'text-halo-color': colors.halo,
+          'text-halo-width': 1.5,
+        },
       },
       {
         id: 'regions-label',
