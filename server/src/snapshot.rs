@@ -171,7 +171,7 @@ pub struct Page<T> {
     pub items: Vec<T>,
 }
 
-/// Figures of one region.
+/// Figures of one region, its descendants included.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct RegionCounts {
     pub households: u64,
@@ -218,6 +218,45 @@ impl Snapshot {
         }
         for g in &data.grids {
             counts.entry(g.region).or_default().grids += 1;
+        }
+        // Roll the direct figures up to every ancestor: a street's figures
+        // include its communities'.
+        // A region without a parent hangs under the known region whose code
+        // is its longest prefix (community 310101001001 under street 310101001).
+        let known: std::collections::HashSet<RegionCode> =
+            data.regions.iter().map(|r| r.code).collect();
+        let parents: HashMap<RegionCode, RegionCode> = data
+            .regions
+            .iter()
+            .filter_map(|r| {
+                let p = r.parent.or_else(|| {
+                    let sig = r.code.significant();
+                    [9, 6, 4, 2]
+                        .into_iter()
+                        .filter(|&n| n < sig.len())
+                        .filter_map(|n| sig[..n].parse::<RegionCode>().ok())
+                        .find(|c| known.contains(c))
+                })?;
+                Some((r.code, p))
+            })
+            .collect();
+        let direct: Vec<(RegionCode, RegionCounts)> =
+            counts.iter().map(|(k, v)| (*k, *v)).collect();
+        for (code, c) in direct {
+            let mut at = code;
+            let mut hops = 0;
+            while let Some(&p) = parents.get(&at) {
+                if p == code || hops > 8 {
+                    break; // a cycle in bad data
+                }
+                let e = counts.entry(p).or_default();
+                e.households += c.households;
+                e.people += c.people;
+                e.atoms += c.atoms;
+                e.grids += c.grids;
+                at = p;
+                hops += 1;
+            }
         }
         let plans = data
             .plans

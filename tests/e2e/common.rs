@@ -20,7 +20,11 @@ pub fn real_data(name: &str) -> PathBuf {
     let shared = std::env::var_os("WANGGE_SHARED")
         .map_or_else(|| repo_root().join("../shared"), PathBuf::from);
     let p = shared.join("data/real").join(name);
-    assert!(p.exists(), "real data {} is missing (expected ../shared beside the repository)", p.display());
+    assert!(
+        p.exists(),
+        "real data {} is missing (expected ../shared beside the repository)",
+        p.display()
+    );
     p
 }
 
@@ -64,7 +68,10 @@ impl Server {
                     break;
                 }
             }
-            assert!(std::time::Instant::now() < deadline, "server never became healthy");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "server never became healthy"
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         s
@@ -76,7 +83,12 @@ impl Server {
 
     /// GET returning (status, body as JSON or Null).
     pub fn get_json(&self, path: &str) -> (u16, serde_json::Value, String) {
-        let resp = ureq::get(&self.url(path)).config().http_status_as_error(false).build().call().expect("request sent");
+        let resp = ureq::get(&self.url(path))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .expect("request sent");
         let status = resp.status().as_u16();
         let ctype = resp
             .headers()
@@ -85,7 +97,11 @@ impl Server {
             .unwrap_or("")
             .to_string();
         let body = resp.into_body().read_to_string().expect("body read");
-        (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null), ctype)
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+            ctype,
+        )
     }
 }
 
@@ -98,7 +114,10 @@ impl Drop for Server {
 
 /// Runs `wangge ARGS...`, returning (success, stdout, stderr).
 pub fn wangge(args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(wangge_bin()).args(args).output().expect("wangge runs");
+    let out = std::process::Command::new(wangge_bin())
+        .args(args)
+        .output()
+        .expect("wangge runs");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

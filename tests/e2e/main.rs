@@ -2,3 +2,7 @@
 //! Suites named `real_*` read `../shared/data/real/` (see its README).
 
 mod common;
+mod crs_reference;
+mod http_api;
+mod import;
+mod real_data;

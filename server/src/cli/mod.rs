@@ -17,12 +17,27 @@ pub struct Cli {
 pub enum Command {
     /// Print the store's layers and feature counts.
     Info(info::Args),
+    /// Import a GeoJSON, CSV, XLSX or OSM PBF file into a store.
+    Import(import::Args),
     /// Serve the API and the viewer over a store.
     Serve(serve::Args),
 }
 
+mod import;
 mod info;
 mod serve;
+
+/// A policy preset by name, or a TOML file.
+pub(crate) fn load_policy(name_or_path: &str) -> anyhow::Result<crate::domain::Policy> {
+    use crate::domain::{policy::PRESETS, Policy};
+    use anyhow::Context;
+    if PRESETS.contains(&name_or_path) || !name_or_path.ends_with(".toml") {
+        return Ok(Policy::preset(name_or_path)?);
+    }
+    let text = std::fs::read_to_string(name_or_path)
+        .with_context(|| format!("reading policy {name_or_path}"))?;
+    Ok(Policy::from_toml(&text).with_context(|| format!("policy {name_or_path}"))?)
+}
 
 /// Structured logs on stderr; `RUST_LOG` overrides the default `info`.
 pub(crate) fn init_tracing() {
@@ -38,6 +53,7 @@ pub(crate) fn init_tracing() {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Info(a) => info::run(&a),
+        Command::Import(a) => import::run(a),
         Command::Serve(a) => serve::run(a),
     };
     match result {

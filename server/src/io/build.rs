@@ -426,6 +426,7 @@ pub fn build(
             })]
         }
         Layer::Regions => {
+            let boundary = polygons(g, opts)?;
             let code = match opt_str(fields, Field::Code) {
                 Some(s) => parse_code(s, "code")?,
                 None => match opts.region {
@@ -442,7 +443,7 @@ pub fn build(
                 code,
                 name: opt_str(fields, Field::Name).map_or_else(|| code.to_string(), str::to_string),
                 parent: region_field(Field::Parent, "parent")?.filter(|p| *p != code),
-                boundary: polygons(g, opts)?,
+                boundary,
             })]
         }
         Layer::Grids => {

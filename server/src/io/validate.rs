@@ -2,8 +2,7 @@
 //! and where, and that recognise the two classic mistakes: latitude and
 //! longitude swapped, and projected metres given as degrees.
 
-use geo::Validation;
-use geo_types::{Coord, LineString, Polygon};
+use geo_types::{Coord, Line, Polygon};
 
 use crate::spatial::crs::Crs;
 
@@ -89,51 +88,103 @@ pub fn check_rings(rings: &[Vec<Coord<f64>>], crs: Crs) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a polygon's validity (OGC): self-intersections, holes outside,
-/// rings crossing; says where a ring crosses itself.
+/// Checks a polygon's validity (OGC): rings that cross themselves or each
+/// other, holes outside the shell; says where. Segments go into an R-tree,
+/// so a boundary with 100,000 vertices is checked in milliseconds (geo's
+/// `Validation` compares every pair of segments).
 pub fn check_polygon(p: &Polygon<f64>) -> Result<(), String> {
-    let Err(e) = p.check_validation() else {
-        return Ok(());
-    };
-    let mut msg = e.to_string();
-    let rings = std::iter::once(p.exterior()).chain(p.interiors());
-    for (ri, ring) in rings.enumerate() {
-        if let Some((a, b, at)) = self_crossing(ring) {
-            msg = format!(
-                "{} crosses itself: segment {a} meets segment {b} near ({:.7}, {:.7})",
-                ring_name(ri),
-                at.x,
-                at.y
-            );
-            break;
-        }
-    }
-    Err(msg)
-}
-
-/// The first pair of non-adjacent segments of `ring` that meet, with a
-/// point where they do. O(n²): only run on rings already known invalid.
-fn self_crossing(ring: &LineString<f64>) -> Option<(usize, usize, Coord<f64>)> {
     use geo::line_intersection::{line_intersection, LineIntersection};
-    let segs: Vec<_> = ring.lines().collect();
-    let n = segs.len();
-    for i in 0..n {
-        for j in i + 2..n {
-            if i == 0 && j == n - 1 {
-                continue; // the closing pair shares the first vertex
-            }
-            match line_intersection(segs[i], segs[j]) {
-                Some(LineIntersection::SinglePoint { intersection, .. }) => {
-                    return Some((i, j, intersection))
+    use rstar::primitives::{GeomWithData, Rectangle};
+    use rstar::RTree;
+
+    let rings: Vec<Vec<Line<f64>>> = std::iter::once(p.exterior())
+        .chain(p.interiors())
+        .map(|r| r.lines().filter(|l| l.start != l.end).collect())
+        .collect();
+    for (ri, ring) in rings.iter().enumerate() {
+        if ring.len() < 3 {
+            return Err(format!(
+                "{} has fewer than 3 distinct positions",
+                ring_name(ri)
+            ));
+        }
+    }
+    let entries: Vec<GeomWithData<Rectangle<[f64; 2]>, (usize, usize)>> = rings
+        .iter()
+        .enumerate()
+        .flat_map(|(ri, ring)| {
+            ring.iter().enumerate().map(move |(si, l)| {
+                GeomWithData::new(
+                    Rectangle::from_corners([l.start.x, l.start.y], [l.end.x, l.end.y]),
+                    (ri, si),
+                )
+            })
+        })
+        .collect();
+    let tree = RTree::bulk_load(entries);
+    for (ri, ring) in rings.iter().enumerate() {
+        let n = ring.len();
+        for (si, seg) in ring.iter().enumerate() {
+            let env = rstar::AABB::from_corners([seg.start.x, seg.start.y], [seg.end.x, seg.end.y]);
+            for other in tree.locate_in_envelope_intersecting(&env) {
+                let (rj, sj) = other.data;
+                if (rj, sj) <= (ri, si) {
+                    continue;
                 }
-                Some(LineIntersection::Collinear { intersection }) => {
-                    return Some((i, j, intersection.start))
+                let Some(hit) = line_intersection(*seg, rings[rj][sj]) else {
+                    continue;
+                };
+                let adjacent = ri == rj && (sj == si + 1 || (si == 0 && sj == n - 1));
+                let (point, bad) = match hit {
+                    LineIntersection::Collinear { intersection } => (intersection.start, true),
+                    LineIntersection::SinglePoint { intersection, .. } => {
+                        (intersection, !adjacent && ri == rj)
+                    }
+                };
+                // Different rings may touch at a point, but not cross.
+                let crosses = ri != rj
+                    && matches!(
+                        hit,
+                        LineIntersection::SinglePoint {
+                            is_proper: true,
+                            ..
+                        }
+                    );
+                if ri == rj && bad {
+                    return Err(format!(
+                        "{} crosses itself: segment {si} meets segment {sj} near ({:.7}, {:.7})",
+                        ring_name(ri),
+                        point.x,
+                        point.y
+                    ));
                 }
-                None => {}
+                if ri != rj && (crosses || bad) {
+                    return Err(format!(
+                        "{} and {} cross near ({:.7}, {:.7})",
+                        ring_name(ri),
+                        ring_name(rj),
+                        point.x,
+                        point.y
+                    ));
+                }
             }
         }
     }
-    None
+    let shell = Polygon::new(p.exterior().clone(), vec![]);
+    for (i, hole) in p.interiors().iter().enumerate() {
+        use geo::Intersects;
+        let inside = hole.0.iter().any(|c| {
+            use geo::Contains;
+            shell.contains(c)
+        }) || hole.0.iter().all(|c| shell.intersects(c));
+        if !inside {
+            return Err(format!(
+                "{} lies outside the exterior ring",
+                ring_name(i + 1)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks a line: at least two positions, each valid.

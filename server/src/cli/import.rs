@@ -1,0 +1,141 @@
+//! `wangge import <layer|all> <file>`: one file into the store, in one
+//! transaction, with households and people placed in their regions.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::io::{self, Columns, ImportOptions};
+use crate::spatial::crs::Crs;
+use crate::spatial::placement::RegionIndex;
+use crate::store::gpkg::GeoPackage;
+use crate::store::{Layer, Record, Store};
+
+/// Arguments of `wangge import`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Layer to import (regions, households, people, roads, buildings,
+    /// water, grids, atoms), or `all` for multi-layer GeoJSON and OSM PBF.
+    pub layer: String,
+    /// GeoJSON (.geojson/.json), CSV (.csv), XLSX (.xlsx) or OSM PBF (.osm.pbf).
+    pub file: PathBuf,
+    /// The GeoPackage file (created when missing).
+    #[arg(long, env = "WANGGE_STORE")]
+    pub store: PathBuf,
+    /// CRS of the file's coordinates: wgs84, cgcs2000, gcj02 or bd09.
+    #[arg(long)]
+    pub crs: Crs,
+    /// Store the good records and report every bad one (default: store
+    /// nothing when any record is bad).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// CSV encoding (utf-8 or gb18030); detected when not given.
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// Policy preset or TOML file, for care-level names.
+    #[arg(long, default_value = "ankang")]
+    pub policy: String,
+    /// Region code for grids and atoms whose records carry none.
+    #[arg(long)]
+    pub region: Option<String>,
+    #[command(flatten)]
+    pub columns: Columns,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let layer = match args.layer.as_str() {
+        "all" => None,
+        l => Some(Layer::parse(l).with_context(|| {
+            format!(
+                "unknown layer {l:?}: use one of {} or all",
+                Layer::ALL.map(Layer::as_str).join(", ")
+            )
+        })?),
+    };
+    let encoding = args
+        .encoding
+        .as_deref()
+        .map(|e| {
+            encoding_rs::Encoding::for_label(e.as_bytes())
+                .with_context(|| format!("unknown encoding {e:?}: use utf-8 or gb18030"))
+        })
+        .transpose()?;
+    let opts = ImportOptions {
+        crs: args.crs,
+        skip_invalid: args.skip_invalid,
+        columns: args.columns,
+        encoding,
+        policy: super::load_policy(&args.policy)?,
+        region: args
+            .region
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .context("--region")?,
+    };
+    let started = Instant::now();
+    let store = GeoPackage::open(&args.store)
+        .with_context(|| format!("opening store {}", args.store.display()))?;
+    let regions: Vec<_> = store
+        .regions()?
+        .into_iter()
+        .map(|r| (r.code, r.boundary))
+        .collect();
+    let index = RegionIndex::new(&regions);
+
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos} records ({per_sec}, {elapsed})")
+            .expect("template"),
+    );
+    bar.set_message(format!("importing {}", args.file.display()));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut unplaced = 0u64;
+    let stream = io::read(&args.file, layer, &opts)?;
+    let mut each = |r: &mut Record| {
+        bar.inc(1);
+        if index.is_empty() {
+            return;
+        }
+        let (region, at) = match r {
+            Record::Household(h) => (&mut h.region, h.location),
+            Record::Person(p) => (&mut p.region, p.home),
+            _ => return,
+        };
+        if region.is_none() {
+            *region = index.locate(at);
+            unplaced += u64::from(region.is_none());
+        }
+    };
+    let report = io::import(&store, stream, &opts, &mut each);
+    bar.finish_and_clear();
+    let report = report?;
+    for (layer, n) in &report.counts {
+        println!("{layer}: {n} stored");
+    }
+    if report.counts.is_empty() {
+        println!(
+            "nothing stored: the file holds no records of {}",
+            args.layer
+        );
+    }
+    if unplaced > 0 {
+        println!("{unplaced} households/people lie in no known region");
+    }
+    if report.skipped_total > 0 {
+        println!("{} bad record(s) skipped:", report.skipped_total);
+        for e in &report.skipped {
+            println!("  {e}");
+        }
+        if report.skipped_total > report.skipped.len() as u64 {
+            println!(
+                "  … and {} more",
+                report.skipped_total - report.skipped.len() as u64
+            );
+        }
+    }
+    println!("done in {:.1} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
