@@ -159,7 +159,13 @@ pub fn read(path: &Path, layer: Layer, opts: &ImportOptions) -> Result<RecordStr
         Err(e) => return Err(file_error(path, csv_problem(&e, encoding))),
     }
     let header: Vec<String> = header.iter().map(str::to_string).collect();
-    let map = ColumnMap::resolve(&header, layer, opts).map_err(|p| file_error(path, p))?;
+    let map = ColumnMap::resolve(&header, layer, opts).map_err(|p| {
+        if header.iter().any(|h| h.contains('\u{fffd}')) {
+            file_error(path, format!("{p}; the header is not valid {}: name the encoding with --encoding gb18030 or --encoding utf-8", encoding.name()))
+        } else {
+            file_error(path, p)
+        }
+    })?;
     let opts = opts.clone();
     let width = header.len();
     let mut row = csv::StringRecord::new();
