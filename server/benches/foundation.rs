@@ -22,7 +22,10 @@ const LAT0: f64 = 32.65;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -32,7 +35,10 @@ fn regions() -> Vec<Region> {
     for r in 0..SIDE {
         for c in 0..SIDE {
             let (x0, y0) = (LON0 + c as f64 * CELL, LAT0 + r as f64 * CELL);
-            let rect = Rect::new(coord! { x: x0, y: y0 }, coord! { x: x0 + CELL, y: y0 + CELL });
+            let rect = Rect::new(
+                coord! { x: x0, y: y0 },
+                coord! { x: x0 + CELL, y: y0 + CELL },
+            );
             out.push(Region {
                 code: format!("610902{:03}{:03}", r + 1, c + 1).parse().unwrap(),
                 name: format!("社区{r}-{c}"),
@@ -53,7 +59,12 @@ fn main() {
         .collect();
 
     let t = Instant::now();
-    let index = RegionIndex::new(&regions.iter().map(|r| (r.code, r.boundary.clone())).collect::<Vec<_>>());
+    let index = RegionIndex::new(
+        &regions
+            .iter()
+            .map(|r| (r.code, r.boundary.clone()))
+            .collect::<Vec<_>>(),
+    );
     let placed: Vec<Option<RegionCode>> = points.iter().map(|p| index.locate(*p)).collect();
     let secs = t.elapsed().as_secs_f64();
     println!(
@@ -81,10 +92,17 @@ fn main() {
             estimated: false,
         })
         .collect();
-    let data = Dataset { regions, households, ..Dataset::default() };
+    let data = Dataset {
+        regions,
+        households,
+        ..Dataset::default()
+    };
     let t = Instant::now();
     let snapshot = Snapshot::build(data);
-    println!("snapshot index build: {N} households in {:.2} s", t.elapsed().as_secs_f64());
+    println!(
+        "snapshot index build: {N} households in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
 
     let scope = Scope::all();
     let t = Instant::now();
@@ -94,7 +112,11 @@ fn main() {
         let x = LON0 + (q % 100) as f64 * span / 100.0;
         let y = LAT0 + (q / 100) as f64 * span / 100.0;
         let r = Rect::new(coord! { x: x, y: y }, coord! { x: x + 0.002, y: y + 0.002 });
-        found += snapshot.households.query(Some(r), &scope, 0, 100).items.len();
+        found += snapshot
+            .households
+            .query(Some(r), &scope, 0, 100)
+            .items
+            .len();
     }
     let secs = t.elapsed().as_secs_f64();
     println!(

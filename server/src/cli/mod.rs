@@ -17,12 +17,15 @@ pub struct Cli {
 pub enum Command {
     /// Print the store's layers and feature counts.
     Info(info::Args),
+    /// Generate a synthetic city into a new GeoPackage.
+    Generate(generate::Args),
     /// Import a GeoJSON, CSV, XLSX or OSM PBF file into a store.
     Import(import::Args),
     /// Serve the API and the viewer over a store.
     Serve(serve::Args),
 }
 
+mod generate;
 mod import;
 mod info;
 mod serve;
@@ -54,6 +57,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Info(a) => info::run(&a),
         Command::Import(a) => import::run(a),
+        Command::Generate(a) => generate::run(&a),
         Command::Serve(a) => serve::run(a),
     };
     match result {

@@ -1,0 +1,424 @@
+//! A deterministic synthetic city for demos, tests and benchmarks: streets
+//! and communities with 12-digit codes, a street network with a river and a
+//! railway, blocks, buildings, households in buildings, and staff and
+//! volunteers at Ankang's ratios, with deliberate coverage gaps.
+//!
+//! Everything is drawn from one PCG stream seeded by `seed`, in a fixed
+//! order, so a seed always gives the same city. Figures that the issue fixes
+//! (care-level shares, staff per household) are assigned as exact quotas,
+//! not sampled, so they hold at any size.
+
+pub mod city;
+pub mod names;
+
+use geo_types::{coord, Coord, MultiPolygon, Point};
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+use crate::domain::{
+    Building, CareLevel, Household, Person, Region, RegionCode, Road, Role, SensitiveFlags, Water,
+    WaterKind,
+};
+use crate::spatial::projection::LocalProjection;
+use crate::store::Record;
+use city::City;
+
+/// Lattice cells per community side; streets are 3 × 3 communities.
+pub const COMMUNITY_CELLS: usize = 3;
+const STREET_COMMUNITIES: usize = 3;
+
+/// Ankang's published figures per 349,028 households.
+pub const ANKANG_HOUSEHOLDS: f64 = 349_028.0;
+pub const ANKANG_STAFF: [(Role, f64); 5] = [
+    (Role::GridLeader, 718.0),
+    (Role::FullTimeWorker, 2_834.0),
+    (Role::PartTimeWorker, 6_886.0),
+    (Role::BuildingHead, 6_329.0),
+    (Role::PartyHousehold, 8_253.0),
+];
+/// Care-level shares (放心户, 关心户, 连心户) Ankang reports.
+pub const CARE_SHARES: [f64; 3] = [0.920, 0.054, 0.026];
+/// Volunteers per household and team size; 70% of teams are in the
+/// emergency reserve, as in Hancheng.
+const VOLUNTEERS_PER_HOUSEHOLD: f64 = 1.0 / 50.0;
+const TEAM_SIZE: usize = 20;
+pub const RESERVE_SHARE: f64 = 0.7;
+/// One community in this many has no carers at all: a gap to find.
+const GAP_EVERY: usize = 7;
+
+pub const SKILLS: [&str; 7] = [
+    "急救",
+    "水上救援",
+    "驾驶",
+    "医护",
+    "心理疏导",
+    "电工",
+    "搬运",
+];
+
+/// Ankang, 汉滨区: where the city is placed.
+const DISTRICT: &str = "610902";
+const ORIGIN: Coord<f64> = coord! { x: 108.98, y: 32.66 };
+
+/// What to generate.
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    pub households: u64,
+    pub seed: u64,
+}
+
+/// The generated city: records for the store plus the blocks (not a store
+/// layer, kept for tests and atoms).
+pub struct Generated {
+    pub city: City,
+    pub regions: Vec<Region>,
+    pub roads: Vec<Road>,
+    pub water: Vec<Water>,
+    pub buildings: Vec<Building>,
+    pub households: Vec<Household>,
+    pub people: Vec<Person>,
+    /// Block index of each household's building.
+    pub household_block: Vec<usize>,
+    /// Communities deliberately left without carers.
+    pub gap_communities: Vec<RegionCode>,
+    projection: LocalProjection,
+}
+
+impl Generated {
+    /// Metres → lon/lat.
+    pub fn to_lonlat(&self, c: Coord<f64>) -> Coord<f64> {
+        self.projection.inverse(c)
+    }
+
+    /// Lon/lat → metres.
+    pub fn to_metres(&self, c: Coord<f64>) -> Coord<f64> {
+        self.projection.forward(c)
+    }
+
+    /// Every record, layer by layer.
+    pub fn into_records(self) -> impl Iterator<Item = Record> {
+        self.regions
+            .into_iter()
+            .map(Record::Region)
+            .chain(self.roads.into_iter().map(Record::Road))
+            .chain(self.water.into_iter().map(Record::Water))
+            .chain(self.buildings.into_iter().map(Record::Building))
+            .chain(self.households.into_iter().map(Record::Household))
+            .chain(self.people.into_iter().map(Record::Person))
+    }
+}
+
+/// Exact quota of `share` of `n`.
+fn quota(n: u64, share: f64) -> usize {
+    (n as f64 * share).round() as usize
+}
+
+/// Generates a city. `progress` is told the phase done (0-5).
+pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
+    let mut rng = Pcg64Mcg::seed_from_u64(p.seed);
+    let city = City::generate(p.households, &mut rng);
+    progress("streets, blocks and buildings");
+    // The local plane's origin sits at ORIGIN.
+    let projection = LocalProjection::new(ORIGIN);
+    let ll = |c: Coord<f64>| projection.inverse(c);
+    let poly_ll = |poly: &geo_types::Polygon<f64>| projection.unproject(poly);
+
+    // Regions: district → streets (街道) → communities (社区), chunks of cells.
+    let mut regions = Vec::new();
+    let district: RegionCode = DISTRICT.parse().expect("valid");
+    regions.push(Region {
+        code: district,
+        name: "汉滨区".into(),
+        parent: None,
+        boundary: MultiPolygon(vec![poly_ll(&city.cells_polygon(
+            0,
+            city.width,
+            0,
+            city.height,
+        ))]),
+    });
+    let chunk = COMMUNITY_CELLS * STREET_COMMUNITIES;
+    let mut community_of_cell =
+        vec![RegionCode::from_u64(0).unwrap_or(district); city.width * city.height];
+    let mut community_names = std::collections::HashMap::new();
+    let mut street_no = 0;
+    for sj in (0..city.height).step_by(chunk) {
+        for si in (0..city.width).step_by(chunk) {
+            street_no += 1;
+            let street: RegionCode = format!("{DISTRICT}{street_no:03}").parse().expect("valid");
+            let (i1, j1) = ((si + chunk).min(city.width), (sj + chunk).min(city.height));
+            regions.push(Region {
+                code: street,
+                name: format!("{}街道", names::place(street_no * 7)),
+                parent: Some(district),
+                boundary: MultiPolygon(vec![poly_ll(&city.cells_polygon(si, i1, sj, j1))]),
+            });
+            let mut community_no = 0;
+            for cj in (sj..j1).step_by(COMMUNITY_CELLS) {
+                for ci in (si..i1).step_by(COMMUNITY_CELLS) {
+                    community_no += 1;
+                    let code: RegionCode = format!("{DISTRICT}{street_no:03}{community_no:03}")
+                        .parse()
+                        .expect("valid");
+                    let (k1, l1) = (
+                        (ci + COMMUNITY_CELLS).min(i1),
+                        (cj + COMMUNITY_CELLS).min(j1),
+                    );
+                    let name = format!(
+                        "{}社区",
+                        names::place(street_no * 13 + community_no * 3 + 1)
+                    );
+                    community_names.insert(code, name.clone());
+                    regions.push(Region {
+                        code,
+                        name,
+                        parent: Some(street),
+                        boundary: MultiPolygon(vec![poly_ll(&city.cells_polygon(ci, k1, cj, l1))]),
+                    });
+                    for j in cj..l1 {
+                        for i in ci..k1 {
+                            community_of_cell[j * city.width + i] = code;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let communities: Vec<RegionCode> = regions
+        .iter()
+        .filter(|r| r.code.significant().len() == 12)
+        .map(|r| r.code)
+        .collect();
+    let gap_communities: Vec<RegionCode> = communities
+        .iter()
+        .copied()
+        .skip(3)
+        .step_by(GAP_EVERY)
+        .collect();
+    progress("streets and communities");
+
+    let roads: Vec<Road> = city
+        .streets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Road {
+            id: i as i64 + 1,
+            class: s.class,
+            name: s.name.clone(),
+            geometry: s.line.0.iter().map(|c| ll(*c)).collect(),
+        })
+        .collect();
+    let water = vec![
+        Water {
+            id: 1,
+            kind: WaterKind::Area,
+            name: "汉江".into(),
+            geometry: MultiPolygon(vec![poly_ll(&city.river)]).into(),
+        },
+        Water {
+            id: 2,
+            kind: WaterKind::River,
+            name: "汉江".into(),
+            geometry: city
+                .river_line
+                .0
+                .iter()
+                .map(|c| ll(*c))
+                .collect::<geo_types::LineString<f64>>()
+                .into(),
+        },
+    ];
+    let buildings: Vec<Building> = city
+        .houses
+        .iter()
+        .enumerate()
+        .map(|(i, h)| Building {
+            id: i as i64 + 1,
+            levels: Some(h.levels),
+            height_m: Some(f64::from(h.levels) * 3.0),
+            kind: h.kind.to_string(),
+            geometry: MultiPolygon(vec![poly_ll(&h.footprint)]),
+        })
+        .collect();
+
+    // Households: exactly N, spread over buildings by dwelling capacity.
+    let total: f64 = city.houses.iter().map(|h| h.dwellings).sum();
+    let mut households = Vec::with_capacity(p.households as usize);
+    let mut household_block = Vec::with_capacity(p.households as usize);
+    let mut cumulative = 0.0;
+    let mut assigned = 0u64;
+    for (bi, h) in city.houses.iter().enumerate() {
+        cumulative += h.dwellings;
+        let upto = ((cumulative / total) * p.households as f64).round() as u64;
+        let n = upto.saturating_sub(assigned);
+        let block = &city.blocks[h.block];
+        let region = community_of_cell[block.cell.1 * city.width + block.cell.0];
+        let rect = geo::BoundingRect::bounding_rect(&h.footprint).expect("footprint");
+        for k in 0..n {
+            let c = coord! {
+                x: rect.min().x + 1.0 + rng.random::<f64>() * (rect.width() - 2.0),
+                y: rect.min().y + 1.0 + rng.random::<f64>() * (rect.height() - 2.0),
+            };
+            let floor = 1 + k as u16 % h.levels;
+            let size: u8 = [1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5][rng.random_range(0..12)];
+            households.push(Household {
+                id: households.len() as i64 + 1,
+                location: Point(ll(c)),
+                size,
+                care: CareLevel::REASSURED,
+                flags: SensitiveFlags::default(),
+                building: Some(bi as i64 + 1),
+                address: format!(
+                    "{}{}号{}栋{}单元{}{:02}室",
+                    block.road,
+                    h.block + 1,
+                    bi + 1,
+                    1 + k / 40,
+                    floor,
+                    1 + k % 4
+                ),
+                head_name: names::person(rng.random()),
+                phone: names::phone(rng.random()),
+                region: Some(region),
+                estimated: false,
+            });
+            household_block.push(h.block);
+        }
+        assigned += n;
+    }
+    // Care levels as exact quotas over a shuffled order; vulnerable
+    // households carry the flags that made them so.
+    let mut order: Vec<usize> = (0..households.len()).collect();
+    order.shuffle(&mut rng);
+    let n = households.len() as u64;
+    let (connected, cared) = (quota(n, CARE_SHARES[2]), quota(n, CARE_SHARES[1]));
+    for (rank, &i) in order.iter().enumerate() {
+        let h = &mut households[i];
+        if rank < connected {
+            h.care = CareLevel::CONNECTED;
+            h.flags = SensitiveFlags(
+                [
+                    SensitiveFlags::ELDERLY_ALONE,
+                    SensitiveFlags::DISABILITY,
+                    SensitiveFlags::ELDERLY_ALONE | SensitiveFlags::MOBILITY,
+                ][rank % 3],
+            );
+            h.size = 1 + (rank % 2) as u8;
+        } else if rank < connected + cared {
+            h.care = CareLevel::CARED;
+            h.flags = SensitiveFlags(
+                [
+                    SensitiveFlags::CHRONIC_ILLNESS,
+                    SensitiveFlags::LOW_INCOME,
+                    SensitiveFlags::LEFT_BEHIND_CHILD,
+                ][rank % 3],
+            );
+        }
+    }
+    progress("households");
+
+    // Staff: exact quotas at Ankang's ratios, living in households of the
+    // communities that are not left as gaps.
+    let gaps: std::collections::HashSet<RegionCode> = gap_communities.iter().copied().collect();
+    let staffed: Vec<usize> = (0..households.len())
+        .filter(|&i| households[i].region.is_some_and(|r| !gaps.contains(&r)))
+        .collect();
+    let mut people = Vec::new();
+    let mut person = |role: Option<Role>,
+                      home: usize,
+                      rng: &mut Pcg64Mcg,
+                      team: Option<String>,
+                      reserve: bool| {
+        let h = &households[home];
+        let skills = if role.is_none() {
+            let k = rng.random_range(1..=3);
+            let mut s: Vec<String> = SKILLS
+                .choose_multiple(rng, k)
+                .map(|s| (*s).to_string())
+                .collect();
+            s.sort();
+            s
+        } else {
+            Vec::new()
+        };
+        people.push(Person {
+            id: people.len() as i64 + 1,
+            name: if role == Some(Role::PartyHousehold) {
+                h.head_name.clone()
+            } else {
+                names::person(rng.random())
+            },
+            phone: names::phone(rng.random()),
+            roles: vec![role.unwrap_or(Role::Volunteer)],
+            team,
+            skills,
+            available: rng.random_bool(0.85),
+            reserve,
+            home: h.location,
+            grids: Vec::new(),
+            region: h.region,
+        });
+    };
+    for (role, per_ankang) in ANKANG_STAFF {
+        let k = quota(n, per_ankang / ANKANG_HOUSEHOLDS);
+        for _ in 0..k {
+            if staffed.is_empty() {
+                break;
+            }
+            let home = staffed[rng.random_range(0..staffed.len())];
+            person(Some(role), home, &mut rng, None, false);
+        }
+    }
+    // Volunteers in teams per community chain; 70% of teams in the reserve.
+    let volunteers = quota(n, VOLUNTEERS_PER_HOUSEHOLD).max(1);
+    let teams = volunteers.div_ceil(TEAM_SIZE);
+    let reserve_teams = ((teams as f64) * RESERVE_SHARE).round() as usize;
+    let mut team_reserve: Vec<bool> = (0..teams).map(|t| t < reserve_teams).collect();
+    team_reserve.shuffle(&mut rng);
+    let mut by_community: std::collections::BTreeMap<RegionCode, Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for (i, h) in households.iter().enumerate() {
+        by_community
+            .entry(h.region.unwrap_or(district))
+            .or_default()
+            .push(i);
+    }
+    let community_list: Vec<&Vec<usize>> = by_community.values().collect();
+    for team in 0..teams {
+        if community_list.is_empty() {
+            break;
+        }
+        // A team lives in one community, as real teams do.
+        let members = &community_list[rng.random_range(0..community_list.len())];
+        let region = households[members[0]].region.unwrap_or(district);
+        let name = format!(
+            "{}应急志愿队",
+            community_names
+                .get(&region)
+                .map_or("汉滨区", String::as_str)
+        );
+        let size = TEAM_SIZE.min(volunteers - team * TEAM_SIZE);
+        for _ in 0..size {
+            let home = members[rng.random_range(0..members.len())];
+            person(None, home, &mut rng, Some(name.clone()), team_reserve[team]);
+        }
+    }
+    progress("staff and volunteers");
+
+    Generated {
+        city,
+        regions,
+        roads,
+        water,
+        buildings,
+        households,
+        people,
+        household_block,
+        gap_communities,
+        projection,
+    }
+}
+
+#[cfg(test)]
+mod tests;
