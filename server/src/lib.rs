@@ -30,6 +30,7 @@ pub mod coverage;
 pub mod domain;
 pub mod edit;
 pub mod emergency;
+pub mod estimate;
 pub mod generate;
 pub mod io;
 pub mod partition;

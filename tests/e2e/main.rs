@@ -3,6 +3,7 @@
 
 mod common;
 mod crs_reference;
+mod estimate;
 mod http_api;
 mod import;
 mod real_data;

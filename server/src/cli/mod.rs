@@ -17,6 +17,8 @@ pub struct Cli {
 pub enum Command {
     /// Print the store's layers and feature counts.
     Info(info::Args),
+    /// Estimate households on real ground (flagged as estimated).
+    Estimate(estimate::Args),
     /// Generate a synthetic city into a new GeoPackage.
     Generate(generate::Args),
     /// Import a GeoJSON, CSV, XLSX or OSM PBF file into a store.
@@ -25,6 +27,7 @@ pub enum Command {
     Serve(serve::Args),
 }
 
+mod estimate;
 mod generate;
 mod import;
 mod info;
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Info(a) => info::run(&a),
         Command::Import(a) => import::run(a),
         Command::Generate(a) => generate::run(&a),
+        Command::Estimate(a) => estimate::run(a),
         Command::Serve(a) => serve::run(a),
     };
     match result {
