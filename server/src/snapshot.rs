@@ -26,14 +26,29 @@ use crate::store::{Dataset, Layer, Record};
 pub trait LayerItem {
     fn item_id(&self) -> i64;
     fn bbox(&self) -> Option<Rect<f64>>;
-    /// The region the item belongs to; `None` for basemap features.
+    /// The region the item belongs to; `None` for basemap features and
+    /// for households or people in no known region.
     fn item_region(&self) -> Option<RegionCode>;
+    /// Basemap features (roads, buildings, water) carry nothing personal
+    /// and belong to no region: every caller sees them.
+    fn basemap(&self) -> bool {
+        false
+    }
     fn to_record(&self) -> Record;
 }
 
 macro_rules! layer_item {
+    ($t:ty, $variant:ident, |$s:ident| id: $id:expr, geom: $g:expr, basemap) => {
+        layer_item!($t, $variant, |$s| id: $id, geom: $g, region: None, basemap: true);
+    };
     ($t:ty, $variant:ident, |$s:ident| id: $id:expr, geom: $g:expr, region: $r:expr) => {
+        layer_item!($t, $variant, |$s| id: $id, geom: $g, region: $r, basemap: false);
+    };
+    ($t:ty, $variant:ident, |$s:ident| id: $id:expr, geom: $g:expr, region: $r:expr, basemap: $b:expr) => {
         impl LayerItem for $t {
+            fn basemap(&self) -> bool {
+                $b
+            }
             fn item_id(&self) -> i64 {
                 let $s = self;
                 $id
@@ -58,10 +73,24 @@ layer_item!(Region, Region, |s| id: s.code.as_u64() as i64, geom: s.boundary, re
 layer_item!(Atom, Atom, |s| id: i64::from(s.id), geom: s.geometry, region: Some(s.region));
 layer_item!(Household, Household, |s| id: s.id, geom: s.location, region: s.region);
 layer_item!(Person, Person, |s| id: s.id, geom: s.home, region: s.region);
-layer_item!(Road, Road, |s| id: s.id, geom: s.geometry, region: None);
-layer_item!(Building, Building, |s| id: s.id, geom: s.geometry, region: None);
-layer_item!(Water, Water, |s| id: s.id, geom: s.geometry, region: None);
+layer_item!(Road, Road, |s| id: s.id, geom: s.geometry, basemap);
+layer_item!(Building, Building, |s| id: s.id, geom: s.geometry, basemap);
+layer_item!(Water, Water, |s| id: s.id, geom: s.geometry, basemap);
 layer_item!(ImportedGrid, Grid, |s| id: s.id, geom: s.geometry, region: Some(s.region));
+
+/// The id a record has in its layer (regions: their code as a number).
+pub fn record_id(r: &Record) -> i64 {
+    match r {
+        Record::Region(x) => x.item_id(),
+        Record::Atom(x) => x.item_id(),
+        Record::Household(x) => x.item_id(),
+        Record::Person(x) => x.item_id(),
+        Record::Road(x) => x.item_id(),
+        Record::Building(x) => x.item_id(),
+        Record::Water(x) => x.item_id(),
+        Record::Grid(x) => x.item_id(),
+    }
+}
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 
@@ -155,11 +184,8 @@ impl<T: LayerItem> LayerIndex<T> {
 }
 
 fn in_scope<T: LayerItem>(it: &T, scope: &Scope) -> bool {
-    match it.item_region() {
-        Some(c) => scope.contains(c),
-        // Basemap features (roads, buildings, water) carry nothing personal.
-        None => true,
-    }
+    // A household in no known region is seen only by callers who see all.
+    it.basemap() || scope.contains_opt(it.item_region())
 }
 
 /// A page of a query's answer.
@@ -302,7 +328,7 @@ impl Snapshot {
     }
 
     /// Features of any layer as records (cloned: pages are small), paged.
-    pub fn layer_page(
+    fn layer_page_raw(
         &self,
         layer: Layer,
         bbox: Option<Rect<f64>>,
@@ -330,7 +356,7 @@ impl Snapshot {
     }
 
     /// One feature of a layer by id, when in scope.
-    pub fn layer_item(&self, layer: Layer, id: i64, scope: &Scope) -> Option<Record> {
+    fn layer_item_raw(&self, layer: Layer, id: i64, scope: &Scope) -> Option<Record> {
         match layer {
             Layer::Regions => self.regions.get(id, scope).map(LayerItem::to_record),
             Layer::Atoms => self.atoms.get(id, scope).map(LayerItem::to_record),
@@ -341,6 +367,41 @@ impl Snapshot {
             Layer::Water => self.water.get(id, scope).map(LayerItem::to_record),
             Layer::Grids => self.grids.get(id, scope).map(LayerItem::to_record),
         }
+    }
+}
+
+impl Snapshot {
+    /// A page of any layer as `caller` may see it: their scope only, and
+    /// personal fields projected for their role before they leave the core.
+    pub fn layer_page(
+        &self,
+        layer: Layer,
+        bbox: Option<Rect<f64>>,
+        caller: &crate::access::Caller,
+        offset: usize,
+        limit: usize,
+    ) -> Page<Record> {
+        let p = self.layer_page_raw(layer, bbox, &caller.scope, offset, limit);
+        Page {
+            matched: p.matched,
+            offset: p.offset,
+            items: p
+                .items
+                .into_iter()
+                .map(|r| crate::access::projection::project_record(r, caller.role))
+                .collect(),
+        }
+    }
+
+    /// One feature as `caller` may see it; `None` when missing or out of scope.
+    pub fn layer_item(
+        &self,
+        layer: Layer,
+        id: i64,
+        caller: &crate::access::Caller,
+    ) -> Option<Record> {
+        self.layer_item_raw(layer, id, &caller.scope)
+            .map(|r| crate::access::projection::project_record(r, caller.role))
     }
 }
 

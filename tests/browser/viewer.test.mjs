@@ -74,7 +74,7 @@ let generated = null;
 /** Starts `wangge serve` on an ephemeral port; resolves with its origin. */
 function startServer(store) {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['serve', '--store', store, '--listen', '127.0.0.1:0', '--viewer', viewerDist], {
+    const child = spawn(bin, ['serve', '--store', store, '--listen', '127.0.0.1:0', '--viewer', viewerDist, '--public-map', '*'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

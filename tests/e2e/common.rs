@@ -32,6 +32,20 @@ pub fn real_data(name: &str) -> PathBuf {
 pub struct Server {
     pub child: std::process::Child,
     pub base: String,
+    /// An admin token (scope `*`) made for the tests; `get_json` sends it.
+    pub token: String,
+}
+
+/// Adds a user and returns an API token for them.
+pub fn user_with_token(store: &std::path::Path, name: &str, role: &str, scope: &str) -> String {
+    let s = store.to_str().unwrap();
+    let (ok, out, err) = wangge(&[
+        "user", "add", name, "--role", role, "--scope", scope, "--store", s,
+    ]);
+    assert!(ok, "user add: {out}{err}");
+    let (ok, out, err) = wangge(&["token", "create", name, "--store", s]);
+    assert!(ok, "token create: {out}{err}");
+    out.lines().last().unwrap().trim().to_string()
 }
 
 impl Server {
@@ -39,6 +53,13 @@ impl Server {
     pub fn start(store: &std::path::Path, extra: &[&str]) -> Server {
         use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "e2e-admin-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let token = user_with_token(store, &name, "admin", "*");
         let mut child = Command::new(wangge_bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--store"])
             .arg(store)
@@ -60,7 +81,7 @@ impl Server {
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        let s = Server { child, base };
+        let s = Server { child, base, token };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             if let Ok(r) = ureq::get(&s.url("/health")).call() {
@@ -81,9 +102,19 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
-    /// GET returning (status, body as JSON or Null).
+    /// GET as the tests' admin, returning (status, body as JSON or Null,
+    /// content type).
     pub fn get_json(&self, path: &str) -> (u16, serde_json::Value, String) {
-        let resp = ureq::get(&self.url(path))
+        self.get_as(path, Some(&self.token))
+    }
+
+    /// GET with a bearer token (or none).
+    pub fn get_as(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value, String) {
+        let mut req = ureq::get(&self.url(path));
+        if let Some(t) = token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        let resp = req
             .config()
             .http_status_as_error(false)
             .build()

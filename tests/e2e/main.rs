@@ -1,6 +1,7 @@
 //! End-to-end suites: the real `wangge` binary, real files, real HTTP.
 //! Suites named `real_*` read `../shared/data/real/` (see its README).
 
+mod access;
 mod common;
 mod crs_reference;
 mod estimate;

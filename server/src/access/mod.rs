@@ -34,6 +34,11 @@ impl Scope {
         }
     }
 
+    /// The prefixes (empty for everything).
+    pub fn prefix_list(&self) -> Vec<String> {
+        self.prefixes.clone().unwrap_or_default()
+    }
+
     pub fn is_all(&self) -> bool {
         self.prefixes.is_none()
     }
@@ -70,5 +75,40 @@ mod test {
         assert!(!s.contains_opt(None));
         assert!(Scope::all().contains_opt(None));
         assert!(!Scope::prefixes(Vec::<String>::new()).contains(street));
+    }
+}
+
+/// Who is asking: every read of the core takes one, so scope and the
+/// role's projection of personal fields cannot be forgotten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// User name (`cli` for the local command line, `-` for anonymous).
+    pub name: String,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+impl Caller {
+    /// The store's owner on the local command line: everything, in full.
+    pub fn cli() -> Self {
+        Self {
+            name: "cli".into(),
+            role: Role::Admin,
+            scope: Scope::all(),
+        }
+    }
+
+    /// A user's caller: prefix `""` (or `*`) means everything.
+    pub fn of_user(name: &str, role: Role, prefixes: &[String]) -> Self {
+        let scope = if prefixes.iter().any(|p| p.is_empty() || p == "*") {
+            Scope::all()
+        } else {
+            Scope::prefixes(prefixes.iter().cloned())
+        };
+        Self {
+            name: name.to_string(),
+            role,
+            scope,
+        }
     }
 }

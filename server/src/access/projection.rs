@@ -188,3 +188,14 @@ mod test {
         assert_eq!((v.care, v.size), (h.care, h.size), "figures stay visible");
     }
 }
+
+/// Any record as `role` may see it (only households and people carry
+/// personal fields).
+pub fn project_record(r: crate::store::Record, role: Role) -> crate::store::Record {
+    use crate::store::Record;
+    match r {
+        Record::Household(h) => Record::Household(project_household(&h, role)),
+        Record::Person(p) => Record::Person(project_person(&p, role)),
+        other => other,
+    }
+}

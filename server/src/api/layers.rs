@@ -7,9 +7,11 @@ use axum::Json;
 use geo_types::Rect;
 use serde_json::{json, Value};
 
-use super::{ApiError, AppState, CallerScope};
+use super::{ApiError, AppState, CallerOf};
+use crate::access::Caller;
 use crate::io::feature::feature_of;
 use crate::store::Layer;
+use crate::store::Record;
 
 /// Features per page when the caller does not say.
 const DEFAULT_LIMIT: usize = 1000;
@@ -72,12 +74,12 @@ fn parse_usize(
     }
 }
 
-pub async fn list(State(st): State<AppState>) -> Json<Value> {
+pub async fn list(State(st): State<AppState>, CallerOf(caller): CallerOf) -> Json<Value> {
     let s = st.snapshot.load();
     let layers: Vec<Value> = Layer::ALL
         .iter()
         .map(|&l| {
-            let n = s.layer_page(l, None, &crate::access::Scope::all(), 0, 0).matched;
+            let n = s.layer_page(l, None, &caller, 0, 0).matched;
             json!({ "name": l.as_str(), "features": n, "href": format!("/api/layers/{}", l.as_str()) })
         })
         .collect();
@@ -86,7 +88,8 @@ pub async fn list(State(st): State<AppState>) -> Json<Value> {
 
 pub async fn items(
     State(st): State<AppState>,
-    CallerScope(scope): CallerScope,
+    CallerOf(caller): CallerOf,
+    axum::Extension(auth): axum::Extension<super::auth::Authenticated>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
@@ -95,7 +98,8 @@ pub async fn items(
     let limit = parse_usize(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = parse_usize(&q, "offset", 0, usize::MAX)?;
     let s = st.snapshot.load();
-    let page = s.layer_page(layer, bbox, &scope, offset, limit);
+    let page = s.layer_page(layer, bbox, &caller, offset, limit);
+    audit_reveal(&st, &caller, &auth.address, layer, &page.items);
     let features: Vec<Value> = page
         .items
         .iter()
@@ -124,7 +128,8 @@ pub async fn items(
 
 pub async fn item(
     State(st): State<AppState>,
-    CallerScope(scope): CallerScope,
+    CallerOf(caller): CallerOf,
+    axum::Extension(auth): axum::Extension<super::auth::Authenticated>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let layer = layer(&name)?;
@@ -133,11 +138,42 @@ pub async fn item(
         .map_err(|_| ApiError::BadRequest(format!("feature id {id:?} is not a number")))?;
     let s = st.snapshot.load();
     let r = s
-        .layer_item(layer, id, &scope)
+        .layer_item(layer, id, &caller)
         .ok_or_else(|| ApiError::NotFound(format!("{} feature {id}", layer.as_str())))?;
+    audit_reveal(&st, &caller, &auth.address, layer, std::slice::from_ref(&r));
     serde_json::to_value(feature_of(&r))
         .map(Json)
         .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// Records in the audit log that `caller` was shown personal fields of
+/// these households or people (ids, up to 200 of them, then a count).
+fn audit_reveal(st: &AppState, caller: &Caller, from: &str, layer: Layer, records: &[Record]) {
+    if !crate::access::projection::reveals_personal(caller.role)
+        || !matches!(layer, Layer::Households | Layer::People)
+        || records.is_empty()
+    {
+        return;
+    }
+    let ids: Vec<String> = records
+        .iter()
+        .take(200)
+        .map(|r| crate::snapshot::record_id(r).to_string())
+        .collect();
+    let more = records.len().saturating_sub(200);
+    let detail = if more > 0 {
+        format!("{} and {more} more", ids.join(","))
+    } else {
+        ids.join(",")
+    };
+    super::auth::audit(
+        st,
+        &caller.name,
+        "read_personal",
+        layer.as_str(),
+        from,
+        &detail,
+    );
 }
 
 #[cfg(test)]

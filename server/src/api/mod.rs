@@ -2,6 +2,7 @@
 //! snapshot or core, and answer JSON; errors become problem documents in
 //! [`error`] and nowhere else.
 
+pub mod auth;
 pub mod error;
 mod layers;
 mod regions;
@@ -11,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::services::{ServeDir, ServeFile};
@@ -19,7 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
 pub use error::ApiError;
-pub use state::{AppState, CallerScope};
+pub use state::{AppState, CallerOf, CallerScope};
 
 /// Largest request body accepted anywhere (uploads included).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -50,7 +51,8 @@ pub struct RouteSpec {
 type Handler = axum::routing::MethodRouter<AppState>;
 
 fn table() -> Vec<(RouteSpec, Handler)> {
-    use Access::{Public, SignedIn};
+    use crate::access::Role;
+    use Access::{Public, Roles, SignedIn};
     let r = |method, path, access, summary, h: Handler| {
         (
             RouteSpec {
@@ -76,6 +78,34 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Public,
             "name, version, store kind, snapshot generation",
             get(version),
+        ),
+        r(
+            "POST",
+            "/api/login",
+            Public,
+            "sign in: a session cookie and a CSRF token",
+            post(auth::login),
+        ),
+        r(
+            "POST",
+            "/api/logout",
+            SignedIn,
+            "end the session",
+            post(auth::logout),
+        ),
+        r(
+            "GET",
+            "/api/me",
+            SignedIn,
+            "the caller: name, role, scope",
+            get(auth::me),
+        ),
+        r(
+            "GET",
+            "/api/audit",
+            Roles(&[Role::Admin]),
+            "the audit log (?user=&since=&limit=)",
+            get(auth::audit_log),
         ),
         r(
             "GET",
@@ -124,10 +154,20 @@ pub fn route_specs() -> Vec<RouteSpec> {
 pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
     let mut api = Router::new();
     for (spec, handler) in table() {
-        api = api.route(spec.path, handler);
+        let access = spec.access;
+        api = api.route(
+            spec.path,
+            handler.route_layer(axum::middleware::from_fn(move |req, next| {
+                auth::authorize(access, req, next)
+            })),
+        );
     }
     let api = api
         .route("/api/{*rest}", get(api_not_found).post(api_not_found))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .with_state(state);
     let app = match viewer_dist.filter(|d| d.join("index.html").is_file()) {
         Some(dist) => api.fallback_service(
@@ -135,7 +175,8 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
         ),
         None => api.fallback(viewer_missing),
     };
-    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+    with_security_headers(app)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
@@ -145,6 +186,33 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
+}
+
+/// Strict headers on every answer: our own origin only (the viewer needs
+/// nothing from elsewhere), no framing, no sniffing, no referrer. CORS stays
+/// closed: no `Access-Control-Allow-Origin` is ever sent.
+fn with_security_headers(app: Router) -> Router {
+    use axum::http::{header, HeaderValue};
+    use tower_http::set_header::SetResponseHeaderLayer as Set;
+    let csp = "default-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; child-src 'self' blob:; \
+               style-src 'self' 'unsafe-inline'; font-src 'self' data:; connect-src 'self'; object-src 'none'; \
+               frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+    app.layer(Set::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    ))
+    .layer(Set::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ))
+    .layer(Set::overriding(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("DENY"),
+    ))
+    .layer(Set::overriding(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ))
 }
 
 /// Answers 200 once the snapshot is loaded (the server binds only then).

@@ -1,30 +1,60 @@
-//! Shared state of the handlers: cheap to clone (two `Arc`s).
+//! Shared state of the handlers (cheap to clone: `Arc`s), and the caller
+//! extractors every handler takes.
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use crate::access::Scope;
+use crate::access::account::AccountStore;
+use crate::access::ratelimit::RateLimiter;
+use crate::access::{Caller, Scope};
 use crate::snapshot::SnapshotCell;
 use crate::store::Store;
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    pub accounts: Arc<dyn AccountStore>,
     pub snapshot: Arc<SnapshotCell>,
+    /// Failed logins per account and per address.
+    pub logins: Arc<RateLimiter>,
+    /// What anonymous callers are (a public map: `viewer` over a scope), or
+    /// `None`: they may call public routes only.
+    pub anonymous: Option<Caller>,
+    /// Cookies get `Secure` when served over TLS.
+    pub secure_cookies: bool,
 }
 
-/// The caller's region scope, extracted once per request so that every
-/// handler passes it into the core. Until accounts exist (issue 4) the
-/// caller sees everything.
+/// The authenticated caller, put in the request by [`super::auth`] before
+/// any handler runs. Handlers take it and pass it into the core.
+#[derive(Debug, Clone)]
+pub struct CallerOf(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for CallerOf {
+    type Rejection = super::ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<super::auth::Authenticated>()
+            .and_then(|a| a.caller.clone())
+            .map(CallerOf)
+            .ok_or(super::ApiError::Unauthorized("sign in first".into()))
+    }
+}
+
+/// The caller's region scope alone, for handlers that touch no personal
+/// field (regions, counts).
 #[derive(Debug, Clone)]
 pub struct CallerScope(pub Scope);
 
 impl<S: Send + Sync> FromRequestParts<S> for CallerScope {
     type Rejection = super::ApiError;
 
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(Scope::all()))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        CallerOf::from_request_parts(parts, state)
+            .await
+            .map(|c| Self(c.0.scope))
     }
 }

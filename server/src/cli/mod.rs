@@ -25,8 +25,15 @@ pub enum Command {
     Import(import::Args),
     /// Serve the API and the viewer over a store.
     Serve(serve::Args),
+    /// Manage user accounts (add, passwd, disable, list).
+    User(accounts::UserArgs),
+    /// Manage API tokens for scripts (create, revoke, list).
+    Token(accounts::TokenArgs),
+    /// Read the audit log.
+    Audit(accounts::AuditArgs),
 }
 
+mod accounts;
 mod estimate;
 mod generate;
 mod import;
@@ -62,6 +69,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Import(a) => import::run(a),
         Command::Generate(a) => generate::run(&a),
         Command::Estimate(a) => estimate::run(a),
+        Command::User(a) => accounts::run_user(a),
+        Command::Token(a) => accounts::run_token(a),
+        Command::Audit(a) => accounts::run_audit(&a),
         Command::Serve(a) => serve::run(a),
     };
     match result {

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::access::ratelimit::{Limit, RateLimiter};
+use crate::access::{Caller, Role};
 use crate::api::{self, AppState};
 use crate::snapshot::{Snapshot, SnapshotCell};
 use crate::store::gpkg::GeoPackage;
@@ -23,6 +25,12 @@ pub struct Args {
     /// The built viewer (`viewer/dist`), served at `/`.
     #[arg(long, default_value = "viewer/dist")]
     pub viewer: PathBuf,
+    /// Serve a public map: anonymous callers get the `viewer` role (figures
+    /// and the map, no personal field) over these region-code prefixes
+    /// (`*` for all). Off by default: anonymous callers then reach only
+    /// health, version and login.
+    #[arg(long, value_name = "PREFIXES")]
+    pub public_map: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -52,9 +60,28 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         Ok((store, snapshot))
     })
     .await??;
+    let store = Arc::new(store);
+    let anonymous = args.public_map.as_deref().map(|p| {
+        let prefixes: Vec<String> = p
+            .split(',')
+            .map(|s| s.trim().trim_end_matches('*').to_string())
+            .collect();
+        tracing::warn!(
+            scope = p,
+            "public map: anonymous callers see figures and the map (viewer role)"
+        );
+        Caller::of_user("-", Role::Viewer, &prefixes)
+    });
     let state = AppState {
-        store: Arc::new(store),
+        store: store.clone(),
+        accounts: store,
         snapshot: Arc::new(SnapshotCell::new(snapshot)),
+        logins: Arc::new(RateLimiter::new(Limit {
+            failures: 5,
+            window: std::time::Duration::from_secs(15 * 60),
+        })),
+        anonymous,
+        secure_cookies: false,
     };
     let app = api::router(state, Some(&args.viewer));
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -64,9 +91,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     tracing::info!(%addr, "listening");
     // A fixed line on stdout so scripts and tests learn the port.
     println!("wangge listening on http://{addr}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("shut down");
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! open it directly. Geometry columns hold GeoPackage blobs ([`blob`]), every
 //! layer is a feature table and plan versions are attribute tables.
 
+mod accounts;
 pub mod blob;
 
 use std::collections::HashMap;
@@ -64,6 +65,7 @@ impl GeoPackage {
             conn: Mutex::new(conn),
         };
         if existed && store.is_ours()? {
+            store.migrate()?;
             return Ok(store);
         }
         if existed {
@@ -84,7 +86,28 @@ impl GeoPackage {
             }
         }
         store.create()?;
+        store.migrate()?;
         Ok(store)
+    }
+
+    /// Brings an older wangge GeoPackage up to this schema (idempotent).
+    fn migrate(&self) -> Result<()> {
+        let mut c = self.lock();
+        let has: Option<String> = c
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE name = 'wangge_users'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("check schema"))?;
+        if has.is_some() {
+            return Ok(());
+        }
+        let tx = c.transaction().map_err(sql("migrate"))?;
+        tx.execute_batch(accounts::SCHEMA)
+            .map_err(sql("migrate: account tables"))?;
+        tx.commit().map_err(sql("migrate"))
     }
 
     pub fn path(&self) -> &Path {

@@ -1,0 +1,338 @@
+//! Authentication and authorization, in front of every route.
+//!
+//! [`authenticate`] turns a bearer token or the session cookie into a
+//! [`Caller`] (bad, expired or revoked credentials answer 401 and are
+//! audited); each route then passes its rule from the route table through
+//! [`authorize`], so a handler cannot run for a caller its rule excludes.
+//! Cookie-authenticated writes must echo the session's CSRF token in
+//! `X-CSRF-Token`.
+
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::{Access, ApiError, AppState, CallerOf};
+use crate::access::account::{AuditEntry, Session, User};
+use crate::access::secret::{new_secret, secret_digest, verify_password};
+use crate::access::Caller;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "wangge_session";
+/// How long a login lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// What [`authenticate`] found, in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub caller: Option<Caller>,
+    /// The session's CSRF token when the caller came by cookie.
+    pub csrf: Option<String>,
+    pub address: String,
+}
+
+/// RFC 3339 UTC now (plus `secs`).
+pub fn timestamp(secs: i64) -> String {
+    (OffsetDateTime::now_utc() + time::Duration::seconds(secs))
+        .format(&Rfc3339)
+        .expect("formats")
+}
+
+fn expired(at: &str) -> bool {
+    OffsetDateTime::parse(at, &Rfc3339).map_or(true, |t| t <= OffsetDateTime::now_utc())
+}
+
+/// Appends to the audit log; a failure to audit is logged loudly, never
+/// silently dropped.
+pub fn audit(st: &AppState, user: &str, action: &str, target: &str, from: &str, detail: &str) {
+    let e = AuditEntry {
+        id: 0,
+        at: timestamp(0),
+        user: user.to_string(),
+        action: action.to_string(),
+        target: target.to_string(),
+        from: from.to_string(),
+        detail: detail.to_string(),
+    };
+    if let Err(err) = st.accounts.audit(&e) {
+        tracing::error!(%err, action, user, "could not append to the audit log");
+    }
+}
+
+fn cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            kv.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_string)
+        })
+}
+
+fn address(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "-".into(), |c| c.0.ip().to_string())
+}
+
+fn caller_of(u: &User) -> Caller {
+    Caller::of_user(&u.name, u.role, &u.scope)
+}
+
+/// Resolves the caller of every request.
+pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+    let from = address(&req);
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .map(str::to_string);
+    let found = match (bearer, cookie(req.headers())) {
+        (Some(token), _) => by_token(&st, &token),
+        (None, Some(secret)) => by_session(&st, &secret),
+        (None, None) => Ok((st.anonymous.clone(), None)),
+    };
+    match found {
+        Ok((caller, csrf)) => {
+            req.extensions_mut().insert(Authenticated {
+                caller,
+                csrf,
+                address: from,
+            });
+            next.run(req).await
+        }
+        Err((who, why)) => {
+            audit(&st, &who, "auth_failed", req.uri().path(), &from, &why);
+            ApiError::Unauthorized(why).into_response()
+        }
+    }
+}
+
+type Found = Result<(Option<Caller>, Option<String>), (String, String)>;
+
+fn by_token(st: &AppState, token: &str) -> Found {
+    let bad = |why: &str| Err(("-".to_string(), why.to_string()));
+    let Ok(Some(t)) = st.accounts.token_by_digest(&secret_digest(token)) else {
+        return bad("unknown API token");
+    };
+    if t.revoked {
+        return bad("the API token was revoked");
+    }
+    if t.expires_at.as_deref().is_some_and(expired) {
+        return bad("the API token has expired");
+    }
+    match st.accounts.user(t.user_id) {
+        Ok(Some(u)) if !u.disabled => Ok((Some(caller_of(&u)), None)),
+        Ok(Some(u)) => Err((u.name, "the account is disabled".into())),
+        _ => bad("the token's account is gone"),
+    }
+}
+
+fn by_session(st: &AppState, secret: &str) -> Found {
+    let bad = |why: &str| Err(("-".to_string(), why.to_string()));
+    let Ok(Some(s)) = st.accounts.session(&secret_digest(secret)) else {
+        return bad("the session is unknown or has ended: sign in again");
+    };
+    if expired(&s.expires_at) {
+        return bad("the session has expired: sign in again");
+    }
+    match st.accounts.user(s.user_id) {
+        Ok(Some(u)) if !u.disabled => Ok((Some(caller_of(&u)), Some(s.csrf))),
+        Ok(Some(u)) => Err((u.name, "the account is disabled".into())),
+        _ => bad("the session's account is gone"),
+    }
+}
+
+/// Applies one route's rule; see [`Access`].
+pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
+    let auth = req.extensions().get::<Authenticated>().cloned();
+    let caller = auth.as_ref().and_then(|a| a.caller.clone());
+    let allowed = match (access, &caller) {
+        (Access::Public, _) => Ok(()),
+        (_, None) => Err(ApiError::Unauthorized(
+            "sign in first (session cookie or Bearer token)".into(),
+        )),
+        (Access::SignedIn, Some(_)) => Ok(()),
+        (Access::Roles(roles), Some(c)) if roles.contains(&c.role) => Ok(()),
+        (Access::Roles(roles), Some(c)) => Err(ApiError::Forbidden(format!(
+            "role {} may not do this (allowed: {})",
+            c.role.as_str(),
+            roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    };
+    if let Err(e) = allowed {
+        return e.into_response();
+    }
+    // Writes with a session cookie must carry the session's CSRF token.
+    let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let (
+        true,
+        Some(Authenticated {
+            csrf: Some(csrf), ..
+        }),
+    ) = (write, &auth)
+    {
+        let sent = req
+            .headers()
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok());
+        if sent != Some(csrf.as_str()) {
+            return ApiError::Forbidden(
+                "missing or wrong X-CSRF-Token header for a write with a session cookie".into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+#[derive(Deserialize)]
+pub struct Login {
+    name: String,
+    password: String,
+}
+
+/// `POST /api/login`: a session cookie, and the CSRF token for writes.
+pub async fn login(State(st): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let from = req
+        .extensions()
+        .get::<Authenticated>()
+        .map_or_else(|| "-".into(), |a| a.address.clone());
+    let body = axum::body::to_bytes(req.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| ApiError::BadRequest("login body too large".into()))?;
+    let Login { name, password } = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("expected {{\"name\", \"password\"}}: {e}")))?;
+    let now = Instant::now();
+    // Budgets per account and per address, spent before the password is
+    // checked so that concurrent guesses cannot overspend them.
+    for key in [format!("user:{name}"), format!("addr:{from}")] {
+        if let Err(wait) = st.logins.try_attempt(&key, now) {
+            audit(&st, &name, "login_throttled", "/api/login", &from, "");
+            return Err(ApiError::TooManyAttempts(wait.as_secs().max(1)));
+        }
+    }
+    let st2 = st.clone();
+    let name2 = name.clone();
+    let user = tokio::task::spawn_blocking(move || -> Result<Option<User>, ApiError> {
+        let u = st2.accounts.user_by_name(&name2)?;
+        // Verify against a dummy hash for unknown users: same timing.
+        let hash = u
+            .as_ref()
+            .map_or(DUMMY_HASH.as_str(), |u| u.password_hash.as_str());
+        let ok = verify_password(&password, hash);
+        Ok(u.filter(|u| ok && !u.disabled))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let Some(user) = user else {
+        audit(
+            &st,
+            &name,
+            "login_failed",
+            "/api/login",
+            &from,
+            "wrong name or password, or disabled",
+        );
+        return Err(ApiError::Unauthorized("wrong name or password".into()));
+    };
+    st.logins.clear(&format!("user:{name}"));
+    let secret = new_secret("wgs_");
+    let csrf = new_secret("wgc_");
+    st.accounts.put_session(&Session {
+        digest: secret_digest(&secret),
+        user_id: user.id,
+        csrf: csrf.clone(),
+        expires_at: timestamp(SESSION_HOURS * 3600),
+    })?;
+    audit(&st, &user.name, "login", "/api/login", &from, "");
+    let secure = if st.secure_cookies { "; Secure" } else { "" };
+    let set = format!(
+        "{COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+        SESSION_HOURS * 3600
+    );
+    let mut resp = Json(
+        json!({ "user": user.name, "role": user.role.as_str(), "scope": user.scope, "csrf": csrf }),
+    )
+    .into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&set).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    Ok(resp)
+}
+
+/// An Argon2id hash of a random password nobody knows, so that unknown
+/// users cost as much time as known ones.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    crate::access::secret::hash_password(&format!(
+        "{}-{}",
+        crate::access::secret::generate_password(),
+        "unused"
+    ))
+    .expect("a random password is acceptable")
+});
+
+/// `POST /api/logout`: ends the session and clears the cookie.
+pub async fn logout(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(secret) = cookie(&headers) {
+        st.accounts.delete_session(&secret_digest(&secret))?;
+    }
+    audit(&st, &caller.name, "logout", "/api/logout", "-", "");
+    let mut resp = Json(json!({ "signed_out": true })).into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("wangge_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    Ok(resp)
+}
+
+/// `GET /api/me`: who the caller is and what they may do.
+pub async fn me(CallerOf(c): CallerOf) -> Json<Value> {
+    Json(json!({
+        "user": c.name,
+        "role": c.role.as_str(),
+        "scope": if c.scope.is_all() { vec![String::new()] } else { c.scope.prefix_list() },
+        "sees_personal_fields": crate::access::projection::reveals_personal(c.role),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    user: Option<String>,
+    since: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/audit` (admin): the audit log, oldest first.
+pub async fn audit_log(
+    State(st): State<AppState>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let entries = st.accounts.audit_log(
+        q.user.as_deref(),
+        q.since.as_deref(),
+        q.limit.unwrap_or(1000).min(10_000),
+    )?;
+    Ok(Json(json!({ "entries": entries })))
+}

@@ -1,0 +1,519 @@
+//! Accounts, roles, scope and personal fields over real HTTP: the access
+//! matrix generated from the router's own route table, projections per
+//! role, and every way to fail authentication (each audited).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use wangge::access::Role;
+use wangge::api::{route_specs, Access};
+
+use crate::common::{user_with_token, wangge, wangge_bin, Server};
+use crate::http_api::fixture;
+
+const IN: &str = "110101001001";
+
+/// How each route is probed: (in-scope path, out-of-scope path, body).
+/// A route missing here fails the matrix test: every new route needs a rule.
+fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Option<&'static str>)>
+{
+    let mut m = HashMap::new();
+    m.insert(("GET", "/health"), ("/health".into(), None, None));
+    m.insert(("GET", "/api/version"), ("/api/version".into(), None, None));
+    m.insert(
+        ("POST", "/api/login"),
+        ("/api/login".into(), None, Some("{}")),
+    );
+    m.insert(
+        ("POST", "/api/logout"),
+        ("/api/logout".into(), None, Some("")),
+    );
+    m.insert(("GET", "/api/me"), ("/api/me".into(), None, None));
+    m.insert(("GET", "/api/audit"), ("/api/audit".into(), None, None));
+    m.insert(("GET", "/api/regions"), ("/api/regions".into(), None, None));
+    m.insert(
+        ("GET", "/api/regions/{code}"),
+        (
+            format!("/api/regions/{IN}"),
+            Some("/api/regions/110101001002".into()),
+            None,
+        ),
+    );
+    m.insert(("GET", "/api/layers"), ("/api/layers".into(), None, None));
+    m.insert(
+        ("GET", "/api/layers/{layer}"),
+        ("/api/layers/households".into(), None, None),
+    );
+    m.insert(
+        ("GET", "/api/layers/{layer}/{id}"),
+        (
+            "/api/layers/households/1".into(),
+            Some("/api/layers/households/3".into()),
+            None,
+        ),
+    );
+    m
+}
+
+fn call(
+    s: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, Value) {
+    let url = s.url(path);
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let resp = match method {
+        "GET" => {
+            let mut r = agent.get(&url);
+            if let Some(t) = token {
+                r = r.header("Authorization", &format!("Bearer {t}"));
+            }
+            r.call()
+        }
+        _ => {
+            let mut r = agent.post(&url).header("Content-Type", "application/json");
+            if let Some(t) = token {
+                r = r.header("Authorization", &format!("Bearer {t}"));
+            }
+            r.send(body.unwrap_or(""))
+        }
+    }
+    .expect("request sent");
+    let status = resp.status().as_u16();
+    let text = resp.into_body().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: std::path::PathBuf,
+    server: Server,
+    tokens: Vec<(Role, String)>,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fixture(dir.path());
+    let people = dir.path().join("people.csv");
+    std::fs::write(&people, "id,name,phone,lon,lat,roles,team,skills,available,reserve\n1,李四,13900000001,116.405,39.905,building_head,,,1,0\n2,王五,13900000002,116.415,39.905,volunteer,应急一队,急救,1,1\n").unwrap();
+    let (ok, out, err) = wangge(&[
+        "import",
+        "people",
+        people.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--crs",
+        "wgs84",
+    ]);
+    assert!(ok, "{out}{err}");
+    let tokens = [
+        Role::Admin,
+        Role::Planner,
+        Role::Office,
+        Role::Emergency,
+        Role::Viewer,
+    ]
+    .into_iter()
+    .map(|r| {
+        let scope = if r == Role::Admin { "*" } else { IN };
+        (
+            r,
+            user_with_token(&store, &format!("m-{}", r.as_str()), r.as_str(), scope),
+        )
+    })
+    .collect();
+    let server = Server::start(&store, &[]);
+    World {
+        _dir: dir,
+        store,
+        server,
+        tokens,
+    }
+}
+
+#[test]
+fn access_matrix_from_the_route_table() {
+    let w = world();
+    let probes = probes();
+    for spec in route_specs() {
+        let Some((in_path, out_path, body)) = probes.get(&(spec.method, spec.path)) else {
+            panic!(
+                "route {} {} has no rule in the access matrix test: add one",
+                spec.method, spec.path
+            );
+        };
+        // Anonymous.
+        let (status, v) = call(&w.server, spec.method, in_path, None, *body);
+        match spec.access {
+            Access::Public => assert!(
+                status != 401 && status != 403,
+                "{} anonymous: {status} {v}",
+                spec.path
+            ),
+            _ => assert_eq!(status, 401, "{} anonymous: {v}", spec.path),
+        }
+        for (role, token) in &w.tokens {
+            let allowed = match spec.access {
+                Access::Public | Access::SignedIn => true,
+                Access::Roles(rs) => rs.contains(role),
+            };
+            let (status, v) = call(&w.server, spec.method, in_path, Some(token), *body);
+            let expected_ok = if spec.path == "/api/login" {
+                status == 400
+            } else {
+                status == 200
+            };
+            if allowed {
+                assert!(
+                    expected_ok,
+                    "{} {} as {}: {status} {v}",
+                    spec.method,
+                    in_path,
+                    role.as_str()
+                );
+            } else {
+                assert_eq!(status, 403, "{} as {}: {v}", in_path, role.as_str());
+            }
+            if let Some(out) = out_path {
+                let (status, v) = call(&w.server, spec.method, out, Some(token), *body);
+                let want = if *role == Role::Admin {
+                    200
+                } else if allowed {
+                    404
+                } else {
+                    403
+                };
+                assert_eq!(
+                    status,
+                    want,
+                    "{} as {} (out of scope answers 404): {v}",
+                    out,
+                    role.as_str()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn each_role_sees_its_projection_and_only_its_scope() {
+    let w = world();
+    let token = |r: Role| w.tokens.iter().find(|(x, _)| *x == r).unwrap().1.clone();
+    let props = |r: Role, path: &str| {
+        call(&w.server, "GET", path, Some(&token(r)), None).1["properties"].clone()
+    };
+    // Household 2 is a 连心户 in scope; the fixture gave it no phone, so use people for phones.
+    let office = props(Role::Office, "/api/layers/people/1");
+    assert_eq!(
+        (office["name"].as_str(), office["phone"].as_str()),
+        (Some("李四"), Some("13900000001"))
+    );
+    let planner = props(Role::Planner, "/api/layers/people/1");
+    assert_eq!(
+        (planner["name"].as_str(), planner["phone"].as_str()),
+        (Some("李四"), Some("139****0001"))
+    );
+    let viewer = props(Role::Viewer, "/api/layers/people/1");
+    assert_eq!(
+        (viewer["name"].as_str(), viewer["phone"].as_str()),
+        (Some(""), Some(""))
+    );
+    let viewer_h = props(Role::Viewer, "/api/layers/households/1");
+    assert_eq!(viewer_h["address"], "", "{viewer_h}");
+    let planner_h = props(Role::Planner, "/api/layers/households/1");
+    assert_eq!(planner_h["address"], "多福巷…", "{planner_h}");
+    // Lists see only the scope: households 1, 2 and 4 are in community 001.
+    for (role, t) in &w.tokens {
+        let (_, v) = call(&w.server, "GET", "/api/layers/households", Some(t), None);
+        let mut ids: Vec<i64> = v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_i64().unwrap())
+            .collect();
+        ids.sort_unstable();
+        let want = if *role == Role::Admin {
+            vec![1, 2, 3, 4, 5, 6]
+        } else {
+            vec![1, 2, 4]
+        };
+        assert_eq!(ids, want, "{}", role.as_str());
+        let (_, v) = call(&w.server, "GET", "/api/regions", Some(t), None);
+        let n = v["regions"].as_array().unwrap().len();
+        assert_eq!(
+            n,
+            if *role == Role::Admin { 3 } else { 1 },
+            "{}",
+            role.as_str()
+        );
+        let (_, v) = call(&w.server, "GET", "/api/layers", Some(t), None);
+        let hh = v["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == "households")
+            .unwrap()["features"]
+            .as_u64();
+        assert_eq!(
+            hh,
+            Some(if *role == Role::Admin { 6 } else { 3 }),
+            "{}",
+            role.as_str()
+        );
+    }
+    // Reading personal fields in full is audited with the ids.
+    let (ok, out, _) = wangge(&[
+        "audit",
+        "--store",
+        w.store.to_str().unwrap(),
+        "--user",
+        "m-office",
+    ]);
+    assert!(
+        ok && out.contains("read_personal") && out.contains("people"),
+        "{out}"
+    );
+    let (ok, out, _) = wangge(&[
+        "audit",
+        "--store",
+        w.store.to_str().unwrap(),
+        "--user",
+        "m-viewer",
+    ]);
+    assert!(ok && !out.contains("read_personal"), "{out}");
+}
+
+/// POST /api/login; returns (status, body, Set-Cookie).
+fn login(s: &Server, name: &str, password: &str) -> (u16, Value, Option<String>) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let resp = agent
+        .post(&s.url("/api/login"))
+        .header("Content-Type", "application/json")
+        .send(serde_json::json!({ "name": name, "password": password }).to_string())
+        .unwrap();
+    let status = resp.status().as_u16();
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = resp.into_body().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        cookie,
+    )
+}
+
+fn with_cookie(s: &Server, method: &str, path: &str, cookie: &str, csrf: Option<&str>) -> u16 {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let resp = if method == "GET" {
+        agent.get(&s.url(path)).header("Cookie", cookie).call()
+    } else {
+        let mut r = agent.post(&s.url(path)).header("Cookie", cookie);
+        if let Some(c) = csrf {
+            r = r.header("X-CSRF-Token", c);
+        }
+        r.send("")
+    };
+    resp.unwrap().status().as_u16()
+}
+
+#[test]
+fn sessions_tokens_csrf_and_every_failure_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fixture(dir.path());
+    let s = store.to_str().unwrap();
+    let mut child = Command::new(wangge_bin())
+        .args([
+            "user",
+            "add",
+            "zhang",
+            "--role",
+            "office",
+            "--scope",
+            IN,
+            "--password-stdin",
+            "--store",
+            s,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    // Default and short passwords are refused.
+    let mut child = Command::new(wangge_bin())
+        .args([
+            "user",
+            "add",
+            "weak",
+            "--role",
+            "viewer",
+            "--scope",
+            IN,
+            "--password-stdin",
+            "--store",
+            s,
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"admin123\n")
+        .unwrap();
+    assert!(!child.wait().unwrap().success());
+
+    let expired = {
+        let (ok, out, err) = wangge(&[
+            "user", "add", "old", "--role", "viewer", "--scope", IN, "--store", s,
+        ]);
+        assert!(ok, "{err}");
+        let _ = out;
+        let (ok, out, _) = wangge(&["token", "create", "old", "--days=-1", "--store", s]);
+        assert!(ok);
+        out.lines().last().unwrap().to_string()
+    };
+    let revoked = user_with_token(&store, "gone", "viewer", IN);
+    let (ok, out, _) = wangge(&["token", "list", "gone", "--store", s]);
+    let id = out.split_whitespace().next().unwrap().to_string();
+    assert!(ok && wangge(&["token", "revoke", &id, "--store", s]).0);
+    let server = Server::start(&store, &[]);
+
+    assert_eq!(login(&server, "zhang", "wrong password!").0, 401);
+    assert_eq!(login(&server, "nobody", "whatever at all").0, 401);
+    let (status, body, cookie) = login(&server, "zhang", "correct horse battery");
+    assert_eq!(status, 200, "{body}");
+    let cookie = cookie.unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let csrf = body["csrf"].as_str().unwrap().to_string();
+    assert_eq!(with_cookie(&server, "GET", "/api/me", &pair, None), 200);
+    assert_eq!(
+        with_cookie(
+            &server,
+            "GET",
+            "/api/me",
+            "wangge_session=wgs_tampered",
+            None
+        ),
+        401
+    );
+    assert_eq!(
+        with_cookie(&server, "POST", "/api/logout", &pair, None),
+        403,
+        "a cookie write without CSRF"
+    );
+    assert_eq!(
+        with_cookie(&server, "POST", "/api/logout", &pair, Some(&csrf)),
+        200
+    );
+    assert_eq!(
+        with_cookie(&server, "GET", "/api/me", &pair, None),
+        401,
+        "the session ended"
+    );
+    let (status, v, _) = server.get_as("/api/me", Some(&expired));
+    assert!(
+        status == 401 && v["detail"].as_str().unwrap().contains("expired"),
+        "{v}"
+    );
+    let (status, v, _) = server.get_as("/api/me", Some(&revoked));
+    assert!(
+        status == 401 && v["detail"].as_str().unwrap().contains("revoked"),
+        "{v}"
+    );
+    let (status, _, _) = server.get_as("/api/me", Some("wgt_0000"));
+    assert_eq!(status, 401);
+
+    let (ok, log, _) = wangge(&["audit", "--store", s]);
+    assert!(ok);
+    for needle in [
+        "login_failed",
+        "zhang",
+        "nobody",
+        "auth_failed",
+        "login ",
+        "logout",
+    ] {
+        assert!(log.contains(needle), "audit log lacks {needle:?}:\n{log}");
+    }
+    let failures = log.lines().filter(|l| l.contains("auth_failed")).count();
+    assert!(
+        failures >= 4,
+        "tampered cookie, expired, revoked, unknown token: {failures}\n{log}"
+    );
+
+    // Security headers on every answer; no CORS.
+    let resp = ureq::get(&server.url("/health")).call().unwrap();
+    let h = resp.headers();
+    assert!(h
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("default-src 'self'"));
+    assert_eq!(h.get("x-frame-options").unwrap(), "DENY");
+    assert!(h.get("access-control-allow-origin").is_none());
+}
+
+#[test]
+fn login_rate_limit_holds_under_64_concurrent_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fixture(dir.path());
+    assert!(
+        wangge(&[
+            "user",
+            "add",
+            "target",
+            "--role",
+            "viewer",
+            "--scope",
+            IN,
+            "--store",
+            store.to_str().unwrap()
+        ])
+        .0
+    );
+    let server = Server::start(&store, &[]);
+    let statuses: Vec<u16> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..64)
+            .map(|i| {
+                let server = &server;
+                sc.spawn(move || login(server, "target", &format!("guess number {i}")).0)
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let tried = statuses.iter().filter(|s| **s == 401).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(tried + throttled, 64, "{statuses:?}");
+    assert!(
+        tried <= 5,
+        "{tried} password guesses got through the limit of 5"
+    );
+}
