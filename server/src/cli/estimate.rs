@@ -93,7 +93,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 h.region = index.locate(h.location);
             }
             let n = hs.len();
-            store.import(&mut hs.into_iter().map(|h| Ok(Record::Household(h))))?;
+            let audit = super::cli_audit(
+                "estimate",
+                "buildings",
+                &format!("{dwelling_m2} m² per dwelling, seed {seed}"),
+            );
+            store.import_audited(
+                &mut hs.into_iter().map(|h| Ok(Record::Household(h))),
+                &audit,
+            )?;
             println!(
                 "estimated {n} households from {} buildings ({dwelling_m2} m² per dwelling), flagged estimated, in {:.1} s",
                 data.buildings.len(),
@@ -158,7 +166,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .map(Record::Region)
                 .chain(households.into_iter().map(Record::Household))
                 .map(Ok);
-            store.import(&mut records)?;
+            let audit = super::cli_audit(
+                "estimate",
+                "macau",
+                &format!("{household_size} persons per household, seed {seed}"),
+            );
+            store.import_audited(&mut records, &audit)?;
             println!(
                 "Macau: 8 parishes, {n} households estimated from {} floor-area cells ({} outside every parish) and the 2021 census, {household_size} persons per household, flagged estimated, in {:.1} s",
                 cells.len(),

@@ -75,7 +75,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let store =
         GeoPackage::open(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut records = city.into_records().map(Ok);
-    store.import(&mut records).context("writing the city")?;
+    let audit = super::cli_audit(
+        "generate",
+        &args.preset,
+        &format!("{} households, seed {}", args.households, args.seed),
+    );
+    store
+        .import_audited(&mut records, &audit)
+        .context("writing the city")?;
     bar.inc(1);
     bar.finish_and_clear();
     println!(

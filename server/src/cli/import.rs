@@ -109,7 +109,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             unplaced += u64::from(region.is_none());
         }
     };
-    let report = io::import(&store, stream, &opts, &mut each);
+    let audit = super::cli_audit(
+        "import",
+        &args.layer,
+        &format!("{} (crs {})", args.file.display(), args.crs),
+    );
+    let report = io::import(&store, stream, &opts, &audit, &mut each);
     bar.finish_and_clear();
     let report = report?;
     for (layer, n) in &report.counts {

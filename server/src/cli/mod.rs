@@ -82,3 +82,21 @@ pub fn run(cli: Cli) -> ExitCode {
         }
     }
 }
+
+/// The audit line of a write made on the command line (the store adds what
+/// was stored, in the write's own transaction).
+pub(crate) fn cli_audit(
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> crate::access::account::AuditEntry {
+    crate::access::account::AuditEntry {
+        id: 0,
+        at: crate::api::auth::timestamp(0),
+        user: std::env::var("USER").map_or_else(|_| "cli".to_string(), |u| format!("cli:{u}")),
+        action: action.to_string(),
+        target: target.to_string(),
+        from: "local".to_string(),
+        detail: detail.to_string(),
+    }
+}

@@ -198,6 +198,7 @@ pub fn import(
     store: &dyn Store,
     stream: RecordStream,
     opts: &ImportOptions,
+    audit: &crate::access::account::AuditEntry,
     each: &mut dyn FnMut(&mut Record),
 ) -> Result<ImportReport, IoError> {
     let mut errors: Vec<RecordError> = Vec::new();
@@ -230,7 +231,7 @@ pub fn import(
             }
         }
     });
-    let result = store.import(&mut adapter);
+    let result = store.import_audited(&mut adapter, audit);
     drop(adapter);
     match result {
         Ok(counts) => Ok(ImportReport {

@@ -155,6 +155,15 @@ pub trait Store: Send + Sync {
         records: &mut dyn Iterator<Item = std::result::Result<Record, Abort>>,
     ) -> Result<ImportCounts>;
 
+    /// Like [`Store::import`], and appends `audit` (its detail completed
+    /// with what was stored) to the audit log in the same transaction: a
+    /// write and its audit line land together or not at all.
+    fn import_audited(
+        &self,
+        records: &mut dyn Iterator<Item = std::result::Result<Record, Abort>>,
+        audit: &crate::access::account::AuditEntry,
+    ) -> Result<ImportCounts>;
+
     /// Loads everything a snapshot needs.
     fn load(&self) -> Result<Dataset>;
 

@@ -91,6 +91,42 @@ impl GeoPackage {
     }
 
     /// Brings an older wangge GeoPackage up to this schema (idempotent).
+    /// One import transaction, audited when `audit` is given.
+    fn import_tx(
+        &self,
+        records: &mut dyn Iterator<Item = std::result::Result<Record, Abort>>,
+        audit: Option<&crate::access::account::AuditEntry>,
+    ) -> Result<ImportCounts> {
+        let mut c = self.lock();
+        let tx = c.transaction().map_err(sql("begin import"))?;
+        let mut counts = ImportCounts::new();
+        let mut ext: HashMap<Layer, Extent> = HashMap::new();
+        for rec in records {
+            let Ok(rec) = rec else {
+                // Dropping `tx` rolls back.
+                return Err(StoreError::Aborted);
+            };
+            insert(&tx, &rec, &mut ext)?;
+            *counts.entry(rec.layer()).or_insert(0) += 1;
+        }
+        update_contents(&tx, &ext)?;
+        if let Some(a) = audit {
+            let stored: Vec<String> = counts.iter().map(|(l, n)| format!("{n} {l}")).collect();
+            let detail = if a.detail.is_empty() {
+                stored.join(", ")
+            } else {
+                format!("{}; {}", a.detail, stored.join(", "))
+            };
+            tx.execute(
+                "INSERT INTO wangge_audit (at, user, action, target, source, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![a.at, a.user, a.action, a.target, a.from, detail],
+            )
+            .map_err(sql("audit the import"))?;
+        }
+        tx.commit().map_err(sql("commit import"))?;
+        Ok(counts)
+    }
+
     fn migrate(&self) -> Result<()> {
         let mut c = self.lock();
         let has: Option<String> = c
@@ -706,21 +742,15 @@ impl Store for GeoPackage {
         &self,
         records: &mut dyn Iterator<Item = std::result::Result<Record, Abort>>,
     ) -> Result<ImportCounts> {
-        let mut c = self.lock();
-        let tx = c.transaction().map_err(sql("begin import"))?;
-        let mut counts = ImportCounts::new();
-        let mut ext: HashMap<Layer, Extent> = HashMap::new();
-        for rec in records {
-            let Ok(rec) = rec else {
-                // Dropping `tx` rolls back.
-                return Err(StoreError::Aborted);
-            };
-            insert(&tx, &rec, &mut ext)?;
-            *counts.entry(rec.layer()).or_insert(0) += 1;
-        }
-        update_contents(&tx, &ext)?;
-        tx.commit().map_err(sql("commit import"))?;
-        Ok(counts)
+        self.import_tx(records, None)
+    }
+
+    fn import_audited(
+        &self,
+        records: &mut dyn Iterator<Item = std::result::Result<Record, Abort>>,
+        audit: &crate::access::account::AuditEntry,
+    ) -> Result<ImportCounts> {
+        self.import_tx(records, Some(audit))
     }
 
     fn load(&self) -> Result<Dataset> {
