@@ -23,6 +23,10 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
     m.insert(("GET", "/health"), ("/health".into(), None, None));
     m.insert(("GET", "/api/version"), ("/api/version".into(), None, None));
     m.insert(
+        ("GET", "/api/openapi.json"),
+        ("/api/openapi.json".into(), None, None),
+    );
+    m.insert(
         ("POST", "/api/login"),
         ("/api/login".into(), None, Some("{}")),
     );

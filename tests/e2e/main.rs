@@ -7,4 +7,5 @@ mod crs_reference;
 mod estimate;
 mod http_api;
 mod import;
+mod openapi;
 mod real_data;

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod error;
 mod layers;
+pub mod openapi;
 mod regions;
 mod state;
 
@@ -12,6 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
@@ -78,6 +80,13 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Public,
             "name, version, store kind, snapshot generation",
             get(version),
+        ),
+        r(
+            "GET",
+            "/api/openapi.json",
+            Public,
+            "this API as an OpenAPI 3.0 document",
+            get(openapi::serve),
         ),
         r(
             "POST",
@@ -164,6 +173,7 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
     }
     let api = api
         .route("/api/{*rest}", get(api_not_found).post(api_not_found))
+        .layer(axum::middleware::map_response(problems_only))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
@@ -186,6 +196,38 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
+}
+
+/// Turns axum's own plain-text rejections (a malformed query string, a
+/// bad path segment, a body that is not JSON) into problem documents, so
+/// every API error has the same shape.
+async fn problems_only(resp: axum::response::Response) -> axum::response::Response {
+    use axum::http::header::CONTENT_TYPE;
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return resp;
+    }
+    let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let detail = String::from_utf8_lossy(&bytes).into_owned();
+    let body = json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("error"),
+        "status": status.as_u16(),
+        "detail": if status.is_server_error() { "internal error; the server log has the cause".to_string() } else { detail },
+    });
+    (
+        status,
+        [(CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Strict headers on every answer: our own origin only (the viewer needs

@@ -1,0 +1,203 @@
+//! `GET /api/openapi.json`: an OpenAPI 3.0 document built from the route
+//! table, so it can never list a route the router lacks or miss one it has.
+//! Path parameters come from the `{name}` segments; query parameters and
+//! request bodies are described here per route.
+
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use super::{route_specs, Access, RouteSpec};
+use crate::store::Layer;
+
+fn path_param(name: &str) -> Value {
+    let schema = match name {
+        "layer" => {
+            json!({ "type": "string", "enum": Layer::ALL.iter().map(|l| l.as_str()).collect::<Vec<_>>() })
+        }
+        "code" => {
+            json!({ "type": "string", "pattern": "^[0-9]{2,12}$", "description": "statistical division code (2-12 digits)" })
+        }
+        "id" => json!({ "type": "string", "pattern": "^[0-9]+$" }),
+        _ => json!({ "type": "string" }),
+    };
+    json!({ "name": name, "in": "path", "required": true, "schema": schema })
+}
+
+fn query_params(spec: &RouteSpec) -> Vec<Value> {
+    let q = |name: &str, schema: Value, description: &str| json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description });
+    match spec.path {
+        "/api/layers/{layer}" => vec![
+            q(
+                "bbox",
+                json!({ "type": "string" }),
+                "minlon,minlat,maxlon,maxlat (WGS-84)",
+            ),
+            q(
+                "limit",
+                json!({ "type": "integer", "minimum": 0, "maximum": 10000 }),
+                "features per page (default 1000)",
+            ),
+            q(
+                "offset",
+                json!({ "type": "integer", "minimum": 0 }),
+                "features to skip",
+            ),
+        ],
+        "/api/audit" => vec![
+            q(
+                "user",
+                json!({ "type": "string" }),
+                "only this user's lines",
+            ),
+            q(
+                "since",
+                json!({ "type": "string", "format": "date-time" }),
+                "only lines at or after this time",
+            ),
+            q(
+                "limit",
+                json!({ "type": "integer", "minimum": 0 }),
+                "at most this many lines (≤ 10000)",
+            ),
+        ],
+        _ => vec![],
+    }
+}
+
+fn request_body(spec: &RouteSpec) -> Option<Value> {
+    (spec.path == "/api/login").then(|| {
+        json!({
+            "required": true,
+            "content": { "application/json": { "schema": {
+                "type": "object",
+                "required": ["name", "password"],
+                "properties": { "name": { "type": "string" }, "password": { "type": "string" } }
+            } } }
+        })
+    })
+}
+
+fn success_schema(spec: &RouteSpec) -> Value {
+    match spec.path {
+        "/api/layers/{layer}" => json!({ "$ref": "#/components/schemas/FeatureCollection" }),
+        "/api/layers/{layer}/{id}" => json!({ "$ref": "#/components/schemas/Feature" }),
+        _ => json!({ "type": "object" }),
+    }
+}
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for spec in route_specs() {
+        let mut params: Vec<Value> = spec
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(path_param)
+            .collect();
+        params.extend(query_params(&spec));
+        let mut op = json!({
+            "summary": spec.summary,
+            "operationId": format!("{}{}", spec.method.to_lowercase(), spec.path.replace(['/', '{', '}'], "_")),
+            "parameters": params,
+            "responses": {
+                "200": { "description": "OK", "content": { "application/json": { "schema": success_schema(&spec) } } },
+                "default": { "description": "a problem document", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
+            }
+        });
+        if let Some(body) = request_body(&spec) {
+            op["requestBody"] = body;
+        }
+        op["security"] = match spec.access {
+            Access::Public => json!([]),
+            _ => json!([{ "bearer": [] }, { "session": [] }]),
+        };
+        if let Access::Roles(roles) = spec.access {
+            op["description"] = json!(format!(
+                "roles: {}",
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        paths
+            .entry(spec.path.to_string())
+            .or_insert_with(|| json!({}))[spec.method.to_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "wangge",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Grid-based community governance: regions, layers, plans, coverage, emergency. Every answer is cut to the caller's region scope; personal fields are projected per role."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "description": "an API token from `wangge token create`" },
+                "session": { "type": "apiKey", "in": "cookie", "name": super::auth::COOKIE }
+            },
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "required": ["title", "status", "detail"],
+                    "properties": {
+                        "type": { "type": "string" },
+                        "title": { "type": "string" },
+                        "status": { "type": "integer" },
+                        "detail": { "type": "string" }
+                    }
+                },
+                "Feature": {
+                    "type": "object",
+                    "required": ["type", "properties"],
+                    "properties": {
+                        "type": { "type": "string", "enum": ["Feature"] },
+                        "id": {},
+                        "geometry": { "type": "object", "nullable": true },
+                        "properties": { "type": "object", "nullable": true }
+                    }
+                },
+                "FeatureCollection": {
+                    "type": "object",
+                    "required": ["type", "features", "numberMatched", "numberReturned", "links"],
+                    "properties": {
+                        "type": { "type": "string", "enum": ["FeatureCollection"] },
+                        "features": { "type": "array", "items": { "$ref": "#/components/schemas/Feature" } },
+                        "numberMatched": { "type": "integer" },
+                        "numberReturned": { "type": "integer" },
+                        "links": { "type": "array", "items": { "type": "object" } }
+                    }
+                }
+            }
+        }
+    })
+}
+
+pub async fn serve() -> Json<Value> {
+    Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_with_its_path_parameters() {
+        let doc = document();
+        for spec in route_specs() {
+            let op = &doc["paths"][spec.path][spec.method.to_lowercase()];
+            assert!(op.is_object(), "{} {} missing", spec.method, spec.path);
+            let n = spec.path.matches('{').count();
+            let path_params = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .count();
+            assert_eq!(n, path_params, "{}", spec.path);
+        }
+    }
+}
