@@ -29,7 +29,7 @@ fn layer(name: &str) -> Result<Layer, ApiError> {
 }
 
 /// Parses `minlon,minlat,maxlon,maxlat` (WGS-84).
-pub(crate) fn parse_bbox(s: &str) -> Result<Rect<f64>, ApiError> {
+pub fn parse_bbox(s: &str) -> Result<Rect<f64>, ApiError> {
     let v: Vec<f64> = s
         .split(',')
         .map(|p| p.trim().parse::<f64>())

@@ -22,6 +22,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
 pub use error::ApiError;
+pub use layers::parse_bbox;
 pub use state::{AppState, CallerOf, CallerScope};
 
 /// Largest request body accepted anywhere (uploads included).

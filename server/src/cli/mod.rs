@@ -31,6 +31,12 @@ pub enum Command {
     Token(accounts::TokenArgs),
     /// Read the audit log.
     Audit(accounts::AuditArgs),
+    /// Print a policy preset (or check a TOML file) as TOML, to start your own.
+    Policy {
+        /// Preset name (ankang, comprehensive) or a .toml file.
+        #[arg(default_value = "ankang")]
+        preset: String,
+    },
 }
 
 mod accounts;
@@ -72,6 +78,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::User(a) => accounts::run_user(a),
         Command::Token(a) => accounts::run_token(a),
         Command::Audit(a) => accounts::run_audit(&a),
+        Command::Policy { preset } => load_policy(&preset).map(|p| print!("{}", p.to_toml())),
         Command::Serve(a) => serve::run(a),
     };
     match result {
