@@ -9,3 +9,4 @@ mod http_api;
 mod import;
 mod openapi;
 mod real_data;
+mod tls;

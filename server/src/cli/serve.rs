@@ -31,6 +31,13 @@ pub struct Args {
     /// health, version and login.
     #[arg(long, value_name = "PREFIXES")]
     pub public_map: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key);
+    /// session cookies then carry `Secure`.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -81,22 +88,46 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             window: std::time::Duration::from_secs(15 * 60),
         })),
         anonymous,
-        secure_cookies: false,
+        secure_cookies: args.tls_cert.is_some(),
     };
     let app = api::router(state, Some(&args.viewer));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "listening");
-    // A fixed line on stdout so scripts and tests learn the port.
-    println!("wangge listening on http://{addr}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        // ring: pure Rust and C, no cmake, the smallest rustls provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+            .await
+            .with_context(|| {
+                format!(
+                    "reading TLS certificate {} and key {}",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+        tracing::info!(%addr, "listening (TLS)");
+        println!("wangge listening on https://{addr}");
+        let handle = axum_server::Handle::new();
+        let h = handle.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        });
+        axum_server::from_tcp_rustls(listener.into_std()?, config)?
+            .handle(handle)
+            .serve(service)
+            .await?;
+    } else {
+        tracing::info!(%addr, "listening");
+        // A fixed line on stdout so scripts and tests learn the port.
+        println!("wangge listening on http://{addr}");
+        axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+    }
     tracing::info!("shut down");
     Ok(())
 }
