@@ -72,9 +72,10 @@ async function storePath() {
 let generated = null;
 
 /** Starts `wangge serve` on an ephemeral port; resolves with its origin. */
-function startServer(store) {
+function startServer(store, publicMap = true) {
+  const extra = publicMap ? ['--public-map', '*'] : [];
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['serve', '--store', store, '--listen', '127.0.0.1:0', '--viewer', viewerDist, '--public-map', '*'], {
+    const child = spawn(bin, ['serve', '--store', store, '--listen', '127.0.0.1:0', '--viewer', viewerDist, ...extra], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -348,5 +349,61 @@ describe('viewer', { timeout: 300_000 }, () => {
     });
     assert.deepEqual(foreign, [], 'requests to other origins');
     assert.deepEqual(badResponses, [], 'failed responses');
+  });
+});
+
+describe('sign-in', { timeout: 300_000 }, () => {
+  let server;
+  let browser;
+  let dir;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'wangge-login-'));
+    const store = path.join(dir, 'login.gpkg');
+    const gen = spawnSync(bin, ['generate', '--households', '1000', '--seed', '2', '--out', store], { encoding: 'utf8' });
+    assert.equal(gen.status, 0, gen.stderr);
+    const add = spawnSync(bin, ['user', 'add', 'tester', '--role', 'office', '--scope', '610902', '--password-stdin', '--store', store], {
+      input: 'correct horse battery staple\n',
+      encoding: 'utf8',
+    });
+    assert.equal(add.status, 0, add.stderr);
+    server = await startServer(store, false);
+    browser = await chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, headless: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.child.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('sign in, see the map and who is signed in, sign out', async () => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/`, { waitUntil: 'load' });
+    await page.waitForSelector('#login form', { timeout: 30_000 });
+    assert.equal(await page.textContent('#login button'), '登录');
+
+    await page.fill('#login input[name=name]', 'tester');
+    await page.fill('#login input[name=password]', 'wrong password here');
+    await page.click('#login button');
+    await page.waitForSelector('#login .login-error:not([hidden])');
+    assert.equal(await page.textContent('#login .login-error'), '用户名或密码错误');
+
+    await page.fill('#login input[name=password]', 'correct horse battery staple');
+    await page.click('#login button');
+    await page.waitForSelector('#login', { state: 'detached' });
+    await page.waitForFunction(() => window.__wangge !== undefined, null, { timeout: 30_000 });
+    await page.evaluate(() => window.__wangge.idle());
+    assert.match(await page.textContent('#user-box'), /tester · 街道办/);
+    const regions = await page.evaluate(() => window.__wangge.regions().length);
+    assert.ok(regions > 0, 'signed in, the regions of the scope load');
+    await page.screenshot({ path: path.join(artifacts, 'viewer-signed-in.png') });
+
+    await page.click('#user-box button');
+    await page.waitForSelector('#login form', { timeout: 30_000 });
+    const me = await page.evaluate(() => fetch('/api/me').then((r) => r.status));
+    assert.equal(me, 401, 'the session ended');
+    await context.close();
   });
 });

@@ -39,6 +39,10 @@ export class ApiError extends Error {
 
 async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   const res = await fetch(path, { signal, headers: { Accept: 'application/json' } });
+  if (res.status === 401) {
+    // The session ended (expired, signed out elsewhere): sign in again.
+    void import('./ui/login').then((m) => m.showLogin()).then(() => window.location.reload());
+  }
   if (!res.ok) {
     let detail = `${res.status} ${res.statusText}`;
     try {

@@ -70,6 +70,19 @@ const table = {
   'nav.zoomIn': { zh: '放大', en: 'Zoom in' },
   'nav.zoomOut': { zh: '缩小', en: 'Zoom out' },
   'nav.resetBearing': { zh: '指北', en: 'Reset bearing to north' },
+  'login.title': { zh: '登录', en: 'Sign in' },
+  'login.name': { zh: '用户名', en: 'User name' },
+  'login.password': { zh: '密码', en: 'Password' },
+  'login.submit': { zh: '登录', en: 'Sign in' },
+  'login.signOut': { zh: '退出', en: 'Sign out' },
+  'login.wrong': { zh: '用户名或密码错误', en: 'Wrong user name or password' },
+  'login.throttled': { zh: '登录失败次数过多，请 {seconds} 秒后再试', en: 'Too many failed sign-ins; try again in {seconds} s' },
+  'login.public': { zh: '公开地图', en: 'Public map' },
+  'role.admin': { zh: '管理员', en: 'Administrator' },
+  'role.planner': { zh: '规划员', en: 'Planner' },
+  'role.office': { zh: '街道办', en: 'Street office' },
+  'role.emergency': { zh: '应急', en: 'Emergency' },
+  'role.viewer': { zh: '浏览', en: 'Viewer' },
 } satisfies Record<string, Record<Lang, string>>;
 
 export type Key = keyof typeof table;

@@ -20,6 +20,7 @@ import { renderLegend } from './ui/legend';
 import { renderRegions } from './ui/regions';
 import { lookup, renderHits } from './ui/search';
 import type { Draw } from './draw';
+import { me as whoAmI, renderUser, showLogin } from './ui/login';
 
 // CJK is drawn by the browser from the machine's own fonts: every Chinese
 // desktop has one of these, and shipping a CJK font would cost 10-20 MB.
@@ -44,6 +45,9 @@ maplibregl.setWorkerUrl(workerUrl);
 
 const initial = parseHash(window.location.hash);
 setLang(initial.lang);
+
+// Nothing loads before the server knows who we are (or serves a public map).
+renderUser((await whoAmI()) ?? (await showLogin()));
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 
