@@ -220,6 +220,8 @@ pub struct Snapshot {
     pub water: LayerIndex<Water>,
     pub grids: LayerIndex<ImportedGrid>,
     pub plans: HashMap<RegionCode, Plan>,
+    /// Volunteers and the walking network, for emergency answers.
+    pub emergency: crate::emergency::EmergencyIndex,
     counts: HashMap<RegionCode, RegionCounts>,
 }
 
@@ -289,12 +291,27 @@ impl Snapshot {
             .into_iter()
             .map(|p| (p.version.region, p))
             .collect();
+        let people = LayerIndex::new(data.people);
+        let extent = data
+            .regions
+            .iter()
+            .filter_map(|r| r.boundary.bounding_rect())
+            .chain(people.items().iter().map(|p| Rect::new(p.home.0, p.home.0)))
+            .reduce(|a, b| {
+                Rect::new(
+                    geo_types::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
+                    geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
+                )
+            });
+        let emergency =
+            crate::emergency::EmergencyIndex::build(people.items(), &data.roads, extent);
         Self {
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
+            emergency,
             regions: LayerIndex::new(data.regions),
             atoms: LayerIndex::new(data.atoms),
             households: LayerIndex::new(data.households),
-            people: LayerIndex::new(data.people),
+            people,
             roads: LayerIndex::new(data.roads),
             buildings: LayerIndex::new(data.buildings),
             water: LayerIndex::new(data.water),

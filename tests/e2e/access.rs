@@ -47,6 +47,30 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
     );
     m.insert(("GET", "/api/layers"), ("/api/layers".into(), None, None));
     m.insert(
+        ("GET", "/api/emergency/nearest"),
+        (
+            "/api/emergency/nearest?lon=116.405&lat=39.905".into(),
+            None,
+            None,
+        ),
+    );
+    m.insert(
+        ("POST", "/api/emergency/area"),
+        (
+            "/api/emergency/area".into(),
+            None,
+            Some(r#"{"circle":{"lon":116.405,"lat":39.905,"radius_m":800}}"#),
+        ),
+    );
+    m.insert(
+        ("POST", "/api/emergency/plan"),
+        (
+            "/api/emergency/plan".into(),
+            None,
+            Some(r#"{"circle":{"lon":116.405,"lat":39.905,"radius_m":800}}"#),
+        ),
+    );
+    m.insert(
         ("GET", "/api/layers/{layer}"),
         ("/api/layers/households".into(), None, None),
     );

@@ -3,6 +3,7 @@
 //! [`error`] and nowhere else.
 
 pub mod auth;
+pub mod emergency;
 pub mod error;
 mod layers;
 pub mod openapi;
@@ -67,6 +68,7 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             h,
         )
     };
+    const EMERGENCY: &[Role] = &[Role::Admin, Role::Emergency, Role::Office];
     vec![
         r(
             "GET",
@@ -152,6 +154,9 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "one feature as GeoJSON",
             get(layers::item),
         ),
+        r("GET", "/api/emergency/nearest", Roles(EMERGENCY), "k nearest available reserve volunteers to a point, by road or straight line", get(emergency::nearest)),
+        r("POST", "/api/emergency/area", Roles(EMERGENCY), "a hazard area: households by care level and grid, grids and staff, volunteers nearby", post(emergency::area)),
+        r("POST", "/api/emergency/plan", Roles(EMERGENCY), "dispatch plan: volunteers paired with vulnerable households (json, geojson, csv, html)", post(emergency::plan)),
     ]
 }
 

@@ -43,6 +43,36 @@ fn query_params(spec: &RouteSpec) -> Vec<Value> {
                 "features to skip",
             ),
         ],
+        "/api/emergency/nearest" => vec![
+            json!({ "name": "lon", "in": "query", "required": true, "schema": { "type": "number", "minimum": -180, "maximum": 180 } }),
+            json!({ "name": "lat", "in": "query", "required": true, "schema": { "type": "number", "minimum": -90, "maximum": 90 } }),
+            q(
+                "k",
+                json!({ "type": "integer", "minimum": 1, "maximum": 1000 }),
+                "how many (default 10)",
+            ),
+            q(
+                "radius_m",
+                json!({ "type": "number", "exclusiveMinimum": true, "minimum": 0 }),
+                "only within this distance",
+            ),
+            q(
+                "skills",
+                json!({ "type": "string" }),
+                "required skills, comma separated (all of them)",
+            ),
+            q("team", json!({ "type": "string" }), "only this team"),
+            q(
+                "reserve",
+                json!({ "type": "string", "enum": ["true", "false", "any"] }),
+                "emergency reserve only (default true)",
+            ),
+            q(
+                "by",
+                json!({ "type": "string", "enum": ["road", "line"] }),
+                "walking distance along roads (default when roads are loaded) or straight line",
+            ),
+        ],
         "/api/audit" => vec![
             q(
                 "user",
@@ -64,7 +94,45 @@ fn query_params(spec: &RouteSpec) -> Vec<Value> {
     }
 }
 
+fn area_schema(plan: bool) -> Value {
+    let mut props = json!({
+        "polygon": { "type": "object", "description": "GeoJSON Polygon or MultiPolygon, WGS-84" },
+        "circle": { "type": "object", "required": ["lon", "lat", "radius_m"], "properties": {
+            "lon": { "type": "number" }, "lat": { "type": "number" }, "radius_m": { "type": "number" } } },
+        "margin_m": { "type": "number" },
+        "skills": { "type": "array", "items": { "type": "string" } },
+        "team": { "type": "string" }
+    });
+    if plan {
+        for (k, v) in [
+            (
+                "capacity",
+                json!({ "type": "integer", "minimum": 1, "maximum": 100 }),
+            ),
+            ("max_distance_m", json!({ "type": "number" })),
+            (
+                "min_care",
+                json!({ "type": "integer", "minimum": 0, "maximum": 255 }),
+            ),
+            ("walk", json!({ "type": "boolean" })),
+            (
+                "format",
+                json!({ "type": "string", "enum": ["json", "geojson", "csv", "html"] }),
+            ),
+            ("title", json!({ "type": "string" })),
+        ] {
+            props[k] = v;
+        }
+    }
+    json!({ "required": true, "content": { "application/json": { "schema": { "type": "object", "properties": props } } } })
+}
+
 fn request_body(spec: &RouteSpec) -> Option<Value> {
+    match spec.path {
+        "/api/emergency/area" => return Some(area_schema(false)),
+        "/api/emergency/plan" => return Some(area_schema(true)),
+        _ => {}
+    }
     (spec.path == "/api/login").then(|| {
         json!({
             "required": true,
@@ -96,12 +164,22 @@ pub fn document() -> Value {
             .map(path_param)
             .collect();
         params.extend(query_params(&spec));
+        let ok_content = if spec.path == "/api/emergency/plan" {
+            json!({
+                "application/json": { "schema": { "type": "object" } },
+                "application/geo+json": { "schema": { "type": "object" } },
+                "text/csv": { "schema": { "type": "string" } },
+                "text/html": { "schema": { "type": "string" } }
+            })
+        } else {
+            json!({ "application/json": { "schema": success_schema(&spec) } })
+        };
         let mut op = json!({
             "summary": spec.summary,
             "operationId": format!("{}{}", spec.method.to_lowercase(), spec.path.replace(['/', '{', '}'], "_")),
             "parameters": params,
             "responses": {
-                "200": { "description": "OK", "content": { "application/json": { "schema": success_schema(&spec) } } },
+                "200": { "description": "OK", "content": ok_content },
                 "default": { "description": "a problem document", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
             }
         });

@@ -1,2 +1,365 @@
-//! emergency: see DESIGN.md. Built by its own issue; this room is reserved so the
-//! layout matches the design from the first commit.
+//! Emergency: the nearest available reserve volunteers to a point (straight
+//! line from the R-tree, and walking along the road network), what a hazard
+//! area holds, and a dispatch plan pairing volunteers with the vulnerable
+//! households in it ([`dispatch`]). Everything works in local metres and
+//! reads the snapshot through the caller's scope.
+
+pub mod area;
+pub mod dispatch;
+pub mod network;
+pub mod output;
+
+use std::collections::{BTreeMap, HashMap};
+
+use geo::{BoundingRect, Contains, Distance, Euclidean, Intersects};
+use geo_types::{Coord, MultiPolygon, Point, Rect};
+use rstar::primitives::GeomWithData;
+use rstar::{RTree, AABB};
+
+use crate::access::Scope;
+use crate::domain::{Household, ImportedGrid, Person, Road};
+use crate::spatial::projection::LocalProjection;
+use network::{Network, Snap};
+
+type Entry = GeomWithData<[f64; 2], u32>;
+
+/// Volunteers and the road network, indexed once per snapshot.
+#[derive(Debug)]
+pub struct EmergencyIndex {
+    proj: LocalProjection,
+    /// Every person, by position in the snapshot's people layer.
+    people: RTree<Entry>,
+    skill_bits: HashMap<String, u32>,
+    masks: Vec<u64>,
+    network: Option<Network>,
+    snaps: Vec<Option<Snap>>,
+}
+
+/// Which volunteers qualify.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    /// Required skills, all of them.
+    pub skills: Vec<String>,
+    pub team: Option<String>,
+    /// `Some(true)`: the emergency reserve only (the default).
+    pub reserve: Option<bool>,
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Self {
+            skills: Vec::new(),
+            team: None,
+            reserve: Some(true),
+        }
+    }
+}
+
+/// One volunteer found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Found {
+    /// Position in the snapshot's people layer.
+    pub person: usize,
+    pub straight_m: f64,
+    /// Along the road network, when roads are loaded and it is reachable.
+    pub walk_m: Option<f64>,
+}
+
+/// A hazard area.
+#[derive(Debug, Clone)]
+pub enum Area {
+    /// Lon/lat polygons.
+    Polygon(MultiPolygon<f64>),
+    Circle {
+        center: Coord<f64>,
+        radius_m: f64,
+    },
+}
+
+impl EmergencyIndex {
+    pub fn build(people: &[Person], roads: &[Road], extent: Option<Rect<f64>>) -> Self {
+        let center = extent.map_or(Coord { x: 0.0, y: 0.0 }, |r| r.center());
+        let proj = LocalProjection::new(center);
+        let mut skill_bits: HashMap<String, u32> = HashMap::new();
+        let masks = people
+            .iter()
+            .map(|p| {
+                p.skills.iter().fold(0u64, |m, s| {
+                    let n = skill_bits.len() as u32;
+                    let bit = *skill_bits.entry(s.clone()).or_insert(n);
+                    if bit < 64 {
+                        m | (1 << bit)
+                    } else {
+                        m
+                    }
+                })
+            })
+            .collect();
+        let entries = people
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let c = proj.forward(p.home.0);
+                Entry::new([c.x, c.y], i as u32)
+            })
+            .collect();
+        let network = Network::build(roads, &proj);
+        let snaps = people
+            .iter()
+            .map(|p| {
+                network
+                    .as_ref()
+                    .and_then(|n| n.snap(proj.forward(p.home.0)))
+            })
+            .collect();
+        Self {
+            proj,
+            people: RTree::bulk_load(entries),
+            skill_bits,
+            masks,
+            network,
+            snaps,
+        }
+    }
+
+    pub fn has_network(&self) -> bool {
+        self.network.is_some()
+    }
+
+    /// The skills mask a filter requires; `None` when a skill nobody has is
+    /// asked for (then nobody qualifies), or more than 64 skills exist.
+    fn required(&self, f: &Filter) -> Option<u64> {
+        f.skills.iter().try_fold(0u64, |m, s| {
+            self.skill_bits
+                .get(s)
+                .filter(|b| **b < 64)
+                .map(|b| m | (1 << b))
+        })
+    }
+
+    fn qualifies(&self, p: &Person, i: usize, need: u64, f: &Filter, scope: &Scope) -> bool {
+        p.available
+            && f.reserve.is_none_or(|r| p.reserve == r)
+            && self.masks[i] & need == need
+            && f.team.as_ref().is_none_or(|t| p.team.as_ref() == Some(t))
+            && scope.contains_opt(p.region)
+    }
+
+    /// The `k` nearest qualifying volunteers to `at` (lon/lat) within
+    /// `radius_m`, by straight line, or by walking when `walk` and roads
+    /// are loaded (then straight-line order bounds the search: a walk is
+    /// never shorter than the straight line).
+    pub fn nearest(
+        &self,
+        people: &[Person],
+        at: Coord<f64>,
+        k: usize,
+        radius_m: Option<f64>,
+        f: &Filter,
+        walk: bool,
+        scope: &Scope,
+    ) -> Vec<Found> {
+        let Some(need) = self.required(f) else {
+            return Vec::new();
+        };
+        let q = self.proj.forward(at);
+        let limit = radius_m.unwrap_or(f64::INFINITY);
+        let candidates = self
+            .people
+            .nearest_neighbor_iter_with_distance_2(&[q.x, q.y])
+            .map(|(e, d2)| (e.data as usize, d2.sqrt()))
+            .take_while(|(_, d)| *d <= limit)
+            .filter(|(i, _)| self.qualifies(&people[*i], *i, need, f, scope));
+        let walk_net = self
+            .network
+            .as_ref()
+            .filter(|_| walk)
+            .and_then(|n| n.snap(q).map(|s| (n, s)));
+        let Some((net, from)) = walk_net else {
+            return candidates
+                .take(k)
+                .map(|(i, d)| Found {
+                    person: i,
+                    straight_m: d,
+                    walk_m: None,
+                })
+                .collect();
+        };
+        let dist = net.distances(&from, limit.min(200_000.0));
+        let mut best: Vec<Found> = Vec::new();
+        for (i, straight) in candidates {
+            let kth = if best.len() >= k {
+                best[k - 1].walk_m.unwrap_or(f64::INFINITY)
+            } else {
+                f64::INFINITY
+            };
+            if straight >= kth {
+                break;
+            }
+            let walk_m = self.snaps[i]
+                .map(|to| Network::distance_to(&from, &dist, &to))
+                .filter(|w| w.is_finite() && *w <= limit);
+            if let Some(w) = walk_m {
+                best.push(Found {
+                    person: i,
+                    straight_m: straight,
+                    walk_m: Some(w),
+                });
+                best.sort_by(|a, b| a.walk_m.unwrap().total_cmp(&b.walk_m.unwrap()));
+                best.truncate(k);
+            }
+        }
+        best
+    }
+
+    /// Metres from a lon/lat point to the area (0 inside).
+    pub fn distance_to_area(&self, area: &Area, p: Coord<f64>) -> f64 {
+        match area {
+            Area::Circle { center, radius_m } => {
+                let (a, b) = (self.proj.forward(*center), self.proj.forward(p));
+                ((a.x - b.x).hypot(a.y - b.y) - radius_m).max(0.0)
+            }
+            Area::Polygon(mp) => {
+                if mp.intersects(&Point(p)) {
+                    0.0
+                } else {
+                    Euclidean.distance(&Point(self.proj.forward(p)), &self.proj.project(mp))
+                }
+            }
+        }
+    }
+
+    /// The area's lon/lat bounding box grown by `margin_m`.
+    pub fn area_bbox(&self, area: &Area, margin_m: f64) -> Option<Rect<f64>> {
+        let (min, max) = match area {
+            Area::Circle { center, radius_m } => {
+                let c = self.proj.forward(*center);
+                let r = radius_m + margin_m;
+                (
+                    Coord {
+                        x: c.x - r,
+                        y: c.y - r,
+                    },
+                    Coord {
+                        x: c.x + r,
+                        y: c.y + r,
+                    },
+                )
+            }
+            Area::Polygon(mp) => {
+                let b = self.proj.project(mp).bounding_rect()?;
+                (
+                    Coord {
+                        x: b.min().x - margin_m,
+                        y: b.min().y - margin_m,
+                    },
+                    Coord {
+                        x: b.max().x + margin_m,
+                        y: b.max().y + margin_m,
+                    },
+                )
+            }
+        };
+        Some(Rect::new(self.proj.inverse(min), self.proj.inverse(max)))
+    }
+
+    /// Qualifying volunteers inside the area or within `margin_m` of it.
+    pub fn volunteers_near(
+        &self,
+        people: &[Person],
+        area: &Area,
+        margin_m: f64,
+        f: &Filter,
+        scope: &Scope,
+    ) -> Vec<Found> {
+        let Some(need) = self.required(f) else {
+            return Vec::new();
+        };
+        let Some(bb) = self.area_bbox(area, margin_m) else {
+            return Vec::new();
+        };
+        let (a, b) = (self.proj.forward(bb.min()), self.proj.forward(bb.max()));
+        let mut out: Vec<Found> = self
+            .people
+            .locate_in_envelope(&AABB::from_corners([a.x, a.y], [b.x, b.y]))
+            .map(|e| e.data as usize)
+            .filter(|&i| self.qualifies(&people[i], i, need, f, scope))
+            .filter_map(|i| {
+                let d = self.distance_to_area(area, people[i].home.0);
+                (d <= margin_m).then_some(Found {
+                    person: i,
+                    straight_m: d,
+                    walk_m: None,
+                })
+            })
+            .collect();
+        out.sort_by(|x, y| {
+            x.straight_m
+                .total_cmp(&y.straight_m)
+                .then(x.person.cmp(&y.person))
+        });
+        out
+    }
+
+    /// Travel in metres from each volunteer to each household (walking
+    /// when possible, else straight), within `limit_m`.
+    pub fn travel(
+        &self,
+        people: &[Person],
+        vols: &[usize],
+        hh: &[&Household],
+        limit_m: f64,
+        walk: bool,
+    ) -> Vec<Vec<(usize, f64)>> {
+        let net = self.network.as_ref().filter(|_| walk);
+        hh.iter()
+            .map(|h| {
+                let q = self.proj.forward(h.location.0);
+                let from = net.and_then(|n| n.snap(q).map(|s| (n, s)));
+                let dist = from.as_ref().map(|(n, s)| n.distances(s, limit_m));
+                vols.iter()
+                    .enumerate()
+                    .filter_map(|(j, &v)| {
+                        let p = self.proj.forward(people[v].home.0);
+                        let straight = (p.x - q.x).hypot(p.y - q.y);
+                        if straight > limit_m {
+                            return None;
+                        }
+                        let m = match (&from, &dist, self.snaps[v]) {
+                            (Some((_, s)), Some(d), Some(to)) => Network::distance_to(s, d, &to),
+                            _ => straight,
+                        };
+                        (m <= limit_m).then_some((j, m))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// True when a lon/lat point is in the area (edges included).
+pub fn area_contains(index: &EmergencyIndex, area: &Area, p: Coord<f64>) -> bool {
+    match area {
+        Area::Polygon(mp) => mp.contains(&Point(p)) || mp.intersects(&Point(p)),
+        Area::Circle { .. } => index.distance_to_area(area, p) <= 0.0,
+    }
+}
+
+/// The finest imported grid holding a point.
+pub fn grid_of<'a>(
+    grids: &'a [ImportedGrid],
+    candidates: impl Iterator<Item = &'a ImportedGrid>,
+    p: Point<f64>,
+) -> Option<&'a ImportedGrid> {
+    let _ = grids;
+    candidates
+        .filter(|g| g.geometry.intersects(&p))
+        .max_by_key(|g| (g.level.get(), std::cmp::Reverse(g.code.0.clone())))
+}
+
+/// Households of an area by care level and by grid.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Tally {
+    pub by_care: BTreeMap<u8, u64>,
+    pub by_grid: BTreeMap<String, BTreeMap<u8, u64>>,
+}

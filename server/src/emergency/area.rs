@@ -1,0 +1,396 @@
+//! Hazard-area reports and dispatch plans over the snapshot, as a caller
+//! may see them (scope, and personal fields projected for their role).
+
+use std::collections::BTreeMap;
+
+use geo::Intersects;
+use geo_types::{Coord, LineString, MultiPolygon, Polygon};
+use serde::Serialize;
+
+use super::{area_contains, dispatch, Area, EmergencyIndex, Filter, Tally};
+use crate::access::projection::{project_household, project_person};
+use crate::access::Caller;
+use crate::domain::{Household, Person};
+use crate::snapshot::Snapshot;
+
+/// A household as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HouseholdRow {
+    pub id: i64,
+    pub care: u8,
+    pub care_name: String,
+    pub grid: Option<String>,
+    pub region: Option<String>,
+    pub address: String,
+    pub head_name: String,
+    pub phone: String,
+    pub size: u8,
+    pub lon: f64,
+    pub lat: f64,
+}
+
+/// A person as the report shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PersonRow {
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+    pub roles: Vec<&'static str>,
+    pub team: Option<String>,
+    pub skills: Vec<String>,
+    pub lon: f64,
+    pub lat: f64,
+    /// From the area (0 inside) or to the point asked about.
+    pub distance_m: f64,
+    pub walk_m: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GridRow {
+    pub code: String,
+    pub level: u8,
+    pub name: String,
+    pub households_in_area: u64,
+    pub staff: Vec<PersonRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaReport {
+    pub households_total: u64,
+    pub tally: Tally,
+    /// Vulnerable households (care level ≥ 1), most vulnerable first.
+    pub vulnerable: Vec<HouseholdRow>,
+    pub grids: Vec<GridRow>,
+    pub volunteers: Vec<PersonRow>,
+}
+
+pub fn person_row(p: &Person, caller: &Caller, distance_m: f64, walk_m: Option<f64>) -> PersonRow {
+    let p = project_person(p, caller.role);
+    PersonRow {
+        id: p.id,
+        name: p.name,
+        phone: p.phone,
+        roles: p.roles.iter().map(|r| r.as_str()).collect(),
+        team: p.team,
+        skills: p.skills,
+        lon: p.home.x(),
+        lat: p.home.y(),
+        distance_m: (distance_m * 10.0).round() / 10.0,
+        walk_m: walk_m.map(|w| (w * 10.0).round() / 10.0),
+    }
+}
+
+fn household_row(
+    s: &Snapshot,
+    h: &Household,
+    grid: Option<String>,
+    caller: &Caller,
+    care_names: &[String],
+) -> HouseholdRow {
+    let _ = s;
+    let h = project_household(h, caller.role);
+    HouseholdRow {
+        id: h.id,
+        care: h.care.0,
+        care_name: care_names
+            .get(usize::from(h.care.0))
+            .cloned()
+            .unwrap_or_else(|| h.care.0.to_string()),
+        grid,
+        region: h.region.map(|r| r.to_string()),
+        address: h.address,
+        head_name: h.head_name,
+        phone: h.phone,
+        size: h.size,
+        lon: h.location.x(),
+        lat: h.location.y(),
+    }
+}
+
+/// The area as polygons (a circle as a 64-gon), for intersection tests.
+fn as_polygons(index: &EmergencyIndex, area: &Area) -> MultiPolygon<f64> {
+    match area {
+        Area::Polygon(mp) => mp.clone(),
+        Area::Circle { center, radius_m } => {
+            let c = index.proj.forward(*center);
+            let ring: Vec<Coord<f64>> = (0..=64)
+                .map(|i| {
+                    let a = f64::from(i % 64) / 64.0 * std::f64::consts::TAU;
+                    index.proj.inverse(Coord {
+                        x: c.x + radius_m * a.cos(),
+                        y: c.y + radius_m * a.sin(),
+                    })
+                })
+                .collect();
+            MultiPolygon(vec![Polygon::new(LineString(ring), vec![])])
+        }
+    }
+}
+
+/// Households in the area (in scope), with their finest grid.
+fn households_in<'a>(
+    s: &'a Snapshot,
+    area: &Area,
+    caller: &Caller,
+) -> Vec<(&'a Household, Option<String>)> {
+    let idx = &s.emergency;
+    let Some(bb) = idx.area_bbox(area, 0.0) else {
+        return Vec::new();
+    };
+    let page = s.households.query(Some(bb), &caller.scope, 0, usize::MAX);
+    page.items
+        .into_iter()
+        .filter(|h| area_contains(idx, area, h.location.0))
+        .map(|h| {
+            let gb = geo_types::Rect::new(h.location.0, h.location.0);
+            let grids = s.grids.query(Some(gb), &caller.scope, 0, usize::MAX).items;
+            let g = super::grid_of(&[], grids.into_iter(), h.location).map(|g| g.code.0.clone());
+            (h, g)
+        })
+        .collect()
+}
+
+/// What a hazard area holds.
+pub fn report(
+    s: &Snapshot,
+    area: &Area,
+    margin_m: f64,
+    filter: &Filter,
+    caller: &Caller,
+    care_names: &[String],
+) -> AreaReport {
+    let hs = households_in(s, area, caller);
+    let mut tally = Tally::default();
+    for (h, g) in &hs {
+        *tally.by_care.entry(h.care.0).or_default() += 1;
+        *tally
+            .by_grid
+            .entry(g.clone().unwrap_or_else(|| "-".into()))
+            .or_default()
+            .entry(h.care.0)
+            .or_default() += 1;
+    }
+    let mut vulnerable: Vec<&(&Household, Option<String>)> =
+        hs.iter().filter(|(h, _)| h.care.0 >= 1).collect();
+    vulnerable.sort_by(|a, b| b.0.care.0.cmp(&a.0.care.0).then(a.0.id.cmp(&b.0.id)));
+    let vulnerable = vulnerable
+        .into_iter()
+        .map(|(h, g)| household_row(s, h, g.clone(), caller, care_names))
+        .collect();
+
+    let shape = as_polygons(&s.emergency, area);
+    let people = s.people.items();
+    let mut in_area: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, g) in &hs {
+        if let Some(g) = g {
+            *in_area.entry(g.clone()).or_default() += 1;
+        }
+    }
+    let grids = s
+        .grids
+        .query(
+            geo::BoundingRect::bounding_rect(&shape),
+            &caller.scope,
+            0,
+            usize::MAX,
+        )
+        .items
+        .into_iter()
+        .filter(|g| g.geometry.intersects(&shape))
+        .map(|g| GridRow {
+            code: g.code.0.clone(),
+            level: g.level.get(),
+            name: g.name.clone(),
+            households_in_area: in_area.get(&g.code.0).copied().unwrap_or(0),
+            staff: people
+                .iter()
+                .filter(|p| p.grids.contains(&g.code) && caller.scope.contains_opt(p.region))
+                .map(|p| person_row(p, caller, 0.0, None))
+                .collect(),
+        })
+        .collect();
+    let volunteers = s
+        .emergency
+        .volunteers_near(people, area, margin_m, filter, &caller.scope)
+        .into_iter()
+        .map(|f| person_row(&people[f.person], caller, f.straight_m, None))
+        .collect();
+    AreaReport {
+        households_total: hs.len() as u64,
+        tally,
+        vulnerable,
+        grids,
+        volunteers,
+    }
+}
+
+/// How a plan is made.
+#[derive(Debug, Clone)]
+pub struct PlanParams {
+    /// Households one volunteer takes at most.
+    pub capacity: usize,
+    /// Farthest a volunteer is sent, metres.
+    pub max_distance_m: f64,
+    /// Lowest care level served (1: 关心户 and 连心户).
+    pub min_care: u8,
+    /// Volunteers considered: inside the area or this far from it.
+    pub margin_m: f64,
+    pub filter: Filter,
+    /// Walk along roads when loaded (else straight lines).
+    pub walk: bool,
+}
+
+impl Default for PlanParams {
+    fn default() -> Self {
+        Self {
+            capacity: 3,
+            max_distance_m: 2000.0,
+            min_care: 1,
+            margin_m: 1000.0,
+            filter: Filter::default(),
+            walk: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stop {
+    #[serde(flatten)]
+    pub household: HouseholdRow,
+    pub travel_m: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Route {
+    pub volunteer: PersonRow,
+    pub households: Vec<Stop>,
+    pub travel_m: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Unserved {
+    #[serde(flatten)]
+    pub household: HouseholdRow,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DispatchPlan {
+    pub method: &'static str,
+    pub capacity: usize,
+    pub max_distance_m: f64,
+    pub households: usize,
+    pub served: usize,
+    pub total_travel_m: f64,
+    pub routes: Vec<Route>,
+    pub unserved: Vec<Unserved>,
+}
+
+/// Pairs available volunteers with the area's vulnerable households.
+pub fn plan(
+    s: &Snapshot,
+    area: &Area,
+    p: &PlanParams,
+    caller: &Caller,
+    care_names: &[String],
+) -> DispatchPlan {
+    let idx = &s.emergency;
+    let people = s.people.items();
+    let mut hs: Vec<(&Household, Option<String>)> = households_in(s, area, caller)
+        .into_iter()
+        .filter(|(h, _)| h.care.0 >= p.min_care)
+        .collect();
+    hs.sort_by(|a, b| b.0.care.0.cmp(&a.0.care.0).then(a.0.id.cmp(&b.0.id)));
+    let reach = p.margin_m.max(p.max_distance_m);
+    let vols: Vec<usize> = idx
+        .volunteers_near(people, area, reach, &p.filter, &caller.scope)
+        .into_iter()
+        .map(|f| f.person)
+        .collect();
+    let hh: Vec<&Household> = hs.iter().map(|(h, _)| *h).collect();
+    let travel = idx.travel(people, &vols, &hh, p.max_distance_m, p.walk);
+    let demands: Vec<dispatch::Demand> = hh
+        .iter()
+        .zip(&travel)
+        .map(|(h, t)| dispatch::Demand {
+            priority: h.care.0,
+            travel: t.clone(),
+        })
+        .collect();
+    let got = dispatch::assign(&demands, vols.len(), p.capacity);
+
+    let mut routes: BTreeMap<usize, Route> = BTreeMap::new();
+    let mut unserved = Vec::new();
+    for (i, (h, g)) in hs.iter().enumerate() {
+        let row = household_row(s, h, g.clone(), caller, care_names);
+        match got[i] {
+            Some(j) => {
+                let m = travel[i].iter().find(|t| t.0 == j).map_or(0.0, |t| t.1);
+                let r = routes.entry(j).or_insert_with(|| Route {
+                    volunteer: person_row(&people[vols[j]], caller, 0.0, None),
+                    households: Vec::new(),
+                    travel_m: 0.0,
+                });
+                r.households.push(Stop {
+                    household: row,
+                    travel_m: (m * 10.0).round() / 10.0,
+                });
+                r.travel_m += m;
+            }
+            None => {
+                let reason = if !travel[i].is_empty() {
+                    format!(
+                        "volunteers within reach are all taken ({} households each)",
+                        p.capacity
+                    )
+                } else if p.filter.skills.is_empty() {
+                    format!(
+                        "no available reserve volunteer within {} m",
+                        p.max_distance_m
+                    )
+                } else {
+                    let any = Filter {
+                        skills: Vec::new(),
+                        ..p.filter.clone()
+                    };
+                    let near = idx.volunteers_near(people, area, reach, &any, &caller.scope);
+                    let loose: Vec<usize> = near.into_iter().map(|f| f.person).collect();
+                    let t = idx.travel(people, &loose, &[h], p.max_distance_m, p.walk);
+                    if t[0].is_empty() {
+                        format!(
+                            "no available reserve volunteer within {} m",
+                            p.max_distance_m
+                        )
+                    } else {
+                        format!(
+                            "no volunteer with {} within {} m",
+                            p.filter.skills.join("、"),
+                            p.max_distance_m
+                        )
+                    }
+                };
+                unserved.push(Unserved {
+                    household: row,
+                    reason,
+                });
+            }
+        }
+    }
+    let mut routes: Vec<Route> = routes.into_values().collect();
+    for r in &mut routes {
+        r.travel_m = (r.travel_m * 10.0).round() / 10.0;
+    }
+    routes.sort_by(|a, b| a.volunteer.id.cmp(&b.volunteer.id));
+    let served = routes.iter().map(|r| r.households.len()).sum();
+    let total = routes.iter().map(|r| r.travel_m).sum::<f64>();
+    DispatchPlan {
+        method: "exact: min-cost flow (successive shortest paths), most vulnerable first, then least total travel",
+        capacity: p.capacity,
+        max_distance_m: p.max_distance_m,
+        households: hs.len(),
+        served,
+        total_travel_m: (total * 10.0).round() / 10.0,
+        routes,
+        unserved,
+    }
+}

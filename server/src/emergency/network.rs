@@ -1,0 +1,153 @@
+//! The walking network: road centre lines (railways excluded) as a graph in
+//! local metres. Rivers and railways are not in it, so a walk crosses them
+//! only where a road does (a bridge, a level crossing). Points join the
+//! network at the nearest point of the nearest segment.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+
+use geo_types::Coord;
+use rstar::primitives::{GeomWithData, Line as RLine};
+use rstar::{PointDistance, RTree};
+
+use crate::domain::{Road, RoadClass};
+use crate::spatial::projection::LocalProjection;
+
+/// Average walking speed, m/s (4.3 km/h, a brisk walk with a household list).
+pub const WALK_M_PER_S: f64 = 1.2;
+
+type Segment = GeomWithData<RLine<[f64; 2]>, (u32, u32)>;
+
+/// Where a point joins the network.
+#[derive(Debug, Clone, Copy)]
+pub struct Snap {
+    /// The segment's end nodes and the distances along it to each.
+    pub a: u32,
+    pub b: u32,
+    pub to_a: f64,
+    pub to_b: f64,
+    /// From the point to the segment.
+    pub off: f64,
+}
+
+/// The graph.
+#[derive(Debug)]
+pub struct Network {
+    /// Adjacency: (neighbour, metres).
+    adj: Vec<Vec<(u32, f64)>>,
+    segments: RTree<Segment>,
+}
+
+#[derive(PartialEq)]
+struct State(f64, u32);
+impl Eq for State {}
+impl Ord for State {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.0.total_cmp(&self.0).then_with(|| o.1.cmp(&self.1))
+    }
+}
+impl PartialOrd for State {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Network {
+    /// Builds the graph from roads; vertices closer than 1 cm are one node.
+    pub fn build(roads: &[Road], proj: &LocalProjection) -> Option<Self> {
+        let mut ids: HashMap<(i64, i64), u32> = HashMap::new();
+        let mut adj: Vec<Vec<(u32, f64)>> = Vec::new();
+        let mut segs = Vec::new();
+        for r in roads.iter().filter(|r| r.class != RoadClass::Railway) {
+            let mut prev: Option<(u32, Coord<f64>)> = None;
+            for c in &r.geometry.0 {
+                let p = proj.forward(*c);
+                let key = ((p.x * 100.0).round() as i64, (p.y * 100.0).round() as i64);
+                let id = *ids.entry(key).or_insert_with(|| {
+                    adj.push(Vec::new());
+                    (adj.len() - 1) as u32
+                });
+                if let Some((pid, pp)) = prev {
+                    if pid != id {
+                        let len = (p.x - pp.x).hypot(p.y - pp.y);
+                        adj[pid as usize].push((id, len));
+                        adj[id as usize].push((pid, len));
+                        segs.push(Segment::new(
+                            RLine::new([pp.x, pp.y], [p.x, p.y]),
+                            (pid, id),
+                        ));
+                    }
+                }
+                prev = Some((id, p));
+            }
+        }
+        (!segs.is_empty()).then(|| Self {
+            adj,
+            segments: RTree::bulk_load(segs),
+        })
+    }
+
+    /// Joins a point (metres) to the network.
+    pub fn snap(&self, p: Coord<f64>) -> Option<Snap> {
+        let s = self.segments.nearest_neighbor(&[p.x, p.y])?;
+        let (a, b) = (s.geom().from, s.geom().to);
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let len2 = dx * dx + dy * dy;
+        let t = if len2 > 0.0 {
+            (((p.x - a[0]) * dx + (p.y - a[1]) * dy) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let len = len2.sqrt();
+        Some(Snap {
+            a: s.data.0,
+            b: s.data.1,
+            to_a: t * len,
+            to_b: (1.0 - t) * len,
+            off: s.geom().distance_2(&[p.x, p.y]).sqrt(),
+        })
+    }
+
+    /// Shortest walking distances from a snapped point to every node,
+    /// up to `limit` metres (infinity beyond).
+    pub fn distances(&self, from: &Snap, limit: f64) -> Vec<f64> {
+        let mut d = vec![f64::INFINITY; self.adj.len()];
+        let mut heap = BinaryHeap::new();
+        for (n, x) in [
+            (from.a, from.off + from.to_a),
+            (from.b, from.off + from.to_b),
+        ] {
+            if x < d[n as usize] {
+                d[n as usize] = x;
+                heap.push(State(x, n));
+            }
+        }
+        while let Some(State(du, u)) = heap.pop() {
+            if du > d[u as usize] || du > limit {
+                continue;
+            }
+            for &(v, w) in &self.adj[u as usize] {
+                let nd = du + w;
+                if nd < d[v as usize] {
+                    d[v as usize] = nd;
+                    heap.push(State(nd, v));
+                }
+            }
+        }
+        d
+    }
+
+    /// Walking distance to a snapped target given the distances from a
+    /// source snapped at `from`.
+    pub fn distance_to(from: &Snap, dist: &[f64], to: &Snap) -> f64 {
+        let via = (dist[to.a as usize] + to.to_a).min(dist[to.b as usize] + to.to_b) + to.off;
+        // Both on the same segment: straight along it.
+        let same = (from.a == to.a && from.b == to.b)
+            .then(|| from.off + (from.to_a - to.to_a).abs() + to.off);
+        same.map_or(via, |s| s.min(via))
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.adj.len()
+    }
+}
