@@ -4,6 +4,7 @@
 mod access;
 mod common;
 mod crs_reference;
+mod emergency;
 mod estimate;
 mod http_api;
 mod import;

@@ -31,6 +31,8 @@ pub enum Command {
     Token(accounts::TokenArgs),
     /// Read the audit log.
     Audit(accounts::AuditArgs),
+    /// Emergency: nearest volunteers, hazard areas, dispatch plans.
+    Emergency(emergency::Args),
     /// Print a policy preset (or check a TOML file) as TOML, to start your own.
     Policy {
         /// Preset name (ankang, comprehensive) or a .toml file.
@@ -40,6 +42,7 @@ pub enum Command {
 }
 
 mod accounts;
+mod emergency;
 mod estimate;
 mod generate;
 mod import;
@@ -75,6 +78,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Import(a) => import::run(a),
         Command::Generate(a) => generate::run(&a),
         Command::Estimate(a) => estimate::run(a),
+        Command::Emergency(a) => emergency::run(a),
         Command::User(a) => accounts::run_user(a),
         Command::Token(a) => accounts::run_token(a),
         Command::Audit(a) => accounts::run_audit(&a),

@@ -230,15 +230,19 @@ mod tests {
         };
         for _ in 0..200 {
             let (n, v) = (4, 3);
-            let ds: Vec<Demand> = (0..n)
-                .map(|_| Demand {
+            let mut ds: Vec<Demand> = Vec::new();
+            for _ in 0..n {
+                let mut travel = Vec::new();
+                for j in 0..v {
+                    if rnd() < 0.8 {
+                        travel.push((j, (rnd() * 1000.0).round()));
+                    }
+                }
+                ds.push(Demand {
                     priority: 1,
-                    travel: (0..v)
-                        .filter(|_| rnd() < 0.8)
-                        .map(|j| (j, (rnd() * 1000.0).round()))
-                        .collect(),
-                })
-                .collect();
+                    travel,
+                });
+            }
             let got = assign(&ds, v, 2);
             let cost = |a: &[Option<usize>]| -> (usize, f64) {
                 let served = a.iter().filter(|x| x.is_some()).count();

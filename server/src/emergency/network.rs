@@ -81,10 +81,40 @@ impl Network {
                 prev = Some((id, p));
             }
         }
-        (!segs.is_empty()).then(|| Self {
-            adj,
-            segments: RTree::bulk_load(segs),
-        })
+        if segs.is_empty() {
+            return None;
+        }
+        let segments = RTree::bulk_load(segs);
+        // T-junctions: a line that ends on another line's side (no shared
+        // vertex, as in tile-clipped or hand-drawn data) joins it there.
+        // Lines that merely cross (bridges over roads) stay apart.
+        let mut pos: Vec<Coord<f64>> = vec![Coord { x: 0.0, y: 0.0 }; adj.len()];
+        for ((x, y), id) in &ids {
+            pos[*id as usize] = Coord {
+                x: *x as f64 / 100.0,
+                y: *y as f64 / 100.0,
+            };
+        }
+        let ends: Vec<u32> = (0..adj.len() as u32)
+            .filter(|&n| adj[n as usize].len() == 1)
+            .collect();
+        for n in ends {
+            let p = pos[n as usize];
+            for s in segments.locate_within_distance([p.x, p.y], 1.0) {
+                let (a, b) = s.data;
+                if a == n || b == n || adj[n as usize].iter().any(|(m, _)| *m == a || *m == b) {
+                    continue;
+                }
+                let (pa, pb) = (s.geom().from, s.geom().to);
+                let da = (p.x - pa[0]).hypot(p.y - pa[1]);
+                let db = (p.x - pb[0]).hypot(p.y - pb[1]);
+                for (m, d) in [(a, da), (b, db)] {
+                    adj[n as usize].push((m, d));
+                    adj[m as usize].push((n, d));
+                }
+            }
+        }
+        Some(Self { adj, segments })
     }
 
     /// Joins a point (metres) to the network.
@@ -149,5 +179,65 @@ impl Network {
 
     pub fn node_count(&self) -> usize {
         self.adj.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::LineString;
+
+    fn road(pts: &[(f64, f64)]) -> Road {
+        Road {
+            id: 0,
+            class: RoadClass::Residential,
+            name: String::new(),
+            geometry: LineString(pts.iter().map(|&(x, y)| Coord { x, y }).collect()),
+        }
+    }
+
+    #[test]
+    fn t_junctions_join_and_crossings_do_not() {
+        let proj = LocalProjection::new(Coord {
+            x: 116.41,
+            y: 39.91,
+        });
+        // Two streets either side of a river, a bridge ending on their sides.
+        let roads = [
+            road(&[(116.400, 39.905), (116.410, 39.905), (116.420, 39.905)]),
+            road(&[(116.400, 39.915), (116.410, 39.915), (116.420, 39.915)]),
+            road(&[(116.419, 39.905), (116.419, 39.915)]),
+        ];
+        let net = Network::build(&roads, &proj).unwrap();
+        let from = net
+            .snap(proj.forward(Coord {
+                x: 116.401,
+                y: 39.905,
+            }))
+            .unwrap();
+        let to = net
+            .snap(proj.forward(Coord {
+                x: 116.401,
+                y: 39.915,
+            }))
+            .unwrap();
+        let d = Network::distance_to(&from, &net.distances(&from, 1e9), &to);
+        // 0.018° east and back (2 × ~1,536 m) plus 0.010° north (~1,110 m).
+        assert!((4100.0..4250.0).contains(&d), "{d}");
+        // Without the bridge the banks are apart.
+        let net = Network::build(&roads[..2], &proj).unwrap();
+        let from = net
+            .snap(proj.forward(Coord {
+                x: 116.401,
+                y: 39.905,
+            }))
+            .unwrap();
+        let to = net
+            .snap(proj.forward(Coord {
+                x: 116.401,
+                y: 39.915,
+            }))
+            .unwrap();
+        assert!(Network::distance_to(&from, &net.distances(&from, 1e9), &to).is_infinite());
     }
 }
