@@ -1,6 +1,8 @@
 // The server's JSON endpoints (same origin; WGS-84). Every request the viewer
 // makes goes through here or through the map style, never to another host.
 
+import { sessionEnded } from './ui/login';
+
 export interface RegionCounts {
   households: number;
   people: number;
@@ -41,7 +43,7 @@ async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   const res = await fetch(path, { signal, headers: { Accept: 'application/json' } });
   if (res.status === 401) {
     // The session ended (expired, signed out elsewhere): sign in again.
-    void import('./ui/login').then((m) => m.showLogin()).then(() => window.location.reload());
+    sessionEnded();
   }
   if (!res.ok) {
     let detail = `${res.status} ${res.statusText}`;

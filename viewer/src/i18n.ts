@@ -77,6 +77,8 @@ const table = {
   'login.signOut': { zh: '退出', en: 'Sign out' },
   'login.wrong': { zh: '用户名或密码错误', en: 'Wrong user name or password' },
   'login.throttled': { zh: '登录失败次数过多，请 {seconds} 秒后再试', en: 'Too many failed sign-ins; try again in {seconds} s' },
+  'login.missing': { zh: '请输入用户名和密码', en: 'Enter your user name and password' },
+  'login.unreachable': { zh: '无法连接服务器：{detail}', en: 'Cannot reach the server: {detail}' },
   'login.public': { zh: '公开地图', en: 'Public map' },
   'role.admin': { zh: '管理员', en: 'Administrator' },
   'role.planner': { zh: '规划员', en: 'Planner' },

@@ -3,7 +3,7 @@
 // out. The session is an HttpOnly cookie the page never sees; the CSRF token
 // for writes is kept in sessionStorage for this tab only.
 
-import { t } from '../i18n';
+import { applyI18n, lang, onLangChange, setLang, t, type Key, type Lang } from '../i18n';
 
 export interface Me {
   user: string;
@@ -12,6 +12,9 @@ export interface Me {
 }
 
 const CSRF_KEY = 'wangge.csrf';
+
+/** The user name the server gives the anonymous caller of a public map. */
+export const ANONYMOUS = '-';
 
 /** The CSRF token of this tab's session, for `X-CSRF-Token` on writes. */
 export function csrf(): string | null {
@@ -35,38 +38,106 @@ export async function me(): Promise<Me | null> {
   return (await res.json()) as Me;
 }
 
-/** Shows the sign-in dialog; resolves once the server accepted a login. */
+/** Keeps the language in the URL hash, so a reload after signing in keeps it. */
+function rememberLang(next: Lang): void {
+  const p = new URLSearchParams(window.location.hash.replace(/^#/, ''));
+  p.set('lang', next);
+  history.replaceState(null, '', `#${p.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`);
+}
+
+/** What the error line says: a key of the table, or the server's own words. */
+type ErrorLine = { key: Key; vars?: Record<string, string | number> } | { text: string } | null;
+
+/** Why a login failed, from the status and the problem document. */
+async function loginError(res: Response): Promise<ErrorLine> {
+  const detail = await problem(res);
+  if (res.status === 429) {
+    // Retry-After, else the number in "try again in N s".
+    const seconds = Number(res.headers.get('Retry-After') ?? detail.match(/(\d+)\s*s\b/)?.[1] ?? NaN);
+    return Number.isFinite(seconds) ? { key: 'login.throttled', vars: { seconds } } : { text: detail };
+  }
+  if (res.status === 401) return /wrong name or password/i.test(detail) ? { key: 'login.wrong' } : { text: detail };
+  if (res.status === 400) return { key: 'login.missing' };
+  return { text: detail };
+}
+
+let pending: Promise<Me> | null = null;
+
+/**
+ * Shows the sign-in dialog; resolves once the server accepted a login.
+ * Calls while it is open share the one dialog.
+ */
 export function showLogin(): Promise<Me> {
+  pending ??= openDialog().finally(() => {
+    pending = null;
+  });
+  return pending;
+}
+
+function openDialog(): Promise<Me> {
   document.getElementById('login')?.remove();
   const dialog = document.createElement('div');
   dialog.id = 'login';
   dialog.setAttribute('role', 'dialog');
   dialog.setAttribute('aria-modal', 'true');
+  dialog.setAttribute('aria-labelledby', 'login-title');
   dialog.innerHTML = `
-    <form class="login-box" autocomplete="on">
-      <h1><span class="brand-mark">网格</span> <span data-i18n="login.title"></span></h1>
+    <form class="login-box" autocomplete="on" novalidate>
+      <div class="login-head">
+        <h1 id="login-title"><span class="brand-mark">网格</span> <span data-i18n="login.title"></span></h1>
+        <div class="login-lang" role="group">
+          <button type="button" data-lang="zh">中文</button>
+          <button type="button" data-lang="en">English</button>
+        </div>
+      </div>
       <label><span data-i18n="login.name"></span><input name="name" autocomplete="username" required /></label>
       <label><span data-i18n="login.password"></span><input name="password" type="password" autocomplete="current-password" required /></label>
       <p class="login-error" role="alert" hidden></p>
-      <button type="submit" data-i18n="login.submit"></button>
+      <button type="submit" class="login-submit" data-i18n="login.submit"></button>
     </form>`;
   document.body.append(dialog);
-  for (const el of dialog.querySelectorAll<HTMLElement>('[data-i18n]')) el.textContent = t(el.dataset.i18n as never);
   const form = dialog.querySelector('form')!;
-  const error = dialog.querySelector<HTMLElement>('.login-error')!;
-  form.querySelector<HTMLInputElement>('input[name=name]')!.focus();
+  const errorEl = dialog.querySelector<HTMLElement>('.login-error')!;
+  const nameEl = form.querySelector<HTMLInputElement>('input[name=name]')!;
+  const passwordEl = form.querySelector<HTMLInputElement>('input[name=password]')!;
+  const submit = form.querySelector<HTMLButtonElement>('.login-submit')!;
+
+  let error: ErrorLine = null;
+  const render = () => {
+    applyI18n(dialog);
+    for (const b of dialog.querySelectorAll<HTMLButtonElement>('.login-lang button')) {
+      b.setAttribute('aria-pressed', String(b.dataset.lang === lang()));
+    }
+    errorEl.hidden = error === null;
+    errorEl.textContent = error === null ? '' : 'key' in error ? t(error.key, error.vars) : error.text;
+  };
+  // The dialog covers the top bar, so it carries its own language switch.
+  for (const b of dialog.querySelectorAll<HTMLButtonElement>('.login-lang button')) {
+    b.addEventListener('click', () => {
+      setLang(b.dataset.lang as Lang);
+      rememberLang(lang());
+    });
+  }
+  onLangChange(() => {
+    if (dialog.isConnected) render();
+  });
+  render();
+  nameEl.focus();
+
   return new Promise((resolve) => {
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const data = new FormData(form);
-      const button = form.querySelector('button')!;
-      button.disabled = true;
-      error.hidden = true;
+      if (!nameEl.value.trim() || !passwordEl.value) {
+        error = { key: 'login.missing' };
+        render();
+        return;
+      }
+      submit.disabled = true;
       try {
         const res = await fetch('/api/login', {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-          body: JSON.stringify({ name: data.get('name'), password: data.get('password') }),
+          body: JSON.stringify({ name: nameEl.value.trim(), password: passwordEl.value }),
         });
         if (res.ok) {
           const body = await res.json();
@@ -75,32 +146,45 @@ export function showLogin(): Promise<Me> {
           resolve({ user: body.user, role: body.role, scope: body.scope });
           return;
         }
-        const detail = await problem(res);
-        error.textContent =
-          res.status === 429
-            ? t('login.throttled', { seconds: res.headers.get('Retry-After') ?? '60' })
-            : res.status === 401
-              ? t('login.wrong')
-              : detail;
-        error.hidden = false;
+        error = await loginError(res);
+        passwordEl.value = '';
+        passwordEl.focus();
       } catch (e) {
-        error.textContent = String(e);
-        error.hidden = false;
+        error = { key: 'login.unreachable', vars: { detail: String(e) } };
       } finally {
-        button.disabled = false;
+        submit.disabled = false;
       }
+      render();
     });
   });
 }
 
-/** Ends the session, then shows the sign-in dialog again. */
+let ending = false;
+
+/**
+ * An API call answered 401 after start-up (the session expired or was ended
+ * elsewhere): asks to sign in again, then reloads so everything loads anew.
+ */
+export function sessionEnded(): void {
+  if (ending) return;
+  ending = true;
+  sessionStorage.removeItem(CSRF_KEY);
+  void showLogin().then(() => window.location.reload());
+}
+
+/** Ends the session, then shows the sign-in dialog again (by reloading). */
 export async function signOut(): Promise<void> {
-  await fetch('/api/logout', { method: 'POST', headers: { 'X-CSRF-Token': csrf() ?? '' } });
+  const res = await fetch('/api/logout', {
+    method: 'POST',
+    headers: { 'X-CSRF-Token': csrf() ?? '', Accept: 'application/json' },
+  });
+  // 401: the session had already ended; either way it is gone now.
+  if (!res.ok && res.status !== 401) throw new Error(await problem(res));
   sessionStorage.removeItem(CSRF_KEY);
   window.location.reload();
 }
 
-const ROLE_KEYS: Record<string, string> = {
+const ROLE_KEYS: Record<string, Key> = {
   admin: 'role.admin',
   planner: 'role.planner',
   office: 'role.office',
@@ -109,24 +193,42 @@ const ROLE_KEYS: Record<string, string> = {
 };
 
 /** The user chip in the top bar: name and role, and 退出 (or 登录 for the public map). */
-export function renderUser(me: Me): void {
+export function renderUser(who: Me): void {
   const box = document.getElementById('user-box')!;
-  const anonymous = me.user === '-';
-  box.innerHTML = '';
-  const who = document.createElement('span');
-  who.className = 'user-name';
-  who.textContent = anonymous ? t('login.public') : `${me.user} · ${t((ROLE_KEYS[me.role] ?? 'role.viewer') as never)}`;
+  const anonymous = who.user === ANONYMOUS;
+  box.replaceChildren();
+  box.dataset.user = who.user;
+  box.dataset.role = who.role;
+  const label = document.createElement('span');
+  label.className = 'user-name';
+  if (anonymous) {
+    label.dataset.i18n = 'login.public';
+  } else {
+    const name = document.createElement('strong');
+    name.textContent = who.user;
+    const role = document.createElement('span');
+    role.className = 'user-role';
+    role.dataset.i18n = ROLE_KEYS[who.role] ?? 'role.viewer';
+    label.append(name, ' · ', role);
+  }
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'user-action';
-  button.textContent = anonymous ? t('login.submit') : t('login.signOut');
+  button.dataset.i18n = anonymous ? 'login.submit' : 'login.signOut';
   button.addEventListener('click', async () => {
     if (anonymous) {
       await showLogin();
       window.location.reload();
-    } else {
+      return;
+    }
+    button.disabled = true;
+    try {
       await signOut();
+    } catch (e) {
+      button.title = String(e instanceof Error ? e.message : e);
+      button.disabled = false;
     }
   });
-  box.append(who, button);
+  box.append(label, button);
+  applyI18n(box);
 }
