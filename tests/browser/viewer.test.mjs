@@ -185,6 +185,10 @@ describe('viewer', { timeout: 300_000 }, () => {
     assert.ok(await page.isVisible('.maplibregl-ctrl-scale'), 'scale bar');
     assert.ok(await page.isVisible('#legend li'), 'legend');
     assert.ok(await page.isVisible('#layer-switcher input[data-layer="regions"]'), 'layer switcher');
+    // The public map: no sign-in dialog, and 登录 in the top bar instead of 退出.
+    assert.equal(await page.$('#login'), null, 'no sign-in dialog on a public map');
+    assert.equal(await page.textContent('#user-box .user-name'), '公开地图');
+    assert.equal(await page.textContent('#user-box button'), '登录');
     assert.deepEqual(consoleErrors, [], 'console errors');
     assert.deepEqual(badResponses, [], 'failed responses');
   });
@@ -380,30 +384,102 @@ describe('sign-in', { timeout: 300_000 }, () => {
   test('sign in, see the map and who is signed in, sign out', async () => {
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
     const page = await context.newPage();
+    const consoleErrors = [];
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
     await page.goto(`${server.origin}/`, { waitUntil: 'load' });
     await page.waitForSelector('#login form', { timeout: 30_000 });
-    assert.equal(await page.textContent('#login button'), '登录');
+    assert.equal(await page.textContent('#login .login-submit'), '登录');
+    assert.equal(await page.textContent('#login label:has(input[name=name]) span'), '用户名');
+    assert.equal(await page.textContent('#login label:has(input[name=password]) span'), '密码');
+    assert.equal(await page.evaluate(() => window.__wangge), undefined, 'nothing loads before signing in');
 
     await page.fill('#login input[name=name]', 'tester');
     await page.fill('#login input[name=password]', 'wrong password here');
-    await page.click('#login button');
+    await page.click('#login .login-submit');
     await page.waitForSelector('#login .login-error:not([hidden])');
     assert.equal(await page.textContent('#login .login-error'), '用户名或密码错误');
 
     await page.fill('#login input[name=password]', 'correct horse battery staple');
-    await page.click('#login button');
+    await page.click('#login .login-submit');
     await page.waitForSelector('#login', { state: 'detached' });
     await page.waitForFunction(() => window.__wangge !== undefined, null, { timeout: 30_000 });
     await page.evaluate(() => window.__wangge.idle());
-    assert.match(await page.textContent('#user-box'), /tester · 街道办/);
+    assert.equal((await page.textContent('#user-box .user-name')).trim(), 'tester · 街道办');
+    assert.equal(await page.textContent('#user-box button'), '退出');
     const regions = await page.evaluate(() => window.__wangge.regions().length);
     assert.ok(regions > 0, 'signed in, the regions of the scope load');
+    const drawn = await page.evaluate(() => window.__wanggeMap.queryRenderedFeatures({ layers: ['regions-line'] }).length);
+    assert.ok(drawn > 0, 'signed in, the map draws the regions');
     await page.screenshot({ path: path.join(artifacts, 'viewer-signed-in.png') });
+
+    // The English switch relabels the role and the button.
+    await page.click('#lang-switch button[data-lang="en"]');
+    assert.equal((await page.textContent('#user-box .user-name')).trim(), 'tester · Street office');
+    assert.equal(await page.textContent('#user-box button'), 'Sign out');
+    await page.click('#lang-switch button[data-lang="zh"]');
 
     await page.click('#user-box button');
     await page.waitForSelector('#login form', { timeout: 30_000 });
+    assert.equal(await page.textContent('#login .login-submit'), '登录');
     const me = await page.evaluate(() => fetch('/api/me').then((r) => r.status));
     assert.equal(me, 401, 'the session ended');
+    assert.deepEqual(consoleErrors, [], 'page errors');
+    await context.close();
+  });
+
+  test('a 401 after start-up asks to sign in again; the dialog has an English switch', async () => {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/`, { waitUntil: 'load' });
+    await page.waitForSelector('#login form', { timeout: 30_000 });
+    await page.click('#login .login-lang button[data-lang="en"]');
+    assert.equal(await page.textContent('#login .login-submit'), 'Sign in');
+    assert.equal(await page.textContent('#login label:has(input[name=name]) span'), 'User name');
+    await page.click('#login .login-submit');
+    assert.equal(await page.textContent('#login .login-error'), 'Enter your user name and password');
+    await page.fill('#login input[name=name]', 'tester');
+    await page.fill('#login input[name=password]', 'correct horse battery staple');
+    await page.click('#login .login-submit');
+    await page.waitForFunction(() => window.__wangge !== undefined, null, { timeout: 30_000 });
+    await page.evaluate(() => window.__wangge.idle());
+    assert.equal((await page.textContent('#user-box .user-name')).trim(), 'tester · Street office');
+    assert.match(await page.evaluate(() => location.hash), /lang=en/);
+
+    // The session ends behind the viewer's back (as if signed out in another tab).
+    const status = await page.evaluate(() =>
+      fetch('/api/logout', { method: 'POST', headers: { 'X-CSRF-Token': sessionStorage.getItem('wangge.csrf') } }).then((r) => r.status),
+    );
+    assert.equal(status, 200);
+    const code = await page.$eval('#region-list .region-item', (b) => b.dataset.code);
+    await page.click(`#region-list .region-item[data-code="${code}"]`);
+    await page.waitForSelector('#login form', { timeout: 30_000 });
+    assert.equal(await page.$$eval('#login', (d) => d.length), 1, 'one dialog however many calls failed');
+    await page.fill('#login input[name=name]', 'tester');
+    await page.fill('#login input[name=password]', 'correct horse battery staple');
+    await Promise.all([page.waitForEvent('load'), page.click('#login .login-submit')]);
+    await page.waitForFunction(() => window.__wangge !== undefined, null, { timeout: 30_000 });
+    await page.evaluate(() => window.__wangge.idle());
+    assert.equal((await page.textContent('#user-box .user-name')).trim(), 'tester · Street office', 'the language survives the reload');
+    await context.close();
+  });
+
+  test('too many failed sign-ins show the wait in seconds', async () => {
+    // 5 attempts per address per 15 minutes; earlier tests spent some.
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+    const page = await context.newPage();
+    await page.goto(`${server.origin}/`, { waitUntil: 'load' });
+    await page.waitForSelector('#login form', { timeout: 30_000 });
+    let text = '';
+    for (let i = 0; i < 6 && !text.includes('秒后再试'); i++) {
+      await page.fill('#login input[name=name]', 'nobody');
+      await page.fill('#login input[name=password]', `guess ${i}`);
+      const answered = page.waitForResponse((r) => r.url().endsWith('/api/login'));
+      await page.click('#login .login-submit');
+      await answered;
+      await page.waitForFunction(() => !document.querySelector('#login .login-submit').disabled);
+      text = await page.textContent('#login .login-error');
+    }
+    assert.match(text, /^登录失败次数过多，请 \d+ 秒后再试$/);
     await context.close();
   });
 });
