@@ -114,6 +114,20 @@ mod test {
 }
 
 impl RateLimiter {
+    /// Gives back the newest counted attempt of `key`: a successful login
+    /// must not spend its address's budget (an office behind one NAT
+    /// address signs in many people).
+    pub fn refund(&self, key: &str) {
+        if let Some(q) = self
+            .failures
+            .lock()
+            .expect("rate limiter lock")
+            .get_mut(key)
+        {
+            q.pop_back();
+        }
+    }
+
     /// Checks and, when allowed, counts the attempt as a failure in one
     /// step, so concurrent attempts cannot overspend the budget; call
     /// [`RateLimiter::clear`] when the attempt succeeds.

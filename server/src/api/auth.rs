@@ -49,8 +49,9 @@ fn expired(at: &str) -> bool {
     OffsetDateTime::parse(at, &Rfc3339).map_or(true, |t| t <= OffsetDateTime::now_utc())
 }
 
-/// Appends to the audit log; a failure to audit is logged loudly, never
-/// silently dropped.
+/// Appends to the audit log: through the server's batching writer when it
+/// has one (reads of personal data, many a second), else at once. A
+/// failure to audit is logged loudly, never silently dropped.
 pub fn audit(st: &AppState, user: &str, action: &str, target: &str, from: &str, detail: &str) {
     let e = AuditEntry {
         id: 0,
@@ -61,9 +62,42 @@ pub fn audit(st: &AppState, user: &str, action: &str, target: &str, from: &str, 
         from: from.to_string(),
         detail: detail.to_string(),
     };
-    if let Err(err) = st.accounts.audit(&e) {
-        tracing::error!(%err, action, user, "could not append to the audit log");
+    if let Some(sink) = &st.audit_sink {
+        if let Err(std::sync::mpsc::SendError(e)) = sink.send(e) {
+            write_now(st, &e);
+        }
+    } else {
+        write_now(st, &e);
     }
+}
+
+fn write_now(st: &AppState, e: &AuditEntry) {
+    if let Err(err) = st.accounts.audit(e) {
+        tracing::error!(%err, action = e.action, user = e.user, "could not append to the audit log");
+    }
+}
+
+/// A writer thread that appends audit lines in batches (one transaction
+/// per batch, within about 100 ms of the request); dropping every sender
+/// flushes what is left and ends it.
+pub fn audit_writer(
+    accounts: std::sync::Arc<dyn crate::access::account::AccountStore>,
+) -> (
+    std::sync::mpsc::Sender<AuditEntry>,
+    std::thread::JoinHandle<()>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel::<AuditEntry>();
+    let handle = std::thread::spawn(move || {
+        while let Ok(first) = rx.recv() {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let mut batch = vec![first];
+            batch.extend(rx.try_iter().take(10_000));
+            if let Err(err) = accounts.audit_many(&batch) {
+                tracing::error!(%err, lines = batch.len(), "could not append to the audit log");
+            }
+        }
+    });
+    (tx, handle)
 }
 
 fn cookie(headers: &HeaderMap) -> Option<String> {
@@ -100,8 +134,16 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         .map(str::trim)
         .map(str::to_string);
     let found = match (bearer, cookie(req.headers())) {
-        (Some(token), _) => by_token(&st, &token),
-        (None, Some(secret)) => by_session(&st, &secret),
+        (Some(token), _) => st
+            .auth_cache
+            .get_or(&format!("t:{}", secret_digest(&token)), || {
+                by_token(&st, &token)
+            }),
+        (None, Some(secret)) => st
+            .auth_cache
+            .get_or(&format!("s:{}", secret_digest(&secret)), || {
+                by_session(&st, &secret)
+            }),
         (None, None) => Ok((st.anonymous.clone(), None)),
     };
     match found {
@@ -121,6 +163,43 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
 }
 
 type Found = Result<(Option<Caller>, Option<String>), (String, String)>;
+
+/// Credentials recently found good, kept for [`AuthCache::TTL`] so that a
+/// busy script does not cost two store reads a request. Revoking a token,
+/// disabling a user or signing out therefore takes effect within that
+/// time (sign-out also evicts its own session at once). Failures are never
+/// cached: every one is checked and audited.
+#[derive(Debug, Default)]
+pub struct AuthCache(
+    std::sync::Mutex<std::collections::HashMap<String, (Instant, Option<Caller>, Option<String>)>>,
+);
+
+impl AuthCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+    fn get_or(&self, key: &str, load: impl FnOnce() -> Found) -> Found {
+        let now = Instant::now();
+        if let Some((at, c, csrf)) = self.0.lock().expect("auth cache").get(key) {
+            if now.duration_since(*at) < Self::TTL {
+                return Ok((c.clone(), csrf.clone()));
+            }
+        }
+        let found = load();
+        if let Ok((c, csrf)) = &found {
+            let mut m = self.0.lock().expect("auth cache");
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            m.insert(key.to_string(), (now, c.clone(), csrf.clone()));
+        }
+        found
+    }
+
+    /// Forgets one credential at once (sign-out).
+    pub fn evict(&self, key: &str) {
+        self.0.lock().expect("auth cache").remove(key);
+    }
+}
 
 fn by_token(st: &AppState, token: &str) -> Found {
     let bad = |why: &str| Err(("-".to_string(), why.to_string()));
@@ -253,6 +332,7 @@ pub async fn login(State(st): State<AppState>, req: Request) -> Result<Response,
         return Err(ApiError::Unauthorized("wrong name or password".into()));
     };
     st.logins.clear(&format!("user:{name}"));
+    st.logins.refund(&format!("addr:{from}"));
     let secret = new_secret("wgs_");
     let csrf = new_secret("wgc_");
     st.accounts.put_session(&Session {
@@ -296,7 +376,9 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(secret) = cookie(&headers) {
-        st.accounts.delete_session(&secret_digest(&secret))?;
+        let digest = secret_digest(&secret);
+        st.accounts.delete_session(&digest)?;
+        st.auth_cache.evict(&format!("s:{digest}"));
     }
     audit(&st, &caller.name, "logout", "/api/logout", "-", "");
     let mut resp = Json(json!({ "signed_out": true })).into_response();
@@ -307,9 +389,15 @@ pub async fn logout(
     Ok(resp)
 }
 
-/// `GET /api/me`: who the caller is and what they may do.
-pub async fn me(CallerOf(c): CallerOf) -> Json<Value> {
+/// `GET /api/me`: who the caller is and what they may do; for a cookie
+/// session also its CSRF token, so a second tab can write (CORS is closed,
+/// so only our own pages can read it).
+pub async fn me(
+    CallerOf(c): CallerOf,
+    axum::Extension(auth): axum::Extension<Authenticated>,
+) -> Json<Value> {
     Json(json!({
+        "csrf": auth.csrf,
         "user": c.name,
         "role": c.role.as_str(),
         "scope": if c.scope.is_all() { vec![String::new()] } else { c.scope.prefix_list() },

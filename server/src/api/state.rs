@@ -24,6 +24,10 @@ pub struct AppState {
     pub anonymous: Option<Caller>,
     /// Cookies get `Secure` when served over TLS.
     pub secure_cookies: bool,
+    /// Credentials recently found good (a 2 s cache).
+    pub auth_cache: Arc<super::auth::AuthCache>,
+    /// The batching audit writer, when the server runs one.
+    pub audit_sink: Option<std::sync::mpsc::Sender<crate::access::account::AuditEntry>>,
 }
 
 /// The authenticated caller, put in the request by [`super::auth`] before

@@ -79,7 +79,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         );
         Caller::of_user("-", Role::Viewer, &prefixes)
     });
+    let (audit_sink, audit_thread) = api::auth::audit_writer(store.clone());
     let state = AppState {
+        audit_sink: Some(audit_sink),
+        auth_cache: Arc::default(),
         store: store.clone(),
         accounts: store,
         snapshot: Arc::new(SnapshotCell::new(snapshot)),
@@ -128,6 +131,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             .with_graceful_shutdown(shutdown_signal())
             .await?;
     }
+    // The router (and with it every audit sender) is gone: flush the rest.
+    let _ = tokio::task::spawn_blocking(move || audit_thread.join()).await;
     tracing::info!("shut down");
     Ok(())
 }

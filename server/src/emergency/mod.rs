@@ -29,6 +29,9 @@ pub struct EmergencyIndex {
     proj: LocalProjection,
     /// Every person, by position in the snapshot's people layer.
     people: RTree<Entry>,
+    /// Only those available and in the reserve: what almost every query
+    /// asks for, so the nearest search visits few that fail the filter.
+    ready: RTree<Entry>,
     skill_bits: HashMap<String, u32>,
     masks: Vec<u64>,
     network: Option<Network>,
@@ -95,13 +98,18 @@ impl EmergencyIndex {
                 })
             })
             .collect();
-        let entries = people
+        let entries: Vec<Entry> = people
             .iter()
             .enumerate()
             .map(|(i, p)| {
                 let c = proj.forward(p.home.0);
                 Entry::new([c.x, c.y], i as u32)
             })
+            .collect();
+        let ready = entries
+            .iter()
+            .filter(|e| people[e.data as usize].available && people[e.data as usize].reserve)
+            .cloned()
             .collect();
         let network = Network::build(roads, &proj);
         let snaps = people
@@ -115,6 +123,7 @@ impl EmergencyIndex {
         Self {
             proj,
             people: RTree::bulk_load(entries),
+            ready: RTree::bulk_load(ready),
             skill_bits,
             masks,
             network,
@@ -164,8 +173,12 @@ impl EmergencyIndex {
         };
         let q = self.proj.forward(at);
         let limit = radius_m.unwrap_or(f64::INFINITY);
-        let candidates = self
-            .people
+        let tree = if f.reserve == Some(true) {
+            &self.ready
+        } else {
+            &self.people
+        };
+        let candidates = tree
             .nearest_neighbor_iter_with_distance_2(&[q.x, q.y])
             .map(|(e, d2)| (e.data as usize, d2.sqrt()))
             .take_while(|(_, d)| *d <= limit)

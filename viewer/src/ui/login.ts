@@ -35,7 +35,10 @@ export async function me(): Promise<Me | null> {
   const res = await fetch('/api/me', { headers: { Accept: 'application/json' } });
   if (res.status === 401) return null;
   if (!res.ok) throw new Error(await problem(res));
-  return (await res.json()) as Me;
+  const body = await res.json();
+  // A cookie session's CSRF token, for tabs that did not sign in themselves.
+  if (typeof body.csrf === 'string') sessionStorage.setItem(CSRF_KEY, body.csrf);
+  return body as Me;
 }
 
 /** Keeps the language in the URL hash, so a reload after signing in keeps it. */

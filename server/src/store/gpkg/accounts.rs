@@ -59,22 +59,20 @@ const TOKEN_COLS: &str = "id, user_id, label, digest, created_at, expires_at, re
 impl AccountStore for GeoPackage {
     fn user_by_name(&self, name: &str) -> Result<Option<User>> {
         self.lock()
-            .query_row(
-                &format!("SELECT {USER_COLS} FROM wangge_users WHERE name = ?1"),
-                [name],
-                user_of,
-            )
+            .prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM wangge_users WHERE name = ?1"
+            ))
+            .and_then(|mut st| st.query_row([name], user_of))
             .optional()
             .map_err(sql("read user"))
     }
 
     fn user(&self, id: i64) -> Result<Option<User>> {
         self.lock()
-            .query_row(
-                &format!("SELECT {USER_COLS} FROM wangge_users WHERE id = ?1"),
-                [id],
-                user_of,
-            )
+            .prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM wangge_users WHERE id = ?1"
+            ))
+            .and_then(|mut st| st.query_row([id], user_of))
             .optional()
             .map_err(sql("read user"))
     }
@@ -136,11 +134,10 @@ impl AccountStore for GeoPackage {
 
     fn token_by_digest(&self, digest: &str) -> Result<Option<Token>> {
         self.lock()
-            .query_row(
-                &format!("SELECT {TOKEN_COLS} FROM wangge_tokens WHERE digest = ?1"),
-                [digest],
-                token_of,
-            )
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLS} FROM wangge_tokens WHERE digest = ?1"
+            ))
+            .and_then(|mut st| st.query_row([digest], token_of))
             .optional()
             .map_err(sql("read token"))
     }
@@ -202,6 +199,21 @@ impl AccountStore for GeoPackage {
             )
             .map_err(sql("append to the audit log"))?;
         Ok(())
+    }
+
+    fn audit_many(&self, entries: &[AuditEntry]) -> Result<()> {
+        let mut c = self.lock();
+        let tx = c.transaction().map_err(sql("append to the audit log"))?;
+        {
+            let mut st = tx
+                .prepare_cached("INSERT INTO wangge_audit (at, user, action, target, source, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(sql("append to the audit log"))?;
+            for e in entries {
+                st.execute(params![e.at, e.user, e.action, e.target, e.from, e.detail])
+                    .map_err(sql("append to the audit log"))?;
+            }
+        }
+        tx.commit().map_err(sql("append to the audit log"))
     }
 
     fn audit_log(
