@@ -10,16 +10,7 @@ use wangge::access::Scope;
 use wangge::domain::{Person, Role};
 use wangge::emergency::dispatch::{assign, Demand};
 use wangge::emergency::{EmergencyIndex, Filter};
-
-const SKILLS: [&str; 7] = [
-    "急救",
-    "水上救援",
-    "驾驶",
-    "医护",
-    "心理疏导",
-    "电工",
-    "搬运",
-];
+use wangge::generate::SKILLS;
 
 struct Lcg(u64);
 impl Lcg {

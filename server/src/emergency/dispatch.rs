@@ -10,7 +10,6 @@
 //! would have room (their capacity exceeds all other households together)
 //! and moving it there would cost less.
 
-use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 /// One household to serve: its priority (higher first) and, per eligible
@@ -70,19 +69,7 @@ struct Graph {
     out: Vec<Vec<usize>>,
 }
 
-#[derive(PartialEq)]
-struct State(f64, usize);
-impl Eq for State {}
-impl Ord for State {
-    fn cmp(&self, o: &Self) -> Ordering {
-        o.0.total_cmp(&self.0).then_with(|| o.1.cmp(&self.1))
-    }
-}
-impl PartialOrd for State {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
+use super::network::State;
 
 impl Graph {
     fn new(n: usize) -> Self {

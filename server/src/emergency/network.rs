@@ -38,15 +38,17 @@ pub struct Network {
     segments: RTree<Segment>,
 }
 
+/// A Dijkstra queue entry: the smallest distance pops first from
+/// `BinaryHeap` (a max-heap), ties by node. Shared with [`super::dispatch`].
 #[derive(PartialEq)]
-struct State(f64, u32);
-impl Eq for State {}
-impl Ord for State {
+pub(super) struct State<N>(pub f64, pub N);
+impl<N: Ord> Eq for State<N> {}
+impl<N: Ord> Ord for State<N> {
     fn cmp(&self, o: &Self) -> Ordering {
         o.0.total_cmp(&self.0).then_with(|| o.1.cmp(&self.1))
     }
 }
-impl PartialOrd for State {
+impl<N: Ord> PartialOrd for State<N> {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
