@@ -12,4 +12,5 @@ process.stdout.write(JSON.stringify({
   wgs_to_gcj: input.map((p) => t(p, gcoord.WGS84, gcoord.GCJ02)),
   gcj_to_bd: input.map((p) => t(p, gcoord.GCJ02, gcoord.BD09)),
   bd_to_gcj: input.map((p) => t(p, gcoord.BD09, gcoord.GCJ02)),
+  wgs_to_bd: input.map((p) => t(p, gcoord.WGS84, gcoord.BD09)),
 }));

@@ -23,4 +23,5 @@ json.dump({
     "wgs_to_gcj": run(prcoords.wgs_gcj),
     "gcj_to_bd": run(prcoords.gcj_bd),
     "bd_to_gcj": run(prcoords.bd_gcj),
+    "wgs_to_bd": run(prcoords.wgs_bd),
 }, sys.stdout)
