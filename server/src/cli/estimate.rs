@@ -34,6 +34,11 @@ pub enum Method {
         /// Persons per household recorded on each estimate.
         #[arg(long, default_value_t = 3)]
         household_size: u8,
+        /// Residential share of floor area by building kind, overriding the
+        /// defaults (apartments/residential/house 1, yes 0.7, commercial and
+        /// office 0.05, others 0): e.g. `yes=0.5,mixed=0.4`.
+        #[arg(long, default_value = "")]
+        residential_share: String,
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
@@ -65,8 +70,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             store,
             dwelling_m2,
             household_size,
+            residential_share,
             seed,
         } => {
+            let shares = residential_share
+                .split(',')
+                .filter(|kv| !kv.trim().is_empty())
+                .map(|kv| {
+                    let (k, v) = kv
+                        .split_once('=')
+                        .with_context(|| format!("--residential-share {kv:?}: kind=share"))?;
+                    let v: f64 = v
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|v| (0.0..=1.0).contains(v))
+                        .with_context(|| {
+                            format!("--residential-share {kv:?}: a share from 0 to 1")
+                        })?;
+                    Ok((k.trim().to_string(), v))
+                })
+                .collect::<anyhow::Result<std::collections::HashMap<_, _>>>()?;
             let store = GeoPackage::open(&store)
                 .with_context(|| format!("opening store {}", store.display()))?;
             let data = store.load()?;
@@ -78,6 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 dwelling_m2,
                 household_size,
                 seed,
+                shares,
                 ..buildings::Params::default()
             };
             let first = data.households.iter().map(|h| h.id).max().unwrap_or(0) + 1;

@@ -22,6 +22,9 @@ pub struct Params {
     /// Persons per household, for the size field.
     pub household_size: u8,
     pub seed: u64,
+    /// Residential shares by building kind that override the defaults of
+    /// [`residential_share`].
+    pub shares: std::collections::HashMap<String, f64>,
 }
 
 impl Default for Params {
@@ -32,6 +35,7 @@ impl Default for Params {
             default_levels: 1,
             household_size: 3,
             seed: 1,
+            shares: std::collections::HashMap::new(),
         }
     }
 }
@@ -68,8 +72,14 @@ pub fn estimate(buildings: &[Building], p: &Params, first_id: i64) -> Vec<Househ
         };
         let proj = LocalProjection::new(c.0);
         let area = proj.project(&b.geometry).unsigned_area();
-        let exact =
-            area * f64::from(storeys(b, p)) * residential_share(&b.kind) / p.dwelling_m2 + carry;
+        let exact = area
+            * f64::from(storeys(b, p))
+            * p.shares
+                .get(&b.kind)
+                .copied()
+                .unwrap_or_else(|| residential_share(&b.kind))
+            / p.dwelling_m2
+            + carry;
         let n = exact.floor();
         carry = exact - n;
         for _ in 0..n as u64 {
@@ -138,6 +148,13 @@ mod tests {
             )
             .len(),
             66
+        );
+        // A share given for a kind overrides the default.
+        let mut q = Params::default();
+        q.shares.insert("office".into(), 0.5);
+        assert_eq!(
+            estimate(&[building(5, 30.0, 20.0, Some(6), None, "office")], &q, 1).len(),
+            20
         );
         // Offices hold 5% housing; schools none.
         assert_eq!(
