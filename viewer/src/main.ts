@@ -322,6 +322,8 @@ const popupLayers = ['households-circle', 'grids-line', 'regions-fill'];
 map.on('click', (e: MapMouseEvent) => {
   // While drawing, clicks place vertices, not popups.
   if (activeDraw && ['polygon', 'linestring', 'point'].includes(activeDraw.draw.getMode())) return;
+  // In 应急 a click asks for the nearest volunteers instead.
+  if (mode === 'emergency') return;
   const f = map.queryRenderedFeatures(e.point, { layers: popupLayers.filter((l) => map.getLayoutProperty(l, 'visibility') !== 'none') })[0];
   if (!f) return;
   const p = f.properties ?? {};
