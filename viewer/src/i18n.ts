@@ -94,6 +94,7 @@ const table = {
   'em.by.line': { zh: '直线', en: 'Straight line' },
   'em.nearest.title': { zh: '最近志愿者', en: 'Nearest volunteers' },
   'em.nearest.none': { zh: '附近没有符合条件的志愿者', en: 'No matching volunteer nearby' },
+  'em.nearest.fallback': { zh: '沿道路无法到达，改按直线距离显示', en: 'Not reachable along the roads; straight-line distances shown' },
   'em.nearest.at': { zh: '地点 {lat}, {lon}', en: 'At {lat}, {lon}' },
   'em.walk': { zh: '步行 {m} · {min} 分钟', en: 'Walk {m} · {min} min' },
   'em.line': { zh: '直线 {m}', en: 'Straight {m}' },

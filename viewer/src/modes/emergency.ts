@@ -48,6 +48,8 @@ interface State {
   nearest: api.Nearest | null;
   nearestError: string | null;
   nearestBusy: boolean;
+  /** By road found nobody (the point is on a road piece cut off from the rest): straight lines instead. */
+  nearestFallback: boolean;
   area: api.AreaBody | null;
   report: api.AreaReport | null;
   areaError: string | null;
@@ -66,6 +68,7 @@ const st: State = {
   nearest: null,
   nearestError: null,
   nearestBusy: false,
+  nearestFallback: false,
   area: null,
   report: null,
   areaError: null,
@@ -278,8 +281,18 @@ async function queryNearest(): Promise<void> {
   st.nearestBusy = true;
   st.nearestError = null;
   renderNearest();
+  st.nearestFallback = false;
   try {
-    st.nearest = await api.nearest(st.at[0], st.at[1], selectedSkills(), by(), signal);
+    const mode = by();
+    let n = await api.nearest(st.at[0], st.at[1], selectedSkills(), mode, signal);
+    if (mode === 'road' && n.volunteers.length === 0) {
+      const line = await api.nearest(st.at[0], st.at[1], selectedSkills(), 'line', signal);
+      if (line.volunteers.length > 0) {
+        n = line;
+        st.nearestFallback = true;
+      }
+    }
+    st.nearest = n;
   } catch (e) {
     if (signal.aborted) return;
     st.nearest = null;
@@ -561,6 +574,7 @@ function renderNearest(): void {
     box.append(el('p', { class: 'em-sub' }, t('em.nearest.none')));
     return;
   }
+  if (st.nearestFallback) box.append(el('p', { class: 'em-hint' }, t('em.nearest.fallback')));
   const ol = el('ol', { class: 'em-list', id: 'em-nearest-list' });
   for (const v of n.volunteers) {
     const li = volunteerItem(v, n.by === 'road');
