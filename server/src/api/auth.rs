@@ -133,17 +133,40 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .map(str::to_string);
+    // A store read may wait behind a write (an audit batch's commit): do
+    // it off the async workers, so other requests keep flowing meanwhile.
+    let lookup = |st: AppState, f: fn(&AppState, &str) -> Found, key: String, secret: String| async move {
+        if let Some(hit) = st.auth_cache.get(&key) {
+            return Ok(hit);
+        }
+        let st2 = st.clone();
+        let found = tokio::task::spawn_blocking(move || f(&st2, &secret))
+            .await
+            .unwrap_or_else(|e| Err(("-".into(), format!("internal: {e}"))));
+        if let Ok(hit) = &found {
+            st.auth_cache.put(&key, hit.clone());
+        }
+        found
+    };
     let found = match (bearer, cookie(req.headers())) {
-        (Some(token), _) => st
-            .auth_cache
-            .get_or(&format!("t:{}", secret_digest(&token)), || {
-                by_token(&st, &token)
-            }),
-        (None, Some(secret)) => st
-            .auth_cache
-            .get_or(&format!("s:{}", secret_digest(&secret)), || {
-                by_session(&st, &secret)
-            }),
+        (Some(token), _) => {
+            lookup(
+                st.clone(),
+                by_token,
+                format!("t:{}", secret_digest(&token)),
+                token,
+            )
+            .await
+        }
+        (None, Some(secret)) => {
+            lookup(
+                st.clone(),
+                by_session,
+                format!("s:{}", secret_digest(&secret)),
+                secret,
+            )
+            .await
+        }
         (None, None) => Ok((st.anonymous.clone(), None)),
     };
     match found {
@@ -177,22 +200,18 @@ pub struct AuthCache(
 impl AuthCache {
     pub const TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
-    fn get_or(&self, key: &str, load: impl FnOnce() -> Found) -> Found {
-        let now = Instant::now();
-        if let Some((at, c, csrf)) = self.0.lock().expect("auth cache").get(key) {
-            if now.duration_since(*at) < Self::TTL {
-                return Ok((c.clone(), csrf.clone()));
-            }
+    fn get(&self, key: &str) -> Option<(Option<Caller>, Option<String>)> {
+        let m = self.0.lock().expect("auth cache");
+        let (at, c, csrf) = m.get(key)?;
+        (at.elapsed() < Self::TTL).then(|| (c.clone(), csrf.clone()))
+    }
+
+    fn put(&self, key: &str, (c, csrf): (Option<Caller>, Option<String>)) {
+        let mut m = self.0.lock().expect("auth cache");
+        if m.len() > 10_000 {
+            m.clear();
         }
-        let found = load();
-        if let Ok((c, csrf)) = &found {
-            let mut m = self.0.lock().expect("auth cache");
-            if m.len() > 10_000 {
-                m.clear();
-            }
-            m.insert(key.to_string(), (now, c.clone(), csrf.clone()));
-        }
-        found
+        m.insert(key.to_string(), (Instant::now(), c, csrf));
     }
 
     /// Forgets one credential at once (sign-out).
