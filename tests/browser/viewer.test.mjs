@@ -483,3 +483,218 @@ describe('sign-in', { timeout: 300_000 }, () => {
     await context.close();
   });
 });
+
+describe('emergency mode', { timeout: 300_000 }, () => {
+  let server;
+  let browser;
+  let context;
+  let page;
+  let dir;
+  const requests = [];
+  const consoleErrors = [];
+  const badResponses = [];
+  const rendered = (ids) => page.evaluate((l) => window.__wanggeMap.queryRenderedFeatures({ layers: l }).length, ids);
+  /** Waits for the map to draw what was just set (a repaint, then idle). */
+  const settled = () =>
+    page.evaluate(
+      () =>
+        new Promise((r) => {
+          const m = window.__wanggeMap;
+          m.once('idle', r);
+          m.triggerRepaint();
+        }),
+    );
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'wangge-emergency-'));
+    const store = path.join(dir, 'emergency.gpkg');
+    const gen = spawnSync(bin, ['generate', '--households', '3000', '--seed', '3', '--out', store], { encoding: 'utf8' });
+    assert.equal(gen.status, 0, gen.stderr);
+    const add = spawnSync(bin, ['user', 'add', 'em', '--role', 'emergency', '--scope', '610902', '--password-stdin', '--store', store], {
+      input: 'emergency duty password\n',
+      encoding: 'utf8',
+    });
+    assert.equal(add.status, 0, add.stderr);
+    server = await startServer(store, false);
+    browser = await chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, headless: true });
+    context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', acceptDownloads: true });
+    // Headless chromium has no print dialog: window.print only records that it was called.
+    await context.addInitScript(() => {
+      window.print = () => {
+        window.__printed = (window.__printed ?? 0) + 1;
+      };
+    });
+    page = await context.newPage();
+    context.on('request', (r) => requests.push(r.url()));
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    page.on('response', (r) => {
+      // The 401 of /api/me before signing in is how the dialog is asked for.
+      if (r.status() >= 400 && !(r.status() === 401 && r.url().endsWith('/api/me'))) badResponses.push(`${r.status()} ${r.url()}`);
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.child.kill();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('sign in as emergency staff, find the nearest volunteers, draw a hazard area, make and print a dispatch plan', async () => {
+    await page.goto(`${server.origin}/`, { waitUntil: 'load' });
+    await page.waitForSelector('#login form', { timeout: 30_000 });
+    await page.fill('#login input[name=name]', 'em');
+    await page.fill('#login input[name=password]', 'emergency duty password');
+    await page.click('#login .login-submit');
+    await page.waitForSelector('#login', { state: 'detached' });
+    await page.waitForFunction(() => window.__wangge !== undefined, null, { timeout: 30_000 });
+    await page.evaluate(() => window.__wangge.idle());
+    assert.equal((await page.textContent('#user-box .user-name')).trim(), 'em · 应急');
+    // The 401 of /api/me that asked for the dialog is the only error allowed, and only before signing in.
+    assert.ok(consoleErrors.every((e) => /401 \(Unauthorized\)/.test(e)), consoleErrors.join('\n'));
+    consoleErrors.length = 0;
+
+    await page.click('#mode-tabs button[data-mode="emergency"]');
+    assert.equal(await page.textContent('#mode-panel h2'), '应急调度');
+    assert.equal(await page.textContent('#em-draw'), '圈定危险区域');
+    assert.deepEqual(
+      await page.$$eval('#mode-panel .em-skills input', (is) => is.map((i) => i.value)),
+      ['急救', '水上救援', '驾驶', '医护', '心理疏导', '电工', '搬运'],
+    );
+
+    // The whole scope in view, then a click near the centre of the street.
+    const street = await page.evaluate(() => {
+      const rs = window.__wangge.regions();
+      const codes = new Set(rs.map((r) => r.code));
+      return rs.find((r) => !r.parent || !codes.has(r.parent)) ?? rs[0];
+    });
+    const [lon, lat] = [(street.bbox[0] + street.bbox[2]) / 2, (street.bbox[1] + street.bbox[3]) / 2];
+    await page.evaluate(
+      ([b, c]) => {
+        window.__wanggeMap.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 0 });
+        window.__wanggeMap.jumpTo({ center: c, zoom: Math.max(window.__wanggeMap.getZoom(), 14) });
+      },
+      [street.bbox, [lon, lat]],
+    );
+    await page.evaluate(() => window.__wangge.idle());
+    const box = await page.locator('#map canvas').boundingBox();
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    // Near the centre, a spot on the connected road network (a point that
+    // snaps to a cut-off road piece has nobody within walking reach).
+    const spot = await page.evaluate(async ([x0, y0]) => {
+      const map = window.__wanggeMap;
+      const r = map.getCanvas().getBoundingClientRect();
+      for (let ring = 0; ring < 6; ring++) {
+        for (const [dx, dy] of [[1, 1], [-1, 1], [1, -1], [-1, -1], [0, 1], [1, 0]]) {
+          const px = [x0 - r.left + dx * ring * 25 + 5, y0 - r.top + dy * ring * 25 + 5];
+          const ll = map.unproject(px);
+          const q = await fetch(`/api/emergency/nearest?lon=${ll.lng}&lat=${ll.lat}&k=10&by=road`).then((a) => a.json());
+          if (q.volunteers.length === 10 && q.volunteers.every((v) => v.walk_min > 0)) return [px[0] + r.left, px[1] + r.top];
+        }
+      }
+      return [x0 + 5, y0 + 5];
+    }, [cx, cy]);
+    const nearest = page.waitForResponse((r) => r.url().includes('/api/emergency/nearest'));
+    await page.mouse.click(spot[0], spot[1]);
+    assert.equal((await nearest).status(), 200);
+    await page.waitForFunction(() => document.querySelector('#em-nearest-list li, #em-nearest .em-error, #em-nearest .em-sub + .em-sub') !== null);
+    assert.ok(await page.$('#em-nearest-list li'), await page.textContent('#em-nearest'));
+    const items = await page.$$eval('#em-nearest-list li', (lis) => lis.map((li) => ({ text: li.textContent, min: li.dataset.walkMin })));
+    assert.equal(items.length, 10, 'ten volunteers');
+    for (const it of items) {
+      assert.match(it.text, /步行 [\d.]+ (米|公里) · [\d.]+ 分钟/, it.text);
+      assert.ok(Number(it.min) > 0, `walking minutes: ${it.text}`);
+    }
+    await settled();
+    assert.ok((await rendered(['em-nearest-line'])) > 0, 'lines to the volunteers drawn');
+    assert.ok((await rendered(['em-nearest-volunteer'])) > 0, 'volunteers drawn');
+
+    // The straight-line toggle asks again.
+    const straight = page.waitForResponse((r) => r.url().includes('by=line'));
+    await page.check('input[name="em-by"][value="line"]');
+    await straight;
+    await page.waitForFunction(() => /直线/.test(document.querySelector('#em-nearest-list li')?.textContent ?? ''));
+    await page.check('input[name="em-by"][value="road"]');
+
+    // A hazard area drawn with terra-draw over the centre.
+    await page.click('#em-draw');
+    await page.waitForFunction(async () => (await window.__wangge.draw()).draw.getMode() === 'polygon');
+    assert.ok(await page.isVisible('#em-draw-hint'));
+    const area = page.waitForResponse((r) => r.url().endsWith('/api/emergency/area'));
+    const pts = [
+      [cx - 150, cy - 110],
+      [cx + 150, cy - 110],
+      [cx + 150, cy + 110],
+      [cx - 150, cy + 110],
+      [cx - 150, cy - 110], // back on the first vertex closes the ring
+    ];
+    for (const [x, y] of pts) {
+      await page.mouse.move(x, y, { steps: 3 });
+      await page.mouse.click(x, y);
+      await page.waitForTimeout(150);
+    }
+    assert.equal((await area).status(), 200);
+    await page.waitForSelector('#em-area [data-count="total"]');
+    const counts = await page.$$eval('#em-area .em-tally dd', (dds) =>
+      Object.fromEntries(dds.map((d) => [d.dataset.count ?? `care${d.dataset.care}`, Number(d.textContent.replace(/[^\d]/g, ''))])),
+    );
+    assert.ok(counts.total > 0, `households in the area: ${JSON.stringify(counts)}`);
+    assert.equal(counts.care0 + counts.care1 + counts.care2, counts.total, JSON.stringify(counts));
+    const areaText = await page.textContent('#em-area');
+    for (const w of ['放心户', '关心户', '连心户', '重点户', '涉及网格', '附近志愿者']) assert.ok(areaText.includes(w), w);
+    assert.ok((await page.$$('#em-area .em-vulnerable .em-household')).length > 0, 'vulnerable households listed');
+    assert.equal(await page.evaluate(async () => (await window.__wangge.draw()).draw.getMode()), 'static');
+
+    // The dispatch plan for the area.
+    await page.fill('#em-capacity input', '3');
+    await page.fill('#em-max-distance input', '3000');
+    const plan = page.waitForResponse((r) => r.url().endsWith('/api/emergency/plan'));
+    await page.click('#em-plan-make');
+    assert.equal((await plan).status(), 200);
+    await page.waitForSelector('#em-plan table tbody.em-route');
+    const routes = await page.$$eval('#em-plan tbody.em-route', (tbs) =>
+      tbs.map((tb) => ({ volunteer: tb.querySelector('.em-route-head b')?.textContent ?? '', stops: tb.querySelectorAll('tr.em-stop').length })),
+    );
+    assert.ok(routes.length > 0, 'volunteers in the plan');
+    for (const r of routes) {
+      assert.ok(r.volunteer.length > 0, 'volunteer named');
+      assert.ok(r.stops >= 1 && r.stops <= 3, `households per volunteer: ${r.stops}`);
+    }
+    assert.match(await page.textContent('#em-plan .em-summary'), /重点户 \d+ 户，已派 \d+ 户/);
+    await settled();
+    assert.ok((await rendered(['em-plan-line'])) > 0, 'plan lines drawn');
+    await page.screenshot({ path: path.join(artifacts, 'viewer-emergency-plan.png') });
+
+    // A vulnerable household of the list zooms the map to it.
+    const first = await page.$eval('#em-area .em-vulnerable .em-household', (b) => b.dataset.id);
+    await page.click(`#em-area .em-household[data-id="${first}"]`);
+    await page.waitForFunction(() => !window.__wanggeMap.isMoving(), null, { timeout: 10_000 });
+    assert.ok((await page.evaluate(() => window.__wanggeMap.getZoom())) >= 16.9);
+
+    // The printable sheet opens in a window of ours; the CSV downloads.
+    const [popup] = await Promise.all([page.waitForEvent('popup', { timeout: 15_000 }), page.click('#em-print')]);
+    await popup.waitForLoadState('load');
+    assert.match(popup.url(), /^blob:/);
+    assert.match(await popup.textContent('body'), /调度/);
+    await popup.waitForFunction(() => window.__printed > 0, null, { timeout: 10_000 });
+    await popup.close();
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click('#em-csv')]);
+    assert.match(download.suggestedFilename(), /\.csv$/);
+    const { readFileSync } = await import('node:fs');
+    assert.match(readFileSync(await download.path(), 'utf8'), /志愿者/);
+
+    // English labels.
+    await page.click('#lang-switch button[data-lang="en"]');
+    assert.equal(await page.textContent('#em-draw'), 'Draw hazard area');
+    assert.match(await page.textContent('#em-plan .em-summary'), /served/);
+    await page.click('#lang-switch button[data-lang="zh"]');
+
+    const foreign = requests.filter((u) => !u.startsWith('data:') && !u.startsWith(`blob:${server.origin}/`) && new URL(u).origin !== server.origin);
+    assert.deepEqual(foreign, [], 'requests to other origins');
+    assert.deepEqual(consoleErrors, [], 'console errors');
+    assert.deepEqual(badResponses, [], 'failed responses');
+  });
+});
