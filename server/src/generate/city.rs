@@ -242,8 +242,10 @@ impl City {
                     continue;
                 }
                 let bridge = j == self.river_row;
-                if bridge && !(i % 8 == 0 && i != 0 && i != w) {
-                    continue; // few crossings
+                // Few crossings: every 8th column, and the middle one so that
+                // a small city has a bridge too.
+                if bridge && !((i % 8 == 0 || i == w / 2) && i != 0 && i != w) {
+                    continue;
                 }
                 let (a, b) = (self.node(i, j), self.node(i, j + 1));
                 let class = if bridge { RoadClass::Primary } else { class };
