@@ -114,11 +114,7 @@ pub async fn nearest(
         "at": [lon, lat],
         "by": if walk { "road" } else { "line" },
         "walk_m_per_s": crate::emergency::network::WALK_M_PER_S,
-        "volunteers": rows.iter().map(|r| {
-            let mut v = serde_json::to_value(r).unwrap_or_default();
-            if let Some(w) = r.walk_m { v["walk_min"] = json!((w / crate::emergency::network::WALK_M_PER_S / 60.0 * 10.0).round() / 10.0); }
-            v
-        }).collect::<Vec<_>>(),
+        "volunteers": rows,
     })))
 }
 

@@ -41,7 +41,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    super::init_tracing();
+    let _log = super::init_tracing();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -127,6 +127,10 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         tracing::info!(%addr, "listening");
         // A fixed line on stdout so scripts and tests learn the port.
         println!("wangge listening on http://{addr}");
+        // Answers are small and whole: send them at once, not after Nagle's wait.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await?;

@@ -43,6 +43,9 @@ pub struct PersonRow {
     /// From the area (0 inside) or to the point asked about.
     pub distance_m: f64,
     pub walk_m: Option<f64>,
+    /// Minutes at walking pace, to a tenth; only when walked by road.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub walk_min: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +80,8 @@ pub fn person_row(p: &Person, caller: &Caller, distance_m: f64, walk_m: Option<f
         lat: p.home.y(),
         distance_m: (distance_m * 10.0).round() / 10.0,
         walk_m: walk_m.map(|w| (w * 10.0).round() / 10.0),
+        walk_min: walk_m
+            .map(|w| (w / crate::emergency::network::WALK_M_PER_S / 60.0 * 10.0).round() / 10.0),
     }
 }
 
