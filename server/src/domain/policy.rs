@@ -53,8 +53,11 @@ pub struct Staffing {
     pub max_households_per_full_time_worker: u32,
     /// Every level-3 grid needs at least this many grid workers (full or part time).
     pub min_workers_per_level3: u32,
-    /// Every level-2 grid needs at least this many grid leaders.
-    pub min_leaders_per_level2: u32,
+    /// Every grid of `leader_level` needs at least this many grid leaders.
+    pub min_leaders_per_grid: u32,
+    /// The level whose grids each have a grid leader (网格长): 1 in Ankang,
+    /// whose 718 leaders head its 718 level-1 grids.
+    pub leader_level: u8,
     /// A person assigned to more grids than this is overstretched.
     pub max_grids_per_person: u32,
 }
@@ -64,7 +67,8 @@ impl Default for Staffing {
         Self {
             max_households_per_full_time_worker: 300,
             min_workers_per_level3: 1,
-            min_leaders_per_level2: 1,
+            min_leaders_per_grid: 1,
+            leader_level: 1,
             max_grids_per_person: 3,
         }
     }
@@ -222,6 +226,9 @@ impl Policy {
         }
         if !(self.reach.carer_radius_m.is_finite() && self.reach.carer_radius_m > 0.0) {
             return bad("reach.carer_radius_m must be a positive number".into());
+        }
+        if !(1..=3).contains(&self.staffing.leader_level) {
+            return bad("staffing.leader_level must be 1, 2 or 3".into());
         }
         if self.code_widths.iter().any(|w| !(1..=4).contains(w)) {
             return bad("code_widths: each between 1 and 4 digits".into());

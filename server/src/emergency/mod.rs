@@ -131,6 +131,24 @@ impl EmergencyIndex {
         }
     }
 
+    /// Where a lon/lat point joins the walking network.
+    pub fn snap_point(&self, at: Coord<f64>) -> Option<Snap> {
+        self.network.as_ref()?.snap(self.proj.forward(at))
+    }
+
+    /// Walking distances from `from` to the nodes within `limit` metres.
+    pub fn walk_within(&self, from: &Snap, limit: f64) -> HashMap<u32, f64> {
+        self.network
+            .as_ref()
+            .map(|n| n.distances_within(from, limit))
+            .unwrap_or_default()
+    }
+
+    /// Walking metres to `to` over the distances of [`Self::walk_within`].
+    pub fn walk_to(&self, from: &Snap, dist: &HashMap<u32, f64>, to: &Snap) -> f64 {
+        Network::distance_to_within(from, dist, to)
+    }
+
     pub fn has_network(&self) -> bool {
         self.network.is_some()
     }

@@ -169,6 +169,45 @@ impl Network {
         d
     }
 
+    /// Like [`Network::distances`], but only the nodes within `limit`: a
+    /// short search touches few nodes, so it keeps them in a map rather
+    /// than a vector the size of the city.
+    pub fn distances_within(&self, from: &Snap, limit: f64) -> HashMap<u32, f64> {
+        let mut d: HashMap<u32, f64> = HashMap::new();
+        let mut heap = BinaryHeap::new();
+        for (n, x) in [
+            (from.a, from.off + from.to_a),
+            (from.b, from.off + from.to_b),
+        ] {
+            if x <= limit && x < d.get(&n).copied().unwrap_or(f64::INFINITY) {
+                d.insert(n, x);
+                heap.push(State(x, n));
+            }
+        }
+        while let Some(State(du, u)) = heap.pop() {
+            if du > d.get(&u).copied().unwrap_or(f64::INFINITY) {
+                continue;
+            }
+            for &(v, w) in &self.adj[u as usize] {
+                let nd = du + w;
+                if nd <= limit && nd < d.get(&v).copied().unwrap_or(f64::INFINITY) {
+                    d.insert(v, nd);
+                    heap.push(State(nd, v));
+                }
+            }
+        }
+        d
+    }
+
+    /// [`Network::distance_to`] over the map of [`Network::distances_within`].
+    pub fn distance_to_within(from: &Snap, dist: &HashMap<u32, f64>, to: &Snap) -> f64 {
+        let at = |n: u32| dist.get(&n).copied().unwrap_or(f64::INFINITY);
+        let via = (at(to.a) + to.to_a).min(at(to.b) + to.to_b) + to.off;
+        let same = (from.a == to.a && from.b == to.b)
+            .then(|| from.off + (from.to_a - to.to_a).abs() + to.off);
+        same.map_or(via, |s| s.min(via))
+    }
+
     /// Walking distance to a snapped target given the distances from a
     /// source snapped at `from`.
     pub fn distance_to(from: &Snap, dist: &[f64], to: &Snap) -> f64 {
