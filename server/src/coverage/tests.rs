@@ -597,3 +597,88 @@ fn suggestions_reach_the_unreached_and_adding_them_closes_the_gap() {
     let after = analyse(&regions, &grids, &hh, &people, &[]);
     assert_eq!(after.report(None, &Scope::all()).region.reached, 9);
 }
+
+#[test]
+fn every_gap_planted_in_the_generated_city_is_found() {
+    let g = crate::generate::generate(
+        crate::generate::Params {
+            households: 40_000,
+            seed: 3,
+        },
+        &mut |_| {},
+    );
+    assert!(g.planted.iter().any(|p| p.kind == "gap"));
+    assert!(g.planted.iter().any(|p| p.kind == "overlap"));
+    let e = crate::emergency::EmergencyIndex::build(&g.people, &g.roads, None);
+    let input = Inputs {
+        regions: &g.regions,
+        grids: &g.grids,
+        households: &g.households,
+        people: &g.people,
+        water: &g.water,
+        buildings: &g.buildings,
+        emergency: Some(&e),
+    };
+    let a = Analysis::new(&input, &Policy::default(), Options::default());
+    let r = a.report(None, &Scope::all());
+    for p in &g.planted {
+        match p.kind {
+            "gap" => {
+                let found = of_kind(&r, FindingKind::Gap)
+                    .into_iter()
+                    .filter(|f| f.region == p.region && f.level == Some(Level::ONE))
+                    .map(|f| f.area_m2)
+                    .sum::<f64>();
+                assert!(
+                    (found - p.area_m2).abs() < p.area_m2 * 0.01,
+                    "{}: planted {} m², found {found}",
+                    p.region,
+                    p.area_m2
+                );
+            }
+            _ => {
+                let code = p.grid.clone().unwrap();
+                for kind in [FindingKind::Overlap, FindingKind::Nesting] {
+                    assert!(
+                        of_kind(&r, kind).iter().any(|f| f.grids.contains(&code)),
+                        "{kind:?} of {code}"
+                    );
+                }
+            }
+        }
+    }
+    // No gap, overlap or nesting finding but the planted ones.
+    let planted_regions: Vec<RegionCode> = g.planted.iter().map(|p| p.region).collect();
+    for f in &r.findings {
+        if matches!(
+            f.kind,
+            FindingKind::Gap | FindingKind::Overlap | FindingKind::Nesting
+        ) {
+            assert!(planted_regions.contains(&f.region), "unplanted {f:?}");
+        }
+    }
+    // Communities left without carers: every level-3 grid unstaffed, every
+    // vulnerable household unreached.
+    for gap in &g.gap_communities {
+        let code = gap.to_string();
+        let grids: Vec<&GridFigures> = r
+            .grids
+            .iter()
+            .filter(|f| f.region == code && f.level == 3)
+            .collect();
+        assert!(!grids.is_empty());
+        assert!(
+            grids.iter().all(|f| f.unstaffed && f.reached == 0),
+            "{code}"
+        );
+        let vulnerable: u64 = grids.iter().map(|f| f.vulnerable).sum();
+        let unreached = of_kind(&r, FindingKind::Unreached)
+            .iter()
+            .filter(|f| f.region == *gap)
+            .count() as u64;
+        assert!(unreached >= vulnerable && vulnerable > 0);
+    }
+    // Elsewhere carers live in their own level-3 grids: almost everyone is reached.
+    assert!(r.region.reached_pct > 80.0, "{}", r.region.reached_pct);
+    assert!(r.region.land_covered_pct > 97.0 && r.region.land_covered_pct < 100.0);
+}

@@ -9,6 +9,7 @@
 //! not sampled, so they hold at any size.
 
 pub mod city;
+pub mod grids;
 pub mod names;
 
 use geo_types::{coord, Coord, MultiPolygon, Point};
@@ -17,8 +18,8 @@ use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
 use crate::domain::{
-    Building, CareLevel, Household, Person, Region, RegionCode, Road, Role, SensitiveFlags, Water,
-    WaterKind,
+    Building, CareLevel, GridCode, Household, ImportedGrid, Level, Person, Region, RegionCode,
+    Road, Role, SensitiveFlags, Water, WaterKind,
 };
 use crate::spatial::projection::LocalProjection;
 use crate::store::Record;
@@ -82,6 +83,9 @@ pub struct Generated {
     pub household_block: Vec<usize>,
     /// Communities deliberately left without carers.
     pub gap_communities: Vec<RegionCode>,
+    /// The grids the city drew by hand, with defects planted in them.
+    pub grids: Vec<ImportedGrid>,
+    pub planted: Vec<grids::Planted>,
     projection: LocalProjection,
 }
 
@@ -106,6 +110,7 @@ impl Generated {
             .chain(self.buildings.into_iter().map(Record::Building))
             .chain(self.households.into_iter().map(Record::Household))
             .chain(self.people.into_iter().map(Record::Person))
+            .chain(self.grids.into_iter().map(Record::Grid))
     }
 }
 
@@ -196,6 +201,50 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
         .skip(3)
         .step_by(GAP_EVERY)
         .collect();
+    let (drawn, planted) = grids::draw(&city, &community_of_cell);
+    let mut grid_tree_items = Vec::new();
+    let imported: Vec<ImportedGrid> = drawn
+        .iter()
+        .enumerate()
+        .map(|(i, g)| {
+            if let Some(r) = geo::BoundingRect::bounding_rect(&g.polygon) {
+                grid_tree_items.push(rstar::primitives::GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners(
+                        [r.min().x, r.min().y],
+                        [r.max().x, r.max().y],
+                    ),
+                    i,
+                ));
+            }
+            ImportedGrid {
+                id: i as i64 + 1,
+                region: g.region,
+                level: Level::new(g.level).expect("1-3"),
+                code: GridCode(g.code.clone()),
+                name: format!(
+                    "{}第{}网格",
+                    community_names.get(&g.region).map_or("", String::as_str),
+                    &g.code[12..]
+                ),
+                parent: g.parent.clone().map(GridCode),
+                geometry: projection.unproject(&grids::clean(g.polygon.clone())),
+            }
+        })
+        .collect();
+    let grid_tree = rstar::RTree::bulk_load(grid_tree_items);
+    // The finest-level drawn grid of each level holding a point in metres.
+    let grid_at = |c: Coord<f64>, level: u8| -> Option<usize> {
+        let mut hits: Vec<usize> = grid_tree
+            .locate_in_envelope_intersecting(&rstar::AABB::from_point([c.x, c.y]))
+            .map(|e| e.data)
+            .filter(|&i| {
+                drawn[i].level == level
+                    && geo::Intersects::intersects(&drawn[i].polygon, &geo_types::Point(c))
+            })
+            .collect();
+        hits.sort_by(|a, b| drawn[*a].code.cmp(&drawn[*b].code));
+        hits.first().copied()
+    };
     progress("streets and communities");
 
     let roads: Vec<Road> = city
@@ -248,6 +297,7 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
     let mut household_block = Vec::with_capacity(p.households as usize);
     let mut cumulative = 0.0;
     let mut assigned = 0u64;
+    let mut household_xy: Vec<Coord<f64>> = Vec::with_capacity(p.households as usize);
     for (bi, h) in city.houses.iter().enumerate() {
         cumulative += h.dwellings;
         let upto = ((cumulative / total) * p.households as f64).round() as u64;
@@ -284,6 +334,7 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
                 estimated: false,
             });
             household_block.push(h.block);
+            household_xy.push(c);
         }
         assigned += n;
     }
@@ -318,18 +369,36 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
     }
     progress("households");
 
-    // Staff: exact quotas at Ankang's ratios, living in households of the
-    // communities that are not left as gaps.
+    // Staff: exact quotas at Ankang's ratios, in the communities that are
+    // not left as gaps. Each is assigned to a grid (leaders to level-1
+    // grids, everyone else to level-3 grids), dealt round the grids so
+    // every grid gets one before any gets two, and lives in that grid.
     let gaps: std::collections::HashSet<RegionCode> = gap_communities.iter().copied().collect();
-    let staffed: Vec<usize> = (0..households.len())
-        .filter(|&i| households[i].region.is_some_and(|r| !gaps.contains(&r)))
-        .collect();
+    let mut in_grid: Vec<Vec<usize>> = vec![Vec::new(); drawn.len()];
+    for (i, c) in household_xy.iter().enumerate() {
+        for level in [1, 3] {
+            if let Some(g) = grid_at(*c, level) {
+                in_grid[g].push(i);
+            }
+        }
+    }
+    let staffed_grids = |level: u8| -> Vec<usize> {
+        (0..drawn.len())
+            .filter(|&g| {
+                drawn[g].level == level
+                    && !gaps.contains(&drawn[g].region)
+                    && !in_grid[g].is_empty()
+            })
+            .collect()
+    };
+    let (level1, level3) = (staffed_grids(1), staffed_grids(3));
     let mut people = Vec::new();
     let mut person = |role: Option<Role>,
                       home: usize,
                       rng: &mut Pcg64Mcg,
                       team: Option<String>,
-                      reserve: bool| {
+                      reserve: bool,
+                      grid: Option<usize>| {
         let h = &households[home];
         let skills = if role.is_none() {
             let k = rng.random_range(1..=3);
@@ -356,18 +425,27 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
             available: rng.random_bool(0.85),
             reserve,
             home: h.location,
-            grids: Vec::new(),
+            grids: grid
+                .map(|g| GridCode(drawn[g].code.clone()))
+                .into_iter()
+                .collect(),
             region: h.region,
         });
     };
     for (role, per_ankang) in ANKANG_STAFF {
         let k = quota(n, per_ankang / ANKANG_HOUSEHOLDS);
-        for _ in 0..k {
-            if staffed.is_empty() {
-                break;
-            }
-            let home = staffed[rng.random_range(0..staffed.len())];
-            person(Some(role), home, &mut rng, None, false);
+        let deck = if role == Role::GridLeader {
+            &level1
+        } else {
+            &level3
+        };
+        if deck.is_empty() {
+            continue;
+        }
+        for i in 0..k {
+            let g = deck[i % deck.len()];
+            let home = in_grid[g][rng.random_range(0..in_grid[g].len())];
+            person(Some(role), home, &mut rng, None, false, Some(g));
         }
     }
     // Volunteers in teams per community chain; 70% of teams in the reserve.
@@ -401,7 +479,14 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
         let size = TEAM_SIZE.min(volunteers - team * TEAM_SIZE);
         for _ in 0..size {
             let home = members[rng.random_range(0..members.len())];
-            person(None, home, &mut rng, Some(name.clone()), team_reserve[team]);
+            person(
+                None,
+                home,
+                &mut rng,
+                Some(name.clone()),
+                team_reserve[team],
+                None,
+            );
         }
     }
     progress("staff and volunteers");
@@ -416,6 +501,8 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
         people,
         household_block,
         gap_communities,
+        grids: imported,
+        planted,
         projection,
     }
 }
