@@ -45,6 +45,23 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
             None,
         ),
     );
+    for what in ["coverage", "gaps"] {
+        m.insert(
+            (
+                "GET",
+                if what == "coverage" {
+                    "/api/regions/{code}/coverage"
+                } else {
+                    "/api/regions/{code}/gaps"
+                },
+            ),
+            (
+                format!("/api/regions/{IN}/{what}"),
+                Some(format!("/api/regions/110101001002/{what}")),
+                None,
+            ),
+        );
+    }
     m.insert(("GET", "/api/layers"), ("/api/layers".into(), None, None));
     m.insert(
         ("GET", "/api/emergency/nearest"),

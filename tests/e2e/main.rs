@@ -3,6 +3,7 @@
 
 mod access;
 mod common;
+mod coverage;
 mod crs_reference;
 mod emergency;
 mod estimate;

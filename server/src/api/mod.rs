@@ -3,6 +3,7 @@
 //! [`error`] and nowhere else.
 
 pub mod auth;
+pub mod coverage;
 pub mod emergency;
 pub mod error;
 mod layers;
@@ -68,6 +69,7 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         )
     };
     const EMERGENCY: &[Role] = &[Role::Admin, Role::Emergency, Role::Office];
+    const COVERAGE: &[Role] = &[Role::Admin, Role::Office, Role::Planner];
     vec![
         r(
             "GET",
@@ -153,6 +155,8 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "one feature as GeoJSON",
             get(layers::item),
         ),
+        r("GET", "/api/regions/{code}/coverage", Roles(COVERAGE), "coverage of a region: roll-ups, per-grid figures, findings, suggested carers (json, csv, xlsx)", get(coverage::coverage)),
+        r("GET", "/api/regions/{code}/gaps", Roles(COVERAGE), "gaps of a region as GeoJSON: kind, severity, counts", get(coverage::gaps)),
         r("GET", "/api/emergency/nearest", Roles(EMERGENCY), "k nearest available reserve volunteers to a point, by road or straight line", get(emergency::nearest)),
         r("POST", "/api/emergency/area", Roles(EMERGENCY), "a hazard area: households by care level and grid, grids and staff, volunteers nearby", post(emergency::area)),
         r("POST", "/api/emergency/plan", Roles(EMERGENCY), "dispatch plan: volunteers paired with vulnerable households (json, geojson, csv, html)", post(emergency::plan)),

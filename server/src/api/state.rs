@@ -26,6 +26,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Credentials recently found good (a 2 s cache).
     pub auth_cache: Arc<super::auth::AuthCache>,
+    /// Staffing ratios, radii and care levels for analyses.
+    pub policy: Arc<crate::domain::Policy>,
     /// The batching audit writer, when the server runs one.
     pub audit_sink: Option<std::sync::mpsc::Sender<crate::access::account::AuditEntry>>,
 }

@@ -33,6 +33,8 @@ pub enum Command {
     Audit(accounts::AuditArgs),
     /// Emergency: nearest volunteers, hazard areas, dispatch plans.
     Emergency(emergency::Args),
+    /// Coverage and gaps: land, staffing, reach of vulnerable households.
+    Coverage(coverage::Args),
     /// Print a policy preset (or check a TOML file) as TOML, to start your own.
     Policy {
         /// Preset name (ankang, comprehensive) or a .toml file.
@@ -42,6 +44,7 @@ pub enum Command {
 }
 
 mod accounts;
+mod coverage;
 mod emergency;
 mod estimate;
 mod generate;
@@ -89,6 +92,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Generate(a) => generate::run(&a),
         Command::Estimate(a) => estimate::run(a),
         Command::Emergency(a) => emergency::run(a),
+        Command::Coverage(a) => coverage::run(a),
         Command::User(a) => accounts::run_user(a),
         Command::Token(a) => accounts::run_token(a),
         Command::Audit(a) => accounts::run_audit(&a),

@@ -35,6 +35,9 @@ pub struct Args {
     /// session cookies then carry `Secure`.
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
+    /// Policy preset or TOML file for coverage analysis.
+    #[arg(long, default_value = "ankang")]
+    pub policy: String,
     /// The PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
@@ -81,6 +84,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     });
     let (audit_sink, audit_thread) = api::auth::audit_writer(store.clone());
     let state = AppState {
+        policy: Arc::new(super::load_policy(&args.policy)?),
         audit_sink: Some(audit_sink),
         auth_cache: Arc::default(),
         store: store.clone(),

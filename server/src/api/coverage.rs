@@ -1,0 +1,183 @@
+//! Coverage of a region: figures and gaps. The analysis runs over the
+//! region's subtree within the caller's scope, off the async workers.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::error::ApiError;
+use super::state::{AppState, CallerOf};
+use crate::access::{Caller, Scope};
+use crate::coverage::{export, Analysis, Inputs, Options, Report, Suggestion};
+use crate::domain::RegionCode;
+
+/// Runs the analysis of `code` for `caller`.
+async fn analyse(
+    st: &AppState,
+    caller: &Caller,
+    code: &str,
+    q: &HashMap<String, String>,
+) -> Result<(Report, Vec<Suggestion>), ApiError> {
+    let code: RegionCode = code
+        .parse()
+        .map_err(|e| ApiError::BadRequest(format!("{e}")))?;
+    let by_road = match q.get("by").map(String::as_str) {
+        None | Some("road") => true,
+        Some("line") => false,
+        Some(o) => return Err(ApiError::BadRequest(format!("by={o:?}: road or line"))),
+    };
+    let suggest = match q.get("suggest") {
+        None => 0,
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n <= 200)
+            .ok_or_else(|| ApiError::BadRequest(format!("suggest={s:?}: 0 to 200")))?,
+    };
+    let s = st.snapshot.load();
+    if s.region(code, &caller.scope).is_none() {
+        return Err(ApiError::NotFound(format!("region {code}")));
+    }
+    let policy = st.policy.clone();
+    let scope = caller.scope.clone();
+    tokio::task::spawn_blocking(move || {
+        // Only the region's subtree, and of it only what the caller may see.
+        let sub = Scope::prefixes([code.significant()]);
+        let keep = |r: Option<RegionCode>| sub.contains_opt(r) && scope.contains_opt(r);
+        let regions: Vec<_> = s
+            .regions
+            .items()
+            .iter()
+            .filter(|r| keep(Some(r.code)))
+            .cloned()
+            .collect();
+        let grids: Vec<_> = s
+            .grids
+            .items()
+            .iter()
+            .filter(|g| keep(Some(g.region)))
+            .cloned()
+            .collect();
+        let households: Vec<_> = s
+            .households
+            .items()
+            .iter()
+            .filter(|h| keep(h.region))
+            .cloned()
+            .collect();
+        let people: Vec<_> = s
+            .people
+            .items()
+            .iter()
+            .filter(|p| {
+                keep(p.region)
+                    || p.grids
+                        .iter()
+                        .any(|g| g.as_str().starts_with(&code.significant()))
+            })
+            .cloned()
+            .collect();
+        let bbox = regions
+            .iter()
+            .find(|r| r.code == code)
+            .and_then(|r| geo::BoundingRect::bounding_rect(&r.boundary));
+        let buildings: Vec<_> = s
+            .buildings
+            .query(bbox, &Scope::all(), 0, usize::MAX)
+            .items
+            .into_iter()
+            .cloned()
+            .collect();
+        let input = Inputs {
+            regions: &regions,
+            grids: &grids,
+            households: &households,
+            people: &people,
+            water: s.water.items(),
+            buildings: &buildings,
+            emergency: Some(&s.emergency),
+        };
+        let opts = Options {
+            by_road,
+            ..Options::default()
+        };
+        let a = Analysis::new(&input, &policy, opts);
+        let report = a.report(Some(code), &scope);
+        let suggestions = if suggest > 0 {
+            a.suggest(Some(code), &scope, suggest)
+        } else {
+            Vec::new()
+        };
+        (report, suggestions)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// `GET /api/regions/{code}/coverage?format=json|csv|xlsx&by=road|line&suggest=N`
+pub async fn coverage(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Path(code): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let format = q.get("format").map_or("json", String::as_str).to_string();
+    if !matches!(format.as_str(), "json" | "csv" | "xlsx") {
+        return Err(ApiError::BadRequest(format!(
+            "format={format:?}: json, csv or xlsx"
+        )));
+    }
+    let (report, suggestions) = analyse(&st, &caller, &code, &q).await?;
+    let name = format!("coverage-{code}");
+    Ok(match format.as_str() {
+        "csv" => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.csv\""),
+                ),
+            ],
+            export::csv(&report),
+        )
+            .into_response(),
+        "xlsx" => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.xlsx\""),
+                ),
+            ],
+            export::xlsx(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
+        )
+            .into_response(),
+        _ => {
+            let mut v =
+                serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
+            v["suggestions"] = serde_json::to_value(&suggestions).unwrap_or_default();
+            Json(v).into_response()
+        }
+    })
+}
+
+/// `GET /api/regions/{code}/gaps`: findings with a place, as GeoJSON.
+pub async fn gaps(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Path(code): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let (report, _) = analyse(&st, &caller, &code, &q).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        export::geojson(&report).to_string(),
+    )
+        .into_response())
+}
