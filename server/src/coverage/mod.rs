@@ -1281,6 +1281,14 @@ impl<'a> Analysis<'a> {
         None
     }
 
+    /// Recomputes the reach of every vulnerable household (for benches:
+    /// the reach pass alone); returns how many there are.
+    pub fn reach_all(&mut self) -> usize {
+        let all: Vec<usize> = (0..self.hh.len()).filter(|&i| self.hh[i].care > 0).collect();
+        self.compute_reach(&all);
+        all.len()
+    }
+
     /// Region codes known to the analysis.
     pub fn has_region(&self, code: RegionCode) -> bool {
         self.region_pos.contains_key(&code)
