@@ -83,6 +83,14 @@ fn improve_by_swaps(weights: &[f64], covers: &[Vec<u32>], sites: &mut [usize], h
     for &s in sites.iter() {
         chosen[s] = true;
     }
+    // A candidate never gains more than all it covers: scanning in that
+    // order, the scan stops once no later candidate could beat the best.
+    let reach: Vec<f64> = covers
+        .iter()
+        .map(|c| c.iter().map(|&d| weights[d as usize]).sum())
+        .collect();
+    let mut order: Vec<usize> = (0..covers.len()).collect();
+    order.sort_by(|a, b| reach[*b].total_cmp(&reach[*a]).then(a.cmp(b)));
     for _ in 0..4 {
         let mut better = false;
         for k in 0..sites.len() {
@@ -96,17 +104,24 @@ fn improve_by_swaps(weights: &[f64], covers: &[Vec<u32>], sites: &mut [usize], h
             for &d in &covers[out] {
                 hit[d as usize] -= 1;
             }
-            let best = (0..covers.len())
-                .filter(|&c| !chosen[c])
-                .map(|c| {
-                    let g: f64 = covers[c]
-                        .iter()
-                        .filter(|&&d| hit[d as usize] == 0)
-                        .map(|&d| weights[d as usize])
-                        .sum();
-                    (c, g)
-                })
-                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+            let mut best: Option<(usize, f64)> = None;
+            for &c in &order {
+                let bar = best.map_or(loss, |(_, g)| g.max(loss));
+                if reach[c] <= bar {
+                    break;
+                }
+                if chosen[c] {
+                    continue;
+                }
+                let g: f64 = covers[c]
+                    .iter()
+                    .filter(|&&d| hit[d as usize] == 0)
+                    .map(|&d| weights[d as usize])
+                    .sum();
+                if best.is_none_or(|(_, b)| g > b) {
+                    best = Some((c, g));
+                }
+            }
             let into = match best {
                 Some((c, g)) if g > loss + 1e-9 => {
                     better = true;
