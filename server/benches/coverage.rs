@@ -22,7 +22,13 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(349_028);
     let t = Instant::now();
-    let g = generate(Params { households, seed: 1 }, &mut |_| {});
+    let g = generate(
+        Params {
+            households,
+            seed: 1,
+        },
+        &mut |_| {},
+    );
     println!(
         "generated city: {} households, {} grids, {} people in {:.0} ms",
         g.households.len(),
@@ -60,7 +66,10 @@ fn main() {
     );
     let t = Instant::now();
     let n = a.reach_all();
-    println!("straight-line reach of {n} vulnerable households: {:.1} ms", ms(t));
+    println!(
+        "straight-line reach of {n} vulnerable households: {:.1} ms",
+        ms(t)
+    );
 
     let t = Instant::now();
     let mut road = Analysis::new(&input, &policy, Options::default());
@@ -87,7 +96,14 @@ fn main() {
         .find(|p| p.roles.contains(&Role::PartTimeWorker))
         .expect("a worker")
         .clone();
-    p.grids = vec![g.grids.iter().rev().find(|x| x.level.get() == 3).unwrap().code.clone()];
+    p.grids = vec![g
+        .grids
+        .iter()
+        .rev()
+        .find(|x| x.level.get() == 3)
+        .unwrap()
+        .code
+        .clone()];
     let mut times = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
@@ -101,7 +117,10 @@ fn main() {
     );
     // One grid edit: a level-3 grid redrawn 5 m larger.
     let mut edit = g.grids.iter().find(|x| x.level.get() == 3).unwrap().clone();
-    edit.geometry = geo::MapCoords::map_coords(&edit.geometry, |c| geo_types::coord! { x: c.x + 0.00003, y: c.y });
+    edit.geometry = geo::MapCoords::map_coords(
+        &edit.geometry,
+        |c| geo_types::coord! { x: c.x + 0.00003, y: c.y },
+    );
     let mut times = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();

@@ -1284,7 +1284,9 @@ impl<'a> Analysis<'a> {
     /// Recomputes the reach of every vulnerable household (for benches:
     /// the reach pass alone); returns how many there are.
     pub fn reach_all(&mut self) -> usize {
-        let all: Vec<usize> = (0..self.hh.len()).filter(|&i| self.hh[i].care > 0).collect();
+        let all: Vec<usize> = (0..self.hh.len())
+            .filter(|&i| self.hh[i].care > 0)
+            .collect();
         self.compute_reach(&all);
         all.len()
     }
