@@ -35,6 +35,8 @@ pub enum Command {
     Emergency(emergency::Args),
     /// Coverage and gaps: land, staffing, reach of vulnerable households.
     Coverage(coverage::Args),
+    /// Solve an instance of the shared partition benchmark.
+    BenchPartition(partition::BenchArgs),
     /// Print a policy preset (or check a TOML file) as TOML, to start your own.
     Policy {
         /// Preset name (ankang, comprehensive) or a .toml file.
@@ -50,6 +52,7 @@ mod estimate;
 mod generate;
 mod import;
 mod info;
+mod partition;
 mod serve;
 
 /// A policy preset by name, or a TOML file.
@@ -93,6 +96,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Estimate(a) => estimate::run(a),
         Command::Emergency(a) => emergency::run(a),
         Command::Coverage(a) => coverage::run(a),
+        Command::BenchPartition(a) => partition::run(&a),
         Command::User(a) => accounts::run_user(a),
         Command::Token(a) => accounts::run_token(a),
         Command::Audit(a) => accounts::run_audit(&a),

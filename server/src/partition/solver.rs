@@ -1,0 +1,580 @@
+//! One parent grid split into children: weighted k-means++ seeds, balanced
+//! region growing (the lightest region grows next, along the cheapest path
+//! from its seed, where crossing a road costs more), then boundary
+//! refinement that trades balance against cut length (cutting along a road
+//! is cheap) and never disconnects a grid.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+
+use super::{AtomGraph, LevelSpec, Options};
+
+const NONE: u32 = u32::MAX;
+/// Growing across a road costs this many times growing within a block.
+const ROAD_CROSSING: f64 = 50.0;
+const REFINE_PASSES: usize = 60;
+
+/// Per-thread buffers the size of the whole graph, reused across parents.
+pub struct Scratch {
+    local: Vec<u32>,
+}
+
+impl Scratch {
+    pub fn new(n: usize) -> Self {
+        Self {
+            local: vec![NONE; n],
+        }
+    }
+}
+
+/// The parent's own graph, in local ids.
+struct Local {
+    atoms: Vec<u32>,
+    hh: Vec<f64>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    start: Vec<usize>,
+    nbr: Vec<u32>,
+    /// Cut cost of the shared boundary (road: discounted).
+    cut: Vec<f64>,
+    road: Vec<bool>,
+}
+
+impl Local {
+    fn around(&self, i: u32) -> std::ops::Range<usize> {
+        self.start[i as usize]..self.start[i as usize + 1]
+    }
+}
+
+/// Splits `atoms` (one parent) into groups of global atom ids.
+pub fn solve_parent(
+    g: &AtomGraph,
+    atoms: &[u32],
+    spec: &LevelSpec,
+    opts: &Options,
+    seed: u64,
+    scratch: &mut Scratch,
+) -> Vec<Vec<u32>> {
+    for (i, &a) in atoms.iter().enumerate() {
+        scratch.local[a as usize] = i as u32;
+    }
+    let mut start = vec![0usize; atoms.len() + 1];
+    let (mut nbr, mut cut, mut road) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, &a) in atoms.iter().enumerate() {
+        for k in g.around(a) {
+            let b = scratch.local[g.nbr[k] as usize];
+            if b != NONE {
+                nbr.push(b);
+                cut.push(g.len[k] * if g.road[k] { opts.road_discount } else { 1.0 });
+                road.push(g.road[k]);
+            }
+        }
+        start[i + 1] = nbr.len();
+    }
+    for &a in atoms {
+        scratch.local[a as usize] = NONE;
+    }
+    let l = Local {
+        atoms: atoms.to_vec(),
+        hh: atoms
+            .iter()
+            .map(|&a| f64::from(g.households[a as usize]))
+            .collect(),
+        x: atoms.iter().map(|&a| g.x[a as usize]).collect(),
+        y: atoms.iter().map(|&a| g.y[a as usize]).collect(),
+        start,
+        nbr,
+        cut,
+        road,
+    };
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let mut out = Vec::new();
+    for comp in components(&l) {
+        for grp in solve_component(&l, &comp, spec, &mut rng) {
+            out.push(grp.into_iter().map(|i| l.atoms[i as usize]).collect());
+        }
+    }
+    out
+}
+
+/// Connected pieces of the parent (a multi-part region, islands).
+fn components(l: &Local) -> Vec<Vec<u32>> {
+    let n = l.atoms.len();
+    let mut seen = vec![false; n];
+    let mut out = Vec::new();
+    for s in 0..n {
+        if seen[s] {
+            continue;
+        }
+        seen[s] = true;
+        let mut comp = vec![s as u32];
+        let mut i = 0;
+        while i < comp.len() {
+            let u = comp[i];
+            for k in l.around(u) {
+                let v = l.nbr[k] as usize;
+                if !seen[v] {
+                    seen[v] = true;
+                    comp.push(v as u32);
+                }
+            }
+            i += 1;
+        }
+        out.push(comp);
+    }
+    out
+}
+
+/// How many children: as near the target as the range allows.
+fn child_count(h: f64, spec: &LevelSpec) -> usize {
+    let lo = (h / spec.max).ceil().max(1.0);
+    let hi = (h / spec.min).floor().max(lo);
+    (h / spec.target).round().clamp(lo, hi) as usize
+}
+
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+struct Cost(f64);
+impl Eq for Cost {}
+impl Ord for Cost {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+
+fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg) -> Vec<Vec<u32>> {
+    let h: f64 = comp.iter().map(|&i| l.hh[i as usize]).sum();
+    let k = child_count(h, spec);
+    if k <= 1 || comp.len() <= 1 {
+        return vec![comp.to_vec()];
+    }
+    let k = k.min(comp.len());
+    let seeds = seeds(l, comp, k, rng);
+    let mut label = vec![NONE; l.atoms.len()];
+    let mut load = vec![0.0; k];
+    let mut size = vec![0usize; k];
+    // Blocks (atoms joined without crossing a road) much smaller than a
+    // grid are taken whole first, so most boundaries run along roads.
+    let blocks = blocks(l, comp);
+    let whole = blocks.members.len() >= k && h / (blocks.members.len() as f64) <= spec.target * 0.6;
+    let mut fronts: Vec<BinaryHeap<Reverse<(Cost, u32)>>> = vec![BinaryHeap::new(); k];
+    for (r, &s) in seeds.iter().enumerate() {
+        fronts[r].push(Reverse((Cost(0.0), s)));
+    }
+    grow(
+        l,
+        spec,
+        &blocks,
+        whole,
+        &mut fronts,
+        &mut label,
+        &mut load,
+        &mut size,
+    );
+    if whole {
+        // What no grid could take whole (it would overflow) goes atom by atom.
+        for &a in comp {
+            let r = label[a as usize];
+            if r == NONE {
+                continue;
+            }
+            for e in l.around(a) {
+                if label[l.nbr[e] as usize] == NONE {
+                    fronts[r as usize].push(Reverse((Cost(0.0), l.nbr[e])));
+                }
+            }
+        }
+        grow(
+            l,
+            spec,
+            &blocks,
+            false,
+            &mut fronts,
+            &mut label,
+            &mut load,
+            &mut size,
+        );
+    }
+    refine(l, comp, spec, &mut label, &mut load, &mut size);
+    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); k];
+    for &a in comp {
+        groups[label[a as usize] as usize].push(a);
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
+}
+
+/// Blocks of a component: pieces joined without crossing a road.
+struct Blocks {
+    of: Vec<u32>,
+    members: Vec<Vec<u32>>,
+    hh: Vec<f64>,
+}
+
+fn blocks(l: &Local, comp: &[u32]) -> Blocks {
+    let mut of = vec![NONE; l.atoms.len()];
+    let mut members = Vec::new();
+    let mut hh = Vec::new();
+    for &s in comp {
+        if of[s as usize] != NONE {
+            continue;
+        }
+        let b = members.len() as u32;
+        of[s as usize] = b;
+        let mut m = vec![s];
+        let mut i = 0;
+        while i < m.len() {
+            let u = m[i];
+            for e in l.around(u) {
+                let v = l.nbr[e];
+                if !l.road[e] && of[v as usize] == NONE {
+                    of[v as usize] = b;
+                    m.push(v);
+                }
+            }
+            i += 1;
+        }
+        hh.push(m.iter().map(|&a| l.hh[a as usize]).sum());
+        members.push(m);
+    }
+    Blocks { of, members, hh }
+}
+
+/// Balanced growth: the lightest grid with somewhere to go takes its
+/// cheapest frontier atom (with `whole`, that atom's whole block, unless
+/// the block would push it past the maximum).
+#[allow(clippy::too_many_arguments)]
+fn grow(
+    l: &Local,
+    spec: &LevelSpec,
+    blocks: &Blocks,
+    whole: bool,
+    fronts: &mut [BinaryHeap<Reverse<(Cost, u32)>>],
+    label: &mut [u32],
+    load: &mut [f64],
+    size: &mut [usize],
+) {
+    let k = fronts.len();
+    let mut turn: BinaryHeap<Reverse<(Cost, usize)>> =
+        (0..k).map(|r| Reverse((Cost(load[r]), r))).collect();
+    while let Some(Reverse((Cost(w), r))) = turn.pop() {
+        if w != load[r] {
+            continue; // stale
+        }
+        let mut grew = false;
+        while let Some(Reverse((Cost(c), a))) = fronts[r].pop() {
+            if label[a as usize] != NONE {
+                continue;
+            }
+            let b = blocks.of[a as usize] as usize;
+            // A block bigger than a grid is taken atom by atom.
+            let take: Vec<u32> = if whole && blocks.hh[b] <= spec.target {
+                if load[r] > 0.0 && load[r] + blocks.hh[b] > spec.max {
+                    continue;
+                }
+                blocks.members[b].clone()
+            } else {
+                vec![a]
+            };
+            for &t in &take {
+                label[t as usize] = r as u32;
+                load[r] += l.hh[t as usize];
+                size[r] += 1;
+            }
+            for &t in &take {
+                for e in l.around(t) {
+                    let b = l.nbr[e];
+                    if label[b as usize] == NONE {
+                        let d = (l.x[t as usize] - l.x[b as usize])
+                            .hypot(l.y[t as usize] - l.y[b as usize]);
+                        let base = if whole {
+                            (l.x[a as usize] - l.x[t as usize])
+                                .hypot(l.y[a as usize] - l.y[t as usize])
+                        } else {
+                            0.0
+                        };
+                        let nc = c + base + d * if l.road[e] { ROAD_CROSSING } else { 1.0 };
+                        fronts[r].push(Reverse((Cost(nc), b)));
+                    }
+                }
+            }
+            grew = true;
+            break;
+        }
+        if grew {
+            turn.push(Reverse((Cost(load[r]), r)));
+        }
+    }
+}
+
+/// Seeds spread evenly by households: atoms in Hilbert-curve order, cut
+/// into `k` runs of equal households, each run's seed the atom nearest its
+/// household-weighted centre. O(n log n), so a level-1 solve over a whole
+/// city with hundreds of grids stays fast; the curve keeps runs compact.
+fn seeds(l: &Local, comp: &[u32], k: usize, rng: &mut Pcg64Mcg) -> Vec<u32> {
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &i in comp {
+        x0 = x0.min(l.x[i as usize]);
+        y0 = y0.min(l.y[i as usize]);
+        x1 = x1.max(l.x[i as usize]);
+        y1 = y1.max(l.y[i as usize]);
+    }
+    let span = (x1 - x0).max(y1 - y0).max(1e-9);
+    // Rotating the curve by a random quarter turn varies seeds with the seed.
+    let turn = rng.random_range(0..4u8);
+    let mut order: Vec<(u64, u32)> = comp
+        .iter()
+        .map(|&i| {
+            let u = ((l.x[i as usize] - x0) / span * 65_535.0) as u32;
+            let v = ((l.y[i as usize] - y0) / span * 65_535.0) as u32;
+            let (u, v) = match turn {
+                0 => (u, v),
+                1 => (65_535 - v, u),
+                2 => (65_535 - u, 65_535 - v),
+                _ => (v, 65_535 - u),
+            };
+            (hilbert(u, v), i)
+        })
+        .collect();
+    order.sort_unstable();
+    let total: f64 = comp.iter().map(|&i| l.hh[i as usize] + 0.01).sum();
+    let mut out = Vec::with_capacity(k);
+    let mut run: Vec<u32> = Vec::new();
+    let mut acc = 0.0;
+    let mut next_cut = total / k as f64;
+    for (j, &(_, i)) in order.iter().enumerate() {
+        run.push(i);
+        acc += l.hh[i as usize] + 0.01;
+        let last = j + 1 == order.len();
+        if (acc >= next_cut && out.len() + 1 < k) || last {
+            let w: f64 = run.iter().map(|&a| l.hh[a as usize] + 0.01).sum();
+            let cx = run
+                .iter()
+                .map(|&a| l.x[a as usize] * (l.hh[a as usize] + 0.01))
+                .sum::<f64>()
+                / w;
+            let cy = run
+                .iter()
+                .map(|&a| l.y[a as usize] * (l.hh[a as usize] + 0.01))
+                .sum::<f64>()
+                / w;
+            let best = run
+                .iter()
+                .copied()
+                .min_by(|a, b| {
+                    let da = (l.x[*a as usize] - cx).hypot(l.y[*a as usize] - cy);
+                    let db = (l.x[*b as usize] - cx).hypot(l.y[*b as usize] - cy);
+                    da.total_cmp(&db)
+                })
+                .unwrap_or(i);
+            out.push(best);
+            run.clear();
+            next_cut += total / k as f64;
+        }
+    }
+    out
+}
+
+/// Position along a Hilbert curve of order 16.
+fn hilbert(mut x: u32, mut y: u32) -> u64 {
+    let mut d: u64 = 0;
+    let mut s: u32 = 1 << 15;
+    while s > 0 {
+        let rx = u32::from(x & s > 0);
+        let ry = u32::from(y & s > 0);
+        d += u64::from(s) * u64::from(s) * u64::from((3 * rx) ^ ry);
+        if ry == 0 {
+            if rx == 1 {
+                x = s.wrapping_mul(2).wrapping_sub(1).wrapping_sub(x) & 0xFFFF;
+                y = s.wrapping_mul(2).wrapping_sub(1).wrapping_sub(y) & 0xFFFF;
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        s >>= 1;
+    }
+    d
+}
+
+/// Penalty of a grid's load: small inside the range (pulls toward the
+/// target), steep outside it.
+fn balance(load: f64, spec: &LevelSpec) -> f64 {
+    let dev = (load - spec.target) / spec.target;
+    let out = if load > spec.max {
+        (load - spec.max) / spec.target
+    } else if load < spec.min {
+        (spec.min - load) / spec.target
+    } else {
+        0.0
+    };
+    // The step makes any move that brings a grid into range worth more
+    // than any change of cut.
+    let step = if out > 0.0 { 1.0 } else { 0.0 };
+    0.05 * dev * dev + step + 20.0 * out + 200.0 * out * out
+}
+
+/// Moves boundary atoms between neighbouring grids while that lowers
+/// balance penalty + cut cost, never disconnecting or emptying a grid.
+fn refine(
+    l: &Local,
+    comp: &[u32],
+    spec: &LevelSpec,
+    label: &mut [u32],
+    load: &mut [f64],
+    size: &mut [usize],
+) {
+    // Cut cost scale: the boundary of one ideal grid.
+    let mean_cut: f64 = {
+        let (mut s, mut n) = (0.0, 0.0);
+        for &a in comp {
+            for e in l.around(a) {
+                s += l.cut[e];
+                n += 1.0;
+            }
+        }
+        if n > 0.0 {
+            s / n
+        } else {
+            1.0
+        }
+    };
+    let per_grid = comp.len() as f64 / load.len().max(1) as f64;
+    let lambda = 4.0 / (4.0 * per_grid.sqrt() * mean_cut).max(1e-9);
+    let mut mark = vec![0u32; l.atoms.len()];
+    let mut stamp = 0u32;
+    for _ in 0..REFINE_PASSES {
+        let mut moved = 0;
+        for &a in comp {
+            let from = label[a as usize];
+            let mut best: Option<(u32, f64)> = None;
+            // Cut towards each neighbouring grid.
+            let mut to_self = 0.0;
+            let mut options: [(u32, f64); 8] = [(NONE, 0.0); 8];
+            let mut n_opt = 0;
+            for e in l.around(a) {
+                let r = label[l.nbr[e] as usize];
+                if r == from {
+                    to_self += l.cut[e];
+                } else if let Some(o) = options[..n_opt].iter_mut().find(|o| o.0 == r) {
+                    o.1 += l.cut[e];
+                } else if n_opt < options.len() {
+                    options[n_opt] = (r, l.cut[e]);
+                    n_opt += 1;
+                }
+            }
+            if n_opt == 0 || size[from as usize] <= 1 {
+                continue;
+            }
+            let h = l.hh[a as usize];
+            let before_from = balance(load[from as usize], spec);
+            let after_from = balance(load[from as usize] - h, spec);
+            for &(to, shared) in &options[..n_opt] {
+                let d_bal = after_from - before_from + balance(load[to as usize] + h, spec)
+                    - balance(load[to as usize], spec);
+                // Cut: the edges to `from` become cut, those to `to` stop being.
+                let d_cut = to_self - shared;
+                let gain = -(d_bal + lambda * d_cut);
+                if gain > 1e-12 && best.is_none_or(|(_, g)| gain > g) {
+                    best = Some((to, gain));
+                }
+            }
+            let Some((to, _)) = best else { continue };
+            stamp += 1;
+            if !stays_connected(l, label, a, from, size[from as usize], &mut mark, stamp) {
+                continue;
+            }
+            label[a as usize] = to;
+            load[from as usize] -= h;
+            load[to as usize] += h;
+            size[from as usize] -= 1;
+            size[to as usize] += 1;
+            moved += 1;
+        }
+        if moved == 0 {
+            break;
+        }
+    }
+}
+
+/// Whether grid `r` (of `n` atoms, `a` among them) stays one piece without `a`.
+fn stays_connected(
+    l: &Local,
+    label: &[u32],
+    a: u32,
+    r: u32,
+    n: usize,
+    mark: &mut [u32],
+    stamp: u32,
+) -> bool {
+    let Some(first) = l
+        .around(a)
+        .map(|e| l.nbr[e])
+        .find(|&b| label[b as usize] == r)
+    else {
+        return true;
+    };
+    mark[a as usize] = stamp;
+    mark[first as usize] = stamp;
+    let mut stack = vec![first];
+    let mut seen = 1;
+    while let Some(u) = stack.pop() {
+        for e in l.around(u) {
+            let v = l.nbr[e];
+            if label[v as usize] == r && mark[v as usize] != stamp {
+                mark[v as usize] = stamp;
+                seen += 1;
+                stack.push(v);
+            }
+        }
+    }
+    seen == n - 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{solve, AtomGraph, LevelSpec, Options};
+
+    /// A `w × h` lattice of atoms with `hh` households each; a road between
+    /// every `road`-th column and row.
+    pub fn lattice(w: u32, h: u32, hh: u32, road: u32) -> AtomGraph {
+        let id = |x: u32, y: u32| y * w + x;
+        let mut edges = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                if x + 1 < w {
+                    edges.push((id(x, y), id(x + 1, y), 1.0, (x + 1) % road == 0));
+                }
+                if y + 1 < h {
+                    edges.push((id(x, y), id(x, y + 1), 1.0, (y + 1) % road == 0));
+                }
+            }
+        }
+        let n = (w * h) as usize;
+        AtomGraph::new(
+            vec![hh; n],
+            (0..w * h).map(|i| f64::from(i % w) + 0.5).collect(),
+            (0..w * h).map(|i| f64::from(i / w) + 0.5).collect(),
+            vec![1.0; n],
+            vec![0.0; n],
+            &edges,
+        )
+    }
+
+    #[test]
+    fn a_parent_of_400_households_gets_three_children_in_range() {
+        let g = lattice(10, 10, 4, 100);
+        let spec = LevelSpec {
+            target: 125.0,
+            min: 100.0,
+            max: 150.0,
+        };
+        let labels = solve(&g, &[spec], &Options::default());
+        let mut load = std::collections::BTreeMap::new();
+        for l in &labels[0] {
+            *load.entry(*l).or_insert(0) += 4;
+        }
+        assert_eq!(load.len(), 3, "{load:?}");
+        assert!(load.values().all(|&v| (100..=150).contains(&v)), "{load:?}");
+    }
+}
