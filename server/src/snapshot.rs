@@ -249,25 +249,7 @@ impl Snapshot {
         }
         // Roll the direct figures up to every ancestor: a street's figures
         // include its communities'.
-        // A region without a parent hangs under the known region whose code
-        // is its longest prefix (community 310101001001 under street 310101001).
-        let known: std::collections::HashSet<RegionCode> =
-            data.regions.iter().map(|r| r.code).collect();
-        let parents: HashMap<RegionCode, RegionCode> = data
-            .regions
-            .iter()
-            .filter_map(|r| {
-                let p = r.parent.or_else(|| {
-                    let sig = r.code.significant();
-                    [9, 6, 4, 2]
-                        .into_iter()
-                        .filter(|&n| n < sig.len())
-                        .filter_map(|n| sig[..n].parse::<RegionCode>().ok())
-                        .find(|c| known.contains(c))
-                })?;
-                Some((r.code, p))
-            })
-            .collect();
+        let parents = crate::domain::region::parents(&data.regions);
         let direct: Vec<(RegionCode, RegionCounts)> =
             counts.iter().map(|(k, v)| (*k, *v)).collect();
         for (code, c) in direct {

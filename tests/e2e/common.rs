@@ -110,6 +110,17 @@ impl Server {
 
     /// GET with a bearer token (or none).
     pub fn get_as(&self, path: &str, token: Option<&str>) -> (u16, serde_json::Value, String) {
+        let (status, ctype, body) = self.get_bytes(path, token);
+        let body = String::from_utf8(body).expect("UTF-8 body");
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+            ctype,
+        )
+    }
+
+    /// GET with a bearer token (or none): (status, content type, body bytes).
+    pub fn get_bytes(&self, path: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
         let mut req = ureq::get(&self.url(path));
         if let Some(t) = token {
             req = req.header("Authorization", &format!("Bearer {t}"));
@@ -127,12 +138,8 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let body = resp.into_body().read_to_string().expect("body read");
-        (
-            status,
-            serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-            ctype,
-        )
+        let body = resp.into_body().read_to_vec().expect("body read");
+        (status, ctype, body)
     }
 }
 

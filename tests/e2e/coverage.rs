@@ -20,25 +20,6 @@ fn city(dir: &std::path::Path) -> std::path::PathBuf {
     store
 }
 
-fn get_bytes(server: &Server, path: &str, token: &str) -> (u16, String, Vec<u8>) {
-    let resp = ureq::get(&server.url(path))
-        .header("Authorization", &format!("Bearer {token}"))
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .call()
-        .expect("sent");
-    let status = resp.status().as_u16();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = resp.into_body().read_to_vec().expect("body");
-    (status, ctype, body)
-}
-
 #[test]
 fn coverage_of_a_street_over_http_in_every_format_for_the_roles_that_may_see_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -78,22 +59,16 @@ fn coverage_of_a_street_over_http_in_every_format_for_the_roles_that_may_see_it(
     assert_eq!(s.len(), 3);
     assert!(s[0]["gain"].as_u64().unwrap() >= s[1]["gain"].as_u64().unwrap());
 
-    let (status, ctype, csv) = get_bytes(
-        &server,
-        "/api/regions/610902001/coverage?format=csv",
-        &office,
-    );
+    let (status, ctype, csv) =
+        server.get_bytes("/api/regions/610902001/coverage?format=csv", Some(&office));
     assert_eq!(status, 200);
     assert!(ctype.starts_with("text/csv"));
     let text = String::from_utf8(csv).unwrap();
     assert!(text.starts_with("\u{feff}区划编码,名称"), "{}", &text[..40]);
     assert!(text.contains("\n网格编码,网格名称,层级"));
 
-    let (status, ctype, xlsx) = get_bytes(
-        &server,
-        "/api/regions/610902001/coverage?format=xlsx",
-        &office,
-    );
+    let (status, ctype, xlsx) =
+        server.get_bytes("/api/regions/610902001/coverage?format=xlsx", Some(&office));
     assert_eq!(status, 200);
     assert!(ctype.contains("spreadsheetml"));
     let mut book: calamine::Xlsx<_> =

@@ -306,7 +306,7 @@ impl<'a> Analysis<'a> {
             .enumerate()
             .map(|(i, r)| (r.code, i))
             .collect();
-        let parent = region_parents(&regions);
+        let parent = crate::domain::region::parents(&regions);
         let mut children: HashMap<RegionCode, Vec<RegionCode>> = HashMap::new();
         for (c, p) in &parent {
             children.entry(*p).or_default().push(*c);
@@ -1300,26 +1300,6 @@ impl<'a> Analysis<'a> {
     pub fn household_count(&self) -> usize {
         self.hh.len()
     }
-}
-
-/// Each region's parent: the one it names, else the known region whose
-/// code is its longest prefix (as the snapshot rolls figures up).
-fn region_parents(regions: &[Region]) -> HashMap<RegionCode, RegionCode> {
-    let known: HashSet<RegionCode> = regions.iter().map(|r| r.code).collect();
-    regions
-        .iter()
-        .filter_map(|r| {
-            let p = r.parent.filter(|p| known.contains(p)).or_else(|| {
-                let sig = r.code.significant();
-                [9, 6, 4, 2]
-                    .into_iter()
-                    .filter(|&n| n < sig.len())
-                    .filter_map(|n| sig[..n].parse::<RegionCode>().ok())
-                    .find(|c| known.contains(c))
-            })?;
-            (p != r.code).then_some((r.code, p))
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -139,3 +139,24 @@ mod test {
         assert_eq!(serde_json::from_str::<RegionCode>(&j).unwrap(), c);
     }
 }
+
+/// Each region's parent: the one it names when that is known, else the
+/// known region whose code is its longest prefix (community 310101001001
+/// under street 310101001). Figures roll up along these links.
+pub fn parents(regions: &[Region]) -> std::collections::HashMap<RegionCode, RegionCode> {
+    let known: std::collections::HashSet<RegionCode> = regions.iter().map(|r| r.code).collect();
+    regions
+        .iter()
+        .filter_map(|r| {
+            let p = r.parent.filter(|p| known.contains(p)).or_else(|| {
+                let sig = r.code.significant();
+                [9, 6, 4, 2]
+                    .into_iter()
+                    .filter(|&n| n < sig.len())
+                    .filter_map(|n| sig[..n].parse::<RegionCode>().ok())
+                    .find(|c| known.contains(c))
+            })?;
+            (p != r.code).then_some((r.code, p))
+        })
+        .collect()
+}
