@@ -19,6 +19,9 @@ pub struct LevelSpec {
     pub target: f64,
     pub min: f64,
     pub max: f64,
+    /// A fixed number of grids per parent, when the caller sets one.
+    #[serde(default)]
+    pub k: Option<usize>,
 }
 
 /// The atoms and who borders whom (compressed adjacency).

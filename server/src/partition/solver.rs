@@ -13,9 +13,15 @@ use rand_pcg::Pcg64Mcg;
 use super::{AtomGraph, LevelSpec, Options};
 
 const NONE: u32 = u32::MAX;
+/// Atoms of the parent that are not in the piece being solved.
+const OUTSIDE: u32 = u32::MAX - 1;
 /// Growing across a road costs this many times growing within a block.
-const ROAD_CROSSING: f64 = 50.0;
-const REFINE_PASSES: usize = 60;
+/// Weight of compactness against cut length in refinement.
+const COMPACTNESS: f64 = 0.1;
+const ROAD_CROSSING: f64 = 15.0;
+const REFINE_PASSES: usize = 30;
+/// Seedings tried for a parent of up to 4,000 atoms.
+const RESTARTS: usize = 6;
 
 /// Per-thread buffers the size of the whole graph, reused across parents.
 pub struct Scratch {
@@ -128,8 +134,38 @@ fn components(l: &Local) -> Vec<Vec<u32>> {
     out
 }
 
+/// Connected pieces of a subset of atoms.
+fn pieces(l: &Local, atoms: &[u32]) -> Vec<Vec<u32>> {
+    let mut inside = std::collections::HashSet::with_capacity(atoms.len());
+    inside.extend(atoms.iter().copied());
+    let mut seen = std::collections::HashSet::with_capacity(atoms.len());
+    let mut out = Vec::new();
+    for &s in atoms {
+        if !seen.insert(s) {
+            continue;
+        }
+        let mut p = vec![s];
+        let mut i = 0;
+        while i < p.len() {
+            let u = p[i];
+            for e in l.around(u) {
+                let v = l.nbr[e];
+                if inside.contains(&v) && seen.insert(v) {
+                    p.push(v);
+                }
+            }
+            i += 1;
+        }
+        out.push(p);
+    }
+    out
+}
+
 /// How many children: as near the target as the range allows.
 fn child_count(h: f64, spec: &LevelSpec) -> usize {
+    if let Some(k) = spec.k {
+        return k.max(1);
+    }
     let lo = (h / spec.max).ceil().max(1.0);
     let hi = (h / spec.min).floor().max(lo);
     (h / spec.target).round().clamp(lo, hi) as usize
@@ -145,20 +181,76 @@ impl Ord for Cost {
 }
 
 fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg) -> Vec<Vec<u32>> {
+    // An atom heavier than the maximum is a grid of its own; the rest may
+    // fall apart without it, and each piece is solved on its own.
+    if comp.len() > 1 && comp.iter().any(|&i| l.hh[i as usize] > spec.max) {
+        let mut out: Vec<Vec<u32>> = Vec::new();
+        let mut rest = Vec::new();
+        for &i in comp {
+            if l.hh[i as usize] > spec.max {
+                out.push(vec![i]);
+            } else {
+                rest.push(i);
+            }
+        }
+        for piece in pieces(l, &rest) {
+            out.extend(solve_component(l, &piece, spec, rng));
+        }
+        return out;
+    }
     let h: f64 = comp.iter().map(|&i| l.hh[i as usize]).sum();
     let k = child_count(h, spec);
     if k <= 1 || comp.len() <= 1 {
         return vec![comp.to_vec()];
     }
     let k = k.min(comp.len());
-    let seeds = seeds(l, comp, k, rng);
-    let mut label = vec![NONE; l.atoms.len()];
-    let mut load = vec![0.0; k];
-    let mut size = vec![0usize; k];
     // Blocks (atoms joined without crossing a road) much smaller than a
     // grid are taken whole first, so most boundaries run along roads.
     let blocks = blocks(l, comp);
-    let whole = blocks.members.len() >= k && h / (blocks.members.len() as f64) <= spec.target * 0.6;
+    // A tight range leaves no room for whole blocks: then atom by atom.
+    let whole = blocks.members.len() >= k
+        && h / (blocks.members.len() as f64) <= spec.target * 0.6
+        && (spec.max - spec.min) / spec.target >= 0.2;
+    // Small parents are cheap: try several seedings, keep the best.
+    let restarts = match comp.len() {
+        0..=300 => RESTARTS * 4,
+        301..=4_000 => RESTARTS,
+        _ => 1,
+    };
+    let mut best: Option<(f64, Vec<u32>)> = None;
+    for _ in 0..restarts {
+        let (score, label) = attempt(l, comp, spec, k, &blocks, whole, rng);
+        if best.as_ref().is_none_or(|(s, _)| score < *s) {
+            best = Some((score, label));
+        }
+    }
+    let label = best.map(|b| b.1).unwrap_or_default();
+    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); k];
+    for &a in comp {
+        groups[label[a as usize] as usize].push(a);
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
+}
+
+/// One seeding, growth and refinement; returns its score (lower is
+/// better) and the labels.
+fn attempt(
+    l: &Local,
+    comp: &[u32],
+    spec: &LevelSpec,
+    k: usize,
+    blocks: &Blocks,
+    whole: bool,
+    rng: &mut Pcg64Mcg,
+) -> (f64, Vec<u32>) {
+    let seeds = seeds(l, comp, k, rng);
+    let mut label = vec![OUTSIDE; l.atoms.len()];
+    for &a in comp {
+        label[a as usize] = NONE;
+    }
+    let mut load = vec![0.0; k];
+    let mut size = vec![0usize; k];
     let mut fronts: Vec<BinaryHeap<Reverse<(Cost, u32)>>> = vec![BinaryHeap::new(); k];
     for (r, &s) in seeds.iter().enumerate() {
         fronts[r].push(Reverse((Cost(0.0), s)));
@@ -166,7 +258,7 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
     grow(
         l,
         spec,
-        &blocks,
+        blocks,
         whole,
         &mut fronts,
         &mut label,
@@ -189,7 +281,7 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
         grow(
             l,
             spec,
-            &blocks,
+            blocks,
             false,
             &mut fronts,
             &mut label,
@@ -197,13 +289,17 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
             &mut size,
         );
     }
-    refine(l, comp, spec, &mut label, &mut load, &mut size);
-    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); k];
+    let lambda = refine(l, comp, spec, whole, &mut label, &mut load, &mut size);
+    let mut cut = 0.0;
     for &a in comp {
-        groups[label[a as usize] as usize].push(a);
+        for e in l.around(a) {
+            if label[l.nbr[e] as usize] != label[a as usize] {
+                cut += l.cut[e] / 2.0;
+            }
+        }
     }
-    groups.retain(|g| !g.is_empty());
-    groups
+    let score = load.iter().map(|&w| balance(w, spec)).sum::<f64>() + lambda * cut;
+    (score, label)
 }
 
 /// Blocks of a component: pieces joined without crossing a road.
@@ -343,7 +439,7 @@ fn seeds(l: &Local, comp: &[u32], k: usize, rng: &mut Pcg64Mcg) -> Vec<u32> {
     let mut out = Vec::with_capacity(k);
     let mut run: Vec<u32> = Vec::new();
     let mut acc = 0.0;
-    let mut next_cut = total / k as f64;
+    let mut next_cut = total / k as f64 * rng.random_range(0.5..1.0);
     for (j, &(_, i)) in order.iter().enumerate() {
         run.push(i);
         acc += l.hh[i as usize] + 0.01;
@@ -400,7 +496,13 @@ fn hilbert(mut x: u32, mut y: u32) -> u64 {
 /// Penalty of a grid's load: small inside the range (pulls toward the
 /// target), steep outside it.
 fn balance(load: f64, spec: &LevelSpec) -> f64 {
-    let dev = (load - spec.target) / spec.target;
+    // Deviation as a share of the room the range gives on that side.
+    let room = if load > spec.target {
+        spec.max - spec.target
+    } else {
+        spec.target - spec.min
+    };
+    let dev = (load - spec.target) / room.max(1e-9);
     let out = if load > spec.max {
         (load - spec.max) / spec.target
     } else if load < spec.min {
@@ -420,10 +522,11 @@ fn refine(
     l: &Local,
     comp: &[u32],
     spec: &LevelSpec,
+    whole: bool,
     label: &mut [u32],
     load: &mut [f64],
     size: &mut [usize],
-) {
+) -> f64 {
     // Cut cost scale: the boundary of one ideal grid.
     let mean_cut: f64 = {
         let (mut s, mut n) = (0.0, 0.0);
@@ -440,7 +543,36 @@ fn refine(
         }
     };
     let per_grid = comp.len() as f64 / load.len().max(1) as f64;
-    let lambda = 4.0 / (4.0 * per_grid.sqrt() * mean_cut).max(1e-9);
+    let lambda = 1.0 / (4.0 * per_grid.sqrt() * mean_cut).max(1e-9);
+    // Compactness: squared distance to the grid's centre, per atom of a grid.
+    let k = load.len();
+    let (mut sx, mut sy) = (vec![0.0; k], vec![0.0; k]);
+    for &a in comp {
+        let r = label[a as usize] as usize;
+        sx[r] += l.x[a as usize];
+        sy[r] += l.y[a as usize];
+    }
+    let spacing = {
+        let (mut s, mut n) = (0.0, 0.0);
+        for &a in comp.iter().take(2_000) {
+            for e in l.around(a) {
+                let b = l.nbr[e] as usize;
+                s += (l.x[a as usize] - l.x[b]).hypot(l.y[a as usize] - l.y[b]);
+                n += 1.0;
+            }
+        }
+        if n > 0.0 {
+            s / n
+        } else {
+            1.0
+        }
+    };
+    // Where whole blocks were taken, the roads already shape the grids.
+    let mu = if whole {
+        COMPACTNESS * 0.2
+    } else {
+        COMPACTNESS
+    } / (per_grid * spacing * spacing).max(1e-12);
     let mut mark = vec![0u32; l.atoms.len()];
     let mut stamp = 0u32;
     for _ in 0..REFINE_PASSES {
@@ -454,6 +586,9 @@ fn refine(
             let mut n_opt = 0;
             for e in l.around(a) {
                 let r = label[l.nbr[e] as usize];
+                if r == OUTSIDE {
+                    continue;
+                }
                 if r == from {
                     to_self += l.cut[e];
                 } else if let Some(o) = options[..n_opt].iter_mut().find(|o| o.0 == r) {
@@ -467,6 +602,12 @@ fn refine(
                 continue;
             }
             let h = l.hh[a as usize];
+            let (ax, ay) = (l.x[a as usize], l.y[a as usize]);
+            let d2 = |r: usize, n: usize| {
+                let n = n.max(1) as f64;
+                (ax - sx[r] / n).powi(2) + (ay - sy[r] / n).powi(2)
+            };
+            let from_d2 = d2(from as usize, size[from as usize]);
             let before_from = balance(load[from as usize], spec);
             let after_from = balance(load[from as usize] - h, spec);
             for &(to, shared) in &options[..n_opt] {
@@ -474,7 +615,8 @@ fn refine(
                     - balance(load[to as usize], spec);
                 // Cut: the edges to `from` become cut, those to `to` stop being.
                 let d_cut = to_self - shared;
-                let gain = -(d_bal + lambda * d_cut);
+                let d_compact = mu * (d2(to as usize, size[to as usize]) - from_d2);
+                let gain = -(d_bal + lambda * d_cut + d_compact);
                 if gain > 1e-12 && best.is_none_or(|(_, g)| gain > g) {
                     best = Some((to, gain));
                 }
@@ -485,6 +627,10 @@ fn refine(
                 continue;
             }
             label[a as usize] = to;
+            sx[from as usize] -= ax;
+            sy[from as usize] -= ay;
+            sx[to as usize] += ax;
+            sy[to as usize] += ay;
             load[from as usize] -= h;
             load[to as usize] += h;
             size[from as usize] -= 1;
@@ -495,6 +641,7 @@ fn refine(
             break;
         }
     }
+    lambda
 }
 
 /// Whether grid `r` (of `n` atoms, `a` among them) stays one piece without `a`.
