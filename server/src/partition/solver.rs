@@ -16,9 +16,12 @@ const NONE: u32 = u32::MAX;
 /// Atoms of the parent that are not in the piece being solved.
 const OUTSIDE: u32 = u32::MAX - 1;
 /// Growing across a road costs this many times growing within a block.
+/// A frontier: (cost, atom, road tolls paid to reach it).
+type Front = BinaryHeap<Reverse<(Cost, u32, Cost)>>;
+/// Road toll in half-widths of a grid.
+const ROAD_STEP: f64 = 0.5;
 /// Weight of compactness against cut length in refinement.
 const COMPACTNESS: f64 = 0.1;
-const ROAD_CROSSING: f64 = 15.0;
 const REFINE_PASSES: usize = 30;
 /// Seedings tried for a parent of up to 4,000 atoms.
 const RESTARTS: usize = 6;
@@ -251,15 +254,23 @@ fn attempt(
     }
     let mut load = vec![0.0; k];
     let mut size = vec![0usize; k];
-    let mut fronts: Vec<BinaryHeap<Reverse<(Cost, u32)>>> = vec![BinaryHeap::new(); k];
+    let mut fronts: Vec<Front> = vec![BinaryHeap::new(); k];
     for (r, &s) in seeds.iter().enumerate() {
-        fronts[r].push(Reverse((Cost(0.0), s)));
+        fronts[r].push(Reverse((Cost(0.0), s, Cost(0.0))));
     }
+    let centres: Vec<(f64, f64)> = seeds
+        .iter()
+        .map(|&s| (l.x[s as usize], l.y[s as usize]))
+        .collect();
+    // Crossing a road costs as much as walking half a grid's width.
+    let step = ROAD_STEP * (comp.len() as f64 / k as f64).sqrt() * spacing(l, comp);
     grow(
         l,
         spec,
         blocks,
         whole,
+        &centres,
+        step,
         &mut fronts,
         &mut label,
         &mut load,
@@ -274,7 +285,7 @@ fn attempt(
             }
             for e in l.around(a) {
                 if label[l.nbr[e] as usize] == NONE {
-                    fronts[r as usize].push(Reverse((Cost(0.0), l.nbr[e])));
+                    fronts[r as usize].push(Reverse((Cost(0.0), l.nbr[e], Cost(0.0))));
                 }
             }
         }
@@ -283,6 +294,8 @@ fn attempt(
             spec,
             blocks,
             false,
+            &centres,
+            step,
             &mut fronts,
             &mut label,
             &mut load,
@@ -300,6 +313,23 @@ fn attempt(
     }
     let score = load.iter().map(|&w| balance(w, spec)).sum::<f64>() + lambda * cut;
     (score, label)
+}
+
+/// Mean distance between neighbouring atoms (a sample).
+fn spacing(l: &Local, comp: &[u32]) -> f64 {
+    let (mut s, mut n) = (0.0, 0.0);
+    for &a in comp.iter().take(2_000) {
+        for e in l.around(a) {
+            let b = l.nbr[e] as usize;
+            s += (l.x[a as usize] - l.x[b]).hypot(l.y[a as usize] - l.y[b]);
+            n += 1.0;
+        }
+    }
+    if n > 0.0 {
+        s / n
+    } else {
+        1.0
+    }
 }
 
 /// Blocks of a component: pieces joined without crossing a road.
@@ -347,7 +377,9 @@ fn grow(
     spec: &LevelSpec,
     blocks: &Blocks,
     whole: bool,
-    fronts: &mut [BinaryHeap<Reverse<(Cost, u32)>>],
+    centres: &[(f64, f64)],
+    step: f64,
+    fronts: &mut [Front],
     label: &mut [u32],
     load: &mut [f64],
     size: &mut [usize],
@@ -360,7 +392,7 @@ fn grow(
             continue; // stale
         }
         let mut grew = false;
-        while let Some(Reverse((Cost(c), a))) = fronts[r].pop() {
+        while let Some(Reverse((_, a, Cost(pen)))) = fronts[r].pop() {
             if label[a as usize] != NONE {
                 continue;
             }
@@ -383,16 +415,12 @@ fn grow(
                 for e in l.around(t) {
                     let b = l.nbr[e];
                     if label[b as usize] == NONE {
-                        let d = (l.x[t as usize] - l.x[b as usize])
-                            .hypot(l.y[t as usize] - l.y[b as usize]);
-                        let base = if whole {
-                            (l.x[a as usize] - l.x[t as usize])
-                                .hypot(l.y[a as usize] - l.y[t as usize])
-                        } else {
-                            0.0
-                        };
-                        let nc = c + base + d * if l.road[e] { ROAD_CROSSING } else { 1.0 };
-                        fronts[r].push(Reverse((Cost(nc), b)));
+                        // Straight distance to the seed (round grids) plus
+                        // a toll for every road crossed on the way.
+                        let np = pen + if l.road[e] { step } else { 0.0 };
+                        let (cx, cy) = centres[r];
+                        let nc = (l.x[b as usize] - cx).hypot(l.y[b as usize] - cy) + np;
+                        fronts[r].push(Reverse((Cost(nc), b, Cost(np))));
                     }
                 }
             }
