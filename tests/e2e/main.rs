@@ -10,5 +10,6 @@ mod estimate;
 mod http_api;
 mod import;
 mod openapi;
+mod partition;
 mod real_data;
 mod tls;
