@@ -22,6 +22,11 @@ pub struct LevelSpec {
     /// A fixed number of grids per parent, when the caller sets one.
     #[serde(default)]
     pub k: Option<usize>,
+    /// The next level's (min, max), set by [`solve`]: a grid whose
+    /// households outside atoms heavier than that max (which will stand
+    /// alone) number fewer than that min cannot be split in range.
+    #[serde(skip)]
+    pub below: Option<(f64, f64)>,
 }
 
 /// The atoms and who borders whom (compressed adjacency).
@@ -127,8 +132,12 @@ impl Default for Options {
 pub fn solve(g: &AtomGraph, levels: &[LevelSpec], opts: &Options) -> Vec<Vec<u32>> {
     let mut parents: Vec<Vec<u32>> = vec![(0..g.len() as u32).collect()];
     let mut out = Vec::new();
-    for spec in levels {
-        let groups = solve_parents(g, &parents, spec, opts);
+    for (i, spec) in levels.iter().enumerate() {
+        let spec = LevelSpec {
+            below: levels.get(i + 1).map(|n| (n.min, n.max)),
+            ..*spec
+        };
+        let groups = solve_parents(g, &parents, &spec, opts);
         let mut labels = vec![0u32; g.len()];
         for (k, grp) in groups.iter().enumerate() {
             for &a in grp {

@@ -311,7 +311,16 @@ fn attempt(
             }
         }
     }
-    let score = load.iter().map(|&w| balance(w, spec)).sum::<f64>() + lambda * cut;
+    let mut tower = vec![0.0; k];
+    for &a in comp {
+        tower[label[a as usize] as usize] += towering(l.hh[a as usize], spec);
+    }
+    let score = load
+        .iter()
+        .zip(&tower)
+        .map(|(&w, &t)| balance(w, spec) + unsplittable(w, t, spec))
+        .sum::<f64>()
+        + lambda * cut;
     (score, label)
 }
 
@@ -521,6 +530,31 @@ fn hilbert(mut x: u32, mut y: u32) -> u64 {
     d
 }
 
+/// The households of an atom that will be a grid of its own one level
+/// down (it is heavier than that level's maximum).
+fn towering(h: f64, spec: &LevelSpec) -> f64 {
+    match spec.below {
+        Some((_, max)) if h > max => h,
+        _ => 0.0,
+    }
+}
+
+/// Penalty for a grid whose households outside such atoms are too few for
+/// one grid of the next level: that level could not be in range.
+fn unsplittable(load: f64, tower: f64, spec: &LevelSpec) -> f64 {
+    match spec.below {
+        Some((min, _)) => {
+            let rest = load - tower;
+            if rest > 0.0 && rest < min {
+                1.0 + (min - rest) / min
+            } else {
+                0.0
+            }
+        }
+        None => 0.0,
+    }
+}
+
 /// Penalty of a grid's load: small inside the range (pulls toward the
 /// target), steep outside it.
 fn balance(load: f64, spec: &LevelSpec) -> f64 {
@@ -575,10 +609,12 @@ fn refine(
     // Compactness: squared distance to the grid's centre, per atom of a grid.
     let k = load.len();
     let (mut sx, mut sy) = (vec![0.0; k], vec![0.0; k]);
+    let mut tower = vec![0.0; k];
     for &a in comp {
         let r = label[a as usize] as usize;
         sx[r] += l.x[a as usize];
         sy[r] += l.y[a as usize];
+        tower[r] += towering(l.hh[a as usize], spec);
     }
     let spacing = {
         let (mut s, mut n) = (0.0, 0.0);
@@ -636,11 +672,17 @@ fn refine(
                 (ax - sx[r] / n).powi(2) + (ay - sy[r] / n).powi(2)
             };
             let from_d2 = d2(from as usize, size[from as usize]);
-            let before_from = balance(load[from as usize], spec);
-            let after_from = balance(load[from as usize] - h, spec);
+            let th = towering(h, spec);
+            let (fl, ft) = (load[from as usize], tower[from as usize]);
+            let before_from = balance(fl, spec) + unsplittable(fl, ft, spec);
+            let after_from = balance(fl - h, spec) + unsplittable(fl - h, ft - th, spec);
             for &(to, shared) in &options[..n_opt] {
-                let d_bal = after_from - before_from + balance(load[to as usize] + h, spec)
-                    - balance(load[to as usize], spec);
+                let (tl, tt) = (load[to as usize], tower[to as usize]);
+                let d_bal = after_from - before_from
+                    + balance(tl + h, spec)
+                    + unsplittable(tl + h, tt + th, spec)
+                    - balance(tl, spec)
+                    - unsplittable(tl, tt, spec);
                 // Cut: the edges to `from` become cut, those to `to` stop being.
                 let d_cut = to_self - shared;
                 let d_compact = mu * (d2(to as usize, size[to as usize]) - from_d2);
@@ -659,6 +701,8 @@ fn refine(
             sy[from as usize] -= ay;
             sx[to as usize] += ax;
             sy[to as usize] += ay;
+            tower[from as usize] -= th;
+            tower[to as usize] += th;
             load[from as usize] -= h;
             load[to as usize] += h;
             size[from as usize] -= 1;
@@ -744,6 +788,7 @@ mod tests {
             min: 100.0,
             max: 150.0,
             k: None,
+            below: None,
         };
         let labels = solve(&g, &[spec], &Options::default());
         let mut load = std::collections::BTreeMap::new();
@@ -760,6 +805,7 @@ mod tests {
             min,
             max,
             k: None,
+            below: None,
         }
     }
 
