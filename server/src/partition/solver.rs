@@ -616,21 +616,7 @@ fn refine(
         sy[r] += l.y[a as usize];
         tower[r] += towering(l.hh[a as usize], spec);
     }
-    let spacing = {
-        let (mut s, mut n) = (0.0, 0.0);
-        for &a in comp.iter().take(2_000) {
-            for e in l.around(a) {
-                let b = l.nbr[e] as usize;
-                s += (l.x[a as usize] - l.x[b]).hypot(l.y[a as usize] - l.y[b]);
-                n += 1.0;
-            }
-        }
-        if n > 0.0 {
-            s / n
-        } else {
-            1.0
-        }
-    };
+    let spacing = spacing(l, comp);
     // Where whole blocks were taken, the roads already shape the grids.
     let mu = if whole {
         COMPACTNESS * 0.2
