@@ -145,6 +145,9 @@ pub struct GridFigures {
     pub households: Vec<u64>,
     /// People assigned to this grid, by role key.
     pub staff: BTreeMap<&'static str, u64>,
+    /// People assigned to this grid or to grids nested in it, by role key
+    /// (each person once): the grid's figures rolled up from its children.
+    pub staff_within: BTreeMap<&'static str, u64>,
     pub workers: u64,
     pub leaders: u64,
     pub full_time_workers: u64,
@@ -673,8 +676,17 @@ impl<'a> Analysis<'a> {
                 }
             }
             let total: u64 = f.households.iter().sum();
+            let within = self.staff_within(gi);
+            for &p in &within {
+                for r in &self.staff[p as usize].roles {
+                    *f.staff_within.entry(r.as_str()).or_default() += 1;
+                }
+            }
             // Full-time workers of this grid and of the grids inside it.
-            let full_time = self.full_time_within(gi);
+            let full_time = within
+                .iter()
+                .filter(|&&p| self.staff[p as usize].roles.contains(&Role::FullTimeWorker))
+                .count() as u64;
             f.households_per_full_time = (full_time > 0).then(|| total as f64 / full_time as f64);
             f.overloaded = full_time > 0
                 && total as f64 / full_time as f64
@@ -687,19 +699,15 @@ impl<'a> Analysis<'a> {
         }
     }
 
-    /// Full-time workers assigned to grid `g` or to grids nested in it.
-    fn full_time_within(&self, g: usize) -> u64 {
-        let mut seen = HashSet::new();
+    /// People assigned to grid `g` or to grids nested in it, each once.
+    fn staff_within(&self, g: usize) -> BTreeSet<u32> {
+        let mut seen = BTreeSet::new();
         let mut stack = vec![g as u32];
         while let Some(x) = stack.pop() {
-            for &s in &self.grid_staff[x as usize] {
-                if self.staff[s as usize].roles.contains(&Role::FullTimeWorker) {
-                    seen.insert(s);
-                }
-            }
+            seen.extend(self.grid_staff[x as usize].iter().copied());
             stack.extend(self.grid_children[x as usize].iter().copied());
         }
-        seen.len() as u64
+        seen
     }
 
     /// A person joined, left, or changed roles, grids or home. Returns the

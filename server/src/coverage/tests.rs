@@ -336,6 +336,13 @@ fn a_vulnerable_household_at_299_m_is_reached_and_one_at_301_m_is_not() {
     assert_eq!(unstaffed.len(), 1);
     assert_eq!(unstaffed[0].grids, vec!["6109020010010010102"]);
     assert!(of_kind(&r, FindingKind::NoLeader).is_empty());
+    // Staff roll up the grids: the level-1 grid counts its leader and the
+    // worker of the level-3 grid nested in it.
+    let l1 = r.grids.iter().find(|g| g.level == 1).unwrap();
+    assert_eq!(l1.staff.get("grid_leader"), Some(&1));
+    assert_eq!(l1.staff.get("part_time_worker"), None);
+    assert_eq!(l1.staff_within.get("part_time_worker"), Some(&1));
+    assert_eq!(l1.staff_within.get("grid_leader"), Some(&1));
     assert_eq!(r.region.grids, 4);
     assert_eq!(r.region.grids_staffed, 3);
     let cells = of_kind(&r, FindingKind::UnreachedCell);
