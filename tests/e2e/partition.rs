@@ -34,18 +34,23 @@ fn instance(edges_beyond: bool) -> serde_json::Value {
     })
 }
 
-#[test]
-fn bench_partition_solves_a_small_instance_and_refuses_bad_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let (inst, out) = (dir.path().join("i.json"), dir.path().join("o.json"));
-    std::fs::write(&inst, instance(false).to_string()).unwrap();
-    let (ok, _, err) = wangge(&[
+/// Runs `wangge bench-partition` on `inst`, writing `out`.
+fn bench(inst: &std::path::Path, out: &std::path::Path) -> (bool, String, String) {
+    wangge(&[
         "bench-partition",
         "--instance",
         inst.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ])
+}
+
+#[test]
+fn bench_partition_solves_a_small_instance_and_refuses_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (inst, out) = (dir.path().join("i.json"), dir.path().join("o.json"));
+    std::fs::write(&inst, instance(false).to_string()).unwrap();
+    let (ok, _, err) = bench(&inst, &out);
     assert!(ok, "{err}");
     let labels: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -67,21 +72,32 @@ fn bench_partition_solves_a_small_instance_and_refuses_bad_ones() {
     assert!(count.values().all(|&v| v == 90), "{count:?}");
 
     std::fs::write(&inst, instance(true).to_string()).unwrap();
-    let (ok, _, err) = wangge(&[
-        "bench-partition",
-        "--instance",
-        inst.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = bench(&inst, &out);
     assert!(!ok && err.contains("beyond n = 36"), "{err}");
     std::fs::write(&inst, r#"{"n": 2, "households": [1]}"#).unwrap();
-    let (ok, _, err) = wangge(&[
-        "bench-partition",
-        "--instance",
-        inst.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let (ok, _, err) = bench(&inst, &out);
     assert!(!ok && err.contains("instance"), "{err}");
+}
+
+#[test]
+fn coverage_mclp_answers_a_small_instance_and_refuses_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = dir.path().join("m.json");
+    // Two clusters 1 km apart; one site can reach only one of them.
+    std::fs::write(
+        &inst,
+        r#"{"radius_m": 100, "sites": 1, "demand": [[0,0,1],[10,0,1],[1000,0,5]], "candidates": [[5,0],[1000,10]]}"#,
+    )
+    .unwrap();
+    let path = inst.to_str().unwrap();
+    let (ok, out, err) = wangge(&["coverage", "mclp", "--instance", path]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["sites"], serde_json::json!([1]));
+    assert_eq!(v["covered_weight"], 5.0);
+    std::fs::write(&inst, r#"{"radius_m": 100, "sites": 1, "demand": [[0,0]]}"#).unwrap();
+    let (ok, _, err) = wangge(&["coverage", "mclp", "--instance", path]);
+    assert!(!ok && err.contains("m.json"), "{err}");
+    let (ok, _, err) = wangge(&["coverage", "mclp", "--instance", "/nonexistent/x.json"]);
+    assert!(!ok && err.contains("reading /nonexistent/x.json"), "{err}");
 }

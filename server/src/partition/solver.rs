@@ -111,49 +111,34 @@ pub fn solve_parent(
 
 /// Connected pieces of the parent (a multi-part region, islands).
 fn components(l: &Local) -> Vec<Vec<u32>> {
-    let n = l.atoms.len();
-    let mut seen = vec![false; n];
-    let mut out = Vec::new();
-    for s in 0..n {
-        if seen[s] {
-            continue;
-        }
-        seen[s] = true;
-        let mut comp = vec![s as u32];
-        let mut i = 0;
-        while i < comp.len() {
-            let u = comp[i];
-            for k in l.around(u) {
-                let v = l.nbr[k] as usize;
-                if !seen[v] {
-                    seen[v] = true;
-                    comp.push(v as u32);
-                }
-            }
-            i += 1;
-        }
-        out.push(comp);
-    }
-    out
+    let all: Vec<u32> = (0..l.atoms.len() as u32).collect();
+    flood(l, &all, |_| true)
 }
 
-/// Connected pieces of a subset of atoms.
-fn pieces(l: &Local, atoms: &[u32]) -> Vec<Vec<u32>> {
-    let mut inside = std::collections::HashSet::with_capacity(atoms.len());
-    inside.extend(atoms.iter().copied());
-    let mut seen = std::collections::HashSet::with_capacity(atoms.len());
+/// Connected pieces of `atoms`, joined only across the edges `edge_ok`
+/// accepts; each piece in breadth-first order from its first atom.
+fn flood(l: &Local, atoms: &[u32], edge_ok: impl Fn(usize) -> bool) -> Vec<Vec<u32>> {
+    const OUT: u8 = 0;
+    const IN: u8 = 1;
+    const SEEN: u8 = 2;
+    let mut state = vec![OUT; l.atoms.len()];
+    for &a in atoms {
+        state[a as usize] = IN;
+    }
     let mut out = Vec::new();
     for &s in atoms {
-        if !seen.insert(s) {
+        if state[s as usize] != IN {
             continue;
         }
+        state[s as usize] = SEEN;
         let mut p = vec![s];
         let mut i = 0;
         while i < p.len() {
             let u = p[i];
             for e in l.around(u) {
                 let v = l.nbr[e];
-                if inside.contains(&v) && seen.insert(v) {
+                if edge_ok(e) && state[v as usize] == IN {
+                    state[v as usize] = SEEN;
                     p.push(v);
                 }
             }
@@ -162,6 +147,11 @@ fn pieces(l: &Local, atoms: &[u32]) -> Vec<Vec<u32>> {
         out.push(p);
     }
     out
+}
+
+/// Connected pieces of a subset of atoms.
+fn pieces(l: &Local, atoms: &[u32]) -> Vec<Vec<u32>> {
+    flood(l, atoms, |_| true)
 }
 
 /// How many children: as near the target as the range allows.
@@ -349,31 +339,17 @@ struct Blocks {
 }
 
 fn blocks(l: &Local, comp: &[u32]) -> Blocks {
+    let members = flood(l, comp, |e| !l.road[e]);
     let mut of = vec![NONE; l.atoms.len()];
-    let mut members = Vec::new();
-    let mut hh = Vec::new();
-    for &s in comp {
-        if of[s as usize] != NONE {
-            continue;
+    for (b, m) in members.iter().enumerate() {
+        for &a in m {
+            of[a as usize] = b as u32;
         }
-        let b = members.len() as u32;
-        of[s as usize] = b;
-        let mut m = vec![s];
-        let mut i = 0;
-        while i < m.len() {
-            let u = m[i];
-            for e in l.around(u) {
-                let v = l.nbr[e];
-                if !l.road[e] && of[v as usize] == NONE {
-                    of[v as usize] = b;
-                    m.push(v);
-                }
-            }
-            i += 1;
-        }
-        hh.push(m.iter().map(|&a| l.hh[a as usize]).sum());
-        members.push(m);
     }
+    let hh = members
+        .iter()
+        .map(|m| m.iter().map(|&a| l.hh[a as usize]).sum())
+        .collect();
     Blocks { of, members, hh }
 }
 
