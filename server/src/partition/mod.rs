@@ -9,6 +9,7 @@
 //! and plan storage build on this; `wangge bench-partition` speaks the
 //! shared benchmark's instance format.
 
+pub mod atoms;
 pub mod solver;
 
 use serde::{Deserialize, Serialize};
