@@ -9,10 +9,16 @@
 
 use std::collections::HashMap;
 
-use geo::{Area, BooleanOps, BoundingRect, Euclidean, Intersects, Length};
-use geo_types::{Coord, LineString, MultiPolygon, Point, Polygon, Rect};
+use geo::{Area, BooleanOps, BoundingRect, Euclidean, InteriorPoint, Intersects, Length};
+use geo_types::{Coord, LineString, MultiLineString, MultiPolygon, Point, Polygon, Rect};
 use i_overlay::core::fill_rule::FillRule;
-use i_overlay::float::slice::FloatSlice;
+use i_overlay::core::overlay::ShapeType;
+use i_overlay::core::overlay_rule::OverlayRule;
+use i_overlay::float::overlay::{FloatOverlay, OverlayOptions};
+use i_overlay::float::string_overlay::FloatStringOverlay;
+use i_overlay::i_float::adapter::FloatPointAdapter;
+use i_overlay::i_float::float::rect::FloatRect;
+use i_overlay::string::rule::StringRule;
 use rstar::primitives::{GeomWithData, Line as RLine, Rectangle};
 use rstar::{PointDistance, RTree, AABB};
 use serde::Serialize;
@@ -194,70 +200,135 @@ pub fn build(
     let Some(bbox) = boundary.bounding_rect() else {
         return Atoms::default();
     };
-    let cuts: Vec<&Cut> = cuts
+    let snap = Snap::of(boundary);
+    // Lines clipped to the region's box (grown a little): what lies beyond
+    // cuts nothing, and the integer grid must reach every vertex.
+    let pad = 1.0 + 0.01 * bbox.width().max(bbox.height());
+    let frame = Rect::new(
+        (bbox.min().x - pad, bbox.min().y - pad),
+        (bbox.max().x + pad, bbox.max().y + pad),
+    )
+    .to_polygon();
+    let clipped: Vec<Cut> = cuts
         .iter()
-        .filter(|c| {
-            c.line
-                .bounding_rect()
-                .is_some_and(|r| rect_meets(r, bbox) && c.line.intersects(boundary))
+        .filter(|c| c.line.bounding_rect().is_some_and(|r| rect_meets(r, bbox)))
+        .flat_map(|c| {
+            frame
+                .clip(&MultiLineString(vec![c.line.clone()]), false)
+                .0
+                .into_iter()
+                .filter(|l| l.0.len() >= 2 && l.intersects(boundary))
+                .map(|line| Cut { line, kind: c.kind })
         })
         .collect();
-    let mut faces: Vec<(Polygon<f64>, AtomKind)> = if cuts.is_empty() {
-        lattice(boundary, bbox, opts.lattice_m)
-            .into_iter()
-            .map(|p| (p, AtomKind::Lattice))
-            .collect()
+    let cuts: Vec<&Cut> = clipped.iter().collect();
+    let (base, kind) = if cuts.is_empty() {
+        (lattice_lines(bbox, opts.lattice_m), AtomKind::Lattice)
     } else {
-        slice(boundary, cuts.iter().map(|c| &c.line))
-            .into_iter()
-            .map(|p| (p, AtomKind::Block))
-            .collect()
+        (
+            cuts.iter().map(|c| c.line.clone()).collect(),
+            AtomKind::Block,
+        )
     };
-    merge_slivers(&mut faces, opts.sliver_m2);
-    let mut members = place(&faces, dwellers);
+    let faces_of = |lines: &[LineString<f64>]| {
+        let mut faces: Vec<(Polygon<f64>, AtomKind)> = if lines.is_empty() {
+            boundary.0.iter().map(|p| (p.clone(), kind)).collect()
+        } else {
+            slice(snap, boundary, lines.iter())
+                .into_iter()
+                .map(|p| (p, kind))
+                .collect()
+        };
+        merge_slivers(snap, &mut faces, opts.sliver_m2);
+        let members = place(&faces, dwellers);
+        (faces, members)
+    };
+    let (mut faces, mut members) = faces_of(&base);
 
-    // Split what is too heavy for one level-3 grid.
-    let mut out_faces = Vec::with_capacity(faces.len());
-    let mut out_members = Vec::with_capacity(faces.len());
-    for ((poly, kind), m) in faces.into_iter().zip(members.drain(..)) {
-        if m.len() as u32 <= opts.max_households {
-            out_faces.push((poly, kind));
-            out_members.push(m);
-            continue;
-        }
-        let cap = opts.group_households.max(1) as usize;
-        for (p, m) in split_heavy(poly, m, dwellers, cap, opts.lattice_m) {
-            out_faces.push((p, AtomKind::BuildingGroup));
-            out_members.push(m);
+    // Split what is too heavy for one level-3 grid. The cuts are found
+    // face by face, then the region is cut once more with every line, so
+    // that a new vertex on a block's edge is its neighbour's vertex too.
+    let cap = opts.group_households.max(1) as usize;
+    let mut splits = Vec::new();
+    let mut heavy = Vec::new();
+    for ((poly, _), m) in faces.iter().zip(&members) {
+        if m.len() as u32 > opts.max_households {
+            let lines = split_heavy(snap, poly.clone(), m.clone(), dwellers, cap, opts.lattice_m);
+            if !lines.is_empty() {
+                splits.extend(lines);
+                heavy.push(poly.clone());
+            }
         }
     }
+    if !splits.is_empty() {
+        let all: Vec<LineString<f64>> = base.into_iter().chain(splits).collect();
+        (faces, members) = faces_of(&all);
+        for (p, k) in &mut faces {
+            if let Some(pt) = p.interior_point() {
+                if heavy.iter().any(|h| h.intersects(&pt)) {
+                    *k = AtomKind::BuildingGroup;
+                }
+            }
+        }
+    }
+    finish(faces, members, dwellers.len(), &cuts, opts.max_households)
+}
 
-    let n = out_faces.len();
+/// Atoms again from stored pieces (a saved plan's): households placed
+/// anew, boundaries and their kinds measured anew.
+pub fn rebuild(
+    pieces: Vec<(Polygon<f64>, AtomKind)>,
+    cuts: &[Cut],
+    dwellers: &[Dweller],
+    max_households: u32,
+) -> Atoms {
+    let members = place(&pieces, dwellers);
+    let cuts: Vec<&Cut> = cuts.iter().collect();
+    finish(pieces, members, dwellers.len(), &cuts, max_households)
+}
+
+fn finish(
+    faces: Vec<(Polygon<f64>, AtomKind)>,
+    members: Vec<Vec<usize>>,
+    dwellers: usize,
+    cuts: &[&Cut],
+    max_households: u32,
+) -> Atoms {
+    let n = faces.len();
     let mut atoms = Atoms {
-        households: out_members.iter().map(|m| m.len() as u32).collect(),
-        of_household: vec![u32::MAX; dwellers.len()],
+        households: members.iter().map(|m| m.len() as u32).collect(),
+        of_household: vec![u32::MAX; dwellers],
         ..Atoms::default()
     };
-    for (i, m) in out_members.iter().enumerate() {
+    for (i, m) in members.iter().enumerate() {
         for &h in m {
             atoms.of_household[h] = i as u32;
         }
-        if m.len() as u32 > opts.max_households {
+        if m.len() as u32 > max_households {
             atoms.towers.push(i as u32);
         }
     }
-    for (p, k) in out_faces {
+    for (p, k) in faces {
         atoms.area_m2.push(p.unsigned_area());
         atoms.centroid.push(centroid(&p));
         atoms.kind.push(k);
         atoms.geometry.push(p);
     }
-    let (edges, shared) = adjacency(&atoms.geometry, &cuts);
+    let (edges, shared) = adjacency(&atoms.geometry, cuts);
     atoms.outer_m = (0..n)
         .map(|i| (perimeter(&atoms.geometry[i]) - shared[i]).max(0.0))
         .collect();
     atoms.edges = edges;
     atoms
+}
+
+/// How far from the origin the grown frame of `bbox` reaches.
+fn frame_reach(bbox: Rect<f64>) -> f64 {
+    let pad = 1.0 + 0.01 * bbox.width().max(bbox.height());
+    [bbox.min().x, bbox.min().y, bbox.max().x, bbox.max().y]
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()))
+        + pad
 }
 
 fn rect_meets(a: Rect<f64>, b: Rect<f64>) -> bool {
@@ -307,8 +378,45 @@ fn polygon_of(shape: &[Vec<[f64; 2]>]) -> Option<Polygon<f64>> {
     })
 }
 
+/// One integer grid for every cut and union in a region's local plane:
+/// origin fixed, step a power of two fitted to the region's extent (about
+/// 30 µm for a 30 km region). A vertex snapped once stays where it is, so
+/// pieces cut at different times still share their edges exactly.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Snap {
+    scale: f64,
+    reach: f64,
+}
+
+impl Snap {
+    /// For coordinates within `reach` metres of the origin.
+    pub fn within(reach: f64) -> Self {
+        let reach = reach.abs().max(1.0) * 2.0;
+        let e = 29 - reach.log2().ceil() as i32;
+        Self {
+            scale: 2f64.powi(e),
+            reach,
+        }
+    }
+
+    /// For a region in its local plane (what [`build`] uses).
+    pub fn of(region: &MultiPolygon<f64>) -> Self {
+        Self::within(region.bounding_rect().map_or(1.0, frame_reach))
+    }
+
+    fn adapter(self) -> FloatPointAdapter<[f64; 2], f64> {
+        FloatPointAdapter {
+            dir_scale: self.scale,
+            inv_scale: 1.0 / self.scale,
+            offset: [0.0, 0.0],
+            rect: FloatRect::new(-self.reach, self.reach, -self.reach, self.reach),
+        }
+    }
+}
+
 /// The faces the lines cut the region into.
 fn slice<'a>(
+    snap: Snap,
     boundary: &MultiPolygon<f64>,
     lines: impl Iterator<Item = &'a LineString<f64>>,
 ) -> Vec<Polygon<f64>> {
@@ -317,17 +425,49 @@ fn slice<'a>(
         .filter(|p| p.len() >= 2)
         .collect();
     let shapes = shapes_of(boundary);
-    shapes
-        .slice_by(&paths, FillRule::EvenOdd)
+    let cap = shapes.iter().flatten().map(Vec::len).sum::<usize>()
+        + paths.iter().map(Vec::len).sum::<usize>();
+    FloatStringOverlay::with_adapter(snap.adapter(), cap)
+        .unsafe_add_shapes(&shapes)
+        .unsafe_add_string_lines(&paths)
+        .build_graph_view(FillRule::EvenOdd)
+        .map(|g| g.extract_shapes_custom(StringRule::Slice, OverlayOptions::ogc()))
+        .unwrap_or_default()
         .iter()
         .filter_map(|s| polygon_of(s))
         .filter(|p| p.unsigned_area() > 0.0)
         .collect()
 }
 
-/// Square cells of `side` metres over the region, clipped to it; a cell
-/// the region's shape cuts in two gives two atoms.
-fn lattice(region: &MultiPolygon<f64>, bbox: Rect<f64>, side: f64) -> Vec<Polygon<f64>> {
+/// The union of pieces on the region's grid (OGC-valid: holes touching
+/// at a point stay separate rings).
+pub fn union<'a>(
+    snap: Snap,
+    pieces: impl IntoIterator<Item = &'a Polygon<f64>>,
+) -> MultiPolygon<f64> {
+    let shapes: Vec<Vec<Vec<[f64; 2]>>> = pieces
+        .into_iter()
+        .map(|p| {
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .map(ring_path)
+                .collect()
+        })
+        .collect();
+    let cap = shapes.iter().flatten().map(Vec::len).sum::<usize>();
+    let out = FloatOverlay::new_custom(
+        snap.adapter(),
+        OverlayOptions::ogc(),
+        Default::default(),
+        cap,
+    )
+    .unsafe_add_source(&shapes, ShapeType::Subject)
+    .overlay(OverlayRule::Subject, FillRule::NonZero);
+    MultiPolygon(out.iter().filter_map(|s| polygon_of(s)).collect())
+}
+
+/// Lines of square cells of `side` metres over the region's box.
+fn lattice_lines(bbox: Rect<f64>, side: f64) -> Vec<LineString<f64>> {
     let side = side.max(1.0);
     let (x0, y0) = (bbox.min().x, bbox.min().y);
     let (nx, ny) = (
@@ -338,26 +478,23 @@ fn lattice(region: &MultiPolygon<f64>, bbox: Rect<f64>, side: f64) -> Vec<Polygo
     for i in 1..nx {
         let x = x0 + i as f64 * side;
         lines.push(LineString::from(vec![
-            (x, y0 - 1.0),
-            (x, bbox.max().y + 1.0),
+            (x, y0 - 0.5),
+            (x, bbox.max().y + 0.5),
         ]));
     }
     for j in 1..ny {
         let y = y0 + j as f64 * side;
         lines.push(LineString::from(vec![
-            (x0 - 1.0, y),
-            (bbox.max().x + 1.0, y),
+            (x0 - 0.5, y),
+            (bbox.max().x + 0.5, y),
         ]));
     }
-    if lines.is_empty() {
-        return region.0.clone();
-    }
-    slice(region, lines.iter())
+    lines
 }
 
 /// Merges faces under `min_m2` into the neighbour they share most boundary
 /// with (an isolated sliver stays).
-fn merge_slivers(faces: &mut Vec<(Polygon<f64>, AtomKind)>, min_m2: f64) {
+fn merge_slivers(snap: Snap, faces: &mut Vec<(Polygon<f64>, AtomKind)>, min_m2: f64) {
     if min_m2 <= 0.0 || faces.len() < 2 {
         return;
     }
@@ -388,10 +525,10 @@ fn merge_slivers(faces: &mut Vec<(Polygon<f64>, AtomKind)>, min_m2: f64) {
         gone[s] = true;
     }
     for (o, ss) in into {
-        let mut mp = MultiPolygon(vec![faces[o].0.clone()]);
-        for &s in &ss {
-            mp = mp.union(&MultiPolygon(vec![faces[s].0.clone()]));
-        }
+        let mut mp = union(
+            snap,
+            std::iter::once(&faces[o].0).chain(ss.iter().map(|&s| &faces[s].0)),
+        );
         if mp.0.len() == 1 {
             faces[o].0 = mp.0.remove(0);
         } else {
@@ -444,22 +581,21 @@ fn place(faces: &[(Polygon<f64>, AtomKind)], dwellers: &[Dweller]) -> Vec<Vec<us
     members
 }
 
-/// Splits a heavy face by straight cuts between its buildings (recursive
-/// bisection along the longer side) until each piece holds about `cap`
-/// households or is one building. Pieces a cut leaves in several parts
-/// become atoms of their own.
+/// The straight cuts between a heavy face's buildings (recursive bisection
+/// across the longer extent) that leave pieces of about `cap` households
+/// or of one building each, clipped to the piece they cut.
 fn split_heavy(
+    snap: Snap,
     poly: Polygon<f64>,
     members: Vec<usize>,
     dwellers: &[Dweller],
     cap: usize,
     lattice_m: f64,
-) -> Vec<(Polygon<f64>, Vec<usize>)> {
+) -> Vec<LineString<f64>> {
     let mut out = Vec::new();
     let mut stack = vec![(poly, members)];
     while let Some((poly, members)) = stack.pop() {
         if members.len() <= cap {
-            out.push((poly, members));
             continue;
         }
         // Groups: a building's households together; households without a
@@ -493,46 +629,66 @@ fn split_heavy(
         let loose = members.iter().all(|&h| dwellers[h].building.is_none());
         let cut = cut.or_else(|| loose.then(|| point_cut(&members, dwellers)).flatten());
         let Some((vertical, at)) = cut else {
-            out.push((poly, members));
             continue;
         };
         let side = |c: Coord<f64>| if vertical { c.x < at } else { c.y < at };
-        let (lo, hi): (Vec<usize>, Vec<usize>) =
-            members.iter().partition(|&&h| side(dwellers[h].at));
-        if lo.is_empty() || hi.is_empty() {
-            out.push((poly, members));
+        let below = members.iter().filter(|&&h| side(dwellers[h].at)).count();
+        if below == 0 || below == members.len() {
             continue;
         }
         let Some(r) = poly.bounding_rect() else {
-            out.push((poly, members));
             continue;
         };
-        let (a, b) = half_planes(r, vertical, at);
-        let mp = MultiPolygon(vec![poly]);
-        for (half, mine) in [(a, lo), (b, hi)] {
-            let part = mp.intersection(&MultiPolygon(vec![half]));
-            let mut parts: Vec<(Polygon<f64>, Vec<usize>)> =
-                part.0.into_iter().map(|p| (p, Vec::new())).collect();
-            if parts.is_empty() {
-                continue;
-            }
-            for h in mine {
-                let pt = Point(dwellers[h].at);
-                let k = (0..parts.len())
-                    .find(|&k| parts[k].0.intersects(&pt))
-                    .unwrap_or(0);
-                parts[k].1.push(h);
-            }
-            for (p, m) in parts {
-                if p.unsigned_area() > 0.0 {
-                    stack.push((p, m));
-                } else if let Some(last) = stack.last_mut() {
-                    last.1.extend(m);
-                }
-            }
+        let pad = 0.5;
+        let line = if vertical {
+            LineString::from(vec![(at, r.min().y - pad), (at, r.max().y + pad)])
+        } else {
+            LineString::from(vec![(r.min().x - pad, at), (r.max().x + pad, at)])
+        };
+        let parts: Vec<(Polygon<f64>, AtomKind)> = slice(
+            snap,
+            &MultiPolygon(vec![poly.clone()]),
+            std::iter::once(&line),
+        )
+        .into_iter()
+        .map(|p| (p, AtomKind::BuildingGroup))
+        .collect();
+        if parts.len() < 2 {
+            continue;
+        }
+        // The cut within this piece only, a hair longer at both ends so
+        // it surely crosses the piece's edge.
+        for seg in poly.clip(&MultiLineString(vec![line]), false) {
+            out.push(lengthen(seg, 1e-3));
+        }
+        let local: Vec<Dweller> = members.iter().map(|&h| dwellers[h]).collect();
+        for (k, m) in place(&parts, &local).into_iter().enumerate() {
+            let m: Vec<usize> = m.into_iter().map(|i| members[i]).collect();
+            stack.push((parts[k].0.clone(), m));
         }
     }
     out
+}
+
+/// The line with its first and last segments lengthened by `by` metres.
+fn lengthen(mut l: LineString<f64>, by: f64) -> LineString<f64> {
+    let n = l.0.len();
+    if n >= 2 {
+        let stretch = |a: Coord<f64>, b: Coord<f64>| {
+            let d = (b.x - a.x).hypot(b.y - a.y);
+            if d > 0.0 {
+                Coord {
+                    x: b.x + (b.x - a.x) / d * by,
+                    y: b.y + (b.y - a.y) / d * by,
+                }
+            } else {
+                b
+            }
+        };
+        l.0[n - 1] = stretch(l.0[n - 2], l.0[n - 1]);
+        l.0[0] = stretch(l.0[1], l.0[0]);
+    }
+    l
 }
 
 /// The cut between groups that halves the households best, across the
@@ -574,29 +730,7 @@ fn point_cut(members: &[usize], dwellers: &[Dweller]) -> Option<(bool, f64)> {
     best_cut(&mut gs)
 }
 
-/// The two halves of `r` (grown a little) on either side of the line.
-fn half_planes(r: Rect<f64>, vertical: bool, at: f64) -> (Polygon<f64>, Polygon<f64>) {
-    let pad = 1.0 + r.width().max(r.height());
-    let (x0, y0, x1, y1) = (
-        r.min().x - pad,
-        r.min().y - pad,
-        r.max().x + pad,
-        r.max().y + pad,
-    );
-    if vertical {
-        (
-            Rect::new((x0, y0), (at, y1)).to_polygon(),
-            Rect::new((at, y0), (x1, y1)).to_polygon(),
-        )
-    } else {
-        (
-            Rect::new((x0, y0), (x1, at)).to_polygon(),
-            Rect::new((x0, at), (x1, y1)).to_polygon(),
-        )
-    }
-}
-
-fn perimeter(p: &Polygon<f64>) -> f64 {
+pub fn perimeter(p: &Polygon<f64>) -> f64 {
     Euclidean.length(p.exterior())
         + p.interiors()
             .iter()

@@ -10,6 +10,7 @@
 //! shared benchmark's instance format.
 
 pub mod atoms;
+pub mod plan;
 pub mod solver;
 
 use serde::{Deserialize, Serialize};

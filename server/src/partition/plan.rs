@@ -1,0 +1,779 @@
+//! A region's plan from the ground it covers: atoms, the nested solve,
+//! codes in reading order, each grid's geometry (the union of its atoms)
+//! and its figures.
+//!
+//! Pure: the caller loads the ground and stores the outcome.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use geo::{Area, BoundingRect, ConvexHull, Validation};
+use geo_types::{Coord, Geometry, MultiPolygon, Polygon, Rect};
+use serde::Serialize;
+
+use super::atoms::{self, Atoms, Cut, Dweller, EdgeKind};
+use super::{solve, AtomGraph, LevelSpec, Options};
+use crate::domain::{
+    Atom, GridCode, GridLabel, Household, Level, Plan, PlanVersion, Policy, Region, RegionCode,
+    Road, Water,
+};
+use crate::spatial::projection::LocalProjection;
+
+/// Everything one region's plan is made from.
+#[derive(Debug, Clone)]
+pub struct Ground<'d> {
+    pub region: &'d Region,
+    pub roads: Vec<&'d Road>,
+    pub water: Vec<&'d Water>,
+    pub households: Vec<&'d Household>,
+}
+
+/// The leaf regions at or under `within` (all when `None`), each with the
+/// roads and water near it and its households.
+pub fn grounds<'d>(
+    regions: &'d [Region],
+    roads: &'d [Road],
+    water: &'d [Water],
+    households: &'d [Household],
+    within: Option<RegionCode>,
+) -> Vec<Ground<'d>> {
+    let parents = crate::domain::region::parents(regions);
+    let has_children: HashSet<RegionCode> = parents.values().copied().collect();
+    let under = |mut c: RegionCode| loop {
+        if Some(c) == within || within.is_none() {
+            return true;
+        }
+        match parents.get(&c) {
+            Some(&p) => c = p,
+            None => return false,
+        }
+    };
+    let mut by_region: HashMap<RegionCode, Vec<&Household>> = HashMap::new();
+    for h in households {
+        if let Some(r) = h.region {
+            by_region.entry(r).or_default().push(h);
+        }
+    }
+    regions
+        .iter()
+        .filter(|r| !has_children.contains(&r.code) && under(r.code))
+        .filter_map(|r| {
+            let bbox = grow(r.boundary.bounding_rect()?, 0.001);
+            Some(Ground {
+                region: r,
+                roads: roads
+                    .iter()
+                    .filter(|x| x.geometry.bounding_rect().is_some_and(|b| meets(b, bbox)))
+                    .collect(),
+                water: water
+                    .iter()
+                    .filter(|x| x.geometry.bounding_rect().is_some_and(|b| meets(b, bbox)))
+                    .collect(),
+                households: by_region.remove(&r.code).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+fn grow(r: Rect<f64>, d: f64) -> Rect<f64> {
+    Rect::new(
+        (r.min().x - d, r.min().y - d),
+        (r.max().x + d, r.max().y + d),
+    )
+}
+
+fn meets(a: Rect<f64>, b: Rect<f64>) -> bool {
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
+}
+
+/// How plans are made, from the policy.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub levels: Vec<LevelSpec>,
+    pub atoms: atoms::Options,
+    pub solver: Options,
+    pub code_widths: [usize; 3],
+    /// Care level keys, by `CareLevel.0`.
+    pub care_keys: Vec<String>,
+}
+
+impl Settings {
+    pub fn from_policy(p: &Policy) -> Self {
+        let levels: Vec<LevelSpec> = p
+            .levels
+            .iter()
+            .map(|l| LevelSpec {
+                target: f64::from(l.target_households),
+                min: f64::from(l.min_households),
+                max: f64::from(l.max_households),
+                k: None,
+                below: None,
+            })
+            .collect();
+        let finest = levels.last().copied();
+        Self {
+            atoms: atoms::Options {
+                max_households: finest.map_or(50, |l| l.max as u32),
+                group_households: finest.map_or(20, |l| (l.target / 2.0).ceil() as u32),
+                ..atoms::Options::default()
+            },
+            levels,
+            solver: Options::default(),
+            code_widths: p.code_widths,
+            care_keys: p.care_levels.iter().map(|c| c.key.clone()).collect(),
+        }
+    }
+}
+
+/// A plan to build on: its atoms are reused so its labels still mean
+/// something, and the grids named in `locked` (any level; the level-1 grid
+/// holding one is kept whole, with all its children) stay as they are.
+#[derive(Debug, Clone, Copy)]
+pub struct Previous<'p> {
+    pub plan: &'p Plan,
+    pub atoms: &'p [Atom],
+    pub locked: &'p [GridCode],
+}
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("region {0} has an empty boundary")]
+    EmptyRegion(RegionCode),
+    #[error("locked grid {0} is not in the plan it builds on")]
+    UnknownLock(GridCode),
+    #[error("the plan it builds on does not match its atoms")]
+    Mismatch,
+}
+
+/// Figures of one grid.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GridMetrics {
+    pub households: u32,
+    /// Households by care level key.
+    pub by_care: BTreeMap<String, u32>,
+    /// (households − target) / target.
+    pub deviation: f64,
+    pub in_range: bool,
+    /// Connected pieces of its geometry (1 for a sound grid).
+    pub pieces: u32,
+    pub polsby_popper: f64,
+    pub reock: f64,
+    /// Share of its boundary with other grids that runs along a road,
+    /// river or railway.
+    pub road_share: f64,
+    pub area_m2: f64,
+    pub atoms: u32,
+    /// Holds an atom heavier than the level's maximum (one building).
+    pub tower: bool,
+}
+
+/// One grid of a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Grid {
+    pub level: Level,
+    /// Dense id within its level (the plan's label).
+    pub id: u32,
+    pub code: GridCode,
+    pub parent: Option<GridCode>,
+    /// WGS-84.
+    #[serde(skip)]
+    pub geometry: MultiPolygon<f64>,
+    pub valid: bool,
+    pub metrics: GridMetrics,
+}
+
+/// Figures of one level.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LevelMetrics {
+    pub level: u8,
+    pub grids: usize,
+    pub in_range: f64,
+    pub max_dev: f64,
+    pub split: usize,
+    /// Grids not inside one grid of the level above.
+    pub nest: usize,
+    pub pp_mean: f64,
+    pub reock_mean: f64,
+    pub road_share: f64,
+    pub towers: usize,
+    pub invalid: usize,
+}
+
+/// A region's plan with everything shown about it.
+#[derive(Debug, Clone)]
+pub struct RegionPlan {
+    pub region: RegionCode,
+    /// WGS-84 atoms, ids `0..n`.
+    pub atoms: Vec<Atom>,
+    /// Grid ids per level, per atom.
+    pub labels: Vec<Vec<u32>>,
+    pub codes: Vec<Vec<GridCode>>,
+    pub grids: Vec<Grid>,
+    pub levels: Vec<LevelMetrics>,
+    pub households: usize,
+}
+
+impl RegionPlan {
+    /// The plan record to store (the version is the store's to number).
+    pub fn to_plan(&self, author: &str, message: &str, parent: Option<i64>) -> Plan {
+        let at = |l: usize, a: usize| self.labels.get(l).map_or(0, |v| v[a]);
+        let codes = |l: usize| self.codes.get(l).cloned().unwrap_or_default();
+        Plan {
+            version: PlanVersion {
+                id: 0,
+                region: self.region,
+                number: 0,
+                parent,
+                author: author.to_string(),
+                created_at: String::new(),
+                message: message.to_string(),
+                published: false,
+            },
+            atoms: self.atoms.iter().map(|a| a.id).collect(),
+            labels: (0..self.atoms.len())
+                .map(|a| GridLabel([at(0, a), at(1, a), at(2, a)]))
+                .collect(),
+            codes: [codes(0), codes(1), codes(2)],
+        }
+    }
+}
+
+/// The ground in the region's local plane.
+struct Local {
+    proj: LocalProjection,
+    boundary: MultiPolygon<f64>,
+    cuts: Vec<Cut>,
+    dwellers: Vec<Dweller>,
+}
+
+fn local(g: &Ground<'_>) -> Option<Local> {
+    let proj = LocalProjection::for_bbox(g.region.boundary.bounding_rect()?);
+    let mut cuts = Vec::new();
+    for r in &g.roads {
+        cuts.push(Cut {
+            line: proj.project(&r.geometry),
+            kind: EdgeKind::of_road(r.class),
+        });
+    }
+    for w in &g.water {
+        let mut rings = Vec::new();
+        match &w.geometry {
+            Geometry::LineString(l) => rings.push(l.clone()),
+            Geometry::MultiLineString(m) => rings.extend(m.0.iter().cloned()),
+            Geometry::Polygon(p) => {
+                rings.push(p.exterior().clone());
+                rings.extend(p.interiors().iter().cloned());
+            }
+            Geometry::MultiPolygon(m) => {
+                for p in &m.0 {
+                    rings.push(p.exterior().clone());
+                    rings.extend(p.interiors().iter().cloned());
+                }
+            }
+            _ => {}
+        }
+        for l in rings {
+            cuts.push(Cut {
+                line: proj.project(&l),
+                kind: EdgeKind::River,
+            });
+        }
+    }
+    Some(Local {
+        boundary: proj.project(&g.region.boundary),
+        dwellers: g
+            .households
+            .iter()
+            .map(|h| Dweller {
+                at: proj.forward(h.location.0),
+                building: h.building,
+            })
+            .collect(),
+        cuts,
+        proj,
+    })
+}
+
+/// Makes a region's plan: atoms from its ground (or those of `previous`),
+/// solved level by level, numbered, measured.
+pub fn plan_region(
+    ground: &Ground<'_>,
+    settings: &Settings,
+    previous: Option<Previous<'_>>,
+) -> Result<RegionPlan, PlanError> {
+    let code = ground.region.code;
+    let loc = local(ground).ok_or(PlanError::EmptyRegion(code))?;
+    let set = match previous {
+        Some(p) => {
+            let pieces = p
+                .atoms
+                .iter()
+                .flat_map(|a| {
+                    loc.proj
+                        .project(&a.geometry)
+                        .0
+                        .into_iter()
+                        .map(move |poly| (poly, a.kind))
+                })
+                .collect();
+            atoms::rebuild(
+                pieces,
+                &loc.cuts,
+                &loc.dwellers,
+                settings.atoms.max_households,
+            )
+        }
+        None => atoms::build(&loc.boundary, &loc.cuts, &loc.dwellers, &settings.atoms),
+    };
+    let labels = match previous {
+        Some(p) => solve_around_locks(&set, settings, p)?,
+        None => solve(
+            &set.graph(&settings.atoms.barriers),
+            &settings.levels,
+            &settings.solver,
+        ),
+    };
+    let codes = number(code, &set, &labels, settings.code_widths, previous);
+    Ok(finish(code, &loc, set, labels, codes, ground, settings))
+}
+
+/// Solves everything but the level-1 grids holding a locked grid, which
+/// keep their labels (and come first).
+fn solve_around_locks(
+    set: &Atoms,
+    settings: &Settings,
+    p: Previous<'_>,
+) -> Result<Vec<Vec<u32>>, PlanError> {
+    let plan = p.plan;
+    if plan.labels.len() != set.len() || plan.atoms.len() != set.len() {
+        return Err(PlanError::Mismatch);
+    }
+    let mut locked_l1: Vec<u32> = Vec::new();
+    for c in p.locked {
+        let hit = (0..3).find_map(|l| {
+            plan.codes[l]
+                .iter()
+                .position(|x| x == c)
+                .map(|id| (l, id as u32))
+        });
+        let Some((l, id)) = hit else {
+            return Err(PlanError::UnknownLock(c.clone()));
+        };
+        if let Some(a) = plan.labels.iter().position(|g| g.0[l] == id) {
+            let top = plan.labels[a].0[0];
+            if !locked_l1.contains(&top) {
+                locked_l1.push(top);
+            }
+        }
+    }
+    locked_l1.sort_unstable();
+    let is_locked = |a: usize| locked_l1.binary_search(&plan.labels[a].0[0]).is_ok();
+    let free: Vec<u32> = (0..set.len() as u32)
+        .filter(|&a| !is_locked(a as usize))
+        .collect();
+    let (sub, _) = subgraph(set, &free, &settings.atoms.barriers);
+    let sub_labels = solve(&sub, &settings.levels, &settings.solver);
+    let levels = settings.levels.len();
+    let mut labels = vec![vec![0u32; set.len()]; levels];
+    // Kept grids first, in their old order, then the new ones.
+    let mut offset = vec![0u32; levels];
+    let mut kept_ids: Vec<HashMap<u32, u32>> = vec![HashMap::new(); levels];
+    for a in 0..set.len() {
+        if is_locked(a) {
+            for l in 0..levels {
+                let old = plan.labels[a].0[l];
+                let n = kept_ids[l].len() as u32;
+                let id = *kept_ids[l].entry(old).or_insert(n);
+                labels[l][a] = id;
+            }
+        }
+    }
+    for l in 0..levels {
+        offset[l] = kept_ids[l].len() as u32;
+    }
+    for (i, &a) in free.iter().enumerate() {
+        for l in 0..levels {
+            labels[l][a as usize] = offset[l] + sub_labels[l][i];
+        }
+    }
+    Ok(labels)
+}
+
+/// The solver's graph over some of the atoms (`keep[i]` becomes atom `i`).
+fn subgraph(set: &Atoms, keep: &[u32], barriers: &[EdgeKind]) -> (AtomGraph, Vec<u32>) {
+    let mut pos = vec![u32::MAX; set.len()];
+    for (i, &a) in keep.iter().enumerate() {
+        pos[a as usize] = i as u32;
+    }
+    let mut outer: Vec<f64> = keep.iter().map(|&a| set.outer_m[a as usize]).collect();
+    let mut edges = Vec::new();
+    for e in &set.edges {
+        let (pa, pb) = (pos[e.a as usize], pos[e.b as usize]);
+        let cut = barriers.contains(&e.kind);
+        match (pa != u32::MAX, pb != u32::MAX) {
+            (true, true) if !cut => edges.push((pa, pb, e.length_m, e.kind.is_line())),
+            (true, true) => {
+                outer[pa as usize] += e.length_m;
+                outer[pb as usize] += e.length_m;
+            }
+            (true, false) => outer[pa as usize] += e.length_m,
+            (false, true) => outer[pb as usize] += e.length_m,
+            _ => {}
+        }
+    }
+    let pick = |v: &Vec<f64>| keep.iter().map(|&a| v[a as usize]).collect::<Vec<f64>>();
+    let g = AtomGraph::new(
+        keep.iter().map(|&a| set.households[a as usize]).collect(),
+        keep.iter().map(|&a| set.centroid[a as usize].x).collect(),
+        keep.iter().map(|&a| set.centroid[a as usize].y).collect(),
+        pick(&set.area_m2),
+        outer,
+        &edges,
+    );
+    (g, pos)
+}
+
+/// Codes: region code + one sequence number per level. Children of a
+/// parent are numbered in reading order (rows north → south, west → east
+/// within a row). A grid keeps its old code when it was kept whole (locked)
+/// or has exactly its old atoms under an unchanged parent; new grids take
+/// the next free numbers.
+fn number(
+    region: RegionCode,
+    set: &Atoms,
+    labels: &[Vec<u32>],
+    widths: [usize; 3],
+    previous: Option<Previous<'_>>,
+) -> Vec<Vec<GridCode>> {
+    let levels = labels.len();
+    // Old grids by (level, atoms).
+    let mut old: HashMap<(usize, Vec<u32>), GridCode> = HashMap::new();
+    if let Some(p) = previous {
+        for l in 0..levels.min(3) {
+            let mut by: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+            for (a, g) in p.plan.labels.iter().enumerate() {
+                by.entry(g.0[l]).or_default().push(a as u32);
+            }
+            for (id, atoms) in by {
+                if let Some(c) = p.plan.codes[l].get(id as usize) {
+                    old.insert((l, atoms), c.clone());
+                }
+            }
+        }
+    }
+    let mut codes: Vec<Vec<GridCode>> = Vec::with_capacity(levels);
+    for l in 0..levels {
+        let n = labels[l]
+            .iter()
+            .copied()
+            .max()
+            .map_or(0, |m| m as usize + 1);
+        let mut members = vec![Vec::new(); n];
+        for (a, &g) in labels[l].iter().enumerate() {
+            members[g as usize].push(a as u32);
+        }
+        // Parent of each grid (the level above; the region for level 1).
+        let parent: Vec<Option<u32>> = (0..n)
+            .map(|g| {
+                let a = *members[g].first()? as usize;
+                (l > 0).then(|| labels[l - 1][a])
+            })
+            .collect();
+        let mut level_codes = vec![GridCode(String::new()); n];
+        let mut by_parent: BTreeMap<Option<u32>, Vec<usize>> = BTreeMap::new();
+        for g in 0..n {
+            if !members[g].is_empty() {
+                by_parent.entry(parent[g]).or_default().push(g);
+            }
+        }
+        for (p, mut kids) in by_parent {
+            let prefix = match p {
+                Some(p) => codes[l - 1][p as usize].0.clone(),
+                None => region.to_string(),
+            };
+            let width = widths[l.min(2)];
+            let mut used: HashSet<u32> = HashSet::new();
+            let mut todo = Vec::new();
+            reading_order(set, &members, &mut kids);
+            for g in kids {
+                let keep = old
+                    .get(&(l, members[g].clone()))
+                    .filter(|c| c.0.len() == prefix.len() + width && c.0.starts_with(&prefix))
+                    .cloned();
+                match keep {
+                    Some(c) => {
+                        if let Ok(s) = c.0[prefix.len()..].parse::<u32>() {
+                            used.insert(s);
+                        }
+                        level_codes[g] = c;
+                    }
+                    None => todo.push(g),
+                }
+            }
+            let mut next = used.iter().copied().max().unwrap_or(0) + 1;
+            for g in todo {
+                while used.contains(&next) {
+                    next += 1;
+                }
+                used.insert(next);
+                level_codes[g] = GridCode(format!("{prefix}{next:0width$}"));
+            }
+        }
+        codes.push(level_codes);
+    }
+    codes
+}
+
+/// Sorts grids into reading order by their household- or area-weighted
+/// centre: rows as tall as a typical grid, north first, west first.
+fn reading_order(set: &Atoms, members: &[Vec<u32>], kids: &mut [usize]) {
+    let centre = |g: usize| {
+        let (mut x, mut y, mut w) = (0.0, 0.0, 0.0);
+        for &a in &members[g] {
+            let a = a as usize;
+            let wt = set.area_m2[a].max(1e-9);
+            x += set.centroid[a].x * wt;
+            y += set.centroid[a].y * wt;
+            w += wt;
+        }
+        (x / w, y / w)
+    };
+    let area: f64 = kids
+        .iter()
+        .flat_map(|&g| members[g].iter())
+        .map(|&a| set.area_m2[a as usize])
+        .sum();
+    let band = (area / kids.len().max(1) as f64).sqrt().max(1.0);
+    let top = kids.iter().map(|&g| centre(g).1).fold(f64::MIN, f64::max);
+    kids.sort_by(|&a, &b| {
+        let (ca, cb) = (centre(a), centre(b));
+        let (ra, rb) = (((top - ca.1) / band).floor(), ((top - cb.1) / band).floor());
+        ra.total_cmp(&rb)
+            .then(ca.0.total_cmp(&cb.0))
+            .then(a.cmp(&b))
+    });
+}
+
+fn finish(
+    region: RegionCode,
+    loc: &Local,
+    set: Atoms,
+    labels: Vec<Vec<u32>>,
+    codes: Vec<Vec<GridCode>>,
+    ground: &Ground<'_>,
+    settings: &Settings,
+) -> RegionPlan {
+    let snap = atoms::Snap::of(&loc.boundary);
+    let care: Vec<u8> = ground.households.iter().map(|h| h.care.0).collect();
+    let mut grids = Vec::new();
+    let mut levels = Vec::new();
+    for (l, lab) in labels.iter().enumerate() {
+        let spec = settings.levels[l];
+        let n = codes[l].len();
+        let mut members = vec![Vec::new(); n];
+        for (a, &g) in lab.iter().enumerate() {
+            members[g as usize].push(a);
+        }
+        let mut by_care = vec![vec![0u32; settings.care_keys.len().max(3)]; n];
+        for (h, &a) in set.of_household.iter().enumerate() {
+            if a != u32::MAX {
+                let g = lab[a as usize] as usize;
+                let c = usize::from(care[h]).min(by_care[g].len() - 1);
+                by_care[g][c] += 1;
+            }
+        }
+        // Boundary with other grids, and the part of it along lines.
+        let (mut cut, mut along) = (vec![0.0; n], vec![0.0; n]);
+        for e in &set.edges {
+            let (ga, gb) = (lab[e.a as usize] as usize, lab[e.b as usize] as usize);
+            if ga != gb {
+                for g in [ga, gb] {
+                    cut[g] += e.length_m;
+                    if e.kind.is_line() {
+                        along[g] += e.length_m;
+                    }
+                }
+            }
+        }
+        let mut lm = LevelMetrics {
+            level: l as u8 + 1,
+            grids: n,
+            ..LevelMetrics::default()
+        };
+        let (mut sum_cut, mut sum_along) = (0.0, 0.0);
+        for g in 0..n {
+            let shape = atoms::union(snap, members[g].iter().map(|&a| &set.geometry[a]));
+            let area = shape.unsigned_area();
+            let perimeter: f64 = shape.0.iter().map(atoms::perimeter).sum();
+            let pp = if perimeter > 0.0 {
+                4.0 * std::f64::consts::PI * area / (perimeter * perimeter)
+            } else {
+                0.0
+            };
+            let reock = reock(&shape, area);
+            let households: u32 = members[g].iter().map(|&a| set.households[a]).sum();
+            let tower = members[g]
+                .iter()
+                .any(|&a| f64::from(set.households[a]) > spec.max);
+            let deviation = (f64::from(households) - spec.target) / spec.target;
+            let in_range = f64::from(households) >= spec.min && f64::from(households) <= spec.max;
+            let wgs = loc.proj.unproject(&shape);
+            let valid = wgs.is_valid();
+            let parent = (l > 0).then(|| {
+                let a = members[g].first().copied().unwrap_or(0);
+                codes[l - 1][labels[l - 1][a] as usize].clone()
+            });
+            if l > 0 {
+                let p = labels[l - 1][members[g][0]];
+                if members[g].iter().any(|&a| labels[l - 1][a] != p) {
+                    lm.nest += 1;
+                }
+            }
+            let metrics = GridMetrics {
+                households,
+                by_care: settings
+                    .care_keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (k.clone(), by_care[g][i]))
+                    .collect(),
+                deviation,
+                in_range,
+                pieces: shape.0.len() as u32,
+                polsby_popper: pp,
+                reock,
+                road_share: if cut[g] > 0.0 { along[g] / cut[g] } else { 1.0 },
+                area_m2: area,
+                atoms: members[g].len() as u32,
+                tower,
+            };
+            lm.in_range += f64::from(u8::from(in_range));
+            lm.max_dev = lm.max_dev.max(deviation.abs());
+            lm.split += usize::from(metrics.pieces > 1);
+            lm.pp_mean += pp;
+            lm.reock_mean += reock;
+            lm.towers += usize::from(tower);
+            lm.invalid += usize::from(!valid);
+            sum_cut += cut[g];
+            sum_along += along[g];
+            grids.push(Grid {
+                level: Level::new(l as u8 + 1).unwrap_or(Level::THREE),
+                id: g as u32,
+                code: codes[l][g].clone(),
+                parent,
+                geometry: wgs,
+                valid,
+                metrics,
+            });
+        }
+        if n > 0 {
+            lm.in_range /= n as f64;
+            lm.pp_mean /= n as f64;
+            lm.reock_mean /= n as f64;
+        }
+        lm.road_share = if sum_cut > 0.0 {
+            sum_along / sum_cut
+        } else {
+            1.0
+        };
+        levels.push(lm);
+    }
+    let atoms = set
+        .geometry
+        .iter()
+        .zip(&set.kind)
+        .enumerate()
+        .map(|(i, (p, &kind))| Atom {
+            id: i as u32,
+            region,
+            kind,
+            geometry: loc.proj.unproject(&MultiPolygon(vec![p.clone()])),
+        })
+        .collect();
+    RegionPlan {
+        region,
+        atoms,
+        labels,
+        codes,
+        grids,
+        levels,
+        households: ground.households.len(),
+    }
+}
+
+/// Area over the area of the smallest circle around the shape.
+fn reock(shape: &MultiPolygon<f64>, area: f64) -> f64 {
+    let hull = shape.convex_hull();
+    let pts: Vec<Coord<f64>> = hull.exterior().0.clone();
+    let r = smallest_circle(&pts).2;
+    if r > 0.0 {
+        area / (std::f64::consts::PI * r * r)
+    } else {
+        0.0
+    }
+}
+
+/// Smallest enclosing circle (Welzl, iterative form) of a few points:
+/// `(cx, cy, r)`.
+fn smallest_circle(pts: &[Coord<f64>]) -> (f64, f64, f64) {
+    let inside = |c: (f64, f64, f64), p: Coord<f64>| {
+        (p.x - c.0).hypot(p.y - c.1) <= c.2 * (1.0 + 1e-12) + 1e-9
+    };
+    let two = |a: Coord<f64>, b: Coord<f64>| {
+        (
+            (a.x + b.x) / 2.0,
+            (a.y + b.y) / 2.0,
+            (a.x - b.x).hypot(a.y - b.y) / 2.0,
+        )
+    };
+    let three = |a: Coord<f64>, b: Coord<f64>, c: Coord<f64>| {
+        let d = 2.0 * (a.x * (b.y - c.y) + b.x * (c.y - a.y) + c.x * (a.y - b.y));
+        if d.abs() < 1e-12 {
+            // Collinear: the widest pair.
+            let mut best = two(a, b);
+            for cand in [two(a, c), two(b, c)] {
+                if cand.2 > best.2 {
+                    best = cand;
+                }
+            }
+            return best;
+        }
+        let (a2, b2, c2) = (
+            a.x * a.x + a.y * a.y,
+            b.x * b.x + b.y * b.y,
+            c.x * c.x + c.y * c.y,
+        );
+        let ux = (a2 * (b.y - c.y) + b2 * (c.y - a.y) + c2 * (a.y - b.y)) / d;
+        let uy = (a2 * (c.x - b.x) + b2 * (a.x - c.x) + c2 * (b.x - a.x)) / d;
+        (ux, uy, (a.x - ux).hypot(a.y - uy))
+    };
+    let mut c = (0.0, 0.0, 0.0);
+    let Some(&first) = pts.first() else {
+        return c;
+    };
+    c = (first.x, first.y, 0.0);
+    for i in 1..pts.len() {
+        if inside(c, pts[i]) {
+            continue;
+        }
+        c = (pts[i].x, pts[i].y, 0.0);
+        for j in 0..i {
+            if inside(c, pts[j]) {
+                continue;
+            }
+            c = two(pts[i], pts[j]);
+            for k in 0..j {
+                if !inside(c, pts[k]) {
+                    c = three(pts[i], pts[j], pts[k]);
+                }
+            }
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,372 @@
+use geo::{Area, BooleanOps, Contains, Intersects, Validation};
+use geo_types::{LineString, MultiPolygon, Point};
+
+use super::*;
+use crate::domain::{CareLevel, HouseholdId, RoadClass, SensitiveFlags, WaterKind};
+use crate::generate::{generate, Params};
+
+fn settings() -> Settings {
+    Settings::from_policy(&Policy::preset("ankang").unwrap())
+}
+
+/// Every level: no grid in pieces, nesting holds, every grid valid, codes
+/// unique and under their parent's; level-3 grids tile the region.
+fn assert_sound(p: &RegionPlan, region: &Region) {
+    for lm in &p.levels {
+        assert_eq!(lm.split, 0, "level {} split: {lm:?}", lm.level);
+        assert_eq!(lm.nest, 0, "level {} nest: {lm:?}", lm.level);
+        assert_eq!(lm.invalid, 0, "level {} invalid: {lm:?}", lm.level);
+    }
+    let mut seen = HashSet::new();
+    for g in &p.grids {
+        assert!(seen.insert(g.code.clone()), "code {} twice", g.code);
+        assert!(g.code.0.starts_with(&region.code.to_string()));
+        if let Some(parent) = &g.parent {
+            assert!(
+                g.code.0.starts_with(&parent.0),
+                "{} under {}",
+                g.code,
+                parent
+            );
+        }
+        assert!(g.geometry.is_valid(), "grid {} invalid", g.code);
+    }
+    // Level-3 grids tile the region (in its local plane).
+    let proj = LocalProjection::for_bbox(region.boundary.bounding_rect().unwrap());
+    let want = proj.project(&region.boundary);
+    let mut union = MultiPolygon::<f64>(vec![]);
+    for g in p.grids.iter().filter(|g| g.level == Level::THREE) {
+        union = union.union(&proj.project(&g.geometry));
+    }
+    let diff = union.xor(&want).unsigned_area();
+    assert!(
+        diff <= 1e-6 * want.unsigned_area(),
+        "level-3 grids miss or exceed the region by {diff} m²"
+    );
+}
+
+fn in_range(p: &RegionPlan, level: usize) -> f64 {
+    p.levels[level].in_range
+}
+
+#[test]
+fn a_generated_community_gets_a_sound_three_level_plan_with_codes_in_reading_order() {
+    let g = generate(
+        Params {
+            households: 20_000,
+            seed: 3,
+        },
+        &mut |_| {},
+    );
+    let all = grounds(&g.regions, &g.roads, &g.water, &g.households, None);
+    let ground = all
+        .iter()
+        .max_by_key(|x| x.households.len())
+        .expect("a community");
+    let s = settings();
+    let p = plan_region(ground, &s, None).unwrap();
+    assert_sound(&p, ground.region);
+    assert_eq!(p.households, ground.households.len());
+    let placed: u32 = p
+        .grids
+        .iter()
+        .filter(|x| x.level == Level::ONE)
+        .map(|x| x.metrics.households)
+        .sum();
+    assert_eq!(placed as usize, ground.households.len());
+    for l in 0..3 {
+        assert!(in_range(&p, l) >= 0.9, "level {l}: {:?}", p.levels[l]);
+    }
+    // Level 1 follows roads mostly.
+    assert!(p.levels[0].road_share >= 0.7, "{:?}", p.levels[0]);
+    // Codes 001, 002, ... in reading order: the first is no further south
+    // than a whole row below the last.
+    let l1: Vec<&Grid> = p.grids.iter().filter(|x| x.level == Level::ONE).collect();
+    let width = s.code_widths[0];
+    for (i, grid) in l1.iter().enumerate() {
+        let _ = i;
+        assert_eq!(grid.code.0.len(), 12 + width);
+    }
+    let mut seqs: Vec<u32> = l1.iter().map(|x| x.code.0[12..].parse().unwrap()).collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=l1.len() as u32).collect::<Vec<_>>());
+    // Deterministic.
+    let again = plan_region(ground, &s, None).unwrap();
+    assert_eq!(again.labels, p.labels);
+}
+
+fn household(id: u64, x: f64, y: f64, building: Option<i64>, code: RegionCode) -> Household {
+    Household {
+        id: id as HouseholdId,
+        location: Point::new(x, y),
+        size: 3,
+        care: CareLevel(if id % 10 == 0 { 1 } else { 0 }),
+        flags: SensitiveFlags::default(),
+        building,
+        address: String::new(),
+        head_name: String::new(),
+        phone: String::new(),
+        region: Some(code),
+        estimated: false,
+    }
+}
+
+/// Metres → degrees near (108.9°E, 32.7°N), roughly.
+fn deg(x: f64, y: f64) -> (f64, f64) {
+    (108.9 + x / 93_800.0, 32.7 + y / 111_000.0)
+}
+
+fn road(id: i64, pts: &[(f64, f64)], class: RoadClass) -> Road {
+    Road {
+        id,
+        class,
+        name: String::new(),
+        geometry: LineString::from(pts.iter().map(|&(x, y)| deg(x, y)).collect::<Vec<_>>()),
+    }
+}
+
+fn square_deg(x0: f64, y0: f64, x1: f64, y1: f64) -> Polygon<f64> {
+    let (a, b) = (deg(x0, y0), deg(x1, y1));
+    Rect::new(a, b).to_polygon()
+}
+
+/// A concave, two-part region (an L and an island), a river with one
+/// bridge, a park with nobody in it and a tower heavier than a level-3
+/// grid may be.
+fn hard_region() -> (Region, Vec<Road>, Vec<Water>, Vec<Household>) {
+    let code: RegionCode = "610902001001".parse().unwrap();
+    let (a, b) = (deg(0.0, 0.0), deg(1200.0, 400.0));
+    let (c, d) = (deg(0.0, 400.0), deg(400.0, 1200.0));
+    let l = MultiPolygon(vec![Rect::new(a, b).to_polygon()])
+        .union(&MultiPolygon(vec![Rect::new(c, d).to_polygon()]));
+    let mut boundary = l;
+    boundary.0.push(square_deg(1500.0, 800.0, 1800.0, 1100.0));
+    let region = Region {
+        code,
+        name: "测试社区".into(),
+        parent: None,
+        boundary,
+    };
+    let mut roads = Vec::new();
+    let mut id = 1;
+    // A street lattice every 100 m over everything.
+    for i in 0..=18 {
+        let v = i as f64 * 100.0;
+        roads.push(road(id, &[(v, -50.0), (v, 1250.0)], RoadClass::Residential));
+        roads.push(road(
+            id + 1,
+            &[(-50.0, v), (1850.0, v)],
+            RoadClass::Residential,
+        ));
+        id += 2;
+    }
+    // The river between y = 180 and 220 along the bottom arm, one bridge
+    // (the road at x = 600 crosses it; the others stop at its banks).
+    let river = Water {
+        id: 1,
+        kind: WaterKind::Area,
+        name: "河".into(),
+        geometry: geo_types::Geometry::Polygon(square_deg(-50.0, 180.0, 1250.0, 220.0)),
+    };
+    let mut households = Vec::new();
+    let mut hid = 1;
+    for bx in 0..18 {
+        for by in 0..12 {
+            let (x, y) = (bx as f64 * 100.0 + 50.0, by as f64 * 100.0 + 50.0);
+            // The park: the block at (250, 50) has nobody.
+            if (bx, by) == (2, 0) {
+                continue;
+            }
+            for k in 0..12 {
+                let (lon, lat) = deg(
+                    x - 30.0 + (k % 4) as f64 * 20.0,
+                    y - 30.0 + (k / 4) as f64 * 25.0,
+                );
+                households.push(household(
+                    hid,
+                    lon,
+                    lat,
+                    Some(i64::from(bx * 100 + by)),
+                    code,
+                ));
+                hid += 1;
+            }
+        }
+    }
+    // The tower: 90 households in one building.
+    for k in 0..90 {
+        let (lon, lat) = deg(150.0 + (k % 3) as f64, 650.0 + (k / 3) as f64 * 0.3);
+        households.push(household(hid, lon, lat, Some(99_999), code));
+        hid += 1;
+    }
+    // Only households inside the region.
+    households.retain(|h| region.boundary.intersects(&h.location));
+    (region, roads, vec![river], households)
+}
+
+fn hard_settings() -> Settings {
+    let mut s = settings();
+    // Small levels so this small region has several grids at each.
+    s.levels = vec![
+        LevelSpec {
+            target: 300.0,
+            min: 240.0,
+            max: 360.0,
+            k: None,
+            below: None,
+        },
+        LevelSpec {
+            target: 100.0,
+            min: 70.0,
+            max: 130.0,
+            k: None,
+            below: None,
+        },
+        LevelSpec {
+            target: 40.0,
+            min: 24.0,
+            max: 56.0,
+            k: None,
+            below: None,
+        },
+    ];
+    s.atoms.max_households = 56;
+    s.atoms.group_households = 20;
+    s
+}
+
+#[test]
+fn hard_cases_concave_island_river_park_and_tower() {
+    let (region, roads, water, households) = hard_region();
+    let ground = Ground {
+        region: &region,
+        roads: roads.iter().collect(),
+        water: water.iter().collect(),
+        households: households.iter().collect(),
+    };
+    let s = hard_settings();
+    let p = plan_region(&ground, &s, None).unwrap();
+    assert_sound(&p, &region);
+    // The tower is a level-3 grid of its own, reported.
+    let towers: Vec<&Grid> = p
+        .grids
+        .iter()
+        .filter(|g| g.level == Level::THREE && g.metrics.tower)
+        .collect();
+    assert_eq!(towers.len(), 1);
+    assert_eq!(towers[0].metrics.households, 90);
+    assert_eq!(p.levels[2].towers, 1);
+    // The island is gridded apart: no grid both on it and on the mainland.
+    let island = MultiPolygon(vec![square_deg(1450.0, 750.0, 1850.0, 1150.0)]);
+    for g in &p.grids {
+        let on = g.geometry.intersection(&island).unsigned_area() / g.geometry.unsigned_area();
+        assert!(
+            on < 1e-6 || on > 1.0 - 1e-6,
+            "grid {} straddles the sea",
+            g.code
+        );
+    }
+    // The park (no households) is in some grid all the same.
+    let park = square_deg(210.0, 10.0, 290.0, 90.0);
+    assert!(p
+        .grids
+        .iter()
+        .any(|g| g.level == Level::THREE && g.geometry.contains(&park)));
+    // Most level-3 grids in range (the island's 108 households and the
+    // tower make some misses unavoidable).
+    assert!(p.levels[2].in_range >= 0.85, "{:?}", p.levels[2]);
+    for lm in &p.levels {
+        assert!(lm.pp_mean > 0.4, "{lm:?}");
+    }
+}
+
+#[test]
+fn a_resolve_with_a_lock_keeps_the_locked_grid_and_its_codes() {
+    let (region, roads, water, households) = hard_region();
+    let ground = Ground {
+        region: &region,
+        roads: roads.iter().collect(),
+        water: water.iter().collect(),
+        households: households.iter().collect(),
+    };
+    let s = hard_settings();
+    let first = plan_region(&ground, &s, None).unwrap();
+    let plan = first.to_plan("planner", "first", None);
+    // Lock a level-2 grid: its level-1 grid stays whole.
+    let locked_l2 = first
+        .grids
+        .iter()
+        .find(|g| g.level == Level::TWO)
+        .unwrap()
+        .code
+        .clone();
+    let l1_code = GridCode(locked_l2.0[..15].to_string());
+    let mut s2 = s.clone();
+    s2.solver.seed = 99;
+    let second = plan_region(
+        &ground,
+        &s2,
+        Some(Previous {
+            plan: &plan,
+            atoms: &first.atoms,
+            locked: std::slice::from_ref(&locked_l2),
+        }),
+    )
+    .unwrap();
+    assert_sound(&second, &region);
+    let kept = |p: &RegionPlan| -> Vec<(String, Vec<u32>)> {
+        let mut v: Vec<(String, Vec<u32>)> = p
+            .grids
+            .iter()
+            .filter(|g| g.code.0.starts_with(&l1_code.0))
+            .map(|g| {
+                let l = g.level.index();
+                let atoms = (0..p.atoms.len() as u32)
+                    .filter(|&a| p.labels[l][a as usize] == g.id)
+                    .collect();
+                (g.code.0.clone(), atoms)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert!(!kept(&first).is_empty());
+    assert_eq!(
+        kept(&first),
+        kept(&second),
+        "the locked level-1 grid changed"
+    );
+    // A lock that names no grid is refused.
+    let bad = GridCode("610902001001999".into());
+    let err = plan_region(
+        &ground,
+        &s2,
+        Some(Previous {
+            plan: &plan,
+            atoms: &first.atoms,
+            locked: std::slice::from_ref(&bad),
+        }),
+    )
+    .unwrap_err();
+    assert!(matches!(err, PlanError::UnknownLock(_)), "{err}");
+}
+
+#[test]
+fn smallest_circle_of_a_square_and_reock_of_a_disc_like_shape() {
+    let pts = [
+        Coord { x: 0.0, y: 0.0 },
+        Coord { x: 2.0, y: 0.0 },
+        Coord { x: 2.0, y: 2.0 },
+        Coord { x: 0.0, y: 2.0 },
+        Coord { x: 1.0, y: 1.0 },
+    ];
+    let (cx, cy, r) = smallest_circle(&pts);
+    assert!((cx - 1.0).abs() < 1e-9 && (cy - 1.0).abs() < 1e-9);
+    assert!((r - 2f64.sqrt()).abs() < 1e-9);
+    let sq = MultiPolygon(vec![Rect::new((0.0, 0.0), (2.0, 2.0)).to_polygon()]);
+    let rk = reock(&sq, 4.0);
+    assert!(
+        (rk - 4.0 / (std::f64::consts::PI * 2.0)).abs() < 1e-9,
+        "{rk}"
+    );
+}
