@@ -8,6 +8,7 @@ pub mod emergency;
 pub mod error;
 mod layers;
 pub mod openapi;
+pub mod plans;
 mod regions;
 mod state;
 
@@ -70,6 +71,8 @@ fn table() -> Vec<(RouteSpec, Handler)> {
     };
     const EMERGENCY: &[Role] = &[Role::Admin, Role::Emergency, Role::Office];
     const COVERAGE: &[Role] = &[Role::Admin, Role::Office, Role::Planner];
+    const PLAN_READ: &[Role] = &[Role::Admin, Role::Office, Role::Planner];
+    const PLAN_WRITE: &[Role] = &[Role::Admin, Role::Planner];
     vec![
         r(
             "GET",
@@ -157,6 +160,12 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         ),
         r("GET", "/api/regions/{code}/coverage", Roles(COVERAGE), "coverage of a region: roll-ups, per-grid figures, findings, suggested carers (json, csv, xlsx)", get(coverage::coverage)),
         r("GET", "/api/regions/{code}/gaps", Roles(COVERAGE), "gaps of a region as GeoJSON: kind, severity, counts", get(coverage::gaps)),
+        r("POST", "/api/regions/{code}/plans", Roles(PLAN_WRITE), "generate plans for the leaf regions under a region: a job (202) with progress at /api/jobs/{id}; body {seed, locks, message}", post(plans::generate)),
+        r("GET", "/api/regions/{code}/plans", Roles(PLAN_READ), "plan versions of the leaf regions under a region", get(plans::versions)),
+        r("GET", "/api/jobs/{id}", Roles(PLAN_WRITE), "a plan job: status, progress, the plans it made", get(plans::job)),
+        r("GET", "/api/plans/{id}", Roles(PLAN_READ), "a plan: version, figures per level and grid", get(plans::detail)),
+        r("GET", "/api/plans/{id}/grids", Roles(PLAN_READ), "a plan's grids as GeoJSON (?level=1|2|3): code, parent, households by care level, balance, shape", get(plans::grids)),
+        r("GET", "/api/plans/{id}/metrics", Roles(PLAN_READ), "a plan's figures per level and grid (json, csv)", get(plans::metrics)),
         r("GET", "/api/emergency/nearest", Roles(EMERGENCY), "k nearest available reserve volunteers to a point, by road or straight line", get(emergency::nearest)),
         r("POST", "/api/emergency/area", Roles(EMERGENCY), "a hazard area: households by care level and grid, grids and staff, volunteers nearby", post(emergency::area)),
         r("POST", "/api/emergency/plan", Roles(EMERGENCY), "dispatch plan: volunteers paired with vulnerable households (json, geojson, csv, html)", post(emergency::plan)),

@@ -28,6 +28,8 @@ pub struct AppState {
     pub auth_cache: Arc<super::auth::AuthCache>,
     /// Staffing ratios, radii and care levels for analyses.
     pub policy: Arc<crate::domain::Policy>,
+    /// Plan jobs and evaluated plans.
+    pub plans: Arc<super::plans::Plans>,
     /// The batching audit writer, when the server runs one.
     pub audit_sink: Option<std::sync::mpsc::Sender<crate::access::account::AuditEntry>>,
 }

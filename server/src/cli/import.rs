@@ -37,6 +37,11 @@ pub struct Args {
     /// Policy preset or TOML file, for care-level names.
     #[arg(long, default_value = "ankang")]
     pub policy: String,
+    /// Keep only the part of regions and grids inside this WGS-84 box
+    /// (`west,south,east,north`, after conversion); those wholly outside
+    /// are left out. For a district cut to the extent of the data loaded.
+    #[arg(long, value_parser = parse_clip)]
+    pub clip: Option<geo_types::Rect<f64>>,
     /// Region code for grids and atoms whose records carry none.
     #[arg(long)]
     pub region: Option<String>,
@@ -93,7 +98,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     bar.set_message(format!("importing {}", args.file.display()));
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut unplaced = 0u64;
-    let stream = io::read(&args.file, layer, &opts)?;
+    let mut stream = io::read(&args.file, layer, &opts)?;
+    if let Some(clip) = args.clip {
+        stream = Box::new(stream.filter_map(move |r| match r {
+            Ok(rec) => clip_record(rec, clip).map(Ok),
+            Err(e) => Some(Err(e)),
+        }));
+    }
     let mut each = |r: &mut Record| {
         bar.inc(1);
         if index.is_empty() {
@@ -143,4 +154,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+fn parse_clip(s: &str) -> Result<geo_types::Rect<f64>, String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{s:?}: {e}"))?;
+    match v[..] {
+        [w, south, e, n] if w < e && south < n => Ok(geo_types::Rect::new((w, south), (e, n))),
+        _ => Err(format!(
+            "{s:?}: west,south,east,north with west < east and south < north"
+        )),
+    }
+}
+
+/// A region or grid cut to the box (`None` when nothing is left); other
+/// records pass.
+fn clip_record(rec: Record, clip: geo_types::Rect<f64>) -> Option<Record> {
+    use geo::{Area, BooleanOps};
+    let cut = |g: &geo_types::MultiPolygon<f64>| {
+        let out = g.intersection(&geo_types::MultiPolygon(vec![clip.to_polygon()]));
+        (out.unsigned_area() > 0.0).then_some(out)
+    };
+    match rec {
+        Record::Region(mut r) => {
+            r.boundary = cut(&r.boundary)?;
+            Some(Record::Region(r))
+        }
+        Record::Grid(mut g) => {
+            g.geometry = cut(&g.geometry)?;
+            Some(Record::Grid(g))
+        }
+        other => Some(other),
+    }
 }

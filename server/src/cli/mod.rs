@@ -36,6 +36,7 @@ pub enum Command {
     /// Coverage and gaps: land, staffing, reach of vulnerable households.
     Coverage(coverage::Args),
     /// Solve an instance of the shared partition benchmark.
+    Partition(partition::Args),
     BenchPartition(partition::BenchArgs),
     /// Print a policy preset (or check a TOML file) as TOML, to start your own.
     Policy {
@@ -96,6 +97,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Estimate(a) => estimate::run(a),
         Command::Emergency(a) => emergency::run(a),
         Command::Coverage(a) => coverage::run(a),
+        Command::Partition(a) => partition::run_plan(&a),
         Command::BenchPartition(a) => partition::run(&a),
         Command::User(a) => accounts::run_user(a),
         Command::Token(a) => accounts::run_token(a),

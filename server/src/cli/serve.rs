@@ -86,6 +86,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let state = AppState {
         policy: Arc::new(super::load_policy(&args.policy)?),
         audit_sink: Some(audit_sink),
+        plans: Arc::default(),
         auth_cache: Arc::default(),
         store: store.clone(),
         accounts: store,

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use geo::{Area, BoundingRect, ConvexHull, Validation};
-use geo_types::{Coord, Geometry, MultiPolygon, Polygon, Rect};
+use geo_types::{Coord, Geometry, MultiPolygon, Rect};
 use serde::Serialize;
 
 use super::atoms::{self, Atoms, Cut, Dweller, EdgeKind};
@@ -202,6 +202,38 @@ pub struct LevelMetrics {
     pub invalid: usize,
 }
 
+impl LevelMetrics {
+    /// Figures of the same level over many regions (means weighted by
+    /// grids; road share by boundary is approximated by grids too).
+    pub fn total(parts: &[&LevelMetrics]) -> LevelMetrics {
+        let mut t = LevelMetrics {
+            level: parts.first().map_or(0, |p| p.level),
+            ..LevelMetrics::default()
+        };
+        for p in parts {
+            let n = p.grids as f64;
+            t.grids += p.grids;
+            t.in_range += p.in_range * n;
+            t.max_dev = t.max_dev.max(p.max_dev);
+            t.split += p.split;
+            t.nest += p.nest;
+            t.pp_mean += p.pp_mean * n;
+            t.reock_mean += p.reock_mean * n;
+            t.road_share += p.road_share * n;
+            t.towers += p.towers;
+            t.invalid += p.invalid;
+        }
+        if t.grids > 0 {
+            let n = t.grids as f64;
+            t.in_range /= n;
+            t.pp_mean /= n;
+            t.reock_mean /= n;
+            t.road_share /= n;
+        }
+        t
+    }
+}
+
 /// A region's plan with everything shown about it.
 #[derive(Debug, Clone)]
 pub struct RegionPlan {
@@ -214,6 +246,8 @@ pub struct RegionPlan {
     pub grids: Vec<Grid>,
     pub levels: Vec<LevelMetrics>,
     pub households: usize,
+    /// The stored version, when this is a saved plan.
+    pub version: Option<PlanVersion>,
 }
 
 impl RegionPlan {
@@ -338,6 +372,96 @@ pub fn plan_region(
     };
     let codes = number(code, &set, &labels, settings.code_widths, previous);
     Ok(finish(code, &loc, set, labels, codes, ground, settings))
+}
+
+/// A stored plan with everything shown about it: its atoms placed on the
+/// ground again (households may have moved since), its labels and codes
+/// as saved.
+pub fn evaluate(
+    ground: &Ground<'_>,
+    settings: &Settings,
+    plan: &Plan,
+    atoms: &[Atom],
+) -> Result<RegionPlan, PlanError> {
+    let code = ground.region.code;
+    let loc = local(ground).ok_or(PlanError::EmptyRegion(code))?;
+    let pieces: Vec<_> = atoms
+        .iter()
+        .flat_map(|a| {
+            loc.proj
+                .project(&a.geometry)
+                .0
+                .into_iter()
+                .map(move |poly| (poly, a.kind))
+        })
+        .collect();
+    if pieces.len() != plan.labels.len() {
+        return Err(PlanError::Mismatch);
+    }
+    let set = atoms::rebuild(
+        pieces,
+        &loc.cuts,
+        &loc.dwellers,
+        settings.atoms.max_households,
+    );
+    let levels = settings.levels.len().min(3);
+    let labels: Vec<Vec<u32>> = (0..levels)
+        .map(|l| plan.labels.iter().map(|g| g.0[l]).collect())
+        .collect();
+    for (l, lab) in labels.iter().enumerate() {
+        if lab.iter().any(|&g| g as usize >= plan.codes[l].len()) {
+            return Err(PlanError::Mismatch);
+        }
+    }
+    let codes: Vec<Vec<GridCode>> = (0..levels).map(|l| plan.codes[l].clone()).collect();
+    Ok(finish(code, &loc, set, labels, codes, ground, settings))
+}
+
+/// Plans many regions, a region per thread at a time (each region's own
+/// solve then runs on one thread); `done` hears of each as it finishes.
+/// Results come back in the order of `grounds`.
+pub fn plan_all<'p>(
+    grounds: &[Ground<'_>],
+    settings: &Settings,
+    previous: &(dyn Fn(RegionCode) -> Option<Previous<'p>> + Sync),
+    done: &(dyn Fn(&Ground<'_>, &Result<RegionPlan, PlanError>) + Sync),
+) -> Vec<Result<RegionPlan, PlanError>> {
+    let threads = settings.solver.threads.max(1).min(grounds.len().max(1));
+    let one = Settings {
+        solver: Options {
+            threads: if threads > 1 {
+                1
+            } else {
+                settings.solver.threads
+            },
+            ..settings.solver
+        },
+        ..settings.clone()
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<(usize, Result<RegionPlan, PlanError>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(g) = grounds.get(i) else { break };
+                        let r = plan_region(g, &one, previous(g.region.code));
+                        done(g, &r);
+                        mine.push((i, r));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("plan thread"))
+            .collect()
+    });
+    out.sort_by_key(|r| r.0);
+    out.into_iter().map(|r| r.1).collect()
 }
 
 /// Solves everything but the level-1 grids holding a locked grid, which
@@ -605,6 +729,9 @@ fn finish(
         };
         let (mut sum_cut, mut sum_along) = (0.0, 0.0);
         for g in 0..n {
+            if members[g].is_empty() {
+                continue;
+            }
             let shape = atoms::union(snap, members[g].iter().map(|&a| &set.geometry[a]));
             let area = shape.unsigned_area();
             let perimeter: f64 = shape.0.iter().map(atoms::perimeter).sum();
@@ -701,6 +828,7 @@ fn finish(
         grids,
         levels,
         households: ground.households.len(),
+        version: None,
     }
 }
 

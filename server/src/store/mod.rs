@@ -183,6 +183,15 @@ pub trait Store: Send + Sync {
     /// `number` are assigned by the store and returned.
     fn save_plan(&self, plan: &Plan) -> Result<PlanVersion>;
 
+    /// Replaces a region's atoms and saves a plan over them, in one
+    /// transaction: a new plan never points at atoms that are not there.
+    fn save_partition(
+        &self,
+        region: RegionCode,
+        atoms: &[Atom],
+        plan: &Plan,
+    ) -> Result<PlanVersion>;
+
     /// Plan versions of a region, oldest first.
     fn plan_versions(&self, region: RegionCode) -> Result<Vec<PlanVersion>>;
 

@@ -213,4 +213,39 @@ fn plans_are_numbered_per_region(store: &dyn Store) {
         .map(|p| p.version.id)
         .collect();
     assert_eq!(newest, vec![a2.id, b1.id]);
+    partition_saves_atoms_and_plan_together(store);
+}
+
+/// Atoms and the plan over them are one write: a plan that cannot be
+/// saved leaves the old atoms in place.
+fn partition_saves_atoms_and_plan_together(store: &dyn Store) {
+    let region: crate::domain::RegionCode = "610902001003".parse().unwrap();
+    let atom = |id: u32| Atom {
+        id,
+        region,
+        kind: AtomKind::Block,
+        geometry: square_with_hole(),
+    };
+    let mut p = plan("610902001003", None);
+    p.atoms = vec![0, 1];
+    p.labels = vec![GridLabel([0, 0, 0]), GridLabel([0, 0, 1])];
+    let v = store
+        .save_partition(region, &[atom(0), atom(1)], &p)
+        .unwrap();
+    assert_eq!(v.number, 1);
+    let atoms_of = |s: &dyn Store| {
+        s.load()
+            .unwrap()
+            .atoms
+            .iter()
+            .filter(|a| a.region == region)
+            .count()
+    };
+    assert_eq!(atoms_of(store), 2);
+    // Labels that do not match the atoms: refused, nothing changed.
+    let mut bad = p.clone();
+    bad.labels.pop();
+    assert!(store.save_partition(region, &[atom(0)], &bad).is_err());
+    assert_eq!(atoms_of(store), 2);
+    assert_eq!(store.plan_versions(region).unwrap().len(), 1);
 }

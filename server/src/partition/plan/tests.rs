@@ -1,5 +1,5 @@
 use geo::{Area, BooleanOps, Contains, Intersects, Validation};
-use geo_types::{LineString, MultiPolygon, Point};
+use geo_types::{LineString, MultiPolygon, Point, Polygon};
 
 use super::*;
 use crate::domain::{CareLevel, HouseholdId, RoadClass, SensitiveFlags, WaterKind};

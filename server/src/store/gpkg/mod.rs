@@ -804,66 +804,30 @@ impl Store for GeoPackage {
     fn replace_atoms(&self, region: RegionCode, atoms: &[Atom]) -> Result<()> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin replace atoms"))?;
-        tx.execute("DELETE FROM atoms WHERE region = ?1", [code_str(region)])
-            .map_err(sql("delete atoms"))?;
-        let mut ext = HashMap::new();
-        for a in atoms {
-            insert(&tx, &Record::Atom(a.clone()), &mut ext)?;
-        }
-        update_contents(&tx, &ext)?;
+        replace_atoms_in(&tx, region, atoms)?;
         tx.commit().map_err(sql("commit replace atoms"))
     }
 
     fn save_plan(&self, plan: &Plan) -> Result<PlanVersion> {
-        if plan.atoms.len() != plan.labels.len() {
-            return Err(StoreError::Conflict(format!(
-                "plan has {} atoms but {} labels",
-                plan.atoms.len(),
-                plan.labels.len()
-            )));
-        }
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save plan"))?;
-        let region = code_str(plan.version.region);
-        let number: u32 = tx
-            .query_row(
-                "SELECT coalesce(max(number), 0) + 1 FROM plan_versions WHERE region = ?1",
-                [&region],
-                |r| r.get(0),
-            )
-            .map_err(sql("number plan"))?;
-        let v = &plan.version;
-        tx.execute(
-            "INSERT INTO plan_versions (region, number, parent, author, created_at, message, published)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![region, number, v.parent, v.author, v.created_at, v.message, v.published],
-        )
-        .map_err(sql("insert plan version"))?;
-        let id = tx.last_insert_rowid();
-        {
-            let mut st = tx
-                .prepare_cached("INSERT INTO plan_labels (version, region, atom, l1, l2, l3) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .map_err(sql("insert plan labels"))?;
-            for (a, l) in plan.atoms.iter().zip(&plan.labels) {
-                st.execute(params![id, region, a, l.0[0], l.0[1], l.0[2]])
-                    .map_err(sql("insert plan labels"))?;
-            }
-            let mut st = tx
-                .prepare_cached("INSERT INTO plan_grids (version, region, level, grid, code) VALUES (?1, ?2, ?3, ?4, ?5)")
-                .map_err(sql("insert plan grids"))?;
-            for (li, codes) in plan.codes.iter().enumerate() {
-                for (g, code) in codes.iter().enumerate() {
-                    st.execute(params![id, region, li as i64 + 1, g as i64, code.as_str()])
-                        .map_err(sql("insert plan grids"))?;
-                }
-            }
-        }
+        let v = save_plan_in(&tx, plan)?;
         tx.commit().map_err(sql("commit plan"))?;
-        Ok(PlanVersion {
-            id,
-            number,
-            ..plan.version.clone()
-        })
+        Ok(v)
+    }
+
+    fn save_partition(
+        &self,
+        region: RegionCode,
+        atoms: &[Atom],
+        plan: &Plan,
+    ) -> Result<PlanVersion> {
+        let mut c = self.lock();
+        let tx = c.transaction().map_err(sql("begin save partition"))?;
+        replace_atoms_in(&tx, region, atoms)?;
+        let v = save_plan_in(&tx, plan)?;
+        tx.commit().map_err(sql("commit partition"))?;
+        Ok(v)
     }
 
     fn plan_versions(&self, region: RegionCode) -> Result<Vec<PlanVersion>> {
@@ -883,6 +847,78 @@ impl Store for GeoPackage {
     fn plan(&self, id: i64) -> Result<Option<Plan>> {
         load_plan(&self.lock(), id)
     }
+}
+
+fn replace_atoms_in(
+    tx: &rusqlite::Transaction<'_>,
+    region: RegionCode,
+    atoms: &[Atom],
+) -> Result<()> {
+    tx.execute("DELETE FROM atoms WHERE region = ?1", [code_str(region)])
+        .map_err(sql("delete atoms"))?;
+    let mut ext = HashMap::new();
+    for a in atoms {
+        insert(tx, &Record::Atom(a.clone()), &mut ext)?;
+    }
+    update_contents(tx, &ext)?;
+    Ok(())
+}
+
+fn save_plan_in(tx: &rusqlite::Transaction<'_>, plan: &Plan) -> Result<PlanVersion> {
+    if plan.atoms.len() != plan.labels.len() {
+        return Err(StoreError::Conflict(format!(
+            "plan has {} atoms but {} labels",
+            plan.atoms.len(),
+            plan.labels.len()
+        )));
+    }
+    let region = code_str(plan.version.region);
+    let number: u32 = tx
+        .query_row(
+            "SELECT coalesce(max(number), 0) + 1 FROM plan_versions WHERE region = ?1",
+            [&region],
+            |r| r.get(0),
+        )
+        .map_err(sql("number plan"))?;
+    let v = &plan.version;
+    tx.execute(
+        "INSERT INTO plan_versions (region, number, parent, author, created_at, message, published)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            region,
+            number,
+            v.parent,
+            v.author,
+            v.created_at,
+            v.message,
+            v.published
+        ],
+    )
+    .map_err(sql("insert plan version"))?;
+    let id = tx.last_insert_rowid();
+    {
+        let mut st = tx
+                .prepare_cached("INSERT INTO plan_labels (version, region, atom, l1, l2, l3) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(sql("insert plan labels"))?;
+        for (a, l) in plan.atoms.iter().zip(&plan.labels) {
+            st.execute(params![id, region, a, l.0[0], l.0[1], l.0[2]])
+                .map_err(sql("insert plan labels"))?;
+        }
+        let mut st = tx
+                .prepare_cached("INSERT INTO plan_grids (version, region, level, grid, code) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(sql("insert plan grids"))?;
+        for (li, codes) in plan.codes.iter().enumerate() {
+            for (g, code) in codes.iter().enumerate() {
+                st.execute(params![id, region, li as i64 + 1, g as i64, code.as_str()])
+                    .map_err(sql("insert plan grids"))?;
+            }
+        }
+    }
+    Ok(PlanVersion {
+        id,
+        number,
+        ..plan.version.clone()
+    })
 }
 
 #[cfg(test)]
