@@ -23,6 +23,14 @@ const ROAD_STEP: f64 = 0.5;
 /// Weight of compactness against cut length in refinement.
 const COMPACTNESS: f64 = 0.1;
 const REFINE_PASSES: usize = 30;
+/// In a tight range, grids aim for this share of the room on either side
+/// of the target.
+const INNER: f64 = 0.5;
+/// Weight of the grids' summed Polsby-Popper scores (tight ranges).
+const PP_WEIGHT: f64 = 1.0;
+/// The same where grids take whole blocks: there only the leftovers of
+/// split blocks are shaped, and a road boundary costs little.
+const PP_WEIGHT_WHOLE: f64 = 10.0;
 /// Seedings tried for a parent of up to 4,000 atoms.
 const RESTARTS: usize = 6;
 
@@ -49,7 +57,12 @@ struct Local {
     nbr: Vec<u32>,
     /// Cut cost of the shared boundary (road: discounted).
     cut: Vec<f64>,
+    /// Length of the shared boundary.
+    len: Vec<f64>,
     road: Vec<bool>,
+    area: Vec<f64>,
+    /// The atom's whole boundary (outer and towards every neighbour).
+    perim: Vec<f64>,
 }
 
 impl Local {
@@ -71,16 +84,27 @@ pub fn solve_parent(
         scratch.local[a as usize] = i as u32;
     }
     let mut start = vec![0usize; atoms.len() + 1];
-    let (mut nbr, mut cut, mut road) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut nbr, mut cut, mut len, mut road) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut perim = Vec::with_capacity(atoms.len());
+    // In a tight range roads matter less than shape: halfway to no discount.
+    let discount = if narrow(spec) {
+        f64::midpoint(opts.road_discount, 1.0)
+    } else {
+        opts.road_discount
+    };
     for (i, &a) in atoms.iter().enumerate() {
+        let mut p = g.outer[a as usize];
         for k in g.around(a) {
+            p += g.len[k];
             let b = scratch.local[g.nbr[k] as usize];
             if b != NONE {
                 nbr.push(b);
-                cut.push(g.len[k] * if g.road[k] { opts.road_discount } else { 1.0 });
+                cut.push(g.len[k] * if g.road[k] { discount } else { 1.0 });
+                len.push(g.len[k]);
                 road.push(g.road[k]);
             }
         }
+        perim.push(p);
         start[i + 1] = nbr.len();
     }
     for &a in atoms {
@@ -97,7 +121,10 @@ pub fn solve_parent(
         start,
         nbr,
         cut,
+        len,
         road,
+        area: atoms.iter().map(|&a| g.area[a as usize]).collect(),
+        perim,
     };
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut out = Vec::new();
@@ -117,6 +144,7 @@ fn components(l: &Local) -> Vec<Vec<u32>> {
 
 /// Connected pieces of `atoms`, joined only across the edges `edge_ok`
 /// accepts; each piece in breadth-first order from its first atom.
+#[allow(clippy::many_single_char_names)]
 fn flood(l: &Local, atoms: &[u32], edge_ok: impl Fn(usize) -> bool) -> Vec<Vec<u32>> {
     const OUT: u8 = 0;
     const IN: u8 = 1;
@@ -154,6 +182,11 @@ fn pieces(l: &Local, atoms: &[u32]) -> Vec<Vec<u32>> {
     flood(l, atoms, |_| true)
 }
 
+/// A range too tight for whole blocks: balance and shape come first.
+fn narrow(spec: &LevelSpec) -> bool {
+    (spec.max - spec.min) / spec.target < 0.2
+}
+
 /// How many children: as near the target as the range allows.
 fn child_count(h: f64, spec: &LevelSpec) -> usize {
     if let Some(k) = spec.k {
@@ -164,12 +197,17 @@ fn child_count(h: f64, spec: &LevelSpec) -> usize {
     (h / spec.target).round().clamp(lo, hi) as usize
 }
 
-#[derive(Clone, Copy, PartialEq, PartialOrd)]
+#[derive(Clone, Copy, PartialEq)]
 struct Cost(f64);
 impl Eq for Cost {}
 impl Ord for Cost {
     fn cmp(&self, o: &Self) -> std::cmp::Ordering {
         self.0.total_cmp(&o.0)
+    }
+}
+impl PartialOrd for Cost {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
     }
 }
 
@@ -203,18 +241,69 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
     // A tight range leaves no room for whole blocks: then atom by atom.
     let whole = blocks.members.len() >= k
         && h / (blocks.members.len() as f64) <= spec.target * 0.6
-        && (spec.max - spec.min) / spec.target >= 0.2;
+        && !narrow(spec);
+    // In a tight range, aim for its inner part: every grid near the target.
+    let inner;
+    let spec = if narrow(spec) {
+        let t = INNER;
+        inner = LevelSpec {
+            min: spec.target - t * (spec.target - spec.min),
+            max: spec.target + t * (spec.max - spec.target),
+            ..*spec
+        };
+        &inner
+    } else {
+        spec
+    };
     // Small parents are cheap: try several seedings, keep the best.
     let restarts = match comp.len() {
         0..=300 => RESTARTS * 4,
         301..=4_000 => RESTARTS,
         _ => 1,
     };
-    let mut best: Option<(f64, Vec<u32>)> = None;
+    let mut best: Option<(f64, Vec<u32>, usize)> = None;
+    // There, near-rectangles from bisection compete with the seedings.
+    if narrow(spec) {
+        for turn in [false, true] {
+            let label = attempt_bisect(l, comp, spec, k, &blocks, turn);
+            let cand = finish(l, comp, spec, k, false, label, false);
+            if best.as_ref().is_none_or(|b| better(&cand, b)) {
+                best = Some(cand);
+            }
+        }
+    }
     for _ in 0..restarts {
-        let (score, label) = attempt(l, comp, spec, k, &blocks, whole, rng);
-        if best.as_ref().is_none_or(|(s, _)| score < *s) {
-            best = Some((score, label));
+        let label = attempt(l, comp, spec, k, &blocks, whole, rng);
+        let cand = finish(l, comp, spec, k, whole, label, false);
+        if best.as_ref().is_none_or(|b| better(&cand, b)) {
+            best = Some(cand);
+        }
+    }
+    // Grids out of range: repair the balance along chains of grids.
+    if let Some(b) = best.take() {
+        best = Some(if b.2 > 0 {
+            finish(l, comp, spec, k, whole, b.1, true)
+        } else {
+            b
+        });
+    }
+    // Still out of range: one grid fewer or more may fit the households
+    // (towers make some counts impossible).
+    let mut k = k;
+    if spec.k.is_none() && restarts > 1 && best.as_ref().is_some_and(|b| b.2 > 0) {
+        for k2 in [k - 1, k + 1] {
+            if k2 == 0 || k2 > comp.len() {
+                continue;
+            }
+            let whole2 = blocks.members.len() >= k2 && whole;
+            for _ in 0..restarts.div_ceil(2) {
+                let label = attempt(l, comp, spec, k2, &blocks, whole2, rng);
+                let cand = finish(l, comp, spec, k2, whole2, label, true);
+                if best.as_ref().is_none_or(|b| better(&cand, b)) {
+                    best = Some(cand);
+                    k = k2;
+                }
+            }
         }
     }
     let label = best.map(|b| b.1).unwrap_or_default();
@@ -224,6 +313,11 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
     }
     groups.retain(|g| !g.is_empty());
     groups
+}
+
+/// Fewer grids out of range first, then the lower score.
+fn better(a: &(f64, Vec<u32>, usize), b: &(f64, Vec<u32>, usize)) -> bool {
+    (a.2, Cost(a.0)) < (b.2, Cost(b.0))
 }
 
 /// One seeding, growth and refinement; returns its score (lower is
@@ -236,7 +330,7 @@ fn attempt(
     blocks: &Blocks,
     whole: bool,
     rng: &mut Pcg64Mcg,
-) -> (f64, Vec<u32>) {
+) -> Vec<u32> {
     let seeds = seeds(l, comp, k, rng);
     let mut label = vec![OUTSIDE; l.atoms.len()];
     for &a in comp {
@@ -292,7 +386,150 @@ fn attempt(
             &mut size,
         );
     }
-    let lambda = refine(l, comp, spec, whole, &mut label, &mut load, &mut size);
+    refine(l, comp, spec, whole, &mut label, &mut load, &mut size);
+    label
+}
+
+/// Recursive coordinate bisection: cuts the households across the longer
+/// side of the bounding box in the ratio of the grids on either side,
+/// giving near-rectangular grids where the range leaves no room for whole
+/// blocks. A grid that comes out in pieces keeps its largest piece; the
+/// rest regrows from the neighbours.
+fn attempt_bisect(
+    l: &Local,
+    comp: &[u32],
+    spec: &LevelSpec,
+    k: usize,
+    blocks: &Blocks,
+    turn: bool,
+) -> Vec<u32> {
+    let mut label = vec![OUTSIDE; l.atoms.len()];
+    let mut order = comp.to_vec();
+    bisect(l, &mut order, k, 0, turn, &mut label);
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
+    for &a in comp {
+        members[label[a as usize] as usize].push(a);
+    }
+    let mut load = vec![0.0; k];
+    let mut size = vec![0usize; k];
+    let mut centres = vec![(0.0, 0.0); k];
+    for (r, m) in members.iter().enumerate() {
+        let mut ps = pieces(l, m);
+        ps.sort_by_key(|p| Reverse(p.len()));
+        for (i, p) in ps.iter().enumerate() {
+            for &a in p {
+                if i > 0 {
+                    label[a as usize] = NONE;
+                } else {
+                    load[r] += l.hh[a as usize];
+                    size[r] += 1;
+                    centres[r].0 += l.x[a as usize];
+                    centres[r].1 += l.y[a as usize];
+                }
+            }
+        }
+        let n = size[r].max(1) as f64;
+        centres[r] = (centres[r].0 / n, centres[r].1 / n);
+    }
+    let mut fronts: Vec<Front> = vec![BinaryHeap::new(); k];
+    for &a in comp {
+        let r = label[a as usize];
+        if r == NONE {
+            continue;
+        }
+        for e in l.around(a) {
+            if label[l.nbr[e] as usize] == NONE {
+                fronts[r as usize].push(Reverse((Cost(0.0), l.nbr[e], Cost(0.0))));
+            }
+        }
+    }
+    grow(
+        l,
+        spec,
+        blocks,
+        false,
+        &centres,
+        0.0,
+        &mut fronts,
+        &mut label,
+        &mut load,
+        &mut size,
+    );
+    refine(l, comp, spec, false, &mut label, &mut load, &mut size);
+    label
+}
+
+/// Labels `atoms` with grids `first..first + k` by recursive bisection;
+/// `turn` turns the first cut.
+fn bisect(l: &Local, atoms: &mut [u32], k: usize, first: u32, turn: bool, label: &mut [u32]) {
+    if k <= 1 || atoms.len() <= 1 {
+        for &a in atoms.iter() {
+            label[a as usize] = first;
+        }
+        return;
+    }
+    let (k1, k2) = (k / 2, k - k / 2);
+    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    for &a in atoms.iter() {
+        x0 = x0.min(l.x[a as usize]);
+        y0 = y0.min(l.y[a as usize]);
+        x1 = x1.max(l.x[a as usize]);
+        y1 = y1.max(l.y[a as usize]);
+    }
+    let across_x = (x1 - x0 >= y1 - y0) != turn;
+    let key = |a: u32| {
+        let (u, v) = (l.x[a as usize], l.y[a as usize]);
+        if across_x {
+            (u, v)
+        } else {
+            (v, u)
+        }
+    };
+    atoms.sort_by(|&a, &b| {
+        let (ka, kb) = (key(a), key(b));
+        ka.0.total_cmp(&kb.0)
+            .then(ka.1.total_cmp(&kb.1))
+            .then(a.cmp(&b))
+    });
+    let total: f64 = atoms.iter().map(|&a| l.hh[a as usize]).sum();
+    let want = total * k1 as f64 / k as f64;
+    let (mut acc, mut cut, mut best) = (0.0, k1.min(atoms.len() - 1), f64::MAX);
+    for (i, &a) in atoms.iter().enumerate() {
+        if i >= k1 && atoms.len() - i >= k2 && (acc - want).abs() < best {
+            best = (acc - want).abs();
+            cut = i;
+        }
+        acc += l.hh[a as usize];
+    }
+    let (left, right) = atoms.split_at_mut(cut.max(1));
+    bisect(l, left, k1, first, false, label);
+    bisect(l, right, k2, first + k1 as u32, false, label);
+}
+
+/// Scores a labelling (lower is better) and counts its grids out of
+/// range; with `mend`, first repairs the balance along chains of grids
+/// and refines again.
+fn finish(
+    l: &Local,
+    comp: &[u32],
+    spec: &LevelSpec,
+    k: usize,
+    whole: bool,
+    mut label: Vec<u32>,
+    mend: bool,
+) -> (f64, Vec<u32>, usize) {
+    let mut load = vec![0.0; k];
+    let mut size = vec![0usize; k];
+    for &a in comp {
+        load[label[a as usize] as usize] += l.hh[a as usize];
+        size[label[a as usize] as usize] += 1;
+    }
+    if mend
+        && load.iter().any(|&w| out_of_range(w, spec))
+        && repair(l, comp, spec, &mut label, &mut load, &mut size)
+    {
+        refine(l, comp, spec, whole, &mut label, &mut load, &mut size);
+    }
     let mut cut = 0.0;
     for &a in comp {
         for e in l.around(a) {
@@ -310,8 +547,13 @@ fn attempt(
         .zip(&tower)
         .map(|(&w, &t)| balance(w, spec) + unsplittable(w, t, spec))
         .sum::<f64>()
-        + lambda * cut;
-    (score, label)
+        + cut_weight(l, comp, k) * cut
+        - compact_weight(spec, whole) * pp_sum(l, comp, k, &label);
+    let out = load
+        .iter()
+        .filter(|&&w| w > 0.0 && out_of_range(w, spec))
+        .count();
+    (score, label, out)
 }
 
 /// Mean distance between neighbouring atoms (a sample).
@@ -373,7 +615,7 @@ fn grow(
     let mut turn: BinaryHeap<Reverse<(Cost, usize)>> =
         (0..k).map(|r| Reverse((Cost(load[r]), r))).collect();
     while let Some(Reverse((Cost(w), r))) = turn.pop() {
-        if w != load[r] {
+        if w.to_bits() != load[r].to_bits() {
             continue; // stale
         }
         let mut grew = false;
@@ -554,8 +796,61 @@ fn balance(load: f64, spec: &LevelSpec) -> f64 {
     0.05 * dev * dev + step + 20.0 * out + 200.0 * out * out
 }
 
+/// Weight of cut cost against balance: the boundary of one ideal grid
+/// costs about one.
+fn cut_weight(l: &Local, comp: &[u32], k: usize) -> f64 {
+    let (mut s, mut n) = (0.0, 0.0);
+    for &a in comp {
+        for e in l.around(a) {
+            s += l.cut[e];
+            n += 1.0;
+        }
+    }
+    let mean_cut = if n > 0.0 { s / n } else { 1.0 };
+    let per_grid = comp.len() as f64 / k.max(1) as f64;
+    1.0 / (4.0 * per_grid.sqrt() * mean_cut).max(1e-9)
+}
+
+/// Weight of the grids' summed Polsby-Popper scores.
+fn compact_weight(spec: &LevelSpec, whole: bool) -> f64 {
+    if narrow(spec) {
+        PP_WEIGHT
+    } else if whole {
+        PP_WEIGHT_WHOLE
+    } else {
+        0.0
+    }
+}
+
+/// Summed Polsby-Popper scores of the grids.
+fn pp_sum(l: &Local, comp: &[u32], k: usize, label: &[u32]) -> f64 {
+    let (mut area, mut per) = (vec![0.0; k], vec![0.0; k]);
+    for &a in comp {
+        let r = label[a as usize] as usize;
+        area[r] += l.area[a as usize];
+        per[r] += l.perim[a as usize];
+        for e in l.around(a) {
+            if label[l.nbr[e] as usize] as usize == r {
+                per[r] -= l.len[e];
+            }
+        }
+    }
+    area.iter().zip(&per).map(|(&a, &p)| pp(a, p)).sum()
+}
+
+/// Polsby-Popper score of a grid of area `a` and perimeter `p`.
+fn pp(a: f64, p: f64) -> f64 {
+    if p > 0.0 {
+        4.0 * std::f64::consts::PI * a / (p * p)
+    } else {
+        0.0
+    }
+}
+
 /// Moves boundary atoms between neighbouring grids while that lowers
-/// balance penalty + cut cost, never disconnecting or emptying a grid.
+/// balance penalty + cut cost - compactness, never disconnecting or
+/// emptying a grid.
+#[allow(clippy::many_single_char_names)]
 fn refine(
     l: &Local,
     comp: &[u32],
@@ -564,32 +859,25 @@ fn refine(
     label: &mut [u32],
     load: &mut [f64],
     size: &mut [usize],
-) -> f64 {
-    // Cut cost scale: the boundary of one ideal grid.
-    let mean_cut: f64 = {
-        let (mut s, mut n) = (0.0, 0.0);
-        for &a in comp {
-            for e in l.around(a) {
-                s += l.cut[e];
-                n += 1.0;
-            }
-        }
-        if n > 0.0 {
-            s / n
-        } else {
-            1.0
-        }
-    };
+) {
     let per_grid = comp.len() as f64 / load.len().max(1) as f64;
-    let lambda = 1.0 / (4.0 * per_grid.sqrt() * mean_cut).max(1e-9);
+    let lambda = cut_weight(l, comp, load.len());
     // Compactness: squared distance to the grid's centre, per atom of a grid.
     let k = load.len();
     let (mut sx, mut sy) = (vec![0.0; k], vec![0.0; k]);
+    let (mut area, mut per) = (vec![0.0; k], vec![0.0; k]);
     let mut tower = vec![0.0; k];
     for &a in comp {
         let r = label[a as usize] as usize;
         sx[r] += l.x[a as usize];
         sy[r] += l.y[a as usize];
+        area[r] += l.area[a as usize];
+        per[r] += l.perim[a as usize];
+        for e in l.around(a) {
+            if label[l.nbr[e] as usize] as usize == r {
+                per[r] -= l.len[e];
+            }
+        }
         tower[r] += towering(l.hh[a as usize], spec);
     }
     let spacing = spacing(l, comp);
@@ -599,6 +887,8 @@ fn refine(
     } else {
         COMPACTNESS
     } / (per_grid * spacing * spacing).max(1e-12);
+    // Polsby-Popper of the grids, summed.
+    let nu = compact_weight(spec, whole);
     let mut mark = vec![0u32; l.atoms.len()];
     let mut stamp = 0u32;
     for _ in 0..REFINE_PASSES {
@@ -606,9 +896,9 @@ fn refine(
         for &a in comp {
             let from = label[a as usize];
             let mut best: Option<(u32, f64)> = None;
-            // Cut towards each neighbouring grid.
-            let mut to_self = 0.0;
-            let mut options: [(u32, f64); 8] = [(NONE, 0.0); 8];
+            // Cut and shared length towards each neighbouring grid.
+            let (mut to_self, mut len_self) = (0.0, 0.0);
+            let mut options: [(u32, f64, f64); 8] = [(NONE, 0.0, 0.0); 8];
             let mut n_opt = 0;
             for e in l.around(a) {
                 let r = label[l.nbr[e] as usize];
@@ -617,29 +907,39 @@ fn refine(
                 }
                 if r == from {
                     to_self += l.cut[e];
+                    len_self += l.len[e];
                 } else if let Some(o) = options[..n_opt].iter_mut().find(|o| o.0 == r) {
                     o.1 += l.cut[e];
+                    o.2 += l.len[e];
                 } else if n_opt < options.len() {
-                    options[n_opt] = (r, l.cut[e]);
+                    options[n_opt] = (r, l.cut[e], l.len[e]);
                     n_opt += 1;
                 }
             }
             if n_opt == 0 || size[from as usize] <= 1 {
                 continue;
             }
+            let f = from as usize;
             let h = l.hh[a as usize];
             let (ax, ay) = (l.x[a as usize], l.y[a as usize]);
+            let (aa, ap) = (l.area[a as usize], l.perim[a as usize]);
             let d2 = |r: usize, n: usize| {
                 let n = n.max(1) as f64;
                 (ax - sx[r] / n).powi(2) + (ay - sy[r] / n).powi(2)
             };
-            let from_d2 = d2(from as usize, size[from as usize]);
+            let from_d2 = d2(f, size[f]);
             let th = towering(h, spec);
-            let (fl, ft) = (load[from as usize], tower[from as usize]);
+            let (fl, ft) = (load[f], tower[f]);
             let before_from = balance(fl, spec) + unsplittable(fl, ft, spec);
             let after_from = balance(fl - h, spec) + unsplittable(fl - h, ft - th, spec);
-            for &(to, shared) in &options[..n_opt] {
-                let (tl, tt) = (load[to as usize], tower[to as usize]);
+            let pp_from = if nu > 0.0 {
+                pp(area[f] - aa, per[f] - ap + 2.0 * len_self) - pp(area[f], per[f])
+            } else {
+                0.0
+            };
+            for &(to, shared, shared_len) in &options[..n_opt] {
+                let t = to as usize;
+                let (tl, tt) = (load[t], tower[t]);
                 let d_bal = after_from - before_from
                     + balance(tl + h, spec)
                     + unsplittable(tl + h, tt + th, spec)
@@ -647,38 +947,270 @@ fn refine(
                     - unsplittable(tl, tt, spec);
                 // Cut: the edges to `from` become cut, those to `to` stop being.
                 let d_cut = to_self - shared;
-                let d_compact = mu * (d2(to as usize, size[to as usize]) - from_d2);
-                let gain = -(d_bal + lambda * d_cut + d_compact);
+                let d_compact = mu * (d2(t, size[t]) - from_d2);
+                let d_pp = if nu > 0.0 {
+                    pp_from + pp(area[t] + aa, per[t] + ap - 2.0 * shared_len) - pp(area[t], per[t])
+                } else {
+                    0.0
+                };
+                // Shape never pushes a grid out of range.
+                let outs = |a: f64, b: f64| {
+                    usize::from(out_of_range(a, spec)) + usize::from(out_of_range(b, spec))
+                };
+                if outs(fl - h, tl + h) > outs(fl, tl) {
+                    continue;
+                }
+                let gain = -(d_bal + lambda * d_cut + d_compact) + nu * d_pp;
                 if gain > 1e-12 && best.is_none_or(|(_, g)| gain > g) {
                     best = Some((to, gain));
                 }
             }
             let Some((to, _)) = best else { continue };
             stamp += 1;
-            if !stays_connected(l, label, a, from, size[from as usize], &mut mark, stamp) {
+            if !stays_connected(l, label, a, from, size[f], &mut mark, stamp) {
                 continue;
             }
+            let t = to as usize;
+            let shared_len: f64 = l
+                .around(a)
+                .filter(|&e| label[l.nbr[e] as usize] == to)
+                .map(|e| l.len[e])
+                .sum();
             label[a as usize] = to;
-            sx[from as usize] -= ax;
-            sy[from as usize] -= ay;
-            sx[to as usize] += ax;
-            sy[to as usize] += ay;
-            tower[from as usize] -= th;
-            tower[to as usize] += th;
-            load[from as usize] -= h;
-            load[to as usize] += h;
-            size[from as usize] -= 1;
-            size[to as usize] += 1;
+            sx[f] -= ax;
+            sy[f] -= ay;
+            sx[t] += ax;
+            sy[t] += ay;
+            area[f] -= aa;
+            area[t] += aa;
+            per[f] += 2.0 * len_self - ap;
+            per[t] += ap - 2.0 * shared_len;
+            tower[f] -= th;
+            tower[t] += th;
+            load[f] -= h;
+            load[t] += h;
+            size[f] -= 1;
+            size[t] += 1;
             moved += 1;
         }
         if moved == 0 {
             break;
         }
     }
-    lambda
+}
+
+fn out_of_range(load: f64, spec: &LevelSpec) -> bool {
+    load < spec.min - 1e-9 || load > spec.max + 1e-9
+}
+
+/// Longest chain of grids a repair passes households along.
+const CHAIN: usize = 6;
+/// Chain steps tried per grid out of range.
+const CHAIN_BUDGET: usize = 400;
+
+/// Two-sided balance repair: a grid out of range takes atoms from (or gives
+/// atoms to) a neighbouring grid; if that one leaves the range, it passes
+/// the difference on to one of its neighbours, and so on along a path of
+/// grids, until the last grid of the path stays in range. Every move keeps
+/// the donor connected. Returns whether anything moved.
+fn repair(
+    l: &Local,
+    comp: &[u32],
+    spec: &LevelSpec,
+    label: &mut [u32],
+    load: &mut [f64],
+    size: &mut [usize],
+) -> bool {
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); load.len()];
+    for &a in comp {
+        members[label[a as usize] as usize].push(a);
+    }
+    let mut rep = Repair {
+        l,
+        spec,
+        label,
+        load,
+        size,
+        members,
+        moves: Vec::new(),
+        mark: vec![0; l.atoms.len()],
+        stamp: 0,
+        budget: 0,
+    };
+    let mut changed = false;
+    for r in 0..rep.load.len() {
+        if !out_of_range(rep.load[r], spec) || rep.members[r].is_empty() {
+            continue;
+        }
+        let before: f64 = (0..rep.load.len()).map(|g| rep.penalty(g)).sum();
+        rep.budget = CHAIN_BUDGET;
+        rep.moves.clear();
+        let mut path = vec![r as u32];
+        if rep.chain(&mut path) {
+            let after: f64 = (0..rep.load.len()).map(|g| rep.penalty(g)).sum();
+            if after < before - 1e-9 {
+                changed = true;
+                continue;
+            }
+        }
+        rep.undo_to(0);
+    }
+    changed
+}
+
+struct Repair<'a> {
+    l: &'a Local,
+    spec: &'a LevelSpec,
+    label: &'a mut [u32],
+    load: &'a mut [f64],
+    size: &'a mut [usize],
+    members: Vec<Vec<u32>>,
+    /// (atom, from, to), in order.
+    moves: Vec<(u32, u32, u32)>,
+    mark: Vec<u32>,
+    stamp: u32,
+    budget: usize,
+}
+
+impl Repair<'_> {
+    fn penalty(&self, r: usize) -> f64 {
+        let tower: f64 = self.members[r]
+            .iter()
+            .map(|&a| towering(self.l.hh[a as usize], self.spec))
+            .sum();
+        balance(self.load[r], self.spec) + unsplittable(self.load[r], tower, self.spec)
+    }
+
+    fn apply(&mut self, a: u32, from: u32, to: u32) {
+        let h = self.l.hh[a as usize];
+        self.label[a as usize] = to;
+        self.load[from as usize] -= h;
+        self.load[to as usize] += h;
+        self.size[from as usize] -= 1;
+        self.size[to as usize] += 1;
+        let m = &mut self.members[from as usize];
+        if let Some(i) = m.iter().position(|&x| x == a) {
+            m.swap_remove(i);
+        }
+        self.members[to as usize].push(a);
+        self.moves.push((a, from, to));
+    }
+
+    fn undo_to(&mut self, mark: usize) {
+        while self.moves.len() > mark {
+            let (a, from, to) = self.moves.pop().unwrap_or_default();
+            self.apply(a, to, from);
+            self.moves.pop();
+        }
+    }
+
+    /// The atom of `donor` bordering `recv` whose move brings `g` (one of
+    /// the two) nearest into range; `None` if no move helps.
+    fn pick(&mut self, donor: u32, recv: u32, g: u32) -> Option<u32> {
+        let (lo, hi) = (self.spec.min, self.spec.max);
+        let lg = self.load[g as usize];
+        let giving = g == donor;
+        // Households `g` may gain (or lose): at least `need`, at most `room`.
+        let (need, room) = if giving {
+            (lg - hi, lg - lo)
+        } else {
+            (lo - lg, hi - lg)
+        };
+        let mut cands: Vec<(f64, u32)> = Vec::new();
+        for &a in &self.members[donor as usize] {
+            let w = self.l.hh[a as usize];
+            if w <= 0.0 || w > room + 1e-9 {
+                continue;
+            }
+            if !self
+                .l
+                .around(a)
+                .any(|e| self.label[self.l.nbr[e] as usize] == recv)
+            {
+                continue;
+            }
+            // In range: nearest the target first; short of it: heaviest.
+            let after = if giving { lg - w } else { lg + w };
+            let key = if w >= need - 1e-9 {
+                (after - self.spec.target).abs()
+            } else {
+                1e9 - w
+            };
+            cands.push((key, a));
+        }
+        cands.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        for &(_, a) in cands.iter().take(8) {
+            if self.size[donor as usize] <= 1 {
+                return None;
+            }
+            self.stamp += 1;
+            if stays_connected(
+                self.l,
+                self.label,
+                a,
+                donor,
+                self.size[donor as usize],
+                &mut self.mark,
+                self.stamp,
+            ) {
+                return Some(a);
+            }
+        }
+        None
+    }
+
+    fn chain(&mut self, path: &mut Vec<u32>) -> bool {
+        let g = *path.last().unwrap_or(&0);
+        if !out_of_range(self.load[g as usize], self.spec) {
+            return true;
+        }
+        if path.len() > CHAIN || self.budget == 0 {
+            return false;
+        }
+        self.budget -= 1;
+        let under = self.load[g as usize] < self.spec.min;
+        // Neighbouring grids off the path, those with the most to spare first.
+        let mut nbrs: Vec<(f64, u32)> = Vec::new();
+        for &a in &self.members[g as usize] {
+            for e in self.l.around(a) {
+                let r = self.label[self.l.nbr[e] as usize];
+                if r == OUTSIDE || path.contains(&r) || nbrs.iter().any(|x| x.1 == r) {
+                    continue;
+                }
+                let w = self.load[r as usize];
+                let spare = if under {
+                    w - self.spec.min
+                } else {
+                    self.spec.max - w
+                };
+                nbrs.push((-spare, r));
+            }
+        }
+        nbrs.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        for (_, n) in nbrs {
+            let mark = self.moves.len();
+            let (donor, recv) = if under { (n, g) } else { (g, n) };
+            while out_of_range(self.load[g as usize], self.spec) {
+                let Some(a) = self.pick(donor, recv, g) else {
+                    break;
+                };
+                self.apply(a, donor, recv);
+            }
+            if !out_of_range(self.load[g as usize], self.spec) {
+                path.push(n);
+                if self.chain(path) {
+                    return true;
+                }
+                path.pop();
+            }
+            self.undo_to(mark);
+        }
+        false
+    }
 }
 
 /// Whether grid `r` (of `n` atoms, `a` among them) stays one piece without `a`.
+#[allow(clippy::many_single_char_names)]
 fn stays_connected(
     l: &Local,
     label: &[u32],
