@@ -538,9 +538,10 @@ fn finish(
             }
         }
     }
-    let mut tower = vec![0.0; k];
+    let mut tower = vec![[0.0; 3]; k];
     for &a in comp {
-        tower[label[a as usize] as usize] += towering(l.hh[a as usize], spec);
+        let r = label[a as usize] as usize;
+        tower[r] = plus(tower[r], towering(l.hh[a as usize], spec));
     }
     let score = load
         .iter()
@@ -748,22 +749,36 @@ fn hilbert(mut x: u32, mut y: u32) -> u64 {
     d
 }
 
-/// The households of an atom that will be a grid of its own one level
-/// down (it is heavier than that level's maximum).
-fn towering(h: f64, spec: &LevelSpec) -> f64 {
+/// What an atom means for the next level down: `[tower, big, room]`. A
+/// tower is heavier than that level's maximum and will be a grid of its
+/// own; a big atom is heavier than half that maximum, so no two share a
+/// grid, and `room` is how many households its grid can take beside it.
+type Heavy = [f64; 3];
+
+fn towering(h: f64, spec: &LevelSpec) -> Heavy {
     match spec.below {
-        Some((_, max)) if h > max => h,
-        _ => 0.0,
+        Some((_, max)) if h > max => [h, 0.0, 0.0],
+        Some((_, max)) if h > max / 2.0 => [0.0, h, max - h],
+        _ => [0.0; 3],
     }
 }
 
-/// Penalty for a grid whose households outside such atoms are too few for
-/// one grid of the next level: that level could not be in range.
-fn unsplittable(load: f64, tower: f64, spec: &LevelSpec) -> f64 {
+fn plus(a: Heavy, b: Heavy) -> Heavy {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+}
+
+fn minus(a: Heavy, b: Heavy) -> Heavy {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+/// Penalty for a grid the next level could not split in range: its
+/// households outside towers and big atoms are more than the big atoms'
+/// grids can take, yet too few for a grid of their own.
+fn unsplittable(load: f64, heavy: Heavy, spec: &LevelSpec) -> f64 {
     match spec.below {
         Some((min, _)) => {
-            let rest = load - tower;
-            if rest > 0.0 && rest < min {
+            let rest = load - heavy[0] - heavy[1];
+            if rest > heavy[2] + 1e-9 && rest < min {
                 1.0 + (min - rest) / min
             } else {
                 0.0
@@ -866,7 +881,7 @@ fn refine(
     let k = load.len();
     let (mut sx, mut sy) = (vec![0.0; k], vec![0.0; k]);
     let (mut area, mut per) = (vec![0.0; k], vec![0.0; k]);
-    let mut tower = vec![0.0; k];
+    let mut tower = vec![[0.0; 3]; k];
     for &a in comp {
         let r = label[a as usize] as usize;
         sx[r] += l.x[a as usize];
@@ -878,7 +893,7 @@ fn refine(
                 per[r] -= l.len[e];
             }
         }
-        tower[r] += towering(l.hh[a as usize], spec);
+        tower[r] = plus(tower[r], towering(l.hh[a as usize], spec));
     }
     let spacing = spacing(l, comp);
     // Where whole blocks were taken, the roads already shape the grids.
@@ -931,7 +946,7 @@ fn refine(
             let th = towering(h, spec);
             let (fl, ft) = (load[f], tower[f]);
             let before_from = balance(fl, spec) + unsplittable(fl, ft, spec);
-            let after_from = balance(fl - h, spec) + unsplittable(fl - h, ft - th, spec);
+            let after_from = balance(fl - h, spec) + unsplittable(fl - h, minus(ft, th), spec);
             let pp_from = if nu > 0.0 {
                 pp(area[f] - aa, per[f] - ap + 2.0 * len_self) - pp(area[f], per[f])
             } else {
@@ -942,7 +957,7 @@ fn refine(
                 let (tl, tt) = (load[t], tower[t]);
                 let d_bal = after_from - before_from
                     + balance(tl + h, spec)
-                    + unsplittable(tl + h, tt + th, spec)
+                    + unsplittable(tl + h, plus(tt, th), spec)
                     - balance(tl, spec)
                     - unsplittable(tl, tt, spec);
                 // Cut: the edges to `from` become cut, those to `to` stop being.
@@ -985,8 +1000,8 @@ fn refine(
             area[t] += aa;
             per[f] += 2.0 * len_self - ap;
             per[t] += ap - 2.0 * shared_len;
-            tower[f] -= th;
-            tower[t] += th;
+            tower[f] = minus(tower[f], th);
+            tower[t] = plus(tower[t], th);
             load[f] -= h;
             load[t] += h;
             size[f] -= 1;
@@ -1074,10 +1089,9 @@ struct Repair<'a> {
 
 impl Repair<'_> {
     fn penalty(&self, r: usize) -> f64 {
-        let tower: f64 = self.members[r]
-            .iter()
-            .map(|&a| towering(self.l.hh[a as usize], self.spec))
-            .sum();
+        let tower = self.members[r].iter().fold([0.0; 3], |t, &a| {
+            plus(t, towering(self.l.hh[a as usize], self.spec))
+        });
         balance(self.load[r], self.spec) + unsplittable(self.load[r], tower, self.spec)
     }
 
