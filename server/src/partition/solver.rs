@@ -242,6 +242,11 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
     let whole = blocks.members.len() >= k
         && h / (blocks.members.len() as f64) <= spec.target * 0.6
         && !narrow(spec);
+    let mode = Mode {
+        whole,
+        spacing: spacing(l, comp),
+        mean_cut: mean_cut(l, comp),
+    };
     // In a tight range, aim for its inner part: every grid near the target.
     let inner;
     let spec = if narrow(spec) {
@@ -265,16 +270,16 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
     // There, near-rectangles from bisection compete with the seedings.
     if narrow(spec) {
         for turn in [false, true] {
-            let label = attempt_bisect(l, comp, spec, k, &blocks, turn);
-            let cand = finish(l, comp, spec, k, false, label, false);
+            let label = attempt_bisect(l, comp, spec, k, &blocks, mode, turn);
+            let cand = finish(l, comp, spec, k, mode, label, false);
             if best.as_ref().is_none_or(|b| better(&cand, b)) {
                 best = Some(cand);
             }
         }
     }
     for _ in 0..restarts {
-        let label = attempt(l, comp, spec, k, &blocks, whole, rng);
-        let cand = finish(l, comp, spec, k, whole, label, false);
+        let label = attempt(l, comp, spec, k, &blocks, mode, rng);
+        let cand = finish(l, comp, spec, k, mode, label, false);
         if best.as_ref().is_none_or(|b| better(&cand, b)) {
             best = Some(cand);
         }
@@ -282,7 +287,7 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
     // Grids out of range: repair the balance along chains of grids.
     if let Some(b) = best.take() {
         best = Some(if b.2 > 0 {
-            finish(l, comp, spec, k, whole, b.1, true)
+            finish(l, comp, spec, k, mode, b.1, true)
         } else {
             b
         });
@@ -295,10 +300,13 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
             if k2 == 0 || k2 > comp.len() {
                 continue;
             }
-            let whole2 = blocks.members.len() >= k2 && whole;
+            let mode2 = Mode {
+                whole: blocks.members.len() >= k2 && whole,
+                ..mode
+            };
             for _ in 0..restarts.div_ceil(2) {
-                let label = attempt(l, comp, spec, k2, &blocks, whole2, rng);
-                let cand = finish(l, comp, spec, k2, whole2, label, true);
+                let label = attempt(l, comp, spec, k2, &blocks, mode2, rng);
+                let cand = finish(l, comp, spec, k2, mode2, label, true);
                 if best.as_ref().is_none_or(|b| better(&cand, b)) {
                     best = Some(cand);
                     k = k2;
@@ -328,7 +336,7 @@ fn attempt(
     spec: &LevelSpec,
     k: usize,
     blocks: &Blocks,
-    whole: bool,
+    mode: Mode,
     rng: &mut Pcg64Mcg,
 ) -> Vec<u32> {
     let seeds = seeds(l, comp, k, rng);
@@ -347,7 +355,8 @@ fn attempt(
         .map(|&s| (l.x[s as usize], l.y[s as usize]))
         .collect();
     // Crossing a road costs as much as walking half a grid's width.
-    let step = ROAD_STEP * (comp.len() as f64 / k as f64).sqrt() * spacing(l, comp);
+    let step = ROAD_STEP * (comp.len() as f64 / k as f64).sqrt() * mode.spacing;
+    let whole = mode.whole;
     grow(
         l,
         spec,
@@ -386,7 +395,7 @@ fn attempt(
             &mut size,
         );
     }
-    refine(l, comp, spec, whole, &mut label, &mut load, &mut size);
+    refine(l, comp, spec, mode, &mut label, &mut load, &mut size);
     label
 }
 
@@ -401,6 +410,7 @@ fn attempt_bisect(
     spec: &LevelSpec,
     k: usize,
     blocks: &Blocks,
+    mode: Mode,
     turn: bool,
 ) -> Vec<u32> {
     let mut label = vec![OUTSIDE; l.atoms.len()];
@@ -455,7 +465,7 @@ fn attempt_bisect(
         &mut load,
         &mut size,
     );
-    refine(l, comp, spec, false, &mut label, &mut load, &mut size);
+    refine(l, comp, spec, mode, &mut label, &mut load, &mut size);
     label
 }
 
@@ -514,7 +524,7 @@ fn finish(
     comp: &[u32],
     spec: &LevelSpec,
     k: usize,
-    whole: bool,
+    mode: Mode,
     mut label: Vec<u32>,
     mend: bool,
 ) -> (f64, Vec<u32>, usize) {
@@ -528,7 +538,7 @@ fn finish(
         && load.iter().any(|&w| out_of_range(w, spec))
         && repair(l, comp, spec, &mut label, &mut load, &mut size)
     {
-        refine(l, comp, spec, whole, &mut label, &mut load, &mut size);
+        refine(l, comp, spec, mode, &mut label, &mut load, &mut size);
     }
     let mut cut = 0.0;
     for &a in comp {
@@ -548,13 +558,29 @@ fn finish(
         .zip(&tower)
         .map(|(&w, &t)| balance(w, spec) + unsplittable(w, t, spec))
         .sum::<f64>()
-        + cut_weight(l, comp, k) * cut
-        - compact_weight(spec, whole) * pp_sum(l, comp, k, &label);
+        + cut_weight(comp, k, mode) * cut
+        - compact_weight(spec, mode.whole) * pp_sum(l, comp, k, &label);
     let out = load
         .iter()
         .filter(|&&w| w > 0.0 && out_of_range(w, spec))
         .count();
     (score, label, out)
+}
+
+/// Length of the vector `(dx, dy)` (plain: no overflow guard is needed).
+fn dist(dx: f64, dy: f64) -> f64 {
+    (dx * dx + dy * dy).sqrt()
+}
+
+/// What a component's solve keeps fixed across seedings.
+#[derive(Clone, Copy)]
+struct Mode {
+    /// Grids take small blocks whole.
+    whole: bool,
+    /// Mean distance between neighbouring atoms.
+    spacing: f64,
+    /// Mean cut cost of an edge.
+    mean_cut: f64,
 }
 
 /// Mean distance between neighbouring atoms (a sample).
@@ -563,7 +589,7 @@ fn spacing(l: &Local, comp: &[u32]) -> f64 {
     for &a in comp.iter().take(2_000) {
         for e in l.around(a) {
             let b = l.nbr[e] as usize;
-            s += (l.x[a as usize] - l.x[b]).hypot(l.y[a as usize] - l.y[b]);
+            s += dist(l.x[a as usize] - l.x[b], l.y[a as usize] - l.y[b]);
             n += 1.0;
         }
     }
@@ -647,7 +673,7 @@ fn grow(
                         // a toll for every road crossed on the way.
                         let np = pen + if l.road[e] { step } else { 0.0 };
                         let (cx, cy) = centres[r];
-                        let nc = (l.x[b as usize] - cx).hypot(l.y[b as usize] - cy) + np;
+                        let nc = dist(l.x[b as usize] - cx, l.y[b as usize] - cy) + np;
                         fronts[r].push(Reverse((Cost(nc), b, Cost(np))));
                     }
                 }
@@ -716,8 +742,8 @@ fn seeds(l: &Local, comp: &[u32], k: usize, rng: &mut Pcg64Mcg) -> Vec<u32> {
                 .iter()
                 .copied()
                 .min_by(|a, b| {
-                    let da = (l.x[*a as usize] - cx).hypot(l.y[*a as usize] - cy);
-                    let db = (l.x[*b as usize] - cx).hypot(l.y[*b as usize] - cy);
+                    let da = dist(l.x[*a as usize] - cx, l.y[*a as usize] - cy);
+                    let db = dist(l.x[*b as usize] - cx, l.y[*b as usize] - cy);
                     da.total_cmp(&db)
                 })
                 .unwrap_or(i);
@@ -813,7 +839,13 @@ fn balance(load: f64, spec: &LevelSpec) -> f64 {
 
 /// Weight of cut cost against balance: the boundary of one ideal grid
 /// costs about one.
-fn cut_weight(l: &Local, comp: &[u32], k: usize) -> f64 {
+fn cut_weight(comp: &[u32], k: usize, mode: Mode) -> f64 {
+    let per_grid = comp.len() as f64 / k.max(1) as f64;
+    1.0 / (4.0 * per_grid.sqrt() * mode.mean_cut).max(1e-9)
+}
+
+/// Mean cut cost of an edge.
+fn mean_cut(l: &Local, comp: &[u32]) -> f64 {
     let (mut s, mut n) = (0.0, 0.0);
     for &a in comp {
         for e in l.around(a) {
@@ -821,9 +853,11 @@ fn cut_weight(l: &Local, comp: &[u32], k: usize) -> f64 {
             n += 1.0;
         }
     }
-    let mean_cut = if n > 0.0 { s / n } else { 1.0 };
-    let per_grid = comp.len() as f64 / k.max(1) as f64;
-    1.0 / (4.0 * per_grid.sqrt() * mean_cut).max(1e-9)
+    if n > 0.0 {
+        s / n
+    } else {
+        1.0
+    }
 }
 
 /// Weight of the grids' summed Polsby-Popper scores.
@@ -870,13 +904,13 @@ fn refine(
     l: &Local,
     comp: &[u32],
     spec: &LevelSpec,
-    whole: bool,
+    mode: Mode,
     label: &mut [u32],
     load: &mut [f64],
     size: &mut [usize],
 ) {
     let per_grid = comp.len() as f64 / load.len().max(1) as f64;
-    let lambda = cut_weight(l, comp, load.len());
+    let lambda = cut_weight(comp, load.len(), mode);
     // Compactness: squared distance to the grid's centre, per atom of a grid.
     let k = load.len();
     let (mut sx, mut sy) = (vec![0.0; k], vec![0.0; k]);
@@ -895,7 +929,7 @@ fn refine(
         }
         tower[r] = plus(tower[r], towering(l.hh[a as usize], spec));
     }
-    let spacing = spacing(l, comp);
+    let (whole, spacing) = (mode.whole, mode.spacing);
     // Where whole blocks were taken, the roads already shape the grids.
     let mu = if whole {
         COMPACTNESS * 0.2
