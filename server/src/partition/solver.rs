@@ -31,6 +31,12 @@ const PP_WEIGHT: f64 = 1.0;
 /// The same where grids take whole blocks: there only the leftovers of
 /// split blocks are shaped, and a road boundary costs little.
 const PP_WEIGHT_WHOLE: f64 = 10.0;
+/// Pairs of grids are re-solved when one of them has a Polsby-Popper
+/// score below this; the pair objective weighs the two scores by
+/// `PAIR_PP_WEIGHT`; two bisections and this many seedings compete.
+const RESPLIT_BELOW: f64 = 0.65;
+const PAIR_PP_WEIGHT: f64 = 1.0;
+const RESPLIT_SEEDINGS: usize = 2;
 /// Seedings tried for a parent of up to 4,000 atoms.
 const RESTARTS: usize = 6;
 
@@ -129,7 +135,7 @@ pub fn solve_parent(
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut out = Vec::new();
     for comp in components(&l) {
-        for grp in solve_component(&l, &comp, spec, &mut rng) {
+        for grp in solve_component(&l, &comp, spec, &mut rng, opts.threads) {
             out.push(grp.into_iter().map(|i| l.atoms[i as usize]).collect());
         }
     }
@@ -211,7 +217,14 @@ impl PartialOrd for Cost {
     }
 }
 
-fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg) -> Vec<Vec<u32>> {
+/// `threads` may serve a component large enough to be worth sharing.
+fn solve_component(
+    l: &Local,
+    comp: &[u32],
+    spec: &LevelSpec,
+    rng: &mut Pcg64Mcg,
+    threads: usize,
+) -> Vec<Vec<u32>> {
     // An atom heavier than the maximum is a grid of its own; the rest may
     // fall apart without it, and each piece is solved on its own.
     if comp.len() > 1 && comp.iter().any(|&i| l.hh[i as usize] > spec.max) {
@@ -225,7 +238,7 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
             }
         }
         for piece in pieces(l, &rest) {
-            out.extend(solve_component(l, &piece, spec, rng));
+            out.extend(solve_component(l, &piece, spec, rng, threads));
         }
         return out;
     }
@@ -262,7 +275,7 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
     };
     // Small parents are cheap: try several seedings, keep the best.
     let restarts = match comp.len() {
-        0..=300 => RESTARTS * 4,
+        0..=300 => RESTARTS * 3,
         301..=4_000 => RESTARTS,
         _ => 1,
     };
@@ -294,7 +307,7 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
     }
     // Still out of range: one grid fewer or more may fit the households
     // (towers make some counts impossible).
-    let mut k = k;
+    let (mut k, mut mode) = (k, mode);
     if spec.k.is_none() && restarts > 1 && best.as_ref().is_some_and(|b| b.2 > 0) {
         for k2 in [k - 1, k + 1] {
             if k2 == 0 || k2 > comp.len() {
@@ -309,18 +322,274 @@ fn solve_component(l: &Local, comp: &[u32], spec: &LevelSpec, rng: &mut Pcg64Mcg
                 let cand = finish(l, comp, spec, k2, mode2, label, true);
                 if best.as_ref().is_none_or(|b| better(&cand, b)) {
                     best = Some(cand);
-                    k = k2;
+                    (k, mode) = (k2, mode2);
                 }
             }
         }
     }
-    let label = best.map(|b| b.1).unwrap_or_default();
+    let mut label = best.map(|b| b.1).unwrap_or_default();
+    // Where grids take whole blocks, re-solve the least compact pairs.
+    if mode.whole && k >= 2 {
+        // Only a component much larger than a grid is worth sharing out.
+        let threads = if comp.len() >= 20_000 { threads } else { 1 };
+        resplit(l, comp, spec, k, mode, &mut label, rng, threads);
+    }
     let mut groups: Vec<Vec<u32>> = vec![Vec::new(); k];
     for &a in comp {
         groups[label[a as usize] as usize].push(a);
     }
     groups.retain(|g| !g.is_empty());
     groups
+}
+
+/// Objective of two grids `f` and `t` over their atoms `u`: balance,
+/// next-level splittability, the cut between them and their shape.
+#[allow(clippy::too_many_arguments, clippy::many_single_char_names)]
+fn pair_cost(
+    l: &Local,
+    spec: &LevelSpec,
+    lambda: f64,
+    nu: f64,
+    u: &[u32],
+    label: &[u32],
+    f: u32,
+    t: u32,
+) -> (usize, Cost) {
+    let mut load = [0.0; 2];
+    let mut heavy = [[0.0; 3]; 2];
+    let (mut area, mut per) = ([0.0; 2], [0.0; 2]);
+    let mut cut = 0.0;
+    for &a in u {
+        let r = usize::from(label[a as usize] == t);
+        load[r] += l.hh[a as usize];
+        heavy[r] = plus(heavy[r], towering(l.hh[a as usize], spec));
+        area[r] += l.area[a as usize];
+        per[r] += l.perim[a as usize];
+        for e in l.around(a) {
+            let b = label[l.nbr[e] as usize];
+            if b == label[a as usize] {
+                per[r] -= l.len[e];
+            } else if b == f || b == t {
+                cut += l.cut[e] / 2.0;
+            }
+        }
+    }
+    let outs = load.iter().filter(|&&w| out_of_range(w, spec)).count();
+    let cost = (0..2)
+        .map(|r| {
+            balance(load[r], spec) + unsplittable(load[r], heavy[r], spec)
+                - nu * pp(area[r], per[r])
+        })
+        .sum::<f64>()
+        + lambda * cut;
+    (outs, Cost(cost))
+}
+
+/// Re-solves pairs of neighbouring grids, the least compact first: their
+/// union is cut in two by bisection and refined, and the new pair is kept
+/// when it scores better (the local search of PUNCH, with shape).
+#[allow(clippy::too_many_arguments)]
+fn resplit(
+    l: &Local,
+    comp: &[u32],
+    spec: &LevelSpec,
+    k: usize,
+    mode: Mode,
+    label: &mut [u32],
+    rng: &mut Pcg64Mcg,
+    threads: usize,
+) {
+    let lambda = cut_weight(comp, k, mode);
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); k];
+    for &a in comp {
+        members[label[a as usize] as usize].push(a);
+    }
+    let shape = |m: &[u32], label: &[u32]| {
+        let (mut area, mut per) = (0.0, 0.0);
+        for &a in m {
+            area += l.area[a as usize];
+            per += l.perim[a as usize];
+            for e in l.around(a) {
+                if label[l.nbr[e] as usize] == label[a as usize] {
+                    per -= l.len[e];
+                }
+            }
+        }
+        pp(area, per)
+    };
+    let score: Vec<f64> = members.iter().map(|m| shape(m, label)).collect();
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    for &a in comp {
+        for e in l.around(a) {
+            let (r, t) = (label[a as usize], label[l.nbr[e] as usize]);
+            if r < t && t != OUTSIDE {
+                pairs.push((r, t));
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs.retain(|&(r, t)| score[r as usize].min(score[t as usize]) < RESPLIT_BELOW);
+    pairs.sort_by(|x, y| {
+        let sx = score[x.0 as usize] + score[x.1 as usize];
+        let sy = score[y.0 as usize] + score[y.1 as usize];
+        sx.total_cmp(&sy).then(x.cmp(y))
+    });
+    // Rounds of pairs with no grid in common, solved side by side (each
+    // pair reads only its own atoms), then applied in order.
+    let base: u64 = rng.random();
+    let threads = threads.max(1);
+    let mut pending = pairs;
+    while !pending.is_empty() {
+        let mut used = vec![false; k];
+        let (mut round, mut rest) = (Vec::new(), Vec::new());
+        for (f, t) in pending {
+            if used[f as usize] || used[t as usize] {
+                rest.push((f, t));
+            } else {
+                used[f as usize] = true;
+                used[t as usize] = true;
+                round.push((f, t));
+            }
+        }
+        let pair = |f: u32, t: u32, map: &mut Vec<u32>| {
+            let seed =
+                base ^ (u64::from(f) << 32 | u64::from(t)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            resplit_pair(l, spec, lambda, mode, &members, label, f, t, map, seed)
+        };
+        let found: Vec<Option<Vec<u32>>> = if threads > 1 && round.len() > 1 {
+            let chunk = round.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let hs: Vec<_> = round
+                    .chunks(chunk)
+                    .map(|c| {
+                        s.spawn(move || {
+                            let mut map = vec![NONE; l.atoms.len()];
+                            c.iter()
+                                .map(|&(f, t)| pair(f, t, &mut map))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                hs.into_iter()
+                    .flat_map(|h| h.join().expect("resplit thread"))
+                    .collect()
+            })
+        } else {
+            let mut map = vec![NONE; l.atoms.len()];
+            round.iter().map(|&(f, t)| pair(f, t, &mut map)).collect()
+        };
+        for (&(f, t), cand) in round.iter().zip(found) {
+            let Some(cand) = cand else { continue };
+            let u: Vec<u32> = members[f as usize]
+                .iter()
+                .chain(&members[t as usize])
+                .copied()
+                .collect();
+            members[f as usize].clear();
+            members[t as usize].clear();
+            for (i, &a) in u.iter().enumerate() {
+                let r = if cand[i] == 0 { f } else { t };
+                label[a as usize] = r;
+                members[r as usize].push(a);
+            }
+        }
+        pending = rest;
+    }
+}
+
+/// Re-solves one pair: the labels (0 for `f`, 1 for `t`) of the atoms of
+/// `f` then `t`, when better than now.
+#[allow(clippy::too_many_arguments, clippy::many_single_char_names)]
+fn resplit_pair(
+    l: &Local,
+    spec: &LevelSpec,
+    lambda: f64,
+    mode: Mode,
+    members: &[Vec<u32>],
+    label: &[u32],
+    f: u32,
+    t: u32,
+    map: &mut [u32],
+    seed: u64,
+) -> Option<Vec<u32>> {
+    // Earlier re-splits may have parted them.
+    let touch = members[f as usize]
+        .iter()
+        .any(|&a| l.around(a).any(|e| label[l.nbr[e] as usize] == t));
+    if !touch {
+        return None;
+    }
+    let u: Vec<u32> = members[f as usize]
+        .iter()
+        .chain(&members[t as usize])
+        .copied()
+        .collect();
+    // The pair on its own: grid 0 stands for `f`, grid 1 for `t`.
+    let sl = sub_local(l, &u, map);
+    let all: Vec<u32> = (0..u.len() as u32).collect();
+    let now: Vec<u32> = u
+        .iter()
+        .map(|&a| u32::from(label[a as usize] == t))
+        .collect();
+    let nu = PAIR_PP_WEIGHT;
+    let old = pair_cost(&sl, spec, lambda, nu, &all, &now, 0, 1);
+    let ub = blocks(&sl, &all);
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let mut best: Option<((usize, Cost), Vec<u32>)> = None;
+    for turn in 0..2 + RESPLIT_SEEDINGS {
+        let cand = if turn < 2 {
+            attempt_bisect(&sl, &all, spec, 2, &ub, mode, turn == 1)
+        } else {
+            attempt(&sl, &all, spec, 2, &ub, mode, &mut rng)
+        };
+        let c = pair_cost(&sl, spec, lambda, nu, &all, &cand, 0, 1);
+        if best.as_ref().is_none_or(|b| c < b.0) {
+            best = Some((c, cand));
+        }
+    }
+    let (c, cand) = best?;
+    (c.0 < old.0 || (c.0 == old.0 && c.1 .0 < old.1 .0 - 1e-9)).then_some(cand)
+}
+
+/// The graph of the atoms `u` alone (ids are positions in `u`); `map` is
+/// all `NONE` before and after.
+fn sub_local(l: &Local, u: &[u32], map: &mut [u32]) -> Local {
+    for (i, &a) in u.iter().enumerate() {
+        map[a as usize] = i as u32;
+    }
+    let mut start = Vec::with_capacity(u.len() + 1);
+    start.push(0);
+    let (mut nbr, mut cut, mut len, mut road) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for &a in u {
+        for e in l.around(a) {
+            let b = map[l.nbr[e] as usize];
+            if b != NONE {
+                nbr.push(b);
+                cut.push(l.cut[e]);
+                len.push(l.len[e]);
+                road.push(l.road[e]);
+            }
+        }
+        start.push(nbr.len());
+    }
+    for &a in u {
+        map[a as usize] = NONE;
+    }
+    let pick = |v: &[f64]| u.iter().map(|&a| v[a as usize]).collect::<Vec<f64>>();
+    Local {
+        atoms: u.to_vec(),
+        hh: pick(&l.hh),
+        x: pick(&l.x),
+        y: pick(&l.y),
+        start,
+        nbr,
+        cut,
+        len,
+        road,
+        area: pick(&l.area),
+        perim: pick(&l.perim),
+    }
 }
 
 /// Fewer grids out of range first, then the lower score.
