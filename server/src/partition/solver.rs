@@ -1688,6 +1688,33 @@ mod tests {
     }
 
     #[test]
+    fn a_tight_range_with_a_fixed_count_ends_every_grid_near_the_target() {
+        // Uneven households (0..=12 per atom), roads every 6th row and column.
+        let mut g = lattice(30, 30, 0, 6);
+        for (i, h) in g.households.iter_mut().enumerate() {
+            *h = ((i * 7 + i / 30 * 3) % 13) as u32;
+        }
+        let total: u32 = g.households.iter().sum();
+        let target = f64::from(total) / 12.0;
+        let levels = [LevelSpec {
+            target,
+            min: target * 0.97,
+            max: target * 1.03,
+            k: Some(12),
+            below: None,
+        }];
+        let labels = solve(&g, &levels, &Options::default());
+        check_nested_and_connected(&g, &labels);
+        let l = loads(&g, &labels[0]);
+        assert_eq!(l.len(), 12, "{l:?}");
+        assert!(
+            l.values()
+                .all(|&v| (f64::from(v) / target - 1.0).abs() <= 0.02),
+            "target {target}: {l:?}"
+        );
+    }
+
+    #[test]
     fn islands_are_gridded_apart() {
         // Two 10 × 10 islands with no edge between them.
         let one = lattice(10, 10, 4, 100);
