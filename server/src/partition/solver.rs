@@ -1,8 +1,11 @@
-//! One parent grid split into children: weighted k-means++ seeds, balanced
-//! region growing (the lightest region grows next, along the cheapest path
-//! from its seed, where crossing a road costs more), then boundary
-//! refinement that trades balance against cut length (cutting along a road
-//! is cheap) and never disconnects a grid.
+//! One parent grid split into children: seeds spread along a Hilbert
+//! curve, balanced region growing (the lightest region grows next, along
+//! the cheapest path from its seed, where crossing a road costs more), then
+//! boundary refinement that trades balance against cut length (cutting
+//! along a road is cheap) and shape, and never disconnects a grid. Grids
+//! left out of range are repaired along chains of neighbouring grids; where
+//! grids take whole blocks, pairs of neighbours are re-solved together; a
+//! tight range also starts from recursive bisection.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
