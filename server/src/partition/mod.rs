@@ -51,6 +51,7 @@ pub struct AtomGraph {
 
 impl AtomGraph {
     /// Builds the adjacency from an edge list (each edge once).
+    #[allow(clippy::many_single_char_names)]
     pub fn new(
         households: Vec<u32>,
         x: Vec<f64>,
