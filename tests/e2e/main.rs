@@ -11,5 +11,6 @@ mod http_api;
 mod import;
 mod openapi;
 mod partition;
+mod plans;
 mod real_data;
 mod tls;

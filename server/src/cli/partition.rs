@@ -137,6 +137,7 @@ pub fn run_plan(args: &Args) -> anyhow::Result<()> {
     use crate::store::gpkg::GeoPackage;
     use crate::store::Store;
 
+    let _log = super::init_tracing();
     anyhow::ensure!(
         args.store.exists(),
         "store {} does not exist",
@@ -253,6 +254,8 @@ pub fn run_plan(args: &Args) -> anyhow::Result<()> {
                         "name": name,
                         "households": p.households,
                         "atoms": p.atoms.len(),
+                        "area_m2": p.area_m2,
+                        "tiling_error_m2": p.tiling_error_m2,
                         "version": v.as_ref().map(|v| v.id),
                         "number": v.as_ref().map(|v| v.number),
                         "levels": p.levels,

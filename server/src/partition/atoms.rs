@@ -249,11 +249,30 @@ pub fn build(
     // face by face, then the region is cut once more with every line, so
     // that a new vertex on a block's edge is its neighbour's vertex too.
     let cap = opts.group_households.max(1) as usize;
+    let mut per_building: HashMap<i64, u32> = HashMap::new();
+    for d in dwellers {
+        if let Some(b) = d.building {
+            *per_building.entry(b).or_default() += 1;
+        }
+    }
+    let towers: std::collections::HashSet<i64> = per_building
+        .into_iter()
+        .filter(|&(_, n)| n > opts.max_households)
+        .map(|(b, _)| b)
+        .collect();
     let mut splits = Vec::new();
     let mut heavy = Vec::new();
     for ((poly, _), m) in faces.iter().zip(&members) {
         if m.len() as u32 > opts.max_households {
-            let lines = split_heavy(snap, poly.clone(), m.clone(), dwellers, cap, opts.lattice_m);
+            let lines = split_heavy(
+                snap,
+                poly.clone(),
+                m.clone(),
+                dwellers,
+                cap,
+                &towers,
+                opts.lattice_m,
+            );
             if !lines.is_empty() {
                 splits.extend(lines);
                 heavy.push(poly.clone());
@@ -386,6 +405,7 @@ fn polygon_of(shape: &[Vec<[f64; 2]>]) -> Option<Polygon<f64>> {
 pub struct Snap {
     scale: f64,
     reach: f64,
+    origin: [f64; 2],
 }
 
 impl Snap {
@@ -396,6 +416,16 @@ impl Snap {
         Self {
             scale: 2f64.powi(e),
             reach,
+            origin: [0.0, 0.0],
+        }
+    }
+
+    /// For coordinates within `reach` of `origin` (e.g. degrees around a
+    /// region's centre).
+    pub fn around(origin: Coord<f64>, reach: f64) -> Self {
+        Self {
+            origin: [origin.x, origin.y],
+            ..Self::within(reach)
         }
     }
 
@@ -408,8 +438,13 @@ impl Snap {
         FloatPointAdapter {
             dir_scale: self.scale,
             inv_scale: 1.0 / self.scale,
-            offset: [0.0, 0.0],
-            rect: FloatRect::new(-self.reach, self.reach, -self.reach, self.reach),
+            offset: self.origin,
+            rect: FloatRect::new(
+                self.origin[0] - self.reach,
+                self.origin[0] + self.reach,
+                self.origin[1] - self.reach,
+                self.origin[1] + self.reach,
+            ),
         }
     }
 }
@@ -464,6 +499,40 @@ pub fn union<'a>(
     .unsafe_add_source(&shapes, ShapeType::Subject)
     .overlay(OverlayRule::Subject, FillRule::NonZero);
     MultiPolygon(out.iter().filter_map(|s| polygon_of(s)).collect())
+}
+
+/// Area (m²) of the symmetric difference between the pieces' union and
+/// the region: 0 when they tile it.
+pub fn tiling_error(snap: Snap, pieces: &[Polygon<f64>], region: &MultiPolygon<f64>) -> f64 {
+    let subj: Vec<Vec<Vec<[f64; 2]>>> = pieces
+        .iter()
+        .map(|p| {
+            std::iter::once(p.exterior())
+                .chain(p.interiors())
+                .map(ring_path)
+                .collect()
+        })
+        .collect();
+    let clip = shapes_of(region);
+    let cap = subj
+        .iter()
+        .chain(&clip)
+        .flatten()
+        .map(Vec::len)
+        .sum::<usize>();
+    let mut ov = FloatOverlay::new_custom(
+        snap.adapter(),
+        OverlayOptions::ogc(),
+        Default::default(),
+        cap,
+    )
+    .unsafe_add_source(&subj, ShapeType::Subject)
+    .unsafe_add_source(&clip, ShapeType::Clip);
+    ov.overlay(OverlayRule::Xor, FillRule::NonZero)
+        .iter()
+        .filter_map(|s| polygon_of(s))
+        .map(|p| p.unsigned_area())
+        .sum()
 }
 
 /// Lines of square cells of `side` metres over the region's box.
@@ -590,6 +659,7 @@ fn split_heavy(
     members: Vec<usize>,
     dwellers: &[Dweller],
     cap: usize,
+    towers: &std::collections::HashSet<i64>,
     lattice_m: f64,
 ) -> Vec<LineString<f64>> {
     let mut out = Vec::new();
@@ -598,12 +668,15 @@ fn split_heavy(
         if members.len() <= cap {
             continue;
         }
-        // Groups: a building's households together; households without a
+        // Groups: a building's households together, unless the building
+        // alone is heavier than a level-3 grid may be (a tower: cut between
+        // its households, as its entrances would be); households without a
         // building grouped by lattice cell.
         let mut groups: HashMap<(u8, i64, i64), (f64, f64, usize)> = HashMap::new();
         for &h in &members {
             let d = dwellers[h];
             let key = match d.building {
+                Some(b) if towers.contains(&b) => (2, h as i64, 0),
                 Some(b) => (0, b, 0),
                 None => (
                     1,
@@ -625,8 +698,10 @@ fn split_heavy(
         } else {
             None
         };
-        // One building is never cut; loose households are.
-        let loose = members.iter().all(|&h| dwellers[h].building.is_none());
+        // One building is never cut unless it is a tower; loose households are.
+        let loose = members
+            .iter()
+            .all(|&h| dwellers[h].building.is_none_or(|b| towers.contains(&b)));
         let cut = cut.or_else(|| loose.then(|| point_cut(&members, dwellers)).flatten());
         let Some((vertical, at)) = cut else {
             continue;

@@ -248,6 +248,11 @@ pub struct RegionPlan {
     pub households: usize,
     /// The stored version, when this is a saved plan.
     pub version: Option<PlanVersion>,
+    /// The region's area, m² (local plane).
+    pub area_m2: f64,
+    /// Area (m²) where the atoms (so the level-3 grids) and the region
+    /// disagree: 0 when they tile it exactly.
+    pub tiling_error_m2: f64,
 }
 
 impl RegionPlan {
@@ -691,6 +696,13 @@ fn finish(
     settings: &Settings,
 ) -> RegionPlan {
     let snap = atoms::Snap::of(&loc.boundary);
+    let degrees = ground
+        .region
+        .boundary
+        .bounding_rect()
+        .map_or(atoms::Snap::within(180.0), |r| {
+            atoms::Snap::around(r.center(), r.width().max(r.height()))
+        });
     let care: Vec<u8> = ground.households.iter().map(|h| h.care.0).collect();
     let mut grids = Vec::new();
     let mut levels = Vec::new();
@@ -747,8 +759,16 @@ fn finish(
                 .any(|&a| f64::from(set.households[a]) > spec.max);
             let deviation = (f64::from(households) - spec.target) / spec.target;
             let in_range = f64::from(households) >= spec.min && f64::from(households) <= spec.max;
-            let wgs = loc.proj.unproject(&shape);
+            let mut wgs = loc.proj.unproject(&shape);
+            if !wgs.is_valid() {
+                // A vertex on an edge in the plane can land a hair across
+                // it in degrees: node the ring again there.
+                wgs = atoms::union(degrees, wgs.0.iter());
+            }
             let valid = wgs.is_valid();
+            if !valid {
+                tracing::warn!(grid = %codes[l][g], errors = ?wgs.validation_errors(), "grid geometry invalid");
+            }
             let parent = (l > 0).then(|| {
                 let a = members[g].first().copied().unwrap_or(0);
                 codes[l - 1][labels[l - 1][a] as usize].clone()
@@ -808,6 +828,7 @@ fn finish(
         };
         levels.push(lm);
     }
+    let tiling_error_m2 = atoms::tiling_error(snap, &set.geometry, &loc.boundary);
     let atoms = set
         .geometry
         .iter()
@@ -829,6 +850,8 @@ fn finish(
         levels,
         households: ground.households.len(),
         version: None,
+        area_m2: loc.boundary.unsigned_area(),
+        tiling_error_m2,
     }
 }
 

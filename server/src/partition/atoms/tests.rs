@@ -139,12 +139,10 @@ fn a_heavy_block_splits_between_buildings_and_a_tower_stands_alone() {
             });
         }
     }
-    for k in 0..80 {
+    // Its households geocoded to one point: it cannot be divided.
+    for _ in 0..80 {
         people.push(Dweller {
-            at: Coord {
-                x: 260.0 + (k % 5) as f64,
-                y: 50.0 + (k / 5) as f64 * 0.5,
-            },
+            at: Coord { x: 262.0, y: 52.0 },
             building: Some(99),
         });
     }
@@ -223,4 +221,37 @@ fn a_river_area_makes_its_own_empty_atoms_and_its_shores_are_lines() {
             assert!(wet.contains(&(g.nbr[k] as usize)));
         }
     }
+}
+
+#[test]
+fn a_tower_with_households_spread_over_its_footprint_is_cut_between_them() {
+    let region = MultiPolygon(vec![square(0.0, 0.0, 100.0, 100.0)]);
+    let cuts = [road(&[(-10.0, 90.0), (110.0, 90.0)], EdgeKind::Minor)];
+    // 150 households in one 40 × 40 m building.
+    let people: Vec<Dweller> = (0..150)
+        .map(|k| Dweller {
+            at: Coord {
+                x: 30.0 + (k % 15) as f64 * 2.5,
+                y: 30.0 + (k / 15) as f64 * 3.5,
+            },
+            building: Some(7),
+        })
+        .collect();
+    let opts = Options {
+        max_households: 50,
+        group_households: 25,
+        ..Options::default()
+    };
+    let atoms = build(&region, &cuts, &people, &opts);
+    assert_tiles(&region, &atoms);
+    assert!(atoms.towers.is_empty(), "{:?}", atoms.households);
+    let held: Vec<u32> = atoms
+        .households
+        .iter()
+        .copied()
+        .filter(|&h| h > 0)
+        .collect();
+    assert!(held.len() >= 6, "{held:?}");
+    assert!(held.iter().all(|&h| h <= 25), "{held:?}");
+    assert_eq!(held.iter().sum::<u32>(), 150);
 }
