@@ -82,17 +82,30 @@ pub fn estimate(
         let mut bigger = region.population % households;
         for (k, n) in apportion(households, &weights).into_iter().enumerate() {
             let cell = &cells[by_region[r][k]];
+            // Sample in the part of the cell inside the region: a coastal
+            // cell may be mostly outside, and 64 tries in the whole cell
+            // would often miss and pile its households on one point.
+            let part = {
+                use geo::{BooleanOps, InteriorPoint};
+                let p = cell.polygon.intersection(&region.boundary);
+                let at = p.interior_point().map_or(cell.centre, |q| q.0);
+                (p, at)
+            };
             for _ in 0..n {
                 let size = base + u64::from(bigger > 0);
                 bigger = bigger.saturating_sub(1);
                 out.push(Household {
                     id: out.len() as i64 + 1,
-                    location: super::point_in(
-                        &cell.polygon,
-                        Some(&region.boundary),
-                        cell.centre,
-                        &mut rng,
-                    ),
+                    location: if part.0 .0.is_empty() {
+                        super::point_in(
+                            &cell.polygon,
+                            Some(&region.boundary),
+                            cell.centre,
+                            &mut rng,
+                        )
+                    } else {
+                        super::point_in(&part.0, None, part.1, &mut rng)
+                    },
                     size: size.min(100) as u8,
                     care: CareLevel::REASSURED,
                     flags: SensitiveFlags::default(),
