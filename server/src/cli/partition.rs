@@ -115,6 +115,10 @@ pub struct Args {
     /// re-solved around them); repeatable.
     #[arg(long = "lock")]
     pub locks: Vec<String>,
+    /// Lines no grid may cross (path, minor, major, river, railway);
+    /// repeatable. Other lines only make cheaper boundaries.
+    #[arg(long = "barrier")]
+    pub barriers: Vec<String>,
     /// Message stored with the new plan versions.
     #[arg(long, default_value = "wangge partition")]
     pub message: String,
@@ -204,6 +208,11 @@ pub fn run_plan(args: &Args) -> anyhow::Result<()> {
     };
     let mut settings = Settings::from_policy(&policy);
     settings.solver.seed = args.seed;
+    for b in &args.barriers {
+        let kind = crate::partition::atoms::EdgeKind::parse(b)
+            .with_context(|| format!("--barrier {b}: one of path, minor, major, river, railway"))?;
+        settings.atoms.barriers.push(kind);
+    }
     let households: usize = ground.iter().map(|g| g.households.len()).sum();
     let bar = ProgressBar::new(ground.len() as u64);
     bar.set_style(

@@ -81,6 +81,16 @@ impl EdgeKind {
     pub fn is_line(self) -> bool {
         self != Self::Open
     }
+
+    /// Default weight of a cut along it (relative, 1 = an ordinary street):
+    /// main roads, rivers and railways make the best grid boundaries.
+    pub fn default_weight(self) -> f64 {
+        match self {
+            Self::Open | Self::Path | Self::Minor => 1.0,
+            Self::Major => 0.7,
+            Self::River | Self::Railway => 0.6,
+        }
+    }
 }
 
 /// A line that cuts the region: a road, a railway, a river or a water
@@ -166,26 +176,56 @@ impl Atoms {
         self.geometry.is_empty()
     }
 
-    /// The solver's view: barriers are not edges, lines count as roads.
+    /// The solver's view: barriers are not edges, lines count as roads and
+    /// cuts cost by their kind's default weight.
     pub fn graph(&self, barriers: &[EdgeKind]) -> AtomGraph {
-        let mut outer = self.outer_m.clone();
-        let mut edges = Vec::with_capacity(self.edges.len());
+        let all: Vec<u32> = (0..self.len() as u32).collect();
+        self.subgraph(&all, barriers)
+    }
+
+    /// The solver's view of some atoms (`keep[i]` becomes atom `i`).
+    pub fn subgraph(&self, keep: &[u32], barriers: &[EdgeKind]) -> AtomGraph {
+        let mut pos = vec![u32::MAX; self.len()];
+        for (i, &a) in keep.iter().enumerate() {
+            pos[a as usize] = i as u32;
+        }
+        let mut outer: Vec<f64> = keep.iter().map(|&a| self.outer_m[a as usize]).collect();
+        let mut edges = Vec::new();
+        let mut kinds: HashMap<(u32, u32), EdgeKind> = HashMap::new();
         for e in &self.edges {
-            if barriers.contains(&e.kind) {
-                outer[e.a as usize] += e.length_m;
-                outer[e.b as usize] += e.length_m;
-            } else {
-                edges.push((e.a, e.b, e.length_m, e.kind.is_line()));
+            let (pa, pb) = (pos[e.a as usize], pos[e.b as usize]);
+            match (pa != u32::MAX, pb != u32::MAX) {
+                (true, true) if !barriers.contains(&e.kind) => {
+                    edges.push((pa, pb, e.length_m, e.kind.is_line()));
+                    kinds.insert((pa.min(pb), pa.max(pb)), e.kind);
+                }
+                (true, true) => {
+                    outer[pa as usize] += e.length_m;
+                    outer[pb as usize] += e.length_m;
+                }
+                (true, false) => outer[pa as usize] += e.length_m,
+                (false, true) => outer[pb as usize] += e.length_m,
+                _ => {}
             }
         }
-        AtomGraph::new(
-            self.households.clone(),
-            self.centroid.iter().map(|c| c.x).collect(),
-            self.centroid.iter().map(|c| c.y).collect(),
-            self.area_m2.clone(),
+        let pick = |v: &[f64]| keep.iter().map(|&a| v[a as usize]).collect::<Vec<f64>>();
+        let mut g = AtomGraph::new(
+            keep.iter().map(|&a| self.households[a as usize]).collect(),
+            keep.iter().map(|&a| self.centroid[a as usize].x).collect(),
+            keep.iter().map(|&a| self.centroid[a as usize].y).collect(),
+            pick(&self.area_m2),
             outer,
             &edges,
-        )
+        );
+        for a in 0..g.len() as u32 {
+            for k in g.around(a) {
+                let b = g.nbr[k];
+                if let Some(kind) = kinds.get(&(a.min(b), a.max(b))) {
+                    g.weight[k] = kind.default_weight();
+                }
+            }
+        }
+        g
     }
 }
 

@@ -47,6 +47,9 @@ pub struct AtomGraph {
     pub len: Vec<f64>,
     /// The shared boundary runs along a road or river.
     pub road: Vec<bool>,
+    /// Multiplier of the cost of cutting there (1 unless set per kind of
+    /// line: below 1 where a boundary is wanted most).
+    pub weight: Vec<f64>,
 }
 
 impl AtomGraph {
@@ -92,6 +95,7 @@ impl AtomGraph {
             nbr,
             len,
             road,
+            weight: vec![1.0; m],
         }
     }
 

@@ -11,7 +11,7 @@ use geo_types::{Coord, Geometry, MultiPolygon, Rect};
 use serde::Serialize;
 
 use super::atoms::{self, Atoms, Cut, Dweller, EdgeKind};
-use super::{solve, AtomGraph, LevelSpec, Options};
+use super::{solve, LevelSpec, Options};
 use crate::domain::{
     Atom, GridCode, GridLabel, Household, Level, Plan, PlanVersion, Policy, Region, RegionCode,
     Road, Water,
@@ -503,7 +503,7 @@ fn solve_around_locks(
     let free: Vec<u32> = (0..set.len() as u32)
         .filter(|&a| !is_locked(a as usize))
         .collect();
-    let (sub, _) = subgraph(set, &free, &settings.atoms.barriers);
+    let sub = set.subgraph(&free, &settings.atoms.barriers);
     let sub_labels = solve(&sub, &settings.levels, &settings.solver);
     let levels = settings.levels.len();
     let mut labels = vec![vec![0u32; set.len()]; levels];
@@ -529,40 +529,6 @@ fn solve_around_locks(
         }
     }
     Ok(labels)
-}
-
-/// The solver's graph over some of the atoms (`keep[i]` becomes atom `i`).
-fn subgraph(set: &Atoms, keep: &[u32], barriers: &[EdgeKind]) -> (AtomGraph, Vec<u32>) {
-    let mut pos = vec![u32::MAX; set.len()];
-    for (i, &a) in keep.iter().enumerate() {
-        pos[a as usize] = i as u32;
-    }
-    let mut outer: Vec<f64> = keep.iter().map(|&a| set.outer_m[a as usize]).collect();
-    let mut edges = Vec::new();
-    for e in &set.edges {
-        let (pa, pb) = (pos[e.a as usize], pos[e.b as usize]);
-        let cut = barriers.contains(&e.kind);
-        match (pa != u32::MAX, pb != u32::MAX) {
-            (true, true) if !cut => edges.push((pa, pb, e.length_m, e.kind.is_line())),
-            (true, true) => {
-                outer[pa as usize] += e.length_m;
-                outer[pb as usize] += e.length_m;
-            }
-            (true, false) => outer[pa as usize] += e.length_m,
-            (false, true) => outer[pb as usize] += e.length_m,
-            _ => {}
-        }
-    }
-    let pick = |v: &Vec<f64>| keep.iter().map(|&a| v[a as usize]).collect::<Vec<f64>>();
-    let g = AtomGraph::new(
-        keep.iter().map(|&a| set.households[a as usize]).collect(),
-        keep.iter().map(|&a| set.centroid[a as usize].x).collect(),
-        keep.iter().map(|&a| set.centroid[a as usize].y).collect(),
-        pick(&set.area_m2),
-        outer,
-        &edges,
-    );
-    (g, pos)
 }
 
 /// Codes: region code + one sequence number per level. Children of a

@@ -108,7 +108,7 @@ pub fn solve_parent(
             let b = scratch.local[g.nbr[k] as usize];
             if b != NONE {
                 nbr.push(b);
-                cut.push(g.len[k] * if g.road[k] { discount } else { 1.0 });
+                cut.push(g.len[k] * if g.road[k] { discount } else { 1.0 } * g.weight[k]);
                 len.push(g.len[k]);
                 road.push(g.road[k]);
             }

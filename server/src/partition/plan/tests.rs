@@ -371,3 +371,43 @@ fn smallest_circle_of_a_square_and_reock_of_a_disc_like_shape() {
         "{rk}"
     );
 }
+
+#[test]
+fn a_river_as_a_barrier_keeps_every_grid_on_one_bank() {
+    let (region, roads, water, households) = hard_region();
+    let ground = Ground {
+        region: &region,
+        roads: roads.iter().collect(),
+        water: water.iter().collect(),
+        households: households.iter().collect(),
+    };
+    let bank = |g: &Grid, south: bool| {
+        let side = if south {
+            square_deg(-50.0, -50.0, 1250.0, 179.0)
+        } else {
+            square_deg(-50.0, 221.0, 1250.0, 1250.0)
+        };
+        g.geometry
+            .intersection(&MultiPolygon(vec![side]))
+            .unsigned_area()
+            > 0.0
+    };
+    let crossing = |p: &RegionPlan| {
+        p.grids
+            .iter()
+            .filter(|g| g.level == Level::ONE && bank(g, true) && bank(g, false))
+            .count()
+    };
+    // Free: the bridge lets level-1 grids span the river.
+    let free = plan_region(&ground, &hard_settings(), None).unwrap();
+    assert_sound(&free, &region);
+    let mut s = hard_settings();
+    s.atoms.barriers = vec![EdgeKind::River];
+    let walled = plan_region(&ground, &s, None).unwrap();
+    assert_sound(&walled, &region);
+    assert_eq!(crossing(&walled), 0, "a grid crosses the barrier");
+    assert!(
+        crossing(&free) > 0,
+        "the test needs a grid across the river without the barrier"
+    );
+}
