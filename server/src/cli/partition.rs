@@ -119,6 +119,10 @@ pub struct Args {
     /// repeatable. Other lines only make cheaper boundaries.
     #[arg(long = "barrier")]
     pub barriers: Vec<String>,
+    /// A point (`lon,lat`, WGS-84) a level-1 grid grows from; repeatable.
+    /// A region holding seed points gets one level-1 grid per point.
+    #[arg(long = "seed-point")]
+    pub seed_points: Vec<String>,
     /// Message stored with the new plan versions.
     #[arg(long, default_value = "wangge partition")]
     pub message: String,
@@ -208,6 +212,21 @@ pub fn run_plan(args: &Args) -> anyhow::Result<()> {
     };
     let mut settings = Settings::from_policy(&policy);
     settings.solver.seed = args.seed;
+    for p in &args.seed_points {
+        let v: Vec<f64> = p
+            .split(',')
+            .map(|x| x.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("--seed-point {p}: {e}"))?;
+        match v[..] {
+            [lon, lat] if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) => {
+                settings
+                    .seed_points
+                    .push(geo_types::Coord { x: lon, y: lat });
+            }
+            _ => anyhow::bail!("--seed-point {p}: lon,lat in degrees"),
+        }
+    }
     for b in &args.barriers {
         let kind = crate::partition::atoms::EdgeKind::parse(b)
             .with_context(|| format!("--barrier {b}: one of path, minor, major, river, railway"))?;

@@ -29,6 +29,11 @@ pub struct LevelSpec {
     /// alone) number fewer than that min cannot be split in range.
     #[serde(skip)]
     pub below: Option<(f64, f64)>,
+    /// Grow this level's grids from the atoms marked in
+    /// [`AtomGraph::seed`]: one grid per seed in each connected piece that
+    /// holds any.
+    #[serde(skip)]
+    pub seeded: bool,
 }
 
 /// The atoms and who borders whom (compressed adjacency).
@@ -50,6 +55,8 @@ pub struct AtomGraph {
     /// Multiplier of the cost of cutting there (1 unless set per kind of
     /// line: below 1 where a boundary is wanted most).
     pub weight: Vec<f64>,
+    /// Atoms holding a seed point (see [`LevelSpec::seeded`]).
+    pub seed: Vec<bool>,
 }
 
 impl AtomGraph {
@@ -96,6 +103,7 @@ impl AtomGraph {
             len,
             road,
             weight: vec![1.0; m],
+            seed: vec![false; n],
         }
     }
 

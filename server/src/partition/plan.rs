@@ -97,6 +97,9 @@ pub struct Settings {
     pub code_widths: [usize; 3],
     /// Care level keys, by `CareLevel.0`.
     pub care_keys: Vec<String>,
+    /// WGS-84 points level-1 grids grow from (a grid's office, say): each
+    /// region holding some gets one level-1 grid per point.
+    pub seed_points: Vec<Coord<f64>>,
 }
 
 impl Settings {
@@ -110,6 +113,7 @@ impl Settings {
                 max: f64::from(l.max_households),
                 k: None,
                 below: None,
+                seeded: false,
             })
             .collect();
         let finest = levels.last().copied();
@@ -123,6 +127,7 @@ impl Settings {
             solver: Options::default(),
             code_widths: p.code_widths,
             care_keys: p.care_levels.iter().map(|c| c.key.clone()).collect(),
+            seed_points: Vec::new(),
         }
     }
 }
@@ -367,13 +372,13 @@ pub fn plan_region(
         }
         None => atoms::build(&loc.boundary, &loc.cuts, &loc.dwellers, &settings.atoms),
     };
+    let seeds = seed_atoms(&loc, &set, &settings.seed_points);
     let labels = match previous {
-        Some(p) => solve_around_locks(&set, settings, p)?,
-        None => solve(
-            &set.graph(&settings.atoms.barriers),
-            &settings.levels,
-            &settings.solver,
-        ),
+        Some(p) => solve_around_locks(&set, settings, p, &seeds)?,
+        None => {
+            let all: Vec<u32> = (0..set.len() as u32).collect();
+            solve_seeded(&set, &all, settings, &seeds)
+        }
     };
     let codes = number(code, &set, &labels, settings.code_widths, previous);
     Ok(finish(code, &loc, set, labels, codes, ground, settings))
@@ -469,12 +474,47 @@ pub fn plan_all<'p>(
     out.into_iter().map(|r| r.1).collect()
 }
 
+/// The atoms holding seed points (WGS-84) that fall in the region.
+fn seed_atoms(loc: &Local, set: &Atoms, points: &[Coord<f64>]) -> Vec<u32> {
+    use geo::Intersects;
+    let mut out = Vec::new();
+    for &p in points {
+        let at = geo_types::Point(loc.proj.forward(p));
+        if !loc.boundary.intersects(&at) {
+            continue;
+        }
+        if let Some(a) = set.geometry.iter().position(|g| g.intersects(&at)) {
+            if !out.contains(&(a as u32)) {
+                out.push(a as u32);
+            }
+        }
+    }
+    out
+}
+
+/// Solves the atoms `keep` (all levels), level-1 growth starting from the
+/// seed atoms when there are any.
+fn solve_seeded(set: &Atoms, keep: &[u32], settings: &Settings, seeds: &[u32]) -> Vec<Vec<u32>> {
+    let mut g = set.subgraph(keep, &settings.atoms.barriers);
+    let mut levels = settings.levels.clone();
+    for (i, &a) in keep.iter().enumerate() {
+        if seeds.contains(&a) {
+            g.seed[i] = true;
+            if let Some(l) = levels.first_mut() {
+                l.seeded = true;
+            }
+        }
+    }
+    solve(&g, &levels, &settings.solver)
+}
+
 /// Solves everything but the level-1 grids holding a locked grid, which
 /// keep their labels (and come first).
 fn solve_around_locks(
     set: &Atoms,
     settings: &Settings,
     p: Previous<'_>,
+    seeds: &[u32],
 ) -> Result<Vec<Vec<u32>>, PlanError> {
     let plan = p.plan;
     if plan.labels.len() != set.len() || plan.atoms.len() != set.len() {
@@ -503,8 +543,7 @@ fn solve_around_locks(
     let free: Vec<u32> = (0..set.len() as u32)
         .filter(|&a| !is_locked(a as usize))
         .collect();
-    let sub = set.subgraph(&free, &settings.atoms.barriers);
-    let sub_labels = solve(&sub, &settings.levels, &settings.solver);
+    let sub_labels = solve_seeded(set, &free, settings, seeds);
     let levels = settings.levels.len();
     let mut labels = vec![vec![0u32; set.len()]; levels];
     // Kept grids first, in their old order, then the new ones.

@@ -72,6 +72,8 @@ struct Local {
     area: Vec<f64>,
     /// The atom's whole boundary (outer and towards every neighbour).
     perim: Vec<f64>,
+    /// The atom holds a seed point.
+    seed: Vec<bool>,
 }
 
 impl Local {
@@ -134,6 +136,10 @@ pub fn solve_parent(
         road,
         area: atoms.iter().map(|&a| g.area[a as usize]).collect(),
         perim,
+        seed: atoms
+            .iter()
+            .map(|&a| g.seed.get(a as usize).copied().unwrap_or(false))
+            .collect(),
     };
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let mut out = Vec::new();
@@ -246,7 +252,13 @@ fn solve_component(
         return out;
     }
     let h: f64 = comp.iter().map(|&i| l.hh[i as usize]).sum();
-    let k = child_count(h, spec);
+    // Seed points fix the count and where growth starts.
+    let fixed = fixed_seeds(l, comp, spec);
+    let k = if fixed.is_empty() {
+        child_count(h, spec)
+    } else {
+        fixed.len()
+    };
     if k <= 1 || comp.len() <= 1 {
         return vec![comp.to_vec()];
     }
@@ -278,6 +290,7 @@ fn solve_component(
     };
     // Small parents are cheap: try several seedings, keep the best.
     let restarts = match comp.len() {
+        _ if !fixed.is_empty() => 1,
         0..=300 => RESTARTS * 3,
         301..=4_000 => RESTARTS,
         _ => 1,
@@ -311,7 +324,11 @@ fn solve_component(
     // Still out of range: one grid fewer or more may fit the households
     // (towers make some counts impossible).
     let (mut k, mut mode) = (k, mode);
-    if spec.k.is_none() && restarts > 1 && best.as_ref().is_some_and(|b| b.2 > 0) {
+    if spec.k.is_none()
+        && fixed.is_empty()
+        && restarts > 1
+        && best.as_ref().is_some_and(|b| b.2 > 0)
+    {
         for k2 in [k - 1, k + 1] {
             if k2 == 0 || k2 > comp.len() {
                 continue;
@@ -331,8 +348,9 @@ fn solve_component(
         }
     }
     let mut label = best.map(|b| b.1).unwrap_or_default();
-    // Where grids take whole blocks, re-solve the least compact pairs.
-    if mode.whole && k >= 2 {
+    // Where grids take whole blocks, re-solve the least compact pairs
+    // (not when seed points say where grids are).
+    if mode.whole && k >= 2 && fixed.is_empty() {
         // Only a component much larger than a grid is worth sharing out.
         let threads = if comp.len() >= 20_000 { threads } else { 1 };
         resplit(l, comp, spec, k, mode, &mut label, rng, threads);
@@ -592,6 +610,7 @@ fn sub_local(l: &Local, u: &[u32], map: &mut [u32]) -> Local {
         road,
         area: pick(&l.area),
         perim: pick(&l.perim),
+        seed: u.iter().map(|&a| l.seed[a as usize]).collect(),
     }
 }
 
@@ -611,7 +630,12 @@ fn attempt(
     mode: Mode,
     rng: &mut Pcg64Mcg,
 ) -> Vec<u32> {
-    let seeds = seeds(l, comp, k, rng);
+    let fixed = fixed_seeds(l, comp, spec);
+    let seeds = if fixed.len() == k {
+        fixed
+    } else {
+        seeds(l, comp, k, rng)
+    };
     let mut label = vec![OUTSIDE; l.atoms.len()];
     for &a in comp {
         label[a as usize] = NONE;
@@ -963,6 +987,17 @@ fn grow(
 /// into `k` runs of equal households, each run's seed the atom nearest its
 /// household-weighted centre. O(n log n), so a level-1 solve over a whole
 /// city with hundreds of grids stays fast; the curve keeps runs compact.
+/// The seed-point atoms of a piece, when its level is seeded.
+fn fixed_seeds(l: &Local, comp: &[u32], spec: &LevelSpec) -> Vec<u32> {
+    if !spec.seeded {
+        return Vec::new();
+    }
+    comp.iter()
+        .copied()
+        .filter(|&a| l.seed[a as usize])
+        .collect()
+}
+
 fn seeds(l: &Local, comp: &[u32], k: usize, rng: &mut Pcg64Mcg) -> Vec<u32> {
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
     for &i in comp {
@@ -1603,6 +1638,7 @@ mod tests {
             max: 150.0,
             k: None,
             below: None,
+            seeded: false,
         };
         let labels = solve(&g, &[spec], &Options::default());
         let mut load = std::collections::BTreeMap::new();
@@ -1620,6 +1656,7 @@ mod tests {
             max,
             k: None,
             below: None,
+            seeded: false,
         }
     }
 
@@ -1705,6 +1742,7 @@ mod tests {
             max: target * 1.03,
             k: Some(12),
             below: None,
+            seeded: false,
         }];
         let labels = solve(&g, &levels, &Options::default());
         check_nested_and_connected(&g, &labels);

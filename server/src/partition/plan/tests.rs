@@ -215,6 +215,7 @@ fn hard_settings() -> Settings {
             max: 360.0,
             k: None,
             below: None,
+            seeded: false,
         },
         LevelSpec {
             target: 100.0,
@@ -222,6 +223,7 @@ fn hard_settings() -> Settings {
             max: 130.0,
             k: None,
             below: None,
+            seeded: false,
         },
         LevelSpec {
             target: 40.0,
@@ -229,6 +231,7 @@ fn hard_settings() -> Settings {
             max: 56.0,
             k: None,
             below: None,
+            seeded: false,
         },
     ];
     s.atoms.max_households = 56;
@@ -410,4 +413,42 @@ fn a_river_as_a_barrier_keeps_every_grid_on_one_bank() {
         crossing(&free) > 0,
         "the test needs a grid across the river without the barrier"
     );
+}
+
+#[test]
+fn seed_points_set_the_number_of_level_one_grids_and_where_they_grow() {
+    let (region, roads, water, households) = hard_region();
+    let ground = Ground {
+        region: &region,
+        roads: roads.iter().collect(),
+        water: water.iter().collect(),
+        households: households.iter().collect(),
+    };
+    let mut s = hard_settings();
+    let (a, b) = (deg(150.0, 1050.0), deg(1050.0, 350.0));
+    s.seed_points = vec![Coord { x: a.0, y: a.1 }, Coord { x: b.0, y: b.1 }];
+    let p = plan_region(&ground, &s, None).unwrap();
+    assert_sound(&p, &region);
+    let island = MultiPolygon(vec![square_deg(1450.0, 750.0, 1850.0, 1150.0)]);
+    let mainland: Vec<&Grid> = p
+        .grids
+        .iter()
+        .filter(|g| g.level == Level::ONE && !g.geometry.intersects(&island))
+        .collect();
+    assert_eq!(mainland.len(), 2, "one level-1 grid per seed point");
+    for (x, y) in [a, b] {
+        let holding = mainland
+            .iter()
+            .filter(|g| g.geometry.intersects(&Point::new(x, y)))
+            .count();
+        assert_eq!(holding, 1);
+    }
+    // Without seeds the same ground gets more, smaller level-1 grids.
+    let free = plan_region(&ground, &hard_settings(), None).unwrap();
+    let n = free
+        .grids
+        .iter()
+        .filter(|g| g.level == Level::ONE && !g.geometry.intersects(&island))
+        .count();
+    assert!(n > 2, "{n}");
 }
