@@ -302,8 +302,16 @@ pub fn build(
         .collect();
     let mut splits = Vec::new();
     let mut heavy = Vec::new();
-    for ((poly, _), m) in faces.iter().zip(&members) {
-        if m.len() as u32 > opts.max_households {
+    // Lattice cells (no lines known) are cut down to building-group size:
+    // there no road says where a boundary belongs, and coarse cells would
+    // leave level-3 grids no split in range.
+    for ((poly, k), m) in faces.iter().zip(&members) {
+        let limit = if *k == AtomKind::Lattice {
+            cap
+        } else {
+            opts.max_households as usize
+        };
+        if m.len() > limit {
             let lines = split_heavy(
                 snap,
                 poly.clone(),
