@@ -413,6 +413,14 @@ fn ring_path(ring: &LineString<f64>) -> Vec<[f64; 2]> {
     pts
 }
 
+/// A polygon as i_overlay contours: the exterior, then the holes.
+fn polygon_paths(p: &Polygon<f64>) -> Vec<Vec<[f64; 2]>> {
+    std::iter::once(p.exterior())
+        .chain(p.interiors())
+        .map(ring_path)
+        .collect()
+}
+
 fn shapes_of(mp: &MultiPolygon<f64>) -> Vec<Vec<Vec<[f64; 2]>>> {
     mp.0.iter()
         .map(|p| {
@@ -528,15 +536,7 @@ pub fn union<'a>(
     snap: Snap,
     pieces: impl IntoIterator<Item = &'a Polygon<f64>>,
 ) -> MultiPolygon<f64> {
-    let shapes: Vec<Vec<Vec<[f64; 2]>>> = pieces
-        .into_iter()
-        .map(|p| {
-            std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .map(ring_path)
-                .collect()
-        })
-        .collect();
+    let shapes: Vec<Vec<Vec<[f64; 2]>>> = pieces.into_iter().map(polygon_paths).collect();
     let cap = shapes.iter().flatten().map(Vec::len).sum::<usize>();
     let out = FloatOverlay::new_custom(
         snap.adapter(),
@@ -552,15 +552,7 @@ pub fn union<'a>(
 /// Area (m²) of the symmetric difference between the pieces' union and
 /// the region: 0 when they tile it.
 pub fn tiling_error(snap: Snap, pieces: &[Polygon<f64>], region: &MultiPolygon<f64>) -> f64 {
-    let subj: Vec<Vec<Vec<[f64; 2]>>> = pieces
-        .iter()
-        .map(|p| {
-            std::iter::once(p.exterior())
-                .chain(p.interiors())
-                .map(ring_path)
-                .collect()
-        })
-        .collect();
+    let subj: Vec<Vec<Vec<[f64; 2]>>> = pieces.iter().map(polygon_paths).collect();
     let clip = shapes_of(region);
     let cap = subj
         .iter()

@@ -341,6 +341,23 @@ fn local(g: &Ground<'_>) -> Option<Local> {
     })
 }
 
+/// Stored atoms in the region's local plane.
+fn local_pieces(
+    loc: &Local,
+    atoms: &[Atom],
+) -> Vec<(geo_types::Polygon<f64>, crate::domain::AtomKind)> {
+    atoms
+        .iter()
+        .flat_map(|a| {
+            loc.proj
+                .project(&a.geometry)
+                .0
+                .into_iter()
+                .map(move |poly| (poly, a.kind))
+        })
+        .collect()
+}
+
 /// Makes a region's plan: atoms from its ground (or those of `previous`),
 /// solved level by level, numbered, measured.
 pub fn plan_region(
@@ -351,25 +368,12 @@ pub fn plan_region(
     let code = ground.region.code;
     let loc = local(ground).ok_or(PlanError::EmptyRegion(code))?;
     let set = match previous {
-        Some(p) => {
-            let pieces = p
-                .atoms
-                .iter()
-                .flat_map(|a| {
-                    loc.proj
-                        .project(&a.geometry)
-                        .0
-                        .into_iter()
-                        .map(move |poly| (poly, a.kind))
-                })
-                .collect();
-            atoms::rebuild(
-                pieces,
-                &loc.cuts,
-                &loc.dwellers,
-                settings.atoms.max_households,
-            )
-        }
+        Some(p) => atoms::rebuild(
+            local_pieces(&loc, p.atoms),
+            &loc.cuts,
+            &loc.dwellers,
+            settings.atoms.max_households,
+        ),
         None => atoms::build(&loc.boundary, &loc.cuts, &loc.dwellers, &settings.atoms),
     };
     let seeds = seed_atoms(&loc, &set, &settings.seed_points);
@@ -395,16 +399,7 @@ pub fn evaluate(
 ) -> Result<RegionPlan, PlanError> {
     let code = ground.region.code;
     let loc = local(ground).ok_or(PlanError::EmptyRegion(code))?;
-    let pieces: Vec<_> = atoms
-        .iter()
-        .flat_map(|a| {
-            loc.proj
-                .project(&a.geometry)
-                .0
-                .into_iter()
-                .map(move |poly| (poly, a.kind))
-        })
-        .collect();
+    let pieces = local_pieces(&loc, atoms);
     if pieces.len() != plan.labels.len() {
         return Err(PlanError::Mismatch);
     }

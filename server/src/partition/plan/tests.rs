@@ -205,6 +205,20 @@ fn hard_region() -> (Region, Vec<Road>, Vec<Water>, Vec<Household>) {
     (region, roads, vec![river], households)
 }
 
+fn ground_of<'a>(
+    region: &'a Region,
+    roads: &'a [Road],
+    water: &'a [Water],
+    households: &'a [Household],
+) -> Ground<'a> {
+    Ground {
+        region,
+        roads: roads.iter().collect(),
+        water: water.iter().collect(),
+        households: households.iter().collect(),
+    }
+}
+
 fn hard_settings() -> Settings {
     let mut s = settings();
     // Small levels so this small region has several grids at each.
@@ -242,12 +256,7 @@ fn hard_settings() -> Settings {
 #[test]
 fn hard_cases_concave_island_river_park_and_tower() {
     let (region, roads, water, households) = hard_region();
-    let ground = Ground {
-        region: &region,
-        roads: roads.iter().collect(),
-        water: water.iter().collect(),
-        households: households.iter().collect(),
-    };
+    let ground = ground_of(&region, &roads, &water, &households);
     let s = hard_settings();
     let p = plan_region(&ground, &s, None).unwrap();
     assert_sound(&p, &region);
@@ -287,12 +296,7 @@ fn hard_cases_concave_island_river_park_and_tower() {
 #[test]
 fn a_resolve_with_a_lock_keeps_the_locked_grid_and_its_codes() {
     let (region, roads, water, households) = hard_region();
-    let ground = Ground {
-        region: &region,
-        roads: roads.iter().collect(),
-        water: water.iter().collect(),
-        households: households.iter().collect(),
-    };
+    let ground = ground_of(&region, &roads, &water, &households);
     let s = hard_settings();
     let first = plan_region(&ground, &s, None).unwrap();
     let plan = first.to_plan("planner", "first", None);
@@ -378,12 +382,7 @@ fn smallest_circle_of_a_square_and_reock_of_a_disc_like_shape() {
 #[test]
 fn a_river_as_a_barrier_keeps_every_grid_on_one_bank() {
     let (region, roads, water, households) = hard_region();
-    let ground = Ground {
-        region: &region,
-        roads: roads.iter().collect(),
-        water: water.iter().collect(),
-        households: households.iter().collect(),
-    };
+    let ground = ground_of(&region, &roads, &water, &households);
     let bank = |g: &Grid, south: bool| {
         let side = if south {
             square_deg(-50.0, -50.0, 1250.0, 179.0)
@@ -418,12 +417,7 @@ fn a_river_as_a_barrier_keeps_every_grid_on_one_bank() {
 #[test]
 fn seed_points_set_the_number_of_level_one_grids_and_where_they_grow() {
     let (region, roads, water, households) = hard_region();
-    let ground = Ground {
-        region: &region,
-        roads: roads.iter().collect(),
-        water: water.iter().collect(),
-        households: households.iter().collect(),
-    };
+    let ground = ground_of(&region, &roads, &water, &households);
     let mut s = hard_settings();
     let (a, b) = (deg(150.0, 1050.0), deg(1050.0, 350.0));
     s.seed_points = vec![Coord { x: a.0, y: a.1 }, Coord { x: b.0, y: b.1 }];
