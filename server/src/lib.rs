@@ -20,6 +20,7 @@
 //! - [`store`]: the `Store` trait and its GeoPackage implementation.
 //! - [`io`]: importers (GeoJSON, CSV/XLSX, OSM PBF) and exporters.
 //! - [`snapshot`]: the immutable in-memory view every request reads.
+//! - [`tiles`]: vector tiles cut from the snapshot, cached with ETags.
 //! - [`api`]: axum routers, problem documents, GeoJSON layers.
 //! - [`cli`]: the `wangge` subcommands, one file each.
 
@@ -37,3 +38,4 @@ pub mod partition;
 pub mod snapshot;
 pub mod spatial;
 pub mod store;
+pub mod tiles;

@@ -99,6 +99,16 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
         );
     }
     m.insert(("GET", "/api/layers"), ("/api/layers".into(), None, None));
+    // Tiles are cut in the caller's scope: nothing to refuse, less to see.
+    m.insert(("GET", "/tiles"), ("/tiles".into(), None, None));
+    m.insert(
+        ("GET", "/tiles/{source}"),
+        ("/tiles/grids".into(), None, None),
+    );
+    m.insert(
+        ("GET", "/tiles/{source}/{z}/{x}/{y}"),
+        ("/tiles/households/12/3372/1552.mvt".into(), None, None),
+    );
     m.insert(
         ("GET", "/api/emergency/nearest"),
         (

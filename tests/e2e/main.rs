@@ -13,4 +13,5 @@ mod openapi;
 mod partition;
 mod plans;
 mod real_data;
+mod tiles;
 mod tls;

@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod plans;
 mod regions;
 mod state;
+mod tiles;
 
 use std::path::Path;
 use std::time::Duration;
@@ -166,6 +167,9 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("GET", "/api/plans/{id}", Roles(PLAN_READ), "a plan: version, figures per level and grid", get(plans::detail)),
         r("GET", "/api/plans/{id}/grids", Roles(PLAN_READ), "a plan's grids as GeoJSON (?level=1|2|3): code, parent, households by care level, balance, shape", get(plans::grids)),
         r("GET", "/api/plans/{id}/metrics", Roles(PLAN_READ), "a plan's figures per level and grid (json, csv)", get(plans::metrics)),
+        r("GET", "/tiles", SignedIn, "vector tile sources with their TileJSON", get(tiles::list)),
+        r("GET", "/tiles/{source}", SignedIn, "TileJSON 3.0.0 of a tile source", get(tiles::tilejson)),
+        r("GET", "/tiles/{source}/{z}/{x}/{y}", SignedIn, "a vector tile (Mapbox Vector Tile 2.1, gzip) in the caller's scope; y ends in .mvt; ETag, 304, 204 when empty", get(tiles::tile)),
         r("GET", "/api/emergency/nearest", Roles(EMERGENCY), "k nearest available reserve volunteers to a point, by road or straight line", get(emergency::nearest)),
         r("POST", "/api/emergency/area", Roles(EMERGENCY), "a hazard area: households by care level and grid, grids and staff, volunteers nearby", post(emergency::area)),
         r("POST", "/api/emergency/plan", Roles(EMERGENCY), "dispatch plan: volunteers paired with vulnerable households (json, geojson, csv, html)", post(emergency::plan)),

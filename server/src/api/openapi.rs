@@ -18,6 +18,13 @@ fn path_param(name: &str) -> Value {
             json!({ "type": "string", "pattern": "^[0-9]{2,12}$", "description": "statistical division code (2-12 digits)" })
         }
         "id" => json!({ "type": "string", "pattern": "^[0-9]+$" }),
+        "source" => {
+            json!({ "type": "string", "enum": crate::tiles::Source::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>() })
+        }
+        "z" | "x" => json!({ "type": "string", "pattern": "^[0-9]+$" }),
+        "y" => {
+            json!({ "type": "string", "pattern": "^[0-9]+\\.(mvt|pbf)$", "description": "row, then .mvt" })
+        }
         _ => json!({ "type": "string" }),
     };
     json!({ "name": name, "in": "path", "required": true, "schema": schema })
@@ -164,7 +171,9 @@ pub fn document() -> Value {
             .map(path_param)
             .collect();
         params.extend(query_params(&spec));
-        let ok_content = if spec.path == "/api/emergency/plan" {
+        let ok_content = if spec.path == "/tiles/{source}/{z}/{x}/{y}" {
+            json!({ "application/vnd.mapbox-vector-tile": { "schema": { "type": "string", "format": "binary" } } })
+        } else if spec.path == "/api/emergency/plan" {
             json!({
                 "application/json": { "schema": { "type": "object" } },
                 "application/geo+json": { "schema": { "type": "object" } },
@@ -183,6 +192,11 @@ pub fn document() -> Value {
                 "default": { "description": "a problem document", "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } }
             }
         });
+        if spec.path == "/tiles/{source}/{z}/{x}/{y}" {
+            op["responses"]["204"] = json!({ "description": "an empty tile" });
+            op["responses"]["304"] =
+                json!({ "description": "If-None-Match holds: the tile has not changed" });
+        }
         if let Some(body) = request_body(&spec) {
             op["requestBody"] = body;
         }

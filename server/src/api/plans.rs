@@ -18,7 +18,7 @@ use super::error::ApiError;
 use super::state::{AppState, CallerOf};
 use crate::access::Scope;
 use crate::domain::{GridCode, Level, RegionCode};
-use crate::partition::plan::{self, evaluate, grounds, plan_all, Previous, RegionPlan, Settings};
+use crate::partition::plan::{self, grounds, plan_all, Previous, RegionPlan, Settings};
 use crate::snapshot::Snapshot;
 
 /// Jobs that make plans, and plans already evaluated.
@@ -287,6 +287,7 @@ fn run_job(
     // The new atoms and plans are what every reader sees from now on.
     let data = st.store.load()?;
     st.snapshot.swap(Snapshot::build(data));
+    st.tiles.warm_grids(&st.snapshot.load());
     Ok(out)
 }
 
@@ -360,31 +361,12 @@ async fn evaluated(st: &AppState, scope: &Scope, id: i64) -> Result<Arc<RegionPl
             .plan(id)?
             .filter(|p| scope.contains(p.version.region))
             .ok_or_else(|| ApiError::NotFound(format!("plan {id}")))?;
-        let code = plan.version.region;
-        let mut atoms: Vec<_> = s
-            .atoms
-            .items()
-            .iter()
-            .filter(|a| a.region == code)
-            .cloned()
-            .collect();
-        atoms.sort_by_key(|a| a.id);
-        let ground = grounds(
-            s.regions.items(),
-            s.roads.items(),
-            s.water.items(),
-            s.households.items(),
-            Some(code),
-        )
-        .into_iter()
-        .find(|g| g.region.code == code)
-        .ok_or_else(|| ApiError::NotFound(format!("region {code} of plan {id}")))?;
-        let mut r =
-            evaluate(&ground, &Settings::from_policy(&policy), &plan, &atoms).map_err(|e| {
-                ApiError::BadRequest(format!("plan {id} no longer matches its atoms: {e}"))
-            })?;
-        r.version = Some(plan.version.clone());
-        Ok(r)
+        crate::tiles::grids::evaluate_plan(&s, &policy, &plan).map_err(|e| match e {
+            plan::PlanError::EmptyRegion(code) => {
+                ApiError::NotFound(format!("region {code} of plan {id}"))
+            }
+            e => ApiError::BadRequest(format!("plan {id} no longer matches its atoms: {e}")),
+        })
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;

@@ -30,6 +30,8 @@ pub struct AppState {
     pub policy: Arc<crate::domain::Policy>,
     /// Plan jobs and evaluated plans.
     pub plans: Arc<super::plans::Plans>,
+    /// Encoded vector tiles and the region grids they are cut from.
+    pub tiles: Arc<crate::tiles::TileCache>,
     /// The batching audit writer, when the server runs one.
     pub audit_sink: Option<std::sync::mpsc::Sender<crate::access::account::AuditEntry>>,
 }

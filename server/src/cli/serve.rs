@@ -83,8 +83,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         Caller::of_user("-", Role::Viewer, &prefixes)
     });
     let (audit_sink, audit_thread) = api::auth::audit_writer(store.clone());
+    let policy = Arc::new(super::load_policy(&args.policy)?);
+    let tiles = Arc::new(crate::tiles::TileCache::new(policy.clone()));
     let state = AppState {
-        policy: Arc::new(super::load_policy(&args.policy)?),
+        tiles: tiles.clone(),
+        policy,
         audit_sink: Some(audit_sink),
         plans: Arc::default(),
         auth_cache: Arc::default(),
@@ -98,6 +101,18 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         anonymous,
         secure_cookies: args.tls_cert.is_some(),
     };
+    {
+        // Plan grids evaluated before the first map asks for them.
+        let snapshot = state.snapshot.load();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            tiles.warm_grids(&snapshot);
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "tiles: grids of every region ready"
+            );
+        });
+    }
     let app = api::router(state, Some(&args.viewer));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

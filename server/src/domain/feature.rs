@@ -92,6 +92,15 @@ pub enum WaterKind {
     Area,
 }
 
+impl WaterKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::River => "river",
+            Self::Area => "area",
+        }
+    }
+}
+
 /// Water as a line (rivers) or an area.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Water {

@@ -1,0 +1,430 @@
+//! Encoded tiles kept between requests, and dropped exactly where a new
+//! snapshot differs from the one they were cut from.
+//!
+//! Each snapshot swap is compared with the one before, layer by layer (ids
+//! in order, records by value): the bounding boxes of what changed go to a
+//! log with the sources they affect. A cached tile is served while no
+//! change logged since it was cut meets its bounds; a changed household,
+//! atom or plan also re-evaluates its region's grids. ETags are digests of
+//! the tile's bytes, so a tile whose content did not change keeps its ETag
+//! even when it had to be cut again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use geo::BoundingRect;
+use geo_types::Rect;
+use sha2::{Digest, Sha256};
+
+use super::grids::{region_grids, RegionGrids};
+use super::mvt::Frame;
+use super::Source;
+use crate::access::Scope;
+use crate::domain::{Policy, RegionCode};
+use crate::snapshot::{LayerIndex, LayerItem, Snapshot};
+
+/// Bytes of encoded tiles kept.
+const CACHE_BYTES: u64 = 512 << 20;
+/// Changes remembered; tiles older than the oldest forgotten one are cut again.
+const LOG_LIMIT: usize = 8192;
+/// More changed boxes than this in one swap and source become their union.
+const BOXES_PER_SWAP: usize = 512;
+
+/// An encoded tile.
+#[derive(Debug)]
+pub struct Tile {
+    /// Gzip of the MVT bytes (empty when the tile has no features).
+    pub gzip: bytes::Bytes,
+    /// Length of the MVT bytes before compression.
+    pub raw_len: usize,
+    /// Quoted strong ETag: a digest of the MVT bytes.
+    pub etag: String,
+    /// Generation of the snapshot it was cut from.
+    generation: u64,
+}
+
+impl Tile {
+    pub fn is_empty(&self) -> bool {
+        self.raw_len == 0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    source: Source,
+    z: u8,
+    x: u32,
+    y: u32,
+    scope: Arc<str>,
+}
+
+#[derive(Clone)]
+struct TileWeight;
+
+impl quick_cache::Weighter<Key, Arc<Tile>> for TileWeight {
+    fn weight(&self, _: &Key, t: &Arc<Tile>) -> u64 {
+        t.gzip.len() as u64 + 128
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    generation: u64,
+    /// Bit `i` set: affects `Source::ALL[i]`.
+    sources: u8,
+    rect: Rect<f64>,
+}
+
+const ALL_SOURCES: u8 = (1 << Source::ALL.len()) - 1;
+
+fn bit(s: Source) -> u8 {
+    1 << Source::ALL.iter().position(|x| *x == s).unwrap_or(0)
+}
+
+#[derive(Default)]
+struct Log {
+    snapshot: Option<Arc<Snapshot>>,
+    changes: Vec<Change>,
+    /// Tiles cut before this generation are not covered by `changes`.
+    floor: u64,
+    /// Generation of the last change of each region's grids.
+    regions: HashMap<RegionCode, u64>,
+}
+
+type GridCell = Arc<OnceLock<Arc<RegionGrids>>>;
+
+/// Tiles and the region grids they are cut from, shared by all requests.
+pub struct TileCache {
+    policy: Arc<Policy>,
+    tiles: quick_cache::sync::Cache<Key, Arc<Tile>, TileWeight>,
+    log: Mutex<Log>,
+    seen: AtomicU64,
+    /// Per region: the generation its grids were computed from, and them.
+    grids: Mutex<HashMap<RegionCode, (u64, GridCell)>>,
+}
+
+/// What [`TileCache::get`] did, for logs and benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetch {
+    Hit,
+    Cut,
+}
+
+impl TileCache {
+    pub fn new(policy: Arc<Policy>) -> Self {
+        Self {
+            policy,
+            tiles: quick_cache::sync::Cache::with_weighter(65_536, CACHE_BYTES, TileWeight),
+            log: Mutex::new(Log::default()),
+            seen: AtomicU64::new(u64::MAX),
+            grids: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A tile as `scope` may see it, from the cache when nothing under it
+    /// changed since it was cut. Blocking: run it off the async threads.
+    pub fn get(
+        &self,
+        s: &Arc<Snapshot>,
+        source: Source,
+        frame: Frame,
+        scope: &Scope,
+    ) -> (Arc<Tile>, Fetch) {
+        self.sync(s);
+        let key = Key {
+            source,
+            z: frame.z,
+            x: frame.x,
+            y: frame.y,
+            scope: scope_key(scope),
+        };
+        if let Some(t) = self.tiles.get(&key) {
+            if self.fresh(&t, source, &frame) {
+                return (t, Fetch::Hit);
+            }
+        }
+        let layers = super::render(s, source, &frame, scope, &|code| self.region_grids(s, code));
+        let raw = super::mvt::encode(layers);
+        let tile = Arc::new(pack(&raw, s.generation));
+        self.tiles.insert(key, tile.clone());
+        (tile, Fetch::Cut)
+    }
+
+    /// Drops every tile and region grid (benchmarks measure cold tiles).
+    pub fn clear(&self) {
+        self.tiles.clear();
+        self.grids.lock().expect("grids").clear();
+    }
+
+    /// Drops cut tiles but keeps the evaluated grids.
+    pub fn clear_tiles(&self) {
+        self.tiles.clear();
+    }
+
+    /// Evaluates the grids of every region in `s` now (after start-up and
+    /// swaps, so the first map view does not wait for them).
+    pub fn warm_grids(&self, s: &Arc<Snapshot>) {
+        self.sync(s);
+        let codes: Vec<RegionCode> = s.regions.items().iter().map(|r| r.code).collect();
+        let next = AtomicU64::new(0);
+        let (next, codes) = (&next, &codes);
+        std::thread::scope(|t| {
+            let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+            for _ in 0..workers {
+                t.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some(&code) = codes.get(i) else { break };
+                    self.region_grids(s, code);
+                });
+            }
+        });
+    }
+
+    fn fresh(&self, t: &Tile, source: Source, frame: &Frame) -> bool {
+        let log = self.log.lock().expect("tile log");
+        let now = log.snapshot.as_ref().map_or(0, |s| s.generation);
+        if t.generation >= now {
+            return true;
+        }
+        if t.generation < log.floor {
+            return false;
+        }
+        let b = frame.bounds();
+        let bit = bit(source);
+        !log.changes
+            .iter()
+            .rev()
+            .take_while(|c| c.generation > t.generation)
+            .any(|c| c.sources & bit != 0 && meets(c.rect, b))
+    }
+
+    fn region_grids(&self, s: &Arc<Snapshot>, code: RegionCode) -> Arc<RegionGrids> {
+        let changed = self
+            .log
+            .lock()
+            .expect("tile log")
+            .regions
+            .get(&code)
+            .copied()
+            .unwrap_or(0);
+        let cell = {
+            let mut map = self.grids.lock().expect("grids");
+            match map.get(&code) {
+                Some((g, cell)) if *g >= changed && *g <= s.generation => Some(cell.clone()),
+                _ if s.generation >= changed => {
+                    let cell: GridCell = Arc::default();
+                    map.insert(code, (s.generation, cell.clone()));
+                    Some(cell)
+                }
+                // A request on a snapshot older than the region's last
+                // change: its grids are computed but not kept.
+                _ => None,
+            }
+        };
+        let compute = || Arc::new(region_grids(s, &self.policy, code));
+        match cell {
+            Some(c) => c.get_or_init(compute).clone(),
+            None => compute(),
+        }
+    }
+
+    /// Logs what changed between the last snapshot seen and `s`.
+    fn sync(&self, s: &Arc<Snapshot>) {
+        if self.seen.load(Ordering::Acquire) == s.generation {
+            return;
+        }
+        let mut log = self.log.lock().expect("tile log");
+        let old = match &log.snapshot {
+            Some(o) if o.generation >= s.generation => return,
+            o => o.clone(),
+        };
+        if let Some(old) = old {
+            let started = std::time::Instant::now();
+            let (changes, regions) = diff(&old, s);
+            let n = changes.len();
+            for (sources, rect) in changes {
+                log.changes.push(Change {
+                    generation: s.generation,
+                    sources,
+                    rect,
+                });
+            }
+            for r in regions {
+                log.regions.insert(r, s.generation);
+            }
+            if log.changes.len() > LOG_LIMIT {
+                let cut = log.changes.len() - LOG_LIMIT / 2;
+                log.floor = log.changes[cut - 1].generation + 1;
+                log.changes.drain(..cut);
+            }
+            tracing::info!(
+                from = old.generation,
+                to = s.generation,
+                changes = n,
+                ms = started.elapsed().as_millis() as u64,
+                "tiles: snapshot changed"
+            );
+        }
+        log.snapshot = Some(s.clone());
+        self.seen.store(s.generation, Ordering::Release);
+    }
+}
+
+fn scope_key(scope: &Scope) -> Arc<str> {
+    if scope.is_all() {
+        Arc::from("*")
+    } else {
+        Arc::from(scope.prefix_list().join(","))
+    }
+}
+
+fn pack(raw: &[u8], generation: u64) -> Tile {
+    let digest = Sha256::digest(raw);
+    let etag = format!(
+        "\"{}\"",
+        digest[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let gzip = if raw.is_empty() {
+        bytes::Bytes::new()
+    } else {
+        let mut enc = flate2::write::GzEncoder::new(
+            Vec::with_capacity(raw.len() / 2),
+            flate2::Compression::fast(),
+        );
+        enc.write_all(raw).expect("writing to memory");
+        bytes::Bytes::from(enc.finish().expect("writing to memory"))
+    };
+    Tile {
+        gzip,
+        raw_len: raw.len(),
+        etag,
+        generation,
+    }
+}
+
+fn meets(a: Rect<f64>, b: Rect<f64>) -> bool {
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
+}
+
+/// Items that differ between two layers (both versions of a changed one).
+fn walk<T: LayerItem + PartialEq>(old: &LayerIndex<T>, new: &LayerIndex<T>, mut f: impl FnMut(&T)) {
+    let (a, b) = (old.items(), new.items());
+    let (mut i, mut j) = (0, 0);
+    loop {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x.item_id() == y.item_id() => {
+                if x != y {
+                    f(x);
+                    f(y);
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x.item_id() < y.item_id() => {
+                f(x);
+                i += 1;
+            }
+            (_, Some(y)) => {
+                f(y);
+                j += 1;
+            }
+            (Some(x), None) => {
+                f(x);
+                i += 1;
+            }
+            (None, None) => break,
+        }
+    }
+}
+
+/// Changed boxes with the sources they affect, and the regions whose
+/// grids must be evaluated again.
+fn diff(old: &Snapshot, new: &Snapshot) -> (Vec<(u8, Rect<f64>)>, Vec<RegionCode>) {
+    let mut boxes: BTreeMap<u8, Vec<Rect<f64>>> = BTreeMap::new();
+    let mut regions: Vec<RegionCode> = Vec::new();
+    {
+        let mut add = |sources: u8, it: &dyn LayerItemDyn, grids_of_region: bool| {
+            if let Some(r) = it.rect() {
+                boxes.entry(sources).or_default().push(r);
+            }
+            if grids_of_region {
+                if let Some(c) = it.region() {
+                    regions.push(c);
+                }
+            }
+        };
+        walk(&old.regions, &new.regions, |x| add(ALL_SOURCES, x, true));
+        walk(&old.atoms, &new.atoms, |x| add(bit(Source::Atoms), x, true));
+        walk(&old.households, &new.households, |x| {
+            add(bit(Source::Households), x, true)
+        });
+        walk(&old.people, &new.people, |x| {
+            add(bit(Source::People), x, false)
+        });
+        walk(&old.roads, &new.roads, |x| {
+            add(bit(Source::Basemap), x, false)
+        });
+        walk(&old.buildings, &new.buildings, |x| {
+            add(bit(Source::Basemap), x, false)
+        });
+        walk(&old.water, &new.water, |x| {
+            add(bit(Source::Basemap), x, false)
+        });
+        walk(&old.grids, &new.grids, |x| add(bit(Source::Grids), x, true));
+    }
+    let plan_of = |s: &Snapshot, c: &RegionCode| s.plans.get(c).map(|p| p.version.id);
+    for c in old.plans.keys().chain(new.plans.keys()) {
+        if plan_of(old, c) != plan_of(new, c) {
+            regions.push(*c);
+        }
+    }
+    regions.sort_unstable();
+    regions.dedup();
+    // A region whose grids change: every grid tile over it.
+    let all = Scope::all();
+    for c in &regions {
+        for s in [old, new] {
+            if let Some(r) = s.region(*c, &all).and_then(|r| r.boundary.bounding_rect()) {
+                boxes.entry(bit(Source::Grids)).or_default().push(r);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (sources, rects) in boxes {
+        if rects.len() > BOXES_PER_SWAP {
+            let u = rects[1..].iter().fold(rects[0], |u, r| {
+                Rect::new(
+                    (u.min().x.min(r.min().x), u.min().y.min(r.min().y)),
+                    (u.max().x.max(r.max().x), u.max().y.max(r.max().y)),
+                )
+            });
+            out.push((sources, u));
+        } else {
+            out.extend(rects.into_iter().map(|r| (sources, r)));
+        }
+    }
+    (out, regions)
+}
+
+/// [`LayerItem`] as a trait object, for one closure over all layers.
+trait LayerItemDyn {
+    fn rect(&self) -> Option<Rect<f64>>;
+    fn region(&self) -> Option<RegionCode>;
+}
+
+impl<T: LayerItem> LayerItemDyn for T {
+    fn rect(&self) -> Option<Rect<f64>> {
+        self.bbox()
+    }
+    fn region(&self) -> Option<RegionCode> {
+        self.item_region()
+    }
+}

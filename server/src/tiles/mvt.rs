@@ -1,0 +1,698 @@
+//! Mapbox Vector Tile 2.1: features in WGS-84 become tile coordinates (Web
+//! Mercator, [`EXTENT`] units a side), clipped to the tile and a buffer,
+//! simplified below a pixel and written as the specification's commands.
+//!
+//! The protobuf schema is the specification's `vector_tile.proto`, declared
+//! with prost's derive (seven small messages; no code generation step).
+//! Clipping is Sutherland–Hodgman against an axis-aligned box, the choice of
+//! geojson-vt and tippecanoe: a general polygon overlay per feature and tile
+//! would cost far more and buys nothing inside a tile's buffer.
+
+use std::collections::HashMap;
+
+use geo::Simplify;
+use geo_types::{Coord, LineString, MultiPolygon};
+use prost::Message;
+
+/// Tile coordinates per side, as MapLibre, GDAL and PostGIS default to.
+pub const EXTENT: u32 = 4096;
+/// Units beyond the tile's edge kept so strokes and fills join seamlessly.
+pub const BUFFER: f64 = 64.0;
+/// Douglas–Peucker tolerance in tile units (1/8 of a pixel at 512 px).
+const TOLERANCE: f64 = 1.0;
+
+#[derive(Clone, PartialEq, Message)]
+pub struct Tile {
+    #[prost(message, repeated, tag = "3")]
+    pub layers: Vec<Layer>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct Value {
+    #[prost(string, optional, tag = "1")]
+    pub string_value: Option<String>,
+    #[prost(float, optional, tag = "2")]
+    pub float_value: Option<f32>,
+    #[prost(double, optional, tag = "3")]
+    pub double_value: Option<f64>,
+    #[prost(int64, optional, tag = "4")]
+    pub int_value: Option<i64>,
+    #[prost(uint64, optional, tag = "5")]
+    pub uint_value: Option<u64>,
+    #[prost(sint64, optional, tag = "6")]
+    pub sint_value: Option<i64>,
+    #[prost(bool, optional, tag = "7")]
+    pub bool_value: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct Feature {
+    #[prost(uint64, optional, tag = "1")]
+    pub id: Option<u64>,
+    #[prost(uint32, repeated, tag = "2")]
+    pub tags: Vec<u32>,
+    #[prost(enumeration = "GeomType", optional, tag = "3")]
+    pub r#type: Option<i32>,
+    #[prost(uint32, repeated, tag = "4")]
+    pub geometry: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum GeomType {
+    Unknown = 0,
+    Point = 1,
+    Linestring = 2,
+    Polygon = 3,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct Layer {
+    #[prost(uint32, required, tag = "15")]
+    pub version: u32,
+    #[prost(string, required, tag = "1")]
+    pub name: String,
+    #[prost(message, repeated, tag = "2")]
+    pub features: Vec<Feature>,
+    #[prost(string, repeated, tag = "3")]
+    pub keys: Vec<String>,
+    #[prost(message, repeated, tag = "4")]
+    pub values: Vec<Value>,
+    #[prost(uint32, optional, tag = "5")]
+    pub extent: Option<u32>,
+}
+
+/// An attribute value of a feature.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prop {
+    Str(String),
+    Int(i64),
+    Num(f64),
+    Bool(bool),
+}
+
+impl From<&str> for Prop {
+    fn from(s: &str) -> Self {
+        Self::Str(s.to_owned())
+    }
+}
+impl From<String> for Prop {
+    fn from(s: String) -> Self {
+        Self::Str(s)
+    }
+}
+impl From<i64> for Prop {
+    fn from(v: i64) -> Self {
+        Self::Int(v)
+    }
+}
+impl From<u32> for Prop {
+    fn from(v: u32) -> Self {
+        Self::Int(i64::from(v))
+    }
+}
+impl From<f64> for Prop {
+    fn from(v: f64) -> Self {
+        Self::Num(v)
+    }
+}
+impl From<bool> for Prop {
+    fn from(v: bool) -> Self {
+        Self::Bool(v)
+    }
+}
+
+/// Values are shared within a layer; this is their identity.
+#[derive(PartialEq, Eq, Hash)]
+enum ValueKey {
+    Str(String),
+    Int(i64),
+    Num(u64),
+    Bool(bool),
+}
+
+/// One layer being filled: keys and values interned as the spec wants.
+pub struct LayerBuilder {
+    layer: Layer,
+    keys: HashMap<String, u32>,
+    values: HashMap<ValueKey, u32>,
+}
+
+impl LayerBuilder {
+    pub fn new(name: &str) -> Self {
+        Self {
+            layer: Layer {
+                version: 2,
+                name: name.to_owned(),
+                extent: Some(EXTENT),
+                ..Layer::default()
+            },
+            keys: HashMap::new(),
+            values: HashMap::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.layer.features.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.layer.features.len()
+    }
+
+    /// Adds a feature whose geometry is already encoded ([`Frame`]).
+    pub fn add(&mut self, id: Option<u64>, geometry: Encoded, props: &[(&str, Prop)]) {
+        let mut tags = Vec::with_capacity(props.len() * 2);
+        for (k, v) in props {
+            let next = self.layer.keys.len() as u32;
+            let ki = *self.keys.entry((*k).to_owned()).or_insert_with(|| {
+                self.layer.keys.push((*k).to_owned());
+                next
+            });
+            let key = match v {
+                Prop::Str(s) => ValueKey::Str(s.clone()),
+                Prop::Int(i) => ValueKey::Int(*i),
+                Prop::Num(f) => ValueKey::Num(f.to_bits()),
+                Prop::Bool(b) => ValueKey::Bool(*b),
+            };
+            let next = self.layer.values.len() as u32;
+            let values = &mut self.layer.values;
+            let vi = *self.values.entry(key).or_insert_with(|| {
+                values.push(match v {
+                    Prop::Str(s) => Value {
+                        string_value: Some(s.clone()),
+                        ..Value::default()
+                    },
+                    Prop::Int(i) if *i < 0 => Value {
+                        sint_value: Some(*i),
+                        ..Value::default()
+                    },
+                    Prop::Int(i) => Value {
+                        uint_value: Some(*i as u64),
+                        ..Value::default()
+                    },
+                    Prop::Num(f) => Value {
+                        double_value: Some(*f),
+                        ..Value::default()
+                    },
+                    Prop::Bool(b) => Value {
+                        bool_value: Some(*b),
+                        ..Value::default()
+                    },
+                });
+                next
+            });
+            tags.push(ki);
+            tags.push(vi);
+        }
+        self.layer.features.push(Feature {
+            id,
+            tags,
+            r#type: Some(geometry.kind as i32),
+            geometry: geometry.commands,
+        });
+    }
+
+    pub fn finish(self) -> Layer {
+        self.layer
+    }
+}
+
+/// Layers to bytes; an empty list gives an empty tile (no bytes).
+pub fn encode(layers: Vec<Layer>) -> Vec<u8> {
+    Tile {
+        layers: layers
+            .into_iter()
+            .filter(|l| !l.features.is_empty())
+            .collect(),
+    }
+    .encode_to_vec()
+}
+
+/// A feature's geometry as commands, with its type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    pub kind: GeomType,
+    pub commands: Vec<u32>,
+}
+
+/// One tile: where lon/lat land in its coordinates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Frame {
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+    scale: f64,
+}
+
+/// Web Mercator stops here (EPSG:3857's square world).
+const MAX_LAT: f64 = 85.051_128_779_806_59;
+
+impl Frame {
+    /// `None` when x or y is outside the zoom level's range.
+    pub fn new(z: u8, x: u32, y: u32) -> Option<Self> {
+        if z > 24 {
+            return None;
+        }
+        let n = 1u32 << z;
+        (x < n && y < n).then(|| Self {
+            z,
+            x,
+            y,
+            scale: f64::from(n) * f64::from(EXTENT),
+        })
+    }
+
+    /// Tile coordinates of a WGS-84 position.
+    pub fn project(&self, c: Coord<f64>) -> Coord<f64> {
+        let lat = c.y.clamp(-MAX_LAT, MAX_LAT).to_radians();
+        let mx = (c.x + 180.0) / 360.0;
+        let my = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0;
+        Coord {
+            x: mx * self.scale - f64::from(self.x) * f64::from(EXTENT),
+            y: my * self.scale - f64::from(self.y) * f64::from(EXTENT),
+        }
+    }
+
+    /// WGS-84 position of tile coordinates.
+    fn unproject(&self, x: f64, y: f64) -> Coord<f64> {
+        let mx = (x + f64::from(self.x) * f64::from(EXTENT)) / self.scale;
+        let my = (y + f64::from(self.y) * f64::from(EXTENT)) / self.scale;
+        let lat = (std::f64::consts::PI * (1.0 - 2.0 * my)).sinh().atan();
+        Coord {
+            x: mx * 360.0 - 180.0,
+            y: lat.to_degrees(),
+        }
+    }
+
+    /// The tile and its buffer in WGS-84: what to ask the indexes for.
+    pub fn bounds(&self) -> geo_types::Rect<f64> {
+        let e = f64::from(EXTENT);
+        geo_types::Rect::new(
+            self.unproject(-BUFFER, e + BUFFER),
+            self.unproject(e + BUFFER, -BUFFER),
+        )
+    }
+
+    /// Points inside the tile proper (not its buffer: a point belongs to
+    /// exactly one tile, so counts add up across tiles).
+    pub fn points(&self, pts: impl IntoIterator<Item = Coord<f64>>) -> Option<Encoded> {
+        let e = f64::from(EXTENT);
+        let mut cur = (0i32, 0i32);
+        let mut params = Vec::new();
+        for c in pts {
+            let p = self.project(c);
+            if !(p.x >= 0.0 && p.x < e && p.y >= 0.0 && p.y < e) {
+                continue;
+            }
+            let q = (p.x.floor() as i32, p.y.floor() as i32);
+            params.push(zigzag(q.0 - cur.0));
+            params.push(zigzag(q.1 - cur.1));
+            cur = q;
+        }
+        if params.is_empty() {
+            return None;
+        }
+        let n = params.len() / 2;
+        let mut commands = Vec::with_capacity(params.len() + 1);
+        commands.push(command(1, n));
+        commands.extend(params);
+        Some(Encoded {
+            kind: GeomType::Point,
+            commands,
+        })
+    }
+
+    /// A point given in tile coordinates (cell centres and the like).
+    pub fn tile_point(p: (u32, u32)) -> Encoded {
+        Encoded {
+            kind: GeomType::Point,
+            commands: vec![command(1, 1), zigzag(p.0 as i32), zigzag(p.1 as i32)],
+        }
+    }
+
+    /// Lines clipped to the buffered tile; a line leaving and re-entering
+    /// becomes several parts.
+    pub fn lines<'a>(
+        &self,
+        lines: impl IntoIterator<Item = &'a LineString<f64>>,
+    ) -> Option<Encoded> {
+        let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
+        let mut w = Writer::default();
+        for l in lines {
+            let pts: Vec<Coord<f64>> = l.0.iter().map(|&c| self.project(c)).collect();
+            for part in clip_line(&pts, lo, hi) {
+                let part = LineString(part).simplify(TOLERANCE);
+                let q = quantize(&part.0, false);
+                if q.len() >= 2 {
+                    w.line(&q, false);
+                }
+            }
+        }
+        w.finish(GeomType::Linestring)
+    }
+
+    /// Polygons clipped to the buffered tile, rings oriented as the spec
+    /// says (exterior positive area in tile coordinates, holes negative).
+    pub fn polygons(&self, mp: &MultiPolygon<f64>) -> Option<Encoded> {
+        let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
+        let mut w = Writer::default();
+        for poly in &mp.0 {
+            let ring = |r: &LineString<f64>| -> Option<Vec<(i32, i32)>> {
+                let pts: Vec<Coord<f64>> = r.0.iter().map(|&c| self.project(c)).collect();
+                let clipped = clip_ring(&pts, lo, hi);
+                if clipped.len() < 3 {
+                    return None;
+                }
+                let mut closed = clipped;
+                closed.push(closed[0]);
+                let s = LineString(closed).simplify(TOLERANCE);
+                let q = quantize(&s.0, true);
+                (q.len() >= 3 && area2(&q) != 0).then_some(q)
+            };
+            let Some(mut outer) = ring(poly.exterior()) else {
+                continue;
+            };
+            if area2(&outer) < 0 {
+                outer.reverse();
+            }
+            w.line(&outer, true);
+            for hole in poly.interiors() {
+                if let Some(mut h) = ring(hole) {
+                    if area2(&h) > 0 {
+                        h.reverse();
+                    }
+                    w.line(&h, true);
+                }
+            }
+        }
+        w.finish(GeomType::Polygon)
+    }
+}
+
+fn command(id: u32, count: usize) -> u32 {
+    (id & 7) | ((count as u32) << 3)
+}
+
+fn zigzag(n: i32) -> u32 {
+    ((n << 1) ^ (n >> 31)) as u32
+}
+
+/// Rounds to integers and drops repeated points (and, for rings, the
+/// closing point: ClosePath draws it).
+fn quantize(pts: &[Coord<f64>], ring: bool) -> Vec<(i32, i32)> {
+    let mut out: Vec<(i32, i32)> = Vec::with_capacity(pts.len());
+    for c in pts {
+        let q = (c.x.round() as i32, c.y.round() as i32);
+        if out.last() != Some(&q) {
+            out.push(q);
+        }
+    }
+    if ring && out.len() > 1 && out.first() == out.last() {
+        out.pop();
+    }
+    out
+}
+
+/// Twice the signed area (surveyor's formula) in tile coordinates.
+fn area2(r: &[(i32, i32)]) -> i64 {
+    let n = r.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (r[i], r[(i + 1) % n]);
+            i64::from(a.0) * i64::from(b.1) - i64::from(b.0) * i64::from(a.1)
+        })
+        .sum()
+}
+
+/// Commands of one feature, with the cursor carried between parts.
+#[derive(Default)]
+struct Writer {
+    commands: Vec<u32>,
+    cur: (i32, i32),
+}
+
+impl Writer {
+    fn line(&mut self, pts: &[(i32, i32)], close: bool) {
+        self.commands.push(command(1, 1));
+        self.delta(pts[0]);
+        self.commands.push(command(2, pts.len() - 1));
+        for &p in &pts[1..] {
+            self.delta(p);
+        }
+        if close {
+            self.commands.push(command(7, 1));
+        }
+    }
+
+    fn delta(&mut self, p: (i32, i32)) {
+        self.commands.push(zigzag(p.0 - self.cur.0));
+        self.commands.push(zigzag(p.1 - self.cur.1));
+        self.cur = p;
+    }
+
+    fn finish(self, kind: GeomType) -> Option<Encoded> {
+        (!self.commands.is_empty()).then_some(Encoded {
+            kind,
+            commands: self.commands,
+        })
+    }
+}
+
+/// Sutherland–Hodgman: the ring (open, no closing point) cut to the square
+/// `[lo, hi]²`. Concave rings may gain edges along the square's sides,
+/// which lie in the buffer and never show.
+fn clip_ring(ring: &[Coord<f64>], lo: f64, hi: f64) -> Vec<Coord<f64>> {
+    let mut pts: Vec<Coord<f64>> = ring.to_vec();
+    if pts.len() > 1 && pts.first() == pts.last() {
+        pts.pop();
+    }
+    // Fully inside: nothing to do (the common case at high zoom).
+    if pts
+        .iter()
+        .all(|c| c.x >= lo && c.x <= hi && c.y >= lo && c.y <= hi)
+    {
+        return pts;
+    }
+    type Edge = (
+        fn(Coord<f64>, f64) -> bool,
+        fn(Coord<f64>, Coord<f64>, f64) -> Coord<f64>,
+        f64,
+    );
+    let x_at = |a: Coord<f64>, b: Coord<f64>, x: f64| Coord {
+        x,
+        y: a.y + (b.y - a.y) * (x - a.x) / (b.x - a.x),
+    };
+    let y_at = |a: Coord<f64>, b: Coord<f64>, y: f64| Coord {
+        x: a.x + (b.x - a.x) * (y - a.y) / (b.y - a.y),
+        y,
+    };
+    let edges: [Edge; 4] = [
+        (|c, v| c.x >= v, x_at, lo),
+        (|c, v| c.x <= v, x_at, hi),
+        (|c, v| c.y >= v, y_at, lo),
+        (|c, v| c.y <= v, y_at, hi),
+    ];
+    for (inside, cross, v) in edges {
+        if pts.is_empty() {
+            break;
+        }
+        let mut out = Vec::with_capacity(pts.len() + 4);
+        let mut prev = pts[pts.len() - 1];
+        for &cur in &pts {
+            match (inside(cur, v), inside(prev, v)) {
+                (true, true) => out.push(cur),
+                (true, false) => {
+                    out.push(cross(prev, cur, v));
+                    out.push(cur);
+                }
+                (false, true) => out.push(cross(prev, cur, v)),
+                (false, false) => {}
+            }
+            prev = cur;
+        }
+        pts = out;
+    }
+    pts
+}
+
+/// A line cut to the square `[lo, hi]²` (Liang–Barsky per segment): the
+/// parts inside, in order.
+fn clip_line(line: &[Coord<f64>], lo: f64, hi: f64) -> Vec<Vec<Coord<f64>>> {
+    let mut parts: Vec<Vec<Coord<f64>>> = Vec::new();
+    let mut open = false;
+    for w in line.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let (mut t0, mut t1) = (0.0f64, 1.0f64);
+        let mut keep = true;
+        for (p, q) in [
+            (-dx, a.x - lo),
+            (dx, hi - a.x),
+            (-dy, a.y - lo),
+            (dy, hi - a.y),
+        ] {
+            if p == 0.0 {
+                if q < 0.0 {
+                    keep = false;
+                    break;
+                }
+            } else {
+                let r = q / p;
+                if p < 0.0 {
+                    t0 = t0.max(r);
+                } else {
+                    t1 = t1.min(r);
+                }
+            }
+        }
+        if !keep || t0 > t1 {
+            open = false;
+            continue;
+        }
+        let at = |t: f64| Coord {
+            x: a.x + dx * t,
+            y: a.y + dy * t,
+        };
+        if !open || t0 > 0.0 {
+            parts.push(vec![at(t0)]);
+        }
+        parts.last_mut().expect("a part is open").push(at(t1));
+        open = t1 >= 1.0;
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo_types::{coord, polygon};
+
+    #[test]
+    fn zigzag_and_commands_follow_the_spec() {
+        assert_eq!([zigzag(0), zigzag(-1), zigzag(1), zigzag(-2)], [0, 1, 2, 3]);
+        assert_eq!(command(1, 1), 9);
+        assert_eq!(command(7, 1), 15);
+    }
+
+    #[test]
+    fn projection_round_trips_and_tiles_meet() {
+        let f = Frame::new(14, 13_400, 6_500).unwrap();
+        let c = coord! { x: 114.45, y: 30.1 };
+        let back = f.unproject(f.project(c).x, f.project(c).y);
+        assert!((back.x - c.x).abs() < 1e-9 && (back.y - c.y).abs() < 1e-9);
+        // The east edge of one tile is the west edge of the next.
+        let e = Frame::new(14, 13_401, 6_500).unwrap();
+        let p = f.unproject(f64::from(EXTENT), 0.0);
+        assert!(e.project(p).x.abs() < 1e-6);
+        assert!(Frame::new(2, 4, 0).is_none());
+    }
+
+    #[test]
+    fn a_polygon_larger_than_the_tile_is_clipped_to_the_buffer() {
+        let f = Frame::new(0, 0, 0).unwrap();
+        let world = polygon![(x: -170.0, y: -80.0), (x: 170.0, y: -80.0), (x: 170.0, y: 80.0), (x: -170.0, y: 80.0)];
+        let pts = clip_ring(
+            &world
+                .exterior()
+                .0
+                .iter()
+                .map(|&c| f.project(c))
+                .collect::<Vec<_>>(),
+            1000.0,
+            1100.0,
+        );
+        assert!(pts
+            .iter()
+            .all(|c| (1000.0..=1100.0).contains(&c.x) && (1000.0..=1100.0).contains(&c.y)));
+        let q = quantize(&pts, true);
+        assert_eq!(area2(&q).abs(), 2 * 100 * 100);
+    }
+
+    #[test]
+    fn exterior_rings_are_positive_and_holes_negative() {
+        let f = Frame::new(0, 0, 0).unwrap();
+        // Counter-clockwise in lon/lat, with a clockwise hole.
+        let p = polygon!(
+            exterior: [(x: 0.0, y: 0.0), (x: 40.0, y: 0.0), (x: 40.0, y: 40.0), (x: 0.0, y: 40.0)],
+            interiors: [[(x: 10.0, y: 10.0), (x: 10.0, y: 30.0), (x: 30.0, y: 30.0), (x: 30.0, y: 10.0)]],
+        );
+        let enc = f.polygons(&MultiPolygon(vec![p])).unwrap();
+        let rings = decode_rings(&enc.commands);
+        assert_eq!(rings.len(), 2);
+        assert!(area2(&rings[0]) > 0, "exterior {:?}", rings[0]);
+        assert!(area2(&rings[1]) < 0, "hole {:?}", rings[1]);
+    }
+
+    #[test]
+    fn lines_leaving_and_coming_back_become_two_parts() {
+        let line = [
+            coord! { x: 10.0, y: 10.0 },
+            coord! { x: 200.0, y: 10.0 },
+            coord! { x: 200.0, y: 50.0 },
+            coord! { x: 10.0, y: 50.0 },
+        ];
+        let parts = clip_line(&line, 0.0, 100.0);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(
+            parts[0],
+            vec![coord! { x: 10.0, y: 10.0 }, coord! { x: 100.0, y: 10.0 }]
+        );
+        assert_eq!(
+            parts[1],
+            vec![coord! { x: 100.0, y: 50.0 }, coord! { x: 10.0, y: 50.0 }]
+        );
+        assert!(clip_line(
+            &[coord! { x: 200.0, y: 0.0 }, coord! { x: 300.0, y: 0.0 }],
+            0.0,
+            100.0
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn points_belong_to_one_tile_and_layers_intern_values() {
+        let f = Frame::new(1, 0, 0).unwrap();
+        assert!(f.points([coord! { x: 10.0, y: 10.0 }]).is_none());
+        let enc = f.points([coord! { x: -90.0, y: 45.0 }]).unwrap();
+        let mut l = LayerBuilder::new("households");
+        l.add(
+            Some(1),
+            enc.clone(),
+            &[("count", 3u32.into()), ("kind", "a".into())],
+        );
+        l.add(
+            Some(2),
+            enc,
+            &[("count", 3u32.into()), ("kind", "b".into())],
+        );
+        let layer = l.finish();
+        assert_eq!(layer.keys, vec!["count", "kind"]);
+        assert_eq!(layer.values.len(), 3);
+        let bytes = encode(vec![layer.clone()]);
+        let back = Tile::decode(bytes.as_slice()).unwrap();
+        assert_eq!(back.layers, vec![layer]);
+        assert!(encode(vec![LayerBuilder::new("empty").finish()]).is_empty());
+    }
+
+    /// Test helper: rings of a polygon feature, absolute coordinates.
+    fn decode_rings(cmds: &[u32]) -> Vec<Vec<(i32, i32)>> {
+        let unzig = |v: u32| ((v >> 1) as i32) ^ -((v & 1) as i32);
+        let (mut i, mut cur, mut rings) = (0, (0i32, 0i32), Vec::new());
+        let mut ring: Vec<(i32, i32)> = Vec::new();
+        while i < cmds.len() {
+            let (id, n) = (cmds[i] & 7, (cmds[i] >> 3) as usize);
+            i += 1;
+            if id == 7 {
+                rings.push(std::mem::take(&mut ring));
+                continue;
+            }
+            for _ in 0..n {
+                cur = (cur.0 + unzig(cmds[i]), cur.1 + unzig(cmds[i + 1]));
+                ring.push(cur);
+                i += 2;
+            }
+        }
+        rings
+    }
+}

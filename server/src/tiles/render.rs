@@ -1,0 +1,266 @@
+//! What each source puts in a tile: the snapshot's features in the tile's
+//! bounds and the caller's scope, with the attributes tiles may carry.
+
+use std::collections::BTreeMap;
+
+use geo::BoundingRect;
+use geo_types::{Geometry, Rect};
+
+use super::grids::RegionGrids;
+use super::mvt::{Frame, LayerBuilder, Prop, EXTENT};
+use super::{Source, HOUSEHOLD_POINTS_FROM};
+use crate::access::Scope;
+use crate::domain::{RegionCode, RoadClass};
+use crate::snapshot::Snapshot;
+
+/// Cells households are counted in below [`HOUSEHOLD_POINTS_FROM`], in
+/// tile units (32 cells a side).
+const CELL: u32 = 128;
+
+fn meets(a: Rect<f64>, b: Rect<f64>) -> bool {
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
+}
+
+fn shows(source: Source, layer: &str, z: u8) -> bool {
+    source
+        .layer(layer)
+        .is_some_and(|l| (l.minzoom..=l.maxzoom).contains(&z))
+}
+
+/// The layers of one tile. `grids` gives a region's grids (cached by the
+/// caller, see [`super::TileCache`]).
+pub fn render(
+    s: &Snapshot,
+    source: Source,
+    frame: &Frame,
+    scope: &Scope,
+    grids: &dyn Fn(RegionCode) -> std::sync::Arc<RegionGrids>,
+) -> Vec<super::mvt::Layer> {
+    let z = frame.z;
+    let bounds = frame.bounds();
+    let all = usize::MAX;
+    let mut out = Vec::new();
+    match source {
+        Source::Regions => {
+            let mut polys = LayerBuilder::new("regions");
+            let mut labels = LayerBuilder::new("region_labels");
+            for r in s.regions.query(Some(bounds), scope, 0, all).items {
+                let code = r.code.to_string();
+                if let Some(g) = frame.polygons(&r.boundary) {
+                    let mut props = vec![
+                        ("code", Prop::from(code.clone())),
+                        ("name", r.name.as_str().into()),
+                    ];
+                    if let Some(p) = r.parent {
+                        props.push(("parent", p.to_string().into()));
+                    }
+                    polys.add(Some(r.code.as_u64()), g, &props);
+                }
+                if let Some(p) = geo::InteriorPoint::interior_point(&r.boundary) {
+                    if let Some(g) = frame.points([p.0]) {
+                        labels.add(
+                            Some(r.code.as_u64()),
+                            g,
+                            &[("code", code.into()), ("name", r.name.as_str().into())],
+                        );
+                    }
+                }
+            }
+            out.push(polys.finish());
+            out.push(labels.finish());
+        }
+        Source::Grids => {
+            let mut levels = [
+                LayerBuilder::new("grid1"),
+                LayerBuilder::new("grid2"),
+                LayerBuilder::new("grid3"),
+            ];
+            let mut labels = LayerBuilder::new("grid_labels");
+            let shown: Vec<bool> = ["grid1", "grid2", "grid3"]
+                .iter()
+                .map(|l| shows(source, l, z))
+                .collect();
+            if shown.iter().any(|x| *x) {
+                for r in s.regions.query(Some(bounds), scope, 0, all).items {
+                    let rg = grids(r.code);
+                    for (i, g) in rg.grids.iter().enumerate() {
+                        let l = usize::from(g.level.clamp(1, 3)) - 1;
+                        if !shown[l] || !g.bbox.is_some_and(|b| meets(b, bounds)) {
+                            continue;
+                        }
+                        let mut props = vec![
+                            ("code", Prop::from(g.code.as_str())),
+                            ("level", Prop::from(u32::from(g.level))),
+                            ("region", Prop::from(g.region.to_string())),
+                            ("balance", Prop::from(g.balance)),
+                        ];
+                        if let Some(p) = &g.parent {
+                            props.push(("parent", p.as_str().into()));
+                        }
+                        if let Some(h) = g.households {
+                            props.push(("households", h.into()));
+                        }
+                        if let Some(d) = g.deviation {
+                            props.push(("deviation", ((d * 1000.0).round() / 1000.0).into()));
+                        }
+                        // Feature ids: unique within the tile, stable across edits
+                        // that keep the grid (region code bits + position).
+                        let id = (r.code.as_u64() << 20) ^ i as u64;
+                        if let Some(geom) = frame.polygons(&g.geometry) {
+                            levels[l].add(Some(id), geom, &props);
+                        }
+                        if let Some(p) = g.label.and_then(|p| frame.points([p.0])) {
+                            labels.add(Some(id), p, &props);
+                        }
+                    }
+                }
+            }
+            out.extend(levels.map(LayerBuilder::finish));
+            out.push(labels.finish());
+        }
+        Source::Atoms => {
+            let mut l = LayerBuilder::new("atoms");
+            if shows(source, "atoms", z) {
+                for a in s.atoms.query(Some(bounds), scope, 0, all).items {
+                    if let Some(g) = frame.polygons(&a.geometry) {
+                        l.add(
+                            Some(u64::from(a.id)),
+                            g,
+                            &[
+                                ("id", Prop::from(a.id)),
+                                ("kind", a.kind.as_str().into()),
+                                ("region", a.region.to_string().into()),
+                            ],
+                        );
+                    }
+                }
+            }
+            out.push(l.finish());
+        }
+        Source::Households => {
+            let page = s.households.query(Some(bounds), scope, 0, all);
+            if z >= HOUSEHOLD_POINTS_FROM {
+                let mut l = LayerBuilder::new("households");
+                for h in page.items {
+                    if let Some(g) = frame.points([h.location.0]) {
+                        l.add(Some(h.id as u64), g, &[("id", Prop::Int(h.id))]);
+                    }
+                }
+                out.push(l.finish());
+            } else if shows(source, "household_cells", z) {
+                let e = f64::from(EXTENT);
+                let mut cells: BTreeMap<(u32, u32), u32> = BTreeMap::new();
+                for h in page.items {
+                    let p = frame.project(h.location.0);
+                    if p.x >= 0.0 && p.x < e && p.y >= 0.0 && p.y < e {
+                        *cells
+                            .entry((p.x as u32 / CELL, p.y as u32 / CELL))
+                            .or_default() += 1;
+                    }
+                }
+                let mut l = LayerBuilder::new("household_cells");
+                for ((cx, cy), n) in cells {
+                    let centre = (cx * CELL + CELL / 2, cy * CELL + CELL / 2);
+                    l.add(
+                        Some(u64::from(cy * (EXTENT / CELL) + cx)),
+                        Frame::tile_point(centre),
+                        &[("count", n.into())],
+                    );
+                }
+                out.push(l.finish());
+            }
+        }
+        Source::People => {
+            let mut l = LayerBuilder::new("people");
+            if shows(source, "people", z) {
+                for p in s.people.query(Some(bounds), scope, 0, all).items {
+                    if let Some(g) = frame.points([p.home.0]) {
+                        let roles: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
+                        l.add(
+                            Some(p.id as u64),
+                            g,
+                            &[
+                                ("id", Prop::Int(p.id)),
+                                ("role", roles.first().copied().unwrap_or("").into()),
+                                ("roles", roles.join(",").into()),
+                                ("available", p.available.into()),
+                                ("reserve", p.reserve.into()),
+                            ],
+                        );
+                    }
+                }
+            }
+            out.push(l.finish());
+        }
+        Source::Basemap => {
+            let everyone = Scope::all();
+            let mut water = LayerBuilder::new("water");
+            for w in s.water.query(Some(bounds), &everyone, 0, all).items {
+                let props = [
+                    ("kind", Prop::from(w.kind.as_str())),
+                    ("name", w.name.as_str().into()),
+                ];
+                let g = match &w.geometry {
+                    Geometry::Polygon(p) => {
+                        frame.polygons(&geo_types::MultiPolygon(vec![p.clone()]))
+                    }
+                    Geometry::MultiPolygon(m) => frame.polygons(m),
+                    Geometry::LineString(l) => frame.lines([l]),
+                    Geometry::MultiLineString(m) => frame.lines(&m.0),
+                    _ => None,
+                };
+                if let Some(g) = g {
+                    water.add(Some(w.id as u64), g, &props);
+                }
+            }
+            out.push(water.finish());
+            if shows(source, "roads", z) {
+                let minor_too = z >= 13;
+                let mut roads = LayerBuilder::new("roads");
+                for r in s.roads.query(Some(bounds), &everyone, 0, all).items {
+                    let major = matches!(
+                        r.class,
+                        RoadClass::Motorway
+                            | RoadClass::Primary
+                            | RoadClass::Secondary
+                            | RoadClass::Railway
+                    );
+                    if !(major || minor_too) {
+                        continue;
+                    }
+                    if let Some(g) = frame.lines([&r.geometry]) {
+                        roads.add(
+                            Some(r.id as u64),
+                            g,
+                            &[
+                                ("class", Prop::from(r.class.as_str())),
+                                ("name", r.name.as_str().into()),
+                            ],
+                        );
+                    }
+                }
+                out.push(roads.finish());
+            }
+            if shows(source, "buildings", z) {
+                let mut b = LayerBuilder::new("buildings");
+                for x in s.buildings.query(Some(bounds), &everyone, 0, all).items {
+                    if x.geometry.bounding_rect().is_none() {
+                        continue;
+                    }
+                    if let Some(g) = frame.polygons(&x.geometry) {
+                        let mut props = vec![("kind", Prop::from(x.kind.as_str()))];
+                        if let Some(n) = x.levels {
+                            props.push(("levels", u32::from(n).into()));
+                        }
+                        b.add(Some(x.id as u64), g, &props);
+                    }
+                }
+                out.push(b.finish());
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,276 @@
+//! Tiles cut from a small snapshot: what they hold, what they never hold,
+//! scope, and which tiles a change makes stale.
+
+use std::sync::Arc;
+
+use geo_types::{point, polygon, MultiPolygon};
+use prost::Message;
+
+use super::mvt::{Frame, Tile as Mvt};
+use super::{address, Fetch, Source, TileCache};
+use crate::access::Scope;
+use crate::domain::{
+    CareLevel, GridCode, Household, ImportedGrid, Level, Person, Policy, Region, SensitiveFlags,
+};
+use crate::snapshot::Snapshot;
+use crate::store::Dataset;
+
+/// Two streets side by side, 0.01° wide, near Ankang.
+fn square(x0: f64) -> MultiPolygon<f64> {
+    let y0 = 32.68;
+    MultiPolygon(vec![polygon![
+        (x: x0, y: y0), (x: x0 + 0.01, y: y0), (x: x0 + 0.01, y: y0 + 0.01), (x: x0, y: y0 + 0.01)
+    ]])
+}
+
+fn household(id: i64, x: f64, y: f64, region: &str) -> Household {
+    Household {
+        id,
+        location: point!(x: x, y: y),
+        size: 3,
+        care: CareLevel(2),
+        flags: SensitiveFlags::default(),
+        building: None,
+        address: "幸福路1号".into(),
+        head_name: "张三".into(),
+        phone: "13800000000".into(),
+        region: Some(region.parse().unwrap()),
+        estimated: false,
+    }
+}
+
+fn data() -> Dataset {
+    let a = "610902001";
+    let b = "610902002";
+    Dataset {
+        regions: vec![
+            Region {
+                code: a.parse().unwrap(),
+                name: "甲街道".into(),
+                parent: None,
+                boundary: square(109.00),
+            },
+            Region {
+                code: b.parse().unwrap(),
+                name: "乙街道".into(),
+                parent: None,
+                boundary: square(109.01),
+            },
+        ],
+        households: (1..=20)
+            .map(|i| household(i, 109.0005 + 0.0004 * i as f64, 32.685, a))
+            .chain((21..=30).map(|i| household(i, 109.0150, 32.6805 + 0.0008 * (i - 20) as f64, b)))
+            .collect(),
+        people: vec![Person {
+            id: 7,
+            name: "李四".into(),
+            phone: "13900000000".into(),
+            roles: vec![crate::domain::Role::FullTimeWorker],
+            team: None,
+            skills: vec![],
+            available: true,
+            reserve: false,
+            home: point!(x: 109.003, y: 32.683),
+            grids: vec![],
+            region: Some(a.parse().unwrap()),
+        }],
+        grids: vec![ImportedGrid {
+            id: 1,
+            region: a.parse().unwrap(),
+            level: Level::ONE,
+            code: GridCode(format!("{a}001")),
+            name: "一网格".into(),
+            parent: None,
+            geometry: square(109.00),
+        }],
+        ..Dataset::default()
+    }
+}
+
+/// The tile holding a point at zoom `z`.
+fn tile_at(z: u8, lon: f64, lat: f64) -> Frame {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let r = lat.to_radians();
+    let y = ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+    Frame::new(z, x, y).unwrap()
+}
+
+fn decode(t: &super::Tile) -> Mvt {
+    let mut raw = Vec::new();
+    if !t.is_empty() {
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&t.gzip[..]), &mut raw)
+            .unwrap();
+    }
+    Mvt::decode(raw.as_slice()).unwrap()
+}
+
+fn cache() -> TileCache {
+    TileCache::new(Arc::new(Policy::preset("ankang").unwrap()))
+}
+
+#[test]
+fn tiles_hold_features_in_scope_and_nothing_personal() {
+    let s = Arc::new(Snapshot::build(data()));
+    let c = cache();
+    let all = Scope::all();
+    let f16 = tile_at(16, 109.004, 32.685);
+    let t = decode(&c.get(&s, Source::Households, f16, &all).0);
+    let l = &t.layers[0];
+    assert_eq!(l.name, "households");
+    assert!(
+        l.features.len() >= 5,
+        "{} household points",
+        l.features.len()
+    );
+    assert_eq!(l.keys, vec!["id"], "household points carry an id only");
+
+    let f12 = tile_at(12, 109.01, 32.685);
+    let t = decode(&c.get(&s, Source::Households, f12, &all).0);
+    let cells = &t.layers[0];
+    assert_eq!(cells.name, "household_cells");
+    let total: u64 = cells
+        .features
+        .iter()
+        .map(|f| cells.values[f.tags[1] as usize].uint_value.unwrap())
+        .sum();
+    assert_eq!(total, 30, "every household counted once");
+
+    let people = decode(
+        &c.get(&s, Source::People, tile_at(14, 109.003, 32.683), &all)
+            .0,
+    );
+    let keys = &people.layers[0].keys;
+    assert!(keys.contains(&"role".to_string()));
+    for personal in [
+        "name",
+        "phone",
+        "address",
+        "head_name",
+        "care",
+        "flags",
+        "skills",
+    ] {
+        assert!(
+            !keys.iter().any(|k| k == personal),
+            "{personal} in a people tile"
+        );
+    }
+
+    // A caller of street 乙 sees neither 甲's households nor its region.
+    let b = Scope::prefixes(["610902002"]);
+    assert!(c.get(&s, Source::Households, f16, &b).0.is_empty());
+    let regions = decode(&c.get(&s, Source::Regions, f12, &b).0);
+    let codes: Vec<_> = regions.layers[0]
+        .values
+        .iter()
+        .filter_map(|v| v.string_value.clone())
+        .collect();
+    let code = |c: &str| c.parse::<crate::domain::RegionCode>().unwrap().to_string();
+    assert!(
+        codes.contains(&code("610902002")) && !codes.contains(&code("610902001")),
+        "{codes:?}"
+    );
+
+    // Imported grids where a region has no plan, from zoom 8 on.
+    let grids = decode(
+        &c.get(&s, Source::Grids, tile_at(14, 109.005, 32.685), &all)
+            .0,
+    );
+    assert_eq!(grids.layers[0].name, "grid1");
+    let grid_code = format!("{}001", "610902001");
+    assert!(
+        grids.layers[0]
+            .values
+            .iter()
+            .any(|v| v.string_value.as_deref() == Some(grid_code.as_str())),
+        "{:?}",
+        grids.layers[0].values
+    );
+}
+
+#[test]
+fn a_change_cuts_again_only_the_tiles_it_touches() {
+    let mut d = data();
+    let cell = Arc::new(crate::snapshot::SnapshotCell::new(Snapshot::build(
+        d.clone(),
+    )));
+    let c = cache();
+    let all = Scope::all();
+    let over_a = tile_at(16, 109.004, 32.685);
+    let over_b = tile_at(16, 109.015, 32.6825);
+    let grid_a = tile_at(14, 109.005, 32.685);
+    let s0 = cell.load();
+    let (a0, _) = c.get(&s0, Source::Households, over_a, &all);
+    let (b0, _) = c.get(&s0, Source::Households, over_b, &all);
+    let (g0, _) = c.get(&s0, Source::Grids, grid_a, &all);
+    assert_eq!(c.get(&s0, Source::Households, over_a, &all).1, Fetch::Hit);
+
+    // One more household in street 甲.
+    d.households
+        .push(household(99, 109.0041, 32.6851, "610902001"));
+    cell.swap(Snapshot::build(d.clone()));
+    let s1 = cell.load();
+    let (a1, how) = c.get(&s1, Source::Households, over_a, &all);
+    assert_eq!(how, Fetch::Cut);
+    assert_ne!(a0.etag, a1.etag, "the tile with the new household changed");
+    let (b1, how) = c.get(&s1, Source::Households, over_b, &all);
+    assert_eq!(
+        (how, &b1.etag),
+        (Fetch::Hit, &b0.etag),
+        "a tile far away is kept"
+    );
+    // The grid over it was cut again (its region changed) yet reads the
+    // same: imported grids carry no household counts, so the ETag holds.
+    let (g1, how) = c.get(&s1, Source::Grids, grid_a, &all);
+    assert_eq!((how, &g1.etag), (Fetch::Cut, &g0.etag));
+
+    // The imported grid redrawn: grid tiles over it change.
+    d.grids[0].geometry = MultiPolygon(vec![polygon![
+        (x: 109.0, y: 32.68), (x: 109.006, y: 32.68), (x: 109.006, y: 32.69), (x: 109.0, y: 32.69)
+    ]]);
+    cell.swap(Snapshot::build(d));
+    let (g2, _) = c.get(&cell.load(), Source::Grids, grid_a, &all);
+    assert_ne!(g2.etag, g1.etag);
+}
+
+#[test]
+fn addresses_are_checked() {
+    assert!(address("grids", "14", "13000", "6500.mvt").is_ok());
+    assert!(address("grids", "14", "13000", "6500.pbf").is_ok());
+    assert!(matches!(
+        address("nope", "1", "0", "0.mvt"),
+        Err(super::TileError::UnknownSource(_))
+    ));
+    for (z, x, y) in [
+        ("3", "8", "0.mvt"),
+        ("19", "0", "0.mvt"),
+        ("a", "0", "0.mvt"),
+        ("2", "0", "0"),
+        ("2", "-1", "0.mvt"),
+    ] {
+        assert!(
+            matches!(
+                address("grids", z, x, y),
+                Err(super::TileError::BadAddress(_))
+            ),
+            "{z}/{x}/{y}"
+        );
+    }
+}
+
+#[test]
+fn tilejson_lists_every_layer() {
+    let tj = super::tilejson(Source::Grids, "http://127.0.0.1:8080", None);
+    assert_eq!(
+        tj["tiles"][0],
+        "http://127.0.0.1:8080/tiles/grids/{z}/{x}/{y}.mvt"
+    );
+    let ids: Vec<_> = tj["vector_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["grid1", "grid2", "grid3", "grid_labels"]);
+}
