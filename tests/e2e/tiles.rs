@@ -154,6 +154,7 @@ fn tiles_are_read_by_gdal_and_mapbox_and_a_new_plan_changes_only_its_tiles() {
             "atoms",
             "households",
             "people",
+            "gaps",
             "basemap"
         ]
     );

@@ -10,8 +10,8 @@ use axum::Json;
 
 use super::error::ApiError;
 use super::state::{AppState, CallerOf};
-use crate::access::{Caller, Scope};
-use crate::coverage::{export, Analysis, Inputs, Options, Report, Suggestion};
+use crate::access::Caller;
+use crate::coverage::{export, Options, Report, Suggestion};
 use crate::domain::RegionCode;
 
 /// Runs the analysis of `code` for `caller`.
@@ -44,74 +44,11 @@ async fn analyse(
     let policy = st.policy.clone();
     let scope = caller.scope.clone();
     tokio::task::spawn_blocking(move || {
-        // Only the region's subtree, and of it only what the caller may see.
-        let sub = Scope::prefixes([code.significant()]);
-        let keep = |r: Option<RegionCode>| sub.contains_opt(r) && scope.contains_opt(r);
-        let regions: Vec<_> = s
-            .regions
-            .items()
-            .iter()
-            .filter(|r| keep(Some(r.code)))
-            .cloned()
-            .collect();
-        let grids: Vec<_> = s
-            .grids
-            .items()
-            .iter()
-            .filter(|g| keep(Some(g.region)))
-            .cloned()
-            .collect();
-        let households: Vec<_> = s
-            .households
-            .items()
-            .iter()
-            .filter(|h| keep(h.region))
-            .cloned()
-            .collect();
-        let people: Vec<_> = s
-            .people
-            .items()
-            .iter()
-            .filter(|p| {
-                keep(p.region)
-                    || p.grids
-                        .iter()
-                        .any(|g| g.as_str().starts_with(&code.significant()))
-            })
-            .cloned()
-            .collect();
-        let bbox = regions
-            .iter()
-            .find(|r| r.code == code)
-            .and_then(|r| geo::BoundingRect::bounding_rect(&r.boundary));
-        let buildings: Vec<_> = s
-            .buildings
-            .query(bbox, &Scope::all(), 0, usize::MAX)
-            .items
-            .into_iter()
-            .cloned()
-            .collect();
-        let input = Inputs {
-            regions: &regions,
-            grids: &grids,
-            households: &households,
-            people: &people,
-            water: s.water.items(),
-            buildings: &buildings,
-            emergency: Some(&s.emergency),
-        };
         let opts = Options {
             by_road,
             ..Options::default()
         };
-        let a = Analysis::new(&input, &policy, opts);
-        let report = a.report(Some(code), &scope);
-        let suggestions = if suggest > 0 {
-            a.suggest(Some(code), &scope, suggest)
-        } else {
-            Vec::new()
-        };
-        (report, suggestions)
+        crate::coverage::region::analyse(&s, &policy, code, &scope, opts, suggest)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))

@@ -12,6 +12,7 @@ pub mod export;
 pub mod geometry;
 pub mod hex;
 pub mod mclp;
+pub mod region;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 

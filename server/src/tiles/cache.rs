@@ -18,8 +18,10 @@ use geo::BoundingRect;
 use geo_types::Rect;
 use sha2::{Digest, Sha256};
 
+use super::gaps::{region_gaps, GapFeature};
 use super::grids::{region_grids, RegionGrids};
 use super::mvt::Frame;
+use super::render::Derived;
 use super::Source;
 use crate::access::Scope;
 use crate::domain::{Policy, RegionCode};
@@ -93,7 +95,8 @@ struct Log {
     regions: HashMap<RegionCode, u64>,
 }
 
-type GridCell = Arc<OnceLock<Arc<RegionGrids>>>;
+/// Content derived per region, computed once by whoever asks first.
+type Cells<T> = Mutex<HashMap<RegionCode, (u64, Arc<OnceLock<Arc<T>>>)>>;
 
 /// Tiles and the region grids they are cut from, shared by all requests.
 pub struct TileCache {
@@ -101,8 +104,10 @@ pub struct TileCache {
     tiles: quick_cache::sync::Cache<Key, Arc<Tile>, TileWeight>,
     log: Mutex<Log>,
     seen: AtomicU64,
-    /// Per region: the generation its grids were computed from, and them.
-    grids: Mutex<HashMap<RegionCode, (u64, GridCell)>>,
+    /// Per region: the generation its grids (findings) were computed
+    /// from, and them.
+    grids: Cells<RegionGrids>,
+    gaps: Cells<Vec<GapFeature>>,
 }
 
 /// What [`TileCache::get`] did, for logs and benchmarks.
@@ -120,6 +125,7 @@ impl TileCache {
             log: Mutex::new(Log::default()),
             seen: AtomicU64::new(u64::MAX),
             grids: Mutex::new(HashMap::new()),
+            gaps: Mutex::new(HashMap::new()),
         }
     }
 
@@ -145,17 +151,47 @@ impl TileCache {
                 return (t, Fetch::Hit);
             }
         }
-        let layers = super::render(s, source, &frame, scope, &|code| self.region_grids(s, code));
+        let derived = Derived {
+            grids: &|code| self.region_grids(s, code),
+            gaps: &|code| self.derive(&self.gaps, s, code, || region_gaps(s, &self.policy, code)),
+        };
+        let layers = super::render(s, source, &frame, scope, &derived);
         let raw = super::mvt::encode(layers);
         let tile = Arc::new(pack(&raw, s.generation));
         self.tiles.insert(key, tile.clone());
         (tile, Fetch::Cut)
     }
 
+    /// The cached tile when it is fresh and `s` is the snapshot already
+    /// seen; never blocks for long (no cutting, no diff), so the async
+    /// threads answer warm tiles without a hop to the blocking pool.
+    pub fn cached(
+        &self,
+        s: &Snapshot,
+        source: Source,
+        frame: Frame,
+        scope: &Scope,
+    ) -> Option<Arc<Tile>> {
+        if self.seen.load(Ordering::Acquire) != s.generation {
+            return None;
+        }
+        let key = Key {
+            source,
+            z: frame.z,
+            x: frame.x,
+            y: frame.y,
+            scope: scope_key(scope),
+        };
+        self.tiles
+            .get(&key)
+            .filter(|t| self.fresh(t, source, &frame))
+    }
+
     /// Drops every tile and region grid (benchmarks measure cold tiles).
     pub fn clear(&self) {
         self.tiles.clear();
         self.grids.lock().expect("grids").clear();
+        self.gaps.lock().expect("gaps").clear();
     }
 
     /// Drops cut tiles but keeps the evaluated grids.
@@ -201,6 +237,18 @@ impl TileCache {
     }
 
     fn region_grids(&self, s: &Arc<Snapshot>, code: RegionCode) -> Arc<RegionGrids> {
+        self.derive(&self.grids, s, code, || region_grids(s, &self.policy, code))
+    }
+
+    /// A region's derived content from `cells`, computed from `s` when
+    /// none was computed since the region last changed.
+    fn derive<T>(
+        &self,
+        cells: &Cells<T>,
+        s: &Snapshot,
+        code: RegionCode,
+        compute: impl FnOnce() -> T,
+    ) -> Arc<T> {
         let changed = self
             .log
             .lock()
@@ -210,23 +258,22 @@ impl TileCache {
             .copied()
             .unwrap_or(0);
         let cell = {
-            let mut map = self.grids.lock().expect("grids");
+            let mut map = cells.lock().expect("region cells");
             match map.get(&code) {
                 Some((g, cell)) if *g >= changed && *g <= s.generation => Some(cell.clone()),
                 _ if s.generation >= changed => {
-                    let cell: GridCell = Arc::default();
+                    let cell: Arc<OnceLock<Arc<T>>> = Arc::default();
                     map.insert(code, (s.generation, cell.clone()));
                     Some(cell)
                 }
                 // A request on a snapshot older than the region's last
-                // change: its grids are computed but not kept.
+                // change: computed but not kept.
                 _ => None,
             }
         };
-        let compute = || Arc::new(region_grids(s, &self.policy, code));
         match cell {
-            Some(c) => c.get_or_init(compute).clone(),
-            None => compute(),
+            Some(c) => c.get_or_init(|| Arc::new(compute())).clone(),
+            None => Arc::new(compute()),
         }
     }
 
@@ -346,7 +393,7 @@ fn walk<T: LayerItem + PartialEq>(old: &LayerIndex<T>, new: &LayerIndex<T>, mut 
 }
 
 /// Changed boxes with the sources they affect, and the regions whose
-/// grids must be evaluated again.
+/// grids and findings must be derived again.
 fn diff(old: &Snapshot, new: &Snapshot) -> (Vec<(u8, Rect<f64>)>, Vec<RegionCode>) {
     let mut boxes: BTreeMap<u8, Vec<Rect<f64>>> = BTreeMap::new();
     let mut regions: Vec<RegionCode> = Vec::new();
@@ -388,12 +435,15 @@ fn diff(old: &Snapshot, new: &Snapshot) -> (Vec<(u8, Rect<f64>)>, Vec<RegionCode
     }
     regions.sort_unstable();
     regions.dedup();
-    // A region whose grids change: every grid tile over it.
+    // A region whose grids or findings change: every such tile over it.
     let all = Scope::all();
     for c in &regions {
         for s in [old, new] {
             if let Some(r) = s.region(*c, &all).and_then(|r| r.boundary.bounding_rect()) {
-                boxes.entry(bit(Source::Grids)).or_default().push(r);
+                boxes
+                    .entry(bit(Source::Grids) | bit(Source::Gaps))
+                    .or_default()
+                    .push(r);
             }
         }
     }

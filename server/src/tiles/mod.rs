@@ -10,9 +10,10 @@
 //!
 //! [`cache::TileCache`] keeps encoded tiles with content ETags and drops
 //! exactly the tiles a new snapshot changes ([`cache`]); plan grids and
-//! their figures come from [`grids`].
+//! their figures come from [`grids`], coverage findings from [`gaps`].
 
 pub mod cache;
+pub mod gaps;
 pub mod grids;
 pub mod mvt;
 mod render;
@@ -26,7 +27,7 @@ use serde_json::{json, Value};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TileError {
     #[error(
-        "unknown tile source {0:?}; sources: regions, grids, atoms, households, people, basemap"
+        "unknown tile source {0:?}; sources: regions, grids, atoms, households, people, gaps, basemap"
     )]
     UnknownSource(String),
     #[error("tile {0}: z/x/y.mvt expected with 0 <= z <= {MAX_ZOOM} and x, y below 2^z")]
@@ -62,6 +63,7 @@ pub enum Source {
     Atoms,
     Households,
     People,
+    Gaps,
     Basemap,
 }
 
@@ -173,6 +175,22 @@ const PEOPLE: &[VectorLayer] = &[vl(
         ("reserve", "Boolean"),
     ],
 )];
+const GAPS: &[VectorLayer] = &[vl(
+    "gaps",
+    10,
+    MAX_ZOOM,
+    "coverage findings with an area",
+    &[
+        ("kind", "String"),
+        ("kind_name", "String"),
+        ("severity", "String"),
+        ("region", "String"),
+        ("level", "Number"),
+        ("households", "Number"),
+        ("vulnerable", "Number"),
+        ("area_m2", "Number"),
+    ],
+)];
 const BASEMAP: &[VectorLayer] = &[
     vl(
         "water",
@@ -198,12 +216,13 @@ const BASEMAP: &[VectorLayer] = &[
 ];
 
 impl Source {
-    pub const ALL: [Source; 6] = [
+    pub const ALL: [Source; 7] = [
         Self::Regions,
         Self::Grids,
         Self::Atoms,
         Self::Households,
         Self::People,
+        Self::Gaps,
         Self::Basemap,
     ];
 
@@ -214,6 +233,7 @@ impl Source {
             Self::Atoms => "atoms",
             Self::Households => "households",
             Self::People => "people",
+            Self::Gaps => "gaps",
             Self::Basemap => "basemap",
         }
     }
@@ -229,6 +249,7 @@ impl Source {
             Self::Atoms => "atoms: the blocks grids are made of",
             Self::Households => "households: counts per cell at low zoom, points (id only) at high zoom",
             Self::People => "grid staff and volunteers: role and availability, no names",
+            Self::Gaps => "coverage findings with a place (as /api/regions/{code}/gaps): uncovered land, overlaps, grids short of staff or overloaded, cells of unreached vulnerable households; never a household's point",
             Self::Basemap => "roads, buildings and water from the store",
         }
     }
@@ -240,6 +261,7 @@ impl Source {
             Self::Atoms => ATOMS,
             Self::Households => HOUSEHOLDS,
             Self::People => PEOPLE,
+            Self::Gaps => GAPS,
             Self::Basemap => BASEMAP,
         }
     }

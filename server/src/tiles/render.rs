@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use geo::BoundingRect;
 use geo_types::{Geometry, Rect};
 
+use std::sync::Arc;
+
+use super::gaps::GapFeature;
 use super::grids::RegionGrids;
 use super::mvt::{Frame, LayerBuilder, Prop, EXTENT};
 use super::{Source, HOUSEHOLD_POINTS_FROM};
@@ -30,15 +33,22 @@ fn shows(source: Source, layer: &str, z: u8) -> bool {
         .is_some_and(|l| (l.minzoom..=l.maxzoom).contains(&z))
 }
 
-/// The layers of one tile. `grids` gives a region's grids (cached by the
-/// caller, see [`super::TileCache`]).
+/// Derived per-region content, computed once and cached by the caller
+/// (see [`super::TileCache`]).
+pub struct Derived<'a> {
+    pub grids: &'a dyn Fn(RegionCode) -> Arc<RegionGrids>,
+    pub gaps: &'a dyn Fn(RegionCode) -> Arc<Vec<GapFeature>>,
+}
+
+/// The layers of one tile.
 pub fn render(
     s: &Snapshot,
     source: Source,
     frame: &Frame,
     scope: &Scope,
-    grids: &dyn Fn(RegionCode) -> std::sync::Arc<RegionGrids>,
+    derived: &Derived<'_>,
 ) -> Vec<super::mvt::Layer> {
+    let grids = derived.grids;
     let z = frame.z;
     let bounds = frame.bounds();
     let all = usize::MAX;
@@ -190,6 +200,41 @@ pub fn render(
                                 ("reserve", p.reserve.into()),
                             ],
                         );
+                    }
+                }
+            }
+            out.push(l.finish());
+        }
+        Source::Gaps => {
+            let mut l = LayerBuilder::new("gaps");
+            if shows(source, "gaps", z) {
+                // Leaf regions only: a street's findings are its communities'.
+                let parents: std::collections::HashSet<RegionCode> =
+                    s.regions.items().iter().filter_map(|r| r.parent).collect();
+                for r in s.regions.query(Some(bounds), scope, 0, all).items {
+                    if parents.contains(&r.code) {
+                        continue;
+                    }
+                    for (i, g) in (derived.gaps)(r.code).iter().enumerate() {
+                        if !g.bbox.is_some_and(|b| meets(b, bounds)) {
+                            continue;
+                        }
+                        let Some(geom) = frame.polygons(&g.geometry) else {
+                            continue;
+                        };
+                        let mut props = vec![
+                            ("kind", Prop::from(g.kind.as_str())),
+                            ("kind_name", Prop::from(g.kind_name)),
+                            ("severity", Prop::from(g.severity.as_str())),
+                            ("region", Prop::from(g.region.to_string())),
+                            ("households", Prop::Int(g.households as i64)),
+                            ("vulnerable", Prop::Int(g.vulnerable as i64)),
+                            ("area_m2", Prop::Num(g.area_m2.round())),
+                        ];
+                        if let Some(lv) = g.level {
+                            props.push(("level", u32::from(lv).into()));
+                        }
+                        l.add(Some((r.code.as_u64() << 20) ^ i as u64), geom, &props);
                     }
                 }
             }

@@ -274,3 +274,41 @@ fn tilejson_lists_every_layer() {
         .collect();
     assert_eq!(ids, ["grid1", "grid2", "grid3", "grid_labels"]);
 }
+
+#[test]
+fn gap_tiles_show_land_in_no_grid_and_never_a_household() {
+    let s = Arc::new(Snapshot::build(data()));
+    let c = cache();
+    let all = Scope::all();
+    // Street 乙 has no grid at all: its land is a gap at every level.
+    let t = decode(
+        &c.get(&s, Source::Gaps, tile_at(14, 109.015, 32.685), &all)
+            .0,
+    );
+    let l = &t.layers[0];
+    assert_eq!(l.name, "gaps");
+    let kinds: Vec<_> = l
+        .values
+        .iter()
+        .filter_map(|v| v.string_value.clone())
+        .collect();
+    assert!(kinds.contains(&"gap".to_string()), "{kinds:?}");
+    assert!(
+        !kinds.contains(&"no_grid".to_string()) && !kinds.contains(&"unreached".to_string()),
+        "{kinds:?}"
+    );
+    for f in &l.features {
+        assert_eq!(f.r#type, Some(super::mvt::GeomType::Polygon as i32));
+    }
+    // A caller of street 甲 sees none of 乙's findings.
+    let a = Scope::prefixes(["610902001"]);
+    let t = decode(&c.get(&s, Source::Gaps, tile_at(14, 109.015, 32.685), &a).0);
+    let region_b = "610902002"
+        .parse::<crate::domain::RegionCode>()
+        .unwrap()
+        .to_string();
+    assert!(t.layers.iter().all(|l| !l
+        .values
+        .iter()
+        .any(|v| v.string_value.as_deref() == Some(region_b.as_str()))));
+}
