@@ -20,6 +20,7 @@
 //! - [`store`]: the `Store` trait and its GeoPackage implementation.
 //! - [`io`]: importers (GeoJSON, CSV/XLSX, OSM PBF) and exporters.
 //! - [`snapshot`]: the immutable in-memory view every request reads.
+//! - [`ogc`]: OGC API – Features documents over the snapshot.
 //! - [`api`]: axum routers, problem documents, GeoJSON layers.
 //! - [`cli`]: the `wangge` subcommands, one file each.
 
@@ -33,6 +34,7 @@ pub mod emergency;
 pub mod estimate;
 pub mod generate;
 pub mod io;
+pub mod ogc;
 pub mod partition;
 pub mod snapshot;
 pub mod spatial;
