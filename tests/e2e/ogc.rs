@@ -21,8 +21,8 @@ const LAYERS: [&str; 8] = [
     "water",
     "grids",
 ];
-/// A street of the generated city, the scoped user's whole territory.
-const STREET: &str = "610902001";
+/// A community of the generated city, the scoped user's whole territory.
+const COMMUNITY: &str = "610902001001";
 
 fn city(dir: &Path) -> PathBuf {
     let store = dir.join("city.gpkg");
@@ -35,6 +35,9 @@ fn city(dir: &Path) -> PathBuf {
         "--out",
         store.to_str().unwrap(),
     ]);
+    assert!(ok, "{out}{err}");
+    // A plan makes the atoms, so that every collection has features.
+    let (ok, out, err) = wangge(&["partition", "--store", store.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
     store
 }
@@ -110,7 +113,7 @@ fn middle_of_households(server: &Server) -> [f64; 4] {
 fn ogc_gdal_reads_every_collection_pages_filters_and_copies() {
     let dir = tempfile::tempdir().unwrap();
     let store = city(dir.path());
-    let office = user_with_token(&store, "ogc-office", "office", STREET);
+    let office = user_with_token(&store, "ogc-office", "office", COMMUNITY);
     let viewer = user_with_token(&store, "ogc-viewer", "viewer", "*");
     let server = Server::start(&store, &[]);
     let admin = server.token.clone();
@@ -212,7 +215,7 @@ fn ogc_gdal_reads_every_collection_pages_filters_and_copies() {
         assert_eq!(got, want, "{layer} copied");
     }
 
-    // Scope: a street office sees its street's households only.
+    // Scope: a community office sees its community's households only.
     let scoped = feature_count(
         &gdal(
             "ogrinfo",
@@ -222,7 +225,7 @@ fn ogc_gdal_reads_every_collection_pages_filters_and_copies() {
         .0,
     );
     let want = matched(&server, &office, "households", None);
-    assert!(0 < want && want < total, "{want} of {total} in {STREET}");
+    assert!(0 < want && want < total, "{want} of {total} in {COMMUNITY}");
     assert_eq!(scoped, want, "the office's households");
 
     // Personal fields per role: the admin reads phones, a viewer none.
