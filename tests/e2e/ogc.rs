@@ -335,7 +335,9 @@ fn href<'a>(v: &'a Value, rel: &str) -> Option<&'a str> {
 #[test]
 fn ogc_documents_paging_links_and_problems_over_http() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&fixture(dir.path()), &[]);
+    let store = fixture(dir.path());
+    let scoped = user_with_token(&store, "ogc-kan", "viewer", "110101001001");
+    let server = Server::start(&store, &[]);
 
     let (status, v, ctype) = server.get_json("/ogc");
     assert_eq!((status, ctype.as_str()), (200, "application/json"), "{v}");
@@ -363,6 +365,13 @@ fn ogc_documents_paging_links_and_problems_over_http() {
     assert_eq!(
         v["extent"]["spatial"]["bbox"],
         serde_json::json!([[116.405, 39.901, 116.419, 39.915]])
+    );
+
+    // A scoped caller's extent covers only its households (1, 2 and 4).
+    let (_, v, _) = server.get_as("/ogc/collections/households", Some(&scoped));
+    assert_eq!(
+        v["extent"]["spatial"]["bbox"],
+        serde_json::json!([[116.405, 39.905, 116.41, 39.915]])
     );
 
     // Paging with limit and offset: self, next and prev links, figures.
