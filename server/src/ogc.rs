@@ -4,6 +4,8 @@
 //! snapshot queries as `/api/layers`; this module only shapes the answers
 //! (links, extents, paging figures) the standard asks for.
 
+use std::fmt::Write as _;
+
 use geo_types::Rect;
 use serde_json::{json, Value};
 
@@ -57,7 +59,7 @@ fn title(layer: Layer) -> (&'static str, &'static str) {
     }
 }
 
-fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
+fn link(href: &str, rel: &str, kind: &str, title: &str) -> Value {
     json!({ "href": href, "rel": rel, "type": kind, "title": title })
 }
 
@@ -67,10 +69,10 @@ pub fn landing(base: &str, service_desc: &str) -> Value {
         "title": "wangge",
         "description": "Grid-based community governance layers as OGC API – Features; every answer is cut to the caller's region scope.",
         "links": [
-            link(base.to_string(), "self", JSON, "this document"),
-            link(service_desc.to_string(), "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API definition"),
-            link(format!("{base}/conformance"), "conformance", JSON, "conformance classes"),
-            link(format!("{base}/collections"), "data", JSON, "collections"),
+            link(base, "self", JSON, "this document"),
+            link(service_desc, "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API definition"),
+            link(&format!("{base}/conformance"), "conformance", JSON, "conformance classes"),
+            link(&format!("{base}/collections"), "data", JSON, "collections"),
         ],
     })
 }
@@ -92,8 +94,8 @@ pub fn collection_doc(s: &Snapshot, layer: Layer, caller: &Caller, base: &str) -
         "itemType": "feature",
         "crs": [CRS84],
         "links": [
-            link(href.clone(), "self", JSON, "this collection"),
-            link(format!("{href}/items"), "items", GEOJSON, "the features"),
+            link(&href, "self", JSON, "this collection"),
+            link(&format!("{href}/items"), "items", GEOJSON, "the features"),
         ],
     });
     if let Some(r) = s.layer_extent(layer, &caller.scope) {
@@ -107,7 +109,7 @@ pub fn collection_doc(s: &Snapshot, layer: Layer, caller: &Caller, base: &str) -
 
 pub fn collections_doc(s: &Snapshot, caller: &Caller, base: &str) -> Value {
     json!({
-        "links": [link(format!("{base}/collections"), "self", JSON, "collections")],
+        "links": [link(&format!("{base}/collections"), "self", JSON, "collections")],
         "collections": Layer::ALL.iter().map(|&l| collection_doc(s, l, caller, base)).collect::<Vec<_>>(),
     })
 }
@@ -130,13 +132,8 @@ impl ItemsQuery {
             self.limit
         );
         if let Some(b) = self.bbox {
-            h.push_str(&format!(
-                "&bbox={},{},{},{}",
-                b.min().x,
-                b.min().y,
-                b.max().x,
-                b.max().y
-            ));
+            let (lo, hi) = (b.min(), b.max());
+            let _ = write!(h, "&bbox={},{},{},{}", lo.x, lo.y, hi.x, hi.y);
         }
         if let Some(d) = &self.datetime {
             h.push_str("&datetime=");
@@ -181,9 +178,9 @@ pub fn items_doc(
         .collect::<Result<Vec<_>, _>>()?;
     let returned = features.len();
     let mut links = vec![
-        link(q.href(base, layer, q.offset), "self", GEOJSON, "this page"),
+        link(&q.href(base, layer, q.offset), "self", GEOJSON, "this page"),
         link(
-            format!("{base}/collections/{}", layer.as_str()),
+            &format!("{base}/collections/{}", layer.as_str()),
             "collection",
             JSON,
             "the collection",
@@ -191,7 +188,7 @@ pub fn items_doc(
     ];
     if returned > 0 && q.offset + returned < page.matched {
         links.push(link(
-            q.href(base, layer, q.offset + returned),
+            &q.href(base, layer, q.offset + returned),
             "next",
             GEOJSON,
             "next page",
@@ -199,7 +196,7 @@ pub fn items_doc(
     }
     if q.offset > 0 {
         links.push(link(
-            q.href(base, layer, q.offset.saturating_sub(q.limit)),
+            &q.href(base, layer, q.offset.saturating_sub(q.limit)),
             "prev",
             GEOJSON,
             "previous page",
@@ -222,12 +219,12 @@ pub fn item_doc(layer: Layer, record: &Record, base: &str) -> Result<Value, serd
     let coll = format!("{base}/collections/{}", layer.as_str());
     f["links"] = json!([
         link(
-            format!("{coll}/items/{id}"),
+            &format!("{coll}/items/{id}"),
             "self",
             GEOJSON,
             "this feature"
         ),
-        link(coll, "collection", JSON, "the collection"),
+        link(&coll, "collection", JSON, "the collection"),
     ]);
     Ok(f)
 }
