@@ -21,6 +21,7 @@
 //! - [`io`]: importers (GeoJSON, CSV/XLSX, OSM PBF) and exporters.
 //! - [`snapshot`]: the immutable in-memory view every request reads.
 //! - [`tiles`]: vector tiles cut from the snapshot, cached with ETags.
+//! - [`ogc`]: OGC API – Features documents over the snapshot.
 //! - [`api`]: axum routers, problem documents, GeoJSON layers.
 //! - [`cli`]: the `wangge` subcommands, one file each.
 
@@ -34,6 +35,7 @@ pub mod emergency;
 pub mod estimate;
 pub mod generate;
 pub mod io;
+pub mod ogc;
 pub mod partition;
 pub mod snapshot;
 pub mod spatial;

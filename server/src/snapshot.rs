@@ -181,6 +181,33 @@ impl<T: LayerItem> LayerIndex<T> {
             items,
         }
     }
+
+    /// The bounding box of the items `scope` sees, `None` when it sees
+    /// none: OGC collections advertise it so clients can zoom to the data
+    /// without revealing where out-of-scope records lie.
+    pub fn extent(&self, scope: &Scope) -> Option<Rect<f64>> {
+        let sees_all = scope.is_all() || self.items.first().is_some_and(LayerItem::basemap);
+        if sees_all {
+            if self.tree.size() == 0 {
+                return None;
+            }
+            let e = self.tree.root().envelope();
+            return Some(Rect::new(
+                (e.lower()[0], e.lower()[1]),
+                (e.upper()[0], e.upper()[1]),
+            ));
+        }
+        self.items
+            .iter()
+            .filter(|it| in_scope(*it, scope))
+            .filter_map(LayerItem::bbox)
+            .reduce(|a, b| {
+                Rect::new(
+                    (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+                    (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+                )
+            })
+    }
 }
 
 fn in_scope<T: LayerItem>(it: &T, scope: &Scope) -> bool {
@@ -351,6 +378,20 @@ impl Snapshot {
             Layer::Buildings => conv(self.buildings.query(bbox, scope, offset, limit)),
             Layer::Water => conv(self.water.query(bbox, scope, offset, limit)),
             Layer::Grids => conv(self.grids.query(bbox, scope, offset, limit)),
+        }
+    }
+
+    /// The extent of a layer as `scope` sees it (see [`LayerIndex::extent`]).
+    pub fn layer_extent(&self, layer: Layer, scope: &Scope) -> Option<Rect<f64>> {
+        match layer {
+            Layer::Regions => self.regions.extent(scope),
+            Layer::Atoms => self.atoms.extent(scope),
+            Layer::Households => self.households.extent(scope),
+            Layer::People => self.people.extent(scope),
+            Layer::Roads => self.roads.extent(scope),
+            Layer::Buildings => self.buildings.extent(scope),
+            Layer::Water => self.water.extent(scope),
+            Layer::Grids => self.grids.extent(scope),
         }
     }
 

@@ -137,6 +137,30 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
         ("GET", "/api/layers/{layer}"),
         ("/api/layers/households".into(), None, None),
     );
+    // The OGC API reads the same scoped layers: household 3 is out of scope.
+    for path in ["/ogc", "/ogc/", "/ogc/conformance", "/ogc/collections"] {
+        m.insert(("GET", path), (path.into(), None, None));
+    }
+    m.insert(
+        ("GET", "/ogc/collections/{collectionId}"),
+        ("/ogc/collections/households".into(), None, None),
+    );
+    m.insert(
+        ("GET", "/ogc/collections/{collectionId}/items"),
+        (
+            "/ogc/collections/households/items?limit=2".into(),
+            None,
+            None,
+        ),
+    );
+    m.insert(
+        ("GET", "/ogc/collections/{collectionId}/items/{featureId}"),
+        (
+            "/ogc/collections/households/items/1".into(),
+            Some("/ogc/collections/households/items/3".into()),
+            None,
+        ),
+    );
     m.insert(
         ("GET", "/api/layers/{layer}/{id}"),
         (
@@ -372,6 +396,46 @@ fn each_role_sees_its_projection_and_only_its_scope() {
         assert_eq!(
             hh,
             Some(if *role == Role::Admin { 6 } else { 3 }),
+            "{}",
+            role.as_str()
+        );
+    }
+    // The OGC API answers with the same projection and the same scope.
+    for (role, t) in &w.tokens {
+        for (layer, id) in [("people", 1), ("households", 1)] {
+            let ogc = call(
+                &w.server,
+                "GET",
+                &format!("/ogc/collections/{layer}/items/{id}"),
+                Some(t),
+                None,
+            )
+            .1;
+            let api = call(
+                &w.server,
+                "GET",
+                &format!("/api/layers/{layer}/{id}"),
+                Some(t),
+                None,
+            )
+            .1;
+            assert_eq!(
+                ogc["properties"],
+                api["properties"],
+                "{} {layer} {id}",
+                role.as_str()
+            );
+        }
+        let (_, v) = call(
+            &w.server,
+            "GET",
+            "/ogc/collections/households/items",
+            Some(t),
+            None,
+        );
+        assert_eq!(
+            v["numberMatched"],
+            if *role == Role::Admin { 6 } else { 3 },
             "{}",
             role.as_str()
         );

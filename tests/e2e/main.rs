@@ -9,6 +9,7 @@ mod emergency;
 mod estimate;
 mod http_api;
 mod import;
+mod ogc;
 mod openapi;
 mod partition;
 mod plans;

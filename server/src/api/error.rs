@@ -21,6 +21,9 @@ pub enum ApiError {
     /// Signed in, but the role may not do this (or a CSRF token is missing).
     #[error("{0}")]
     Forbidden(String),
+    /// The client accepts no format the route serves (`Accept`).
+    #[error("{0}")]
+    NotAcceptable(String),
     /// Too many failed logins; retry after this many seconds.
     #[error("too many failed logins: try again in {0} s")]
     TooManyAttempts(u64),
@@ -37,6 +40,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Store(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
             Self::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,

@@ -148,7 +148,13 @@ pub async fn item(
 
 /// Records in the audit log that `caller` was shown personal fields of
 /// these households or people (ids, up to 200 of them, then a count).
-fn audit_reveal(st: &AppState, caller: &Caller, from: &str, layer: Layer, records: &[Record]) {
+pub(super) fn audit_reveal(
+    st: &AppState,
+    caller: &Caller,
+    from: &str,
+    layer: Layer,
+    records: &[Record],
+) {
     if !crate::access::projection::reveals_personal(caller.role)
         || !matches!(layer, Layer::Households | Layer::People)
         || records.is_empty()

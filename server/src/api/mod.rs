@@ -7,6 +7,7 @@ pub mod coverage;
 pub mod emergency;
 pub mod error;
 mod layers;
+mod ogc;
 pub mod openapi;
 pub mod plans;
 mod regions;
@@ -159,6 +160,13 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "one feature as GeoJSON",
             get(layers::item),
         ),
+        r("GET", "/ogc", SignedIn, "OGC API – Features landing page: links to the API definition, conformance and collections", get(ogc::landing)),
+        r("GET", "/ogc/", SignedIn, "the landing page again: clients that join relative paths need the slash", get(ogc::landing)),
+        r("GET", "/ogc/conformance", SignedIn, "OGC API – Features conformance classes (core, geojson, oas30)", get(ogc::conformance)),
+        r("GET", "/ogc/collections", SignedIn, "one OGC collection per layer, with its extent in the caller's scope", get(ogc::collections)),
+        r("GET", "/ogc/collections/{collectionId}", SignedIn, "one OGC collection", get(ogc::collection_one)),
+        r("GET", "/ogc/collections/{collectionId}/items", SignedIn, "a collection's features as GeoJSON: bbox filter, limit/offset paging with next/prev links", get(ogc::items)),
+        r("GET", "/ogc/collections/{collectionId}/items/{featureId}", SignedIn, "one feature as GeoJSON", get(ogc::item)),
         r("GET", "/api/regions/{code}/coverage", Roles(COVERAGE), "coverage of a region: roll-ups, per-grid figures, findings, suggested carers (json, csv, xlsx)", get(coverage::coverage)),
         r("GET", "/api/regions/{code}/gaps", Roles(COVERAGE), "gaps of a region as GeoJSON: kind, severity, counts", get(coverage::gaps)),
         r("POST", "/api/regions/{code}/plans", Roles(PLAN_WRITE), "generate plans for the leaf regions under a region: a job (202) with progress at /api/jobs/{id}; body {seed, locks, message}", post(plans::generate)),
@@ -195,6 +203,7 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
     }
     let api = api
         .route("/api/{*rest}", get(api_not_found).post(api_not_found))
+        .route("/ogc/{*rest}", get(ogc::not_found))
         .layer(axum::middleware::map_response(problems_only))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -25,6 +25,12 @@ fn path_param(name: &str) -> Value {
         "y" => {
             json!({ "type": "string", "pattern": "^[0-9]+\\.(mvt|pbf)$", "description": "row, then .mvt" })
         }
+        "collectionId" => {
+            json!({ "type": "string", "enum": Layer::ALL.iter().map(|l| l.as_str()).collect::<Vec<_>>(), "description": "a collection: one per layer" })
+        }
+        "featureId" => {
+            json!({ "type": "string", "description": "the feature's id (a region's is its code)" })
+        }
         _ => json!({ "type": "string" }),
     };
     json!({ "name": name, "in": "path", "required": true, "schema": schema })
@@ -32,7 +38,36 @@ fn path_param(name: &str) -> Value {
 
 fn query_params(spec: &RouteSpec) -> Vec<Value> {
     let q = |name: &str, schema: Value, description: &str| json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description });
+    let f = || {
+        q(
+            "f",
+            json!({ "type": "string", "enum": ["json"] }),
+            "the format: JSON (GeoJSON for features) is the only one",
+        )
+    };
     match spec.path {
+        "/ogc/collections/{collectionId}/items" => vec![
+            json!({ "name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
+                    "schema": { "type": "array", "minItems": 4, "maxItems": 4, "items": { "type": "number" } },
+                    "description": "minlon,minlat,maxlon,maxlat (CRS84): features whose bounding box meets it" }),
+            q(
+                "limit",
+                json!({ "type": "integer", "minimum": 1, "maximum": crate::ogc::MAX_LIMIT, "default": crate::ogc::DEFAULT_LIMIT }),
+                "features per page",
+            ),
+            q(
+                "offset",
+                json!({ "type": "integer", "minimum": 0, "default": 0 }),
+                "features to skip (the next and prev links carry it)",
+            ),
+            q(
+                "datetime",
+                json!({ "type": "string" }),
+                "accepted for conformance; features carry no time, so it filters nothing",
+            ),
+            f(),
+        ],
+        p if p.starts_with("/ogc") => vec![f()],
         "/api/layers/{layer}" => vec![
             q(
                 "bbox",
@@ -155,7 +190,12 @@ fn request_body(spec: &RouteSpec) -> Option<Value> {
 fn success_schema(spec: &RouteSpec) -> Value {
     match spec.path {
         "/api/layers/{layer}" => json!({ "$ref": "#/components/schemas/FeatureCollection" }),
-        "/api/layers/{layer}/{id}" => json!({ "$ref": "#/components/schemas/Feature" }),
+        "/api/layers/{layer}/{id}" | "/ogc/collections/{collectionId}/items/{featureId}" => {
+            json!({ "$ref": "#/components/schemas/Feature" })
+        }
+        "/ogc/collections/{collectionId}/items" => {
+            json!({ "$ref": "#/components/schemas/FeatureCollection" })
+        }
         _ => json!({ "type": "object" }),
     }
 }
@@ -180,6 +220,11 @@ pub fn document() -> Value {
                 "text/csv": { "schema": { "type": "string" } },
                 "text/html": { "schema": { "type": "string" } }
             })
+        } else if spec
+            .path
+            .starts_with("/ogc/collections/{collectionId}/items")
+        {
+            json!({ "application/geo+json": { "schema": success_schema(&spec) } })
         } else {
             json!({ "application/json": { "schema": success_schema(&spec) } })
         };

@@ -1,0 +1,265 @@
+//! OGC API – Features Part 1 (Core, GeoJSON, OpenAPI 3.0) documents over
+//! the snapshot, so that GDAL, QGIS and OWSLib read the layers without
+//! knowing this API. Every read goes through the same scoped, projected
+//! snapshot queries as `/api/layers`; this module only shapes the answers
+//! (links, extents, paging figures) the standard asks for.
+
+use std::fmt::Write as _;
+
+use geo_types::Rect;
+use serde_json::{json, Value};
+
+use crate::access::Caller;
+use crate::io::feature::feature_of;
+use crate::snapshot::{Page, Snapshot};
+use crate::store::{Layer, Record};
+
+/// Where the OGC API lives on the server.
+pub const PREFIX: &str = "/ogc";
+/// The conformance classes implemented.
+pub const CONFORMANCE: [&str; 3] = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+];
+/// WGS-84 longitude/latitude: the only CRS of Part 1 and the store's own.
+pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+/// Features per page when the client does not say (the standard's example).
+pub const DEFAULT_LIMIT: usize = 10;
+/// Most features one page may hold (the standard's example maximum).
+pub const MAX_LIMIT: usize = 10_000;
+
+const GEOJSON: &str = "application/geo+json";
+const JSON: &str = "application/json";
+
+/// A collection id: the layer's own name.
+pub fn collection(id: &str) -> Option<Layer> {
+    Layer::parse(id)
+}
+
+fn title(layer: Layer) -> (&'static str, &'static str) {
+    match layer {
+        Layer::Regions => (
+            "Regions",
+            "administrative divisions (street, community) with their boundary",
+        ),
+        Layer::Atoms => ("Atoms", "the smallest land parcels grids are built from"),
+        Layer::Households => (
+            "Households",
+            "households by care level; personal fields per the caller's role",
+        ),
+        Layer::People => (
+            "People",
+            "grid workers, building heads and volunteers; personal fields per the caller's role",
+        ),
+        Layer::Roads => ("Roads", "road, railway and river lines"),
+        Layer::Buildings => ("Buildings", "building footprints with levels"),
+        Layer::Water => ("Water", "water areas"),
+        Layer::Grids => ("Grids", "imported grids of all three levels"),
+    }
+}
+
+fn link(href: &str, rel: &str, kind: &str, title: &str) -> Value {
+    json!({ "href": href, "rel": rel, "type": kind, "title": title })
+}
+
+/// The landing page; `base` is the absolute URL of [`PREFIX`].
+pub fn landing(base: &str, service_desc: &str) -> Value {
+    json!({
+        "title": "wangge",
+        "description": "Grid-based community governance layers as OGC API – Features; every answer is cut to the caller's region scope.",
+        "links": [
+            link(base, "self", JSON, "this document"),
+            link(service_desc, "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API definition"),
+            link(&format!("{base}/conformance"), "conformance", JSON, "conformance classes"),
+            link(&format!("{base}/collections"), "data", JSON, "collections"),
+        ],
+    })
+}
+
+pub fn conformance() -> Value {
+    json!({ "conformsTo": CONFORMANCE })
+}
+
+/// One collection as `caller` sees it: its extent covers only what their
+/// scope holds (no extent when it holds nothing).
+pub fn collection_doc(s: &Snapshot, layer: Layer, caller: &Caller, base: &str) -> Value {
+    let id = layer.as_str();
+    let (title, description) = title(layer);
+    let href = format!("{base}/collections/{id}");
+    let mut c = json!({
+        "id": id,
+        "title": title,
+        "description": description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": [
+            link(&href, "self", JSON, "this collection"),
+            link(&format!("{href}/items"), "items", GEOJSON, "the features"),
+        ],
+    });
+    if let Some(r) = s.layer_extent(layer, &caller.scope) {
+        c["extent"] = json!({ "spatial": {
+            "bbox": [[r.min().x, r.min().y, r.max().x, r.max().y]],
+            "crs": CRS84,
+        } });
+    }
+    c
+}
+
+pub fn collections_doc(s: &Snapshot, caller: &Caller, base: &str) -> Value {
+    json!({
+        "links": [link(&format!("{base}/collections"), "self", JSON, "collections")],
+        "collections": Layer::ALL.iter().map(|&l| collection_doc(s, l, caller, base)).collect::<Vec<_>>(),
+    })
+}
+
+/// What an items request asks for, already checked.
+#[derive(Debug, Clone)]
+pub struct ItemsQuery {
+    pub bbox: Option<Rect<f64>>,
+    pub limit: usize,
+    pub offset: usize,
+    /// Echoed in paging links; features carry no time, so it filters nothing.
+    pub datetime: Option<String>,
+}
+
+impl ItemsQuery {
+    fn href(&self, base: &str, layer: Layer, offset: usize) -> String {
+        let mut h = format!(
+            "{base}/collections/{}/items?limit={}&offset={offset}",
+            layer.as_str(),
+            self.limit
+        );
+        if let Some(b) = self.bbox {
+            let (lo, hi) = (b.min(), b.max());
+            let _ = write!(h, "&bbox={},{},{},{}", lo.x, lo.y, hi.x, hi.y);
+        }
+        if let Some(d) = &self.datetime {
+            h.push_str("&datetime=");
+            h.push_str(&percent_encode(d));
+        }
+        h
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A page of a collection as the caller may see it: the same scoped and
+/// projected query as `/api/layers`.
+pub fn items(s: &Snapshot, layer: Layer, caller: &Caller, q: &ItemsQuery) -> Page<Record> {
+    s.layer_page(layer, q.bbox, caller, q.offset, q.limit)
+}
+
+/// The GeoJSON FeatureCollection of a page, with `self`, `next`, `prev`
+/// and `collection` links and the paging figures; `now` is `timeStamp`.
+pub fn items_doc(
+    layer: Layer,
+    page: &Page<Record>,
+    q: &ItemsQuery,
+    base: &str,
+    now: &str,
+) -> Result<Value, serde_json::Error> {
+    let features = page
+        .items
+        .iter()
+        .map(|r| serde_json::to_value(feature_of(r)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let returned = features.len();
+    let mut links = vec![
+        link(&q.href(base, layer, q.offset), "self", GEOJSON, "this page"),
+        link(
+            &format!("{base}/collections/{}", layer.as_str()),
+            "collection",
+            JSON,
+            "the collection",
+        ),
+    ];
+    if returned > 0 && q.offset + returned < page.matched {
+        links.push(link(
+            &q.href(base, layer, q.offset + returned),
+            "next",
+            GEOJSON,
+            "next page",
+        ));
+    }
+    if q.offset > 0 {
+        links.push(link(
+            &q.href(base, layer, q.offset.saturating_sub(q.limit)),
+            "prev",
+            GEOJSON,
+            "previous page",
+        ));
+    }
+    Ok(json!({
+        "type": "FeatureCollection",
+        "timeStamp": now,
+        "numberMatched": page.matched,
+        "numberReturned": returned,
+        "links": links,
+        "features": features,
+    }))
+}
+
+/// One feature with its `self` and `collection` links.
+pub fn item_doc(layer: Layer, record: &Record, base: &str) -> Result<Value, serde_json::Error> {
+    let mut f = serde_json::to_value(feature_of(record))?;
+    let id = crate::snapshot::record_id(record);
+    let coll = format!("{base}/collections/{}", layer.as_str());
+    f["links"] = json!([
+        link(
+            &format!("{coll}/items/{id}"),
+            "self",
+            GEOJSON,
+            "this feature"
+        ),
+        link(&coll, "collection", JSON, "the collection"),
+    ]);
+    Ok(f)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn paging_links_keep_the_filter_and_stop_at_the_ends() {
+        let q = ItemsQuery {
+            bbox: Some(Rect::new((116.0, 39.0), (117.0, 40.0))),
+            limit: 2,
+            offset: 2,
+            datetime: Some("2020-01-01T00:00:00Z/..".into()),
+        };
+        let page = Page {
+            matched: 2,
+            offset: 2,
+            items: vec![],
+        };
+        let doc = items_doc(Layer::Roads, &page, &q, "http://h/ogc", "now").unwrap();
+        let rels: Vec<_> = doc["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["rel"].as_str().unwrap(), l["href"].as_str().unwrap()))
+            .collect();
+        let prev = rels.iter().find(|(r, _)| *r == "prev").unwrap().1;
+        assert_eq!(
+            prev,
+            "http://h/ogc/collections/roads/items?limit=2&offset=0&bbox=116,39,117,40&datetime=2020-01-01T00%3A00%3A00Z%2F.."
+        );
+        // The last page: no next link past the data.
+        assert!(rels.iter().all(|(r, _)| *r != "next"));
+        assert_eq!(doc["numberMatched"], 2);
+    }
+}
