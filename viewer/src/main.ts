@@ -47,7 +47,8 @@ const initial = parseHash(window.location.hash);
 setLang(initial.lang);
 
 // Nothing loads before the server knows who we are (or serves a public map).
-renderUser((await whoAmI()) ?? (await showLogin()));
+const who = (await whoAmI()) ?? (await showLogin());
+renderUser(who);
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 
@@ -138,6 +139,7 @@ const ctx: ModeContext = {
     })),
   regions: () => regionList,
   selected: () => regionList.find((r) => r.code === selected) ?? null,
+  role: () => who.role,
 };
 let mode: ModeId = initial.mode;
 
