@@ -271,6 +271,8 @@ function render(): void {
     const p = g.properties;
     const li = el('li');
     const b = el('button', { type: 'button', class: 'cov-gap', 'data-idx': String(i), 'data-kind': p.kind, 'data-severity': p.severity, 'aria-current': String(st.focus === i) });
+    const box = bboxOf(g.geometry);
+    if (box) b.dataset.bbox = box.join(',');
     const head = el('div', { class: 'em-row' });
     const sw = el('span', { class: 'swatch swatch-point' });
     sw.style.setProperty('--c', KIND_COLORS[p.kind] ?? '#475569');
