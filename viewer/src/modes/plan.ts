@@ -315,7 +315,6 @@ async function loadPlans(signal: AbortSignal): Promise<void> {
     if (parent) st.grids.get(parent)?.children.push(code);
     st.features.push({
       type: 'Feature',
-      id: code,
       geometry: f.geometry,
       properties: { code, level: g.level, parent: parent ?? '', region, households: p.metrics.households, balance: g.balance },
     });
@@ -396,7 +395,7 @@ function select(code: string, fly: boolean): void {
   if (!g || !st.ctx) return;
   st.selected = code;
   for (let p = g.parent; p; p = st.grids.get(p)?.parent ?? null) st.expanded.add(p);
-  st.expanded.add(`r:${g.region}`);
+  st.expanded.delete(`closed:${g.region}`);
   if (fly) {
     if (g.level !== st.level) st.level = g.level;
     if (g.bbox) {
@@ -581,10 +580,11 @@ function renderTree(): void {
     for (const c of byLevel1(st.region)) under.append(treeNode(c, fmt));
   } else {
     for (const r of leaves) {
-      const key = `r:${r}`;
+      // Communities start open; the key marks a closed one.
+      const key = `closed:${r}`;
       const li = el('li', { role: 'treeitem' });
       const row = el('div', { class: 'tree-row' });
-      const open = st.expanded.has(key);
+      const open = !st.expanded.has(key);
       const tog = el('button', { type: 'button', class: 'tree-toggle', 'aria-expanded': String(open), 'data-region': r }, open ? '▾' : '▸');
       tog.addEventListener('click', () => {
         if (st.expanded.has(key)) st.expanded.delete(key);
