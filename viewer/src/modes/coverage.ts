@@ -44,12 +44,14 @@ interface State {
   report: api.CoverageReport | null;
   gaps: Gap[];
   focus: number | null;
+  /** Only findings of this kind in the list (null: all). */
+  kind: string | null;
   loading: boolean;
   error: string | null;
   abort: AbortController | null;
 }
 
-const st: State = { ctx: null, region: null, report: null, gaps: [], focus: null, loading: false, error: null, abort: null };
+const st: State = { ctx: null, region: null, report: null, gaps: [], focus: null, kind: null, loading: false, error: null, abort: null };
 const empty: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: [] };
 
 const canRead = (ctx: ModeContext) => READ_ROLES.includes(ctx.role());
@@ -161,6 +163,7 @@ async function load(code: string): Promise<void> {
   st.report = null;
   st.gaps = [];
   st.focus = null;
+  st.kind = null;
   render();
   drawAll();
   try {
@@ -263,11 +266,27 @@ function render(): void {
     box.append(table);
   }
 
-  // Findings, most severe first.
+  // Findings, most severe first; chips per kind filter the list.
   box.append(el('h4', {}, t('cov.gaps', { n: st.gaps.length })));
   if (st.gaps.length === 0) box.append(el('p', { class: 'em-sub' }, t('cov.gaps.none')));
+  const counts = new Map<string, number>();
+  for (const g of st.gaps) counts.set(g.properties.kind, (counts.get(g.properties.kind) ?? 0) + 1);
+  const chips = el('div', { class: 'cov-kinds', id: 'cov-kinds' });
+  for (const kind of Object.keys(KIND_COLORS).filter((k) => counts.has(k))) {
+    const b = el('button', { type: 'button', class: 'cov-kind', 'data-kind': kind, 'aria-pressed': String(st.kind === kind) });
+    const sw = el('span', { class: 'swatch swatch-point' });
+    sw.style.setProperty('--c', KIND_COLORS[kind]);
+    b.append(sw, `${kindName(kind)} ${fmt.format(counts.get(kind)!)}`);
+    b.addEventListener('click', () => {
+      st.kind = st.kind === kind ? null : kind;
+      render();
+    });
+    chips.append(b);
+  }
+  if (counts.size > 1) box.append(chips);
   const ul = el('ul', { class: 'em-list', id: 'cov-gap-list' });
-  st.gaps.slice(0, LIST_MAX).forEach((g, i) => {
+  const listed = st.gaps.map((g, i) => [g, i] as const).filter(([g]) => !st.kind || g.properties.kind === st.kind);
+  for (const [g, i] of listed.slice(0, LIST_MAX)) {
     const p = g.properties;
     const li = el('li');
     const b = el('button', { type: 'button', class: 'cov-gap', 'data-idx': String(i), 'data-kind': p.kind, 'data-severity': p.severity, 'aria-current': String(st.focus === i) });
@@ -286,8 +305,8 @@ function render(): void {
     b.addEventListener('click', () => zoomTo(i));
     li.append(b);
     ul.append(li);
-  });
-  if (st.gaps.length > LIST_MAX) ul.append(el('li', { class: 'em-sub' }, t('cov.more', { n: st.gaps.length - LIST_MAX })));
+  }
+  if (listed.length > LIST_MAX) ul.append(el('li', { class: 'em-sub' }, t('cov.more', { n: listed.length - LIST_MAX })));
   box.append(ul);
 
   // Suggested carer sites.
