@@ -858,6 +858,8 @@ print(code, n)`,
     assert.match(await page.textContent('#plan-grid-title'), new RegExp(code));
     for (const m of ['deviation', 'polsby_popper', 'reock', 'road_share', 'area']) assert.ok(await page.$(`#plan-grid-metrics [data-metric="${m}"]`), m);
     assert.ok(await page.$('#plan-grid [data-figure="households"]'));
+    const care = await page.$$eval('#plan-grid [data-care]', (dds) => dds.map((d) => [d.dataset.care, d.previousElementSibling.textContent]));
+    assert.deepEqual(care, [['reassured', '· 放心户'], ['cared', '· 关心户'], ['connected', '· 连心户']]);
     await page.waitForSelector('#plan-grid-staff, #plan-grid .em-sub:not(:empty)');
 
     // Map → tree: a click on another grid selects it in the tree.

@@ -621,11 +621,12 @@ function renderGrid(): void {
   const balance = el('span', { class: `balance-chip balance-${g.balance}` }, t(`plan.balance.${g.balance}`));
   row(t('plan.grid.households'), fmt.format(g.metrics.households), { 'data-figure': 'households' });
   dl.lastElementChild?.prepend(balance, ' ');
-  const careNames = ['legend.care.1', 'legend.care.2', 'legend.care.3'] as const;
-  Object.entries(g.metrics.by_care).forEach(([k, n], i) => {
-    const known = /^\d$/.test(k) ? careNames[Number(k)] : careNames[i];
-    row(known ? `· ${t(known)}` : `· ${k}`, fmt.format(n), { 'data-care': k });
-  });
+  // The policy's care level keys (ankang: reassured, cared, connected), least care first.
+  const careNames: Record<string, Key> = { reassured: 'legend.care.1', cared: 'legend.care.2', connected: 'legend.care.3' };
+  const rank = (k: string) => Object.keys(careNames).indexOf(k) >>> 0;
+  for (const [k, n] of Object.entries(g.metrics.by_care).sort((a, b) => rank(a[0]) - rank(b[0]))) {
+    row(`· ${careNames[k] ? t(careNames[k]) : k}`, fmt.format(n), { 'data-care': k });
+  }
   box.append(dl);
 
   box.append(el('h4', {}, t('plan.grid.staff')));
