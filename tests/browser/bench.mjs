@@ -86,6 +86,45 @@ async function city(origin) {
   return { bbox: b, grids, households };
 }
 
+/** rAF intervals (ms) during four 2-second panBy animations. */
+function pan(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const m = window.__wanggeMap;
+        const deltas = [];
+        let last = 0;
+        let running = true;
+        const tick = (now) => {
+          deltas.push(now - last);
+          last = now;
+          if (running) requestAnimationFrame(tick);
+        };
+        requestAnimationFrame((now) => {
+          last = now;
+          requestAnimationFrame(tick);
+        });
+        const legs = [
+          [400, 0],
+          [0, 250],
+          [-400, 0],
+          [0, -250],
+        ];
+        let i = 0;
+        const next = () => {
+          if (i === legs.length) {
+            running = false;
+            resolve(deltas);
+            return;
+          }
+          m.once('moveend', next);
+          m.panBy(legs[i++], { duration: 2000, easing: (t) => t });
+        };
+        next();
+      }),
+  );
+}
+
 const browser = await chromium.launch({ executablePath: browserPath, args: ARGS, headless: true });
 
 // 1. Time to first rendered grid.
@@ -147,41 +186,7 @@ const browser = await chromium.launch({ executablePath: browserPath, args: ARGS,
     const levels = [...new Set(f.map((x) => x.properties.level))].sort();
     return { n: new Set(f.map((x) => x.properties.code)).size, levels, zoom: window.__wanggeMap.getZoom() };
   });
-  const frames = await page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        const m = window.__wanggeMap;
-        const deltas = [];
-        let last = 0;
-        let running = true;
-        const tick = (now) => {
-          deltas.push(now - last);
-          last = now;
-          if (running) requestAnimationFrame(tick);
-        };
-        requestAnimationFrame((now) => {
-          last = now;
-          requestAnimationFrame(tick);
-        });
-        const legs = [
-          [400, 0],
-          [0, 250],
-          [-400, 0],
-          [0, -250],
-        ];
-        let i = 0;
-        const next = () => {
-          if (i === legs.length) {
-            running = false;
-            resolve(deltas);
-            return;
-          }
-          m.once('moveend', next);
-          m.panBy(legs[i++], { duration: 2000, easing: (t) => t });
-        };
-        next();
-      }),
-  );
+  const frames = await pan(page);
   const p50 = quantile(frames, 0.5);
   const p95 = quantile(frames, 0.95);
   console.log(
@@ -190,6 +195,22 @@ const browser = await chromium.launch({ executablePath: browserPath, args: ARGS,
       `p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${Math.max(...frames).toFixed(1)} ms over ${frames.length} frames (${(1000 / p50).toFixed(0)} fps at p50)`,
   );
   await context.close();
+
+  // Baseline: the same view and pan on the public map (the store's own
+  // grids as lines, no plan layers).
+  const ctx2 = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const page2 = await ctx2.newPage();
+  await page2.goto(`${origin}/#mode=plan&lang=zh`);
+  await page2.waitForFunction(() => window.__wangge && window.__wanggeMap, null, { timeout: 60_000 });
+  await page2.evaluate(() => window.__wangge.idle());
+  await page2.evaluate((b) => window.__wanggeMap.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 10, duration: 0 }), c.bbox);
+  await page2.evaluate(() => window.__wangge.idle());
+  const base = await pan(page2);
+  console.log(
+    `baseline, same pan on the public map (the store's grids as lines, no plan layers): ` +
+      `p50 ${quantile(base, 0.5).toFixed(1)} ms, p95 ${quantile(base, 0.95).toFixed(1)} ms over ${base.length} frames`,
+  );
+  await ctx2.close();
   child.kill();
 }
 
