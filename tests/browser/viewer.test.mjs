@@ -11,6 +11,12 @@
 // Run from the repository root after `npm ci` here and `npm run build` in
 // viewer/:  node --test tests/browser/
 // Screenshots of each mode go to tests/artifacts/.
+//
+// Suites: the public map (shell, layers, search, language, URL), sign-in,
+// 应急 emergency (an `emergency` user), and 规划 plan / 覆盖 coverage (a
+// `planner` user on a generated city with planted gaps: a plan generated
+// through the UI, grids checked through rendered map features, tree ↔ map
+// selection, gap list and exports, both languages, same-origin requests).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
