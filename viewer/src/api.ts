@@ -189,3 +189,186 @@ export async function emergencyPlan(area: AreaBody, o: PlanOptions, signal?: Abo
 export async function emergencyPlanFile(area: AreaBody, o: PlanOptions, format: 'html' | 'csv'): Promise<Blob> {
   return (await post('/api/emergency/plan', { ...area, ...o, format })).blob();
 }
+
+// --- plans -----------------------------------------------------------------
+
+export interface PlanVersion {
+  id: number;
+  region: string;
+  number: number;
+  parent: number | null;
+  author: string;
+  created_at: string;
+  message: string;
+  published: boolean;
+}
+
+export interface LevelMetrics {
+  level: number;
+  grids: number;
+  in_range: number;
+  max_dev: number;
+  split: number;
+  nest: number;
+  pp_mean: number;
+  reock_mean: number;
+  road_share: number;
+  towers: number;
+  invalid: number;
+}
+
+export interface GridMetrics {
+  households: number;
+  by_care: Record<string, number>;
+  deviation: number;
+  in_range: boolean;
+  pieces: number;
+  polsby_popper: number;
+  reock: number;
+  road_share: number;
+  area_m2: number;
+  atoms: number;
+  tower: boolean;
+}
+
+export interface PlanGridProps {
+  code: string;
+  level: number;
+  parent: string | null;
+  valid: boolean;
+  metrics: GridMetrics;
+  plan: number;
+}
+
+export interface PlanDetail {
+  version: PlanVersion | null;
+  region: string;
+  households: number;
+  atoms: number;
+  levels: LevelMetrics[];
+}
+
+export interface Job {
+  id: number;
+  region: string;
+  user: string;
+  total: number;
+  done: number;
+  status: 'running' | 'done' | 'failed';
+  plans?: Array<{ region: string; id: number; number: number; url: string; levels: LevelMetrics[] }>;
+  error?: string;
+}
+
+export interface GenerateBody {
+  seed?: number;
+  locks?: string[];
+  message?: string;
+}
+
+export async function generatePlan(region: string, body: GenerateBody): Promise<Job> {
+  return (await post(`/api/regions/${encodeURIComponent(region)}/plans`, body)).json();
+}
+
+export function job(id: number, signal?: AbortSignal): Promise<Job> {
+  return getJson(`/api/jobs/${id}`, signal);
+}
+
+export async function planVersions(region: string, signal?: AbortSignal): Promise<PlanVersion[]> {
+  const v = (await getJson<{ versions: PlanVersion[] }>(`/api/regions/${encodeURIComponent(region)}/plans`, signal)).versions;
+  return v.map((x) => ({ ...x, region: String(x.region) }));
+}
+
+export function plan(id: number, signal?: AbortSignal): Promise<PlanDetail> {
+  return getJson(`/api/plans/${id}`, signal);
+}
+
+export function planGrids(id: number, signal?: AbortSignal): Promise<GeoJSON.FeatureCollection<GeoJSON.Geometry, PlanGridProps>> {
+  return getJson(`/api/plans/${id}/grids`, signal);
+}
+
+// --- coverage ----------------------------------------------------------------
+
+export interface Rollup {
+  code: string;
+  name: string;
+  households: number[];
+  staff: Record<string, number>;
+  land_m2: number;
+  covered_m2: number;
+  land_covered_pct: number;
+  grids: number;
+  grids_staffed: number;
+  grids_staffed_pct: number;
+  vulnerable: number;
+  reached: number;
+  reached_pct: number;
+  reached_by_road: number | null;
+  reached_by_road_pct: number | null;
+  findings: Record<string, number>;
+}
+
+export interface GridFigures {
+  code: string;
+  name: string;
+  level: number;
+  region: string;
+  parent: string | null;
+  area_m2: number;
+  households: number[];
+  staff: Record<string, number>;
+  staff_within: Record<string, number>;
+  workers: number;
+  leaders: number;
+  full_time_workers: number;
+  households_per_full_time: number | null;
+  unstaffed: boolean;
+  no_leader: boolean;
+  overloaded: boolean;
+  vulnerable: number;
+  reached: number;
+  reached_by_road: number | null;
+}
+
+export interface Suggestion {
+  rank: number;
+  lon: number;
+  lat: number;
+  building: number | null;
+  grid: string | null;
+  gain: number;
+}
+
+export interface CoverageReport {
+  region: Rollup;
+  children: Rollup[];
+  grids: GridFigures[];
+  findings: Array<{ kind: string; severity: string; region: string; level: number | null; grids: string[]; area_m2: number; households: number; vulnerable: number }>;
+  radius_m: number;
+  by_road: boolean;
+  suggestions: Suggestion[];
+}
+
+export interface GapProps {
+  kind: string;
+  kind_name: string;
+  severity: 'high' | 'medium' | 'low';
+  region: string;
+  level: number | null;
+  grids: string[];
+  area_m2: number;
+  households: number;
+  vulnerable: number;
+}
+
+export function coverage(region: string, suggest: number, signal?: AbortSignal): Promise<CoverageReport> {
+  return getJson(`/api/regions/${encodeURIComponent(region)}/coverage?suggest=${suggest}`, signal);
+}
+
+export function gaps(region: string, signal?: AbortSignal): Promise<GeoJSON.FeatureCollection<GeoJSON.Geometry, GapProps>> {
+  return getJson(`/api/regions/${encodeURIComponent(region)}/gaps`, signal);
+}
+
+/** The coverage export's URL (same origin): csv or xlsx. */
+export function coverageFileUrl(region: string, format: 'csv' | 'xlsx'): string {
+  return `/api/regions/${encodeURIComponent(region)}/coverage?format=${format}`;
+}

@@ -47,7 +47,8 @@ const initial = parseHash(window.location.hash);
 setLang(initial.lang);
 
 // Nothing loads before the server knows who we are (or serves a public map).
-renderUser((await whoAmI()) ?? (await showLogin()));
+const who = (await whoAmI()) ?? (await showLogin());
+renderUser(who);
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
 
@@ -138,6 +139,7 @@ const ctx: ModeContext = {
     })),
   regions: () => regionList,
   selected: () => regionList.find((r) => r.code === selected) ?? null,
+  role: () => who.role,
 };
 let mode: ModeId = initial.mode;
 
@@ -324,6 +326,8 @@ map.on('click', (e: MapMouseEvent) => {
   if (activeDraw && ['polygon', 'linestring', 'point'].includes(activeDraw.draw.getMode())) return;
   // In 应急 a click asks for the nearest volunteers instead.
   if (mode === 'emergency') return;
+  // In 规划 a click on a plan grid selects it (plan.ts) instead.
+  if (map.getLayer('plan-grids-fill') && map.queryRenderedFeatures(e.point, { layers: ['plan-grids-fill'] }).length) return;
   const f = map.queryRenderedFeatures(e.point, { layers: popupLayers.filter((l) => map.getLayoutProperty(l, 'visibility') !== 'none') })[0];
   if (!f) return;
   const p = f.properties ?? {};

@@ -19,6 +19,8 @@ export interface ModeContext {
   /** All regions (from /api/regions) and the one picked in the list or search. */
   regions: () => Region[];
   selected: () => Region | null;
+  /** The signed-in user's role (`viewer` on a public map). */
+  role: () => string;
 }
 
 export interface LegendRow {
