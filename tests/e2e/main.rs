@@ -12,5 +12,6 @@ mod import;
 mod openapi;
 mod partition;
 mod plans;
+mod postgis;
 mod real_data;
 mod tls;
