@@ -22,10 +22,7 @@ fn fresh_url(tag: &str) -> String {
         .subsec_nanos();
     let base = base_url();
     let sep = if base.contains('?') { '&' } else { '?' };
-    format!(
-        "{base}{sep}schema=e2e_{tag}_{}_{nanos}",
-        std::process::id()
-    )
+    format!("{base}{sep}schema=e2e_{tag}_{}_{nanos}", std::process::id())
 }
 
 /// Everything a store holds, less the audit lines of the copies themselves.
@@ -79,20 +76,30 @@ fn copy_gpkg_to_postgis_and_back_loses_nothing_and_both_servers_agree() {
     assert!(da.audit.len() >= 4, "{:?}", da.audit);
     for (layer, x, y) in [
         ("regions", da.data.regions.len(), dp.data.regions.len()),
-        ("households", da.data.households.len(), dp.data.households.len()),
+        (
+            "households",
+            da.data.households.len(),
+            dp.data.households.len(),
+        ),
         ("atoms", da.data.atoms.len(), dp.data.atoms.len()),
     ] {
         assert_eq!(x, y, "{layer}");
     }
     assert!(da == dp, "the PostGIS copy differs from the GeoPackage");
-    assert!(da == db, "the GeoPackage copied back differs from the first");
+    assert!(
+        da == db,
+        "the GeoPackage copied back differs from the first"
+    );
     // The copies are audited in their targets.
     let copies = store::dump(&*store::open(b).unwrap()).unwrap().audit;
     assert_eq!(copies.iter().filter(|e| e.action == "copy").count(), 2);
 
     // `info` reads the database; a second copy into it is refused.
     let info = run(&["info", "--store", &url]);
-    assert!(info.contains("postgis") && info.contains("households"), "{info}");
+    assert!(
+        info.contains("postgis") && info.contains("households"),
+        "{info}"
+    );
     let (ok, _, err) = wangge(&["copy", "--from", a, "--to", &url]);
     assert!(!ok && err.contains("not empty"), "{err}");
     let (ok, _, err) = wangge(&["copy", "--from", &url, "--to", b]);

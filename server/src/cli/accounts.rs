@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::access::account::{AccountStore, AuditEntry, Token, User};
+use crate::access::account::{AuditEntry, Token, User};
 use crate::access::secret::{generate_password, hash_password, new_secret, secret_digest};
 use crate::access::Role;
 use crate::api::auth::timestamp;

@@ -4,7 +4,6 @@
 use anyhow::Context;
 
 use crate::store::postgis::{self, PostGis};
-use crate::store::Store;
 
 /// Arguments of `wangge migrate`.
 #[derive(Debug, clap::Args)]
@@ -52,13 +51,11 @@ pub fn migrate(args: &MigrateArgs) -> anyhow::Result<()> {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.from != args.to,
-        "--from and --to are the same store"
-    );
+    anyhow::ensure!(args.from != args.to, "--from and --to are the same store");
     let from = super::open_existing(&args.from)?;
     let t = std::time::Instant::now();
-    let mut dump = crate::store::dump(&*from).with_context(|| format!("reading {}", shown(&args.from)))?;
+    let mut dump =
+        crate::store::dump(&*from).with_context(|| format!("reading {}", shown(&args.from)))?;
     if !postgis::is_url(&args.to) {
         anyhow::ensure!(
             !std::path::Path::new(&args.to).exists(),
@@ -66,7 +63,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             args.to
         );
     }
-    let to = crate::store::open(&args.to).with_context(|| format!("opening {}", shown(&args.to)))?;
+    let to =
+        crate::store::open(&args.to).with_context(|| format!("opening {}", shown(&args.to)))?;
     // The copy is audited in the target, in the same transaction.
     let mut line = super::cli_audit(
         "copy",

@@ -1,6 +1,6 @@
 //! `wangge info`: what a store holds.
 
-use crate::store::{postgis, Store};
+use crate::store::postgis;
 
 /// Arguments of `wangge info`.
 #[derive(Debug, clap::Args)]

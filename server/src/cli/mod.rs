@@ -99,8 +99,8 @@ pub(crate) fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
 pub(crate) fn open_existing(
     spec: &str,
 ) -> anyhow::Result<std::sync::Arc<dyn crate::store::Backend>> {
-    use anyhow::Context;
     use crate::store::postgis;
+    use anyhow::Context;
     if postgis::is_url(spec) {
         return crate::store::open(spec)
             .with_context(|| format!("opening database {}", postgis::redact(spec)));

@@ -10,7 +10,7 @@ use crate::access::ratelimit::{Limit, RateLimiter};
 use crate::access::{Caller, Role};
 use crate::api::{self, AppState};
 use crate::snapshot::{Snapshot, SnapshotCell};
-use crate::store::{postgis, Store};
+use crate::store::postgis;
 
 /// Arguments of `wangge serve`.
 #[derive(Debug, clap::Args)]
@@ -74,8 +74,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let shown2 = shown.clone();
     let (store, snapshot) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let t = std::time::Instant::now();
-        let store =
-            crate::store::open(&spec).with_context(|| format!("opening store {shown2}"))?;
+        let store = crate::store::open(&spec).with_context(|| format!("opening store {shown2}"))?;
         let data = store.load().context("loading the store")?;
         let snapshot = Snapshot::build(data);
         tracing::info!(

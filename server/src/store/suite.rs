@@ -144,12 +144,21 @@ pub fn restore_copies_everything(from: &dyn Backend, to: &dyn Backend) {
     let e = to.restore(&dump, &mut |_| {}).unwrap_err();
     assert!(matches!(e, StoreError::Conflict(_)), "{e}");
     let newest = dump.data.plans.iter().map(|p| p.version.id).max().unwrap();
+    let last = dump
+        .data
+        .plans
+        .iter()
+        .filter(|p| p.version.region.to_string() == "610902001001")
+        .map(|p| p.version.number)
+        .max()
+        .unwrap();
     let v = to.save_plan(&plan("610902001001", Some(newest))).unwrap();
-    assert!(v.id > newest && v.number == 3, "{v:?}");
+    assert!(v.id > newest && v.number == last + 1, "{v:?}");
     let uid = to.put_user(&user("zhao")).unwrap();
     assert!(dump.users.iter().all(|u| u.id < uid));
     let before = to.audit_log(None, None, usize::MAX).unwrap().len();
-    to.audit(&audit_entry("zhao", "2026-11-26T00:00:00Z")).unwrap();
+    to.audit(&audit_entry("zhao", "2026-11-26T00:00:00Z"))
+        .unwrap();
     let log = to.audit_log(None, None, usize::MAX).unwrap();
     assert_eq!(log.len(), before + 1);
     assert!(log[before].id > log[before - 1].id);

@@ -63,14 +63,32 @@ pub(super) fn restore(tx: &rusqlite::Transaction<'_>, dump: &Dump) -> Result<()>
     for u in &dump.users {
         tx.execute(
             &format!("INSERT INTO wangge_users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-            params![u.id, u.name, u.role.as_str(), scope_text(&u.scope), u.password_hash, u.disabled, u.created_at],
+            params![
+                u.id,
+                u.name,
+                u.role.as_str(),
+                scope_text(&u.scope),
+                u.password_hash,
+                u.disabled,
+                u.created_at
+            ],
         )
         .map_err(sql(op))?;
     }
     for t in &dump.tokens {
         tx.execute(
-            &format!("INSERT INTO wangge_tokens ({TOKEN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-            params![t.id, t.user_id, t.label, t.digest, t.created_at, t.expires_at, t.revoked],
+            &format!(
+                "INSERT INTO wangge_tokens ({TOKEN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ),
+            params![
+                t.id,
+                t.user_id,
+                t.label,
+                t.digest,
+                t.created_at,
+                t.expires_at,
+                t.revoked
+            ],
         )
         .map_err(sql(op))?;
     }

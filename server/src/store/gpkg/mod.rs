@@ -852,11 +852,11 @@ impl Store for GeoPackage {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin copy"))?;
         let mut held = 0i64;
-        for t in Layer::ALL
-            .iter()
-            .map(|l| l.as_str())
-            .chain(["plan_versions", "wangge_users", "wangge_audit"])
-        {
+        for t in Layer::ALL.iter().map(|l| l.as_str()).chain([
+            "plan_versions",
+            "wangge_users",
+            "wangge_audit",
+        ]) {
             held += tx
                 .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| {
                     r.get::<_, i64>(0)

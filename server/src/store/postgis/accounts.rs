@@ -100,15 +100,33 @@ pub(super) async fn restore(c: &ClientWrapper, dump: &Dump) -> Result<()> {
     for u in &dump.users {
         c.execute(
             &format!("INSERT INTO wangge_users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
-            &[&u.id, &u.name, &u.role.as_str(), &scope_text(&u.scope), &u.password_hash, &u.disabled, &u.created_at],
+            &[
+                &u.id,
+                &u.name,
+                &u.role.as_str(),
+                &scope_text(&u.scope),
+                &u.password_hash,
+                &u.disabled,
+                &u.created_at,
+            ],
         )
         .await
         .map_err(pg("copy users"))?;
     }
     for t in &dump.tokens {
         c.execute(
-            &format!("INSERT INTO wangge_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"),
-            &[&t.id, &t.user_id, &t.label, &t.digest, &t.created_at, &t.expires_at, &t.revoked],
+            &format!(
+                "INSERT INTO wangge_tokens ({TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
+            &[
+                &t.id,
+                &t.user_id,
+                &t.label,
+                &t.digest,
+                &t.created_at,
+                &t.expires_at,
+                &t.revoked,
+            ],
         )
         .await
         .map_err(pg("copy tokens"))?;

@@ -139,9 +139,7 @@ fn split_schema(url: &str) -> Result<(String, Option<String>)> {
         if !ok {
             return Err(StoreError::Database {
                 url: redact(url),
-                reason: format!(
-                    "schema {s:?}: use lower-case letters, digits and _ (at most 63)"
-                ),
+                reason: format!("schema {s:?}: use lower-case letters, digits and _ (at most 63)"),
             });
         }
     }
@@ -192,10 +190,11 @@ impl PostGis {
         let shown = redact(url);
         let (base, schema) = split_schema(url)?;
         let mut cfg: tokio_postgres::Config =
-            base.parse().map_err(|e: tokio_postgres::Error| StoreError::Database {
-                url: shown.clone(),
-                reason: format!("not a PostgreSQL URL: {e}"),
-            })?;
+            base.parse()
+                .map_err(|e: tokio_postgres::Error| StoreError::Database {
+                    url: shown.clone(),
+                    reason: format!("not a PostgreSQL URL: {e}"),
+                })?;
         if let Some(s) = &schema {
             cfg.options(format!("-c search_path={s},public"));
         }
@@ -456,10 +455,12 @@ async fn migrate(c: &mut ClientWrapper) -> Result<()> {
             .is_some();
         if !done {
             tracing::info!(version, name, "applying migration");
-            tx.batch_execute(sql).await.map_err(|e| StoreError::Postgres {
-                op: "apply a migration",
-                source: format!("migration {version} ({name}): {e}").into(),
-            })?;
+            tx.batch_execute(sql)
+                .await
+                .map_err(|e| StoreError::Postgres {
+                    op: "apply a migration",
+                    source: format!("migration {version} ({name}): {e}").into(),
+                })?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
                 &[&version, &name],
@@ -559,12 +560,7 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> Result<()> {
             let g = encode(&Geometry::MultiPolygon(a.geometry.clone()));
             c.execute(
                 &st,
-                &[
-                    &code_str(a.region),
-                    &i64::from(a.id),
-                    &g,
-                    &a.kind.as_str(),
-                ],
+                &[&code_str(a.region), &i64::from(a.id), &g, &a.kind.as_str()],
             )
             .await
         }
@@ -778,7 +774,10 @@ async fn load_all(c: &ClientWrapper) -> Result<Dataset> {
         regions: load_regions(c).await?,
         ..Dataset::default()
     };
-    for r in &q(r#"SELECT geom, region, atom_id, kind FROM atoms ORDER BY region COLLATE "C", atom_id"#).await? {
+    for r in
+        &q(r#"SELECT geom, region, atom_id, kind FROM atoms ORDER BY region COLLATE "C", atom_id"#)
+            .await?
+    {
         let region: String = col(r, 1, "atoms.region")?;
         let kind: String = col(r, 3, "atoms.kind")?;
         let id: i64 = col(r, 2, "atoms.atom_id")?;
@@ -864,7 +863,9 @@ async fn load_all(c: &ClientWrapper) -> Result<Dataset> {
             name: col(r, 3, "water.name")?,
         });
     }
-    for r in &q("SELECT fid, geom, region, level, code, name, parent FROM grids ORDER BY fid").await? {
+    for r in
+        &q("SELECT fid, geom, region, level, code, name, parent FROM grids ORDER BY fid").await?
+    {
         let region: String = col(r, 2, "grids.region")?;
         let level: i16 = col(r, 3, "grids.level")?;
         let parent: Option<String> = col(r, 6, "grids.parent")?;
@@ -883,11 +884,17 @@ async fn load_all(c: &ClientWrapper) -> Result<Dataset> {
     }
     // The newest version of each region, regions in byte order as the
     // GeoPackage lists them.
-    let mut newest: Vec<(String, i64)> = q("SELECT region, max(id) FROM plan_versions GROUP BY region")
-        .await?
-        .iter()
-        .map(|r| Ok((col(r, 0, "plan_versions.region")?, col(r, 1, "plan_versions.id")?)))
-        .collect::<Result<_>>()?;
+    let mut newest: Vec<(String, i64)> =
+        q("SELECT region, max(id) FROM plan_versions GROUP BY region")
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    col(r, 0, "plan_versions.region")?,
+                    col(r, 1, "plan_versions.id")?,
+                ))
+            })
+            .collect::<Result<_>>()?;
     newest.sort();
     for (_, id) in newest {
         if let Some(p) = load_plan(c, id).await? {
@@ -1158,11 +1165,11 @@ impl Store for PostGis {
         let tx = self.begin_write(op)?;
         let empty = self.block_on(async {
             let mut n = 0i64;
-            for t in Layer::ALL
-                .iter()
-                .map(|l| l.as_str())
-                .chain(["plan_versions", "wangge_users", "wangge_audit"])
-            {
+            for t in Layer::ALL.iter().map(|l| l.as_str()).chain([
+                "plan_versions",
+                "wangge_users",
+                "wangge_audit",
+            ]) {
                 let row = c_query_one(tx.c(), &format!("SELECT count(*) FROM {t}")).await?;
                 n += row.get::<_, i64>(0);
             }
@@ -1192,7 +1199,12 @@ impl Store for PostGis {
         progress(done);
         // Identities continue after the copied ids.
         self.block_on(async {
-            for t in ["plan_versions", "wangge_users", "wangge_tokens", "wangge_audit"] {
+            for t in [
+                "plan_versions",
+                "wangge_users",
+                "wangge_tokens",
+                "wangge_audit",
+            ] {
                 c_query_one(
                     tx.c(),
                     &format!(
@@ -1305,7 +1317,11 @@ mod test {
         let url = format!(
             "{}{}schema={}",
             testdb::base_url(),
-            if testdb::base_url().contains('?') { '&' } else { '?' },
+            if testdb::base_url().contains('?') {
+                '&'
+            } else {
+                '?'
+            },
             current_schema(&store)
         );
         let again = PostGis::open(&url).unwrap();
@@ -1321,7 +1337,12 @@ mod test {
 
     fn current_schema(s: &PostGis) -> String {
         let c = s.read_conn("test").unwrap();
-        s.block_on(async { c.query_one("SELECT current_schema()", &[]).await.unwrap().get(0) })
+        s.block_on(async {
+            c.query_one("SELECT current_schema()", &[])
+                .await
+                .unwrap()
+                .get(0)
+        })
     }
 
     #[test]
@@ -1402,9 +1423,17 @@ mod test {
             .build()
             .unwrap();
         let s4 = s.clone();
-        assert_eq!(current.block_on(async move { s4.regions().unwrap().len() }), 0);
+        assert_eq!(
+            current.block_on(async move { s4.regions().unwrap().len() }),
+            0
+        );
         let s5 = s.clone();
-        assert_eq!(std::thread::spawn(move || s5.counts().unwrap().len()).join().unwrap(), 8);
+        assert_eq!(
+            std::thread::spawn(move || s5.counts().unwrap().len())
+                .join()
+                .unwrap(),
+            8
+        );
         // Dropping the store inside an async context must not panic.
         rt.block_on(async move { drop(s) });
     }
@@ -1415,7 +1444,10 @@ mod test {
             .err()
             .unwrap()
             .to_string();
-        assert!(e.contains("127.0.0.1:1") && e.contains("cannot connect"), "{e}");
+        assert!(
+            e.contains("127.0.0.1:1") && e.contains("cannot connect"),
+            "{e}"
+        );
         let e = PostGis::open("postgres://u:secret@127.0.0.1:1/x?schema=Bad-Name")
             .err()
             .unwrap()
