@@ -154,7 +154,9 @@ pub fn restore_copies_everything(from: &dyn Backend, to: &dyn Backend) {
         .unwrap();
     let v = to.save_plan(&plan("610902001001", Some(newest))).unwrap();
     assert!(v.id > newest && v.number == last + 1, "{v:?}");
-    let uid = to.put_user(&user("zhao")).unwrap();
+    let uid = to
+        .put_user(&user(&format!("zhao{}", dump.users.len())))
+        .unwrap();
     assert!(dump.users.iter().all(|u| u.id < uid));
     let before = to.audit_log(None, None, usize::MAX).unwrap().len();
     to.audit(&audit_entry("zhao", "2026-11-26T00:00:00Z"))

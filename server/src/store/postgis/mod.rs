@@ -195,9 +195,12 @@ impl PostGis {
                     url: shown.clone(),
                     reason: format!("not a PostgreSQL URL: {e}"),
                 })?;
+        // Notices ("already exists, skipping") would be logged at info.
+        let mut options = "-c client_min_messages=warning".to_string();
         if let Some(s) = &schema {
-            cfg.options(format!("-c search_path={s},public"));
+            options.push_str(&format!(" -c search_path={s},public"));
         }
+        cfg.options(options);
         cfg.application_name("wangge");
         cfg.connect_timeout(Duration::from_secs(10));
         // Two workers: they only move bytes; the callers do the waiting.
