@@ -71,11 +71,13 @@ pub struct PostGis {
     shown: String,
 }
 
-/// Wraps a driver error with the operation it happened in.
+/// Wraps a driver error with the operation it happened in. The driver's
+/// `Display` says only "db error", so the message keeps its causes (the
+/// server's own words).
 pub(crate) fn pg(op: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
     move |source| StoreError::Postgres {
         op,
-        source: Box::new(source),
+        source: chain(&source).into(),
     }
 }
 
@@ -87,6 +89,22 @@ fn pool_err(op: &'static str) -> impl FnOnce(deadpool_postgres::PoolError) -> St
             source: Box::new(other),
         },
     }
+}
+
+/// An error with its causes ("error connecting to server: Connection
+/// refused"): the driver's own message leaves the cause out.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let c_text = c.to_string();
+        if !s.contains(&c_text) {
+            s.push_str(": ");
+            s.push_str(&c_text);
+        }
+        cur = c.source();
+    }
+    s
 }
 
 fn corrupt(what: impl Into<String>, reason: impl ToString) -> StoreError {
@@ -271,7 +289,7 @@ impl PostGis {
         self.pool.get().await.map_err(|e| match e {
             deadpool_postgres::PoolError::Backend(source) => StoreError::Database {
                 url: self.shown.clone(),
-                reason: format!("cannot connect ({op}): {source}"),
+                reason: format!("cannot connect ({op}): {}", chain(&source)),
             },
             other => pool_err(op)(other),
         })
@@ -1390,6 +1408,8 @@ mod test {
         recs.push(Ok(Record::Household(h)));
         let e = s.import(&mut recs.into_iter()).unwrap_err();
         assert!(matches!(e, StoreError::Postgres { .. }), "{e}");
+        // The server's own words reach the message, not just "db error".
+        assert!(e.to_string().contains("0x00"), "{e}");
         assert!(s.counts().unwrap().iter().all(|(_, n)| *n == 0));
         // Every pooled connection is usable afterwards (none is left in
         // the failed transaction).
@@ -1448,7 +1468,7 @@ mod test {
             .unwrap()
             .to_string();
         assert!(
-            e.contains("127.0.0.1:1") && e.contains("cannot connect"),
+            e.contains("127.0.0.1:1") && e.contains("cannot connect") && e.contains("refused"),
             "{e}"
         );
         let e = PostGis::open("postgres://u:secret@127.0.0.1:1/x?schema=Bad-Name")
