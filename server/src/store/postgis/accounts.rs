@@ -76,21 +76,22 @@ pub(super) async fn insert_audit(
     keep_id: Option<i64>,
 ) -> Result<()> {
     let op = "append to the audit log";
-    let done = match keep_id {
-        Some(id) => c
-            .execute(
-                "INSERT INTO wangge_audit (id, at, user_name, action, target, source, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[&id, &e.at, &e.user, &e.action, &e.target, &e.from, &e.detail],
-            )
-            .await,
-        None => {
-            let st = c
-                .prepare_cached("INSERT INTO wangge_audit (at, user_name, action, target, source, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-                .await
-                .map_err(pg(op))?;
-            c.execute(&st, &[&e.at, &e.user, &e.action, &e.target, &e.from, &e.detail])
-                .await
-        }
+    let done = if let Some(id) = keep_id {
+        c.execute(
+            "INSERT INTO wangge_audit (id, at, user_name, action, target, source, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&id, &e.at, &e.user, &e.action, &e.target, &e.from, &e.detail],
+        )
+        .await
+    } else {
+        let st = c
+            .prepare_cached("INSERT INTO wangge_audit (at, user_name, action, target, source, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+            .await
+            .map_err(pg(op))?;
+        c.execute(
+            &st,
+            &[&e.at, &e.user, &e.action, &e.target, &e.from, &e.detail],
+        )
+        .await
     };
     done.map(|_| ()).map_err(pg(op))
 }

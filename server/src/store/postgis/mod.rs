@@ -107,6 +107,8 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+// Reasons are small values read once; taking them by value keeps calls short.
+#[allow(clippy::needless_pass_by_value)]
 fn corrupt(what: impl Into<String>, reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what: what.into(),
@@ -216,7 +218,9 @@ impl PostGis {
         // Notices ("already exists, skipping") would be logged at info.
         let mut options = "-c client_min_messages=warning".to_string();
         if let Some(s) = &schema {
-            options.push_str(&format!(" -c search_path={s},public"));
+            options += " -c search_path=";
+            options += s;
+            options += ",public";
         }
         cfg.options(options);
         cfg.application_name("wangge");
@@ -507,18 +511,17 @@ impl NextIds {
             }
             return Ok(());
         }
-        let next = match self.0.get(&layer) {
-            Some(n) => *n,
-            None => {
-                let row = c
-                    .query_one(
-                        &format!("SELECT coalesce(max(fid), 0) + 1 FROM {}", layer.as_str()),
-                        &[],
-                    )
-                    .await
-                    .map_err(pg("assign ids"))?;
-                row.get(0)
-            }
+        let next = if let Some(n) = self.0.get(&layer) {
+            *n
+        } else {
+            let row = c
+                .query_one(
+                    &format!("SELECT coalesce(max(fid), 0) + 1 FROM {}", layer.as_str()),
+                    &[],
+                )
+                .await
+                .map_err(pg("assign ids"))?;
+            row.get(0)
         };
         *id = next;
         self.0.insert(layer, next + 1);
@@ -745,6 +748,8 @@ fn multipolygon(g: Geometry<f64>, what: &str) -> Result<MultiPolygon<f64>> {
     }
 }
 
+// By value like its siblings, which move the geometry out.
+#[allow(clippy::needless_pass_by_value)]
 fn point(g: Geometry<f64>, what: &str) -> Result<Point<f64>> {
     match g {
         Geometry::Point(p) => Ok(p),
