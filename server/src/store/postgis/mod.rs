@@ -135,6 +135,15 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// A store spec for messages: URLs without their password, paths as given.
+pub fn redact_spec(spec: &str) -> String {
+    if is_url(spec) {
+        redact(spec)
+    } else {
+        spec.to_string()
+    }
+}
+
 /// Splits our own `schema=NAME` query parameter off a URL (tokio-postgres
 /// refuses unknown parameters). Names are plain identifiers so that they
 /// can be written into SQL.
