@@ -17,7 +17,7 @@
 //! - [`emergency`]: nearest reserve volunteers, hazard areas, dispatch.
 //! - [`edit`]: plan edits and their validation.
 //! - [`access`]: users, roles, region scopes, personal-field projection.
-//! - [`store`]: the `Store` trait and its GeoPackage implementation.
+//! - [`store`]: the `Store` trait, its GeoPackage and PostGIS implementations.
 //! - [`io`]: importers (GeoJSON, CSV/XLSX, OSM PBF) and exporters.
 //! - [`snapshot`]: the immutable in-memory view every request reads.
 //! - [`tiles`]: vector tiles cut from the snapshot, cached with ETags.

@@ -38,7 +38,11 @@ pub struct Server {
 
 /// Adds a user and returns an API token for them.
 pub fn user_with_token(store: &std::path::Path, name: &str, role: &str, scope: &str) -> String {
-    let s = store.to_str().unwrap();
+    user_with_token_in(store.to_str().unwrap(), name, role, scope)
+}
+
+/// Like [`user_with_token`], on a store spec (a path or a `postgres://` URL).
+pub fn user_with_token_in(s: &str, name: &str, role: &str, scope: &str) -> String {
     let (ok, out, err) = wangge(&[
         "user", "add", name, "--role", role, "--scope", scope, "--store", s,
     ]);
@@ -51,8 +55,6 @@ pub fn user_with_token(store: &std::path::Path, name: &str, role: &str, scope: &
 impl Server {
     /// Starts the server on `store` and waits until `/health` answers 200.
     pub fn start(store: &std::path::Path, extra: &[&str]) -> Server {
-        use std::io::{BufRead, BufReader};
-        use std::process::{Command, Stdio};
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let name = format!(
             "e2e-admin-{}-{}",
@@ -60,10 +62,19 @@ impl Server {
             N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         let token = user_with_token(store, &name, "admin", "*");
+        let mut args = vec!["--store", store.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Self::start_with(&args, token)
+    }
+
+    /// Starts `wangge serve ARGS` (which name the store) with a token the
+    /// caller made, and waits until `/health` answers 200.
+    pub fn start_with(args: &[&str], token: String) -> Server {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
         let mut child = Command::new(wangge_bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--store"])
-            .arg(store)
-            .args(extra)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -13,6 +13,7 @@ mod ogc;
 mod openapi;
 mod partition;
 mod plans;
+mod postgis;
 mod real_data;
 mod tiles;
 mod tls;

@@ -3,20 +3,21 @@
 //! as done by `cli`.
 
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::access::account::{AccountStore, AuditEntry, Token, User};
+use crate::access::account::{AuditEntry, Token, User};
 use crate::access::secret::{generate_password, hash_password, new_secret, secret_digest};
 use crate::access::Role;
 use crate::api::auth::timestamp;
-use crate::store::gpkg::GeoPackage;
+use crate::store::Backend;
 
 #[derive(Debug, clap::Args)]
 pub struct UserArgs {
+    /// A GeoPackage file or a `postgres://` URL.
     #[arg(long, env = "WANGGE_STORE", global = true)]
-    pub store: Option<PathBuf>,
+    pub store: Option<String>,
     #[command(subcommand)]
     pub command: UserCommand,
 }
@@ -52,8 +53,9 @@ pub enum UserCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct TokenArgs {
+    /// A GeoPackage file or a `postgres://` URL.
     #[arg(long, env = "WANGGE_STORE", global = true)]
-    pub store: Option<PathBuf>,
+    pub store: Option<String>,
     #[command(subcommand)]
     pub command: TokenCommand,
 }
@@ -77,8 +79,9 @@ pub enum TokenCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct AuditArgs {
+    /// A GeoPackage file or a `postgres://` URL.
     #[arg(long, env = "WANGGE_STORE")]
-    pub store: PathBuf,
+    pub store: String,
     /// Only this user's lines.
     #[arg(long)]
     pub user: Option<String>,
@@ -89,10 +92,9 @@ pub struct AuditArgs {
     pub limit: usize,
 }
 
-fn open(store: Option<&PathBuf>) -> anyhow::Result<GeoPackage> {
-    let path = store.context("--store FILE.gpkg is required")?;
-    anyhow::ensure!(path.exists(), "store {} does not exist", path.display());
-    GeoPackage::open(path).with_context(|| format!("opening store {}", path.display()))
+fn open(store: Option<&String>) -> anyhow::Result<Arc<dyn Backend>> {
+    let spec = store.context("--store FILE.gpkg (or a postgres:// URL) is required")?;
+    super::open_existing(spec)
 }
 
 fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
@@ -105,7 +107,7 @@ fn password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     }
 }
 
-fn audit(s: &GeoPackage, action: &str, target: &str, detail: &str) -> anyhow::Result<()> {
+fn audit(s: &dyn Backend, action: &str, target: &str, detail: &str) -> anyhow::Result<()> {
     s.audit(&AuditEntry {
         id: 0,
         at: timestamp(0),
@@ -118,7 +120,7 @@ fn audit(s: &GeoPackage, action: &str, target: &str, detail: &str) -> anyhow::Re
     Ok(())
 }
 
-fn user(s: &GeoPackage, name: &str) -> anyhow::Result<User> {
+fn user(s: &dyn Backend, name: &str) -> anyhow::Result<User> {
     s.user_by_name(name)?
         .with_context(|| format!("no user {name:?}"))
 }
@@ -157,7 +159,7 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<()> {
                 created_at: timestamp(0),
             })?;
             audit(
-                &s,
+                &*s,
                 "user_add",
                 &name,
                 &format!("role {} scope {}", role.as_str(), scope.join(",")),
@@ -179,21 +181,21 @@ pub fn run_user(args: UserArgs) -> anyhow::Result<()> {
             name,
             password_stdin,
         } => {
-            let mut u = user(&s, &name)?;
+            let mut u = user(&*s, &name)?;
             let (pw, generated) = password(password_stdin)?;
             u.password_hash = hash_password(&pw).map_err(|e| anyhow::anyhow!("{e}"))?;
             s.put_user(&u)?;
-            audit(&s, "user_passwd", &name, "")?;
+            audit(&*s, "user_passwd", &name, "")?;
             println!("new password set for {name}");
             if generated {
                 println!("password: {pw}");
             }
         }
         UserCommand::Disable { name } => {
-            let mut u = user(&s, &name)?;
+            let mut u = user(&*s, &name)?;
             u.disabled = true;
             s.put_user(&u)?;
-            audit(&s, "user_disable", &name, "")?;
+            audit(&*s, "user_disable", &name, "")?;
             println!("disabled {name}");
         }
         UserCommand::List => {
@@ -224,7 +226,7 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<()> {
             label,
             days,
         } => {
-            let u = user(&s, &name)?;
+            let u = user(&*s, &name)?;
             let secret = new_secret("wgt_");
             let id = s.put_token(&Token {
                 id: 0,
@@ -235,7 +237,7 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<()> {
                 expires_at: days.map(|d| timestamp(d * 86_400)),
                 revoked: false,
             })?;
-            audit(&s, "token_create", &name, &format!("token {id} ({label})"))?;
+            audit(&*s, "token_create", &name, &format!("token {id} ({label})"))?;
             println!("token {id} for {name} (shown once; send it as Authorization: Bearer ...):");
             println!("{secret}");
         }
@@ -247,11 +249,11 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<()> {
                 .find(|t| t.id == id)
                 .with_context(|| format!("no token {id}"))?;
             s.put_token(&Token { revoked: true, ..t })?;
-            audit(&s, "token_revoke", &id.to_string(), "")?;
+            audit(&*s, "token_revoke", &id.to_string(), "")?;
             println!("revoked token {id}");
         }
         TokenCommand::List { user: name } => {
-            let u = user(&s, &name)?;
+            let u = user(&*s, &name)?;
             for t in s.tokens(u.id)? {
                 println!(
                     "{:<6} {:<16} created {} expires {} {}",

@@ -10,8 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::io::{self, Columns, ImportOptions};
 use crate::spatial::crs::Crs;
 use crate::spatial::placement::RegionIndex;
-use crate::store::gpkg::GeoPackage;
-use crate::store::{Layer, Record, Store};
+use crate::store::{Layer, Record};
 
 /// Arguments of `wangge import`.
 #[derive(Debug, clap::Args)]
@@ -21,9 +20,9 @@ pub struct Args {
     pub layer: String,
     /// GeoJSON (.geojson/.json), CSV (.csv), XLSX (.xlsx) or OSM PBF (.osm.pbf).
     pub file: PathBuf,
-    /// The GeoPackage file (created when missing).
+    /// The GeoPackage file (created when missing) or a `postgres://` URL.
     #[arg(long, env = "WANGGE_STORE")]
-    pub store: PathBuf,
+    pub store: String,
     /// CRS of the file's coordinates: wgs84, cgcs2000, gcj02 or bd09.
     #[arg(long)]
     pub crs: Crs,
@@ -81,8 +80,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .context("--region")?,
     };
     let started = Instant::now();
-    let store = GeoPackage::open(&args.store)
-        .with_context(|| format!("opening store {}", args.store.display()))?;
+    let store = crate::store::open(&args.store).with_context(|| {
+        format!(
+            "opening store {}",
+            crate::store::postgis::redact_spec(&args.store)
+        )
+    })?;
     let regions: Vec<_> = store
         .regions()?
         .into_iter()
@@ -125,7 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &args.layer,
         &format!("{} (crs {})", args.file.display(), args.crs),
     );
-    let report = io::import(&store, stream, &opts, &audit, &mut each);
+    let report = io::import(&*store, stream, &opts, &audit, &mut each);
     bar.finish_and_clear();
     let report = report?;
     for (layer, n) in &report.counts {

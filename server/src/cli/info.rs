@@ -1,29 +1,23 @@
 //! `wangge info`: what a store holds.
 
-use std::path::PathBuf;
-
-use anyhow::Context;
-
-use crate::store::gpkg::GeoPackage;
-use crate::store::Store;
+use crate::store::postgis;
 
 /// Arguments of `wangge info`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The GeoPackage file.
+    /// The GeoPackage file or a `postgres://` URL.
     #[arg(long, env = "WANGGE_STORE")]
-    pub store: PathBuf,
+    pub store: String,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.store.exists(),
-        "store {} does not exist",
-        args.store.display()
-    );
-    let store = GeoPackage::open(&args.store)
-        .with_context(|| format!("opening store {}", args.store.display()))?;
-    println!("store: {} ({})", args.store.display(), store.kind());
+    let store = super::open_existing(&args.store)?;
+    let shown = if postgis::is_url(&args.store) {
+        postgis::redact(&args.store)
+    } else {
+        args.store.clone()
+    };
+    println!("store: {shown} ({})", store.kind());
     for (layer, n) in store.counts()? {
         println!("{:<12} {n}", layer.as_str());
     }

@@ -1,5 +1,6 @@
 //! Subcommands of the `wangge` binary, one file each. Each takes its store
-//! as `--store FILE.gpkg`.
+//! as `--store FILE.gpkg`; `serve`, `info`, `user`, `token` and `audit` also
+//! take a PostGIS database (`--database`/`--store postgres://...`).
 
 use std::process::ExitCode;
 
@@ -38,6 +39,10 @@ pub enum Command {
     /// Solve an instance of the shared partition benchmark.
     Partition(partition::Args),
     BenchPartition(partition::BenchArgs),
+    /// Create or update a PostGIS database's schema (also done by serve).
+    Migrate(copy::MigrateArgs),
+    /// Copy everything from one store to a new one (GeoPackage or PostGIS).
+    Copy(copy::Args),
     /// Print a policy preset (or check a TOML file) as TOML, to start your own.
     Policy {
         /// Preset name (ankang, comprehensive) or a .toml file.
@@ -47,6 +52,7 @@ pub enum Command {
 }
 
 mod accounts;
+mod copy;
 mod coverage;
 mod emergency;
 mod estimate;
@@ -88,6 +94,24 @@ pub(crate) fn init_tracing() -> tracing_appender::non_blocking::WorkerGuard {
     guard
 }
 
+/// Opens a store that must exist already: a GeoPackage file, or a
+/// `postgres://` URL (migrated on open).
+pub(crate) fn open_existing(
+    spec: &str,
+) -> anyhow::Result<std::sync::Arc<dyn crate::store::Backend>> {
+    use crate::store::postgis;
+    use anyhow::Context;
+    if postgis::is_url(spec) {
+        return crate::store::open(spec)
+            .with_context(|| format!("opening database {}", postgis::redact(spec)));
+    }
+    anyhow::ensure!(
+        std::path::Path::new(spec).exists(),
+        "store {spec} does not exist"
+    );
+    crate::store::open(spec).with_context(|| format!("opening store {spec}"))
+}
+
 /// Runs a parsed command line; errors are printed with their causes.
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
@@ -104,6 +128,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Audit(a) => accounts::run_audit(&a),
         Command::Policy { preset } => load_policy(&preset).map(|p| print!("{}", p.to_toml())),
         Command::Serve(a) => serve::run(a),
+        Command::Migrate(a) => copy::migrate(&a),
+        Command::Copy(a) => copy::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

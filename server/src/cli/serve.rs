@@ -10,15 +10,20 @@ use crate::access::ratelimit::{Limit, RateLimiter};
 use crate::access::{Caller, Role};
 use crate::api::{self, AppState};
 use crate::snapshot::{Snapshot, SnapshotCell};
-use crate::store::gpkg::GeoPackage;
-use crate::store::Store;
+use crate::store::postgis;
 
 /// Arguments of `wangge serve`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["store", "database"])))]
 pub struct Args {
     /// The GeoPackage file (created when missing).
     #[arg(long, env = "WANGGE_STORE")]
-    pub store: PathBuf,
+    pub store: Option<PathBuf>,
+    /// A PostGIS database instead of a file:
+    /// `postgres://user[:password]@host[:port]/db[?schema=NAME]`; pending
+    /// migrations are applied at start.
+    #[arg(long, env = "WANGGE_DATABASE", conflicts_with = "store")]
+    pub database: Option<String>,
     /// Address to listen on; port 0 picks a free one (printed at start).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -52,15 +57,29 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn serve(args: Args) -> anyhow::Result<()> {
-    let path = args.store.clone();
+    let (spec, shown) = match (&args.database, &args.store) {
+        (Some(url), _) => {
+            anyhow::ensure!(
+                postgis::is_url(url),
+                "--database must be a postgres:// URL, not {url:?}"
+            );
+            (url.clone(), postgis::redact(url))
+        }
+        (None, Some(path)) => {
+            let p = path.to_string_lossy().into_owned();
+            (p.clone(), p)
+        }
+        (None, None) => anyhow::bail!("--store FILE.gpkg or --database URL is required"),
+    };
+    let shown2 = shown.clone();
     let (store, snapshot) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let t = std::time::Instant::now();
-        let store =
-            GeoPackage::open(&path).with_context(|| format!("opening store {}", path.display()))?;
+        let store = crate::store::open(&spec).with_context(|| format!("opening store {shown2}"))?;
         let data = store.load().context("loading the store")?;
         let snapshot = Snapshot::build(data);
         tracing::info!(
-            store = %path.display(),
+            store = %shown2,
+            kind = store.kind(),
             regions = snapshot.regions.len(),
             households = snapshot.households.len(),
             people = snapshot.people.len(),
@@ -70,7 +89,6 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         Ok((store, snapshot))
     })
     .await??;
-    let store = Arc::new(store);
     let anonymous = args.public_map.as_deref().map(|p| {
         let prefixes: Vec<String> = p
             .split(',')
@@ -92,7 +110,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         plans: Arc::default(),
         auth_cache: Arc::default(),
         store: store.clone(),
-        accounts: store,
+        accounts: store.clone(),
         snapshot: Arc::new(SnapshotCell::new(snapshot)),
         logins: Arc::new(RateLimiter::new(Limit {
             failures: 5,

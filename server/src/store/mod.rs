@@ -1,12 +1,18 @@
 //! Stores: the system of record. One [`Store`] trait, implemented by the
-//! embedded GeoPackage file ([`gpkg`]) and, later, PostGIS.
+//! embedded GeoPackage file ([`gpkg`]) and a PostGIS database
+//! ([`postgis`]); [`open`] picks one from a path or a `postgres://` URL.
 //!
 //! The trait is synchronous: SQLite is, and the API calls it from
 //! `spawn_blocking`. Every write is one transaction.
 
 pub mod gpkg;
+pub mod postgis;
 #[cfg(test)]
 pub mod suite;
+
+use std::sync::Arc;
+
+use crate::access::account::{AccountStore, AuditEntry, Token, User};
 
 use crate::domain::{
     Atom, Building, Household, ImportedGrid, Person, Plan, PlanVersion, Region, RegionCode, Road,
@@ -103,7 +109,7 @@ pub struct Abort;
 pub type ImportCounts = std::collections::BTreeMap<Layer, u64>;
 
 /// Everything a snapshot is built from.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Dataset {
     pub regions: Vec<Region>,
     pub atoms: Vec<Atom>,
@@ -117,6 +123,51 @@ pub struct Dataset {
     pub plans: Vec<Plan>,
 }
 
+impl Dataset {
+    /// Every feature as import records, layer by layer (plans excluded).
+    pub fn records(&self) -> Vec<Record> {
+        let d = self.clone();
+        d.regions
+            .into_iter()
+            .map(Record::Region)
+            .chain(d.atoms.into_iter().map(Record::Atom))
+            .chain(d.households.into_iter().map(Record::Household))
+            .chain(d.people.into_iter().map(Record::Person))
+            .chain(d.roads.into_iter().map(Record::Road))
+            .chain(d.buildings.into_iter().map(Record::Building))
+            .chain(d.water.into_iter().map(Record::Water))
+            .chain(d.grids.into_iter().map(Record::Grid))
+            .collect()
+    }
+}
+
+/// Everything a store holds, as `wangge copy` moves it: the layers, every
+/// plan version (in `data.plans`, by id), the accounts with their tokens
+/// and the whole audit log. Login sessions are not moved: they are
+/// short-lived and their users sign in again.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Dump {
+    pub data: Dataset,
+    pub users: Vec<User>,
+    pub tokens: Vec<Token>,
+    pub audit: Vec<AuditEntry>,
+}
+
+impl Dump {
+    /// Records a restore writes, for progress bars.
+    pub fn len(&self) -> u64 {
+        (self.data.records().len()
+            + self.data.plans.len()
+            + self.users.len()
+            + self.tokens.len()
+            + self.audit.len()) as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Errors of the store layer, with the operation they happened in.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -126,6 +177,14 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("postgres {op}: {source}")]
+    Postgres {
+        op: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("database {url}: {reason}")]
+    Database { url: String, reason: String },
     #[error("store file {path}: {reason}")]
     File { path: String, reason: String },
     #[error("import aborted: nothing was stored")]
@@ -140,7 +199,8 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The system of record. Implementations: [`gpkg::GeoPackage`].
+/// The system of record. Implementations: [`gpkg::GeoPackage`],
+/// [`postgis::PostGis`].
 pub trait Store: Send + Sync {
     /// `"geopackage"` or `"postgis"`.
     fn kind(&self) -> &'static str;
@@ -197,4 +257,54 @@ pub trait Store: Send + Sync {
 
     /// One plan version with its labels.
     fn plan(&self, id: i64) -> Result<Option<Plan>>;
+
+    /// Writes a whole [`Dump`] into this store, which must be empty
+    /// ([`StoreError::Conflict`] otherwise), in one transaction, keeping
+    /// every id and plan number; `progress` hears how many records are
+    /// written so far. A failure leaves the store empty.
+    fn restore(&self, dump: &Dump, progress: &mut dyn FnMut(u64)) -> Result<()>;
+}
+
+/// A store with its accounts: what the server and the command line use.
+pub trait Backend: Store + AccountStore {}
+
+impl<T: Store + AccountStore> Backend for T {}
+
+/// Opens a store by its spec: a `postgres://` (or `postgresql://`) URL
+/// opens PostGIS (migrated on open), anything else is a GeoPackage path
+/// (created when missing).
+pub fn open(spec: &str) -> Result<Arc<dyn Backend>> {
+    if postgis::is_url(spec) {
+        Ok(Arc::new(postgis::PostGis::open(spec)?))
+    } else {
+        Ok(Arc::new(gpkg::GeoPackage::open(spec)?))
+    }
+}
+
+/// Reads everything `store` holds (see [`Dump`]).
+pub fn dump(store: &dyn Backend) -> Result<Dump> {
+    let mut data = store.load()?;
+    let newest = std::mem::take(&mut data.plans);
+    for p in &newest {
+        for v in store.plan_versions(p.version.region)? {
+            let plan = store.plan(v.id)?.ok_or_else(|| StoreError::NotFound {
+                what: format!("plan version {}", v.id),
+            })?;
+            data.plans.push(plan);
+        }
+    }
+    data.plans.sort_by_key(|p| p.version.id);
+    let users = store.users()?;
+    let mut tokens = vec![];
+    for u in &users {
+        tokens.extend(store.tokens(u.id)?);
+    }
+    tokens.sort_by_key(|t| t.id);
+    let audit = store.audit_log(None, None, usize::MAX)?;
+    Ok(Dump {
+        data,
+        users,
+        tokens,
+        audit,
+    })
 }

@@ -1,9 +1,10 @@
 //! The store conformance suite: every `Store` implementation runs it on a
-//! fresh, empty store (GeoPackage here; PostGIS when it lands).
+//! fresh, empty store (`gpkg` and `postgis` each have a test calling it).
 
 use geo_types::{line_string, point, polygon, Geometry, MultiPolygon};
 
-use super::{Abort, Layer, Record, Store, StoreError};
+use super::{Abort, Backend, Layer, Record, Store, StoreError};
+use crate::access::account::{AuditEntry, Session, Token, User};
 use crate::domain::{
     Atom, AtomKind, Building, CareLevel, GridCode, GridLabel, Household, ImportedGrid, Level,
     Person, Plan, PlanVersion, Region, Road, RoadClass, Role, SensitiveFlags, Water, WaterKind,
@@ -121,11 +122,139 @@ fn plan(region: &str, parent: Option<i64>) -> Plan {
 }
 
 /// Runs every check on `store`, which must start empty.
-pub fn run_all(store: &dyn Store) {
+pub fn run_all(store: &dyn Backend) {
     every_layer_round_trips(store);
     abort_rolls_everything_back(store);
     same_id_replaces_and_zero_id_is_assigned(store);
     plans_are_numbered_per_region(store);
+    users_tokens_sessions_and_the_audit_log(store);
+}
+
+/// `from` ran [`run_all`]; `to` is empty (maybe of the other kind). A
+/// restore of `from`'s dump makes `to` hold exactly the same, ids and plan
+/// numbers kept, and new writes continue after the copied ids.
+pub fn restore_copies_everything(from: &dyn Backend, to: &dyn Backend) {
+    let dump = super::dump(from).unwrap();
+    assert!(dump.data.plans.len() >= 4, "every plan version is dumped");
+    assert!(!dump.users.is_empty() && !dump.tokens.is_empty() && !dump.audit.is_empty());
+    let mut seen = 0;
+    to.restore(&dump, &mut |n| seen = n).unwrap();
+    assert_eq!(seen, dump.len());
+    assert_eq!(super::dump(to).unwrap(), dump);
+    let e = to.restore(&dump, &mut |_| {}).unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    let newest = dump.data.plans.iter().map(|p| p.version.id).max().unwrap();
+    let last = dump
+        .data
+        .plans
+        .iter()
+        .filter(|p| p.version.region.to_string() == "610902001001")
+        .map(|p| p.version.number)
+        .max()
+        .unwrap();
+    let v = to.save_plan(&plan("610902001001", Some(newest))).unwrap();
+    assert!(v.id > newest && v.number == last + 1, "{v:?}");
+    let uid = to
+        .put_user(&user(&format!("zhao{}", dump.users.len())))
+        .unwrap();
+    assert!(dump.users.iter().all(|u| u.id < uid));
+    let before = to.audit_log(None, None, usize::MAX).unwrap().len();
+    to.audit(&audit_entry("zhao", "2026-11-26T00:00:00Z"))
+        .unwrap();
+    let log = to.audit_log(None, None, usize::MAX).unwrap();
+    assert_eq!(log.len(), before + 1);
+    assert!(log[before].id > log[before - 1].id);
+}
+
+fn user(name: &str) -> User {
+    User {
+        id: 0,
+        name: name.into(),
+        role: crate::access::Role::Office,
+        scope: vec!["610902001".into()],
+        password_hash: "x".into(),
+        disabled: false,
+        created_at: "2026-11-25T00:00:00Z".into(),
+    }
+}
+
+fn audit_entry(user: &str, at: &str) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        at: at.into(),
+        user: user.into(),
+        action: "login".into(),
+        target: "-".into(),
+        from: "127.0.0.1".into(),
+        detail: "详情".into(),
+    }
+}
+
+fn users_tokens_sessions_and_the_audit_log(s: &dyn Backend) {
+    let id = s.put_user(&user("li")).unwrap();
+    assert!(matches!(
+        s.put_user(&user("li")),
+        Err(StoreError::Conflict(_))
+    ));
+    let mut u = s.user_by_name("li").unwrap().unwrap();
+    assert_eq!((u.id, u.scope.clone()), (id, vec!["610902001".to_string()]));
+    u.scope = vec![String::new()];
+    u.disabled = true;
+    s.put_user(&u).unwrap();
+    let u = s.user(id).unwrap().unwrap();
+    assert!(u.disabled && u.scope == vec![String::new()]);
+    s.put_user(&user("an")).unwrap();
+    let names: Vec<String> = s.users().unwrap().into_iter().map(|u| u.name).collect();
+    assert_eq!(names, ["an", "li"]);
+
+    let t = Token {
+        id: 0,
+        user_id: id,
+        label: "cron".into(),
+        digest: "d1".into(),
+        created_at: "2026".into(),
+        expires_at: None,
+        revoked: false,
+    };
+    let tid = s.put_token(&t).unwrap();
+    s.put_token(&Token {
+        id: tid,
+        revoked: true,
+        ..t.clone()
+    })
+    .unwrap();
+    assert!(s.token_by_digest("d1").unwrap().unwrap().revoked);
+    assert_eq!(s.tokens(id).unwrap().len(), 1);
+
+    let session = Session {
+        digest: "s1".into(),
+        user_id: id,
+        csrf: "c".into(),
+        expires_at: "2099".into(),
+    };
+    s.put_session(&session).unwrap();
+    s.put_session(&session).unwrap();
+    assert_eq!(s.session("s1").unwrap(), Some(session));
+    s.delete_session("s1").unwrap();
+    assert!(s.session("s1").unwrap().is_none());
+
+    s.audit(&audit_entry("li", "2026-11-25T01:00:00Z")).unwrap();
+    s.audit_many(&[
+        audit_entry("wang", "2026-11-25T02:00:00Z"),
+        audit_entry("wang", "2026-11-25T03:00:00Z"),
+    ])
+    .unwrap();
+    assert_eq!(s.audit_log(Some("li"), None, 10).unwrap().len(), 1);
+    assert_eq!(
+        s.audit_log(None, Some("2026-11-25T01:30:00Z"), 10)
+            .unwrap()
+            .len(),
+        2
+    );
+    let all = s.audit_log(None, None, usize::MAX).unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2].detail, "详情");
+    assert_eq!(s.audit_log(None, None, 1).unwrap().len(), 1);
 }
 
 fn every_layer_round_trips(store: &dyn Store) {

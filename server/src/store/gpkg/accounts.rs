@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use super::{sql, GeoPackage};
 use crate::access::account::{AccountStore, AuditEntry, Session, Token, User};
 use crate::access::Role;
-use crate::store::{Result, StoreError};
+use crate::store::{Dump, Result, StoreError};
 
 pub(super) const SCHEMA: &str = include_str!("accounts.sql");
 
@@ -55,6 +55,52 @@ fn token_of(r: &Row<'_>) -> rusqlite::Result<Token> {
 
 const USER_COLS: &str = "id, name, role, scope, password_hash, disabled, created_at";
 const TOKEN_COLS: &str = "id, user_id, label, digest, created_at, expires_at, revoked";
+
+/// Writes the accounts, tokens and audit log of a dump, ids kept, inside
+/// the copy's transaction.
+pub(super) fn restore(tx: &rusqlite::Transaction<'_>, dump: &Dump) -> Result<()> {
+    let op = "copy accounts";
+    for u in &dump.users {
+        tx.execute(
+            &format!("INSERT INTO wangge_users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+            params![
+                u.id,
+                u.name,
+                u.role.as_str(),
+                scope_text(&u.scope),
+                u.password_hash,
+                u.disabled,
+                u.created_at
+            ],
+        )
+        .map_err(sql(op))?;
+    }
+    for t in &dump.tokens {
+        tx.execute(
+            &format!(
+                "INSERT INTO wangge_tokens ({TOKEN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ),
+            params![
+                t.id,
+                t.user_id,
+                t.label,
+                t.digest,
+                t.created_at,
+                t.expires_at,
+                t.revoked
+            ],
+        )
+        .map_err(sql(op))?;
+    }
+    for e in &dump.audit {
+        tx.execute(
+            "INSERT INTO wangge_audit (id, at, user, action, target, source, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![e.id, e.at, e.user, e.action, e.target, e.from, e.detail],
+        )
+        .map_err(sql(op))?;
+    }
+    Ok(())
+}
 
 impl AccountStore for GeoPackage {
     fn user_by_name(&self, name: &str) -> Result<Option<User>> {

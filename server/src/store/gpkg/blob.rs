@@ -142,6 +142,19 @@ fn write_wkb(out: &mut Vec<u8>, g: &Geometry<f64>) {
     }
 }
 
+/// Plain ISO WKB (little-endian), the body of a blob without its header;
+/// the PostGIS store wraps it as EWKB.
+pub(crate) fn wkb(g: &Geometry<f64>) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_wkb(&mut out, g);
+    out
+}
+
+/// Decodes plain ISO WKB (either byte order).
+pub(crate) fn decode_wkb(b: &[u8]) -> Result<Geometry<f64>, BlobError> {
+    Reader { b, i: 0 }.geometry(0)
+}
+
 /// Decodes a GeoPackage blob.
 pub fn decode(blob: &[u8]) -> Result<Geometry<f64>, BlobError> {
     if blob.len() < 8 || &blob[..2] != b"GP" {

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use geo_types::{Geometry, LineString, MultiPolygon, Point};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{Abort, Dataset, ImportCounts, Layer, Record, Result, Store, StoreError};
+use super::{Abort, Dataset, Dump, ImportCounts, Layer, Record, Result, Store, StoreError};
 use crate::domain::{
     Atom, AtomKind, Building, CareLevel, GridCode, GridLabel, Household, ImportedGrid, Level,
     Person, Plan, PlanVersion, Region, RegionCode, Road, RoadClass, Role, SensitiveFlags, Water,
@@ -811,7 +811,7 @@ impl Store for GeoPackage {
     fn save_plan(&self, plan: &Plan) -> Result<PlanVersion> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save plan"))?;
-        let v = save_plan_in(&tx, plan)?;
+        let v = save_plan_in(&tx, plan, false)?;
         tx.commit().map_err(sql("commit plan"))?;
         Ok(v)
     }
@@ -825,7 +825,7 @@ impl Store for GeoPackage {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save partition"))?;
         replace_atoms_in(&tx, region, atoms)?;
-        let v = save_plan_in(&tx, plan)?;
+        let v = save_plan_in(&tx, plan, false)?;
         tx.commit().map_err(sql("commit partition"))?;
         Ok(v)
     }
@@ -847,6 +847,49 @@ impl Store for GeoPackage {
     fn plan(&self, id: i64) -> Result<Option<Plan>> {
         load_plan(&self.lock(), id)
     }
+
+    fn restore(&self, dump: &Dump, progress: &mut dyn FnMut(u64)) -> Result<()> {
+        let mut c = self.lock();
+        let tx = c.transaction().map_err(sql("begin copy"))?;
+        let mut held = 0i64;
+        for t in Layer::ALL.iter().map(|l| l.as_str()).chain([
+            "plan_versions",
+            "wangge_users",
+            "wangge_audit",
+        ]) {
+            held += tx
+                .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map_err(sql("copy"))?;
+        }
+        if held > 0 {
+            return Err(StoreError::Conflict(format!(
+                "the target {} is not empty; copy only into a new store",
+                self.path.display()
+            )));
+        }
+        let mut ext = HashMap::new();
+        let mut done = 0u64;
+        for rec in dump.data.records() {
+            insert(&tx, &rec, &mut ext)?;
+            done += 1;
+            if done % 1000 == 0 {
+                progress(done);
+            }
+        }
+        update_contents(&tx, &ext)?;
+        for p in &dump.data.plans {
+            save_plan_in(&tx, p, true)?;
+            done += 1;
+        }
+        progress(done);
+        accounts::restore(&tx, dump)?;
+        done += (dump.users.len() + dump.tokens.len() + dump.audit.len()) as u64;
+        tx.commit().map_err(sql("commit copy"))?;
+        progress(done);
+        Ok(())
+    }
 }
 
 fn replace_atoms_in(
@@ -864,7 +907,9 @@ fn replace_atoms_in(
     Ok(())
 }
 
-fn save_plan_in(tx: &rusqlite::Transaction<'_>, plan: &Plan) -> Result<PlanVersion> {
+/// Writes a plan version with its labels and codes: a new id and the
+/// region's next number, or (`keep`, a copy) the plan's own id and number.
+fn save_plan_in(tx: &rusqlite::Transaction<'_>, plan: &Plan, keep: bool) -> Result<PlanVersion> {
     if plan.atoms.len() != plan.labels.len() {
         return Err(StoreError::Conflict(format!(
             "plan has {} atoms but {} labels",
@@ -873,18 +918,22 @@ fn save_plan_in(tx: &rusqlite::Transaction<'_>, plan: &Plan) -> Result<PlanVersi
         )));
     }
     let region = code_str(plan.version.region);
-    let number: u32 = tx
-        .query_row(
+    let number: u32 = if keep {
+        plan.version.number
+    } else {
+        tx.query_row(
             "SELECT coalesce(max(number), 0) + 1 FROM plan_versions WHERE region = ?1",
             [&region],
             |r| r.get(0),
         )
-        .map_err(sql("number plan"))?;
+        .map_err(sql("number plan"))?
+    };
     let v = &plan.version;
     tx.execute(
-        "INSERT INTO plan_versions (region, number, parent, author, created_at, message, published)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO plan_versions (id, region, number, parent, author, created_at, message, published)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
+            keep.then_some(v.id),
             region,
             number,
             v.parent,
@@ -930,6 +979,15 @@ mod test {
         let dir = tempfile::tempdir().unwrap();
         let store = GeoPackage::open(dir.path().join("t.gpkg")).unwrap();
         crate::store::suite::run_all(&store);
+    }
+
+    #[test]
+    fn a_restore_into_a_new_geopackage_holds_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = GeoPackage::open(dir.path().join("a.gpkg")).unwrap();
+        crate::store::suite::run_all(&a);
+        let b = GeoPackage::open(dir.path().join("b.gpkg")).unwrap();
+        crate::store::suite::restore_copies_everything(&a, &b);
     }
 
     #[test]
