@@ -75,9 +75,14 @@ def main():
     ap.add_argument("--martin", help="base URL of a Martin serving the same tables")
     a = ap.parse_args()
 
-    # Households to place the tiles.
-    _, body = get(a.base, a.token, "/api/layers/households?limit=5000")
-    pts = [f["geometry"]["coordinates"] for f in json.loads(body)["features"]]
+    # Households to place the tiles, from all over the city.
+    pts = []
+    for offset in range(0, 2_000_000, 5_000):
+        _, body = get(a.base, a.token, f"/api/layers/households?limit=50&offset={offset}")
+        page = [f["geometry"]["coordinates"] for f in json.loads(body)["features"]]
+        if not page:
+            break
+        pts.extend(page)
     rng = random.Random(1)
     rng.shuffle(pts)
     zooms = range(10, 17)

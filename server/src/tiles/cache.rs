@@ -219,6 +219,10 @@ impl TileCache {
     }
 
     fn fresh(&self, t: &Tile, source: Source, frame: &Frame) -> bool {
+        // Cut from the newest snapshot seen: nothing to look up.
+        if t.generation >= self.seen.load(Ordering::Acquire) {
+            return true;
+        }
         let log = self.log.lock().expect("tile log");
         let now = log.snapshot.as_ref().map_or(0, |s| s.generation);
         if t.generation >= now {
