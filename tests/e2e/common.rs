@@ -132,9 +132,24 @@ impl Server {
 
     /// GET with a bearer token (or none): (status, content type, body bytes).
     pub fn get_bytes(&self, path: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
+        self.get_with(path, token, &[], "content-type")
+    }
+
+    /// GET with a bearer token (or none) and extra request headers:
+    /// (status, the response header `want` or "", body bytes).
+    pub fn get_with(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        want: &str,
+    ) -> (u16, String, Vec<u8>) {
         let mut req = ureq::get(&self.url(path));
         if let Some(t) = token {
             req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         let resp = req
             .config()
@@ -143,14 +158,14 @@ impl Server {
             .call()
             .expect("request sent");
         let status = resp.status().as_u16();
-        let ctype = resp
+        let value = resp
             .headers()
-            .get("content-type")
+            .get(want)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
         let body = resp.into_body().read_to_vec().expect("body read");
-        (status, ctype, body)
+        (status, value, body)
     }
 }
 

@@ -21,25 +21,11 @@ fn fetch(
     token: &str,
     if_none_match: Option<&str>,
 ) -> (u16, String, Vec<u8>) {
-    let mut req = ureq::get(&server.url(path)).header("Authorization", &format!("Bearer {token}"));
-    if let Some(e) = if_none_match {
-        req = req.header("If-None-Match", e);
-    }
-    let resp = req
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .call()
-        .expect("request sent");
-    let status = resp.status().as_u16();
-    let etag = resp
-        .headers()
-        .get("etag")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = resp.into_body().read_to_vec().unwrap();
-    (status, etag, body)
+    let headers: Vec<(&str, &str)> = if_none_match
+        .map(|e| ("If-None-Match", e))
+        .into_iter()
+        .collect();
+    server.get_with(path, Some(token), &headers, "etag")
 }
 
 /// The z/x/y tile holding a lon/lat.

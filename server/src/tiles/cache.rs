@@ -62,6 +62,18 @@ struct Key {
     scope: Arc<str>,
 }
 
+impl Key {
+    fn new(source: Source, frame: &Frame, scope: &Scope) -> Self {
+        Self {
+            source,
+            z: frame.z,
+            x: frame.x,
+            y: frame.y,
+            scope: scope_key(scope),
+        }
+    }
+}
+
 #[derive(Clone)]
 struct TileWeight;
 
@@ -139,13 +151,7 @@ impl TileCache {
         scope: &Scope,
     ) -> (Arc<Tile>, Fetch) {
         self.sync(s);
-        let key = Key {
-            source,
-            z: frame.z,
-            x: frame.x,
-            y: frame.y,
-            scope: scope_key(scope),
-        };
+        let key = Key::new(source, &frame, scope);
         if let Some(t) = self.tiles.get(&key) {
             if self.fresh(&t, source, &frame) {
                 return (t, Fetch::Hit);
@@ -175,13 +181,7 @@ impl TileCache {
         if self.seen.load(Ordering::Acquire) != s.generation {
             return None;
         }
-        let key = Key {
-            source,
-            z: frame.z,
-            x: frame.x,
-            y: frame.y,
-            scope: scope_key(scope),
-        };
+        let key = Key::new(source, &frame, scope);
         self.tiles
             .get(&key)
             .filter(|t| self.fresh(t, source, &frame))
