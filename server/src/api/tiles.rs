@@ -92,11 +92,15 @@ pub async fn tile(
 ) -> Result<Response, ApiError> {
     let (source, frame) = tiles::address(&source, &z, &x, &y)?;
     let snapshot = st.snapshot.load();
-    let cache = st.tiles.clone();
-    let (tile, _) =
-        tokio::task::spawn_blocking(move || cache.get(&snapshot, source, frame, &scope))
+    // A warm tile is answered here; cutting one runs on the blocking pool.
+    let tile = if let Some(t) = st.tiles.cached(&snapshot, source, frame, &scope) {
+        t
+    } else {
+        let cache = st.tiles.clone();
+        tokio::task::spawn_blocking(move || cache.get(&snapshot, source, frame, &scope).0)
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+    };
     let etag = HeaderValue::from_str(&tile.etag).map_err(|e| ApiError::Internal(e.to_string()))?;
     let common = [
         (header::ETAG, etag),

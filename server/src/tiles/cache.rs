@@ -157,15 +157,26 @@ impl TileCache {
                 return (t, Fetch::Hit);
             }
         }
+        let raw = super::mvt::encode(self.layers(s, source, &frame, scope));
+        let tile = Arc::new(pack(&raw, s.generation));
+        self.tiles.insert(key, tile.clone());
+        (tile, Fetch::Cut)
+    }
+
+    /// The layers of a tile, cut now (never cached), from the region grids
+    /// and findings kept here.
+    pub fn layers(
+        &self,
+        s: &Arc<Snapshot>,
+        source: Source,
+        frame: &Frame,
+        scope: &Scope,
+    ) -> Vec<super::mvt::Layer> {
         let derived = Derived {
             grids: &|code| self.region_grids(s, code),
             gaps: &|code| self.derive(&self.gaps, s, code, || region_gaps(s, &self.policy, code)),
         };
-        let layers = super::render(s, source, &frame, scope, &derived);
-        let raw = super::mvt::encode(layers);
-        let tile = Arc::new(pack(&raw, s.generation));
-        self.tiles.insert(key, tile.clone());
-        (tile, Fetch::Cut)
+        super::render(s, source, frame, scope, &derived)
     }
 
     /// The cached tile when it is fresh and `s` is the snapshot already

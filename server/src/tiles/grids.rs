@@ -24,6 +24,9 @@ pub struct GridFeature {
     pub balance: &'static str,
     pub deviation: Option<f64>,
     pub geometry: MultiPolygon<f64>,
+    /// `geometry` projected and ranked for simplification once here, not
+    /// again in every tile it is cut into.
+    pub ranked: super::mvt::Ranked,
     pub bbox: Option<Rect<f64>>,
     pub label: Option<Point<f64>>,
 }
@@ -144,6 +147,7 @@ fn feature(
         deviation,
         bbox: geometry.bounding_rect(),
         label: geometry.interior_point(),
+        ranked: super::mvt::Ranked::new(&geometry),
         geometry,
     }
 }

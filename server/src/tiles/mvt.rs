@@ -8,7 +8,9 @@
 //! geojson-vt and tippecanoe: a general polygon overlay per feature and tile
 //! would cost far more and buys nothing inside a tile's buffer.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+
+use foldhash::HashMap;
 
 use geo::Simplify;
 use geo_types::{Coord, LineString, MultiPolygon};
@@ -82,50 +84,51 @@ pub struct Layer {
     pub extent: Option<u32>,
 }
 
-/// An attribute value of a feature.
+/// An attribute value of a feature; text is borrowed from the feature when
+/// it can be (most values repeat within a layer and are never copied).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Prop {
-    Str(String),
+pub enum Prop<'a> {
+    Str(Cow<'a, str>),
     Int(i64),
     Num(f64),
     Bool(bool),
 }
 
-impl From<&str> for Prop {
-    fn from(s: &str) -> Self {
-        Self::Str(s.to_owned())
+impl<'a> From<&'a str> for Prop<'a> {
+    fn from(s: &'a str) -> Self {
+        Self::Str(Cow::Borrowed(s))
     }
 }
-impl From<String> for Prop {
+impl From<String> for Prop<'_> {
     fn from(s: String) -> Self {
-        Self::Str(s)
+        Self::Str(Cow::Owned(s))
     }
 }
-impl From<i64> for Prop {
+impl From<i64> for Prop<'_> {
     fn from(v: i64) -> Self {
         Self::Int(v)
     }
 }
-impl From<u32> for Prop {
+impl From<u32> for Prop<'_> {
     fn from(v: u32) -> Self {
         Self::Int(i64::from(v))
     }
 }
-impl From<f64> for Prop {
+impl From<f64> for Prop<'_> {
     fn from(v: f64) -> Self {
         Self::Num(v)
     }
 }
-impl From<bool> for Prop {
+impl From<bool> for Prop<'_> {
     fn from(v: bool) -> Self {
         Self::Bool(v)
     }
 }
 
-/// Values are shared within a layer; this is their identity.
+/// Values other than strings are shared within a layer by this identity
+/// (strings by their text, looked up without an allocation).
 #[derive(PartialEq, Eq, Hash)]
 enum ValueKey {
-    Str(String),
     Int(i64),
     Num(u64),
     Bool(bool),
@@ -134,7 +137,10 @@ enum ValueKey {
 /// One layer being filled: keys and values interned as the spec wants.
 pub struct LayerBuilder {
     layer: Layer,
+    // foldhash: these maps are looked up for every attribute of every
+    // feature, and their keys are the layer's own (no flooding to fear).
     keys: HashMap<String, u32>,
+    strings: HashMap<String, u32>,
     values: HashMap<ValueKey, u32>,
 }
 
@@ -147,8 +153,9 @@ impl LayerBuilder {
                 extent: Some(EXTENT),
                 ..Layer::default()
             },
-            keys: HashMap::new(),
-            values: HashMap::new(),
+            keys: HashMap::default(),
+            strings: HashMap::default(),
+            values: HashMap::default(),
         }
     }
 
@@ -164,44 +171,57 @@ impl LayerBuilder {
     pub fn add(&mut self, id: Option<u64>, geometry: Encoded, props: &[(&str, Prop)]) {
         let mut tags = Vec::with_capacity(props.len() * 2);
         for (k, v) in props {
-            let next = self.layer.keys.len() as u32;
-            let ki = *self.keys.entry((*k).to_owned()).or_insert_with(|| {
+            let ki = if let Some(&i) = self.keys.get(*k) {
+                i
+            } else {
+                let i = self.layer.keys.len() as u32;
                 self.layer.keys.push((*k).to_owned());
-                next
-            });
-            let key = match v {
-                Prop::Str(s) => ValueKey::Str(s.clone()),
-                Prop::Int(i) => ValueKey::Int(*i),
-                Prop::Num(f) => ValueKey::Num(f.to_bits()),
-                Prop::Bool(b) => ValueKey::Bool(*b),
+                self.keys.insert((*k).to_owned(), i);
+                i
             };
-            let next = self.layer.values.len() as u32;
-            let values = &mut self.layer.values;
-            let vi = *self.values.entry(key).or_insert_with(|| {
-                values.push(match v {
-                    Prop::Str(s) => Value {
-                        string_value: Some(s.clone()),
-                        ..Value::default()
-                    },
-                    Prop::Int(i) if *i < 0 => Value {
+            let vi = match v {
+                Prop::Str(text) => {
+                    if let Some(&i) = self.strings.get(text.as_ref()) {
+                        i
+                    } else {
+                        let next = self.layer.values.len() as u32;
+                        self.layer.values.push(Value {
+                            string_value: Some(text.to_string()),
+                            ..Value::default()
+                        });
+                        self.strings.insert(text.to_string(), next);
+                        next
+                    }
+                }
+                Prop::Int(i) if *i < 0 => self.intern(
+                    ValueKey::Int(*i),
+                    Value {
                         sint_value: Some(*i),
                         ..Value::default()
                     },
-                    Prop::Int(i) => Value {
+                ),
+                Prop::Int(i) => self.intern(
+                    ValueKey::Int(*i),
+                    Value {
                         uint_value: Some(*i as u64),
                         ..Value::default()
                     },
-                    Prop::Num(f) => Value {
+                ),
+                Prop::Num(f) => self.intern(
+                    ValueKey::Num(f.to_bits()),
+                    Value {
                         double_value: Some(*f),
                         ..Value::default()
                     },
-                    Prop::Bool(b) => Value {
+                ),
+                Prop::Bool(b) => self.intern(
+                    ValueKey::Bool(*b),
+                    Value {
                         bool_value: Some(*b),
                         ..Value::default()
                     },
-                });
-                next
-            });
+                ),
+            };
             tags.push(ki);
             tags.push(vi);
         }
@@ -211,6 +231,15 @@ impl LayerBuilder {
             r#type: Some(geometry.kind as i32),
             geometry: geometry.commands,
         });
+    }
+
+    /// The index of a value that is not a string, added when new.
+    fn intern(&mut self, key: ValueKey, value: Value) -> u32 {
+        let values = &mut self.layer.values;
+        *self.values.entry(key).or_insert_with(|| {
+            values.push(value);
+            values.len() as u32 - 1
+        })
     }
 
     pub fn finish(self) -> Layer {
@@ -265,12 +294,15 @@ impl Frame {
 
     /// Tile coordinates of a WGS-84 position.
     pub fn project(&self, c: Coord<f64>) -> Coord<f64> {
-        let lat = c.y.clamp(-MAX_LAT, MAX_LAT).to_radians();
-        let mx = (c.x + 180.0) / 360.0;
-        let my = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0;
+        self.place(mercator(c))
+    }
+
+    /// Tile coordinates of a [`mercator`] position: a multiply and a
+    /// subtraction, for shapes projected once and cut into many tiles.
+    pub fn place(&self, m: Coord<f64>) -> Coord<f64> {
         Coord {
-            x: mx * self.scale - f64::from(self.x) * f64::from(EXTENT),
-            y: my * self.scale - f64::from(self.y) * f64::from(EXTENT),
+            x: m.x * self.scale - f64::from(self.x) * f64::from(EXTENT),
+            y: m.y * self.scale - f64::from(self.y) * f64::from(EXTENT),
         }
     }
 
@@ -352,8 +384,7 @@ impl Frame {
         w.finish(GeomType::Linestring)
     }
 
-    /// Polygons clipped to the buffered tile, rings oriented as the spec
-    /// says (exterior positive area in tile coordinates, holes negative).
+    /// Polygons clipped to the buffered tile and simplified.
     pub fn polygons(&self, mp: &MultiPolygon<f64>) -> Option<Encoded> {
         let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
         let mut w = Writer::default();
@@ -370,23 +401,129 @@ impl Frame {
                 let q = quantize(&s.0, true);
                 (q.len() >= 3 && area2(&q) != 0).then_some(q)
             };
-            let Some(mut outer) = ring(poly.exterior()) else {
-                continue;
-            };
-            if area2(&outer) < 0 {
-                outer.reverse();
-            }
-            w.line(&outer, true);
-            for hole in poly.interiors() {
-                if let Some(mut h) = ring(hole) {
-                    if area2(&h) > 0 {
-                        h.reverse();
-                    }
-                    w.line(&h, true);
-                }
-            }
+            w.polygon(ring(poly.exterior()), poly.interiors().iter().map(ring));
         }
         w.finish(GeomType::Polygon)
+    }
+
+    /// [`Self::polygons`] of a shape projected and ranked once
+    /// ([`Ranked`]): no projection and no simplification per tile.
+    pub fn polygons_ranked(&self, shape: &Ranked) -> Option<Encoded> {
+        let (lo, hi) = (-BUFFER, f64::from(EXTENT) + BUFFER);
+        let tolerance = TOLERANCE / self.scale;
+        let keep = tolerance * tolerance;
+        let mut w = Writer::default();
+        for poly in &shape.0 {
+            let ring = |r: &RankedRing| -> Option<Vec<(i32, i32)>> {
+                let pts: Vec<Coord<f64>> = r
+                    .pts
+                    .iter()
+                    .zip(&r.rank)
+                    .filter(|(_, &rank)| rank > keep)
+                    .map(|(&c, _)| self.place(c))
+                    .collect();
+                let clipped = clip_ring(&pts, lo, hi);
+                let q = quantize(&clipped, true);
+                (q.len() >= 3 && area2(&q) != 0).then_some(q)
+            };
+            let Some((outer, holes)) = poly.split_first() else {
+                continue;
+            };
+            w.polygon(ring(outer), holes.iter().map(ring));
+        }
+        w.finish(GeomType::Polygon)
+    }
+}
+
+/// A multipolygon in [`mercator`] coordinates whose vertices carry their
+/// Douglas–Peucker rank: the squared distance at which simplification would
+/// first keep them (ends of a ring: always). A tile keeps the vertices
+/// ranked above its zoom's tolerance, which is Douglas–Peucker at that
+/// tolerance computed once for every zoom (geojson-vt's approach). Shapes
+/// cut into many tiles (the grids) are ranked once when evaluated.
+#[derive(Debug, Clone, Default)]
+pub struct Ranked(Vec<Vec<RankedRing>>);
+
+#[derive(Debug, Clone)]
+struct RankedRing {
+    pts: Vec<Coord<f64>>,
+    rank: Vec<f64>,
+}
+
+impl Ranked {
+    /// Projects `mp` (WGS-84) and ranks its vertices.
+    pub fn new(mp: &MultiPolygon<f64>) -> Self {
+        let ring = |r: &LineString<f64>| {
+            let pts: Vec<Coord<f64>> = r.0.iter().map(|&c| mercator(c)).collect();
+            let rank = dp_rank(&pts);
+            RankedRing { pts, rank }
+        };
+        Self(
+            mp.0.iter()
+                .map(|p| {
+                    std::iter::once(p.exterior())
+                        .chain(p.interiors())
+                        .map(ring)
+                        .collect()
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Douglas–Peucker ranks of a line's vertices (see [`Ranked`]); the ends
+/// rank infinite. A closed ring's first and last point are both ends.
+fn dp_rank(pts: &[Coord<f64>]) -> Vec<f64> {
+    let n = pts.len();
+    let mut rank = vec![0.0; n];
+    if n == 0 {
+        return rank;
+    }
+    rank[0] = f64::INFINITY;
+    rank[n - 1] = f64::INFINITY;
+    let mut stack = vec![(0, n - 1)];
+    while let Some((first, last)) = stack.pop() {
+        if last <= first + 1 {
+            continue;
+        }
+        let (mut far, mut far_d) = (first, -1.0);
+        for i in first + 1..last {
+            let d = sq_seg_dist(pts[i], pts[first], pts[last]);
+            if d > far_d {
+                (far, far_d) = (i, d);
+            }
+        }
+        // A vertex found later (on a smaller span) never outranks the
+        // vertex that split its span, so a tolerance keeps whole prefixes
+        // of the splitting order, as Douglas–Peucker would.
+        let parent = rank[first].min(rank[last]);
+        rank[far] = far_d.min(parent);
+        stack.push((first, far));
+        stack.push((far, last));
+    }
+    rank
+}
+
+/// Squared distance from `p` to the segment `a`–`b`.
+fn sq_seg_dist(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
+    let d = b - a;
+    let len2 = d.x * d.x + d.y * d.y;
+    let mut near = a;
+    if len2 > 0.0 {
+        let along = (((p.x - a.x) * d.x + (p.y - a.y) * d.y) / len2).clamp(0.0, 1.0);
+        near = a + d * along;
+    }
+    let off = p - near;
+    off.x * off.x + off.y * off.y
+}
+
+/// Web Mercator in the unit square (x east, y south, as tiles count):
+/// where a WGS-84 position lies on the map at every zoom.
+pub fn mercator(c: Coord<f64>) -> Coord<f64> {
+    let lat = c.y.clamp(-MAX_LAT, MAX_LAT).to_radians();
+    Coord {
+        x: (c.x + 180.0) / 360.0,
+        y: (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0,
     }
 }
 
@@ -442,6 +579,29 @@ impl Writer {
         }
         if close {
             self.commands.push(command(7, 1));
+        }
+    }
+
+    /// One polygon, its rings oriented as the spec says (exterior positive
+    /// area in tile coordinates, holes negative); nothing when the
+    /// exterior vanished in this tile.
+    fn polygon(
+        &mut self,
+        exterior: Option<Vec<(i32, i32)>>,
+        holes: impl Iterator<Item = Option<Vec<(i32, i32)>>>,
+    ) {
+        let Some(mut outer) = exterior else {
+            return;
+        };
+        if area2(&outer) < 0 {
+            outer.reverse();
+        }
+        self.line(&outer, true);
+        for mut h in holes.flatten() {
+            if area2(&h) > 0 {
+                h.reverse();
+            }
+            self.line(&h, true);
         }
     }
 
@@ -673,6 +833,69 @@ mod tests {
         let back = Tile::decode(bytes.as_slice()).unwrap();
         assert_eq!(back.layers, vec![layer]);
         assert!(encode(vec![LayerBuilder::new("empty").finish()]).is_empty());
+    }
+
+    #[test]
+    fn ranks_keep_what_douglas_peucker_keeps_at_every_tolerance() {
+        // A wiggly line with collinear runs: ranking once and filtering
+        // must give geo's Douglas–Peucker at each tolerance.
+        let pts: Vec<Coord<f64>> = (0..200)
+            .map(|i| {
+                let x = f64::from(i);
+                let y = if i % 25 < 5 {
+                    0.0
+                } else {
+                    (x * 0.7).sin() * (x * 0.13).cos() * 10.0
+                };
+                coord! { x: x, y: y }
+            })
+            .collect();
+        let rank = dp_rank(&pts);
+        assert!(rank[0].is_infinite() && rank[199].is_infinite());
+        for tolerance in [0.05, 0.5, 1.0, 2.5, 7.0, 30.0] {
+            let kept: Vec<Coord<f64>> = pts
+                .iter()
+                .zip(&rank)
+                .filter(|(_, &r)| r > tolerance * tolerance)
+                .map(|(c, _)| *c)
+                .collect();
+            let dp = LineString(pts.clone()).simplify(tolerance);
+            assert_eq!(kept, dp.0, "tolerance {tolerance}");
+        }
+        // Collinear points never survive.
+        let straight = [
+            coord! { x: 0.0, y: 0.0 },
+            coord! { x: 1.0, y: 1.0 },
+            coord! { x: 2.0, y: 2.0 },
+        ];
+        assert!(dp_rank(&straight)[1] < 1e-30);
+    }
+
+    #[test]
+    fn ranked_shapes_cut_like_shapes_projected_per_tile() {
+        // A grid-like polygon with a hole, cut into a tile it straddles:
+        // the ranked path gives the same rings as projecting per tile.
+        let shape = polygon!(
+            exterior: [(x: 114.30, y: 30.50), (x: 114.36, y: 30.50), (x: 114.361, y: 30.53), (x: 114.36, y: 30.56), (x: 114.30, y: 30.56)],
+            interiors: [[(x: 114.32, y: 30.52), (x: 114.32, y: 30.54), (x: 114.34, y: 30.54), (x: 114.34, y: 30.52)]],
+        );
+        let mp = MultiPolygon(vec![shape]);
+        let ranked = Ranked::new(&mp);
+        for (z, lon, lat) in [
+            (12u8, 114.33, 30.53),
+            (14, 114.36, 30.53),
+            (16, 114.32, 30.52),
+        ] {
+            let side = f64::from(1u32 << z);
+            let at = mercator(coord! { x: lon, y: lat });
+            let frame = Frame::new(z, (at.x * side) as u32, (at.y * side) as u32).unwrap();
+            let per_tile = frame.polygons(&mp).map(|e| decode_rings(&e.commands));
+            let once = frame
+                .polygons_ranked(&ranked)
+                .map(|e| decode_rings(&e.commands));
+            assert_eq!(per_tile, once, "z{z}");
+            assert!(per_tile.is_some(), "z{z}: the tile holds part of the shape");
+        }
     }
 
     /// Test helper: rings of a polygon feature, absolute coordinates.

@@ -96,6 +96,7 @@ pub fn render(
             if shown.iter().any(|x| *x) {
                 for r in s.regions.query(Some(bounds), scope, 0, all).items {
                     let rg = grids(r.code);
+                    let region = r.code.to_string();
                     for (i, g) in rg.grids.iter().enumerate() {
                         let l = usize::from(g.level.clamp(1, 3)) - 1;
                         if !shown[l] || !g.bbox.is_some_and(|b| meets(b, bounds)) {
@@ -104,7 +105,7 @@ pub fn render(
                         let mut props = vec![
                             ("code", Prop::from(g.code.as_str())),
                             ("level", Prop::from(u32::from(g.level))),
-                            ("region", Prop::from(g.region.to_string())),
+                            ("region", Prop::from(region.as_str())),
                             ("balance", Prop::from(g.balance)),
                         ];
                         if let Some(p) = &g.parent {
@@ -119,7 +120,7 @@ pub fn render(
                         // Feature ids: unique within the tile, stable across edits
                         // that keep the grid (region code bits + position).
                         let id = (r.code.as_u64() << 20) ^ i as u64;
-                        if let Some(geom) = frame.polygons(&g.geometry) {
+                        if let Some(geom) = frame.polygons_ranked(&g.ranked) {
                             levels[l].add(Some(id), geom, &props);
                         }
                         if let Some(p) = g.label.and_then(|p| frame.points([p.0])) {
