@@ -889,7 +889,7 @@ print(code, n)`,
     assert.equal(bar[0], bar[1], 'progress full when done');
     assert.match(await page.textContent('#plan-job-text'), /已生成 1 个方案/);
     // The finished job makes the map fetch the grid tiles in view again
-    // (they draw each region's newest plan): requests after the last job poll.
+    // (they draw each region's current plan): requests after the last job poll.
     const sinceDone = jobAnswers.at(-1);
     for (let i = 0; i < 50 && !requests.slice(sinceDone).some((u) => u.includes('/tiles/grids/')); i++) await page.waitForTimeout(100);
     assert.ok(

@@ -367,7 +367,7 @@ async function generate(form: HTMLFormElement): Promise<void> {
       st.poll = window.setTimeout(tick, 400);
       return;
     }
-    // The server's grid tiles draw each region's newest plan (and a plan
+    // The server's grid tiles draw each region's current plan (and a plan
     // job stores new atoms): fetch the tiles in view again, so the shell's
     // grids are the new plan's once it is hidden. Unchanged tiles are 304s.
     if (st.job.status === 'done') reloadTiles(ctx.map, ['grids', 'atoms']);
