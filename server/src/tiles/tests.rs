@@ -316,9 +316,9 @@ fn gap_tiles_show_land_in_no_grid_and_never_a_household() {
 #[test]
 fn region_tiles_carry_each_regions_depth() {
     // A district above street 甲, and a community inside 甲.
-    let mut d = data();
-    d.regions[0].parent = Some("610902".parse().unwrap());
-    d.regions.push(Region {
+    let mut dataset = data();
+    dataset.regions[0].parent = Some("610902".parse().unwrap());
+    dataset.regions.push(Region {
         code: "610902".parse().unwrap(),
         name: "区".into(),
         parent: None,
@@ -326,7 +326,7 @@ fn region_tiles_carry_each_regions_depth() {
             (x: 108.99, y: 32.67), (x: 109.03, y: 32.67), (x: 109.03, y: 32.70), (x: 108.99, y: 32.70)
         ]]),
     });
-    d.regions.push(Region {
+    dataset.regions.push(Region {
         code: "610902001001".parse().unwrap(),
         name: "甲社区".into(),
         parent: Some("610902001".parse().unwrap()),
@@ -334,8 +334,8 @@ fn region_tiles_carry_each_regions_depth() {
             (x: 109.002, y: 32.682), (x: 109.006, y: 32.682), (x: 109.006, y: 32.686), (x: 109.002, y: 32.686)
         ]]),
     });
-    let s = Arc::new(Snapshot::build(d));
-    let c = cache();
+    let snapshot = Arc::new(Snapshot::build(dataset));
+    let tiles = cache();
     let frame = tile_at(12, 109.004, 32.684);
     // A caller who sees only the community still gets its depth from the
     // snapshot's regions, not from the regions in its tile.
@@ -346,7 +346,7 @@ fn region_tiles_carry_each_regions_depth() {
         ),
         (Scope::prefixes(["610902001001"]), &[("甲社区", 2)][..]),
     ] {
-        let t = decode(&c.get(&s, Source::Regions, frame, &scope).0);
+        let t = decode(&tiles.get(&snapshot, Source::Regions, frame, &scope).0);
         for layer in ["regions", "region_labels"] {
             let l = t.layers.iter().find(|l| l.name == layer).unwrap();
             let value = |f: &super::mvt::Feature, key: &str| {
