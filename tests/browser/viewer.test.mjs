@@ -17,6 +17,10 @@
 // `planner` user on a generated city with planted gaps: a plan generated
 // through the UI, grids checked through rendered map features, tree ↔ map
 // selection, gap list and exports, both languages, same-origin requests).
+//
+// The map's data (base map, regions, grids, atoms, household counts) comes
+// from the server's vector tiles (/tiles/{source}/{z}/{x}/{y}.mvt); only
+// household points come from /api/layers/households (see viewer/style.ts).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -130,15 +134,20 @@ describe('viewer', { timeout: 300_000 }, () => {
   let regions;
   let layers;
   const requests = [];
+  /** Every response: URL and status, in order. */
+  const responses = [];
   const consoleErrors = [];
   const badResponses = [];
+  const GRID_LINES = ['grids-line-1', 'grids-line-2', 'grids-line-3'];
 
-  /** Waits until the viewer has fetched the layers for its view and drawn them. */
+  /** Waits until the viewer has fetched the tiles and points for its view and drawn them. */
   const idle = () => page.evaluate(() => window.__wangge.idle());
   const rendered = (layerIds) =>
     page.evaluate(
       (ids) =>
-        window.__wanggeMap.queryRenderedFeatures({ layers: ids }).map((f) => ({ layer: f.layer.id, props: f.properties })),
+        window.__wanggeMap
+          .queryRenderedFeatures({ layers: ids })
+          .map((f) => ({ layer: f.layer.id, source: f.source, sourceLayer: f.sourceLayer, props: f.properties })),
       layerIds,
     );
   const jumpTo = async (center, zoom) => {
@@ -168,6 +177,7 @@ describe('viewer', { timeout: 300_000 }, () => {
     });
     page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
     page.on('response', (r) => {
+      responses.push({ url: r.url(), status: r.status() });
       if (r.status() >= 400) badResponses.push(`${r.status()} ${r.url()}`);
     });
   });
@@ -205,6 +215,21 @@ describe('viewer', { timeout: 300_000 }, () => {
     const known = new Set(regions.map((r) => r.code));
     const drawn = new Set(feats.map((f) => String(f.props.code ?? '')));
     assert.ok([...drawn].some((c) => known.has(c)), `drawn region codes ${[...drawn].slice(0, 5)} are not in /api/regions`);
+    assert.ok(feats.every((f) => f.source === 'regions' && f.sourceLayer === 'regions'), 'regions from the regions tiles');
+    // Label points carry the region's depth (0 for a street, 1 for its
+    // communities), which the labels' priority and zoom rules use.
+    const labels = await page.evaluate(() =>
+      window.__wanggeMap.querySourceFeatures('regions', { sourceLayer: 'region_labels' }).map((f) => f.properties),
+    );
+    assert.ok(labels.length > 0, 'no region label in the tiles');
+    const parentOf = new Map(regions.map((r) => [r.code, r.parent]));
+    for (const l of labels) {
+      assert.equal(typeof l.depth, 'number', `depth of ${l.code}: ${JSON.stringify(l)}`);
+      if (parentOf.has(String(l.code))) {
+        const p = parentOf.get(String(l.code));
+        assert.equal(l.depth > 0, p != null && parentOf.has(p), `depth of ${l.code} (parent ${p}): ${l.depth}`);
+      }
+    }
   });
 
   test('a click on a region zooms to it', async () => {
@@ -228,8 +253,44 @@ describe('viewer', { timeout: 300_000 }, () => {
     const xs = ring.map((p) => p[0]);
     const ys = ring.map((p) => p[1]);
     await jumpTo([(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2], 14);
-    const feats = await rendered(['grids-line']);
+    const feats = await rendered(GRID_LINES);
     assert.ok(feats.length > 0, 'no grid drawn');
+    // Drawn from the grid tiles: each level from its own MVT layer, with the grid's code.
+    for (const f of feats) {
+      assert.equal(f.source, 'grids', JSON.stringify(f));
+      assert.equal(f.sourceLayer, `grid${f.props.level}`, JSON.stringify(f));
+      assert.equal(f.layer, `grids-line-${f.props.level}`, JSON.stringify(f));
+      assert.ok(typeof f.props.code === 'string' && f.props.code.length > 0, `grid without a code: ${JSON.stringify(f)}`);
+    }
+    assert.ok(feats.some((f) => f.props.code === String(g.properties.code)), `grid ${g.properties.code} not among ${[...new Set(feats.map((f) => f.props.code))].slice(0, 5)}`);
+    assert.ok(
+      responses.some((r) => r.url.startsWith(`${origin}/tiles/grids/`) && r.url.endsWith('.mvt') && r.status === 200),
+      'no grid tile answered 200',
+    );
+  });
+
+  test('the base map renders from the basemap tiles', async (t) => {
+    if (!layers.roads && !layers.buildings) {
+      t.skip('the store has no roads or buildings');
+      return;
+    }
+    // Where households live there are roads and buildings.
+    const h = (await getJson(`${origin}/api/layers/households?limit=1`)).features[0];
+    await jumpTo(h.geometry.coordinates, 16);
+    const ids = [
+      ...(layers.roads ? ['roads-casing', 'roads-line'] : []),
+      ...(layers.buildings ? ['buildings-fill'] : []),
+    ];
+    const feats = await rendered(ids);
+    for (const id of ids) assert.ok(feats.some((f) => f.layer === id), `${id} drawn: ${[...new Set(feats.map((f) => f.layer))]}`);
+    assert.ok(feats.every((f) => f.source === 'basemap'), 'base map from the basemap tiles');
+    assert.ok(
+      responses.some((r) => r.url.startsWith(`${origin}/tiles/basemap/`) && r.url.endsWith('.mvt') && r.status === 200),
+      'no basemap tile answered 200',
+    );
+    // Map data comes from the tiles; the layers API is asked for household points only.
+    const asked = requests.filter((u) => u.startsWith(`${origin}/api/layers/`)).map((u) => new URL(u).pathname);
+    assert.deepEqual([...new Set(asked)].filter((p) => p !== '/api/layers/households'), [], 'GeoJSON layers still fetched');
   });
 
   test('households render as points at high zoom', async (t) => {
@@ -239,9 +300,15 @@ describe('viewer', { timeout: 300_000 }, () => {
     }
     const h = (await getJson(`${origin}/api/layers/households?limit=1`)).features[0];
     await jumpTo(h.geometry.coordinates, 15);
-    assert.equal((await rendered(['households-circle'])).length, 0, 'households drawn below their zoom');
+    assert.equal((await rendered(['households-circle'])).length, 0, 'household points drawn below their zoom');
+    // Below it, households counted per cell by the households tiles: a count, nothing personal.
+    const cells = await rendered(['households-cells']);
+    assert.ok(cells.length > 0, 'no household density drawn at zoom 15');
+    assert.ok(cells.every((c) => c.sourceLayer === 'household_cells' && c.props.count > 0 && Object.keys(c.props).join() === 'count'), JSON.stringify(cells[0]));
     await jumpTo(h.geometry.coordinates, 17);
     assert.ok((await rendered(['households-circle'])).length > 0, 'no household drawn at zoom 17');
+    assert.equal((await rendered(['households-cells'])).length, 0, 'household cells drawn at zoom 17');
+    assert.ok(requests.some((u) => u.startsWith(`${origin}/api/layers/households?bbox=`)), 'household points from the API');
   });
 
   test('the layer switcher hides and shows a layer', async () => {
@@ -714,6 +781,8 @@ describe('plan and coverage modes', { timeout: 600_000 }, () => {
   let leaf;
   let removed;
   const requests = [];
+  /** For each /api/jobs/ answer, how many requests had been made by then. */
+  const jobAnswers = [];
   const consoleErrors = [];
   const badResponses = [];
   const idle = () => page.evaluate(() => window.__wangge.idle());
@@ -775,6 +844,7 @@ print(code, n)`,
     });
     page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
     page.on('response', (r) => {
+      if (r.url().includes('/api/jobs/')) jobAnswers.push(requests.length);
       if (r.status() >= 400 && !(r.status() === 401 && r.url().endsWith('/api/me'))) badResponses.push(`${r.status()} ${r.url()}`);
     });
     await page.goto(`${server.origin}/`, { waitUntil: 'load' });
@@ -818,6 +888,14 @@ print(code, n)`,
     const bar = await page.$eval('#plan-progress', (p) => [p.value, p.max]);
     assert.equal(bar[0], bar[1], 'progress full when done');
     assert.match(await page.textContent('#plan-job-text'), /已生成 1 个方案/);
+    // The finished job makes the map fetch the grid tiles in view again
+    // (they draw each region's current plan): requests after the last job poll.
+    const sinceDone = jobAnswers.at(-1);
+    for (let i = 0; i < 50 && !requests.slice(sinceDone).some((u) => u.includes('/tiles/grids/')); i++) await page.waitForTimeout(100);
+    assert.ok(
+      requests.slice(sinceDone).some((u) => u.startsWith(`${server.origin}/tiles/grids/`)),
+      `no grid tile asked for after the job: ${requests.slice(sinceDone).join(' ')}`,
+    );
     // The new version is listed and shown.
     await page.waitForFunction((n) => document.querySelectorAll('#plan-version-list li').length === n + 1, before, { timeout: 30_000 });
     const newest = await page.$eval('#plan-version-list li', (li) => ({ text: li.textContent, current: li.getAttribute('aria-current') }));

@@ -57,6 +57,7 @@ const table = {
   'legend.grid.2': { zh: '二级网格', en: 'Level-2 grid' },
   'legend.grid.3': { zh: '三级网格', en: 'Level-3 grid' },
   'legend.careLevel': { zh: '照护等级', en: 'Care level' },
+  'legend.householdCells': { zh: '住户密度（按格计数）', en: 'Household density (per cell)' },
   'legend.care.1': { zh: '放心户', en: 'Reassured' },
   'legend.care.2': { zh: '关心户', en: 'Attention' },
   'legend.care.3': { zh: '连心户', en: 'Close care' },

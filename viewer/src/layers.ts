@@ -1,31 +1,53 @@
-// Fills the map's GeoJSON sources from /api/layers/{layer}?bbox=…&limit=…
-// for the current view. Each layer has a minimum zoom (no household points
-// for a whole city) and a page limit; a view with more features than the
-// limit shows the first page and says so in the status bar. A newer view
-// aborts the requests of the older one.
+// What the map's data layers still need beyond the style: their
+// visibility (the layer switcher), their load states for the status bar,
+// the household points, and fresh tiles after a change.
+//
+// Regions, grids, atoms, the base map and household counts are vector tiles
+// from our own server (style.ts); MapLibre fetches them and their load
+// states come from its `sourcedataloading`/`sourcedata`/`idle`/`error`
+// events. Household *points* (zoom 16 on) are a GeoJSON source filled here
+// from /api/layers/households?bbox=…&limit=… for the current view: tiles
+// carry no personal field, and the points are coloured by care level,
+// which the role-projected API gives. A view with more points than the
+// limit shows the first page and says so in the status bar; a newer view
+// aborts the request of the older one.
 
-import type { GeoJSONSource, Map as MlMap } from 'maplibre-gl';
+import type { GeoJSONSource, Map as MlMap, MapSourceDataEvent, VectorTileSource } from 'maplibre-gl';
 import * as api from './api';
-import { DATA_LAYERS, STYLE_LAYERS, type DataLayer } from './style';
+import { sessionEnded } from './ui/login';
+import {
+  DATA_LAYERS,
+  HOUSEHOLD_CELLS,
+  HOUSEHOLD_POINTS,
+  HOUSEHOLD_POINTS_FROM,
+  LAYER_SOURCES,
+  STYLE_LAYERS,
+  TILE_SOURCES,
+  type DataLayer,
+} from './style';
 
 export interface LayerConfig {
+  /** The zoom the layer first shows at (its tiles' first zoom). */
   minzoom: number;
-  limit: number;
   defaultOn: boolean;
 }
 
 export const LAYER_CONFIG: Record<DataLayer, LayerConfig> = {
-  regions: { minzoom: 0, limit: 1000, defaultOn: true },
-  grids: { minzoom: 11, limit: 3000, defaultOn: true },
-  water: { minzoom: 10, limit: 2000, defaultOn: true },
-  roads: { minzoom: 12, limit: 5000, defaultOn: true },
-  atoms: { minzoom: 14, limit: 3000, defaultOn: false },
-  buildings: { minzoom: 15, limit: 5000, defaultOn: true },
-  households: { minzoom: 16, limit: 5000, defaultOn: true },
+  regions: { minzoom: 0, defaultOn: true },
+  grids: { minzoom: 8, defaultOn: true },
+  water: { minzoom: 0, defaultOn: true },
+  roads: { minzoom: 10, defaultOn: true },
+  atoms: { minzoom: 13, defaultOn: false },
+  buildings: { minzoom: 14, defaultOn: true },
+  // Counts per cell from zoom 10, points from HOUSEHOLD_POINTS_FROM.
+  households: { minzoom: 10, defaultOn: true },
 };
 
-/** Label sources derived from polygon layers. */
-const LABELS: Partial<Record<DataLayer, string>> = { grids: 'grid-labels', regions: 'region-labels' };
+/** Household points asked for per view. */
+const HOUSEHOLD_LIMIT = 5000;
+
+/** Every map source drawn from the server's tiles. */
+export const VECTOR_SOURCES: string[] = [...TILE_SOURCES.filter((s) => s !== 'households'), HOUSEHOLD_CELLS];
 
 export interface LoadReport {
   layer: DataLayer;
@@ -35,14 +57,33 @@ export interface LoadReport {
   message?: string;
 }
 
+/**
+ * Makes MapLibre fetch a vector source's tiles in view again (after a plan
+ * job or another change). The tiles are `no-cache` with ETags, so the
+ * browser revalidates each and an unchanged one is a cheap 304.
+ */
+export function reloadTiles(map: MlMap, sources: readonly string[] = VECTOR_SOURCES): void {
+  for (const id of sources) {
+    const source = map.getSource(id) as VectorTileSource | undefined;
+    if (source?.type !== 'vector') continue;
+    if (typeof map.refreshTiles === 'function') map.refreshTiles(id);
+    else if (source.tiles) source.setTiles([...source.tiles]);
+  }
+}
+
 export class LayerLoader {
   private controller: AbortController | null = null;
   private timer: number | undefined;
-  private pending = false; // a load is scheduled or running
+  private pending = false; // a household load is scheduled or running
   private visible: Set<DataLayer>;
   /** Layers the server has (from /api/layers); unknown ones are not asked for. */
   private available: Set<string> | null = null;
-  readonly loaded = new Map<DataLayer, { shown: number; total: number }>();
+  /** The household points' own state while the view shows points. */
+  private points: LoadReport | null = null;
+  /** The last tile error per vector source, until its next load starts. */
+  private errors = new Map<string, string>();
+  private reported = new Map<DataLayer, string>();
+  private frame = 0;
 
   constructor(
     private map: MlMap,
@@ -51,6 +92,26 @@ export class LayerLoader {
   ) {
     this.visible = new Set(initial);
     map.on('moveend', () => this.schedule());
+    map.on('sourcedataloading', (e: MapSourceDataEvent) => {
+      if (!VECTOR_SOURCES.includes(e.sourceId)) return;
+      this.errors.delete(e.sourceId);
+      this.updateSoon();
+    });
+    map.on('sourcedata', (e: MapSourceDataEvent) => {
+      if (VECTOR_SOURCES.includes(e.sourceId)) this.updateSoon();
+    });
+    map.on('idle', () => this.updateStates());
+    map.on('error', (e) => {
+      const sourceId = (e as { sourceId?: string }).sourceId;
+      const err = e.error as Error & { status?: number };
+      if (err?.status === 401) sessionEnded(); // the session ended: sign in again
+      if (!sourceId || !VECTOR_SOURCES.includes(sourceId)) {
+        console.error(err);
+        return;
+      }
+      this.errors.set(sourceId, err?.status ? `${err.status}` : (err?.message ?? String(err)));
+      this.updateSoon();
+    });
   }
 
   setAvailable(names: string[]): void {
@@ -71,7 +132,8 @@ export class LayerLoader {
     for (const id of STYLE_LAYERS[layer]) {
       if (this.map.getLayer(id)) this.map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
     }
-    this.schedule(0);
+    if (layer === 'households') this.schedule(0);
+    this.updateStates();
   }
 
   applyVisibility(): void {
@@ -81,33 +143,45 @@ export class LayerLoader {
         if (this.map.getLayer(id)) this.map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
       }
     }
+    this.updateStates();
   }
 
-  /**
-   * One label point per polygon of a loaded page (grids, regions), so a
-   * polygon cut across tiles is named once. Regions get their depth (0 for
-   * a street, 1 for its communities) from the parents on the same page.
-   */
-  private setLabels(layer: DataLayer, page: api.Page): void {
-    const byCode = new Map(page.features.map((f) => [String(f.properties?.code ?? ''), f]));
-    const depth = (f: GeoJSON.Feature): number => {
-      let d = 0;
-      for (let p = f.properties?.parent; p != null && byCode.has(String(p)) && d < 8; p = byCode.get(String(p))?.properties?.parent) d++;
-      return d;
-    };
-    const features: GeoJSON.Feature[] = [];
-    for (const f of page.features) {
-      const at = f.geometry ? labelPoint(f.geometry) : null;
-      if (!at) continue;
-      const properties = layer === 'regions' ? { ...f.properties, depth: depth(f) } : f.properties;
-      features.push({ type: 'Feature', properties, geometry: { type: 'Point', coordinates: at } });
-    }
-    (this.map.getSource(LABELS[layer]!) as GeoJSONSource | undefined)?.setData({ type: 'FeatureCollection', features });
-  }
-
-  /** True while a load is scheduled or under way. */
+  /** True while a household load is scheduled or under way. */
   busy(): boolean {
     return this.pending;
+  }
+
+  private updateSoon(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.updateStates();
+    });
+  }
+
+  /** Reports each data layer's state when it changed. */
+  updateStates(): void {
+    const zoom = this.map.getZoom();
+    for (const layer of DATA_LAYERS) {
+      const r = this.stateOf(layer, zoom);
+      const key = JSON.stringify(r);
+      if (this.reported.get(layer) === key) continue;
+      this.reported.set(layer, key);
+      this.report(r);
+    }
+  }
+
+  private stateOf(layer: DataLayer, zoom: number): LoadReport {
+    if (!this.visible.has(layer) || zoom < LAYER_CONFIG[layer].minzoom) return { layer, state: 'hidden' };
+    if (layer === 'households' && zoom >= HOUSEHOLD_POINTS_FROM) {
+      if (this.available && !this.available.has('households')) return { layer, state: 'hidden' };
+      return this.points ?? { layer, state: 'loading' };
+    }
+    const sources = LAYER_SOURCES[layer].filter((s) => s !== HOUSEHOLD_POINTS && this.map.getSource(s));
+    const error = sources.map((s) => this.errors.get(s)).find((m) => m !== undefined);
+    if (error !== undefined) return { layer, state: 'error', message: error };
+    if (sources.some((s) => !this.map.isSourceLoaded(s))) return { layer, state: 'loading' };
+    return { layer, state: 'done' };
   }
 
   schedule(delay = 150): void {
@@ -116,58 +190,56 @@ export class LayerLoader {
     this.timer = window.setTimeout(() => void this.load(), delay);
   }
 
-  /** Loads every visible layer for the current view; resolves when all are done. */
+  private setPoints(r: LoadReport | null): void {
+    this.points = r;
+    this.updateStates();
+  }
+
+  /** Loads the household points for the current view when it shows them. */
   async load(): Promise<void> {
     this.controller?.abort();
     const controller = new AbortController();
     this.controller = controller;
     this.pending = true;
+    const source = this.map.getSource(HOUSEHOLD_POINTS) as GeoJSONSource | undefined;
+    const wanted =
+      this.visible.has('households') &&
+      this.map.getZoom() >= HOUSEHOLD_POINTS_FROM &&
+      (this.available?.has('households') ?? true);
+    if (!source || !wanted) {
+      if (source && this.points) source.setData({ type: 'FeatureCollection', features: [] });
+      this.setPoints(null);
+    } else {
+      this.setPoints({ layer: 'households', state: 'loading' });
+      try {
+        const page = await api.layerPage('households', this.bbox(), HOUSEHOLD_LIMIT, controller.signal);
+        if (controller.signal.aborted) return;
+        source.setData(page);
+        const shown = page.numberReturned ?? page.features.length;
+        const total = page.numberMatched ?? shown;
+        this.setPoints({ layer: 'households', state: 'done', shown, total });
+      } catch (e) {
+        if (controller.signal.aborted) return;
+        this.setPoints({ layer: 'households', state: 'error', message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    if (this.controller === controller) {
+      this.pending = false;
+      window.dispatchEvent(new CustomEvent('wangge:layersloaded'));
+    }
+  }
+
+  /** The view plus a little margin, so a small pan does not show empty edges. */
+  private bbox(): [number, number, number, number] {
     const b = this.map.getBounds();
-    // A little margin so a small pan does not show empty edges.
     const dx = (b.getEast() - b.getWest()) * 0.1;
     const dy = (b.getNorth() - b.getSouth()) * 0.1;
-    const bbox: [number, number, number, number] = [
+    return [
       Math.max(-180, b.getWest() - dx),
       Math.max(-85, b.getSouth() - dy),
       Math.min(180, b.getEast() + dx),
       Math.min(85, b.getNorth() + dy),
     ];
-    const zoom = this.map.getZoom();
-    await Promise.all(
-      DATA_LAYERS.map(async (layer) => {
-        const cfg = LAYER_CONFIG[layer];
-        const source = this.map.getSource(layer) as GeoJSONSource | undefined;
-        if (!source) return;
-        const wanted = this.visible.has(layer) && zoom >= cfg.minzoom && (this.available?.has(layer) ?? true);
-        if (!wanted) {
-          if (this.loaded.has(layer)) {
-            source.setData({ type: 'FeatureCollection', features: [] });
-            if (layer in LABELS) this.setLabels(layer, { type: 'FeatureCollection', features: [] });
-            this.loaded.delete(layer);
-          }
-          this.report({ layer, state: 'hidden' });
-          return;
-        }
-        this.report({ layer, state: 'loading' });
-        try {
-          const page = await api.layerPage(layer, bbox, cfg.limit, controller.signal);
-          if (controller.signal.aborted) return;
-          source.setData(page);
-          if (layer in LABELS) this.setLabels(layer, page);
-          const shown = page.numberReturned ?? page.features.length;
-          const total = page.numberMatched ?? shown;
-          this.loaded.set(layer, { shown, total });
-          this.report({ layer, state: 'done', shown, total });
-        } catch (e) {
-          if (controller.signal.aborted) return;
-          this.report({ layer, state: 'error', message: e instanceof Error ? e.message : String(e) });
-        }
-      }),
-    );
-    if (this.controller === controller) {
-      this.pending = false;
-      window.dispatchEvent(new CustomEvent('wangge:layersloaded'));
-    }
   }
 }
 

@@ -10,11 +10,11 @@ import type { GeoJSONSource, IControl, Map as MlMap, MapMouseEvent } from 'mapli
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import * as api from './api';
 import { applyI18n, lang, maplibreLocale, onLangChange, setLang, t, type Lang } from './i18n';
-import { LAYER_CONFIG, LayerLoader, type LoadReport } from './layers';
+import { LAYER_CONFIG, LayerLoader, reloadTiles, type LoadReport } from './layers';
 import { modes } from './modes';
 import type { ModeContext } from './modes/types';
 import { formatHash, MODES, parseHash, type ModeId } from './state';
-import { buildStyle, DATA_LAYERS, type DataLayer } from './style';
+import { buildStyle, DATA_LAYERS, GRID_LINE_LAYERS, type DataLayer } from './style';
 import { markZoom, renderLayerSwitcher } from './ui/layerSwitcher';
 import { renderLegend } from './ui/legend';
 import { renderRegions } from './ui/regions';
@@ -35,7 +35,7 @@ declare global {
       mode: () => ModeId;
       /** Starts (once) and returns terra-draw, as a mode would. */
       draw: () => Promise<Draw>;
-      /** Resolves once the layers for the current view are loaded and drawn. */
+      /** Resolves once the tiles and household points for the current view are loaded and drawn. */
       idle: () => Promise<void>;
     };
   }
@@ -320,7 +320,8 @@ document.addEventListener('click', (e) => {
 });
 
 // --- popups --------------------------------------------------------------
-const popupLayers = ['households-circle', 'grids-line', 'regions-fill'];
+const popupLayers = ['households-circle', ...GRID_LINE_LAYERS, 'regions-fill'];
+const pointerLayers = ['households-circle', ...GRID_LINE_LAYERS];
 map.on('click', (e: MapMouseEvent) => {
   // While drawing, clicks place vertices, not popups.
   if (activeDraw && ['polygon', 'linestring', 'point'].includes(activeDraw.draw.getMode())) return;
@@ -347,7 +348,7 @@ map.on('click', (e: MapMouseEvent) => {
   }
   new maplibregl.Popup({ closeButton: true, maxWidth: '260px' }).setLngLat(e.lngLat).setDOMContent(div).addTo(map);
 });
-for (const l of popupLayers.slice(0, 2)) {
+for (const l of pointerLayers) {
   map.on('mouseenter', l, () => (map.getCanvas().style.cursor = 'pointer'));
   map.on('mouseleave', l, () => (map.getCanvas().style.cursor = ''));
 }
@@ -359,9 +360,14 @@ window.__wangge = {
   mode: () => mode,
   draw: () => ctx.draw(),
   idle: async () => {
-    // Layers fetched for the current view, then the map drawn with them.
+    // Household points fetched for the current view, then a frame drawn
+    // with every tile in view loaded (MapLibre asks for the tiles of a new
+    // view on the frame after a move, so wait for that frame's idle).
     while (loader.busy() || !started) await new Promise((r) => setTimeout(r, 50));
-    if (!map.loaded() || !map.areTilesLoaded()) await map.once('idle');
+    await new Promise<void>((resolve) => {
+      map.once('idle', () => resolve());
+      map.triggerRepaint();
+    });
   },
 };
 let started = false;
@@ -375,6 +381,13 @@ map.on('load', async () => {
   await loadRegions();
   loader.schedule(0);
   started = true;
+});
+// Back on the page after a while: what others changed meanwhile shows.
+// Tiles revalidate with their ETags, so unchanged ones are 304s.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState !== 'visible' || !started) return;
+  reloadTiles(map);
+  loader.schedule(0);
 });
 renderTabs();
 renderStatus();

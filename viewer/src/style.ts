@@ -1,16 +1,33 @@
-// The offline map style, built in code. It names no URL at all except the
-// font file below, which Vite emits into viewer/dist and the server serves
-// from its own origin. Data comes from GeoJSON sources that layers.ts fills
-// from /api/layers/{layer}?bbox=… for the current view; when vector tiles
-// (/tiles/{layer}/{z}/{x}/{y}.mvt) arrive, each source can switch to a
-// `vector` source with the same layer ids.
+// The offline map style, built in code. Every URL in it points at the
+// page's own origin (made absolute from window.location): the font files
+// below, which Vite emits into viewer/dist, and the server's vector tiles.
+//
+// Data: the base map (water, roads, buildings from the `basemap` tile
+// source), regions, grids, atoms and household counts are `vector` sources
+// on the server's Mapbox Vector Tiles, /tiles/{source}/{z}/{x}/{y}.mvt (see
+// server/src/tiles/). Tiles are cut from the current snapshot in the
+// caller's scope, gzip-encoded, with an ETag and `no-cache`: the browser
+// revalidates each tile and gets a cheap 304 when nothing changed, and
+// layers.ts reloads the grid tiles when a plan job finishes.
+//
+// Household *points* stay a GeoJSON source filled from
+// /api/layers/households?bbox=… (layers.ts): tiles never carry personal
+// fields, and the points are coloured by care level, which only the
+// role-projected API gives. Below the points' zoom the households tiles'
+// `household_cells` counts are drawn as graduated circles instead.
 //
 // Labels: there is no `glyphs` URL. Latin letters and digits are drawn by
 // MapLibre from Noto Sans (npm @fontsource/noto-sans, OFL), declared in
 // `font-faces`; CJK is drawn locally with `localIdeographFontFamily` (see
-// CJK_FONTS in map.ts and viewer/README.md for why).
+// CJK_FONTS in main.ts and viewer/README.md for why).
 
-import type { StyleSpecification, ExpressionSpecification, DataDrivenPropertyValueSpecification } from 'maplibre-gl';
+import type {
+  DataDrivenPropertyValueSpecification,
+  ExpressionSpecification,
+  LayerSpecification,
+  StyleSpecification,
+  VectorSourceSpecification,
+} from 'maplibre-gl';
 import notoRegular from '@fontsource/noto-sans/files/noto-sans-latin-400-normal.woff2?url';
 import notoBold from '@fontsource/noto-sans/files/noto-sans-latin-700-normal.woff2?url';
 
@@ -37,6 +54,7 @@ export const colors = {
   care0: '#2e7d32',
   care1: '#f59e0b',
   care2: '#d32f2f',
+  householdCell: '#b45309',
   label: '#1f2937',
   selection: '#ea580c',
   halo: '#ffffff',
@@ -44,9 +62,32 @@ export const colors = {
 
 const EMPTY: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: [] };
 
-/** Source ids equal the server's layer names. */
+/** The data layers of the layer switcher (and of the URL's `layers=`). */
 export const DATA_LAYERS = ['water', 'buildings', 'roads', 'atoms', 'grids', 'regions', 'households'] as const;
 export type DataLayer = (typeof DATA_LAYERS)[number];
+
+/** The server's tile sets the style draws; map source ids equal their names. */
+export const TILE_SOURCES = ['basemap', 'regions', 'grids', 'atoms', 'households'] as const;
+export type TileSource = (typeof TILE_SOURCES)[number];
+/** Map source id of the households tiles (household_cells counts). */
+export const HOUSEHOLD_CELLS = 'household-cells';
+/** Map source id of the household points (GeoJSON from the API, layers.ts). */
+export const HOUSEHOLD_POINTS = 'households';
+/** Households are points from this zoom on, counts per cell below it (server/src/tiles). */
+export const HOUSEHOLD_POINTS_FROM = 16;
+/** Deepest zoom the server cuts tiles at; MapLibre over-zooms beyond it. */
+const TILE_MAX_ZOOM = 18;
+
+/** The map sources each data layer is drawn from, for load states. */
+export const LAYER_SOURCES: Record<DataLayer, string[]> = {
+  water: ['basemap'],
+  buildings: ['basemap'],
+  roads: ['basemap'],
+  atoms: ['atoms'],
+  grids: ['grids'],
+  regions: ['regions'],
+  households: [HOUSEHOLD_CELLS, HOUSEHOLD_POINTS],
+};
 
 // Care level as the API may give it: a number (0..2) or a name.
 const care: ExpressionSpecification = ['to-string', ['coalesce', ['get', 'care'], ['get', 'care_level'], '0']];
@@ -63,20 +104,49 @@ const careColor: DataDrivenPropertyValueSpecification<string> = [
 const roadClass: ExpressionSpecification = ['to-string', ['coalesce', ['get', 'class'], ['get', 'kind'], '']];
 const isMajor: ExpressionSpecification = ['match', roadClass, ['motorway', 'primary', 'secondary'], true, false];
 const gridLevel: ExpressionSpecification = ['to-number', ['coalesce', ['get', 'level'], 3]];
+const GRID_COLORS = { 1: colors.grid1, 2: colors.grid2, 3: colors.grid3 } as const;
+const GRID_WIDTHS = { 1: 2.5, 2: 1.6, 3: 1 } as const;
 
 function absolute(url: string): string {
   return new URL(url, window.location.href).href;
 }
 
+/** The tile URL template of one of the server's tile sets, on the page's own origin. */
+export function tileUrl(source: TileSource): string {
+  // Built by hand: URL() would percent-encode the braces of {z}/{x}/{y}.
+  return `${window.location.origin}/tiles/${source}/{z}/{x}/{y}.mvt`;
+}
+
+/** One grid level's lines, from its own MVT layer (grid1, grid2, grid3). */
+function gridLine(level: 1 | 2 | 3): LayerSpecification {
+  return {
+    id: `grids-line-${level}`,
+    type: 'line',
+    source: 'grids',
+    'source-layer': `grid${level}`,
+    paint: { 'line-color': GRID_COLORS[level], 'line-width': GRID_WIDTHS[level] },
+  };
+}
+
 export function buildStyle(): StyleSpecification {
-  const sources: StyleSpecification['sources'] = {};
-  for (const id of DATA_LAYERS) sources[id] = { type: 'geojson', data: EMPTY };
-  // One label point per loaded region and grid (layers.ts), so a polygon
-  // split across tiles is named once.
-  sources['region-labels'] = { type: 'geojson', data: EMPTY };
-  sources['grid-labels'] = { type: 'geojson', data: EMPTY };
-  // The region picked in the list or the search, outlined.
-  sources.selection = { type: 'geojson', data: EMPTY };
+  const vector = (source: TileSource, minzoom = 0, maxzoom = TILE_MAX_ZOOM): VectorSourceSpecification => ({
+    type: 'vector',
+    tiles: [tileUrl(source)],
+    minzoom,
+    maxzoom,
+  });
+  const sources: StyleSpecification['sources'] = {
+    basemap: vector('basemap'),
+    regions: vector('regions'),
+    grids: vector('grids'),
+    atoms: vector('atoms', 13),
+    // Counts per cell exist from z10 to z15; from z16 the tiles hold bare
+    // points (id only) and the style draws the API's points instead.
+    [HOUSEHOLD_CELLS]: vector('households', 10, HOUSEHOLD_POINTS_FROM - 1),
+    [HOUSEHOLD_POINTS]: { type: 'geojson', data: EMPTY },
+    // The region picked in the list or the search, outlined.
+    selection: { type: 'geojson', data: EMPTY },
+  };
   const style: StyleSpecification & { 'font-faces'?: Record<string, Array<{ url: string; 'unicode-range'?: string[] }>> } = {
     version: 8,
     name: 'wangge offline',
@@ -90,28 +160,32 @@ export function buildStyle(): StyleSpecification {
       {
         id: 'water-fill',
         type: 'fill',
-        source: 'water',
+        source: 'basemap',
+        'source-layer': 'water',
         filter: ['match', ['geometry-type'], ['Polygon', 'MultiPolygon'], true, false],
         paint: { 'fill-color': colors.water },
       },
       {
         id: 'water-line',
         type: 'line',
-        source: 'water',
+        source: 'basemap',
+        'source-layer': 'water',
         filter: ['match', ['geometry-type'], ['LineString', 'MultiLineString'], true, false],
         paint: { 'line-color': colors.waterLine, 'line-width': ['interpolate', ['linear'], ['zoom'], 10, 1, 16, 4] },
       },
       {
         id: 'buildings-fill',
         type: 'fill',
-        source: 'buildings',
+        source: 'basemap',
+        'source-layer': 'buildings',
         minzoom: 14,
         paint: { 'fill-color': colors.building, 'fill-outline-color': colors.buildingLine },
       },
       {
         id: 'roads-casing',
         type: 'line',
-        source: 'roads',
+        source: 'basemap',
+        'source-layer': 'roads',
         filter: ['!=', roadClass, 'railway'],
         layout: { 'line-cap': 'round', 'line-join': 'round' },
         paint: {
@@ -122,7 +196,8 @@ export function buildStyle(): StyleSpecification {
       {
         id: 'roads-line',
         type: 'line',
-        source: 'roads',
+        source: 'basemap',
+        'source-layer': 'roads',
         filter: ['!=', roadClass, 'railway'],
         layout: { 'line-cap': 'round', 'line-join': 'round' },
         paint: {
@@ -133,7 +208,8 @@ export function buildStyle(): StyleSpecification {
       {
         id: 'roads-railway',
         type: 'line',
-        source: 'roads',
+        source: 'basemap',
+        'source-layer': 'roads',
         filter: ['==', roadClass, 'railway'],
         paint: { 'line-color': colors.railway, 'line-width': 1.5, 'line-dasharray': [3, 2] },
       },
@@ -141,30 +217,26 @@ export function buildStyle(): StyleSpecification {
         id: 'atoms-line',
         type: 'line',
         source: 'atoms',
-        minzoom: 14,
+        'source-layer': 'atoms',
+        minzoom: 13,
         paint: { 'line-color': colors.atom, 'line-width': 0.5, 'line-dasharray': [2, 2] },
       },
       {
         id: 'regions-fill',
         type: 'fill',
         source: 'regions',
+        'source-layer': 'regions',
         paint: { 'fill-color': colors.regionFill },
       },
-      {
-        id: 'grids-line',
-        type: 'line',
-        source: 'grids',
-        // Level 1 on top of the level 2 and 3 edges it shares.
-        layout: { 'line-sort-key': ['-', 4, gridLevel] },
-        paint: {
-          'line-color': ['match', gridLevel, 1, colors.grid1, 2, colors.grid2, colors.grid3],
-          'line-width': ['match', gridLevel, 1, 2.5, 2, 1.6, 1],
-        },
-      },
+      // Level 1 on top of the level 2 and 3 edges it shares.
+      gridLine(3),
+      gridLine(2),
+      gridLine(1),
       {
         id: 'regions-line',
         type: 'line',
         source: 'regions',
+        'source-layer': 'regions',
         paint: { 'line-color': colors.region, 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 1, 15, 2.5] },
       },
       {
@@ -180,10 +252,29 @@ export function buildStyle(): StyleSpecification {
         paint: { 'line-color': colors.selection, 'line-width': 3 },
       },
       {
+        // Where people live below the points' zoom: households counted per
+        // cell (1/32 of a tile) by the server, a circle per cell whose area
+        // grows with the count. No household is identifiable in it.
+        id: 'households-cells',
+        type: 'circle',
+        source: HOUSEHOLD_CELLS,
+        'source-layer': 'household_cells',
+        minzoom: 10,
+        maxzoom: HOUSEHOLD_POINTS_FROM,
+        layout: { 'circle-sort-key': ['get', 'count'] },
+        paint: {
+          'circle-color': colors.householdCell,
+          'circle-opacity': 0.55,
+          'circle-radius': ['interpolate', ['linear'], ['sqrt', ['to-number', ['get', 'count'], 0]], 1, 2, 5, 5, 15, 9],
+          'circle-stroke-color': '#ffffff',
+          'circle-stroke-width': 0.5,
+        },
+      },
+      {
         id: 'households-circle',
         type: 'circle',
-        source: 'households',
-        minzoom: 16,
+        source: HOUSEHOLD_POINTS,
+        minzoom: HOUSEHOLD_POINTS_FROM,
         paint: {
           'circle-color': careColor,
           'circle-radius': ['interpolate', ['linear'], ['zoom'], 16, 2.5, 19, 6],
@@ -194,7 +285,8 @@ export function buildStyle(): StyleSpecification {
       {
         id: 'roads-label',
         type: 'symbol',
-        source: 'roads',
+        source: 'basemap',
+        'source-layer': 'roads',
         minzoom: 15,
         filter: ['all', ['has', 'name'], ['!=', ['get', 'name'], '']],
         layout: {
@@ -208,7 +300,10 @@ export function buildStyle(): StyleSpecification {
       {
         id: 'grids-label',
         type: 'symbol',
-        source: 'grid-labels',
+        source: 'grids',
+        // One point per grid (the server's label point), so a grid cut
+        // across tiles is named once.
+        'source-layer': 'grid_labels',
         minzoom: 14,
         // Level 1 from zoom 14, level 2 from 16, level 3 from 17.
         filter: ['<=', gridLevel, ['step', ['zoom'], 1, 16, 2, 17, 3]],
@@ -227,11 +322,14 @@ export function buildStyle(): StyleSpecification {
       {
         id: 'regions-label',
         type: 'symbol',
-        source: 'region-labels',
+        source: 'regions',
+        // A point inside each region, with its depth (0 for a street, 1 for
+        // its communities) counted by the server.
+        'source-layer': 'region_labels',
         // Streets first; their communities once there is room.
-        filter: ['<=', ['get', 'depth'], ['step', ['zoom'], 0, 12, 1, 14, 9]],
+        filter: ['<=', ['to-number', ['coalesce', ['get', 'depth'], 0]], ['step', ['zoom'], 0, 12, 1, 14, 9]],
         layout: {
-          'symbol-sort-key': ['get', 'depth'],
+          'symbol-sort-key': ['to-number', ['coalesce', ['get', 'depth'], 0]],
           'text-field': ['get', 'name'],
           'text-font': [FONT_BOLD],
           'text-size': ['interpolate', ['linear'], ['zoom'], 8, 11, 14, 15],
@@ -250,7 +348,10 @@ export const STYLE_LAYERS: Record<DataLayer, string[]> = {
   buildings: ['buildings-fill'],
   roads: ['roads-casing', 'roads-line', 'roads-railway', 'roads-label'],
   atoms: ['atoms-line'],
-  grids: ['grids-line', 'grids-label'],
+  grids: ['grids-line-3', 'grids-line-2', 'grids-line-1', 'grids-label'],
   regions: ['regions-fill', 'regions-line', 'regions-label'],
-  households: ['households-circle'],
+  households: ['households-cells', 'households-circle'],
 };
+
+/** The grid line layers, finest first (the order they are drawn in). */
+export const GRID_LINE_LAYERS = ['grids-line-3', 'grids-line-2', 'grids-line-1'];

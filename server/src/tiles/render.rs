@@ -57,12 +57,42 @@ pub fn render(
         Source::Regions => {
             let mut polys = LayerBuilder::new("regions");
             let mut labels = LayerBuilder::new("region_labels");
-            for r in s.regions.query(Some(bounds), scope, 0, all).items {
+            let items = s.regions.query(Some(bounds), scope, 0, all).items;
+            // `depth`: how many ancestors a region has in the snapshot (0 for
+            // a street, 1 for its communities), so the viewer names streets
+            // first. One code → parent map per tile; regions are few.
+            let parents: std::collections::HashMap<RegionCode, Option<RegionCode>> =
+                if items.is_empty() {
+                    std::collections::HashMap::new()
+                } else {
+                    s.regions
+                        .items()
+                        .iter()
+                        .map(|r| (r.code, r.parent))
+                        .collect()
+                };
+            let depth = |mut p: Option<RegionCode>| {
+                let mut d = 0u32;
+                while let Some(code) = p {
+                    match parents.get(&code) {
+                        // Bounded: a cycle in bad data must not hang a tile.
+                        Some(up) if d < 16 => {
+                            d += 1;
+                            p = *up;
+                        }
+                        _ => break,
+                    }
+                }
+                d
+            };
+            for r in items {
                 let code = r.code.to_string();
+                let d = depth(r.parent);
                 if let Some(g) = frame.polygons(&r.boundary) {
                     let mut props = vec![
                         ("code", Prop::from(code.clone())),
                         ("name", r.name.as_str().into()),
+                        ("depth", d.into()),
                     ];
                     if let Some(p) = r.parent {
                         props.push(("parent", p.to_string().into()));
@@ -74,7 +104,11 @@ pub fn render(
                         labels.add(
                             Some(r.code.as_u64()),
                             g,
-                            &[("code", code.into()), ("name", r.name.as_str().into())],
+                            &[
+                                ("code", code.into()),
+                                ("name", r.name.as_str().into()),
+                                ("depth", d.into()),
+                            ],
                         );
                     }
                 }

@@ -312,3 +312,62 @@ fn gap_tiles_show_land_in_no_grid_and_never_a_household() {
         .iter()
         .any(|v| v.string_value.as_deref() == Some(region_b.as_str()))));
 }
+
+#[test]
+fn region_tiles_carry_each_regions_depth() {
+    // A district above street 甲, and a community inside 甲.
+    let mut dataset = data();
+    dataset.regions[0].parent = Some("610902".parse().unwrap());
+    dataset.regions.push(Region {
+        code: "610902".parse().unwrap(),
+        name: "区".into(),
+        parent: None,
+        boundary: MultiPolygon(vec![polygon![
+            (x: 108.99, y: 32.67), (x: 109.03, y: 32.67), (x: 109.03, y: 32.70), (x: 108.99, y: 32.70)
+        ]]),
+    });
+    dataset.regions.push(Region {
+        code: "610902001001".parse().unwrap(),
+        name: "甲社区".into(),
+        parent: Some("610902001".parse().unwrap()),
+        boundary: MultiPolygon(vec![polygon![
+            (x: 109.002, y: 32.682), (x: 109.006, y: 32.682), (x: 109.006, y: 32.686), (x: 109.002, y: 32.686)
+        ]]),
+    });
+    let snapshot = Arc::new(Snapshot::build(dataset));
+    let tiles = cache();
+    let frame = tile_at(12, 109.004, 32.684);
+    // A caller who sees only the community still gets its depth from the
+    // snapshot's regions, not from the regions in its tile.
+    for (scope, want) in [
+        (
+            Scope::all(),
+            &[("区", 0), ("甲街道", 1), ("乙街道", 0), ("甲社区", 2)][..],
+        ),
+        (Scope::prefixes(["610902001001"]), &[("甲社区", 2)][..]),
+    ] {
+        let t = decode(&tiles.get(&snapshot, Source::Regions, frame, &scope).0);
+        for layer in ["regions", "region_labels"] {
+            let l = t.layers.iter().find(|l| l.name == layer).unwrap();
+            let value = |f: &super::mvt::Feature, key: &str| {
+                f.tags.chunks(2).find_map(|kv| {
+                    (l.keys[kv[0] as usize] == key).then(|| l.values[kv[1] as usize].clone())
+                })
+            };
+            let depths: std::collections::BTreeMap<String, u64> = l
+                .features
+                .iter()
+                .map(|f| {
+                    let name = value(f, "name").and_then(|v| v.string_value).unwrap();
+                    let depth = value(f, "depth")
+                        .and_then(|v| v.uint_value)
+                        .unwrap_or_else(|| panic!("{layer}: {name} has no depth"));
+                    (name, depth)
+                })
+                .collect();
+            let want: std::collections::BTreeMap<String, u64> =
+                want.iter().map(|(n, d)| ((*n).to_owned(), *d)).collect();
+            assert_eq!(depths, want, "{layer}");
+        }
+    }
+}

@@ -8,8 +8,8 @@
 import type { GeoJSONSource, Map as MlMap, MapLayerMouseEvent } from 'maplibre-gl';
 import * as api from '../api';
 import { applyI18n, t, type Key } from '../i18n';
-import { labelPoint } from '../layers';
-import { FONT_REGULAR } from '../style';
+import { labelPoint, reloadTiles } from '../layers';
+import { FONT_REGULAR, STYLE_LAYERS } from '../style';
 import { bboxOf, el, numberFormat, pct, READ_ROLES, WRITE_ROLES } from './dom';
 import { regionFigures, type LegendRow, type Mode, type ModeContext } from './types';
 
@@ -20,7 +20,7 @@ const SRC = { grids: 'plan-grids', labels: 'plan-grid-labels' } as const;
 /** Layer ids, bottom to top (the tests query them). */
 const LAYERS = ['plan-grids-fill', 'plan-grids-line', 'plan-grids-selected', 'plan-grids-label'];
 /** The shell's grid layers, hidden while a plan is shown. */
-const BASE_GRID_LAYERS = ['grids-line', 'grids-label'];
+const BASE_GRID_LAYERS = STYLE_LAYERS.grids;
 
 type Level = 1 | 2 | 3;
 type Balance = 'under' | 'ok' | 'over';
@@ -367,6 +367,10 @@ async function generate(form: HTMLFormElement): Promise<void> {
       st.poll = window.setTimeout(tick, 400);
       return;
     }
+    // The server's grid tiles draw each region's current plan (and a plan
+    // job stores new atoms): fetch the tiles in view again, so the shell's
+    // grids are the new plan's once it is hidden. Unchanged tiles are 304s.
+    if (st.job.status === 'done') reloadTiles(ctx.map, ['grids', 'atoms']);
     if (st.job.status === 'done' && st.region === region) {
       const active = new Map(st.active);
       for (const p of st.job.plans ?? []) active.set(String(p.region), p.id);

@@ -42,6 +42,8 @@ export function renderLegend(el: HTMLElement, loader: LayerLoader, extra: Legend
   };
   for (const layer of PANEL_ORDER.filter((l) => loader.isVisible(l))) {
     if (layer === 'households') {
+      // Counts per cell below the points' zoom, then points by care level.
+      add({ label: 'legend.householdCells', color: colors.householdCell, kind: 'point' });
       const li = document.createElement('li');
       li.className = 'legend-group';
       li.textContent = `${t('layer.households')} · ${t('legend.careLevel')}`;

@@ -1,7 +1,7 @@
 // Search by region code or name (from the loaded region list) and by grid
-// code or address within the current view (grids and households already
-// loaded on the map). A server-side search endpoint can replace `lookup`
-// when it exists.
+// code or address within the current view (grids from the grid tiles and
+// household points already loaded on the map). A server-side search
+// endpoint can replace `lookup` when it exists.
 
 import type { Map as MlMap } from 'maplibre-gl';
 import type { Region } from '../api';
@@ -37,15 +37,21 @@ export function lookup(q: string, regions: Region[], map: MlMap): Hit[] {
     }
   }
   const seen = new Set<string>();
-  for (const f of map.querySourceFeatures('grids')) {
-    const code = String(f.properties?.code ?? '');
-    const name = String(f.properties?.name ?? '');
-    if (!code || seen.has(code)) continue;
-    if (code.startsWith(query) || name.toLowerCase().includes(query)) {
-      seen.add(code);
-      hits.push({ kind: 'grid', code, label: name || code, bbox: bboxOf(f.geometry) });
+  // Grids from the grid tiles loaded for the view; a grid cut across tiles
+  // comes in pieces, whose boxes are joined.
+  const grids = new Map<string, Hit>();
+  for (const sourceLayer of ['grid1', 'grid2', 'grid3']) {
+    for (const f of map.querySourceFeatures('grids', { sourceLayer })) {
+      const code = String(f.properties?.code ?? '');
+      const name = String(f.properties?.name ?? '');
+      if (!code || !(code.startsWith(query) || name.toLowerCase().includes(query))) continue;
+      const b = bboxOf(f.geometry);
+      const hit = grids.get(code);
+      if (!hit) grids.set(code, { kind: 'grid', code, label: name || code, bbox: b });
+      else if (b) hit.bbox = hit.bbox ? [Math.min(hit.bbox[0], b[0]), Math.min(hit.bbox[1], b[1]), Math.max(hit.bbox[2], b[2]), Math.max(hit.bbox[3], b[3])] : b;
     }
   }
+  hits.push(...[...grids.values()].sort((a, b) => a.code.localeCompare(b.code)));
   for (const f of map.querySourceFeatures('households')) {
     const addr = String(f.properties?.address ?? '');
     if (addr && addr.toLowerCase().includes(query) && f.geometry.type === 'Point') {
