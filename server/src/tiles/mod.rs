@@ -117,14 +117,19 @@ const REGIONS: &[VectorLayer] = &[
         0,
         MAX_ZOOM,
         "region boundaries",
-        &[("code", "String"), ("name", "String"), ("parent", "String")],
+        &[
+            ("code", "String"),
+            ("name", "String"),
+            ("parent", "String"),
+            ("depth", "Number"),
+        ],
     ),
     vl(
         "region_labels",
         0,
         MAX_ZOOM,
         "a point inside each region",
-        &[("code", "String"), ("name", "String")],
+        &[("code", "String"), ("name", "String"), ("depth", "Number")],
     ),
 ];
 const GRIDS: &[VectorLayer] = &[
