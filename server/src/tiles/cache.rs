@@ -335,8 +335,10 @@ impl TileCache {
 }
 
 fn scope_key(scope: &Scope) -> Arc<str> {
+    // The common case (a city-wide caller) costs no allocation per request.
+    static ALL: OnceLock<Arc<str>> = OnceLock::new();
     if scope.is_all() {
-        Arc::from("*")
+        ALL.get_or_init(|| Arc::from("*")).clone()
     } else {
         Arc::from(scope.prefix_list().join(","))
     }
