@@ -1057,6 +1057,14 @@ print(code, n)`,
     // Barriers: river and railway.
     await page.check('#plan-barriers input[value="river"]');
     await page.check('#plan-barriers input[value="railway"]');
+    await page.click('#lang-switch button[data-lang="en"]');
+    assert.match(await page.textContent('#plan-barriers'), /Major roads.*Rivers.*Railways/);
+    assert.equal(await page.textContent('#plan-seed-pick'), 'Pick on map');
+    assert.equal(await page.textContent('#plan-grid-lock'), 'Lock this grid'); // the grid selected after Esc
+    await page.click('#lang-switch button[data-lang="zh"]');
+    assert.equal(await page.textContent('#plan-seed-pick'), '在地图上选点');
+    await page.evaluate(() => document.querySelector('#plan-generate-button').scrollIntoView({ block: 'end' }));
+    await page.screenshot({ path: path.join(artifacts, 'viewer-plan-params.png') });
 
     // Generate; the request body carries all of it.
     const before = await page.$$eval('#plan-version-list li', (lis) => lis.length);
@@ -1109,7 +1117,6 @@ print(code, n)`,
     await page.fill('#plan-generate input[name=locks]', '');
     await page.uncheck('#plan-barriers input[value="river"]');
     await page.uncheck('#plan-barriers input[value="railway"]');
-    await page.screenshot({ path: path.join(artifacts, 'viewer-plan-params.png') });
   });
 
   test('coverage mode: planted gaps on the map and in the list, roll-ups, exports', async () => {

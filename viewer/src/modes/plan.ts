@@ -652,7 +652,8 @@ function renderSeeds(): void {
   const f5 = (x: number) => x.toFixed(5);
   st.seeds.forEach((c, i) => {
     const li = el('li', { 'data-index': String(i) });
-    li.append(el('span', { class: 'plan-seed-at' }, `${f5(c[0])}, ${f5(c[1])}`));
+    // The number on the map's marker (a flex item has no list marker).
+    li.append(el('span', { class: 'plan-seed-n' }, String(i + 1)), el('span', { class: 'plan-seed-at' }, `${f5(c[0])}, ${f5(c[1])}`));
     const rm = el('button', { type: 'button', class: 'plan-seed-remove', 'aria-label': t('plan.seeds.remove', { n: i + 1 }), title: t('plan.seeds.remove', { n: i + 1 }) }, '×');
     rm.addEventListener('click', () => {
       st.seeds.splice(i, 1);
