@@ -263,6 +263,10 @@ export interface GenerateBody {
   seed?: number;
   locks?: string[];
   message?: string;
+  /** Line kinds no grid may cross: path, minor, major, river, railway. */
+  barriers?: string[];
+  /** `[lon, lat]` points level-1 grids grow from. */
+  seed_points?: Array<[number, number]>;
 }
 
 export async function generatePlan(region: string, body: GenerateBody): Promise<Job> {

@@ -327,6 +327,8 @@ map.on('click', (e: MapMouseEvent) => {
   if (activeDraw && ['polygon', 'linestring', 'point'].includes(activeDraw.draw.getMode())) return;
   // In 应急 a click asks for the nearest volunteers instead.
   if (mode === 'emergency') return;
+  // A mode picking points on the map (规划 seed points) takes the click.
+  if (modes[mode].ownsClicks?.()) return;
   // In 规划 a click on a plan grid selects it (plan.ts) instead.
   if (map.getLayer('plan-grids-fill') && map.queryRenderedFeatures(e.point, { layers: ['plan-grids-fill'] }).length) return;
   const f = map.queryRenderedFeatures(e.point, { layers: popupLayers.filter((l) => map.getLayoutProperty(l, 'visibility') !== 'none') })[0];

@@ -3,9 +3,11 @@
 // one level coloured by household balance (under / in range / over) with
 // labels, a hierarchy tree (region → level 1 → 2 → 3) kept in step with the
 // map, a grid's figures (households by care level, staff, shape metrics)
-// and the plan's metrics per level.
+// and the plan's metrics per level. The generate form also takes barriers
+// (line kinds no grid may cross), seed points picked on the map (level-1
+// grids grow from them) and locked grids (toggled from a grid's panel).
 
-import type { GeoJSONSource, Map as MlMap, MapLayerMouseEvent } from 'maplibre-gl';
+import type { FilterSpecification, GeoJSONSource, Map as MlMap, MapLayerMouseEvent, MapMouseEvent } from 'maplibre-gl';
 import * as api from '../api';
 import { applyI18n, t, type Key } from '../i18n';
 import { labelPoint, reloadTiles } from '../layers';
@@ -16,9 +18,14 @@ import { regionFigures, type LegendRow, type Mode, type ModeContext } from './ty
 export const BALANCE_COLORS = { under: '#2563eb', ok: '#16a34a', over: '#dc2626' };
 const SELECTED = '#f97316';
 
-const SRC = { grids: 'plan-grids', labels: 'plan-grid-labels' } as const;
+const LOCKED = '#0f172a';
+const SEED = '#db2777';
+
+const SRC = { grids: 'plan-grids', labels: 'plan-grid-labels', seeds: 'plan-seeds' } as const;
 /** Layer ids, bottom to top (the tests query them). */
-const LAYERS = ['plan-grids-fill', 'plan-grids-line', 'plan-grids-selected', 'plan-grids-label'];
+const LAYERS = ['plan-grids-fill', 'plan-grids-line', 'plan-grids-locked', 'plan-grids-selected', 'plan-grids-label', 'plan-seeds-circle', 'plan-seeds-label'];
+/** Line kinds the server accepts as barriers, in the form's order. */
+const BARRIERS = ['major', 'minor', 'path', 'river', 'railway'] as const;
 /** The shell's grid layers, hidden while a plan is shown. */
 const BASE_GRID_LAYERS = STYLE_LAYERS.grids;
 
@@ -59,6 +66,10 @@ interface State {
   abort: AbortController | null;
   poll: number | undefined;
   hiddenBase: Map<string, string>;
+  /** Seed points `[lon, lat]` for the next plan, in the order picked. */
+  seeds: Array<[number, number]>;
+  /** While on, map clicks add seed points (nothing else). */
+  picking: boolean;
 }
 
 const st: State = {
@@ -80,6 +91,8 @@ const st: State = {
   abort: null,
   poll: undefined,
   hiddenBase: new Map(),
+  seeds: [],
+  picking: false,
 };
 
 const empty: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: [] };
@@ -150,6 +163,15 @@ function addLayers(map: MlMap): void {
     },
     before,
   );
+  // Locked grids: a dashed outline (any level), from the locks field.
+  add({
+    id: 'plan-grids-locked',
+    type: 'line',
+    source: SRC.grids,
+    filter: lockFilter(),
+    layout: { 'line-join': 'round' },
+    paint: { 'line-color': LOCKED, 'line-width': 3, 'line-dasharray': [2, 1.5] },
+  });
   add({
     id: 'plan-grids-selected',
     type: 'line',
@@ -170,12 +192,28 @@ function addLayers(map: MlMap): void {
     },
     paint: { 'text-color': '#111827', 'text-halo-color': '#ffffff', 'text-halo-width': 1.6 },
   });
+  if (!map.getSource(SRC.seeds)) map.addSource(SRC.seeds, { type: 'geojson', data: seedData() });
+  add({
+    id: 'plan-seeds-circle',
+    type: 'circle',
+    source: SRC.seeds,
+    paint: { 'circle-radius': 9, 'circle-color': SEED, 'circle-stroke-color': '#ffffff', 'circle-stroke-width': 2 },
+  });
+  add({
+    id: 'plan-seeds-label',
+    type: 'symbol',
+    source: SRC.seeds,
+    layout: { 'text-field': ['to-string', ['get', 'n']], 'text-font': [FONT_REGULAR], 'text-size': 11, 'text-allow-overlap': true, 'text-ignore-placement': true },
+    paint: { 'text-color': '#ffffff' },
+  });
+  map.on('click', onMapClick);
   map.on('click', 'plan-grids-fill', onGridClick);
   map.on('mouseenter', 'plan-grids-fill', pointer);
   map.on('mouseleave', 'plan-grids-fill', noPointer);
 }
 
 function removeLayers(map: MlMap): void {
+  map.off('click', onMapClick);
   map.off('click', 'plan-grids-fill', onGridClick);
   map.off('mouseenter', 'plan-grids-fill', pointer);
   map.off('mouseleave', 'plan-grids-fill', noPointer);
@@ -185,10 +223,10 @@ function removeLayers(map: MlMap): void {
 }
 
 function pointer(): void {
-  if (st.ctx) st.ctx.map.getCanvas().style.cursor = 'pointer';
+  if (st.ctx && !st.picking) st.ctx.map.getCanvas().style.cursor = 'pointer';
 }
 function noPointer(): void {
-  if (st.ctx) st.ctx.map.getCanvas().style.cursor = '';
+  if (st.ctx && !st.picking) st.ctx.map.getCanvas().style.cursor = '';
 }
 
 /** The shell's grids (the store's current ones) would draw over the plan's. */
@@ -233,13 +271,83 @@ function applyLevel(): void {
   map.setFilter('plan-grids-line', ['<=', ['get', 'level'], st.level]);
   map.setFilter('plan-grids-label', ['==', ['get', 'level'], st.level]);
   map.setFilter('plan-grids-selected', ['==', ['get', 'code'], st.selected ?? '']);
+  map.setFilter('plan-grids-locked', lockFilter());
 }
 
 function onGridClick(e: MapLayerMouseEvent): void {
+  if (st.picking) return;
   // The finest grid under the pointer at the level shown.
   const f = e.features?.find((x) => Number(x.properties?.level) === st.level) ?? e.features?.[0];
   const code = f?.properties?.code;
   if (typeof code === 'string') select(code, false);
+}
+
+// --- seed points and locks ------------------------------------------------
+
+function seedData(): GeoJSON.FeatureCollection {
+  return {
+    type: 'FeatureCollection',
+    features: st.seeds.map((c, i) => ({ type: 'Feature', properties: { n: i + 1 }, geometry: { type: 'Point', coordinates: c } })),
+  };
+}
+
+function drawSeeds(): void {
+  (st.ctx?.map.getSource(SRC.seeds) as GeoJSONSource | undefined)?.setData(seedData());
+  renderSeeds();
+}
+
+function onMapClick(e: MapMouseEvent): void {
+  if (!st.picking) return;
+  st.seeds.push([e.lngLat.lng, e.lngLat.lat]);
+  drawSeeds();
+}
+
+function setPicking(on: boolean): void {
+  st.picking = on;
+  if (st.ctx) st.ctx.map.getCanvas().style.cursor = on ? 'crosshair' : '';
+  renderSeeds();
+}
+
+function onKey(e: KeyboardEvent): void {
+  if (e.key === 'Escape' && st.picking) setPicking(false);
+}
+
+function locksInput(): HTMLInputElement | null {
+  return st.ctx?.panel.querySelector<HTMLInputElement>('#plan-generate input[name=locks]') ?? null;
+}
+
+/** The locks field, parsed: it is the source of truth for locked grids. */
+function lockCodes(): string[] {
+  const codes = (locksInput()?.value ?? '')
+    .split(/[,，、;；\s]+/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+  return [...new Set(codes)];
+}
+
+function lockFilter(): FilterSpecification {
+  return ['in', ['get', 'code'], ['literal', lockCodes()]];
+}
+
+function toggleLock(code: string): void {
+  const input = locksInput();
+  if (!input) return;
+  const codes = lockCodes();
+  input.value = (codes.includes(code) ? codes.filter((c) => c !== code) : [...codes, code]).join(', ');
+  locksChanged();
+}
+
+/** The locks field changed (typed or toggled): the map and the panel follow. */
+function locksChanged(): void {
+  const map = st.ctx?.map;
+  if (map?.getLayer('plan-grids-locked')) map.setFilter('plan-grids-locked', lockFilter());
+  const b = st.ctx?.panel.querySelector<HTMLButtonElement>('#plan-grid-lock');
+  if (b && st.selected) lockButtonState(b, lockCodes().includes(st.selected));
+}
+
+function lockButtonState(b: HTMLButtonElement, locked: boolean): void {
+  b.setAttribute('aria-pressed', String(locked));
+  b.textContent = t(locked ? 'plan.lock.on' : 'plan.lock.off');
 }
 
 // --- loading ---------------------------------------------------------------
@@ -335,11 +443,9 @@ async function generate(form: HTMLFormElement): Promise<void> {
   const data = new FormData(form);
   const seed = Number(data.get('seed'));
   const message = String(data.get('message') ?? '').trim();
-  const locks = String(data.get('locks') ?? '')
-    .split(/[,，\s]+/)
-    .map((x) => x.trim())
-    .filter(Boolean);
-  const body: api.GenerateBody = { locks };
+  const locks = lockCodes();
+  const barriers = data.getAll('barriers').map(String);
+  const body: api.GenerateBody = { locks, barriers, seed_points: st.seeds.map((c) => [c[0], c[1]]) };
   if (Number.isInteger(seed) && seed >= 0 && String(data.get('seed')).trim() !== '') body.seed = seed;
   if (message) body.message = message;
   st.jobError = null;
@@ -348,7 +454,8 @@ async function generate(form: HTMLFormElement): Promise<void> {
     st.job = await api.generatePlan(region, body);
   } catch (e) {
     st.job = null;
-    st.jobError = errorText(e);
+    // A 400 says what is wrong with the form (a lock, a barrier, a point).
+    st.jobError = e instanceof api.ApiError && e.status === 400 ? t('plan.invalid', { detail: e.detail }) : errorText(e);
     renderJob();
     return;
   }
@@ -466,9 +573,13 @@ function buildPanel(ctx: ModeContext): void {
       field('seed', 'plan.seed', { type: 'number', min: '0', step: '1', value: '1', inputmode: 'numeric' }),
       field('message', 'plan.message', { type: 'text', maxlength: '200' }, 'plan.message.placeholder'),
       field('locks', 'plan.locks', { type: 'text' }, 'plan.locks.placeholder'),
+      el('p', { class: 'plan-hint', 'data-i18n': 'plan.locks.hint' }, t('plan.locks.hint')),
+      barrierBox(),
+      seedBox(),
       el('button', { type: 'submit', id: 'plan-generate-button', class: 'em-button em-primary', 'data-i18n': 'plan.generate' }, t('plan.generate')),
       el('div', { id: 'plan-job', class: 'plan-job' }),
     );
+    form.querySelector('input[name=locks]')?.addEventListener('input', locksChanged);
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       void generate(form);
@@ -498,6 +609,61 @@ function buildPanel(ctx: ModeContext): void {
   renderAll();
 }
 
+function barrierBox(): HTMLFieldSetElement {
+  const box = el('fieldset', { id: 'plan-barriers', class: 'plan-fieldset' });
+  box.append(el('legend', { 'data-i18n': 'plan.barriers' }, t('plan.barriers')));
+  for (const kind of BARRIERS) {
+    const l = el('label', { class: 'plan-check' });
+    const key: Key = `plan.barrier.${kind}`;
+    l.append(el('input', { type: 'checkbox', name: 'barriers', value: kind }), el('span', { 'data-i18n': key }, t(key)));
+    box.append(l);
+  }
+  return box;
+}
+
+function seedBox(): HTMLFieldSetElement {
+  const box = el('fieldset', { id: 'plan-seeds', class: 'plan-fieldset' });
+  box.append(el('legend', { 'data-i18n': 'plan.seeds' }, t('plan.seeds')));
+  const row = el('div', { class: 'em-actions' });
+  const pick = el('button', { type: 'button', id: 'plan-seed-pick', class: 'em-button', 'aria-pressed': 'false' });
+  pick.addEventListener('click', () => setPicking(!st.picking));
+  const clear = el('button', { type: 'button', id: 'plan-seed-clear', class: 'em-button', 'data-i18n': 'plan.seeds.clear' }, t('plan.seeds.clear'));
+  clear.addEventListener('click', () => {
+    st.seeds = [];
+    drawSeeds();
+  });
+  row.append(pick, clear);
+  box.append(row, el('p', { id: 'plan-seed-hint', class: 'plan-hint' }), el('ol', { id: 'plan-seed-list', class: 'plan-seed-list' }));
+  return box;
+}
+
+function renderSeeds(): void {
+  const pick = part('plan-seed-pick');
+  if (!pick) return;
+  pick.setAttribute('aria-pressed', String(st.picking));
+  pick.textContent = t(st.picking ? 'plan.seeds.picking' : 'plan.seeds.pick');
+  const hint = part('plan-seed-hint');
+  if (hint) hint.textContent = st.picking ? t('plan.seeds.hint') : st.seeds.length ? '' : t('plan.seeds.none');
+  const clear = part('plan-seed-clear') as HTMLButtonElement | null;
+  if (clear) clear.disabled = st.seeds.length === 0;
+  const list = part('plan-seed-list');
+  if (!list) return;
+  list.innerHTML = '';
+  const f5 = (x: number) => x.toFixed(5);
+  st.seeds.forEach((c, i) => {
+    const li = el('li', { 'data-index': String(i) });
+    // The number on the map's marker (a flex item has no list marker).
+    li.append(el('span', { class: 'plan-seed-n' }, String(i + 1)), el('span', { class: 'plan-seed-at' }, `${f5(c[0])}, ${f5(c[1])}`));
+    const rm = el('button', { type: 'button', class: 'plan-seed-remove', 'aria-label': t('plan.seeds.remove', { n: i + 1 }), title: t('plan.seeds.remove', { n: i + 1 }) }, '×');
+    rm.addEventListener('click', () => {
+      st.seeds.splice(i, 1);
+      drawSeeds();
+    });
+    li.append(rm);
+    list.append(li);
+  });
+}
+
 function renderLevel(): void {
   part('plan-levels')
     ?.querySelectorAll<HTMLButtonElement>('button')
@@ -511,7 +677,7 @@ function renderJob(): void {
   const button = st.ctx?.panel.querySelector<HTMLButtonElement>('#plan-generate-button');
   const running = st.job?.status === 'running';
   if (button) button.disabled = running || !st.region;
-  if (st.jobError) box.append(el('p', { class: 'em-error', role: 'alert' }, st.jobError));
+  if (st.jobError) box.append(el('p', { class: 'em-error', role: 'alert', id: 'plan-form-error' }, st.jobError));
   const j = st.job;
   if (!j) return;
   const bar = el('progress', { id: 'plan-progress', max: String(Math.max(1, j.total)), value: String(j.status === 'done' ? j.total : j.done) });
@@ -618,6 +784,16 @@ function renderGrid(): void {
   if (!g) return;
   const fmt = numberFormat(0);
   box.append(el('h3', { id: 'plan-grid-title' }, t('plan.grid.title', { code: g.code })));
+  // Locking is a toggle on the selected grid's panel rather than Shift+click:
+  // a click selects and identifies a feature, as in desktop GIS, and the
+  // panel shows what is being locked before it is; Shift+drag is the map's
+  // box zoom, and a modifier click is neither discoverable nor touch-usable.
+  if (locksInput()) {
+    const lock = el('button', { type: 'button', id: 'plan-grid-lock', class: 'em-button', 'data-code': g.code });
+    lockButtonState(lock, lockCodes().includes(g.code));
+    lock.addEventListener('click', () => toggleLock(g.code));
+    box.append(lock);
+  }
   const dl = el('dl', { class: 'em-tally' });
   const row = (label: string, value: string, attrs: Record<string, string> = {}) => dl.append(el('dt', {}, label), el('dd', attrs, value));
   row(t('plan.grid.level'), t(`plan.level.${g.level}`));
@@ -734,6 +910,7 @@ function renderVersions(): void {
 
 function renderAll(): void {
   renderLevel();
+  renderSeeds();
   renderJob();
   renderStatus();
   renderGrid();
@@ -757,6 +934,7 @@ export const planMode: Mode = {
     st.ctx = ctx;
     addLayers(ctx.map);
     buildPanel(ctx);
+    document.addEventListener('keydown', onKey);
     const code = defaultRegion(ctx);
     if (code && canRead(ctx)) {
       const s = part('plan-region') as HTMLSelectElement | null;
@@ -789,6 +967,8 @@ export const planMode: Mode = {
     drawGrids();
   },
   deactivate(ctx) {
+    document.removeEventListener('keydown', onKey);
+    if (st.picking) setPicking(false);
     st.abort?.abort();
     window.clearTimeout(st.poll);
     removeLayers(ctx.map);
@@ -799,6 +979,10 @@ export const planMode: Mode = {
     st.features = [];
     st.grids = new Map();
     st.selected = null;
+    st.seeds = [];
+  },
+  ownsClicks() {
+    return st.picking;
   },
   legend(): LegendRow[] {
     if (!st.ctx || !canRead(st.ctx)) return [];
@@ -807,6 +991,8 @@ export const planMode: Mode = {
       { label: 'plan.balance.ok', color: BALANCE_COLORS.ok, kind: 'fill' },
       { label: 'plan.balance.over', color: BALANCE_COLORS.over, kind: 'fill' },
       { label: 'plan.legend.selected', color: SELECTED, kind: 'line' },
+      { label: 'plan.legend.locked', color: LOCKED, kind: 'line' },
+      { label: 'plan.legend.seed', color: SEED, kind: 'point' },
     ];
   },
 };

@@ -38,6 +38,8 @@ export interface Mode {
   relabel?(ctx: ModeContext): void;
   /** The picked region changed (or the region list arrived). */
   onRegion?(ctx: ModeContext): void;
+  /** True while the mode takes map clicks itself (no popups then). */
+  ownsClicks?(): boolean;
   /** Extra legend rows while the mode is active. */
   legend?(): LegendRow[];
 }
