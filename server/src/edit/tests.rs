@@ -1,0 +1,330 @@
+//! Edits on a 4 × 4 lattice of atoms (index = row × 4 + column, rows
+//! north to south): level 1 is one grid; level 2 splits west (L, columns
+//! 0-1) from east (R); level 3 splits each into its first row (A, C) and
+//! the three rows below (B, D).
+
+use super::*;
+use crate::domain::{PlanVersion, RegionCode};
+
+fn lattice() -> (Plan, Rules) {
+    let mut labels = Vec::new();
+    for r in 0..4u32 {
+        for c in 0..4u32 {
+            let l2 = u32::from(c >= 2);
+            let l3 = l2 * 2 + u32::from(r > 0);
+            labels.push(GridLabel([0, l2, l3]));
+        }
+    }
+    let mut adjacency = Vec::new();
+    for r in 0..4usize {
+        for c in 0..4usize {
+            let i = r * 4 + c;
+            if c < 3 {
+                adjacency.push((i, i + 1));
+            }
+            if r < 3 {
+                adjacency.push((i, i + 4));
+            }
+        }
+    }
+    let code = |s: &str| GridCode(s.to_string());
+    let plan = Plan {
+        version: PlanVersion {
+            id: 1,
+            region: "610902001001".parse::<RegionCode>().unwrap(),
+            number: 1,
+            parent: None,
+            author: "test".into(),
+            created_at: "2026-11-30T00:00:00Z".into(),
+            message: String::new(),
+            published: false,
+        },
+        atoms: (0..16).collect(),
+        labels,
+        codes: [
+            vec![code("W")],
+            vec![code("L"), code("R")],
+            vec![code("A"), code("B"), code("C"), code("D")],
+        ],
+    };
+    (
+        plan,
+        Rules {
+            adjacency,
+            locked: HashSet::new(),
+        },
+    )
+}
+
+fn grid_atoms(p: &Plan, level: usize, code: &str) -> Vec<usize> {
+    let id = p.codes[level - 1].iter().position(|c| c.0 == code).unwrap() as u32;
+    (0..p.labels.len())
+        .filter(|&i| p.labels[i].0[level - 1] == id)
+        .collect()
+}
+
+#[test]
+fn a_block_moves_to_its_neighbour_with_the_neighbours_parents() {
+    let (plan, rules) = lattice();
+    // Atom 4 (row 1, west) from B to A; then atom 6 (row 1, east) from D
+    // into B: it changes level-2 parent too.
+    let p = apply(
+        &plan,
+        &rules,
+        &Edit::Reassign {
+            atoms: vec![4],
+            to: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(grid_atoms(&p, 3, "A"), vec![0, 1, 4]);
+    assert_eq!(grid_atoms(&p, 3, "B"), vec![5, 8, 9, 12, 13]);
+    let p = apply(
+        &p,
+        &rules,
+        &Edit::Reassign {
+            atoms: vec![6],
+            to: 1,
+        },
+    )
+    .unwrap();
+    assert_eq!(p.labels[6], p.labels[5]);
+    assert_eq!(grid_atoms(&p, 2, "L"), vec![0, 1, 4, 5, 6, 8, 9, 12, 13]);
+    assert_eq!(p.codes, plan.codes, "no grid appears or goes");
+}
+
+#[test]
+fn a_reassignment_that_cuts_a_grid_in_two_is_refused_with_the_cut_off_atoms() {
+    let (plan, rules) = lattice();
+    // Row 2 of the west half to D: B (and L) keep rows 1 and 3 apart.
+    let e = apply(
+        &plan,
+        &rules,
+        &Edit::Reassign {
+            atoms: vec![8, 9],
+            to: 3,
+        },
+    )
+    .unwrap_err();
+    match e {
+        Refusal::Disconnects {
+            code,
+            pieces,
+            atoms,
+        } => {
+            assert_eq!(code.0, "B");
+            assert_eq!(pieces, 2);
+            assert_eq!(atoms, vec![12, 13]);
+        }
+        other => panic!("expected a disconnection, got {other:?}"),
+    }
+    // Atoms dropped on a grid they do not touch would make it two pieces.
+    let e = apply(
+        &plan,
+        &rules,
+        &Edit::Reassign {
+            atoms: vec![13],
+            to: 0,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, Refusal::Disconnects { code, atoms, .. } if code.0 == "A" && atoms == &vec![13]),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("A would fall into 2 pieces"));
+}
+
+#[test]
+fn locked_grids_are_untouched_and_no_grid_is_emptied() {
+    let (plan, mut rules) = lattice();
+    rules.locked.insert(GridCode("A".into()));
+    let e = apply(
+        &plan,
+        &rules,
+        &Edit::Reassign {
+            atoms: vec![4],
+            to: 0,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Refusal::Locked {
+            code: GridCode("A".into()),
+            atoms: vec![4]
+        }
+    );
+    // Moving B under R moves no atom of A but changes L, which is not
+    // locked: allowed.
+    assert!(apply(
+        &plan,
+        &rules,
+        &Edit::MoveGrid {
+            level: 3,
+            grid: 1,
+            parent: 1
+        }
+    )
+    .is_ok());
+    let (plan, rules) = lattice();
+    let e = apply(
+        &plan,
+        &rules,
+        &Edit::Reassign {
+            atoms: vec![0, 1],
+            to: 1,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Refusal::Empties {
+            code: GridCode("A".into())
+        }
+    );
+}
+
+#[test]
+fn merging_keeps_ids_dense_and_refuses_grids_of_two_parents() {
+    let (plan, rules) = lattice();
+    let p = apply(
+        &plan,
+        &rules,
+        &Edit::Merge {
+            level: 3,
+            keep: 1,
+            gone: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        p.codes[2].iter().map(|c| c.0.as_str()).collect::<Vec<_>>(),
+        ["B", "C", "D"]
+    );
+    assert_eq!(grid_atoms(&p, 3, "B"), vec![0, 1, 4, 5, 8, 9, 12, 13]);
+    assert_eq!(grid_atoms(&p, 3, "D"), grid_atoms(&plan, 3, "D"));
+    assert!(p
+        .labels
+        .iter()
+        .all(|l| (l.0[2] as usize) < p.codes[2].len()));
+    let e = apply(
+        &plan,
+        &rules,
+        &Edit::Merge {
+            level: 3,
+            keep: 0,
+            gone: 2,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Refusal::CrossParent {
+            a: GridCode("A".into()),
+            b: GridCode("C".into())
+        }
+    );
+    // Level 2's two grids share level 1's only grid: they may merge.
+    let p = apply(
+        &plan,
+        &rules,
+        &Edit::Merge {
+            level: 2,
+            keep: 0,
+            gone: 1,
+        },
+    )
+    .unwrap();
+    assert_eq!(p.codes[1].len(), 1);
+    assert_eq!(p.codes[2].len(), 4, "grids below a merge stay as they are");
+}
+
+#[test]
+fn a_grid_moves_to_another_parent_with_everything_below_it() {
+    let (plan, rules) = lattice();
+    let p = apply(
+        &plan,
+        &rules,
+        &Edit::MoveGrid {
+            level: 3,
+            grid: 1,
+            parent: 1,
+        },
+    )
+    .unwrap();
+    assert_eq!(grid_atoms(&p, 2, "L"), vec![0, 1]);
+    assert_eq!(grid_atoms(&p, 3, "B"), grid_atoms(&plan, 3, "B"));
+    // Moving A as well would leave L without an atom.
+    let e = apply(
+        &p,
+        &rules,
+        &Edit::MoveGrid {
+            level: 3,
+            grid: 0,
+            parent: 1,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        Refusal::Empties {
+            code: GridCode("L".into())
+        }
+    );
+}
+
+#[test]
+fn unknown_atoms_grids_and_levels_are_refused_clearly() {
+    let (plan, rules) = lattice();
+    assert_eq!(
+        apply(
+            &plan,
+            &rules,
+            &Edit::Reassign {
+                atoms: vec![99],
+                to: 0
+            }
+        )
+        .unwrap_err(),
+        Refusal::UnknownAtom(99)
+    );
+    assert_eq!(
+        apply(
+            &plan,
+            &rules,
+            &Edit::Reassign {
+                atoms: vec![4],
+                to: 7
+            }
+        )
+        .unwrap_err(),
+        Refusal::UnknownGrid { level: 3, grid: 7 }
+    );
+    assert!(matches!(
+        apply(
+            &plan,
+            &rules,
+            &Edit::MoveGrid {
+                level: 1,
+                grid: 0,
+                parent: 0
+            }
+        )
+        .unwrap_err(),
+        Refusal::Invalid(_)
+    ));
+    assert!(matches!(
+        apply(
+            &plan,
+            &rules,
+            &Edit::Merge {
+                level: 4,
+                keep: 0,
+                gone: 1
+            }
+        )
+        .unwrap_err(),
+        Refusal::Invalid(_)
+    ));
+}
