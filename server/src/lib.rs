@@ -20,6 +20,7 @@
 //! - [`store`]: the `Store` trait, its GeoPackage and PostGIS implementations.
 //! - [`io`]: importers (GeoJSON, CSV/XLSX, OSM PBF) and exporters.
 //! - [`snapshot`]: the immutable in-memory view every request reads.
+//! - [`search`]: regions, grids and addresses by what people type.
 //! - [`tiles`]: vector tiles cut from the snapshot, cached with ETags.
 //! - [`ogc`]: OGC API – Features documents over the snapshot.
 //! - [`api`]: axum routers, problem documents, GeoJSON layers.
@@ -37,6 +38,7 @@ pub mod generate;
 pub mod io;
 pub mod ogc;
 pub mod partition;
+pub mod search;
 pub mod snapshot;
 pub mod spatial;
 pub mod store;

@@ -99,6 +99,11 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
         );
     }
     m.insert(("GET", "/api/layers"), ("/api/layers".into(), None, None));
+    // Search is scoped: an out-of-scope code finds nothing, not a refusal.
+    m.insert(
+        ("GET", "/api/search"),
+        ("/api/search?q=110101".into(), None, None),
+    );
     // Tiles are cut in the caller's scope: nothing to refuse, less to see.
     m.insert(("GET", "/tiles"), ("/tiles".into(), None, None));
     m.insert(

@@ -15,5 +15,6 @@ mod partition;
 mod plans;
 mod postgis;
 mod real_data;
+mod search;
 mod tiles;
 mod tls;

@@ -57,7 +57,7 @@ pub fn parse_bbox(s: &str) -> Result<Rect<f64>, ApiError> {
     Ok(Rect::new((v[0], v[1]), (v[2], v[3])))
 }
 
-fn parse_usize(
+pub(super) fn parse_usize(
     q: &HashMap<String, String>,
     key: &str,
     default: usize,

@@ -11,6 +11,7 @@ mod ogc;
 pub mod openapi;
 pub mod plans;
 mod regions;
+mod search;
 mod state;
 mod tiles;
 
@@ -138,6 +139,13 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             SignedIn,
             "one region with its boundary",
             get(regions::detail),
+        ),
+        r(
+            "GET",
+            "/api/search",
+            SignedIn,
+            "regions, grids and addresses by what was typed (q, limit), city-wide in the caller's scope; addresses as the caller's role sees them",
+            get(search::find),
         ),
         r(
             "GET",

@@ -1,0 +1,199 @@
+//! Finding things by what people type: a region by code or name, a grid by
+//! code or name (current plans and imported grids), a household by its
+//! address. City-wide, but only within the caller's scope, and addresses
+//! are matched as the caller's role sees them (a planner, who sees streets
+//! but not house numbers, finds streets; a public viewer finds none).
+
+use geo::BoundingRect;
+use geo_types::{Coord, Rect};
+use serde::Serialize;
+
+use crate::access::projection::{mask_address, visibility, PersonalField, Visibility};
+use crate::access::Caller;
+use crate::snapshot::Snapshot;
+
+/// What a hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Region,
+    Grid,
+    Household,
+}
+
+/// One thing found, with where to show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub kind: Kind,
+    /// Region or grid code; a household's id.
+    pub code: String,
+    pub label: String,
+    /// Grid level (1-3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<u8>,
+    /// Households sharing this label (masked addresses name a street).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+    /// `[west, south, east, north]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bbox: Option<[f64; 4]>,
+    /// `[lon, lat]` of a household.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub point: Option<[f64; 2]>,
+}
+
+/// Hits for `query` (trimmed, case-insensitive): regions, then grids by
+/// code, then households, at most `limit` in all. Codes match from their
+/// start; names and addresses anywhere.
+pub fn search(s: &Snapshot, caller: &Caller, query: &str, limit: usize) -> Vec<Hit> {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() || limit == 0 {
+        return Vec::new();
+    }
+    let scope = &caller.scope;
+    let named = |name: &str| name.to_lowercase().contains(&q);
+    let mut hits = Vec::new();
+    for r in s.regions(scope) {
+        let code = r.code.to_string();
+        if code.starts_with(&q) || named(&r.name) {
+            hits.push(Hit {
+                kind: Kind::Region,
+                code,
+                label: r.name.clone(),
+                level: None,
+                count: None,
+                bbox: r.boundary.bounding_rect().map(corners),
+                point: None,
+            });
+        }
+    }
+
+    let mut grids = Vec::new();
+    for plan in s.plans.values() {
+        if !scope.contains(plan.version.region) {
+            continue;
+        }
+        // Atom ids are per region: their extents, once a code matches.
+        let mut extents: Option<std::collections::HashMap<u32, Rect<f64>>> = None;
+        for (l, codes) in plan.codes.iter().enumerate() {
+            for (id, c) in codes.iter().enumerate() {
+                if !c.0.to_lowercase().starts_with(&q) {
+                    continue;
+                }
+                let extents = extents.get_or_insert_with(|| {
+                    s.atoms
+                        .items()
+                        .iter()
+                        .filter(|a| a.region == plan.version.region)
+                        .filter_map(|a| a.geometry.bounding_rect().map(|r| (a.id, r)))
+                        .collect()
+                });
+                // The grid's extent: its atoms'.
+                let bbox = plan
+                    .atoms
+                    .iter()
+                    .zip(&plan.labels)
+                    .filter(|(_, label)| label.0[l] as usize == id)
+                    .filter_map(|(a, _)| extents.get(a).copied())
+                    .reduce(union);
+                grids.push(Hit {
+                    kind: Kind::Grid,
+                    code: c.0.clone(),
+                    label: c.0.clone(),
+                    level: Some(l as u8 + 1),
+                    count: None,
+                    bbox: bbox.map(corners),
+                    point: None,
+                });
+            }
+        }
+    }
+    for g in s.grids.items() {
+        // Regions with a plan show the plan's grids, not imported ones.
+        if !scope.contains(g.region) || s.plans.contains_key(&g.region) {
+            continue;
+        }
+        if g.code.0.to_lowercase().starts_with(&q) || (!g.name.is_empty() && named(&g.name)) {
+            grids.push(Hit {
+                kind: Kind::Grid,
+                code: g.code.0.clone(),
+                label: if g.name.is_empty() {
+                    g.code.0.clone()
+                } else {
+                    g.name.clone()
+                },
+                level: Some(g.level.get()),
+                count: None,
+                bbox: g.geometry.bounding_rect().map(corners),
+                point: None,
+            });
+        }
+    }
+    grids.sort_by(|a, b| a.code.cmp(&b.code));
+    hits.extend(grids);
+
+    let seen = visibility(caller.role, PersonalField::HouseholdAddress);
+    if seen != Visibility::Hidden {
+        let mut by_label: Vec<Hit> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = Default::default();
+        for h in s.households.items() {
+            if !scope.contains_opt(h.region) || !h.address.to_lowercase().contains(&q) {
+                continue;
+            }
+            // Masked: match what the role sees, not the hidden number.
+            let label = match seen {
+                Visibility::Full => h.address.clone(),
+                _ => mask_address(&h.address),
+            };
+            if seen != Visibility::Full && !label.to_lowercase().contains(&q) {
+                continue;
+            }
+            if let Some(&i) = index.get(&label) {
+                let hit = &mut by_label[i];
+                hit.count = hit.count.map(|n| n + 1);
+                let p = h.location.0;
+                hit.bbox = hit
+                    .bbox
+                    .map(|b| [b[0].min(p.x), b[1].min(p.y), b[2].max(p.x), b[3].max(p.y)]);
+                continue;
+            }
+            if by_label.len() >= limit {
+                continue;
+            }
+            let p = h.location.0;
+            index.insert(label.clone(), by_label.len());
+            by_label.push(Hit {
+                kind: Kind::Household,
+                code: h.id.to_string(),
+                label,
+                level: None,
+                count: Some(1),
+                bbox: Some([p.x, p.y, p.x, p.y]),
+                point: Some([p.x, p.y]),
+            });
+        }
+        hits.extend(by_label);
+    }
+    hits.truncate(limit);
+    hits
+}
+
+fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
+    Rect::new(
+        Coord {
+            x: a.min().x.min(b.min().x),
+            y: a.min().y.min(b.min().y),
+        },
+        Coord {
+            x: a.max().x.max(b.max().x),
+            y: a.max().y.max(b.max().y),
+        },
+    )
+}
+
+fn corners(r: Rect<f64>) -> [f64; 4] {
+    [r.min().x, r.min().y, r.max().x, r.max().y]
+}
+
+#[cfg(test)]
+mod tests;

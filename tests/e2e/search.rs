@@ -1,0 +1,141 @@
+//! `GET /api/search` over HTTP on a generated, partitioned city: a plan
+//! grid's code anywhere in the city finds it with its extent; addresses
+//! are found as each role sees them; scope holds; bad queries are refused.
+
+use serde_json::Value;
+use wangge::store::{gpkg::GeoPackage, Store};
+
+use crate::common::{user_with_token, wangge, Server};
+
+/// Percent-encodes a query value (UTF-8 bytes outside the unreserved set).
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn hits(v: &Value) -> Vec<Value> {
+    v["hits"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn search_finds_grids_anywhere_and_addresses_as_each_role_sees_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("city.gpkg");
+    let s = store.to_str().unwrap();
+    let (ok, out, err) = wangge(&[
+        "generate",
+        "--households",
+        "3000",
+        "--seed",
+        "3",
+        "--out",
+        s,
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = wangge(&["partition", "--store", s, "--seed", "1"]);
+    assert!(ok, "{out}{err}");
+    let d = GeoPackage::open(&store).unwrap().load().unwrap();
+    let plan = d.plans.iter().max_by_key(|p| p.version.region).unwrap();
+    let grid = plan.codes[2].last().unwrap().0.clone();
+    let region = plan.version.region.to_string();
+    let other = d
+        .plans
+        .iter()
+        .map(|p| p.version.region.to_string())
+        .find(|r| *r != region)
+        .unwrap();
+    let house = d
+        .households
+        .iter()
+        .find(|h| {
+            h.region == Some(plan.version.region) && h.address.chars().any(|c| c.is_ascii_digit())
+        })
+        .unwrap();
+
+    let office = user_with_token(&store, "search-office", "office", "*");
+    let planner = user_with_token(&store, "search-planner", "planner", "*");
+    let viewer = user_with_token(&store, "search-viewer", "viewer", "*");
+    let local = user_with_token(&store, "search-local", "office", &other);
+    let server = Server::start(&store, &[]);
+    let q = |text: &str| format!("/api/search?q={}", encode(text));
+
+    // A level-3 grid of the plan, by its full code: one hit with the
+    // extent of its blocks, inside its region.
+    let (status, v, _) = server.get_as(&q(&grid), Some(&office));
+    assert_eq!(status, 200, "{v}");
+    let found = hits(&v);
+    assert_eq!(found.len(), 1, "{v}");
+    assert_eq!(found[0]["kind"], "grid");
+    assert_eq!(found[0]["level"], 3);
+    let b: Vec<f64> = found[0]["bbox"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(b[0] < b[2] && b[1] < b[3], "{b:?}");
+
+    // A full address: the office sees it whole and where it is.
+    let (_, v, _) = server.get_as(&q(&house.address), Some(&office));
+    let h: Vec<Value> = hits(&v)
+        .into_iter()
+        .filter(|h| h["kind"] == "household")
+        .collect();
+    assert!(
+        h.iter().any(|x| x["label"] == house.address.as_str()),
+        "{v}"
+    );
+    // A planner sees streets only: the house number finds nothing, the
+    // street finds it masked.
+    let (_, v, _) = server.get_as(&q(&house.address), Some(&planner));
+    assert!(hits(&v).iter().all(|h| h["kind"] != "household"), "{v}");
+    let street: String = house
+        .address
+        .chars()
+        .take_while(|c| !c.is_ascii_digit())
+        .collect();
+    let (_, v, _) = server.get_as(&q(&street), Some(&planner));
+    let h: Vec<Value> = hits(&v)
+        .into_iter()
+        .filter(|h| h["kind"] == "household")
+        .collect();
+    assert!(!h.is_empty(), "{v}");
+    assert!(
+        h.iter()
+            .all(|x| x["label"].as_str().unwrap().ends_with('…')),
+        "{v}"
+    );
+    // The public-map role finds no household.
+    let (_, v, _) = server.get_as(&q(&street), Some(&viewer));
+    assert!(hits(&v).iter().all(|h| h["kind"] != "household"), "{v}");
+
+    // Scope: a user of another community does not find this grid.
+    let (status, v, _) = server.get_as(&q(&grid), Some(&local));
+    assert_eq!(status, 200);
+    assert!(hits(&v).is_empty(), "{v}");
+
+    // Bad queries say what is wrong; no token, no answer.
+    for bad in [
+        "/api/search",
+        "/api/search?q=%20",
+        "/api/search?q=a&limit=1000",
+    ] {
+        let (status, v, ctype) = server.get_as(bad, Some(&office));
+        assert_eq!(status, 400, "{bad}: {v}");
+        assert!(
+            ctype.starts_with("application/problem+json"),
+            "{bad}: {ctype}"
+        );
+    }
+    let (status, _, _) = server.get_as(&q(&grid), None);
+    assert_eq!(status, 401);
+    // Full addresses shown are audited.
+    let (_, audit, _) = server.get_json("/api/audit?limit=50");
+    assert!(audit.to_string().contains("search-office"), "{audit}");
+}
