@@ -340,7 +340,30 @@ describe('viewer', { timeout: 300_000 }, () => {
       assert.ok(await page.isHidden('#search-results'));
     }
     await page.fill('#search-input', 'zzzz-no-such-place');
-    assert.equal(await page.textContent('#search-results li'), '无匹配结果');
+    await page.waitForFunction(() => document.querySelector('#search-results li')?.textContent === '无匹配结果', null, { timeout: 5_000 });
+    await page.fill('#search-input', '');
+    await idle();
+  });
+
+  test('search finds a grid anywhere in the city through the server and zooms to it', async () => {
+    // The grid with the last code: far from the opening view, in no tile
+    // the page has loaded, so only the server's search can name it.
+    const all = (await getJson(`${origin}/api/layers/grids?limit=10000`)).features;
+    const g = all.map((f) => f.properties).sort((a, b) => String(b.code).localeCompare(String(a.code)))[0];
+    const seen = [];
+    const onRequest = (r) => { if (r.url().includes('/api/search?')) seen.push(r.url()); };
+    page.on('request', onRequest);
+    await page.fill('#search-input', String(g.code));
+    const hit = page.locator('#search-results button', { hasText: String(g.code) }).first();
+    await hit.waitFor({ timeout: 5_000 });
+    page.off('request', onRequest);
+    assert.ok(seen.length > 0, 'the server search was asked');
+    const answer = await getJson(`${origin}/api/search?q=${encodeURIComponent(g.code)}`);
+    const b = answer.hits.find((h) => h.kind === 'grid' && h.code === String(g.code)).bbox;
+    await hit.click();
+    await page.waitForFunction(() => !window.__wanggeMap.isMoving(), null, { timeout: 10_000 });
+    const c = await page.evaluate(() => window.__wanggeMap.getCenter().toArray());
+    assert.ok(c[0] >= b[0] && c[0] <= b[2] && c[1] >= b[1] && c[1] <= b[3], `centre ${c} outside the grid's ${b}`);
     await page.fill('#search-input', '');
     await idle();
   });
@@ -375,7 +398,7 @@ describe('viewer', { timeout: 300_000 }, () => {
     await page.click('#lang-switch button[data-lang="en"]');
     assert.deepEqual(await page.$$eval('#mode-tabs button', (bs) => bs.map((b) => b.textContent)), ['Plan', 'Coverage', 'Emergency']);
     assert.equal(await page.textContent('#panel .panel-section h2'), 'Regions');
-    assert.equal(await page.getAttribute('#search-input', 'placeholder'), 'Search grid code, region code or name');
+    assert.equal(await page.getAttribute('#search-input', 'placeholder'), 'Search grid code, region code, name or address');
     assert.match(await page.textContent('#legend h3'), /Legend/);
     assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
     assert.match(await page.evaluate(() => location.hash), /lang=en/);

@@ -376,3 +376,19 @@ export function gaps(region: string, signal?: AbortSignal): Promise<GeoJSON.Feat
 export function coverageFileUrl(region: string, format: 'csv' | 'xlsx'): string {
   return `/api/regions/${encodeURIComponent(region)}/coverage?format=${format}`;
 }
+
+/** One hit of the city-wide search (GET /api/search), in the caller's scope. */
+export interface SearchHit {
+  kind: 'region' | 'grid' | 'household';
+  code: string;
+  label: string;
+  level?: number;
+  /** Households sharing a (street-level, masked) address. */
+  count?: number;
+  bbox?: [number, number, number, number];
+  point?: [number, number];
+}
+
+export async function search(q: string, signal?: AbortSignal): Promise<SearchHit[]> {
+  return (await getJson<{ hits: SearchHit[] }>(`/api/search?q=${encodeURIComponent(q)}&limit=20`, signal)).hits;
+}

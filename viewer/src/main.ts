@@ -18,7 +18,7 @@ import { buildStyle, DATA_LAYERS, GRID_LINE_LAYERS, type DataLayer } from './sty
 import { markZoom, renderLayerSwitcher } from './ui/layerSwitcher';
 import { renderLegend } from './ui/legend';
 import { renderRegions } from './ui/regions';
-import { lookup, renderHits } from './ui/search';
+import { lookup, merge, renderHits, type Hit } from './ui/search';
 import type { Draw } from './draw';
 import { me as whoAmI, renderUser, showLogin } from './ui/login';
 
@@ -295,25 +295,43 @@ async function loadRegions(): Promise<void> {
 // --- search --------------------------------------------------------------
 const searchInput = $<HTMLInputElement>('#search-input');
 const searchResults = $<HTMLUListElement>('#search-results');
-function runSearch(): void {
+let searchAbort: AbortController | null = null;
+let searchTimer: number | undefined;
+function pick(h: Hit): void {
+  searchResults.hidden = true;
+  const region = h.kind === 'region' ? regionList.find((r) => r.code === h.code) : undefined;
+  if (region) zoomToRegion(region);
+  else if (h.bbox && (h.bbox[0] !== h.bbox[2] || h.bbox[1] !== h.bbox[3])) map.fitBounds([[h.bbox[0], h.bbox[1]], [h.bbox[2], h.bbox[3]]], { padding: 40, maxZoom: 18, duration: 600 });
+  else if (h.point) map.flyTo({ center: h.point, zoom: 18 });
+}
+/** Local hits at once, then the server's city-wide ones merged in front. */
+async function runSearch(): Promise<void> {
   const q = searchInput.value;
+  searchAbort?.abort();
   if (!q.trim()) {
     searchResults.hidden = true;
     return;
   }
-  renderHits(searchResults, lookup(q, regionList, map), (h) => {
-    searchResults.hidden = true;
-    const region = h.kind === 'region' ? regionList.find((r) => r.code === h.code) : undefined;
-    if (region) zoomToRegion(region);
-    else if (h.bbox) map.fitBounds([[h.bbox[0], h.bbox[1]], [h.bbox[2], h.bbox[3]]], { padding: 40, maxZoom: 18, duration: 600 });
-    else if (h.point) map.flyTo({ center: h.point, zoom: 18 });
-  });
+  const local = lookup(q, regionList, map);
+  renderHits(searchResults, local, pick);
+  const controller = new AbortController();
+  searchAbort = controller;
+  try {
+    const server = await api.search(q.trim(), controller.signal);
+    if (controller.signal.aborted || searchInput.value !== q) return;
+    renderHits(searchResults, merge(server, local), pick);
+  } catch {
+    // Signed out or offline: the local hits stay.
+  }
 }
-searchInput.addEventListener('input', runSearch);
+searchInput.addEventListener('input', () => {
+  window.clearTimeout(searchTimer);
+  searchTimer = window.setTimeout(() => void runSearch(), 150);
+});
 $('#search').addEventListener('submit', (e) => {
   e.preventDefault();
-  runSearch();
-  searchResults.querySelector<HTMLButtonElement>('button')?.click();
+  window.clearTimeout(searchTimer);
+  void runSearch().then(() => searchResults.querySelector<HTMLButtonElement>('button')?.click());
 });
 document.addEventListener('click', (e) => {
   if (!$('#search').contains(e.target as Node)) searchResults.hidden = true;

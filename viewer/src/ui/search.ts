@@ -1,7 +1,7 @@
-// Search by region code or name (from the loaded region list) and by grid
-// code or address within the current view (grids from the grid tiles and
-// household points already loaded on the map). A server-side search
-// endpoint can replace `lookup` when it exists.
+// Search: `lookup` answers at once from what the page holds (the region
+// list, grids in the loaded tiles, household points on the map); the
+// server's city-wide search (/api/search: every grid code, addresses as
+// the caller's role may see them) follows and is merged in front.
 
 import type { Map as MlMap } from 'maplibre-gl';
 import type { Region } from '../api';
@@ -13,6 +13,14 @@ export interface Hit {
   label: string;
   bbox?: [number, number, number, number];
   point?: [number, number];
+  /** Households sharing this (masked) address. */
+  count?: number;
+}
+
+/** Server hits first, then local ones the server did not name. */
+export function merge(server: Hit[], local: Hit[]): Hit[] {
+  const seen = new Set(server.map((h) => `${h.kind}:${h.code}`));
+  return [...server, ...local.filter((h) => !seen.has(`${h.kind}:${h.code}`))].slice(0, 20);
 }
 
 function bboxOf(geom: GeoJSON.Geometry): [number, number, number, number] | undefined {
@@ -82,7 +90,7 @@ export function renderHits(ul: HTMLUListElement, hits: Hit[], onPick: (h: Hit) =
     kind.className = `hit-kind hit-${h.kind}`;
     kind.textContent = t(`search.${h.kind}`);
     const label = document.createElement('span');
-    label.textContent = h.label;
+    label.textContent = h.count && h.count > 1 ? `${h.label} ${t('search.count', { n: h.count })}` : h.label;
     const code = document.createElement('span');
     code.className = 'hit-code';
     code.textContent = h.code;
