@@ -201,12 +201,7 @@ impl<T: LayerItem> LayerIndex<T> {
             .iter()
             .filter(|it| in_scope(*it, scope))
             .filter_map(LayerItem::bbox)
-            .reduce(|a, b| {
-                Rect::new(
-                    (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
-                    (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
-                )
-            })
+            .reduce(crate::spatial::cover)
     }
 }
 
@@ -306,12 +301,7 @@ impl Snapshot {
             .iter()
             .filter_map(|r| r.boundary.bounding_rect())
             .chain(people.items().iter().map(|p| Rect::new(p.home.0, p.home.0)))
-            .reduce(|a, b| {
-                Rect::new(
-                    geo_types::coord! { x: a.min().x.min(b.min().x), y: a.min().y.min(b.min().y) },
-                    geo_types::coord! { x: a.max().x.max(b.max().x), y: a.max().y.max(b.max().y) },
-                )
-            });
+            .reduce(crate::spatial::cover);
         let emergency =
             crate::emergency::EmergencyIndex::build(people.items(), &data.roads, extent);
         Self {

@@ -188,3 +188,18 @@ pub fn wangge(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A city of `households` made by `wangge generate --seed SEED` and
+/// partitioned (seed 1), in a temporary folder that lives as long as the
+/// returned guard.
+pub fn partitioned_city(households: u32, seed: u32) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("city.gpkg");
+    let s = store.to_str().unwrap();
+    let (n, seed) = (households.to_string(), seed.to_string());
+    let (ok, out, err) = wangge(&["generate", "--households", &n, "--seed", &seed, "--out", s]);
+    assert!(ok, "generate: {out}{err}");
+    let (ok, out, err) = wangge(&["partition", "--store", s, "--seed", "1"]);
+    assert!(ok, "partition: {out}{err}");
+    (dir, store)
+}

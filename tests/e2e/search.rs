@@ -5,7 +5,7 @@
 use serde_json::Value;
 use wangge::store::{gpkg::GeoPackage, Store};
 
-use crate::common::{user_with_token, wangge, Server};
+use crate::common::{partitioned_city, user_with_token, Server};
 
 /// Percent-encodes a query value (UTF-8 bytes outside the unreserved set).
 fn encode(text: &str) -> String {
@@ -25,21 +25,7 @@ fn hits(v: &Value) -> Vec<Value> {
 
 #[test]
 fn search_finds_grids_anywhere_and_addresses_as_each_role_sees_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("city.gpkg");
-    let s = store.to_str().unwrap();
-    let (ok, out, err) = wangge(&[
-        "generate",
-        "--households",
-        "3000",
-        "--seed",
-        "3",
-        "--out",
-        s,
-    ]);
-    assert!(ok, "{out}{err}");
-    let (ok, out, err) = wangge(&["partition", "--store", s, "--seed", "1"]);
-    assert!(ok, "{out}{err}");
+    let (_dir, store) = partitioned_city(3000, 3);
     let d = GeoPackage::open(&store).unwrap().load().unwrap();
     let plan = d.plans.iter().max_by_key(|p| p.version.region).unwrap();
     let grid = plan.codes[2].last().unwrap().0.clone();

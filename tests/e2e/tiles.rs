@@ -12,7 +12,7 @@ use serde_json::Value;
 use wangge::store::gpkg::GeoPackage;
 use wangge::store::Store;
 
-use crate::common::{repo_root, user_with_token, wangge, Server};
+use crate::common::{partitioned_city, repo_root, user_with_token, Server};
 
 /// GET a tile: (status, ETag, body).
 fn fetch(
@@ -101,21 +101,7 @@ fn js_decode(paths: &[PathBuf]) -> Value {
 
 #[test]
 fn tiles_are_read_by_gdal_and_mapbox_and_a_new_plan_changes_only_its_tiles() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("city.gpkg");
-    let s = store.to_str().unwrap();
-    let (ok, out, err) = wangge(&[
-        "generate",
-        "--households",
-        "6000",
-        "--seed",
-        "5",
-        "--out",
-        s,
-    ]);
-    assert!(ok, "{out}{err}");
-    let (ok, out, err) = wangge(&["partition", "--store", s, "--seed", "1"]);
-    assert!(ok, "{out}{err}");
+    let (dir, store) = partitioned_city(6000, 5);
     let d = GeoPackage::open(&store).unwrap().load().unwrap();
     let leaves: Vec<_> = d.plans.iter().map(|p| p.version.region).collect();
     assert!(leaves.len() >= 2, "at least two planned communities");

@@ -40,12 +40,7 @@ fn bounds(st: &AppState, scope: &crate::access::Scope) -> Option<geo_types::Rect
     let s = st.snapshot.load();
     s.regions(scope)
         .filter_map(|r| r.boundary.bounding_rect())
-        .reduce(|u, r| {
-            geo_types::Rect::new(
-                (u.min().x.min(r.min().x), u.min().y.min(r.min().y)),
-                (u.max().x.max(r.max().x), u.max().y.max(r.max().y)),
-            )
-        })
+        .reduce(crate::spatial::cover)
 }
 
 /// `GET /tiles`: the tile sources with their TileJSON.

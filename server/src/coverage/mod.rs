@@ -1162,18 +1162,7 @@ impl<'a> Analysis<'a> {
             .regions
             .iter()
             .filter_map(|r| r.boundary.bounding_rect())
-            .reduce(|a, b| {
-                Rect::new(
-                    Coord {
-                        x: a.min().x.min(b.min().x),
-                        y: a.min().y.min(b.min().y),
-                    },
-                    Coord {
-                        x: a.max().x.max(b.max().x),
-                        y: a.max().y.max(b.max().y),
-                    },
-                )
-            })
+            .reduce(crate::spatial::cover)
             .map_or(Coord { x: 0.0, y: 0.0 }, |r| {
                 // Rounded so the cells do not shift when a region is added.
                 Coord {

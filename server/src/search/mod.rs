@@ -5,7 +5,7 @@
 //! but not house numbers, finds streets; a public viewer finds none).
 
 use geo::BoundingRect;
-use geo_types::{Coord, Rect};
+use geo_types::Rect;
 use serde::Serialize;
 
 use crate::access::projection::{mask_address, visibility, PersonalField, Visibility};
@@ -95,7 +95,7 @@ pub fn search(s: &Snapshot, caller: &Caller, query: &str, limit: usize) -> Vec<H
                     .zip(&plan.labels)
                     .filter(|(_, label)| label.0[l] as usize == id)
                     .filter_map(|(a, _)| extents.get(a).copied())
-                    .reduce(union);
+                    .reduce(crate::spatial::cover);
                 grids.push(Hit {
                     kind: Kind::Grid,
                     code: c.0.clone(),
@@ -176,19 +176,6 @@ pub fn search(s: &Snapshot, caller: &Caller, query: &str, limit: usize) -> Vec<H
     }
     hits.truncate(limit);
     hits
-}
-
-fn union(a: Rect<f64>, b: Rect<f64>) -> Rect<f64> {
-    Rect::new(
-        Coord {
-            x: a.min().x.min(b.min().x),
-            y: a.min().y.min(b.min().y),
-        },
-        Coord {
-            x: a.max().x.max(b.max().x),
-            y: a.max().y.max(b.max().y),
-        },
-    )
 }
 
 fn corners(r: Rect<f64>) -> [f64; 4] {

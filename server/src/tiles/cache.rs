@@ -467,12 +467,9 @@ fn diff(old: &Snapshot, new: &Snapshot) -> (Vec<(u8, Rect<f64>)>, Vec<RegionCode
     let mut out = Vec::new();
     for (sources, rects) in boxes {
         if rects.len() > BOXES_PER_SWAP {
-            let u = rects[1..].iter().fold(rects[0], |u, r| {
-                Rect::new(
-                    (u.min().x.min(r.min().x), u.min().y.min(r.min().y)),
-                    (u.max().x.max(r.max().x), u.max().y.max(r.max().y)),
-                )
-            });
+            let u = rects[1..]
+                .iter()
+                .fold(rects[0], |u, r| crate::spatial::cover(u, *r));
             out.push((sources, u));
         } else {
             out.extend(rects.into_iter().map(|r| (sources, r)));
