@@ -135,7 +135,7 @@ pub fn search(s: &Snapshot, caller: &Caller, query: &str, limit: usize) -> Vec<H
     let seen = visibility(caller.role, PersonalField::HouseholdAddress);
     if seen != Visibility::Hidden {
         let mut by_label: Vec<Hit> = Vec::new();
-        let mut index: std::collections::HashMap<String, usize> = Default::default();
+        let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for h in s.households.items() {
             if !scope.contains_opt(h.region) || !h.address.to_lowercase().contains(&q) {
                 continue;
