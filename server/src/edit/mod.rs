@@ -59,6 +59,20 @@ pub struct Rules {
     pub locked: HashSet<GridCode>,
 }
 
+impl Rules {
+    /// The rules of an evaluated plan: its atoms' shared boundaries, and
+    /// the grids locked by code.
+    pub fn of(
+        plan: &crate::partition::plan::RegionPlan,
+        locked: impl IntoIterator<Item = GridCode>,
+    ) -> Self {
+        Self {
+            adjacency: plan.adjacency.clone(),
+            locked: locked.into_iter().collect(),
+        }
+    }
+}
+
 /// The plan after `edit`, or why not. The result keeps ids dense per
 /// level (a merge removes one) and carries no version: saving gives it one.
 pub fn apply(plan: &Plan, rules: &Rules, edit: &Edit) -> Result<Plan, Refusal> {

@@ -328,3 +328,96 @@ fn unknown_atoms_grids_and_levels_are_refused_clearly() {
         Refusal::Invalid(_)
     ));
 }
+
+#[test]
+fn edits_of_a_real_plan_keep_every_grid_whole_when_evaluated_from_geometry() {
+    use crate::domain::Policy;
+    use crate::generate::{generate, Params};
+    use crate::partition::plan::{evaluate, grounds, plan_region, Settings};
+    let city = generate(
+        Params {
+            households: 6_000,
+            seed: 3,
+        },
+        &mut |_| {},
+    );
+    let all = grounds(
+        &city.regions,
+        &city.roads,
+        &city.water,
+        &city.households,
+        None,
+    );
+    let ground = all.iter().max_by_key(|x| x.households.len()).unwrap();
+    let settings = Settings::from_policy(&Policy::preset("ankang").unwrap());
+    let planned = plan_region(ground, &settings, None).unwrap();
+    let plan = planned.to_plan("test", "", None);
+    let rules = Rules::of(&planned, []);
+    let of_grid = |g: u32, without: usize| -> HashSet<usize> {
+        (0..plan.labels.len())
+            .filter(|&i| i != without && plan.labels[i].0[2] == g)
+            .collect()
+    };
+    // A block on the edge of a level-3 grid that its neighbour under the
+    // same parent can take without cutting the grid it leaves.
+    let (from, to) = rules
+        .adjacency
+        .iter()
+        .flat_map(|&(a, b)| [(a, b), (b, a)])
+        .find(|&(a, b)| {
+            let (g, h) = (plan.labels[a].0, plan.labels[b].0);
+            let rest = of_grid(g[2], a);
+            g[2] != h[2]
+                && g[1] == h[1]
+                && !rest.is_empty()
+                && pieces(&rest, &rules.adjacency).len() == 1
+        })
+        .expect("a block that can move");
+    let target = plan.labels[to].0[2];
+    let edited = apply(
+        &plan,
+        &rules,
+        &Edit::Reassign {
+            atoms: vec![from],
+            to: target,
+        },
+    )
+    .unwrap();
+    assert_eq!(edited.labels[from], plan.labels[to]);
+    // Evaluated again from the atoms' geometry: no grid in pieces, nesting
+    // holds, every household still counted once.
+    let again = evaluate(ground, &settings, &edited, &planned.atoms).unwrap();
+    for lm in &again.levels {
+        assert_eq!((lm.split, lm.nest), (0, 0), "{lm:?}");
+    }
+    assert_eq!(again.households, planned.households);
+
+    // The same block dropped on a grid it touches nowhere is refused,
+    // naming that grid.
+    let near: HashSet<u32> = rules
+        .adjacency
+        .iter()
+        .filter_map(|&(a, b)| match (a == from, b == from) {
+            (true, _) => Some(plan.labels[b].0[2]),
+            (_, true) => Some(plan.labels[a].0[2]),
+            _ => None,
+        })
+        .collect();
+    let far = (0..plan.codes[2].len() as u32)
+        .find(|g| !near.contains(g) && *g != plan.labels[from].0[2])
+        .expect("a grid away from the block");
+    match apply(
+        &plan,
+        &rules,
+        &Edit::Reassign {
+            atoms: vec![from],
+            to: far,
+        },
+    ) {
+        Err(Refusal::Disconnects { code, atoms, .. }) => {
+            assert_eq!(code, plan.codes[2][far as usize]);
+            assert_eq!(atoms, vec![from]);
+        }
+        other => panic!("expected the far grid to be cut, got {other:?}"),
+    }
+}

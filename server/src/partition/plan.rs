@@ -258,6 +258,8 @@ pub struct RegionPlan {
     /// Area (m²) where the atoms (so the level-3 grids) and the region
     /// disagree: 0 when they tile it exactly.
     pub tiling_error_m2: f64,
+    /// Pairs of atoms that share a boundary (what hand edits keep whole).
+    pub adjacency: Vec<(usize, usize)>,
 }
 
 impl RegionPlan {
@@ -695,6 +697,11 @@ fn finish(
     ground: &Ground<'_>,
     settings: &Settings,
 ) -> RegionPlan {
+    let adjacency = set
+        .edges
+        .iter()
+        .map(|e| (e.a as usize, e.b as usize))
+        .collect();
     let snap = atoms::Snap::of(&loc.boundary);
     let degrees = ground
         .region
@@ -852,6 +859,7 @@ fn finish(
         version: None,
         area_m2: loc.boundary.unsigned_area(),
         tiling_error_m2,
+        adjacency,
     }
 }
 
