@@ -29,6 +29,22 @@ pub struct PlanVersion {
     pub published: bool,
 }
 
+impl PlanVersion {
+    /// A version not yet saved: the store gives it its id, number and time.
+    pub fn unsaved(region: RegionCode, author: &str, message: &str, parent: Option<i64>) -> Self {
+        Self {
+            id: 0,
+            region,
+            number: 0,
+            parent,
+            author: author.to_string(),
+            created_at: String::new(),
+            message: message.to_string(),
+            published: false,
+        }
+    }
+}
+
 /// A plan: one label per atom, plus the code of every grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {

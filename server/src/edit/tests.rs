@@ -29,16 +29,12 @@ fn lattice() -> (Plan, Rules) {
     }
     let code = |s: &str| GridCode(s.to_string());
     let plan = Plan {
-        version: PlanVersion {
-            id: 1,
-            region: "610902001001".parse::<RegionCode>().unwrap(),
-            number: 1,
-            parent: None,
-            author: "test".into(),
-            created_at: "2026-11-30T00:00:00Z".into(),
-            message: String::new(),
-            published: false,
-        },
+        version: PlanVersion::unsaved(
+            "610902001001".parse::<RegionCode>().unwrap(),
+            "test",
+            "",
+            None,
+        ),
         atoms: (0..16).collect(),
         labels,
         codes: [

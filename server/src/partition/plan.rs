@@ -268,16 +268,7 @@ impl RegionPlan {
         let at = |l: usize, a: usize| self.labels.get(l).map_or(0, |v| v[a]);
         let codes = |l: usize| self.codes.get(l).cloned().unwrap_or_default();
         Plan {
-            version: PlanVersion {
-                id: 0,
-                region: self.region,
-                number: 0,
-                parent,
-                author: author.to_string(),
-                created_at: String::new(),
-                message: message.to_string(),
-                published: false,
-            },
+            version: PlanVersion::unsaved(self.region, author, message, parent),
             atoms: self.atoms.iter().map(|a| a.id).collect(),
             labels: (0..self.atoms.len())
                 .map(|a| GridLabel([at(0, a), at(1, a), at(2, a)]))

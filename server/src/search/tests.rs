@@ -73,16 +73,7 @@ fn snapshot() -> Snapshot {
         }],
         atoms: vec![atom(0, 109.01), atom(1, 109.015)],
         plans: vec![Plan {
-            version: PlanVersion {
-                id: 5,
-                region: b.parse().unwrap(),
-                number: 1,
-                parent: None,
-                author: "test".into(),
-                created_at: "2026-11-30T00:00:00Z".into(),
-                message: String::new(),
-                published: false,
-            },
+            version: PlanVersion::unsaved(b.parse().unwrap(), "test", "", None),
             atoms: vec![0, 1],
             labels: vec![GridLabel([0, 0, 0]), GridLabel([0, 0, 1])],
             codes: [
