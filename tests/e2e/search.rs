@@ -107,10 +107,13 @@ fn search_finds_grids_anywhere_and_addresses_as_each_role_sees_them() {
     assert!(hits(&v).is_empty(), "{v}");
 
     // Bad queries say what is wrong; no token, no answer.
+    let long = format!("/api/search?q={}", "a".repeat(101));
     for bad in [
         "/api/search",
         "/api/search?q=%20",
         "/api/search?q=a&limit=1000",
+        "/api/search?q=a&limit=x",
+        long.as_str(),
     ] {
         let (status, v, ctype) = server.get_as(bad, Some(&office));
         assert_eq!(status, 400, "{bad}: {v}");
