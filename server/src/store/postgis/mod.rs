@@ -28,7 +28,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use futures_util::future::try_join_all;
+use futures_util::future::join_all;
 use geo_types::{Geometry, LineString, MultiPolygon, Point};
 use tokio_postgres::types::FromSql;
 use tokio_postgres::{NoTls, Row};
@@ -554,8 +554,26 @@ async fn insert_batch(c: &ClientWrapper, recs: &mut [Record], ids: &mut NextIds)
         };
         ids.assign(c, layer, id).await?;
     }
-    try_join_all(recs.iter().map(|r| insert(c, r))).await?;
-    Ok(())
+    inserted(join_all(recs.iter().map(|r| insert(c, r))).await)
+}
+
+/// The outcome of pipelined inserts. Once one statement fails, those sent
+/// after it fail with "current transaction is aborted", and any of them may
+/// be seen first: the error reported is the one that is not that.
+fn inserted(results: Vec<std::result::Result<(), tokio_postgres::Error>>) -> Result<()> {
+    use tokio_postgres::error::SqlState;
+    let mut errors = results.into_iter().filter_map(std::result::Result::err);
+    let Some(first) = errors.next() else {
+        return Ok(());
+    };
+    let aborted =
+        |e: &tokio_postgres::Error| e.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION);
+    let cause = if aborted(&first) {
+        errors.find(|e| !aborted(e)).unwrap_or(first)
+    } else {
+        first
+    };
+    Err(pg("insert record")(cause))
 }
 
 fn code_str(c: RegionCode) -> String {
@@ -564,8 +582,7 @@ fn code_str(c: RegionCode) -> String {
 
 /// Upserts one record: a region by code, an atom by (region, id), the
 /// other layers by fid.
-async fn insert(c: &ClientWrapper, rec: &Record) -> Result<()> {
-    let op = "insert record";
+async fn insert(c: &ClientWrapper, rec: &Record) -> std::result::Result<(), tokio_postgres::Error> {
     let n = match rec {
         Record::Region(r) => {
             let st = c
@@ -574,7 +591,7 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> Result<()> {
                      ON CONFLICT (code) DO UPDATE SET geom = excluded.geom, name = excluded.name, parent = excluded.parent",
                 )
                 .await
-                .map_err(pg(op))?;
+                ?;
             let g = encode(&Geometry::MultiPolygon(r.boundary.clone()));
             c.execute(
                 &st,
@@ -589,7 +606,7 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> Result<()> {
                      ON CONFLICT (region, atom_id) DO UPDATE SET geom = excluded.geom, kind = excluded.kind",
                 )
                 .await
-                .map_err(pg(op))?;
+                ?;
             let g = encode(&Geometry::MultiPolygon(a.geometry.clone()));
             c.execute(
                 &st,
@@ -609,7 +626,7 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> Result<()> {
                        head_name = excluded.head_name, phone = excluded.phone, estimated = excluded.estimated",
                 )
                 .await
-                .map_err(pg(op))?;
+                ?;
             let g = encode(&Geometry::Point(h.location));
             c.execute(
                 &st,
@@ -641,7 +658,7 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> Result<()> {
                        reserve = excluded.reserve, grids = excluded.grids",
                 )
                 .await
-                .map_err(pg(op))?;
+                ?;
             let g = encode(&Geometry::Point(p.home));
             let roles: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
             let grids: Vec<&str> = p.grids.iter().map(GridCode::as_str).collect();
@@ -670,7 +687,7 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> Result<()> {
                      ON CONFLICT (fid) DO UPDATE SET geom = excluded.geom, class = excluded.class, name = excluded.name",
                 )
                 .await
-                .map_err(pg(op))?;
+                ?;
             let g = encode(&Geometry::LineString(r.geometry.clone()));
             c.execute(&st, &[&r.id, &g, &r.class.as_str(), &r.name])
                 .await
@@ -683,7 +700,7 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> Result<()> {
                        height_m = excluded.height_m, kind = excluded.kind",
                 )
                 .await
-                .map_err(pg(op))?;
+                ?;
             let g = encode(&Geometry::MultiPolygon(b.geometry.clone()));
             c.execute(
                 &st,
@@ -698,7 +715,7 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> Result<()> {
                      ON CONFLICT (fid) DO UPDATE SET geom = excluded.geom, kind = excluded.kind, name = excluded.name",
                 )
                 .await
-                .map_err(pg(op))?;
+                ?;
             let kind = match w.kind {
                 WaterKind::River => "river",
                 WaterKind::Area => "area",
@@ -715,7 +732,7 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> Result<()> {
                        level = excluded.level, code = excluded.code, name = excluded.name, parent = excluded.parent",
                 )
                 .await
-                .map_err(pg(op))?;
+                ?;
             let geom = encode(&Geometry::MultiPolygon(g.geometry.clone()));
             c.execute(
                 &st,
@@ -732,7 +749,7 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> Result<()> {
             .await
         }
     };
-    n.map(|_| ()).map_err(pg(op))
+    n.map(|_| ())
 }
 
 /// Reads column `i`, reporting a bad value (or geometry) with its column.
@@ -1024,7 +1041,7 @@ async fn replace_atoms_in(c: &ClientWrapper, region: RegionCode, atoms: &[Atom])
         .map_err(pg("delete atoms"))?;
     for chunk in atoms.chunks(BATCH) {
         let recs: Vec<Record> = chunk.iter().cloned().map(Record::Atom).collect();
-        try_join_all(recs.iter().map(|r| insert(c, r))).await?;
+        inserted(join_all(recs.iter().map(|r| insert(c, r))).await)?;
     }
     Ok(())
 }
@@ -1154,6 +1171,32 @@ impl Store for PostGis {
     fn save_plan(&self, plan: &Plan) -> Result<PlanVersion> {
         let tx = self.begin_write("save plan")?;
         let v = self.block_on(save_plan_in(tx.c(), plan, false))?;
+        tx.commit(self, "commit plan")?;
+        Ok(v)
+    }
+
+    fn save_plan_on(&self, plan: &Plan, base: i64) -> Result<PlanVersion> {
+        // The write lock makes the check and the insert one step.
+        let tx = self.begin_write("save plan")?;
+        let v = self.block_on(async {
+            let newest: Option<i64> = tx
+                .c()
+                .query_opt(
+                    "SELECT id FROM plan_versions WHERE region = $1 ORDER BY number DESC LIMIT 1",
+                    &[&code_str(plan.version.region)],
+                )
+                .await
+                .map_err(pg("newest plan"))?
+                .map(|r| r.get(0));
+            if newest != Some(base) {
+                return Err(StoreError::Stale {
+                    region: plan.version.region,
+                    base,
+                    newest: newest.unwrap_or(0),
+                });
+            }
+            save_plan_in(tx.c(), plan, false).await
+        })?;
         tx.commit(self, "commit plan")?;
         Ok(v)
     }
