@@ -233,18 +233,23 @@ pub struct RegionCounts {
 pub struct Snapshot {
     /// Increases with every rebuild; part of ETags.
     pub generation: u64,
-    pub regions: LayerIndex<Region>,
-    pub atoms: LayerIndex<Atom>,
-    pub households: LayerIndex<Household>,
-    pub people: LayerIndex<Person>,
-    pub roads: LayerIndex<Road>,
-    pub buildings: LayerIndex<Building>,
-    pub water: LayerIndex<Water>,
-    pub grids: LayerIndex<ImportedGrid>,
-    pub plans: HashMap<RegionCode, Plan>,
+    /// The generation of the last full build: unchanged by a saved plan,
+    /// so what depends on the ground alone stays cached across edits.
+    pub ground: u64,
+    // Layers are shared between snapshots: a saved plan makes a new
+    // snapshot without copying a household.
+    pub regions: Arc<LayerIndex<Region>>,
+    pub atoms: Arc<LayerIndex<Atom>>,
+    pub households: Arc<LayerIndex<Household>>,
+    pub people: Arc<LayerIndex<Person>>,
+    pub roads: Arc<LayerIndex<Road>>,
+    pub buildings: Arc<LayerIndex<Building>>,
+    pub water: Arc<LayerIndex<Water>>,
+    pub grids: Arc<LayerIndex<ImportedGrid>>,
+    pub plans: HashMap<RegionCode, Arc<Plan>>,
     /// Volunteers and the walking network, for emergency answers.
-    pub emergency: crate::emergency::EmergencyIndex,
-    counts: HashMap<RegionCode, RegionCounts>,
+    pub emergency: Arc<crate::emergency::EmergencyIndex>,
+    counts: Arc<HashMap<RegionCode, RegionCounts>>,
 }
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
@@ -293,7 +298,7 @@ impl Snapshot {
         let plans = data
             .plans
             .into_iter()
-            .map(|p| (p.version.region, p))
+            .map(|p| (p.version.region, Arc::new(p)))
             .collect();
         let people = LayerIndex::new(data.people);
         let extent = data
@@ -304,19 +309,43 @@ impl Snapshot {
             .reduce(crate::spatial::cover);
         let emergency =
             crate::emergency::EmergencyIndex::build(people.items(), &data.roads, extent);
+        let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
+        Self {
+            generation,
+            ground: generation,
+            emergency: Arc::new(emergency),
+            regions: Arc::new(LayerIndex::new(data.regions)),
+            atoms: Arc::new(LayerIndex::new(data.atoms)),
+            households: Arc::new(LayerIndex::new(data.households)),
+            people: Arc::new(people),
+            roads: Arc::new(LayerIndex::new(data.roads)),
+            buildings: Arc::new(LayerIndex::new(data.buildings)),
+            water: Arc::new(LayerIndex::new(data.water)),
+            grids: Arc::new(LayerIndex::new(data.grids)),
+            plans,
+            counts: Arc::new(counts),
+        }
+    }
+
+    /// This snapshot with `plan` as its region's newest plan: a new
+    /// generation sharing every layer (what a saved edit changes).
+    pub fn with_plan(&self, plan: Plan) -> Self {
+        let mut plans = self.plans.clone();
+        plans.insert(plan.version.region, Arc::new(plan));
         Self {
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
-            emergency,
-            regions: LayerIndex::new(data.regions),
-            atoms: LayerIndex::new(data.atoms),
-            households: LayerIndex::new(data.households),
-            people,
-            roads: LayerIndex::new(data.roads),
-            buildings: LayerIndex::new(data.buildings),
-            water: LayerIndex::new(data.water),
-            grids: LayerIndex::new(data.grids),
+            ground: self.ground,
+            regions: self.regions.clone(),
+            atoms: self.atoms.clone(),
+            households: self.households.clone(),
+            people: self.people.clone(),
+            roads: self.roads.clone(),
+            buildings: self.buildings.clone(),
+            water: self.water.clone(),
+            grids: self.grids.clone(),
             plans,
-            counts,
+            emergency: self.emergency.clone(),
+            counts: self.counts.clone(),
         }
     }
 
@@ -452,6 +481,21 @@ impl SnapshotCell {
 
     pub fn swap(&self, s: Snapshot) {
         self.0.store(Arc::new(s));
+    }
+
+    /// Makes `plan` its region's newest in the current snapshot, against
+    /// concurrent swaps (two saves never lose one another), and returns the
+    /// snapshot that holds it.
+    pub fn put_plan(&self, plan: &Plan) -> Arc<Snapshot> {
+        let old = self.0.rcu(|s| {
+            // A newer version already there (a later save won): keep it.
+            match s.plans.get(&plan.version.region) {
+                Some(p) if p.version.number > plan.version.number => Arc::clone(s),
+                _ => Arc::new(s.with_plan(plan.clone())),
+            }
+        });
+        drop(old);
+        self.load()
     }
 }
 

@@ -5,6 +5,7 @@ mod access;
 mod common;
 mod coverage;
 mod crs_reference;
+mod edits;
 mod emergency;
 mod estimate;
 mod http_api;

@@ -27,6 +27,24 @@ pub enum ApiError {
     /// Too many failed logins; retry after this many seconds.
     #[error("too many failed logins: try again in {0} s")]
     TooManyAttempts(u64),
+    /// Well-formed but refused by a rule (an edit that would break the
+    /// plan); `extra` adds members to the problem document (the rule, the
+    /// offending geometry).
+    #[error("{detail}")]
+    Refused {
+        detail: String,
+        extra: serde_json::Value,
+    },
+    /// `If-Match` names a version that is no longer current; `extra` says
+    /// what changed since.
+    #[error("{detail}")]
+    Stale {
+        detail: String,
+        extra: serde_json::Value,
+    },
+    /// A write that must name the version it builds on did not.
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -42,6 +60,11 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Stale { .. } | Self::Store(StoreError::Stale { .. }) => {
+                StatusCode::PRECONDITION_FAILED
+            }
+            Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::Store(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
             Self::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             Self::Store(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -59,12 +82,19 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
-        let body = json!({
+        let mut body = json!({
             "type": "about:blank",
             "title": status.canonical_reason().unwrap_or("error"),
             "status": status.as_u16(),
             "detail": detail,
         });
+        if let (Self::Refused { extra, .. } | Self::Stale { extra, .. }, Some(b)) =
+            (&self, body.as_object_mut())
+        {
+            if let Some(extra) = extra.as_object() {
+                b.extend(extra.clone());
+            }
+        }
         let mut resp = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],

@@ -25,7 +25,7 @@ use crate::snapshot::Snapshot;
 #[derive(Default)]
 pub struct Plans {
     jobs: Mutex<Vec<Arc<Job>>>,
-    /// Evaluated plans by (plan id, snapshot generation).
+    /// Evaluated plans by (plan id, generation of the ground).
     cache: Mutex<HashMap<(i64, u64), Arc<RegionPlan>>>,
 }
 
@@ -338,15 +338,13 @@ pub async fn versions(
 }
 
 /// A stored plan evaluated against the current snapshot (cached).
-async fn evaluated(st: &AppState, scope: &Scope, id: i64) -> Result<Arc<RegionPlan>, ApiError> {
+pub(super) async fn evaluated(
+    st: &AppState,
+    scope: &Scope,
+    id: i64,
+) -> Result<Arc<RegionPlan>, ApiError> {
     let s = st.snapshot.load();
-    if let Some(p) = st
-        .plans
-        .cache
-        .lock()
-        .expect("cache")
-        .get(&(id, s.generation))
-    {
+    if let Some(p) = st.plans.cache.lock().expect("cache").get(&(id, s.ground)) {
         if scope.contains(p.region) {
             return Ok(p.clone());
         }
@@ -355,7 +353,7 @@ async fn evaluated(st: &AppState, scope: &Scope, id: i64) -> Result<Arc<RegionPl
     let store = st.store.clone();
     let policy = st.policy.clone();
     let scope = scope.clone();
-    let generation = s.generation;
+    let generation = s.ground;
     let p = tokio::task::spawn_blocking(move || -> Result<RegionPlan, ApiError> {
         let plan = store
             .plan(id)?
@@ -394,16 +392,28 @@ pub async fn detail(
     State(st): State<AppState>,
     CallerOf(caller): CallerOf,
     Path(id): Path<i64>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let p = evaluated(&st, &caller.scope, id).await?;
-    Ok(Json(json!({
-        "version": p.version,
-        "region": p.region.to_string(),
-        "households": p.households,
-        "atoms": p.atoms.len(),
-        "levels": p.levels,
-        "grids": p.grids.iter().map(grid_json).collect::<Vec<_>>(),
-    })))
+    let newest = st
+        .snapshot
+        .load()
+        .plans
+        .get(&p.region)
+        .map(|n| n.version.id);
+    Ok((
+        // What an edit of this version sends back in If-Match.
+        [(header::ETAG, format!("\"plan-{id}\""))],
+        Json(json!({
+            "version": p.version,
+            "newest": newest,
+            "region": p.region.to_string(),
+            "households": p.households,
+            "atoms": p.atoms.len(),
+            "levels": p.levels,
+            "grids": p.grids.iter().map(grid_json).collect::<Vec<_>>(),
+        })),
+    )
+        .into_response())
 }
 
 /// `GET /api/plans/{id}/grids?level=N`: grids as GeoJSON (all levels when

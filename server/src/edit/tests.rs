@@ -417,3 +417,164 @@ fn edits_of_a_real_plan_keep_every_grid_whole_when_evaluated_from_geometry() {
         other => panic!("expected the far grid to be cut, got {other:?}"),
     }
 }
+
+/// The lattice with real codes: region 610902001001, two digits a level.
+fn coded() -> (Plan, Rules) {
+    let (mut p, rules) = lattice();
+    let r = "610902001001";
+    p.codes = [
+        vec![GridCode(format!("{r}01"))],
+        vec![GridCode(format!("{r}0101")), GridCode(format!("{r}0102"))],
+        vec![
+            GridCode(format!("{r}010101")),
+            GridCode(format!("{r}010102")),
+            GridCode(format!("{r}010201")),
+            GridCode(format!("{r}010202")),
+        ],
+    ];
+    (p, rules)
+}
+
+fn saved(mut p: Plan, id: i64, number: u32) -> Plan {
+    p.version.id = id;
+    p.version.number = number;
+    p
+}
+
+fn codes_of(p: &Plan, level: usize) -> Vec<&str> {
+    p.codes[level - 1].iter().map(GridCode::as_str).collect()
+}
+
+#[test]
+fn a_diff_names_changed_added_and_retired_grids_and_the_atoms_that_moved() {
+    let (p, rules) = lattice();
+    // Atoms 4 and 5 (row 1, west) go from B to A; C absorbs D.
+    let q = apply(
+        &p,
+        &rules,
+        &Edit::Reassign {
+            atoms: vec![4, 5],
+            to: 0,
+        },
+    )
+    .unwrap();
+    let q = apply(
+        &q,
+        &rules,
+        &Edit::Merge {
+            level: 3,
+            keep: 2,
+            gone: 3,
+        },
+    )
+    .unwrap();
+    let d = diff(&p, &q).unwrap();
+    let l3 = &d.levels[2];
+    assert_eq!(
+        l3.changed,
+        vec![
+            GridCode("A".into()),
+            GridCode("B".into()),
+            GridCode("C".into())
+        ]
+    );
+    assert_eq!(l3.retired, vec![GridCode("D".into())]);
+    assert!(l3.added.is_empty());
+    assert!(d.levels[0].changed.is_empty() && d.levels[1].changed.is_empty());
+    let moved: Vec<(usize, &str, &str)> = d
+        .moved
+        .iter()
+        .map(|m| (m.atom, m.from.as_str(), m.to.as_str()))
+        .collect();
+    assert_eq!(moved[..2], [(4, "B", "A"), (5, "B", "A")]);
+    // D's six atoms moved to C.
+    assert_eq!(moved.len(), 2 + 6);
+    assert!(moved[2..].iter().all(|m| m.1 == "D" && m.2 == "C"));
+    // Nothing differs from itself; other atoms cannot be compared.
+    assert_eq!(diff(&q, &q).unwrap().moved, vec![]);
+    let mut other = q.clone();
+    other.atoms[0] = 99;
+    assert!(diff(&p, &other).is_none());
+    // Touched grids are the changed ones, by their ids in the new plan.
+    assert_eq!(touched(&p, &q), vec![(2, 0), (2, 1), (2, 2)]);
+}
+
+#[test]
+fn publishing_keeps_codes_retires_merged_ones_and_never_reuses_a_code() {
+    let (p, rules) = coded();
+    let w = [2, 2, 2];
+    // The first publication keeps every well-formed code.
+    let v1 = saved(publish(&saved(p.clone(), 1, 1), &[], w), 2, 2);
+    assert!(v1.version.published);
+    assert_eq!(v1.version.parent, Some(1));
+    assert_eq!(v1.codes, p.codes);
+    // B (…010102) merges into A: A keeps its code although it grew, B's
+    // is retired.
+    let draft = apply(
+        &v1,
+        &rules,
+        &Edit::Merge {
+            level: 3,
+            keep: 0,
+            gone: 1,
+        },
+    )
+    .unwrap();
+    let v2 = saved(publish(&saved(draft, 3, 3), &[v1.clone()], w), 4, 4);
+    assert_eq!(
+        codes_of(&v2, 3),
+        [
+            "610902001001010101",
+            "610902001001010201",
+            "610902001001010202"
+        ]
+    );
+    // A later draft carves a new grid out of A (rows 2-3, west) and, not
+    // knowing the history, names it with B's retired code: publishing
+    // gives it the next number instead (03), and the rest keep theirs.
+    let mut draft = v2.clone();
+    draft.codes[2].push(GridCode("610902001001010102".into()));
+    for a in [8, 9, 12, 13] {
+        draft.labels[a].0[2] = 3;
+    }
+    let history = vec![v1.clone(), v2.clone()];
+    let v3 = saved(publish(&saved(draft, 5, 5), &history, w), 6, 6);
+    assert_eq!(
+        codes_of(&v3, 3),
+        [
+            "610902001001010101",
+            "610902001001010201",
+            "610902001001010202",
+            "610902001001010103"
+        ]
+    );
+    // Moving D to the west parent gives it a code under that parent,
+    // after the highest ever used there (03), and retires its old one.
+    let moved = apply(
+        &v3,
+        &rules,
+        &Edit::MoveGrid {
+            level: 3,
+            grid: 2,
+            parent: 0,
+        },
+    );
+    let moved = moved.unwrap();
+    let history = vec![v1, v2, v3];
+    let v4 = publish(&saved(moved, 7, 7), &history, w);
+    assert_eq!(
+        codes_of(&v4, 3),
+        [
+            "610902001001010101",
+            "610902001001010201",
+            "610902001001010104",
+            "610902001001010103"
+        ]
+    );
+    // No code any published version used is given to another grid.
+    let old: HashSet<&str> = history
+        .iter()
+        .flat_map(|p| p.codes[2].iter().map(GridCode::as_str))
+        .collect();
+    assert!(!old.contains("610902001001010104"));
+}

@@ -260,6 +260,8 @@ pub struct RegionPlan {
     pub tiling_error_m2: f64,
     /// Pairs of atoms that share a boundary (what hand edits keep whole).
     pub adjacency: Vec<(usize, usize)>,
+    /// Per-atom figures for measuring grids again after an edit.
+    pub ledger: std::sync::Arc<Ledger>,
 }
 
 impl RegionPlan {
@@ -693,45 +695,35 @@ fn finish(
         .iter()
         .map(|e| (e.a as usize, e.b as usize))
         .collect();
-    let snap = atoms::Snap::of(&loc.boundary);
-    let degrees = ground
-        .region
-        .boundary
-        .bounding_rect()
-        .map_or(atoms::Snap::within(180.0), |r| {
-            atoms::Snap::around(r.center(), r.width().max(r.height()))
-        });
-    let care: Vec<u8> = ground.households.iter().map(|h| h.care.0).collect();
+    let keys = settings.care_keys.len().max(3);
+    let mut care = vec![vec![0u32; keys]; set.len()];
+    for (h, &a) in set.of_household.iter().enumerate() {
+        if a != u32::MAX {
+            let c = usize::from(ground.households[h].care.0).min(keys - 1);
+            care[a as usize][c] += 1;
+        }
+    }
+    let ledger = Ledger {
+        snap: atoms::Snap::of(&loc.boundary),
+        degrees: ground
+            .region
+            .boundary
+            .bounding_rect()
+            .map_or(atoms::Snap::within(180.0), |r| {
+                atoms::Snap::around(r.center(), r.width().max(r.height()))
+            }),
+        proj: loc.proj,
+        care,
+        levels: settings.levels.clone(),
+        care_keys: settings.care_keys.clone(),
+        set,
+    };
     let mut grids = Vec::new();
     let mut levels = Vec::new();
-    for (l, lab) in labels.iter().enumerate() {
-        let spec = settings.levels[l];
+    for l in 0..labels.len() {
         let n = codes[l].len();
-        let mut members = vec![Vec::new(); n];
-        for (a, &g) in lab.iter().enumerate() {
-            members[g as usize].push(a);
-        }
-        let mut by_care = vec![vec![0u32; settings.care_keys.len().max(3)]; n];
-        for (h, &a) in set.of_household.iter().enumerate() {
-            if a != u32::MAX {
-                let g = lab[a as usize] as usize;
-                let c = usize::from(care[h]).min(by_care[g].len() - 1);
-                by_care[g][c] += 1;
-            }
-        }
-        // Boundary with other grids, and the part of it along lines.
-        let (mut cut, mut along) = (vec![0.0; n], vec![0.0; n]);
-        for e in &set.edges {
-            let (ga, gb) = (lab[e.a as usize] as usize, lab[e.b as usize] as usize);
-            if ga != gb {
-                for g in [ga, gb] {
-                    cut[g] += e.length_m;
-                    if e.kind.is_line() {
-                        along[g] += e.length_m;
-                    }
-                }
-            }
-        }
+        let members = ledger.members(&labels[l], n);
+        let (cut, along) = ledger.cuts(&labels[l], n);
         let mut lm = LevelMetrics {
             level: l as u8 + 1,
             grids: n,
@@ -742,77 +734,24 @@ fn finish(
             if members[g].is_empty() {
                 continue;
             }
-            let shape = atoms::union(snap, members[g].iter().map(|&a| &set.geometry[a]));
-            let area = shape.unsigned_area();
-            let perimeter: f64 = shape.0.iter().map(atoms::perimeter).sum();
-            let pp = if perimeter > 0.0 {
-                4.0 * std::f64::consts::PI * area / (perimeter * perimeter)
-            } else {
-                0.0
-            };
-            let reock = reock(&shape, area);
-            let households: u32 = members[g].iter().map(|&a| set.households[a]).sum();
-            let tower = members[g]
-                .iter()
-                .any(|&a| f64::from(set.households[a]) > spec.max);
-            let deviation = (f64::from(households) - spec.target) / spec.target;
-            let in_range = f64::from(households) >= spec.min && f64::from(households) <= spec.max;
-            let mut wgs = loc.proj.unproject(&shape);
-            if !wgs.is_valid() {
-                // A vertex on an edge in the plane can land a hair across
-                // it in degrees: node the ring again there.
-                wgs = atoms::union(degrees, wgs.0.iter());
-            }
-            let valid = wgs.is_valid();
-            if !valid {
-                tracing::warn!(grid = %codes[l][g], errors = ?wgs.validation_errors(), "grid geometry invalid");
-            }
-            let parent = (l > 0).then(|| {
-                let a = members[g].first().copied().unwrap_or(0);
-                codes[l - 1][labels[l - 1][a] as usize].clone()
-            });
+            let grid = ledger.grid(l, g, &members[g], &labels, &codes, (cut[g], along[g]));
             if l > 0 {
                 let p = labels[l - 1][members[g][0]];
                 if members[g].iter().any(|&a| labels[l - 1][a] != p) {
                     lm.nest += 1;
                 }
             }
-            let metrics = GridMetrics {
-                households,
-                by_care: settings
-                    .care_keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| (k.clone(), by_care[g][i]))
-                    .collect(),
-                deviation,
-                in_range,
-                pieces: shape.0.len() as u32,
-                polsby_popper: pp,
-                reock,
-                road_share: if cut[g] > 0.0 { along[g] / cut[g] } else { 1.0 },
-                area_m2: area,
-                atoms: members[g].len() as u32,
-                tower,
-            };
-            lm.in_range += f64::from(u8::from(in_range));
-            lm.max_dev = lm.max_dev.max(deviation.abs());
-            lm.split += usize::from(metrics.pieces > 1);
-            lm.pp_mean += pp;
-            lm.reock_mean += reock;
-            lm.towers += usize::from(tower);
-            lm.invalid += usize::from(!valid);
+            let m = &grid.metrics;
+            lm.in_range += f64::from(u8::from(m.in_range));
+            lm.max_dev = lm.max_dev.max(m.deviation.abs());
+            lm.split += usize::from(m.pieces > 1);
+            lm.pp_mean += m.polsby_popper;
+            lm.reock_mean += m.reock;
+            lm.towers += usize::from(m.tower);
+            lm.invalid += usize::from(!grid.valid);
             sum_cut += cut[g];
             sum_along += along[g];
-            grids.push(Grid {
-                level: Level::new(l as u8 + 1).unwrap_or(Level::THREE),
-                id: g as u32,
-                code: codes[l][g].clone(),
-                parent,
-                geometry: wgs,
-                valid,
-                metrics,
-            });
+            grids.push(grid);
         }
         if n > 0 {
             lm.in_range /= n as f64;
@@ -826,11 +765,12 @@ fn finish(
         };
         levels.push(lm);
     }
-    let tiling_error_m2 = atoms::tiling_error(snap, &set.geometry, &loc.boundary);
-    let atoms = set
+    let tiling_error_m2 = atoms::tiling_error(ledger.snap, &ledger.set.geometry, &loc.boundary);
+    let atoms = ledger
+        .set
         .geometry
         .iter()
-        .zip(&set.kind)
+        .zip(&ledger.set.kind)
         .enumerate()
         .map(|(i, (p, &kind))| Atom {
             id: i as u32,
@@ -851,6 +791,174 @@ fn finish(
         area_m2: loc.boundary.unsigned_area(),
         tiling_error_m2,
         adjacency,
+        ledger: std::sync::Arc::new(ledger),
+    }
+}
+
+/// What a grid's figures are made of, per atom, kept with an evaluated
+/// plan so that the grids an edit touches are measured again without
+/// placing a household or cutting an atom.
+#[derive(Debug)]
+pub struct Ledger {
+    /// The atoms in the region's local plane.
+    set: Atoms,
+    /// Households per atom by care level index.
+    care: Vec<Vec<u32>>,
+    proj: LocalProjection,
+    snap: atoms::Snap,
+    degrees: atoms::Snap,
+    levels: Vec<LevelSpec>,
+    care_keys: Vec<String>,
+}
+
+impl Ledger {
+    /// Households in each atom.
+    pub fn households(&self) -> &[u32] {
+        &self.set.households
+    }
+
+    /// Households of the atom by care level index.
+    pub fn care(&self, atom: usize) -> &[u32] {
+        &self.care[atom]
+    }
+
+    /// The local plane the atoms were cut in.
+    pub fn projection(&self) -> &LocalProjection {
+        &self.proj
+    }
+
+    /// Atom polygons in the local plane.
+    pub fn local_atoms(&self) -> &[geo_types::Polygon<f64>] {
+        &self.set.geometry
+    }
+
+    fn members(&self, labels: &[u32], n: usize) -> Vec<Vec<usize>> {
+        let mut members = vec![Vec::new(); n];
+        for (a, &g) in labels.iter().enumerate() {
+            if let Some(m) = members.get_mut(g as usize) {
+                m.push(a);
+            }
+        }
+        members
+    }
+
+    /// Boundary of each grid with other grids, and the part of it along
+    /// lines (roads, rivers, railways), metres.
+    fn cuts(&self, labels: &[u32], n: usize) -> (Vec<f64>, Vec<f64>) {
+        let (mut cut, mut along) = (vec![0.0; n], vec![0.0; n]);
+        for e in &self.set.edges {
+            let (ga, gb) = (labels[e.a as usize] as usize, labels[e.b as usize] as usize);
+            if ga != gb && ga < n && gb < n {
+                for g in [ga, gb] {
+                    cut[g] += e.length_m;
+                    if e.kind.is_line() {
+                        along[g] += e.length_m;
+                    }
+                }
+            }
+        }
+        (cut, along)
+    }
+
+    /// Grid `g` of level index `l` with its atoms `members`, measured.
+    fn grid(
+        &self,
+        l: usize,
+        g: usize,
+        members: &[usize],
+        labels: &[Vec<u32>],
+        codes: &[Vec<GridCode>],
+        (cut, along): (f64, f64),
+    ) -> Grid {
+        let spec = self.levels[l];
+        let shape = atoms::union(self.snap, members.iter().map(|&a| &self.set.geometry[a]));
+        let area = shape.unsigned_area();
+        let perimeter: f64 = shape.0.iter().map(atoms::perimeter).sum();
+        let pp = if perimeter > 0.0 {
+            4.0 * std::f64::consts::PI * area / (perimeter * perimeter)
+        } else {
+            0.0
+        };
+        let reock = reock(&shape, area);
+        let households: u32 = members.iter().map(|&a| self.set.households[a]).sum();
+        let mut by_care = vec![0u32; self.care.first().map_or(3, Vec::len)];
+        for &a in members {
+            for (t, n) in by_care.iter_mut().zip(&self.care[a]) {
+                *t += n;
+            }
+        }
+        let tower = members
+            .iter()
+            .any(|&a| f64::from(self.set.households[a]) > spec.max);
+        let deviation = (f64::from(households) - spec.target) / spec.target;
+        let in_range = f64::from(households) >= spec.min && f64::from(households) <= spec.max;
+        let mut wgs = self.proj.unproject(&shape);
+        if !wgs.is_valid() {
+            // A vertex on an edge in the plane can land a hair across
+            // it in degrees: node the ring again there.
+            wgs = atoms::union(self.degrees, wgs.0.iter());
+        }
+        let valid = wgs.is_valid();
+        if !valid {
+            tracing::warn!(grid = %codes[l][g], errors = ?wgs.validation_errors(), "grid geometry invalid");
+        }
+        let parent = (l > 0).then(|| {
+            let a = members.first().copied().unwrap_or(0);
+            codes[l - 1][labels[l - 1][a] as usize].clone()
+        });
+        Grid {
+            level: Level::new(l as u8 + 1).unwrap_or(Level::THREE),
+            id: g as u32,
+            code: codes[l][g].clone(),
+            parent,
+            geometry: wgs,
+            valid,
+            metrics: GridMetrics {
+                households,
+                by_care: self
+                    .care_keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (k.clone(), by_care.get(i).copied().unwrap_or(0)))
+                    .collect(),
+                deviation,
+                in_range,
+                pieces: shape.0.len() as u32,
+                polsby_popper: pp,
+                reock,
+                road_share: if cut > 0.0 { along / cut } else { 1.0 },
+                area_m2: area,
+                atoms: members.len() as u32,
+                tower,
+            },
+        }
+    }
+
+    /// The grids named in `which` (level index, grid id) of `plan`, a
+    /// labelling of these same atoms, measured as [`evaluate`] would.
+    pub fn measure(&self, plan: &Plan, which: &[(usize, u32)]) -> Vec<Grid> {
+        let levels = self.levels.len().min(3);
+        let labels: Vec<Vec<u32>> = (0..levels)
+            .map(|l| plan.labels.iter().map(|g| g.0[l]).collect())
+            .collect();
+        let codes: Vec<Vec<GridCode>> = (0..levels).map(|l| plan.codes[l].clone()).collect();
+        let mut out = Vec::new();
+        for l in 0..levels {
+            let wanted: Vec<u32> = which.iter().filter(|w| w.0 == l).map(|w| w.1).collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let n = codes[l].len();
+            let members = self.members(&labels[l], n);
+            let (cut, along) = self.cuts(&labels[l], n);
+            for g in wanted {
+                let g = g as usize;
+                if g < n && !members[g].is_empty() {
+                    out.push(self.grid(l, g, &members[g], &labels, &codes, (cut[g], along[g])));
+                }
+            }
+        }
+        out
     }
 }
 

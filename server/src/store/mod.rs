@@ -195,6 +195,13 @@ pub enum StoreError {
     NotFound { what: String },
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A save built on a version that is no longer the region's newest.
+    #[error("plan {base} of region {region} is not the newest any more (plan {newest} is)")]
+    Stale {
+        region: RegionCode,
+        base: i64,
+        newest: i64,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -242,6 +249,12 @@ pub trait Store: Send + Sync {
     /// Saves a plan as a new immutable version; `plan.version.id` and
     /// `number` are assigned by the store and returned.
     fn save_plan(&self, plan: &Plan) -> Result<PlanVersion>;
+
+    /// Saves a plan as the region's next version only while its newest
+    /// version is `base` (the one the plan was edited from), checked and
+    /// written in one transaction: [`StoreError::Stale`] otherwise, and
+    /// nothing is written.
+    fn save_plan_on(&self, plan: &Plan, base: i64) -> Result<PlanVersion>;
 
     /// Replaces a region's atoms and saves a plan over them, in one
     /// transaction: a new plan never points at atoms that are not there.

@@ -380,6 +380,10 @@ fn meets(a: Rect<f64>, b: Rect<f64>) -> bool {
 
 /// Items that differ between two layers (both versions of a changed one).
 fn walk<T: LayerItem + PartialEq>(old: &LayerIndex<T>, new: &LayerIndex<T>, mut f: impl FnMut(&T)) {
+    if std::ptr::eq(old, new) {
+        // One layer shared by both snapshots.
+        return;
+    }
     let (a, b) = (old.items(), new.items());
     let (mut i, mut j) = (0, 0);
     loop {

@@ -816,6 +816,29 @@ impl Store for GeoPackage {
         Ok(v)
     }
 
+    fn save_plan_on(&self, plan: &Plan, base: i64) -> Result<PlanVersion> {
+        let mut c = self.lock();
+        let tx = c.transaction().map_err(sql("begin save plan"))?;
+        let newest: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM plan_versions WHERE region = ?1 ORDER BY number DESC LIMIT 1",
+                [code_str(plan.version.region)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("newest plan"))?;
+        if newest != Some(base) {
+            return Err(StoreError::Stale {
+                region: plan.version.region,
+                base,
+                newest: newest.unwrap_or(0),
+            });
+        }
+        let v = save_plan_in(&tx, plan, false)?;
+        tx.commit().map_err(sql("commit plan"))?;
+        Ok(v)
+    }
+
     fn save_partition(
         &self,
         region: RegionCode,

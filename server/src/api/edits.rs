@@ -1,0 +1,582 @@
+//! Hand edits of a plan over HTTP: a dry run with the figures after the
+//! edit, a save that makes a new version (optimistic, `If-Match`), the
+//! diff between two versions, publishing. The rules live in
+//! [`crate::edit`]; this module maps codes and ids to it and back.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use geo::{Contains, InteriorPoint};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{audit, timestamp, Authenticated};
+use super::error::ApiError;
+use super::plans::evaluated;
+use super::state::{AppState, CallerOf};
+use crate::access::Scope;
+use crate::domain::{GridCode, Plan, PlanVersion};
+use crate::edit::{self, Edit, Refusal, Rules};
+use crate::partition::plan::RegionPlan;
+
+/// An edit as a client names it: grids by code, atoms by id.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EditBody {
+    /// Atoms (by id, or those inside a drawn polygon: lasso or brush)
+    /// join the level-3 grid `to`.
+    Reassign {
+        #[serde(default)]
+        atoms: Vec<u32>,
+        #[serde(default)]
+        within: Option<geojson::Geometry>,
+        to: String,
+    },
+    Merge {
+        keep: String,
+        gone: String,
+    },
+    Move {
+        grid: String,
+        parent: String,
+    },
+    /// The labels and codes of another version of the same region, as they
+    /// were (undo and redo).
+    Restore {
+        version: i64,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditRequest {
+    pub edit: EditBody,
+    /// Grids (any level) the edit must leave as they are.
+    #[serde(default)]
+    pub locks: Vec<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// The stored plan `id` with its evaluation.
+async fn load(
+    st: &AppState,
+    scope: &Scope,
+    id: i64,
+) -> Result<(Arc<RegionPlan>, Arc<Plan>), ApiError> {
+    let rp = evaluated(st, scope, id).await?;
+    let s = st.snapshot.load();
+    if let Some(p) = s.plans.get(&rp.region).filter(|p| p.version.id == id) {
+        return Ok((rp, p.clone()));
+    }
+    let store = st.store.clone();
+    let plan = tokio::task::spawn_blocking(move || store.plan(id))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??
+        .ok_or_else(|| ApiError::NotFound(format!("plan {id}")))?;
+    Ok((rp, Arc::new(plan)))
+}
+
+fn grid_id(plan: &Plan, level: usize, code: &str) -> Result<u32, ApiError> {
+    plan.codes[level - 1]
+        .iter()
+        .position(|c| c.0 == code)
+        .map(|i| i as u32)
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "plan {} has no level-{level} grid {code}",
+                plan.version.id
+            ))
+        })
+}
+
+fn grid_level(plan: &Plan, code: &str) -> Result<(u8, u32), ApiError> {
+    (1..=3)
+        .find_map(|l| grid_id(plan, l, code).ok().map(|g| (l as u8, g)))
+        .ok_or_else(|| ApiError::BadRequest(format!("plan {} has no grid {code}", plan.version.id)))
+}
+
+/// The plan after the edit, or the refusal as a 422 problem naming the
+/// rule and drawing the offending atoms.
+async fn edited(
+    st: &AppState,
+    scope: &Scope,
+    rp: &RegionPlan,
+    plan: &Plan,
+    req: &EditRequest,
+) -> Result<Plan, ApiError> {
+    let mut locked = HashSet::new();
+    for c in &req.locks {
+        grid_level(plan, c)?;
+        locked.insert(GridCode(c.clone()));
+    }
+    let rules = Rules {
+        adjacency: rp.adjacency.clone(),
+        locked,
+    };
+    let e = match &req.edit {
+        EditBody::Reassign { atoms, within, to } => {
+            let to = grid_id(plan, 3, to)?;
+            let mut picked: Vec<usize> = Vec::new();
+            for &a in atoms {
+                let i = plan.atoms.iter().position(|&x| x == a).ok_or_else(|| {
+                    ApiError::BadRequest(format!("plan {} has no atom {a}", plan.version.id))
+                })?;
+                picked.push(i);
+            }
+            if let Some(g) = within {
+                let shape = lasso(g)?;
+                for (i, a) in rp.atoms.iter().enumerate() {
+                    if a.geometry
+                        .interior_point()
+                        .is_some_and(|p| shape.contains(&p))
+                    {
+                        picked.push(i);
+                    }
+                }
+            }
+            picked.sort_unstable();
+            picked.dedup();
+            if picked.is_empty() {
+                return Err(ApiError::BadRequest(
+                    "the edit picks no atom: give atom ids or a polygon around some".into(),
+                ));
+            }
+            Edit::Reassign { atoms: picked, to }
+        }
+        EditBody::Merge { keep, gone } => {
+            let (level, k) = grid_level(plan, keep)?;
+            let g = grid_id(plan, usize::from(level), gone)?;
+            Edit::Merge {
+                level,
+                keep: k,
+                gone: g,
+            }
+        }
+        EditBody::Move { grid, parent } => {
+            let (level, g) = grid_level(plan, grid)?;
+            if level == 1 {
+                return Err(ApiError::BadRequest(format!(
+                    "{grid} is a level-1 grid: it has no parent grid to move to"
+                )));
+            }
+            let p = grid_id(plan, usize::from(level) - 1, parent)?;
+            Edit::MoveGrid {
+                level,
+                grid: g,
+                parent: p,
+            }
+        }
+        EditBody::Restore { version } => {
+            let (_, other) = load(st, scope, *version).await?;
+            if other.version.region != plan.version.region || other.atoms != plan.atoms {
+                return Err(ApiError::BadRequest(format!(
+                    "plan {version} is not over the atoms of plan {}: a plan generated \
+                     afresh cut its region again",
+                    plan.version.id
+                )));
+            }
+            let mut next = (*other).clone();
+            next.version = plan.version.clone();
+            return Ok(next);
+        }
+    };
+    edit::apply(plan, &rules, &e).map_err(|r| refused(rp, plan, &r))
+}
+
+/// A drawn polygon (WGS-84 GeoJSON Polygon or MultiPolygon).
+fn lasso(g: &geojson::Geometry) -> Result<geo_types::MultiPolygon<f64>, ApiError> {
+    let shape: geo_types::Geometry<f64> = g
+        .clone()
+        .try_into()
+        .map_err(|e| ApiError::BadRequest(format!("within: {e}")))?;
+    match shape {
+        geo_types::Geometry::Polygon(p) => Ok(geo_types::MultiPolygon(vec![p])),
+        geo_types::Geometry::MultiPolygon(m) => Ok(m),
+        _ => Err(ApiError::BadRequest(
+            "within: a Polygon or MultiPolygon".into(),
+        )),
+    }
+}
+
+fn refused(rp: &RegionPlan, plan: &Plan, r: &Refusal) -> ApiError {
+    let (rule, grid, atoms): (&str, Option<&GridCode>, &[usize]) = match r {
+        Refusal::Locked { code, atoms } => ("locked", Some(code), atoms),
+        Refusal::Disconnects { code, atoms, .. } => ("one_piece", Some(code), atoms),
+        Refusal::Empties { code } => ("not_empty", Some(code), &[]),
+        Refusal::CrossParent { a, .. } => ("same_parent", Some(a), &[]),
+        Refusal::UnknownGrid { .. } | Refusal::UnknownAtom(_) | Refusal::Invalid(_) => {
+            ("invalid", None, &[])
+        }
+    };
+    let shape = geo_types::MultiPolygon(
+        atoms
+            .iter()
+            .filter_map(|&i| rp.atoms.get(i))
+            .flat_map(|a| a.geometry.0.iter().cloned())
+            .collect(),
+    );
+    ApiError::Refused {
+        detail: r.to_string(),
+        extra: json!({
+            "rule": rule,
+            "grid": grid,
+            "atoms": atoms.iter().filter_map(|&i| plan.atoms.get(i)).collect::<Vec<_>>(),
+            "geometry": (!shape.0.is_empty()).then(|| geojson::Geometry::from(&shape)),
+        }),
+    }
+}
+
+/// Figures before and after for every grid the edit touched, with the
+/// grids' new shapes, and warnings for balance out of range.
+fn figures(rp: &RegionPlan, before: &Plan, after: &Plan) -> Value {
+    let touched = edit::touched(before, after);
+    let grids = rp.ledger.measure(after, &touched);
+    let mut warnings = Vec::new();
+    let rows: Vec<Value> = grids
+        .iter()
+        .map(|g| {
+            let was = rp
+                .grids
+                .iter()
+                .find(|x| x.level == g.level && x.code == g.code)
+                .map(|x| &x.metrics);
+            if !g.metrics.in_range {
+                warnings.push(format!(
+                    "level-{} grid {}: {} households, outside the policy range",
+                    g.level.get(),
+                    g.code,
+                    g.metrics.households
+                ));
+            }
+            json!({
+                "code": g.code,
+                "level": g.level,
+                "parent": g.parent,
+                "before": was,
+                "after": g.metrics,
+                "geometry": geojson::Geometry::from(&g.geometry),
+            })
+        })
+        .collect();
+    let retired: Vec<&GridCode> = (0..3)
+        .flat_map(|l| {
+            before.codes[l]
+                .iter()
+                .filter(move |c| !after.codes[l].contains(c))
+        })
+        .collect();
+    let households = rp.ledger.households();
+    let code3 = |p: &Plan, i: usize| p.codes[2].get(p.labels[i].0[2] as usize).cloned();
+    let moved: Vec<usize> = (0..before.labels.len().min(after.labels.len()))
+        .filter(|&i| code3(before, i) != code3(after, i))
+        .collect();
+    json!({
+        "grids": rows,
+        "retired": retired,
+        "atoms_moved": moved.len(),
+        "households_moved": moved.iter().map(|&i| u64::from(households.get(i).copied().unwrap_or(0))).sum::<u64>(),
+        "warnings": warnings,
+    })
+}
+
+/// `POST /api/plans/{id}/preview`: the figures after an edit, nothing saved.
+pub async fn preview(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<i64>,
+    Json(req): Json<EditRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let (rp, plan) = load(&st, &caller.scope, id).await?;
+    let next = edited(&st, &caller.scope, &rp, &plan, &req).await?;
+    let mut v = figures(&rp, &plan, &next);
+    v["base"] = json!(id);
+    Ok(Json(v))
+}
+
+fn etag(id: i64) -> String {
+    format!("\"plan-{id}\"")
+}
+
+/// The version `If-Match` names, which must be `id`, the region's newest.
+fn precondition(headers: &HeaderMap, id: i64) -> Result<(), ApiError> {
+    let Some(h) = headers.get(header::IF_MATCH) else {
+        return Err(ApiError::PreconditionRequired(format!(
+            "saving needs If-Match: {} (the ETag of the version edited)",
+            etag(id)
+        )));
+    };
+    let named = h.to_str().unwrap_or_default();
+    if named.split(',').any(|t| t.trim() == etag(id)) {
+        Ok(())
+    } else {
+        Err(ApiError::Stale {
+            detail: format!("If-Match {named} does not name plan {id}"),
+            extra: json!({ "base": id }),
+        })
+    }
+}
+
+/// A 412 saying what changed between `base` and the newest version.
+async fn stale(st: &AppState, scope: &Scope, base: &Plan, newest: i64, tried: Value) -> ApiError {
+    let since = match load(st, scope, newest).await {
+        Ok((_, n)) => edit::diff(base, &n).map(|d| {
+            json!({
+                "levels": d.levels,
+                "atoms_moved": d.moved.len(),
+                "author": n.version.author,
+                "created_at": n.version.created_at,
+                "message": n.version.message,
+            })
+        }),
+        Err(_) => None,
+    };
+    ApiError::Stale {
+        detail: format!(
+            "plan {} is not the newest any more: plan {newest} was saved since; \
+             nothing of yours was saved, apply your edit to plan {newest}",
+            base.version.id
+        ),
+        extra: json!({
+            "base": base.version.id,
+            "newest": newest,
+            "etag": etag(newest),
+            "since": since,
+            "yours": tried,
+        }),
+    }
+}
+
+/// Saves `next` as the version after `base`, makes it what every reader
+/// sees, and answers 201 with its ETag.
+async fn save(
+    st: &AppState,
+    scope: &Scope,
+    base: &Plan,
+    next: Plan,
+    tried: Value,
+    mut body: Value,
+) -> Result<Response, ApiError> {
+    let store = st.store.clone();
+    let base_id = base.version.id;
+    let saved = tokio::task::spawn_blocking(move || {
+        store
+            .save_plan_on(&next, base_id)
+            .map(|v| Plan { version: v, ..next })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let saved = match saved {
+        Ok(p) => p,
+        Err(crate::store::StoreError::Stale { newest, .. }) => {
+            return Err(stale(st, scope, base, newest, tried).await)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let v = saved.version.clone();
+    let snapshot = st.snapshot.put_plan(&saved);
+    // Tiles compare snapshots: only the region's grids are cut again.
+    let tiles = st.tiles.clone();
+    tokio::task::spawn_blocking(move || tiles.warm_grids(&snapshot));
+    tracing::info!(plan = v.id, region = %v.region, base = base_id, user = v.author, "plan saved");
+    body["version"] = json!(v);
+    body["url"] = json!(format!("/api/plans/{}", v.id));
+    Ok((
+        StatusCode::CREATED,
+        [
+            (header::ETAG, etag(v.id)),
+            (header::LOCATION, format!("/api/plans/{}", v.id)),
+        ],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// The region's newest version must be `id`, or 412 before any work.
+async fn newest_is(
+    st: &AppState,
+    scope: &Scope,
+    plan: &Plan,
+    tried: &Value,
+) -> Result<(), ApiError> {
+    let s = st.snapshot.load();
+    match s.plans.get(&plan.version.region) {
+        Some(n) if n.version.id != plan.version.id => {
+            Err(stale(st, scope, plan, n.version.id, tried.clone()).await)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `POST /api/plans/{id}/edits` with `If-Match: "plan-{id}"`: applies the
+/// edit and saves it as a new version (201, its ETag and figures).
+pub async fn commit(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    axum::Extension(auth): axum::Extension<Authenticated>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Json(req): Json<EditRequest>,
+) -> Result<Response, ApiError> {
+    let (rp, plan) = load(&st, &caller.scope, id).await?;
+    precondition(&headers, id)?;
+    let tried = serde_json::to_value(&req.edit).unwrap_or_default();
+    newest_is(&st, &caller.scope, &plan, &tried).await?;
+    let mut next = edited(&st, &caller.scope, &rp, &plan, &req).await?;
+    let body = figures(&rp, &plan, &next);
+    let message = req.message.clone().unwrap_or_else(|| describe(&req.edit));
+    next.version = PlanVersion::unsaved(plan.version.region, &caller.name, &message, Some(id));
+    next.version.created_at = timestamp(0);
+    let resp = save(&st, &caller.scope, &plan, next, tried.clone(), body).await?;
+    audit(
+        &st,
+        &caller.name,
+        "plan_edit",
+        &format!("plans/{id}"),
+        &auth.address,
+        &format!("{message}; {tried}"),
+    );
+    Ok(resp)
+}
+
+fn describe(e: &EditBody) -> String {
+    match e {
+        EditBody::Reassign { atoms, within, to } => {
+            let n = if within.is_some() {
+                "a drawn area".to_string()
+            } else {
+                format!("{} atoms", atoms.len())
+            };
+            format!("{n} to {to}")
+        }
+        EditBody::Merge { keep, gone } => format!("{gone} merged into {keep}"),
+        EditBody::Move { grid, parent } => format!("{grid} moved under {parent}"),
+        EditBody::Restore { version } => format!("restored plan {version}"),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `POST /api/plans/{id}/publish` with `If-Match`: the version again,
+/// published, its new grids numbered after every code ever published.
+pub async fn publish(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    axum::Extension(auth): axum::Extension<Authenticated>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Option<Json<PublishRequest>>,
+) -> Result<Response, ApiError> {
+    let (rp, plan) = load(&st, &caller.scope, id).await?;
+    precondition(&headers, id)?;
+    let tried = json!({ "op": "publish" });
+    newest_is(&st, &caller.scope, &plan, &tried).await?;
+    let region = plan.version.region;
+    let store = st.store.clone();
+    let history = tokio::task::spawn_blocking(move || -> Result<Vec<Plan>, ApiError> {
+        let mut out = Vec::new();
+        for v in store.plan_versions(region)? {
+            if v.published {
+                out.extend(store.plan(v.id)?);
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let mut next = edit::publish(&plan, &history, st.policy.code_widths);
+    let message = body
+        .and_then(|b| b.0.message)
+        .unwrap_or_else(|| format!("published plan {id}"));
+    next.version = PlanVersion {
+        published: true,
+        created_at: timestamp(0),
+        ..PlanVersion::unsaved(region, &caller.name, &message, Some(id))
+    };
+    let renamed: Vec<Value> = (0..3)
+        .flat_map(|l| {
+            plan.codes[l]
+                .iter()
+                .zip(&next.codes[l])
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| json!({ "from": a, "to": b }))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let body = json!({ "renamed": renamed, "grids": rp.grids.len() });
+    let resp = save(&st, &caller.scope, &plan, next, tried, body).await?;
+    audit(
+        &st,
+        &caller.name,
+        "plan_publish",
+        &format!("plans/{id}"),
+        &auth.address,
+        &message,
+    );
+    Ok(resp)
+}
+
+/// `GET /api/plans/{id}/diff/{other}`: how `other` differs from `id`:
+/// grids added, retired and changed per level, atoms and households that
+/// changed grid; `?format=geojson` gives the moved atoms as features.
+pub async fn diff(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Path((id, other)): Path<(i64, i64)>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let (rp, a) = load(&st, &caller.scope, id).await?;
+    let (_, b) = load(&st, &caller.scope, other).await?;
+    let d = edit::diff(&a, &b).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "plans {id} and {other} are not over the same atoms: a plan generated afresh \
+             cut its region again"
+        ))
+    })?;
+    let households = rp.ledger.households();
+    let features: Vec<Value> = d
+        .moved
+        .iter()
+        .filter_map(|m| {
+            let atom = rp.atoms.get(m.atom)?;
+            Some(json!({
+                "type": "Feature",
+                "id": a.atoms.get(m.atom),
+                "geometry": geojson::Geometry::from(&atom.geometry),
+                "properties": {
+                    "atom": a.atoms.get(m.atom),
+                    "from": m.from,
+                    "to": m.to,
+                    "households": households.get(m.atom),
+                },
+            }))
+        })
+        .collect();
+    let collection = json!({ "type": "FeatureCollection", "features": features });
+    match q.get("format").map(String::as_str) {
+        None | Some("json") => Ok(Json(json!({
+            "from": id,
+            "to": other,
+            "levels": d.levels,
+            "atoms_moved": d.moved.len(),
+            "households_moved": d.moved.iter().map(|m| u64::from(households.get(m.atom).copied().unwrap_or(0))).sum::<u64>(),
+            "moved": collection,
+        }))
+        .into_response()),
+        Some("geojson") => Ok((
+            [(header::CONTENT_TYPE, "application/geo+json")],
+            collection.to_string(),
+        )
+            .into_response()),
+        Some(f) => Err(ApiError::BadRequest(format!("format={f}: json or geojson"))),
+    }
+}

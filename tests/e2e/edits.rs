@@ -1,0 +1,358 @@
+//! Hand edits of a plan over real HTTP on a generated, partitioned city:
+//! refusals with their geometry, the dry run's figures, saving with
+//! `If-Match` (428 without, 412 on a stale version, nothing lost), undo
+//! and redo restoring byte-identical versions, the diff, publishing, and
+//! the map following at once (figures and tiles).
+
+use geo::{InteriorPoint, Intersects};
+use serde_json::Value;
+use wangge::domain::Plan;
+use wangge::store::gpkg::GeoPackage;
+use wangge::store::Store;
+
+use crate::common::{partitioned_city, Server};
+
+/// POST JSON with optional extra headers: (status, ETag, body).
+fn post(s: &Server, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, Value) {
+    let mut req = ureq::post(&s.url(path))
+        .header("Authorization", &format!("Bearer {}", s.token))
+        .header("Content-Type", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send(body)
+        .expect("request sent");
+    let status = resp.status().as_u16();
+    let etag = resp
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = resp.into_body().read_to_string().unwrap_or_default();
+    (
+        status,
+        etag,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+fn tile_of(z: u8, lon: f64, lat: f64) -> String {
+    let n = f64::from(1u32 << z);
+    let r = lat.to_radians();
+    let y = (1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+    format!("{z}/{}/{}", ((lon + 180.0) / 360.0 * n) as u32, y as u32)
+}
+
+/// What a version holds, serialised: equal strings are equal bytes.
+fn content(p: &Plan) -> String {
+    serde_json::to_string(&(&p.atoms, &p.labels, &p.codes)).unwrap()
+}
+
+fn l3_code(p: &Plan, atom: usize) -> &str {
+    p.codes[2][p.labels[atom].0[2] as usize].as_str()
+}
+
+fn households_of(detail: &Value, code: &str) -> u64 {
+    detail["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["code"] == code)
+        .map_or(0, |g| g["metrics"]["households"].as_u64().unwrap())
+}
+
+#[test]
+fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
+    let (_dir, store) = partitioned_city(4000, 9);
+    let d = GeoPackage::open(&store).unwrap().load().unwrap();
+    // The community with the most level-3 grids.
+    let plan = d
+        .plans
+        .iter()
+        .max_by_key(|p| p.codes[2].len())
+        .unwrap()
+        .clone();
+    assert!(plan.codes[2].len() >= 3, "{:?}", plan.codes);
+    let mut atoms: Vec<_> = d
+        .atoms
+        .iter()
+        .filter(|a| a.region == plan.version.region)
+        .collect();
+    atoms.sort_by_key(|a| a.id);
+    assert_eq!(atoms.len(), plan.atoms.len());
+    // An atom x of grid B touching grid A (another level-3 grid), and an
+    // atom far from every atom of A.
+    let touching = |i: usize, j: usize| atoms[i].geometry.intersects(&atoms[j].geometry);
+    let mut pick = None;
+    'outer: for x in 0..atoms.len() {
+        for y in 0..atoms.len() {
+            if l3_code(&plan, x) != l3_code(&plan, y) && touching(x, y) {
+                let b_size = (0..atoms.len())
+                    .filter(|&k| l3_code(&plan, k) == l3_code(&plan, x))
+                    .count();
+                if b_size > 2 {
+                    pick = Some((x, y));
+                    break 'outer;
+                }
+            }
+        }
+    }
+    let (x, y) = pick.expect("two touching grids");
+    let (b, a) = (l3_code(&plan, x).to_string(), l3_code(&plan, y).to_string());
+    let size = |k: usize| {
+        (0..atoms.len())
+            .filter(|&j| l3_code(&plan, j) == l3_code(&plan, k))
+            .count()
+    };
+    let far = (0..atoms.len())
+        .find(|&k| {
+            l3_code(&plan, k) != a
+                && size(k) > 1
+                && (0..atoms.len()).all(|j| l3_code(&plan, j) != a || !touching(k, j))
+        })
+        .expect("an atom away from A");
+
+    let s = Server::start(&store, &[]);
+    let id = plan.version.id;
+    let base = format!("/api/plans/{id}");
+    let (status, detail, _) = s.get_json(&base);
+    assert_eq!(status, 200, "{detail}");
+    let (_, etag0, _) = s.get_with(&base, Some(&s.token), &[], "etag");
+    assert_eq!(etag0, format!("\"plan-{id}\""));
+
+    // Refusals name the rule and draw the atoms: an atom that would sit
+    // alone in A, and a grid emptied.
+    let far_id = atoms[far].id;
+    let body = format!(r#"{{"edit":{{"op":"reassign","atoms":[{far_id}],"to":"{a}"}}}}"#);
+    let (status, _, v) = post(&s, &format!("{base}/preview"), &[], &body);
+    assert_eq!(status, 422, "{v}");
+    // A would be in two pieces (or the grid it leaves, if far held it
+    // together): either way the pieces cut off are drawn.
+    assert_eq!(v["rule"], "one_piece", "{v}");
+    assert!(!v["atoms"].as_array().unwrap().is_empty(), "{v}");
+    assert_eq!(v["geometry"]["type"], "MultiPolygon");
+    assert!(v["detail"].as_str().unwrap().contains("pieces"), "{v}");
+    let all_b: Vec<u32> = (0..atoms.len())
+        .filter(|&k| l3_code(&plan, k) == b)
+        .map(|k| atoms[k].id)
+        .collect();
+    let body = format!(r#"{{"edit":{{"op":"reassign","atoms":{all_b:?},"to":"{a}"}}}}"#);
+    let (status, _, v) = post(&s, &format!("{base}/preview"), &[], &body);
+    assert_eq!(status, 422, "{v}");
+    // A locked grid is untouched.
+    let body = format!(
+        r#"{{"edit":{{"op":"reassign","atoms":[{}],"to":"{a}"}},"locks":["{b}"]}}"#,
+        atoms[x].id
+    );
+    let (status, _, v) = post(&s, &format!("{base}/preview"), &[], &body);
+    assert_eq!((status, v["rule"].as_str()), (422, Some("locked")), "{v}");
+    // Bad input: unknown grid, unknown op, no atom picked.
+    for bad in [
+        r#"{"edit":{"op":"reassign","atoms":[1],"to":"999"}}"#.to_string(),
+        r#"{"edit":{"op":"paint"}}"#.to_string(),
+        format!(r#"{{"edit":{{"op":"reassign","to":"{a}"}}}}"#),
+    ] {
+        let (status, _, v) = post(&s, &format!("{base}/preview"), &[], &bad);
+        assert!(status == 400 || status == 422, "{bad}: {status} {v}");
+        assert!(v["detail"].is_string(), "{v}");
+    }
+
+    // The dry run: x drawn around (a lasso of its inside point), the
+    // figures of A and B before and after, nothing saved.
+    let p = atoms[x].geometry.interior_point().unwrap();
+    let (lx, ly) = (p.x(), p.y());
+    let e = 1e-6;
+    let lasso = format!(
+        r#"{{"type":"Polygon","coordinates":[[[{},{}],[{},{}],[{},{}],[{},{}],[{},{}]]]}}"#,
+        lx - e,
+        ly - e,
+        lx + e,
+        ly - e,
+        lx + e,
+        ly + e,
+        lx - e,
+        ly + e,
+        lx - e,
+        ly - e
+    );
+    let edit = format!(r#"{{"edit":{{"op":"reassign","within":{lasso},"to":"{a}"}}}}"#);
+    let (status, _, v) = post(&s, &format!("{base}/preview"), &[], &edit);
+    assert_eq!(status, 200, "{v}");
+    let moved = v["households_moved"].as_u64().unwrap();
+    assert_eq!(v["atoms_moved"], 1, "{v}");
+    let row = |code: &str| {
+        v["grids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["code"] == code && g["level"] == 3)
+            .unwrap_or_else(|| panic!("{code} in {v}"))
+            .clone()
+    };
+    let (ra, rb) = (row(&a), row(&b));
+    assert_eq!(
+        ra["after"]["households"].as_u64().unwrap(),
+        ra["before"]["households"].as_u64().unwrap() + moved
+    );
+    assert_eq!(
+        rb["after"]["households"].as_u64().unwrap() + moved,
+        rb["before"]["households"].as_u64().unwrap()
+    );
+    assert_eq!(
+        ra["before"]["households"].as_u64().unwrap(),
+        households_of(&detail, &a)
+    );
+    assert!(ra["after"]["polsby_popper"].as_f64().unwrap() > 0.0);
+    assert_eq!(ra["geometry"]["type"], "MultiPolygon");
+    assert_eq!(
+        GeoPackage::open(&store)
+            .unwrap()
+            .plan_versions(plan.version.region)
+            .unwrap()
+            .len(),
+        1,
+        "a dry run saves nothing"
+    );
+
+    // Tiles before the save: over x, and over another region.
+    let at_x = tile_of(16, lx, ly);
+    let other = d
+        .households
+        .iter()
+        .find(|h| h.region.is_some() && h.region != Some(plan.version.region))
+        .unwrap();
+    let away = tile_of(16, other.location.x(), other.location.y());
+    let tile = |t: &str| {
+        s.get_with(
+            &format!("/tiles/grids/{t}.mvt"),
+            Some(&s.token),
+            &[],
+            "etag",
+        )
+    };
+    let (st_x, tag_x, _) = tile(&at_x);
+    let (st_away, tag_away, _) = tile(&away);
+    assert_eq!((st_x, st_away), (200, 200));
+
+    // Saving needs If-Match (428), names the version (412 otherwise).
+    let (status, _, v) = post(&s, &format!("{base}/edits"), &[], &edit);
+    assert_eq!(status, 428, "{v}");
+    let (status, _, v) = post(
+        &s,
+        &format!("{base}/edits"),
+        &[("If-Match", "\"plan-0\"")],
+        &edit,
+    );
+    assert_eq!(status, 412, "{v}");
+    let (status, etag1, v) = post(&s, &format!("{base}/edits"), &[("If-Match", &etag0)], &edit);
+    assert_eq!(status, 201, "{v}");
+    let v1 = v["version"]["id"].as_i64().unwrap();
+    assert_eq!(etag1, format!("\"plan-{v1}\""));
+    assert_eq!(v["version"]["parent"], id);
+    // Who saved it: the test's admin.
+    assert!(
+        v["version"]["author"]
+            .as_str()
+            .unwrap()
+            .starts_with("e2e-admin-"),
+        "{v}"
+    );
+
+    // The map follows at once: figures of the new version, the tile over x
+    // changed, the one over another region kept its ETag.
+    let (_, d1, _) = s.get_json(&format!("/api/plans/{v1}"));
+    assert_eq!(households_of(&d1, &a), households_of(&detail, &a) + moved);
+    assert_eq!(d1["newest"], v1);
+    let (_, tag_x2, _) = tile(&at_x);
+    let (_, tag_away2, _) = tile(&away);
+    assert_ne!(tag_x, tag_x2, "the tile over the moved atom is cut again");
+    assert_eq!(
+        tag_away, tag_away2,
+        "a tile the edit does not touch keeps its ETag"
+    );
+
+    // A save on the old version: 412 with what changed since and the
+    // edit tried; both versions are still there.
+    let (status, _, v) = post(&s, &format!("{base}/edits"), &[("If-Match", &etag0)], &edit);
+    assert_eq!(status, 412, "{v}");
+    assert_eq!(v["newest"], v1);
+    assert_eq!(v["etag"], etag1.as_str());
+    assert_eq!(v["since"]["atoms_moved"], 1, "{v}");
+    assert_eq!(v["yours"]["op"], "reassign");
+    let gp = GeoPackage::open(&store).unwrap();
+    assert_eq!(gp.plan_versions(plan.version.region).unwrap().len(), 2);
+
+    // The diff, as figures and as GeoJSON.
+    let (status, dv, _) = s.get_json(&format!("{base}/diff/{v1}"));
+    assert_eq!(status, 200, "{dv}");
+    assert_eq!(dv["atoms_moved"], 1);
+    assert_eq!(dv["households_moved"].as_u64().unwrap(), moved);
+    let changed: Vec<&str> = dv["levels"][2]["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        changed.contains(&a.as_str()) && changed.contains(&b.as_str()),
+        "{dv}"
+    );
+    let (status, gj, ctype) = s.get_json(&format!("{base}/diff/{v1}?format=geojson"));
+    assert_eq!((status, ctype.as_str()), (200, "application/geo+json"));
+    assert_eq!(gj["features"][0]["properties"]["from"], b.as_str());
+    assert_eq!(gj["features"][0]["properties"]["to"], a.as_str());
+
+    // Undo (restore the version before) and redo (restore the one undone):
+    // byte-identical to what they restore.
+    let restore = |to: i64| format!(r#"{{"edit":{{"op":"restore","version":{to}}}}}"#);
+    let (status, etag2, v) = post(
+        &s,
+        &format!("/api/plans/{v1}/edits"),
+        &[("If-Match", &etag1)],
+        &restore(id),
+    );
+    assert_eq!(status, 201, "{v}");
+    let v2 = v["version"]["id"].as_i64().unwrap();
+    let (status, _, v) = post(
+        &s,
+        &format!("/api/plans/{v2}/edits"),
+        &[("If-Match", &etag2)],
+        &restore(v1),
+    );
+    assert_eq!(status, 201, "{v}");
+    let v3 = v["version"]["id"].as_i64().unwrap();
+    let gp = GeoPackage::open(&store).unwrap();
+    let get = |i: i64| gp.plan(i).unwrap().unwrap();
+    assert_eq!(content(&get(v2)), content(&get(id)), "undo");
+    assert_eq!(content(&get(v3)), content(&get(v1)), "redo");
+    let (_, d2, _) = s.get_json(&format!("/api/plans/{v2}"));
+    assert_eq!(households_of(&d2, &a), households_of(&detail, &a));
+
+    // Publish: every grid keeps its code (nothing was published before),
+    // the version is marked published and becomes the newest.
+    let (status, etag4, v) = post(
+        &s,
+        &format!("/api/plans/{v3}/publish"),
+        &[("If-Match", &format!("\"plan-{v3}\""))],
+        r#"{"message":"first publication"}"#,
+    );
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["version"]["published"], true);
+    assert_eq!(v["renamed"], serde_json::json!([]));
+    let v4 = v["version"]["id"].as_i64().unwrap();
+    assert_eq!(etag4, format!("\"plan-{v4}\""));
+    assert_eq!(get(v4).codes, get(v3).codes);
+    // Publishing an old version is a conflict too.
+    let (status, _, v) = post(
+        &s,
+        &format!("/api/plans/{v3}/publish"),
+        &[("If-Match", &format!("\"plan-{v3}\""))],
+        "{}",
+    );
+    assert_eq!(status, 412, "{v}");
+}
