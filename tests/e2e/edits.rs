@@ -10,7 +10,7 @@ use wangge::domain::Plan;
 use wangge::store::gpkg::GeoPackage;
 use wangge::store::Store;
 
-use crate::common::{partitioned_city, Server};
+use crate::common::{partitioned_city, wangge, Server};
 
 /// POST JSON with optional extra headers: (status, ETag, body).
 fn post(s: &Server, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, Value) {
@@ -355,4 +355,92 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
         "{}",
     );
     assert_eq!(status, 412, "{v}");
+    drop(s);
+
+    // The command line over the same store.
+    let st = store.to_str().unwrap();
+    let (ok, out, err) = wangge(&[
+        "plan",
+        "list",
+        "--store",
+        st,
+        "--region",
+        &plan.version.region.to_string(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 1 + 5, "{out}");
+    assert!(
+        out.contains("published plan") || out.contains("first publication"),
+        "{out}"
+    );
+    let (ok, out, err) = wangge(&[
+        "plan",
+        "diff",
+        &id.to_string(),
+        &v1.to_string(),
+        "--store",
+        st,
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let dj: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(dj["atoms_moved"], 1);
+    assert_eq!(dj["households_moved"].as_u64().unwrap(), moved);
+    let (ok, out, err) = wangge(&["plan", "show", &v4.to_string(), "--store", st]);
+    assert!(ok && out.contains(&a), "{out}{err}");
+    let dir = tempfile::tempdir().unwrap();
+    for (format, file) in [
+        ("geojson", "g.geojson"),
+        ("gpkg", "g.gpkg"),
+        ("csv", "h.csv"),
+    ] {
+        let path = dir.path().join(file);
+        let (ok, out, err) = wangge(&[
+            "plan",
+            "export",
+            &v1.to_string(),
+            "--store",
+            st,
+            "--format",
+            format,
+            "--out",
+            path.to_str().unwrap(),
+        ]);
+        assert!(ok, "{format}: {out}{err}");
+        assert!(path.exists());
+    }
+    // GDAL reads the GeoPackage's grids: one feature per grid of the plan.
+    let out = std::process::Command::new("ogrinfo")
+        .args(["-so", "-al"])
+        .arg(dir.path().join("g.gpkg"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let grids = plan.codes.iter().map(Vec::len).sum::<usize>();
+    assert!(text.contains(&format!("Feature Count: {grids}")), "{text}");
+    // The CSV puts every household of the region in exactly one grid per
+    // level, x's households in A.
+    let csv = std::fs::read_to_string(dir.path().join("h.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    let in_region = d
+        .households
+        .iter()
+        .filter(|h| h.region == Some(plan.version.region))
+        .count();
+    assert_eq!(rows.len(), in_region);
+    assert!(
+        rows.iter()
+            .all(|r| r.split(',').filter(|c| !c.is_empty()).count() == 5),
+        "{csv}"
+    );
+    let in_a = rows
+        .iter()
+        .filter(|r| r.ends_with(&format!(",{a}")))
+        .count() as u64;
+    assert_eq!(in_a, households_of(&d1, &a));
+    // Publishing from the command line refuses a version that is not the
+    // newest, and names the newest.
+    let (ok, _, err) = wangge(&["plan", "publish", &v3.to_string(), "--store", st]);
+    assert!(!ok && err.contains(&v4.to_string()), "{err}");
 }

@@ -36,6 +36,8 @@ pub enum Command {
     Emergency(emergency::Args),
     /// Coverage and gaps: land, staffing, reach of vulnerable households.
     Coverage(coverage::Args),
+    /// Plan versions: list, show, diff, publish, export (GeoJSON, GeoPackage, CSV).
+    Plan(plan::Args),
     /// Solve an instance of the shared partition benchmark.
     Partition(partition::Args),
     BenchPartition(partition::BenchArgs),
@@ -60,6 +62,7 @@ mod generate;
 mod import;
 mod info;
 mod partition;
+mod plan;
 mod serve;
 
 /// A policy preset by name, or a TOML file.
@@ -122,6 +125,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Emergency(a) => emergency::run(a),
         Command::Coverage(a) => coverage::run(a),
         Command::Partition(a) => partition::run_plan(&a),
+        Command::Plan(a) => plan::run(a),
         Command::BenchPartition(a) => partition::run(&a),
         Command::User(a) => accounts::run_user(a),
         Command::Token(a) => accounts::run_token(a),

@@ -817,6 +817,16 @@ impl Ledger {
         &self.set.households
     }
 
+    /// The atom of each household of the region's ground, in its order
+    /// (`None` for one outside every atom).
+    pub fn atom_of_household(&self, h: usize) -> Option<usize> {
+        self.set
+            .of_household
+            .get(h)
+            .filter(|&&a| a != u32::MAX)
+            .map(|&a| a as usize)
+    }
+
     /// Households of the atom by care level index.
     pub fn care(&self, atom: usize) -> &[u32] {
         &self.care[atom]
