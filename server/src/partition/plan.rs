@@ -417,6 +417,215 @@ pub fn evaluate(
     Ok(finish(code, &loc, set, labels, codes, ground, settings))
 }
 
+/// Why a grid cannot be split along a line.
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("level 3 has no grid {0}")]
+    UnknownGrid(u32),
+    #[error("the line does not cross grid {0}")]
+    Misses(GridCode),
+    #[error("the line must cut grid {code} into two pieces, not {pieces}")]
+    Pieces { code: GridCode, pieces: usize },
+}
+
+/// A level-3 grid split along a line: the atoms the line crosses cut into
+/// new atoms (exact pieces on the region's grid), households placed in
+/// them again, the grid's atoms on the line's right-hand side made a new
+/// grid of the same parent with the next free code.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// The new atoms (WGS-84), with ids after the highest in `atoms`.
+    pub added: Vec<Atom>,
+    /// The plan over the region's atoms after the cut.
+    pub plan: Plan,
+    /// The atoms of `plan`, in its order.
+    pub atoms: Vec<Atom>,
+}
+
+/// Splits level-3 grid `grid` of `plan` (over `atoms`, as stored) along
+/// `line` (WGS-84).
+pub fn split(
+    ground: &Ground<'_>,
+    settings: &Settings,
+    plan: &Plan,
+    atoms: &[Atom],
+    grid: u32,
+    line: &geo_types::LineString<f64>,
+) -> Result<Split, SplitError> {
+    use geo::{BooleanOps, InteriorPoint};
+    let code = ground.region.code;
+    let loc = local(ground).ok_or(PlanError::EmptyRegion(code))?;
+    let pieces = local_pieces(&loc, atoms);
+    if pieces.len() != plan.labels.len() || atoms.len() != plan.labels.len() {
+        return Err(PlanError::Mismatch.into());
+    }
+    let gcode = plan.codes[2]
+        .get(grid as usize)
+        .cloned()
+        .ok_or(SplitError::UnknownGrid(grid))?;
+    let snap = atoms::Snap::of(&loc.boundary);
+    let members: Vec<usize> = (0..pieces.len())
+        .filter(|&a| plan.labels[a].0[2] == grid)
+        .collect();
+    let shape = atoms::union(snap, members.iter().map(|&a| &pieces[a].0));
+    let line = loc.proj.project(line);
+    // Only what lies inside the grid cuts: its neighbours stay whole.
+    let inside = shape.clip(&geo_types::MultiLineString(vec![line.clone()]), false);
+    if inside.0.is_empty() {
+        return Err(SplitError::Misses(gcode));
+    }
+    let side = |p: Coord<f64>| right_of(&line, p);
+    let mut next_id = atoms.iter().map(|a| a.id).max().map_or(0, |m| m + 1);
+    let mut out_pieces = Vec::with_capacity(pieces.len() + 8);
+    let mut out_atoms = Vec::with_capacity(pieces.len() + 8);
+    let mut labels = Vec::with_capacity(pieces.len() + 8);
+    let mut added = Vec::new();
+    let mut right = Vec::new();
+    for (a, (poly, kind)) in pieces.iter().enumerate() {
+        let mine = plan.labels[a].0[2] == grid;
+        let parts = if mine {
+            let mut parts = vec![poly.clone()];
+            for l in &inside.0 {
+                parts = parts.iter().flat_map(|p| atoms::cut(snap, p, l)).collect();
+            }
+            parts
+        } else {
+            vec![poly.clone()]
+        };
+        let whole = parts.len() == 1;
+        for p in parts {
+            if mine {
+                let at = p.interior_point().map_or(Coord { x: 0.0, y: 0.0 }, |q| q.0);
+                if side(at) {
+                    right.push(out_pieces.len());
+                }
+            }
+            let atom = if whole {
+                atoms[a].clone()
+            } else {
+                let n = Atom {
+                    id: next_id,
+                    region: code,
+                    kind: *kind,
+                    geometry: loc.proj.unproject(&MultiPolygon(vec![p.clone()])),
+                };
+                next_id += 1;
+                added.push(n.clone());
+                n
+            };
+            out_atoms.push(atom);
+            labels.push(plan.labels[a]);
+            out_pieces.push((p, *kind));
+        }
+    }
+    let mine: Vec<usize> = (0..labels.len()).filter(|&i| labels[i].0[2] == grid).collect();
+    if right.is_empty() || right.len() == mine.len() {
+        return Err(SplitError::Pieces {
+            code: gcode,
+            pieces: 1,
+        });
+    }
+    let set = atoms::rebuild(
+        out_pieces,
+        &loc.cuts,
+        &loc.dwellers,
+        settings.atoms.max_households,
+    );
+    // Each side must be one piece, or the line wandered in and out.
+    let left: Vec<usize> = mine.iter().copied().filter(|i| !right.contains(i)).collect();
+    for part in [&left, &right] {
+        let n = components(part, &set.edges);
+        if n != 1 {
+            return Err(SplitError::Pieces {
+                code: gcode,
+                pieces: n + 1,
+            });
+        }
+    }
+    let new_id = plan.codes[2].len() as u32;
+    for &i in &right {
+        labels[i].0[2] = new_id;
+    }
+    let mut codes = plan.codes.clone();
+    codes[2].push(next_code(&plan.codes[2], &gcode, settings.code_widths[2]));
+    Ok(Split {
+        added,
+        plan: Plan {
+            version: plan.version.clone(),
+            atoms: out_atoms.iter().map(|a| a.id).collect(),
+            labels,
+            codes,
+        },
+        atoms: out_atoms,
+    })
+}
+
+/// Whether `p` lies right of the polyline, judged by its nearest segment.
+fn right_of(line: &geo_types::LineString<f64>, p: Coord<f64>) -> bool {
+    let mut best = (f64::INFINITY, false);
+    for s in line.lines() {
+        let (d, q) = (s.delta(), p - s.start);
+        let len2 = d.x * d.x + d.y * d.y;
+        let t = if len2 > 0.0 {
+            ((q.x * d.x + q.y * d.y) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let (ex, ey) = (q.x - t * d.x, q.y - t * d.y);
+        let dist = ex * ex + ey * ey;
+        if dist < best.0 {
+            best = (dist, d.x * q.y - d.y * q.x < 0.0);
+        }
+    }
+    best.1
+}
+
+/// Connected parts of `atoms` over `edges`.
+fn components(atoms: &[usize], edges: &[atoms::Edge]) -> usize {
+    let set: HashSet<usize> = atoms.iter().copied().collect();
+    let mut next: HashMap<usize, Vec<usize>> = HashMap::new();
+    for e in edges {
+        let (a, b) = (e.a as usize, e.b as usize);
+        if set.contains(&a) && set.contains(&b) {
+            next.entry(a).or_default().push(b);
+            next.entry(b).or_default().push(a);
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut n = 0;
+    for &s in atoms {
+        if !seen.insert(s) {
+            continue;
+        }
+        n += 1;
+        let mut stack = vec![s];
+        while let Some(a) = stack.pop() {
+            for &b in next.get(&a).into_iter().flatten() {
+                if seen.insert(b) {
+                    stack.push(b);
+                }
+            }
+        }
+    }
+    n
+}
+
+/// The next code beside `sibling` (same parent prefix): one more than the
+/// highest sequence number among `codes` under that prefix.
+fn next_code(codes: &[GridCode], sibling: &GridCode, width: usize) -> GridCode {
+    let s = sibling.as_str();
+    let prefix = &s[..s.len().saturating_sub(width)];
+    let high = codes
+        .iter()
+        .filter(|c| c.0.len() == s.len() && c.0.starts_with(prefix))
+        .filter_map(|c| c.0[prefix.len()..].parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
+    GridCode(format!("{prefix}{:0width$}", high + 1))
+}
+
 /// Plans many regions, a region per thread at a time (each region's own
 /// solve then runs on one thread); `done` hears of each as it finishes.
 /// Results come back in the order of `grounds`.

@@ -446,3 +446,99 @@ fn seed_points_set_the_number_of_level_one_grids_and_where_they_grow() {
         .count();
     assert!(n > 2, "{n}");
 }
+
+#[test]
+fn a_grid_splits_along_a_line_through_the_middle_of_its_atoms() {
+    use geo::{BoundingRect, InteriorPoint};
+    let city = generate(
+        Params {
+            households: 6_000,
+            seed: 3,
+        },
+        &mut |_| {},
+    );
+    let all = grounds(&city.regions, &city.roads, &city.water, &city.households, None);
+    let ground = all.iter().max_by_key(|x| x.households.len()).unwrap();
+    let s = settings();
+    let planned = plan_region(ground, &s, None).unwrap();
+    let plan = planned.to_plan("test", "", None);
+    // The level-3 grid with the most atoms, cut west to east through its
+    // middle (trying a few heights: a concave grid may be crossed twice).
+    let big = planned
+        .grids
+        .iter()
+        .filter(|g| g.level.get() == 3)
+        .max_by_key(|g| g.metrics.atoms)
+        .unwrap();
+    let r = big.geometry.bounding_rect().unwrap();
+    let mut done = None;
+    for f in [0.5, 0.4, 0.6, 0.3, 0.7] {
+        let y = r.min().y + f * r.height();
+        let line = LineString::from(vec![(r.min().x - 0.01, y), (r.max().x + 0.01, y)]);
+        if let Ok(sp) = split(ground, &s, &plan, &planned.atoms, big.id, &line) {
+            done = Some((sp, y));
+            break;
+        }
+    }
+    let (sp, y) = done.expect("a line that cuts the grid in two");
+    // The line went through the middle of atoms: they were cut, and the
+    // pieces cover exactly what the atoms covered.
+    assert!(!sp.added.is_empty());
+    assert!(sp.atoms.len() > planned.atoms.len());
+    let area = |atoms: &[Atom]| -> f64 {
+        atoms.iter().map(|a| a.geometry.unsigned_area()).sum()
+    };
+    let (before, after) = (area(&planned.atoms), area(&sp.atoms));
+    assert!((before - after).abs() <= 1e-9 * before, "{before} vs {after}");
+    // New atoms take ids after the old ones; untouched atoms keep theirs.
+    let top = planned.atoms.iter().map(|a| a.id).max().unwrap();
+    assert!(sp.added.iter().all(|a| a.id > top));
+    assert_eq!(sp.plan.atoms.len(), sp.plan.labels.len());
+    // The new grid is the part south of the line (right of a line drawn
+    // east), under the same parent, with the next code.
+    let new_id = plan.codes[2].len() as u32;
+    let code = &sp.plan.codes[2][new_id as usize];
+    let parent_len = code.0.len() - 2;
+    assert_eq!(code.0[..parent_len], big.code.0[..parent_len]);
+    let seq = |c: &GridCode| c.0[parent_len..].parse::<u32>().unwrap();
+    let highest = plan.codes[2]
+        .iter()
+        .filter(|c| c.0.starts_with(&big.code.0[..parent_len]))
+        .map(seq)
+        .max()
+        .unwrap();
+    assert_eq!(seq(code), highest + 1);
+    for (a, l) in sp.atoms.iter().zip(&sp.plan.labels) {
+        let p = a.geometry.interior_point().unwrap();
+        if l.0[2] == new_id {
+            assert!(p.y() < y, "{p:?} north of {y}");
+        } else if l.0[2] == big.id {
+            assert!(p.y() > y, "{p:?} south of {y}");
+        }
+    }
+    // Evaluated from geometry: sound, every household counted once, the
+    // two grids hold what the one held.
+    let again = evaluate(ground, &s, &sp.plan, &sp.atoms).unwrap();
+    assert_sound(&again, ground.region);
+    assert_eq!(again.households, planned.households);
+    let households = |p: &RegionPlan, c: &GridCode| {
+        p.grids
+            .iter()
+            .find(|g| g.level.get() == 3 && &g.code == c)
+            .map_or(0, |g| g.metrics.households)
+    };
+    assert_eq!(
+        households(&again, &big.code) + households(&again, code),
+        big.metrics.households
+    );
+    // A line that misses the grid, and one along its edge, are refused.
+    let far = LineString::from(vec![(r.max().x + 1.0, y), (r.max().x + 2.0, y)]);
+    assert!(matches!(
+        split(ground, &s, &plan, &planned.atoms, big.id, &far),
+        Err(SplitError::Misses(_))
+    ));
+    assert!(matches!(
+        split(ground, &s, &plan, &planned.atoms, 9999, &far),
+        Err(SplitError::UnknownGrid(9999))
+    ));
+}
