@@ -250,6 +250,10 @@ pub struct Snapshot {
     /// Volunteers and the walking network, for emergency answers.
     pub emergency: Arc<crate::emergency::EmergencyIndex>,
     counts: Arc<HashMap<RegionCode, RegionCounts>>,
+    /// Atoms no newest plan uses (cut by a split), kept so that older
+    /// versions can still be shown, diffed and restored. `atoms` holds
+    /// the others: what maps and figures show.
+    retired: Arc<HashMap<RegionCode, Vec<Atom>>>,
 }
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
@@ -295,11 +299,12 @@ impl Snapshot {
                 hops += 1;
             }
         }
-        let plans = data
+        let plans: HashMap<RegionCode, Arc<Plan>> = data
             .plans
             .into_iter()
             .map(|p| (p.version.region, Arc::new(p)))
             .collect();
+        let (atoms, retired) = sort_atoms(&plans, data.atoms);
         let people = LayerIndex::new(data.people);
         let extent = data
             .regions
@@ -315,7 +320,8 @@ impl Snapshot {
             ground: generation,
             emergency: Arc::new(emergency),
             regions: Arc::new(LayerIndex::new(data.regions)),
-            atoms: Arc::new(LayerIndex::new(data.atoms)),
+            atoms: Arc::new(LayerIndex::new(atoms)),
+            retired: Arc::new(retired),
             households: Arc::new(LayerIndex::new(data.households)),
             people: Arc::new(people),
             roads: Arc::new(LayerIndex::new(data.roads)),
@@ -327,16 +333,62 @@ impl Snapshot {
         }
     }
 
-    /// This snapshot with `plan` as its region's newest plan: a new
-    /// generation sharing every layer (what a saved edit changes).
-    pub fn with_plan(&self, plan: Plan) -> Self {
+    /// The atoms `plan` labels, in its order, from the shown and the
+    /// retired ones of its region; `None` when one is gone (a plan generated
+    /// afresh since cut the region again).
+    pub fn plan_atoms(&self, plan: &Plan) -> Option<Vec<Atom>> {
+        let region = plan.version.region;
+        let mut by_id: HashMap<crate::domain::AtomId, &Atom> = self
+            .atoms
+            .items()
+            .iter()
+            .filter(|a| a.region == region)
+            .map(|a| (a.id, a))
+            .collect();
+        for a in self.retired.get(&region).into_iter().flatten() {
+            by_id.entry(a.id).or_insert(a);
+        }
+        plan.atoms
+            .iter()
+            .map(|id| by_id.get(id).map(|a| (*a).clone()))
+            .collect()
+    }
+
+    /// This snapshot with `plan` as its region's newest plan and `added`
+    /// among its atoms: a new generation sharing every layer the plan does
+    /// not change (the atoms are indexed again only when the plan's atoms
+    /// differ from those shown, after a split or its undo).
+    pub fn with_plan(&self, plan: Plan, added: Vec<Atom>) -> Self {
+        let region = plan.version.region;
+        let same = added.is_empty()
+            && self
+                .plans
+                .get(&region)
+                .is_some_and(|p| p.atoms == plan.atoms);
+        let (atoms, retired) = if same {
+            (self.atoms.clone(), self.retired.clone())
+        } else {
+            let mut pool: Vec<Atom> = self.atoms.items().to_vec();
+            pool.extend(self.retired.get(&region).into_iter().flatten().cloned());
+            pool.extend(added);
+            let mut plans = self.plans.clone();
+            plans.insert(region, Arc::new(plan.clone()));
+            let (shown, mut gone) = sort_atoms(&plans, pool);
+            for (code, list) in self.retired.iter() {
+                if *code != region {
+                    gone.insert(*code, list.clone());
+                }
+            }
+            (Arc::new(LayerIndex::new(shown)), Arc::new(gone))
+        };
         let mut plans = self.plans.clone();
-        plans.insert(plan.version.region, Arc::new(plan));
+        plans.insert(region, Arc::new(plan));
         Self {
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),
             ground: self.ground,
             regions: self.regions.clone(),
-            atoms: self.atoms.clone(),
+            atoms,
+            retired,
             households: self.households.clone(),
             people: self.people.clone(),
             roads: self.roads.clone(),
@@ -464,6 +516,27 @@ impl Snapshot {
     }
 }
 
+/// Atoms the newest plan of their region uses (all of a region without
+/// a plan), and the others by region.
+fn sort_atoms(
+    plans: &HashMap<RegionCode, Arc<Plan>>,
+    atoms: Vec<Atom>,
+) -> (Vec<Atom>, HashMap<RegionCode, Vec<Atom>>) {
+    let used: HashMap<RegionCode, std::collections::HashSet<crate::domain::AtomId>> = plans
+        .iter()
+        .map(|(c, p)| (*c, p.atoms.iter().copied().collect()))
+        .collect();
+    let mut shown = Vec::with_capacity(atoms.len());
+    let mut gone: HashMap<RegionCode, Vec<Atom>> = HashMap::new();
+    for a in atoms {
+        match used.get(&a.region) {
+            Some(ids) if !ids.contains(&a.id) => gone.entry(a.region).or_default().push(a),
+            _ => shown.push(a),
+        }
+    }
+    (shown, gone)
+}
+
 /// Holds the current snapshot; readers load it without locks, a writer
 /// swaps in a new one after the store has committed.
 #[derive(Debug)]
@@ -486,12 +559,12 @@ impl SnapshotCell {
     /// Makes `plan` its region's newest in the current snapshot, against
     /// concurrent swaps (two saves never lose one another), and returns the
     /// snapshot that holds it.
-    pub fn put_plan(&self, plan: &Plan) -> Arc<Snapshot> {
+    pub fn put_plan(&self, plan: &Plan, added: &[Atom]) -> Arc<Snapshot> {
         let old = self.0.rcu(|s| {
             // A newer version already there (a later save won): keep it.
             match s.plans.get(&plan.version.region) {
                 Some(p) if p.version.number > plan.version.number => Arc::clone(s),
-                _ => Arc::new(s.with_plan(plan.clone())),
+                _ => Arc::new(s.with_plan(plan.clone(), added.to_vec())),
             }
         });
         drop(old);

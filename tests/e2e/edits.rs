@@ -48,6 +48,10 @@ fn tile_of(z: u8, lon: f64, lat: f64) -> String {
     format!("{z}/{}/{}", ((lon + 180.0) / 360.0 * n) as u32, y as u32)
 }
 
+fn get_plan(store: &std::path::Path, id: i64) -> Plan {
+    GeoPackage::open(store).unwrap().plan(id).unwrap().unwrap()
+}
+
 /// What a version holds, serialised: equal strings are equal bytes.
 fn content(p: &Plan) -> String {
     serde_json::to_string(&(&p.atoms, &p.labels, &p.codes)).unwrap()
@@ -355,6 +359,111 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
         "{}",
     );
     assert_eq!(status, 412, "{v}");
+
+    // Split A along a line through its middle: the atoms the line crosses
+    // are cut (the atoms layer shows the pieces, not what they were cut
+    // from), households are placed again, a new grid appears; undo brings
+    // the plan and the atoms shown back.
+    let atoms_shown = |s: &Server| -> u64 {
+        let (_, v, _) = s.get_json("/api/layers");
+        v["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == "atoms")
+            .unwrap()["features"]
+            .as_u64()
+            .unwrap()
+    };
+    let atoms_before = atoms_shown(&s);
+    let (_, grids4, _) = s.get_json(&format!("/api/plans/{v4}/grids?level=3"));
+    let shape_a = grids4["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["code"] == a.as_str())
+        .unwrap()["geometry"]
+        .clone();
+    let shape_a: geo_types::Geometry<f64> = serde_json::from_value::<geojson::Geometry>(shape_a)
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let r = geo::BoundingRect::bounding_rect(&shape_a).unwrap();
+    let mut split_body = None;
+    for f in [0.5, 0.4, 0.6, 0.3, 0.7] {
+        let y = r.min().y + f * r.height();
+        let body = format!(
+            r#"{{"edit":{{"op":"split","grid":"{a}","line":{{"type":"LineString","coordinates":[[{},{y}],[{},{y}]]}}}}}}"#,
+            r.min().x - 0.001,
+            r.max().x + 0.001
+        );
+        let (status, _, v) = post(&s, &format!("/api/plans/{v4}/preview"), &[], &body);
+        if status == 200 {
+            split_body = Some((body, v));
+            break;
+        }
+        assert_eq!(status, 422, "{v}");
+        assert_eq!(v["rule"], "split", "{v}");
+    }
+    let (split_body, pv) = split_body.expect("a line that cuts A in two");
+    let new_grids: Vec<&Value> = pv["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["before"].is_null())
+        .collect();
+    assert_eq!(new_grids.len(), 1, "{pv}");
+    let a_after = pv["grids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["code"] == a.as_str() && g["level"] == 3)
+        .unwrap();
+    assert_eq!(
+        a_after["after"]["households"].as_u64().unwrap()
+            + new_grids[0]["after"]["households"].as_u64().unwrap(),
+        a_after["before"]["households"].as_u64().unwrap(),
+        "{pv}"
+    );
+    let (status, etag5, v) = post(
+        &s,
+        &format!("/api/plans/{v4}/edits"),
+        &[("If-Match", &format!("\"plan-{v4}\""))],
+        &split_body,
+    );
+    assert_eq!(status, 201, "{v}");
+    let v5 = v["version"]["id"].as_i64().unwrap();
+    let (_, d5, _) = s.get_json(&format!("/api/plans/{v5}"));
+    assert_eq!(d5["households"], detail["households"]);
+    assert_eq!(
+        d5["grids"].as_array().unwrap().len(),
+        detail["grids"].as_array().unwrap().len() + 1
+    );
+    for l in d5["levels"].as_array().unwrap() {
+        assert_eq!(
+            (l["split"].as_u64(), l["nest"].as_u64()),
+            (Some(0), Some(0)),
+            "{l}"
+        );
+    }
+    let cut_into = get_plan(&store, v5).atoms.len() - get_plan(&store, v4).atoms.len();
+    assert!(cut_into > 0);
+    assert_eq!(atoms_shown(&s), atoms_before + cut_into as u64);
+    let (status, _, v) = post(
+        &s,
+        &format!("/api/plans/{v5}/edits"),
+        &[("If-Match", &etag5)],
+        &restore(v4),
+    );
+    assert_eq!(status, 201, "{v}");
+    let v6 = v["version"]["id"].as_i64().unwrap();
+    assert_eq!(
+        content(&get_plan(&store, v6)),
+        content(&get_plan(&store, v4))
+    );
+    assert_eq!(atoms_shown(&s), atoms_before);
+    let (_, d6, _) = s.get_json(&format!("/api/plans/{v6}"));
+    assert_eq!(households_of(&d6, &a), households_of(&d1, &a));
     drop(s);
 
     // The command line over the same store.
@@ -368,7 +477,7 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
         &plan.version.region.to_string(),
     ]);
     assert!(ok, "{err}");
-    assert_eq!(out.lines().count(), 1 + 5, "{out}");
+    assert_eq!(out.lines().count(), 1 + 7, "{out}");
     assert!(
         out.contains("published plan") || out.contains("first publication"),
         "{out}"
@@ -442,5 +551,5 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
     // Publishing from the command line refuses a version that is not the
     // newest, and names the newest.
     let (ok, _, err) = wangge(&["plan", "publish", &v3.to_string(), "--store", st]);
-    assert!(!ok && err.contains(&v4.to_string()), "{err}");
+    assert!(!ok && err.contains(&v6.to_string()), "{err}");
 }

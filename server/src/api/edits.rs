@@ -44,11 +44,23 @@ pub enum EditBody {
         grid: String,
         parent: String,
     },
+    /// Level-3 grid `grid` cut in two along a drawn line (a GeoJSON
+    /// LineString, WGS-84); the part right of the line becomes a new grid.
+    Split {
+        grid: String,
+        line: geojson::Geometry,
+    },
     /// The labels and codes of another version of the same region, as they
     /// were (undo and redo).
     Restore {
         version: i64,
     },
+}
+
+/// A plan after an edit, with the atoms a split added.
+struct Outcome {
+    plan: Plan,
+    added: Vec<crate::domain::Atom>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,7 +120,7 @@ async fn edited(
     rp: &RegionPlan,
     plan: &Plan,
     req: &EditRequest,
-) -> Result<Plan, ApiError> {
+) -> Result<Outcome, ApiError> {
     let mut locked = HashSet::new();
     for c in &req.locks {
         grid_level(plan, c)?;
@@ -173,19 +185,85 @@ async fn edited(
         }
         EditBody::Restore { version } => {
             let (_, other) = load(st, scope, *version).await?;
-            if other.version.region != plan.version.region || other.atoms != plan.atoms {
+            if other.version.region != plan.version.region {
                 return Err(ApiError::BadRequest(format!(
-                    "plan {version} is not over the atoms of plan {}: a plan generated \
-                     afresh cut its region again",
-                    plan.version.id
+                    "plan {version} is of region {}, not {}",
+                    other.version.region, plan.version.region
                 )));
             }
             let mut next = (*other).clone();
             next.version = plan.version.clone();
-            return Ok(next);
+            return Ok(Outcome {
+                plan: next,
+                added: Vec::new(),
+            });
+        }
+        EditBody::Split { grid, line } => {
+            let g = grid_id(plan, 3, grid)?;
+            if rules.locked.contains(&GridCode(grid.clone())) {
+                return Err(ApiError::Refused {
+                    detail: format!("grid {grid} is locked"),
+                    extra: json!({ "rule": "locked", "grid": grid, "atoms": [], "geometry": null }),
+                });
+            }
+            let line: geo_types::Geometry<f64> = line
+                .clone()
+                .try_into()
+                .map_err(|e| ApiError::BadRequest(format!("line: {e}")))?;
+            let geo_types::Geometry::LineString(line) = line else {
+                return Err(ApiError::BadRequest("line: a LineString".into()));
+            };
+            if line.0.len() < 2
+                || line
+                    .0
+                    .iter()
+                    .any(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
+            {
+                return Err(ApiError::BadRequest(
+                    "line: two or more [lon, lat] points in degrees".into(),
+                ));
+            }
+            let s = st.snapshot.load();
+            let settings = crate::partition::plan::Settings::from_policy(&st.policy);
+            let plan = plan.clone();
+            let sp = tokio::task::spawn_blocking(move || {
+                let atoms = s
+                    .plan_atoms(&plan)
+                    .ok_or(crate::partition::plan::SplitError::Plan(
+                        crate::partition::plan::PlanError::Mismatch,
+                    ))?;
+                let ground = crate::partition::plan::grounds(
+                    s.regions.items(),
+                    s.roads.items(),
+                    s.water.items(),
+                    s.households.items(),
+                    Some(plan.version.region),
+                )
+                .into_iter()
+                .find(|x| x.region.code == plan.version.region)
+                .ok_or(crate::partition::plan::SplitError::Plan(
+                    crate::partition::plan::PlanError::EmptyRegion(plan.version.region),
+                ))?;
+                crate::partition::plan::split(&ground, &settings, &plan, &atoms, g, &line)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Refused {
+                detail: e.to_string(),
+                extra: json!({ "rule": "split", "grid": grid, "atoms": [], "geometry": null }),
+            })?;
+            return Ok(Outcome {
+                plan: sp.plan,
+                added: sp.added,
+            });
         }
     };
-    edit::apply(plan, &rules, &e).map_err(|r| refused(rp, plan, &r))
+    edit::apply(plan, &rules, &e)
+        .map(|plan| Outcome {
+            plan,
+            added: Vec::new(),
+        })
+        .map_err(|r| refused(rp, plan, &r))
 }
 
 /// A drawn polygon (WGS-84 GeoJSON Polygon or MultiPolygon).
@@ -233,9 +311,27 @@ fn refused(rp: &RegionPlan, plan: &Plan, r: &Refusal) -> ApiError {
 
 /// Figures before and after for every grid the edit touched, with the
 /// grids' new shapes, and warnings for balance out of range.
-fn figures(rp: &RegionPlan, before: &Plan, after: &Plan) -> Value {
-    let touched = edit::touched(before, after);
-    let grids = rp.ledger.measure(after, &touched);
+fn figures(rp: &RegionPlan, before: &Plan, after: &Plan, regraded: Option<&RegionPlan>) -> Value {
+    let grids: Vec<crate::partition::plan::Grid> = match regraded {
+        // Other atoms (a split, or a restore across one): the grids whose
+        // figures or shape changed, from the plan evaluated afresh.
+        Some(new) => new
+            .grids
+            .iter()
+            .filter(|g| {
+                rp.grids
+                    .iter()
+                    .find(|x| x.level == g.level && x.code == g.code)
+                    .is_none_or(|x| {
+                        x.metrics.households != g.metrics.households
+                            || (x.metrics.area_m2 - g.metrics.area_m2).abs()
+                                > 1e-6 * x.metrics.area_m2.max(1.0)
+                    })
+            })
+            .cloned()
+            .collect(),
+        None => rp.ledger.measure(after, &edit::touched(before, after)),
+    };
     let mut warnings = Vec::new();
     let rows: Vec<Value> = grids
         .iter()
@@ -272,16 +368,87 @@ fn figures(rp: &RegionPlan, before: &Plan, after: &Plan) -> Value {
         .collect();
     let households = rp.ledger.households();
     let code3 = |p: &Plan, i: usize| p.codes[2].get(p.labels[i].0[2] as usize).cloned();
-    let moved: Vec<usize> = (0..before.labels.len().min(after.labels.len()))
-        .filter(|&i| code3(before, i) != code3(after, i))
-        .collect();
+    let (atoms_moved, households_moved) = if before.atoms == after.atoms {
+        let moved: Vec<usize> = (0..before.labels.len())
+            .filter(|&i| code3(before, i) != code3(after, i))
+            .collect();
+        let n: u64 = moved
+            .iter()
+            .map(|&i| u64::from(households.get(i).copied().unwrap_or(0)))
+            .sum();
+        (moved.len(), n)
+    } else {
+        // Across a cut, households that changed grid are those the new
+        // grids hold.
+        let new: Vec<&crate::partition::plan::Grid> = grids
+            .iter()
+            .filter(|g| g.level.get() == 3 && !before.codes[2].contains(&g.code))
+            .collect();
+        (
+            new.iter().map(|g| g.metrics.atoms as usize).sum(),
+            new.iter().map(|g| u64::from(g.metrics.households)).sum(),
+        )
+    };
     json!({
         "grids": rows,
         "retired": retired,
-        "atoms_moved": moved.len(),
-        "households_moved": moved.iter().map(|&i| u64::from(households.get(i).copied().unwrap_or(0))).sum::<u64>(),
+        "atoms_moved": atoms_moved,
+        "households_moved": households_moved,
         "warnings": warnings,
     })
+}
+
+/// The plan after an edit evaluated afresh when its atoms are not the
+/// base's (a split): the ledger only knows the base's atoms.
+async fn regrade(
+    st: &AppState,
+    base: &Plan,
+    out: &Outcome,
+) -> Result<Option<RegionPlan>, ApiError> {
+    if out.plan.atoms == base.atoms {
+        return Ok(None);
+    }
+    let s = st.snapshot.load();
+    let policy = st.policy.clone();
+    let plan = out.plan.clone();
+    let added = out.added.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut by_id: std::collections::HashMap<crate::domain::AtomId, crate::domain::Atom> =
+            added.into_iter().map(|a| (a.id, a)).collect();
+        let mut shown = plan.clone();
+        shown.atoms.retain(|id| !by_id.contains_key(id));
+        let known = s.plan_atoms(&shown).unwrap_or_default();
+        for a in known {
+            by_id.insert(a.id, a);
+        }
+        let atoms: Option<Vec<_>> = plan.atoms.iter().map(|id| by_id.get(id).cloned()).collect();
+        let atoms = atoms.ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "some atoms of the plan are gone: a plan generated afresh cut region {} again",
+                plan.version.region
+            ))
+        })?;
+        let ground = crate::partition::plan::grounds(
+            s.regions.items(),
+            s.roads.items(),
+            s.water.items(),
+            s.households.items(),
+            Some(plan.version.region),
+        )
+        .into_iter()
+        .find(|g| g.region.code == plan.version.region)
+        .ok_or_else(|| ApiError::NotFound(format!("region {}", plan.version.region)))?;
+        crate::partition::plan::evaluate(
+            &ground,
+            &crate::partition::plan::Settings::from_policy(&policy),
+            &plan,
+            &atoms,
+        )
+        .map(Some)
+        .map_err(|e| ApiError::BadRequest(format!("the edited plan: {e}")))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
 /// `POST /api/plans/{id}/preview`: the figures after an edit, nothing saved.
@@ -293,7 +460,8 @@ pub async fn preview(
 ) -> Result<Json<Value>, ApiError> {
     let (rp, plan) = load(&st, &caller.scope, id).await?;
     let next = edited(&st, &caller.scope, &rp, &plan, &req).await?;
-    let mut v = figures(&rp, &plan, &next);
+    let regraded = regrade(&st, &plan, &next).await?;
+    let mut v = figures(&rp, &plan, &next.plan, regraded.as_ref());
     v["base"] = json!(id);
     Ok(Json(v))
 }
@@ -358,14 +526,16 @@ async fn save(
     scope: &Scope,
     base: &Plan,
     next: Plan,
+    added: Vec<crate::domain::Atom>,
     tried: Value,
     mut body: Value,
 ) -> Result<Response, ApiError> {
     let store = st.store.clone();
     let base_id = base.version.id;
+    let kept = added.clone();
     let saved = tokio::task::spawn_blocking(move || {
         store
-            .save_plan_on(&next, base_id)
+            .save_plan_on(&next, &kept, base_id)
             .map(|v| Plan { version: v, ..next })
     })
     .await
@@ -378,7 +548,7 @@ async fn save(
         Err(e) => return Err(e.into()),
     };
     let v = saved.version.clone();
-    let snapshot = st.snapshot.put_plan(&saved);
+    let snapshot = st.snapshot.put_plan(&saved, &added);
     // Tiles compare snapshots: only the region's grids are cut again.
     let tiles = st.tiles.clone();
     tokio::task::spawn_blocking(move || tiles.warm_grids(&snapshot));
@@ -426,12 +596,14 @@ pub async fn commit(
     precondition(&headers, id)?;
     let tried = serde_json::to_value(&req.edit).unwrap_or_default();
     newest_is(&st, &caller.scope, &plan, &tried).await?;
-    let mut next = edited(&st, &caller.scope, &rp, &plan, &req).await?;
-    let body = figures(&rp, &plan, &next);
+    let out = edited(&st, &caller.scope, &rp, &plan, &req).await?;
+    let regraded = regrade(&st, &plan, &out).await?;
+    let body = figures(&rp, &plan, &out.plan, regraded.as_ref());
+    let (mut next, added) = (out.plan, out.added);
     let message = req.message.clone().unwrap_or_else(|| describe(&req.edit));
     next.version = PlanVersion::unsaved(plan.version.region, &caller.name, &message, Some(id));
     next.version.created_at = timestamp(0);
-    let resp = save(&st, &caller.scope, &plan, next, tried.clone(), body).await?;
+    let resp = save(&st, &caller.scope, &plan, next, added, tried.clone(), body).await?;
     audit(
         &st,
         &caller.name,
@@ -455,6 +627,7 @@ fn describe(e: &EditBody) -> String {
         }
         EditBody::Merge { keep, gone } => format!("{gone} merged into {keep}"),
         EditBody::Move { grid, parent } => format!("{grid} moved under {parent}"),
+        EditBody::Split { grid, .. } => format!("{grid} split along a line"),
         EditBody::Restore { version } => format!("restored plan {version}"),
     }
 }
@@ -513,7 +686,7 @@ pub async fn publish(
         })
         .collect();
     let body = json!({ "renamed": renamed, "grids": rp.grids.len() });
-    let resp = save(&st, &caller.scope, &plan, next, tried, body).await?;
+    let resp = save(&st, &caller.scope, &plan, next, Vec::new(), tried, body).await?;
     audit(
         &st,
         &caller.name,

@@ -296,7 +296,7 @@ fn publish(
             Some(id),
         )
     };
-    let v = store.save_plan_on(&next, id)?;
+    let v = store.save_plan_on(&next, &[], id)?;
     println!(
         "published plan {id} as plan {} (version {})",
         v.id, v.number

@@ -533,7 +533,11 @@ fn slice<'a>(
 /// The pieces `line` cuts `piece` into, on the region's grid: the piece
 /// itself when the line does not cross it.
 pub fn cut(snap: Snap, piece: &Polygon<f64>, line: &LineString<f64>) -> Vec<Polygon<f64>> {
-    let mut out = slice(snap, &MultiPolygon(vec![piece.clone()]), std::iter::once(line));
+    let mut out = slice(
+        snap,
+        &MultiPolygon(vec![piece.clone()]),
+        std::iter::once(line),
+    );
     if out.len() < 2 {
         out = vec![piece.clone()];
     }

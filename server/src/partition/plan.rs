@@ -520,7 +520,9 @@ pub fn split(
             out_pieces.push((p, *kind));
         }
     }
-    let mine: Vec<usize> = (0..labels.len()).filter(|&i| labels[i].0[2] == grid).collect();
+    let mine: Vec<usize> = (0..labels.len())
+        .filter(|&i| labels[i].0[2] == grid)
+        .collect();
     if right.is_empty() || right.len() == mine.len() {
         return Err(SplitError::Pieces {
             code: gcode,
@@ -534,7 +536,11 @@ pub fn split(
         settings.atoms.max_households,
     );
     // Each side must be one piece, or the line wandered in and out.
-    let left: Vec<usize> = mine.iter().copied().filter(|i| !right.contains(i)).collect();
+    let left: Vec<usize> = mine
+        .iter()
+        .copied()
+        .filter(|i| !right.contains(i))
+        .collect();
     for part in [&left, &right] {
         let n = components(part, &set.edges);
         if n != 1 {

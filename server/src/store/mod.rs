@@ -251,10 +251,11 @@ pub trait Store: Send + Sync {
     fn save_plan(&self, plan: &Plan) -> Result<PlanVersion>;
 
     /// Saves a plan as the region's next version only while its newest
-    /// version is `base` (the one the plan was edited from), checked and
-    /// written in one transaction: [`StoreError::Stale`] otherwise, and
-    /// nothing is written.
-    fn save_plan_on(&self, plan: &Plan, base: i64) -> Result<PlanVersion>;
+    /// version is `base` (the one the plan was edited from), with `added`
+    /// atoms (a split's pieces; the atoms they were cut from stay for the
+    /// versions before), checked and written in one transaction:
+    /// [`StoreError::Stale`] otherwise, and nothing is written.
+    fn save_plan_on(&self, plan: &Plan, added: &[Atom], base: i64) -> Result<PlanVersion>;
 
     /// Replaces a region's atoms and saves a plan over them, in one
     /// transaction: a new plan never points at atoms that are not there.

@@ -42,14 +42,7 @@ pub struct RegionGrids {
 /// shapes every reader of a plan shows (the plans API and the tiles).
 pub fn evaluate_plan(s: &Snapshot, policy: &Policy, plan: &Plan) -> Result<RegionPlan, PlanError> {
     let code = plan.version.region;
-    let mut atoms: Vec<_> = s
-        .atoms
-        .items()
-        .iter()
-        .filter(|a| a.region == code)
-        .cloned()
-        .collect();
-    atoms.sort_by_key(|a| a.id);
+    let atoms = s.plan_atoms(plan).ok_or(PlanError::Mismatch)?;
     let ground = grounds(
         s.regions.items(),
         s.roads.items(),

@@ -457,7 +457,13 @@ fn a_grid_splits_along_a_line_through_the_middle_of_its_atoms() {
         },
         &mut |_| {},
     );
-    let all = grounds(&city.regions, &city.roads, &city.water, &city.households, None);
+    let all = grounds(
+        &city.regions,
+        &city.roads,
+        &city.water,
+        &city.households,
+        None,
+    );
     let ground = all.iter().max_by_key(|x| x.households.len()).unwrap();
     let s = settings();
     let planned = plan_region(ground, &s, None).unwrap();
@@ -485,11 +491,12 @@ fn a_grid_splits_along_a_line_through_the_middle_of_its_atoms() {
     // pieces cover exactly what the atoms covered.
     assert!(!sp.added.is_empty());
     assert!(sp.atoms.len() > planned.atoms.len());
-    let area = |atoms: &[Atom]| -> f64 {
-        atoms.iter().map(|a| a.geometry.unsigned_area()).sum()
-    };
+    let area = |atoms: &[Atom]| -> f64 { atoms.iter().map(|a| a.geometry.unsigned_area()).sum() };
     let (before, after) = (area(&planned.atoms), area(&sp.atoms));
-    assert!((before - after).abs() <= 1e-9 * before, "{before} vs {after}");
+    assert!(
+        (before - after).abs() <= 1e-9 * before,
+        "{before} vs {after}"
+    );
     // New atoms take ids after the old ones; untouched atoms keep theirs.
     let top = planned.atoms.iter().map(|a| a.id).max().unwrap();
     assert!(sp.added.iter().all(|a| a.id > top));

@@ -816,7 +816,7 @@ impl Store for GeoPackage {
         Ok(v)
     }
 
-    fn save_plan_on(&self, plan: &Plan, base: i64) -> Result<PlanVersion> {
+    fn save_plan_on(&self, plan: &Plan, added: &[Atom], base: i64) -> Result<PlanVersion> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save plan"))?;
         let newest: Option<i64> = tx
@@ -834,6 +834,11 @@ impl Store for GeoPackage {
                 newest: newest.unwrap_or(0),
             });
         }
+        let mut ext = HashMap::new();
+        for a in added {
+            insert(&tx, &Record::Atom(a.clone()), &mut ext)?;
+        }
+        update_contents(&tx, &ext)?;
         let v = save_plan_in(&tx, plan, false)?;
         tx.commit().map_err(sql("commit plan"))?;
         Ok(v)

@@ -1175,7 +1175,7 @@ impl Store for PostGis {
         Ok(v)
     }
 
-    fn save_plan_on(&self, plan: &Plan, base: i64) -> Result<PlanVersion> {
+    fn save_plan_on(&self, plan: &Plan, added: &[Atom], base: i64) -> Result<PlanVersion> {
         // The write lock makes the check and the insert one step.
         let tx = self.begin_write("save plan")?;
         let v = self.block_on(async {
@@ -1194,6 +1194,10 @@ impl Store for PostGis {
                     base,
                     newest: newest.unwrap_or(0),
                 });
+            }
+            let recs: Vec<Record> = added.iter().cloned().map(Record::Atom).collect();
+            for chunk in recs.chunks(BATCH) {
+                inserted(join_all(chunk.iter().map(|r| insert(tx.c(), r))).await)?;
             }
             save_plan_in(tx.c(), plan, false).await
         })?;
