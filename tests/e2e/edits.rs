@@ -464,6 +464,24 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
     assert_eq!(atoms_shown(&s), atoms_before);
     let (_, d6, _) = s.get_json(&format!("/api/plans/{v6}"));
     assert_eq!(households_of(&d6, &a), households_of(&d1, &a));
+
+    // Re-solve the rest of A's level-1 grid with A locked: A is not among
+    // the grids that change; a level-3 grid has nothing below it.
+    let top = &plan.codes[0][plan.labels[y].0[0] as usize];
+    let body = format!(r#"{{"edit":{{"op":"resolve","parent":"{top}"}},"locks":["{a}"]}}"#);
+    let (status, _, v) = post(&s, &format!("/api/plans/{v6}/preview"), &[], &body);
+    assert_eq!(status, 200, "{v}");
+    assert!(
+        v["grids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["code"] != a.as_str()),
+        "{v}"
+    );
+    let body = format!(r#"{{"edit":{{"op":"resolve","parent":"{a}"}}}}"#);
+    let (status, _, v) = post(&s, &format!("/api/plans/{v6}/preview"), &[], &body);
+    assert_eq!(status, 400, "{v}");
     drop(s);
 
     // The command line over the same store.

@@ -44,6 +44,11 @@ pub enum EditBody {
         grid: String,
         parent: String,
     },
+    /// Everything under grid `parent` (level 1 or 2) but its locked
+    /// children solved again by the partitioner.
+    Resolve {
+        parent: String,
+    },
     /// Level-3 grid `grid` cut in two along a drawn line (a GeoJSON
     /// LineString, WGS-84); the part right of the line becomes a new grid.
     Split {
@@ -117,7 +122,7 @@ fn grid_level(plan: &Plan, code: &str) -> Result<(u8, u32), ApiError> {
 async fn edited(
     st: &AppState,
     scope: &Scope,
-    rp: &RegionPlan,
+    rp: &Arc<RegionPlan>,
     plan: &Plan,
     req: &EditRequest,
 ) -> Result<Outcome, ApiError> {
@@ -193,6 +198,33 @@ async fn edited(
             }
             let mut next = (*other).clone();
             next.version = plan.version.clone();
+            return Ok(Outcome {
+                plan: next,
+                added: Vec::new(),
+            });
+        }
+        EditBody::Resolve { parent } => {
+            let (level, g) = grid_level(plan, parent)?;
+            if level == 3 {
+                return Err(ApiError::BadRequest(format!(
+                    "{parent} is a level-3 grid: there is nothing below it to solve"
+                )));
+            }
+            let (rp, plan, locked) = (rp.clone(), plan.clone(), rules.locked.clone());
+            let settings = crate::partition::plan::Settings::from_policy(&st.policy);
+            let next = tokio::task::spawn_blocking(move || {
+                crate::partition::plan::resolve(
+                    &rp,
+                    &plan,
+                    &settings,
+                    usize::from(level) - 1,
+                    g,
+                    &locked,
+                )
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::BadRequest(format!("re-solving under {parent}: {e}")))?;
             return Ok(Outcome {
                 plan: next,
                 added: Vec::new(),
@@ -628,6 +660,7 @@ fn describe(e: &EditBody) -> String {
         EditBody::Merge { keep, gone } => format!("{gone} merged into {keep}"),
         EditBody::Move { grid, parent } => format!("{grid} moved under {parent}"),
         EditBody::Split { grid, .. } => format!("{grid} split along a line"),
+        EditBody::Resolve { parent } => format!("the unlocked grids under {parent} solved again"),
         EditBody::Restore { version } => format!("restored plan {version}"),
     }
 }

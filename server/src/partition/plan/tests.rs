@@ -549,3 +549,67 @@ fn a_grid_splits_along_a_line_through_the_middle_of_its_atoms() {
         Err(SplitError::UnknownGrid(9999))
     ));
 }
+
+#[test]
+fn the_unlocked_rest_of_a_parent_is_solved_again_and_locked_grids_stay() {
+    let city = generate(
+        Params {
+            households: 6_000,
+            seed: 3,
+        },
+        &mut |_| {},
+    );
+    let all = grounds(
+        &city.regions,
+        &city.roads,
+        &city.water,
+        &city.households,
+        None,
+    );
+    let ground = all.iter().max_by_key(|x| x.households.len()).unwrap();
+    let s = settings();
+    let planned = plan_region(ground, &s, None).unwrap();
+    let plan = planned.to_plan("test", "", None);
+    // The level-1 grid with the most level-2 children; lock its first one.
+    let kids = |p: &Plan, g: u32| -> HashSet<u32> {
+        p.labels
+            .iter()
+            .filter(|x| x.0[0] == g)
+            .map(|x| x.0[1])
+            .collect()
+    };
+    let parent = (0..plan.codes[0].len() as u32)
+        .max_by_key(|&g| kids(&plan, g).len())
+        .unwrap();
+    assert!(kids(&plan, parent).len() >= 2);
+    let lock = *kids(&plan, parent).iter().min().unwrap();
+    let lock_code = plan.codes[1][lock as usize].clone();
+    let locked: HashSet<GridCode> = [lock_code.clone()].into_iter().collect();
+    let code_at = |p: &Plan, a: usize, l: usize| p.codes[l][p.labels[a].0[l] as usize].clone();
+    let next = resolve(&planned, &plan, &s, 0, parent, &locked).unwrap();
+    for a in 0..plan.labels.len() {
+        let under = plan.labels[a].0[0] == parent;
+        let in_lock = under && plan.labels[a].0[1] == lock;
+        if !under || in_lock {
+            // Outside the parent, and inside the locked grid: as before.
+            for l in 0..3 {
+                assert_eq!(
+                    code_at(&plan, a, l),
+                    code_at(&next, a, l),
+                    "atom {a} level {l}"
+                );
+            }
+        } else {
+            assert_eq!(code_at(&plan, a, 0), code_at(&next, a, 0));
+        }
+    }
+    // Codes unique; every new grid under its parent's code.
+    for l in 0..3 {
+        let set: HashSet<&GridCode> = next.codes[l].iter().collect();
+        assert_eq!(set.len(), next.codes[l].len(), "level {l}");
+    }
+    // Evaluated from geometry: sound, every household counted once.
+    let again = evaluate(ground, &s, &next, &planned.atoms).unwrap();
+    assert_sound(&again, ground.region);
+    assert_eq!(again.households, planned.households);
+}
