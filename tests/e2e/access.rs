@@ -126,6 +126,14 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
         );
     }
     m.insert(
+        ("GET", "/api/plans/{id}/atoms"),
+        (
+            "/api/plans/1/atoms".into(),
+            Some("/api/plans/2/atoms".into()),
+            None,
+        ),
+    );
+    m.insert(
         ("GET", "/api/plans/{id}/diff/{other}"),
         (
             "/api/plans/1/diff/1".into(),

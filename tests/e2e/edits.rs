@@ -129,6 +129,23 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
     let (_, etag0, _) = s.get_with(&base, Some(&s.token), &[], "etag");
     assert_eq!(etag0, format!("\"plan-{id}\""));
 
+    // The plan's atoms with their grids and neighbours, as edit tools see
+    // them: x is in B and lists y among its neighbours.
+    let (status, av, ctype) = s.get_json(&format!("{base}/atoms"));
+    assert_eq!((status, ctype.as_str()), (200, "application/geo+json"));
+    let fx = av["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["atom"] == atoms[x].id)
+        .unwrap();
+    assert_eq!(fx["properties"]["level3"], b.as_str());
+    assert!(fx["properties"]["neighbours"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!(atoms[y].id)));
+    assert_eq!(av["features"].as_array().unwrap().len(), atoms.len());
+
     // Refusals name the rule and draw the atoms: an atom that would sit
     // alone in A, and a grid emptied.
     let far_id = atoms[far].id;

@@ -731,6 +731,54 @@ pub async fn publish(
     Ok(resp)
 }
 
+/// `GET /api/plans/{id}/atoms`: the plan's atoms as GeoJSON with their
+/// grid at each level, households (a count) and the atoms they share a
+/// boundary with: what edit tools pick and grow selections from.
+pub async fn atoms(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let (rp, plan) = load(&st, &caller.scope, id).await?;
+    let mut next: Vec<Vec<u32>> = vec![Vec::new(); rp.atoms.len()];
+    for &(a, b) in &rp.adjacency {
+        if let (Some(&ia), Some(&ib)) = (plan.atoms.get(a), plan.atoms.get(b)) {
+            next[a].push(ib);
+            next[b].push(ia);
+        }
+    }
+    let households = rp.ledger.households();
+    let features: Vec<Value> = rp
+        .atoms
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let code = |l: usize| {
+                plan.labels
+                    .get(i)
+                    .and_then(|x| plan.codes[l].get(x.0[l] as usize))
+            };
+            json!({
+                "type": "Feature",
+                "id": plan.atoms.get(i),
+                "geometry": geojson::Geometry::from(&a.geometry),
+                "properties": {
+                    "atom": plan.atoms.get(i),
+                    "kind": a.kind.as_str(),
+                    "level1": code(0), "level2": code(1), "level3": code(2),
+                    "households": households.get(i),
+                    "neighbours": next[i],
+                },
+            })
+        })
+        .collect();
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        json!({ "type": "FeatureCollection", "features": features }).to_string(),
+    )
+        .into_response())
+}
+
 /// `GET /api/plans/{id}/diff/{other}`: how `other` differs from `id`:
 /// grids added, retired and changed per level, atoms and households that
 /// changed grid; `?format=geojson` gives the moved atoms as features.

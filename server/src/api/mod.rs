@@ -187,6 +187,7 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("POST", "/api/plans/{id}/preview", Roles(PLAN_WRITE), "dry run of a hand edit: figures before and after for every grid it touches, warnings, or 422 naming the rule and the offending atoms; body {edit: {op: reassign|merge|move|restore, ...}, locks}", post(edits::preview)),
         r("POST", "/api/plans/{id}/edits", Roles(PLAN_WRITE), "save a hand edit as a new version (201, ETag); needs If-Match with the version's ETag: 412 with what changed when it is not the newest", post(edits::commit)),
         r("POST", "/api/plans/{id}/publish", Roles(PLAN_WRITE), "publish a version (201): unchanged grids keep their codes, new ones take the next number never used; needs If-Match", post(edits::publish)),
+        r("GET", "/api/plans/{id}/atoms", Roles(PLAN_READ), "a plan's atoms as GeoJSON: grid codes at each level, households (a count), neighbouring atoms", get(edits::atoms)),
         r("GET", "/api/plans/{id}/diff/{other}", Roles(PLAN_READ), "how version other differs from id: grids added, retired, changed; atoms and households moved (json, geojson)", get(edits::diff)),
         r("GET", "/tiles", SignedIn, "vector tile sources with their TileJSON", get(tiles::list)),
         r("GET", "/tiles/{source}", SignedIn, "TileJSON 3.0.0 of a tile source", get(tiles::tilejson)),
