@@ -588,3 +588,138 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
     let (ok, _, err) = wangge(&["plan", "publish", &v3.to_string(), "--store", st]);
     assert!(!ok && err.contains(&v6.to_string()), "{err}");
 }
+
+/// Saves in a loop on `server` until it is killed; the versions it
+/// acknowledged (201), in order.
+fn save_until_killed(base: &str, token: &str, plan: i64) -> Vec<i64> {
+    let mut acked = Vec::new();
+    let mut head = plan;
+    loop {
+        let body =
+            format!(r#"{{"edit":{{"op":"restore","version":{plan}}},"message":"durability"}}"#);
+        let resp = ureq::post(&format!("{base}/api/plans/{head}/edits"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .header("If-Match", &format!("\"plan-{head}\""))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send(body.as_str());
+        let Ok(resp) = resp else { return acked };
+        if resp.status().as_u16() != 201 {
+            return acked;
+        }
+        let v: Value = serde_json::from_str(&resp.into_body().read_to_string().unwrap()).unwrap();
+        head = v["version"]["id"].as_i64().unwrap();
+        acked.push(head);
+    }
+}
+
+/// `kill -9` while saves are in flight: every acknowledged version is
+/// there after a restart, every stored version is whole (it loads and is
+/// evaluated), numbers have no gap, and the service saves again.
+fn kill_during_saves(
+    serve: &[&str],
+    token: String,
+    open: &dyn Fn() -> std::sync::Arc<dyn wangge::store::Backend>,
+) {
+    let d = open().load().unwrap();
+    let plan = d
+        .plans
+        .iter()
+        .max_by_key(|p| p.atoms.len())
+        .unwrap()
+        .clone();
+    let region = plan.version.region;
+    let s = Server::start_with(serve, token.clone());
+    let (base, tok) = (s.base.clone(), token.clone());
+    let saver = std::thread::spawn(move || save_until_killed(&base, &tok, plan.version.id));
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // SIGKILL: no shutdown, no flush.
+    let pid = s.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let acked = saver.join().unwrap();
+    drop(s);
+    assert!(acked.len() >= 2, "too few saves before the kill: {acked:?}");
+
+    let store = open();
+    let versions = store.plan_versions(region).unwrap();
+    let ids: Vec<i64> = versions.iter().map(|v| v.id).collect();
+    for a in &acked {
+        assert!(ids.contains(a), "acknowledged version {a} lost: {ids:?}");
+    }
+    let numbers: Vec<u32> = versions.iter().map(|v| v.number).collect();
+    assert_eq!(numbers, (1..=numbers.len() as u32).collect::<Vec<_>>());
+    for v in &versions {
+        let p = store.plan(v.id).unwrap().unwrap();
+        assert_eq!(p.labels.len(), p.atoms.len(), "version {} torn", v.id);
+        assert_eq!(
+            p.labels, plan.labels,
+            "version {} is not what was saved",
+            v.id
+        );
+    }
+    drop(store);
+    // Served again: the newest version is evaluated and takes a save.
+    let s = Server::start_with(serve, token);
+    let newest = *ids.last().unwrap();
+    let (status, v, _) = s.get_json(&format!("/api/plans/{newest}"));
+    assert_eq!(status, 200, "{v}");
+    let acked = save_until_killed_once(&s, newest, plan.version.id);
+    assert!(acked > newest);
+}
+
+fn save_until_killed_once(s: &Server, head: i64, plan: i64) -> i64 {
+    let body = format!(r#"{{"edit":{{"op":"restore","version":{plan}}}}}"#);
+    let (status, _, v) = post(
+        s,
+        &format!("/api/plans/{head}/edits"),
+        &[("If-Match", &format!("\"plan-{head}\""))],
+        &body,
+    );
+    assert_eq!(status, 201, "{v}");
+    v["version"]["id"].as_i64().unwrap()
+}
+
+#[test]
+fn kill_9_during_saves_loses_nothing_on_either_store() {
+    let (_dir, store) = partitioned_city(2500, 4);
+    let st = store.to_str().unwrap().to_string();
+    let token = crate::common::user_with_token(&store, "kill-admin", "admin", "*");
+    let path = st.clone();
+    kill_during_saves(&["--store", &st], token, &move || {
+        wangge::store::open(&path).unwrap()
+    });
+
+    // The same on PostGIS: the city copied into a schema of its own.
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let url = format!("{base}{sep}schema=e2e_kill_{}_{nanos}", std::process::id());
+    let (fresh, _g) = {
+        let (g, p) = partitioned_city(2500, 4);
+        (p, g)
+    };
+    let (ok, out, err) = wangge(&[
+        "copy",
+        "--from",
+        fresh.to_str().unwrap(),
+        "--to",
+        &url,
+        "--quiet",
+    ]);
+    assert!(ok, "{out}{err}");
+    let token = crate::common::user_with_token_in(&url, "kill-admin", "admin", "*");
+    let u = url.clone();
+    kill_during_saves(&["--database", &url], token, &move || {
+        wangge::store::open(&u).unwrap()
+    });
+}
