@@ -731,6 +731,94 @@ pub async fn publish(
     Ok(resp)
 }
 
+/// `POST /api/regions/{code}/plans/from-grids`: the grids drawn elsewhere
+/// (imported for this region) snapped onto the atoms of its newest plan
+/// and saved as the next version (201), with every household and the
+/// land that changed grid on the way.
+pub async fn from_grids(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    axum::Extension(auth): axum::Extension<Authenticated>,
+    Path(code): Path<String>,
+    body: Option<Json<PublishRequest>>,
+) -> Result<Response, ApiError> {
+    let region: crate::domain::RegionCode = code
+        .parse()
+        .map_err(|e| ApiError::BadRequest(format!("region code {code:?}: {e}")))?;
+    let s = st.snapshot.load();
+    if s.region(region, &caller.scope).is_none() {
+        return Err(ApiError::NotFound(format!("region {region}")));
+    }
+    let newest = s.plans.get(&region).cloned().ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "region {region} has no plan: generate one first, drawn grids are snapped onto its atoms"
+        ))
+    })?;
+    let rp = evaluated(&st, &caller.scope, newest.version.id).await?;
+    let widths = st.policy.code_widths;
+    let s2 = s.clone();
+    let rp2 = rp.clone();
+    let snapped = tokio::task::spawn_blocking(move || {
+        let drawn: Vec<&crate::domain::ImportedGrid> = s2
+            .grids
+            .items()
+            .iter()
+            .filter(|g| g.region == region)
+            .collect();
+        let ground = crate::partition::plan::grounds(
+            s2.regions.items(),
+            s2.roads.items(),
+            s2.water.items(),
+            s2.households.items(),
+            Some(region),
+        )
+        .into_iter()
+        .find(|g| g.region.code == region)
+        .ok_or(crate::partition::plan::PlanError::EmptyRegion(region))?;
+        crate::partition::plan::snap(&rp2, &ground, &drawn, widths)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::BadRequest(format!("snapping the grids of region {region}: {e}")))?;
+    let mut next = snapped.plan;
+    let message = body
+        .and_then(|b| b.0.message)
+        .unwrap_or_else(|| "grids drawn elsewhere, snapped onto atoms".into());
+    next.version = PlanVersion::unsaved(region, &caller.name, &message, Some(newest.version.id));
+    next.version.created_at = timestamp(0);
+    let changed: Vec<Value> = snapped
+        .moved
+        .iter()
+        .map(|(h, from, to)| json!({ "household": h, "drawn": from, "snapped": to }))
+        .collect();
+    let report = json!({
+        "households_changed": changed.len(),
+        "households": changed,
+        "area_changed_m2": snapped.area_changed_m2,
+        "warnings": snapped.warnings,
+        "grids": next.codes.iter().map(Vec::len).collect::<Vec<_>>(),
+    });
+    let resp = save(
+        &st,
+        &caller.scope,
+        &newest,
+        next,
+        Vec::new(),
+        json!({ "op": "from_grids" }),
+        report,
+    )
+    .await?;
+    audit(
+        &st,
+        &caller.name,
+        "plan_from_grids",
+        &format!("regions/{region}/plans"),
+        &auth.address,
+        &message,
+    );
+    Ok(resp)
+}
+
 /// `GET /api/plans/{id}/atoms`: the plan's atoms as GeoJSON with their
 /// grid at each level, households (a count) and the atoms they share a
 /// boundary with: what edit tools pick and grow selections from.

@@ -180,6 +180,7 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("GET", "/api/regions/{code}/gaps", Roles(COVERAGE), "gaps of a region as GeoJSON: kind, severity, counts", get(coverage::gaps)),
         r("POST", "/api/regions/{code}/plans", Roles(PLAN_WRITE), "generate plans for the leaf regions under a region: a job (202) with progress at /api/jobs/{id}; body {seed, locks, message}", post(plans::generate)),
         r("GET", "/api/regions/{code}/plans", Roles(PLAN_READ), "plan versions of the leaf regions under a region", get(plans::versions)),
+        r("POST", "/api/regions/{code}/plans/from-grids", Roles(PLAN_WRITE), "grids drawn elsewhere (imported for a community) snapped onto the atoms of its newest plan and saved as the next version (201): every household and the area that changed grid, warnings", post(edits::from_grids)),
         r("GET", "/api/jobs/{id}", Roles(PLAN_WRITE), "a plan job: status, progress, the plans it made", get(plans::job)),
         r("GET", "/api/plans/{id}", Roles(PLAN_READ), "a plan: version, figures per level and grid", get(plans::detail)),
         r("GET", "/api/plans/{id}/grids", Roles(PLAN_READ), "a plan's grids as GeoJSON (?level=1|2|3): code, parent, households by care level, balance, shape", get(plans::grids)),

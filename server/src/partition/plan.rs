@@ -151,6 +151,8 @@ pub enum PlanError {
     UnknownLock(GridCode),
     #[error("the plan it builds on does not match its atoms")]
     Mismatch,
+    #[error("{0}")]
+    Snap(String),
 }
 
 /// Figures of one grid.
@@ -684,6 +686,309 @@ fn drop_empty(mut p: Plan) -> Plan {
         p.codes[l] = codes;
     }
     p
+}
+
+/// Grids drawn elsewhere snapped onto a plan's atoms, and what moved.
+#[derive(Debug, Clone)]
+pub struct Snapped {
+    /// Over the same atoms as the plan snapped onto; codes as drawn.
+    pub plan: Plan,
+    /// Households whose snapped grid is not the level-3 grid drawn around
+    /// them: (household id, drawn grid or none, snapped grid).
+    pub moved: Vec<(crate::domain::HouseholdId, Option<GridCode>, GridCode)>,
+    /// Land now in another level-3 grid than drawn (or drawn in none), m².
+    pub area_changed_m2: f64,
+    pub warnings: Vec<String>,
+}
+
+/// Snaps `drawn` grids (of `ground`'s region) onto the atoms of `rp`:
+/// each atom goes to the level-3 grid covering most of it, atoms no grid
+/// covers to a neighbour's grid, and stray pieces of a grid to the grid
+/// around them, so every grid is one piece and every household in one
+/// grid. A level-3 grid goes under the level-2 grid its `parent` names or
+/// that covers most of it (likewise level 2 under level 1); a level drawn
+/// with no grid gets one per parent.
+pub fn snap(
+    rp: &RegionPlan,
+    ground: &Ground<'_>,
+    drawn: &[&crate::domain::ImportedGrid],
+    widths: [usize; 3],
+) -> Result<Snapped, PlanError> {
+    use geo::{BooleanOps, Intersects};
+    let lg = &rp.ledger;
+    let n = lg.set.len();
+    if n == 0 {
+        return Err(PlanError::EmptyRegion(rp.region));
+    }
+    let by_level = |l: u8| -> Vec<&crate::domain::ImportedGrid> {
+        drawn
+            .iter()
+            .copied()
+            .filter(|g| g.level.get() == l && g.geometry.bounding_rect().is_some())
+            .collect()
+    };
+    let (d1, d2, d3) = (by_level(1), by_level(2), by_level(3));
+    if d3.is_empty() {
+        return Err(PlanError::Snap(
+            "no level-3 grid was drawn in the region".into(),
+        ));
+    }
+    let local = |gs: &[&crate::domain::ImportedGrid]| -> Vec<(MultiPolygon<f64>, Rect<f64>)> {
+        gs.iter()
+            .filter_map(|g| {
+                let m = lg.proj.project(&g.geometry);
+                let r = m.bounding_rect()?;
+                Some((m, r))
+            })
+            .collect()
+    };
+    let (l1, l2, l3) = (local(&d1), local(&d2), local(&d3));
+    // Area of atom `a` inside each drawn grid of a level.
+    let overlap = |a: usize, shapes: &[(MultiPolygon<f64>, Rect<f64>)]| -> Vec<f64> {
+        let p = &lg.set.geometry[a];
+        let Some(pr) = p.bounding_rect() else {
+            return vec![0.0; shapes.len()];
+        };
+        shapes
+            .iter()
+            .map(|(m, r)| {
+                if meets(pr, *r) {
+                    MultiPolygon(vec![p.clone()])
+                        .intersection(m)
+                        .unsigned_area()
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    };
+    let cover3: Vec<Vec<f64>> = (0..n).map(|a| overlap(a, &l3)).collect();
+    let mut grid: Vec<Option<usize>> = cover3
+        .iter()
+        .enumerate()
+        .map(|(a, c)| {
+            let (best, area) = c
+                .iter()
+                .enumerate()
+                .max_by(|x, y| x.1.total_cmp(y.1))
+                .map(|(i, v)| (i, *v))?;
+            (area > 1e-6 * lg.set.area_m2[a].max(1e-9)).then_some(best)
+        })
+        .collect();
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(a, b) in &rp.adjacency {
+        next[a].push(b);
+        next[b].push(a);
+    }
+    let mut warnings = Vec::new();
+    // Atoms in no drawn grid: the grid of a neighbour, breadth first.
+    let uncovered = grid.iter().filter(|g| g.is_none()).count();
+    if uncovered > 0 {
+        warnings.push(format!(
+            "{uncovered} atoms lie in no drawn grid: given to a neighbouring grid"
+        ));
+    }
+    for _ in 0..n {
+        let mut changed = false;
+        for a in 0..n {
+            if grid[a].is_none() {
+                if let Some(g) = next[a].iter().find_map(|&b| grid[b]) {
+                    grid[a] = Some(g);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    // An island of atoms with no covered neighbour: the first drawn grid.
+    let mut grid: Vec<usize> = grid.into_iter().map(|g| g.unwrap_or(0)).collect();
+    // Every grid one piece: its smaller pieces go to the grid they touch
+    // most, until nothing moves.
+    for _ in 0..8 {
+        let mut moved = false;
+        for g in 0..l3.len() {
+            let mine: Vec<usize> = (0..n).filter(|&a| grid[a] == g).collect();
+            let parts = parts_of(&mine, &next);
+            for part in parts.iter().skip(1) {
+                let mut votes: HashMap<usize, usize> = HashMap::new();
+                for &a in part {
+                    for &b in &next[a] {
+                        if grid[b] != g {
+                            *votes.entry(grid[b]).or_default() += 1;
+                        }
+                    }
+                }
+                if let Some((&to, _)) = votes
+                    .iter()
+                    .max_by_key(|(k, v)| (**v, std::cmp::Reverse(**k)))
+                {
+                    for &a in part {
+                        grid[a] = to;
+                    }
+                    moved = true;
+                }
+            }
+            if parts.len() > 1 {
+                warnings.push(format!(
+                    "{} was drawn in {} pieces: the smaller ones joined the grids around them",
+                    d3[g].code,
+                    parts.len()
+                ));
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    // Parents by name, else by the most area.
+    let used3: Vec<usize> = {
+        let mut u: Vec<usize> = grid.clone();
+        u.sort_unstable();
+        u.dedup();
+        u
+    };
+    let area_in = |atoms: &[usize], shapes: &[(MultiPolygon<f64>, Rect<f64>)]| -> Option<usize> {
+        let mut tot = vec![0.0; shapes.len()];
+        for &a in atoms {
+            for (i, v) in overlap(a, shapes).into_iter().enumerate() {
+                tot[i] += v;
+            }
+        }
+        tot.iter()
+            .enumerate()
+            .max_by(|x, y| x.1.total_cmp(y.1))
+            .filter(|x| *x.1 > 0.0)
+            .map(|x| x.0)
+    };
+    let atoms_of =
+        |g: usize, of: &[usize]| -> Vec<usize> { (0..n).filter(|&a| of[a] == g).collect() };
+    let region = rp.region;
+    // Level 2 of each level-3 grid (an index into d2, or a made-up one).
+    let parent2: HashMap<usize, Option<usize>> = used3
+        .iter()
+        .map(|&g| {
+            let named = d3[g]
+                .parent
+                .as_ref()
+                .and_then(|p| d2.iter().position(|x| &x.code == p));
+            (g, named.or_else(|| area_in(&atoms_of(g, &grid), &l2)))
+        })
+        .collect();
+    let grid2: Vec<Option<usize>> = (0..n).map(|a| parent2[&grid[a]]).collect();
+    let parent1 = |g2: Option<usize>, atoms: &[usize]| -> Option<usize> {
+        let named = g2
+            .and_then(|g| d2[g].parent.as_ref())
+            .and_then(|p| d1.iter().position(|x| &x.code == p));
+        named.or_else(|| area_in(atoms, &l1))
+    };
+    let mut p1_of_2: HashMap<Option<usize>, Option<usize>> = HashMap::new();
+    for a in 0..n {
+        if !p1_of_2.contains_key(&grid2[a]) {
+            let atoms: Vec<usize> = (0..n).filter(|&b| grid2[b] == grid2[a]).collect();
+            p1_of_2.insert(grid2[a], parent1(grid2[a], &atoms));
+        }
+    }
+    // Labels and codes, ids in order of first appearance.
+    let mut codes: [Vec<GridCode>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let mut ids: [HashMap<String, u32>; 3] = [HashMap::new(), HashMap::new(), HashMap::new()];
+    let mut id_of = |l: usize, code: GridCode, codes: &mut [Vec<GridCode>; 3]| -> u32 {
+        let k = code.0.clone();
+        *ids[l].entry(k).or_insert_with(|| {
+            codes[l].push(code);
+            (codes[l].len() - 1) as u32
+        })
+    };
+    let made = |prefix: &str, w: usize| GridCode(format!("{prefix}{:0w$}", 1));
+    let mut labels = Vec::with_capacity(n);
+    for a in 0..n {
+        let c1 = match p1_of_2[&grid2[a]] {
+            Some(i) => d1[i].code.clone(),
+            None => made(&region.to_string(), widths[0]),
+        };
+        let c2 = match grid2[a] {
+            Some(i) => d2[i].code.clone(),
+            None => made(&c1.0, widths[1]),
+        };
+        let c3 = d3[grid[a]].code.clone();
+        labels.push(GridLabel([
+            id_of(0, c1, &mut codes),
+            id_of(1, c2, &mut codes),
+            id_of(2, c3, &mut codes),
+        ]));
+    }
+    let plan = Plan {
+        version: PlanVersion::unsaved(region, "", "", None),
+        atoms: rp.atoms.iter().map(|a| a.id).collect(),
+        labels,
+        codes,
+    };
+    // Nesting: a level-2 grid whose atoms are under two level-1 grids,
+    // or a grid in pieces above level 3, is reported.
+    for l in 0..2 {
+        for (g, c) in plan.codes[l].iter().enumerate() {
+            let mine: Vec<usize> = (0..n)
+                .filter(|&a| plan.labels[a].0[l] as usize == g)
+                .collect();
+            let k = parts_of(&mine, &next).len();
+            if k > 1 {
+                warnings.push(format!(
+                    "level-{} grid {c} is in {k} pieces after snapping",
+                    l + 1
+                ));
+            }
+        }
+    }
+    // What changed grid: households, and land.
+    let mut moved = Vec::new();
+    for (h, hh) in ground.households.iter().enumerate() {
+        let Some(a) = lg.atom_of_household(h) else {
+            continue;
+        };
+        let to = d3[grid[a]].code.clone();
+        let from = d3
+            .iter()
+            .find(|g| g.geometry.intersects(&hh.location))
+            .map(|g| g.code.clone());
+        if from.as_ref() != Some(&to) {
+            moved.push((hh.id, from, to));
+        }
+    }
+    let area_changed_m2 = (0..n)
+        .map(|a| (lg.set.area_m2[a] - cover3[a].get(grid[a]).copied().unwrap_or(0.0)).max(0.0))
+        .sum();
+    Ok(Snapped {
+        plan,
+        moved,
+        area_changed_m2,
+        warnings,
+    })
+}
+
+/// Connected parts of `atoms` over the neighbour lists, largest first.
+fn parts_of(atoms: &[usize], next: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let set: HashSet<usize> = atoms.iter().copied().collect();
+    let mut seen = HashSet::new();
+    let mut parts = Vec::new();
+    for &s in atoms {
+        if !seen.insert(s) {
+            continue;
+        }
+        let mut part = vec![s];
+        let mut stack = vec![s];
+        while let Some(a) = stack.pop() {
+            for &b in &next[a] {
+                if set.contains(&b) && seen.insert(b) {
+                    part.push(b);
+                    stack.push(b);
+                }
+            }
+        }
+        parts.push(part);
+    }
+    parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    parts
 }
 
 /// Whether `p` lies right of the polyline, judged by its nearest segment.
