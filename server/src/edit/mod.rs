@@ -305,8 +305,16 @@ pub fn publish(draft: &Plan, history: &[Plan], widths: [usize; 3]) -> Plan {
 /// The rules over every grid whose atoms changed between `before` and
 /// `after`, at every level.
 fn check(before: &Plan, after: &Plan, rules: &Rules) -> Result<(), Refusal> {
+    // By code, not id: a merge shifts ids, and an atom can end with the
+    // id it had while its grid changed.
     let moved: Vec<usize> = (0..before.labels.len())
-        .filter(|&i| before.labels[i] != after.labels[i])
+        .filter(|&i| {
+            (0..3u8).any(|l| {
+                let k = usize::from(l);
+                code(before, l + 1, before.labels[i].0[k])
+                    != code(after, l + 1, after.labels[i].0[k])
+            })
+        })
         .collect();
     // Finest level first: the grid a planner is looking at is named.
     for l in (0..3).rev() {

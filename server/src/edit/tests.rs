@@ -578,3 +578,107 @@ fn publishing_keeps_codes_retires_merged_ones_and_never_reuses_a_code() {
         .collect();
     assert!(!old.contains("610902001001010104"));
 }
+
+#[test]
+fn a_merge_touching_a_locked_grid_is_refused() {
+    for locked in ["A", "B"] {
+        let (plan, mut rules) = lattice();
+        rules.locked.insert(GridCode(locked.into()));
+        let e = apply(
+            &plan,
+            &rules,
+            &Edit::Merge {
+                level: 3,
+                keep: 0,
+                gone: 1,
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(e, Refusal::Locked { .. }), "{locked}: {e:?}");
+    }
+}
+
+#[test]
+fn a_merge_of_a_real_plan_touching_a_locked_grid_is_refused() {
+    use crate::domain::Policy;
+    use crate::generate::{generate, Params};
+    use crate::partition::plan::{grounds, plan_region, Settings};
+    let city = generate(
+        Params {
+            households: 6_000,
+            seed: 3,
+        },
+        &mut |_| {},
+    );
+    let all = grounds(
+        &city.regions,
+        &city.roads,
+        &city.water,
+        &city.households,
+        None,
+    );
+    let ground = all.iter().max_by_key(|x| x.households.len()).unwrap();
+    let settings = Settings::from_policy(&Policy::preset("ankang").unwrap());
+    let planned = plan_region(ground, &settings, None).unwrap();
+    let plan = planned.to_plan("test", "", None);
+    let (a, b) = planned
+        .adjacency
+        .iter()
+        .copied()
+        .find(|&(a, b)| {
+            let (x, y) = (plan.labels[a].0, plan.labels[b].0);
+            x[2] != y[2] && x[1] == y[1]
+        })
+        .unwrap();
+    let (keep, gone) = (plan.labels[a].0[2], plan.labels[b].0[2]);
+    for lock in [keep, gone] {
+        let rules = Rules::of(&planned, [plan.codes[2][lock as usize].clone()]);
+        let e = apply(
+            &plan,
+            &rules,
+            &Edit::Merge {
+                level: 3,
+                keep,
+                gone,
+            },
+        );
+        assert!(
+            matches!(e, Err(Refusal::Locked { .. })),
+            "lock {lock} keep {keep} gone {gone}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn a_merge_into_a_grid_numbered_after_the_merged_one_is_checked_too() {
+    // Keep D (id 3), merge C (id 2) into it: C's atoms end with the id
+    // they had (3 - 1), only their code changes. A lock on D holds.
+    let (plan, mut rules) = lattice();
+    rules.locked.insert(GridCode("D".into()));
+    let e = apply(
+        &plan,
+        &rules,
+        &Edit::Merge {
+            level: 3,
+            keep: 3,
+            gone: 2,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        matches!(e, Refusal::Locked { ref code, .. } if code.0 == "D"),
+        "{e:?}"
+    );
+    let (plan, rules) = lattice();
+    let merged = apply(
+        &plan,
+        &rules,
+        &Edit::Merge {
+            level: 3,
+            keep: 3,
+            gone: 2,
+        },
+    )
+    .unwrap();
+    assert_eq!(grid_atoms(&merged, 3, "D").len(), 8);
+}
