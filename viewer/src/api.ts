@@ -367,7 +367,8 @@ export interface PublishResult {
 export interface PlanDiff {
   from: number;
   to: number;
-  levels: Array<{ level: number; added: number; retired: number; changed: number }>;
+  /** Per level: grid codes only in `to`, only in `from`, and in both with other atoms. */
+  levels: Array<{ level: number; added: string[]; retired: string[]; changed: string[] }>;
   atoms_moved: number;
   households_moved: number;
   moved: GeoJSON.FeatureCollection<GeoJSON.Geometry, { atom: number; from: string; to: string; households: number }>;
