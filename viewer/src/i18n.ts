@@ -214,6 +214,8 @@ const table = {
   'plan.edit.invalid': { zh: '无法预览：{detail}', en: 'Cannot preview: {detail}' },
   'plan.edit.previewing': { zh: '正在计算…', en: 'Computing…' },
   'plan.edit.live': { zh: '绘制中', en: 'Drawing' },
+  'plan.edit.noBlock': { zh: '所画范围没有圈住任何基础单元的中心，请画大一些。', en: 'The drawing holds no block’s inside point: draw around more of a block.' },
+  'plan.edit.nothing': { zh: '没有基础单元改变网格：所圈单元已在目标网格中。', en: 'No block changes grid: the blocks picked are in the target already.' },
   'plan.edit.moved': { zh: '移动 {atoms} 个基础单元，共 {households} 户', en: '{atoms} blocks moved, {households} households' },
   'plan.edit.col.grid': { zh: '网格', en: 'Grid' },
   'plan.edit.col.hh': { zh: '户数（前→后）', en: 'Households (before → after)' },

@@ -179,7 +179,8 @@ export function createEditor(host: EditorHost): Editor {
       if (!m.getLayer(spec.id)) m.addLayer(spec);
     };
     add({ id: 'plan-edit-shape-fill', type: 'fill', source: SRC.shape, paint: { 'fill-color': COLORS.shape, 'fill-opacity': 0.15 } });
-    add({ id: 'plan-edit-shape-line', type: 'line', source: SRC.shape, paint: { 'line-color': COLORS.shape, 'line-width': 1.5 } });
+    // A brush stroke is many overlapping parts: only the lasso gets an outline.
+    add({ id: 'plan-edit-shape-line', type: 'line', source: SRC.shape, filter: ['==', ['get', 'kind'], 'lasso'], paint: { 'line-color': COLORS.shape, 'line-width': 1.5 } });
     add({ id: 'plan-diff-fill', type: 'fill', source: SRC.diff, paint: { 'fill-color': COLORS.diff, 'fill-opacity': 0.4 } });
     add({ id: 'plan-diff-line', type: 'line', source: SRC.diff, paint: { 'line-color': COLORS.diff, 'line-width': 1.5 } });
     add({ id: 'plan-edit-refusal-fill', type: 'fill', source: SRC.refusal, paint: { 'fill-color': COLORS.refusal, 'fill-opacity': 0.45 } });
@@ -223,7 +224,7 @@ export function createEditor(host: EditorHost): Editor {
 
   function drawShape(): void {
     const g = st.pending?.shape;
-    source(SRC.shape)?.setData(g ? { type: 'Feature', properties: {}, geometry: g } : empty);
+    source(SRC.shape)?.setData(g ? { type: 'Feature', properties: { kind: g.type === 'Polygon' ? 'lasso' : 'brush' }, geometry: g } : empty);
   }
 
   function drawPreview(): void {
@@ -393,6 +394,8 @@ export function createEditor(host: EditorHost): Editor {
       st.result = null;
       st.refusal = null;
       if (e instanceof api.ApiError && e.status === 422 && e.problem) st.refusal = e.problem as unknown as api.Refusal;
+      // The commonest 400: a lasso or stroke around no block's inside point.
+      else if (e instanceof api.ApiError && e.status === 400 && /picks no atom/.test(e.detail)) st.error = t('plan.edit.noBlock');
       else if (e instanceof api.ApiError && e.status === 400) st.error = t('plan.edit.invalid', { detail: e.detail });
       else st.error = errorText(e);
     }
@@ -714,7 +717,7 @@ export function createEditor(host: EditorHost): Editor {
     message.value = st.message;
     message.addEventListener('input', () => (st.message = message.value));
     const saveB = el('button', { type: 'button', id: 'plan-edit-save', class: 'em-button em-primary' }, t(st.saving ? 'plan.edit.saving' : 'plan.edit.save'));
-    saveB.disabled = !st.result || st.busy || st.saving || !!st.conflict;
+    saveB.disabled = !st.result || !changes(st.result) || st.live || st.busy || st.saving || !!st.conflict;
     saveB.addEventListener('click', () => void save());
     const discard = el('button', { type: 'button', id: 'plan-edit-discard', class: 'em-button' }, t('plan.edit.discard'));
     discard.disabled = !st.pending && !st.refusal && !st.error;
@@ -752,11 +755,17 @@ export function createEditor(host: EditorHost): Editor {
     if (!r) return box;
     const fmt = numberFormat(0);
     const f2 = numberFormat(2);
+    // A merge moves no block between level-3 grids: its figures say enough.
+    const summary = !changes(r)
+      ? t('plan.edit.nothing')
+      : r.atoms_moved > 0 || st.pending?.edit.op === 'reassign'
+        ? t('plan.edit.moved', { atoms: fmt.format(r.atoms_moved), households: fmt.format(r.households_moved) })
+        : '';
     box.append(
       el(
         'p',
         { class: 'em-sub', id: 'plan-edit-summary', 'data-atoms': String(r.atoms_moved), 'data-households': String(r.households_moved), 'data-live': String(st.live) },
-        `${st.live ? `${t('plan.edit.live')} · ` : ''}${t('plan.edit.moved', { atoms: fmt.format(r.atoms_moved), households: fmt.format(r.households_moved) })}`,
+        [st.live ? t('plan.edit.live') : '', summary].filter(Boolean).join(' · '),
       ),
     );
     const table = el('table', { class: 'plan-table', id: 'plan-edit-table' });
@@ -913,6 +922,11 @@ export function createEditor(host: EditorHost): Editor {
       ];
     },
   };
+}
+
+/** False for an edit that would leave the plan as it is (blocks already in the target). */
+function changes(r: api.PreviewResult): boolean {
+  return r.grids.length > 0 || r.retired.length > 0 || r.atoms_moved > 0;
 }
 
 function isRule(r: string): boolean {
