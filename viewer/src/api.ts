@@ -34,6 +34,8 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly detail: string,
+    /** The problem document itself, for answers that carry more than a detail (422, 412). */
+    readonly problem: Record<string, unknown> | null = null,
   ) {
     super(detail);
   }
@@ -53,23 +55,25 @@ async function check(res: Response): Promise<void> {
   }
   if (!res.ok) {
     let detail = `${res.status} ${res.statusText}`;
+    let problem: Record<string, unknown> | null = null;
     try {
-      // problem+json: {title, detail}
+      // problem+json: {title, detail, ...}
       const p = await res.json();
       detail = p.detail ?? p.title ?? detail;
+      if (p && typeof p === 'object') problem = p;
     } catch {
       /* not JSON */
     }
-    throw new ApiError(res.status, detail);
+    throw new ApiError(res.status, detail, problem);
   }
 }
 
 /** POSTs JSON with the session's CSRF token; the raw answer once it is 2xx. */
-async function post(path: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+async function post(path: string, body: unknown, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<Response> {
   const res = await fetch(path, {
     method: 'POST',
     signal,
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrf() ?? '' },
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrf() ?? '', ...headers },
     body: JSON.stringify(body),
   });
   await check(res);
@@ -242,6 +246,8 @@ export interface PlanGridProps {
 
 export interface PlanDetail {
   version: PlanVersion | null;
+  /** The region's newest version: edits of any other are refused (412). */
+  newest?: number | null;
   region: string;
   households: number;
   atoms: number;
@@ -284,6 +290,105 @@ export async function planVersions(region: string, signal?: AbortSignal): Promis
 
 export function plan(id: number, signal?: AbortSignal): Promise<PlanDetail> {
   return getJson(`/api/plans/${id}`, signal);
+}
+
+/** The plan with its ETag, which a save of an edit sends back in If-Match. */
+export async function planTagged(id: number, signal?: AbortSignal): Promise<{ detail: PlanDetail; etag: string }> {
+  const res = await fetch(`/api/plans/${id}`, { signal, headers: { Accept: 'application/json' } });
+  await check(res);
+  const detail = (await res.json()) as PlanDetail;
+  return { detail, etag: res.headers.get('ETag') ?? `"plan-${id}"` };
+}
+
+// --- hand edits ------------------------------------------------------------
+
+/** One hand edit of a plan, as the server takes it. */
+export type Edit =
+  | { op: 'reassign'; within: GeoJSON.Polygon | GeoJSON.MultiPolygon; to: string }
+  | { op: 'reassign'; atoms: number[]; to: string }
+  | { op: 'merge'; keep: string; gone: string }
+  | { op: 'move'; grid: string; parent: string }
+  | { op: 'restore'; version: number };
+
+export interface EditBody {
+  edit: Edit;
+  /** Grids (any level) the edit must leave as they are. */
+  locks: string[];
+  message?: string;
+}
+
+export interface TouchedGrid {
+  code: string;
+  level: number;
+  parent: string | null;
+  before: GridMetrics | null;
+  after: GridMetrics;
+  geometry: GeoJSON.Geometry;
+}
+
+export interface PreviewResult {
+  base: number;
+  grids: TouchedGrid[];
+  retired: string[];
+  atoms_moved: number;
+  households_moved: number;
+  warnings: string[];
+}
+
+/** A 422 answer: the edit breaks a rule; `geometry` draws the atoms at fault. */
+export interface Refusal {
+  detail: string;
+  rule: 'one_piece' | 'locked' | 'not_empty' | 'same_parent' | 'invalid' | string;
+  grid: string | null;
+  atoms: number[];
+  geometry: GeoJSON.MultiPolygon | null;
+}
+
+/** A 412 answer: someone saved a newer version first; nothing was saved. */
+export interface Conflict {
+  detail: string;
+  base: number;
+  newest: number;
+  etag: string;
+  since: { levels: unknown; atoms_moved: number; author: string; created_at: string; message: string } | null;
+  yours: Edit;
+}
+
+export interface SaveResult extends Partial<PreviewResult> {
+  version: PlanVersion;
+  url: string;
+}
+
+export interface PublishResult {
+  version: PlanVersion;
+  renamed: Array<{ from: string; to: string }>;
+}
+
+export interface PlanDiff {
+  from: number;
+  to: number;
+  /** Per level: grid codes only in `to`, only in `from`, and in both with other atoms. */
+  levels: Array<{ level: number; added: string[]; retired: string[]; changed: string[] }>;
+  atoms_moved: number;
+  households_moved: number;
+  moved: GeoJSON.FeatureCollection<GeoJSON.Geometry, { atom: number; from: string; to: string; households: number }>;
+}
+
+export async function previewEdit(id: number, body: EditBody, signal?: AbortSignal): Promise<PreviewResult> {
+  return (await post(`/api/plans/${id}/preview`, body, signal)).json();
+}
+
+/** Saves the edit as the version after `id`; `etag` is that version's ETag. */
+export async function saveEdit(id: number, etag: string, body: EditBody): Promise<SaveResult> {
+  return (await post(`/api/plans/${id}/edits`, body, undefined, { 'If-Match': etag })).json();
+}
+
+export async function publishPlan(id: number, etag: string, message?: string): Promise<PublishResult> {
+  return (await post(`/api/plans/${id}/publish`, message ? { message } : {}, undefined, { 'If-Match': etag })).json();
+}
+
+export function planDiff(id: number, other: number, signal?: AbortSignal): Promise<PlanDiff> {
+  return getJson(`/api/plans/${id}/diff/${other}`, signal);
 }
 
 export function planGrids(id: number, signal?: AbortSignal): Promise<GeoJSON.FeatureCollection<GeoJSON.Geometry, PlanGridProps>> {

@@ -1,10 +1,12 @@
 // Drawing with terra-draw on the MapLibre map (polygons for hazard areas and
-// grid boundaries, lines for cuts, points for incidents). Started lazily by
-// the mode that needs it, so the other modes pay nothing.
+// lassos, freehand strokes for the plan editor's brush, lines for cuts,
+// points for incidents). Started lazily by the mode that needs it, so the
+// other modes pay nothing.
 
 import type { Map as MlMap } from 'maplibre-gl';
 import {
   TerraDraw,
+  TerraDrawFreehandLineStringMode,
   TerraDrawLineStringMode,
   TerraDrawPointMode,
   TerraDrawPolygonMode,
@@ -13,7 +15,7 @@ import {
 } from 'terra-draw';
 import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
 
-export type DrawMode = 'static' | 'select' | 'polygon' | 'linestring' | 'point';
+export type DrawMode = 'static' | 'select' | 'polygon' | 'linestring' | 'point' | 'freehand-linestring';
 
 export interface Draw {
   draw: TerraDraw;
@@ -36,6 +38,8 @@ export function startDraw(map: MlMap): Draw {
       new TerraDrawPolygonMode(),
       new TerraDrawLineStringMode(),
       new TerraDrawPointMode(),
+      // A brush stroke: press and drag, or click, move and click again.
+      new TerraDrawFreehandLineStringMode({ drawInteraction: 'click-move-or-drag' }),
       new TerraDrawRenderMode({ modeName: 'static-render', styles: {} }),
     ],
   });

@@ -342,7 +342,8 @@ const popupLayers = ['households-circle', ...GRID_LINE_LAYERS, 'regions-fill'];
 const pointerLayers = ['households-circle', ...GRID_LINE_LAYERS];
 map.on('click', (e: MapMouseEvent) => {
   // While drawing, clicks place vertices, not popups.
-  if (activeDraw && ['polygon', 'linestring', 'point'].includes(activeDraw.draw.getMode())) return;
+  // (Kept here, not imported from draw.ts, so terra-draw stays a lazy chunk.)
+  if (activeDraw && ['polygon', 'linestring', 'point', 'freehand-linestring'].includes(activeDraw.draw.getMode())) return;
   // In 应急 a click asks for the nearest volunteers instead.
   if (mode === 'emergency') return;
   // A mode picking points on the map (规划 seed points) takes the click.

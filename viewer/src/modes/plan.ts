@@ -6,6 +6,8 @@
 // and the plan's metrics per level. The generate form also takes barriers
 // (line kinds no grid may cross), seed points picked on the map (level-1
 // grids grow from them) and locked grids (toggled from a grid's panel).
+// Hand edits of the plan shown (tools, balance panel, save, undo, history
+// diff, publish) live in planEdit.ts.
 
 import type { FilterSpecification, GeoJSONSource, Map as MlMap, MapLayerMouseEvent, MapMouseEvent } from 'maplibre-gl';
 import * as api from '../api';
@@ -13,6 +15,7 @@ import { applyI18n, t, type Key } from '../i18n';
 import { labelPoint, reloadTiles } from '../layers';
 import { FONT_REGULAR, STYLE_LAYERS } from '../style';
 import { bboxOf, el, numberFormat, pct, READ_ROLES, WRITE_ROLES } from './dom';
+import { createEditor } from './planEdit';
 import { regionFigures, type LegendRow, type Mode, type ModeContext } from './types';
 
 export const BALANCE_COLORS = { under: '#2563eb', ok: '#16a34a', over: '#dc2626' };
@@ -52,6 +55,8 @@ interface State {
   /** Plan shown per leaf region. */
   active: Map<string, number>;
   details: Map<number, api.PlanDetail>;
+  /** The ETag of each plan loaded: a save of an edit sends it in If-Match. */
+  etags: Map<number, string>;
   grids: Map<string, GridInfo>;
   features: GeoJSON.Feature[];
   level: Level;
@@ -78,6 +83,7 @@ const st: State = {
   versions: [],
   active: new Map(),
   details: new Map(),
+  etags: new Map(),
   grids: new Map(),
   features: [],
   level: 1,
@@ -99,6 +105,29 @@ const empty: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: 
 
 const canRead = (ctx: ModeContext) => READ_ROLES.includes(ctx.role());
 const canWrite = (ctx: ModeContext) => WRITE_ROLES.includes(ctx.role());
+
+const editor = createEditor({
+  ctx: () => st.ctx,
+  grid: (code) => st.grids.get(code),
+  shown: () => st.active,
+  detail: (id) => st.details.get(id),
+  etag: (id) => st.etags.get(id),
+  versions: () => st.versions,
+  locks: () => lockCodes(),
+  toggleLock: (code) => toggleLock(code),
+  setLevel(level) {
+    st.level = level;
+    applyLevel();
+    renderLevel();
+  },
+  async show(region, id) {
+    if (!st.region) return;
+    const active = new Map(st.active);
+    active.set(region, id);
+    await loadRegion(st.region, active);
+  },
+  canWrite: () => !!st.ctx && canWrite(st.ctx),
+});
 
 function errorText(e: unknown): string {
   return t('plan.error', { detail: e instanceof Error ? e.message : String(e) });
@@ -206,6 +235,7 @@ function addLayers(map: MlMap): void {
     layout: { 'text-field': ['to-string', ['get', 'n']], 'text-font': [FONT_REGULAR], 'text-size': 11, 'text-allow-overlap': true, 'text-ignore-placement': true },
     paint: { 'text-color': '#ffffff' },
   });
+  editor.addLayers(map);
   map.on('click', onMapClick);
   map.on('click', 'plan-grids-fill', onGridClick);
   map.on('mouseenter', 'plan-grids-fill', pointer);
@@ -217,16 +247,17 @@ function removeLayers(map: MlMap): void {
   map.off('click', 'plan-grids-fill', onGridClick);
   map.off('mouseenter', 'plan-grids-fill', pointer);
   map.off('mouseleave', 'plan-grids-fill', noPointer);
+  editor.removeLayers(map);
   for (const id of [...LAYERS].reverse()) if (map.getLayer(id)) map.removeLayer(id);
   for (const id of Object.values(SRC)) if (map.getSource(id)) map.removeSource(id);
   showBaseGrids(map, true);
 }
 
 function pointer(): void {
-  if (st.ctx && !st.picking) st.ctx.map.getCanvas().style.cursor = 'pointer';
+  if (st.ctx && !st.picking && !editor.ownsClicks()) st.ctx.map.getCanvas().style.cursor = 'pointer';
 }
 function noPointer(): void {
-  if (st.ctx && !st.picking) st.ctx.map.getCanvas().style.cursor = '';
+  if (st.ctx && !st.picking && !editor.ownsClicks()) st.ctx.map.getCanvas().style.cursor = '';
 }
 
 /** The shell's grids (the store's current ones) would draw over the plan's. */
@@ -279,7 +310,10 @@ function onGridClick(e: MapLayerMouseEvent): void {
   // The finest grid under the pointer at the level shown.
   const f = e.features?.find((x) => Number(x.properties?.level) === st.level) ?? e.features?.[0];
   const code = f?.properties?.code;
-  if (typeof code === 'string') select(code, false);
+  if (typeof code !== 'string') return;
+  // An edit tool may take the click (a lasso corner, a merge pick).
+  if (editor.gridClick(code)) return;
+  select(code, false);
 }
 
 // --- seed points and locks ------------------------------------------------
@@ -343,6 +377,7 @@ function locksChanged(): void {
   if (map?.getLayer('plan-grids-locked')) map.setFilter('plan-grids-locked', lockFilter());
   const b = st.ctx?.panel.querySelector<HTMLButtonElement>('#plan-grid-lock');
   if (b && st.selected) lockButtonState(b, lockCodes().includes(st.selected));
+  editor.render();
 }
 
 function lockButtonState(b: HTMLButtonElement, locked: boolean): void {
@@ -384,15 +419,18 @@ async function loadRegion(code: string, active?: Map<string, number>): Promise<v
   st.loading = false;
   renderAll();
   drawGrids();
+  editor.plansChanged();
 }
 
 async function loadPlans(signal: AbortSignal): Promise<void> {
   const ids = [...st.active.values()];
-  const [grids, details] = await Promise.all([
+  const [grids, tagged] = await Promise.all([
     Promise.all(ids.map((id) => api.planGrids(id, signal))),
-    Promise.all(ids.map((id) => api.plan(id, signal))),
+    Promise.all(ids.map((id) => api.planTagged(id, signal))),
   ]);
+  const details = tagged.map((x) => x.detail);
   st.details = new Map(ids.map((id, i) => [id, details[i]]));
+  st.etags = new Map(ids.map((id, i) => [id, tagged[i].etag]));
   st.grids = new Map();
   st.features = [];
   const all: Array<{ f: GeoJSON.Feature<GeoJSON.Geometry, api.PlanGridProps>; region: string }> = [];
@@ -598,13 +636,14 @@ function buildPanel(ctx: ModeContext): void {
     });
     levels.append(b);
   }
+  p.append(levels, el('div', { id: 'plan-status' }));
+  if (canWrite(ctx)) p.append(editor.section());
   p.append(
-    levels,
-    el('div', { id: 'plan-status' }),
     el('section', { id: 'plan-grid', class: 'plan-section' }),
     el('section', { id: 'plan-tree-box', class: 'plan-section' }),
     el('section', { id: 'plan-metrics', class: 'plan-section' }),
     el('section', { id: 'plan-versions', class: 'plan-section' }),
+    editor.diffSection(),
   );
   renderAll();
 }
@@ -897,8 +936,14 @@ function renderVersions(): void {
   for (const v of sorted) {
     const li = el('li', { 'data-id': String(v.id), 'data-region': v.region, 'aria-current': String(shown.has(v.id)) });
     const head = el('div', { class: 'em-row' });
-    head.append(el('b', {}, t('plan.version', { n: v.number })));
+    // Ticking two versions shows what changed between them (planEdit.ts).
+    const cmp = el('input', { type: 'checkbox', class: 'plan-compare', 'data-id': String(v.id), title: t('plan.diff.compare'), 'aria-label': `${t('plan.diff.compare')} ${t('plan.version', { n: v.number })}` });
+    cmp.checked = editor.comparing(v.id);
+    cmp.addEventListener('click', (e) => e.stopPropagation());
+    cmp.addEventListener('change', () => editor.toggleCompare(v.id, cmp.checked));
+    head.append(cmp, el('b', {}, t('plan.version', { n: v.number })));
     if (many) head.append(el('span', {}, regionName(v.region)));
+    if (v.published) head.append(el('span', { class: 'badge badge-published', 'data-published': 'true' }, t('plan.version.published')));
     if (shown.has(v.id)) head.append(el('span', { class: 'badge' }, t('plan.version.current')));
     const when = v.created_at ? new Date(v.created_at).toLocaleString(document.documentElement.lang, { dateStyle: 'short', timeStyle: 'short' }) : '';
     li.append(head, el('div', { class: 'em-meta' }, `${v.author} · ${when}`), el('div', { class: 'plan-message' }, v.message));
@@ -917,6 +962,8 @@ function renderAll(): void {
   renderTree();
   renderMetrics();
   renderVersions();
+  editor.render();
+  editor.renderDiff();
 }
 
 function defaultRegion(ctx: ModeContext): string | null {
@@ -935,6 +982,7 @@ export const planMode: Mode = {
     addLayers(ctx.map);
     buildPanel(ctx);
     document.addEventListener('keydown', onKey);
+    editor.activate();
     const code = defaultRegion(ctx);
     if (code && canRead(ctx)) {
       const s = part('plan-region') as HTMLSelectElement | null;
@@ -968,6 +1016,7 @@ export const planMode: Mode = {
   },
   deactivate(ctx) {
     document.removeEventListener('keydown', onKey);
+    editor.deactivate();
     if (st.picking) setPicking(false);
     st.abort?.abort();
     window.clearTimeout(st.poll);
@@ -982,7 +1031,7 @@ export const planMode: Mode = {
     st.seeds = [];
   },
   ownsClicks() {
-    return st.picking;
+    return st.picking || editor.ownsClicks();
   },
   legend(): LegendRow[] {
     if (!st.ctx || !canRead(st.ctx)) return [];
@@ -993,6 +1042,7 @@ export const planMode: Mode = {
       { label: 'plan.legend.selected', color: SELECTED, kind: 'line' },
       { label: 'plan.legend.locked', color: LOCKED, kind: 'line' },
       { label: 'plan.legend.seed', color: SEED, kind: 'point' },
+      ...editor.legend(),
     ];
   },
 };
