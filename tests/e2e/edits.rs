@@ -240,6 +240,44 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
         "a dry run saves nothing"
     );
 
+    // Staff by role before and after: a merge gives the kept grid the
+    // merged grid's staff (or is refused across parents).
+    assert!(
+        ra["staff_before"].is_object() && ra["staff_after"].is_object(),
+        "{ra}"
+    );
+    let merge = format!(r#"{{"edit":{{"op":"merge","keep":"{a}","gone":"{b}"}}}}"#);
+    let (status, _, mv) = post(&s, &format!("{base}/preview"), &[], &merge);
+    let same_parent = plan.labels[x].0[1] == plan.labels[y].0[1];
+    if same_parent {
+        assert_eq!(status, 200, "{mv}");
+        let keep = mv["grids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["code"] == a.as_str())
+            .unwrap();
+        let total = |v: &Value| -> u64 {
+            v.as_object()
+                .unwrap()
+                .values()
+                .map(|n| n.as_u64().unwrap())
+                .sum()
+        };
+        assert_eq!(
+            total(&keep["staff_after"]),
+            total(&ra["staff_before"]) + total(&rb["staff_before"]),
+            "{keep}"
+        );
+        assert_eq!(mv["retired"], serde_json::json!([b]));
+    } else {
+        assert_eq!(
+            (status, mv["rule"].as_str()),
+            (422, Some("same_parent")),
+            "{mv}"
+        );
+    }
+
     // Tiles before the save: over x, and over another region.
     let at_x = tile_of(16, lx, ly);
     let other = d

@@ -341,9 +341,83 @@ fn refused(rp: &RegionPlan, plan: &Plan, r: &Refusal) -> ApiError {
     }
 }
 
+/// Staff (people by role) assigned to grids by code, before and after an
+/// edit: a grid's staff stay with it, and the staff of a grid the edit
+/// retires go to the grid that took most of its atoms.
+struct Staffing {
+    by_code: std::collections::HashMap<String, std::collections::BTreeMap<&'static str, u32>>,
+    /// Retired code → the code that took most of its atoms.
+    heir: std::collections::HashMap<String, String>,
+}
+
+impl Staffing {
+    fn of(people: &[crate::domain::Person], before: &Plan, after: &Plan) -> Self {
+        let mut by_code: std::collections::HashMap<
+            String,
+            std::collections::BTreeMap<&'static str, u32>,
+        > = std::collections::HashMap::new();
+        for p in people {
+            for c in &p.grids {
+                let e = by_code.entry(c.0.clone()).or_default();
+                for r in &p.roles {
+                    *e.entry(r.as_str()).or_default() += 1;
+                }
+            }
+        }
+        let mut heir = std::collections::HashMap::new();
+        if before.atoms == after.atoms {
+            for l in 0..3 {
+                for (g, c) in before.codes[l].iter().enumerate() {
+                    if after.codes[l].contains(c) {
+                        continue;
+                    }
+                    let mut votes: std::collections::HashMap<&GridCode, usize> =
+                        std::collections::HashMap::new();
+                    for (i, x) in before.labels.iter().enumerate() {
+                        if x.0[l] as usize == g {
+                            if let Some(to) = after.codes[l].get(after.labels[i].0[l] as usize) {
+                                *votes.entry(to).or_default() += 1;
+                            }
+                        }
+                    }
+                    if let Some((to, _)) = votes.into_iter().max_by_key(|v| v.1) {
+                        heir.insert(c.0.clone(), to.0.clone());
+                    }
+                }
+            }
+        }
+        Self { by_code, heir }
+    }
+
+    fn of_grid(
+        &self,
+        code: &GridCode,
+    ) -> (
+        std::collections::BTreeMap<&'static str, u32>,
+        std::collections::BTreeMap<&'static str, u32>,
+    ) {
+        let before = self.by_code.get(&code.0).cloned().unwrap_or_default();
+        let mut after = before.clone();
+        for (gone, to) in &self.heir {
+            if to == &code.0 {
+                for (r, n) in self.by_code.get(gone).into_iter().flatten() {
+                    *after.entry(r).or_default() += n;
+                }
+            }
+        }
+        (before, after)
+    }
+}
+
 /// Figures before and after for every grid the edit touched, with the
 /// grids' new shapes, and warnings for balance out of range.
-fn figures(rp: &RegionPlan, before: &Plan, after: &Plan, regraded: Option<&RegionPlan>) -> Value {
+fn figures(
+    people: &[crate::domain::Person],
+    rp: &RegionPlan,
+    before: &Plan,
+    after: &Plan,
+    regraded: Option<&RegionPlan>,
+) -> Value {
     let grids: Vec<crate::partition::plan::Grid> = match regraded {
         // Other atoms (a split, or a restore across one): the grids whose
         // figures or shape changed, from the plan evaluated afresh.
@@ -365,6 +439,7 @@ fn figures(rp: &RegionPlan, before: &Plan, after: &Plan, regraded: Option<&Regio
         None => rp.ledger.measure(after, &edit::touched(before, after)),
     };
     let mut warnings = Vec::new();
+    let staffing = Staffing::of(people, before, after);
     let rows: Vec<Value> = grids
         .iter()
         .map(|g| {
@@ -373,6 +448,7 @@ fn figures(rp: &RegionPlan, before: &Plan, after: &Plan, regraded: Option<&Regio
                 .iter()
                 .find(|x| x.level == g.level && x.code == g.code)
                 .map(|x| &x.metrics);
+            let (staff_before, staff_after) = staffing.of_grid(&g.code);
             if !g.metrics.in_range {
                 warnings.push(format!(
                     "level-{} grid {}: {} households, outside the policy range",
@@ -387,6 +463,8 @@ fn figures(rp: &RegionPlan, before: &Plan, after: &Plan, regraded: Option<&Regio
                 "parent": g.parent,
                 "before": was,
                 "after": g.metrics,
+                "staff_before": staff_before,
+                "staff_after": staff_after,
                 "geometry": geojson::Geometry::from(&g.geometry),
             })
         })
@@ -493,7 +571,8 @@ pub async fn preview(
     let (rp, plan) = load(&st, &caller.scope, id).await?;
     let next = edited(&st, &caller.scope, &rp, &plan, &req).await?;
     let regraded = regrade(&st, &plan, &next).await?;
-    let mut v = figures(&rp, &plan, &next.plan, regraded.as_ref());
+    let people = st.snapshot.load().people.clone();
+    let mut v = figures(people.items(), &rp, &plan, &next.plan, regraded.as_ref());
     v["base"] = json!(id);
     Ok(Json(v))
 }
@@ -630,7 +709,8 @@ pub async fn commit(
     newest_is(&st, &caller.scope, &plan, &tried).await?;
     let out = edited(&st, &caller.scope, &rp, &plan, &req).await?;
     let regraded = regrade(&st, &plan, &out).await?;
-    let body = figures(&rp, &plan, &out.plan, regraded.as_ref());
+    let people = st.snapshot.load().people.clone();
+    let body = figures(people.items(), &rp, &plan, &out.plan, regraded.as_ref());
     let (mut next, added) = (out.plan, out.added);
     let message = req.message.clone().unwrap_or_else(|| describe(&req.edit));
     next.version = PlanVersion::unsaved(plan.version.region, &caller.name, &message, Some(id));
