@@ -62,10 +62,12 @@ pub enum EditBody {
     },
 }
 
-/// A plan after an edit, with the atoms a split added.
+/// A plan after an edit, with the atoms a split added and, for a split,
+/// the cut atoms' figures and the grids it made.
 struct Outcome {
     plan: Plan,
     added: Vec<crate::domain::Atom>,
+    cut: Option<(Arc<crate::partition::plan::Ledger>, Vec<(usize, u32)>)>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,6 +203,7 @@ async fn edited(
             return Ok(Outcome {
                 plan: next,
                 added: Vec::new(),
+                cut: None,
             });
         }
         EditBody::Resolve { parent } => {
@@ -228,6 +231,7 @@ async fn edited(
             return Ok(Outcome {
                 plan: next,
                 added: Vec::new(),
+                cut: None,
             });
         }
         EditBody::Split { grid, line } => {
@@ -287,6 +291,7 @@ async fn edited(
             return Ok(Outcome {
                 plan: sp.plan,
                 added: sp.added,
+                cut: Some((sp.ledger, sp.touched)),
             });
         }
     };
@@ -294,6 +299,7 @@ async fn edited(
         .map(|plan| Outcome {
             plan,
             added: Vec::new(),
+            cut: None,
         })
         .map_err(|r| refused(rp, plan, &r))
 }
@@ -416,8 +422,12 @@ fn figures(
     rp: &RegionPlan,
     before: &Plan,
     after: &Plan,
+    cut: Option<&(Arc<crate::partition::plan::Ledger>, Vec<(usize, u32)>)>,
     regraded: Option<&RegionPlan>,
 ) -> Value {
+    if let Some((ledger, which)) = cut {
+        return rows(people, rp, before, after, ledger.measure(after, which));
+    }
     let grids: Vec<crate::partition::plan::Grid> = match regraded {
         // Other atoms (a split, or a restore across one): the grids whose
         // figures or shape changed, from the plan evaluated afresh.
@@ -438,6 +448,17 @@ fn figures(
             .collect(),
         None => rp.ledger.measure(after, &edit::touched(before, after)),
     };
+    rows(people, rp, before, after, grids)
+}
+
+/// The answer about `grids`, the grids an edit touched, measured after it.
+fn rows(
+    people: &[crate::domain::Person],
+    rp: &RegionPlan,
+    before: &Plan,
+    after: &Plan,
+    grids: Vec<crate::partition::plan::Grid>,
+) -> Value {
     let mut warnings = Vec::new();
     let staffing = Staffing::of(people, before, after);
     let rows: Vec<Value> = grids
@@ -515,7 +536,7 @@ async fn regrade(
     base: &Plan,
     out: &Outcome,
 ) -> Result<Option<RegionPlan>, ApiError> {
-    if out.plan.atoms == base.atoms {
+    if out.plan.atoms == base.atoms || out.cut.is_some() {
         return Ok(None);
     }
     let s = st.snapshot.load();
@@ -572,7 +593,14 @@ pub async fn preview(
     let next = edited(&st, &caller.scope, &rp, &plan, &req).await?;
     let regraded = regrade(&st, &plan, &next).await?;
     let people = st.snapshot.load().people.clone();
-    let mut v = figures(people.items(), &rp, &plan, &next.plan, regraded.as_ref());
+    let mut v = figures(
+        people.items(),
+        &rp,
+        &plan,
+        &next.plan,
+        next.cut.as_ref(),
+        regraded.as_ref(),
+    );
     v["base"] = json!(id);
     Ok(Json(v))
 }
@@ -710,7 +738,14 @@ pub async fn commit(
     let out = edited(&st, &caller.scope, &rp, &plan, &req).await?;
     let regraded = regrade(&st, &plan, &out).await?;
     let people = st.snapshot.load().people.clone();
-    let body = figures(people.items(), &rp, &plan, &out.plan, regraded.as_ref());
+    let body = figures(
+        people.items(),
+        &rp,
+        &plan,
+        &out.plan,
+        out.cut.as_ref(),
+        regraded.as_ref(),
+    );
     let (mut next, added) = (out.plan, out.added);
     let message = req.message.clone().unwrap_or_else(|| describe(&req.edit));
     next.version = PlanVersion::unsaved(plan.version.region, &caller.name, &message, Some(id));

@@ -444,6 +444,11 @@ pub struct Split {
     pub plan: Plan,
     /// The atoms of `plan`, in its order.
     pub atoms: Vec<Atom>,
+    /// The cut atoms' figures, to measure the two grids without placing
+    /// every household again.
+    pub ledger: std::sync::Arc<Ledger>,
+    /// The two level-3 grids (level index, id) the split made of one.
+    pub touched: Vec<(usize, u32)>,
 }
 
 /// Splits level-3 grid `grid` of `plan` (over `atoms`, as stored) along
@@ -567,6 +572,8 @@ pub fn split(
             codes,
         },
         atoms: out_atoms,
+        ledger: std::sync::Arc::new(Ledger::new(set, &loc, ground, settings)),
+        touched: vec![(2, grid), (2, new_id)],
     })
 }
 
@@ -1333,29 +1340,7 @@ fn finish(
         .iter()
         .map(|e| (e.a as usize, e.b as usize))
         .collect();
-    let keys = settings.care_keys.len().max(3);
-    let mut care = vec![vec![0u32; keys]; set.len()];
-    for (h, &a) in set.of_household.iter().enumerate() {
-        if a != u32::MAX {
-            let c = usize::from(ground.households[h].care.0).min(keys - 1);
-            care[a as usize][c] += 1;
-        }
-    }
-    let ledger = Ledger {
-        snap: atoms::Snap::of(&loc.boundary),
-        degrees: ground
-            .region
-            .boundary
-            .bounding_rect()
-            .map_or(atoms::Snap::within(180.0), |r| {
-                atoms::Snap::around(r.center(), r.width().max(r.height()))
-            }),
-        proj: loc.proj,
-        care,
-        levels: settings.levels.clone(),
-        care_keys: settings.care_keys.clone(),
-        set,
-    };
+    let ledger = Ledger::new(set, loc, ground, settings);
     let mut grids = Vec::new();
     let mut levels = Vec::new();
     for l in 0..labels.len() {
@@ -1450,6 +1435,32 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    fn new(set: Atoms, loc: &Local, ground: &Ground<'_>, settings: &Settings) -> Self {
+        let keys = settings.care_keys.len().max(3);
+        let mut care = vec![vec![0u32; keys]; set.len()];
+        for (h, &a) in set.of_household.iter().enumerate() {
+            if a != u32::MAX {
+                let c = usize::from(ground.households[h].care.0).min(keys - 1);
+                care[a as usize][c] += 1;
+            }
+        }
+        Self {
+            snap: atoms::Snap::of(&loc.boundary),
+            degrees: ground
+                .region
+                .boundary
+                .bounding_rect()
+                .map_or(atoms::Snap::within(180.0), |r| {
+                    atoms::Snap::around(r.center(), r.width().max(r.height()))
+                }),
+            proj: loc.proj,
+            care,
+            levels: settings.levels.clone(),
+            care_keys: settings.care_keys.clone(),
+            set,
+        }
+    }
+
     /// Households in each atom.
     pub fn households(&self) -> &[u32] {
         &self.set.households
