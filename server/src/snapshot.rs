@@ -358,6 +358,7 @@ impl Snapshot {
     /// among its atoms: a new generation sharing every layer the plan does
     /// not change (the atoms are indexed again only when the plan's atoms
     /// differ from those shown, after a split or its undo).
+    #[must_use]
     pub fn with_plan(&self, plan: Plan, added: Vec<Atom>) -> Self {
         let region = plan.version.region;
         let same = added.is_empty()

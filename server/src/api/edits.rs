@@ -67,8 +67,11 @@ pub enum EditBody {
 struct Outcome {
     plan: Plan,
     added: Vec<crate::domain::Atom>,
-    cut: Option<(Arc<crate::partition::plan::Ledger>, Vec<(usize, u32)>)>,
+    cut: Option<Cut>,
 }
+
+/// The ledger of a split's atoms and the two grids (level index, id) it made.
+type Cut = (Arc<crate::partition::plan::Ledger>, Vec<(usize, u32)>);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -422,7 +425,7 @@ fn figures(
     rp: &RegionPlan,
     before: &Plan,
     after: &Plan,
-    cut: Option<&(Arc<crate::partition::plan::Ledger>, Vec<(usize, u32)>)>,
+    cut: Option<&Cut>,
     regraded: Option<&RegionPlan>,
 ) -> Value {
     if let Some((ledger, which)) = cut {

@@ -892,10 +892,10 @@ pub fn snap(
     };
     let mut p1_of_2: HashMap<Option<usize>, Option<usize>> = HashMap::new();
     for a in 0..n {
-        if !p1_of_2.contains_key(&grid2[a]) {
+        p1_of_2.entry(grid2[a]).or_insert_with(|| {
             let atoms: Vec<usize> = (0..n).filter(|&b| grid2[b] == grid2[a]).collect();
-            p1_of_2.insert(grid2[a], parent1(grid2[a], &atoms));
-        }
+            parent1(grid2[a], &atoms)
+        });
     }
     // Labels and codes, ids in order of first appearance.
     let mut codes: [Vec<GridCode>; 3] = [Vec::new(), Vec::new(), Vec::new()];
@@ -1345,7 +1345,7 @@ fn finish(
     let mut levels = Vec::new();
     for l in 0..labels.len() {
         let n = codes[l].len();
-        let members = ledger.members(&labels[l], n);
+        let members = Ledger::members(&labels[l], n);
         let (cut, along) = ledger.cuts(&labels[l], n);
         let mut lm = LevelMetrics {
             level: l as u8 + 1,
@@ -1491,7 +1491,7 @@ impl Ledger {
         &self.set.geometry
     }
 
-    fn members(&self, labels: &[u32], n: usize) -> Vec<Vec<usize>> {
+    fn members(labels: &[u32], n: usize) -> Vec<Vec<usize>> {
         let mut members = vec![Vec::new(); n];
         for (a, &g) in labels.iter().enumerate() {
             if let Some(m) = members.get_mut(g as usize) {
@@ -1608,7 +1608,7 @@ impl Ledger {
                 continue;
             }
             let n = codes[l].len();
-            let members = self.members(&labels[l], n);
+            let members = Self::members(&labels[l], n);
             let (cut, along) = self.cuts(&labels[l], n);
             for g in wanted {
                 let g = g as usize;

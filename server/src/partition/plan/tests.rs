@@ -542,7 +542,12 @@ fn a_grid_splits_along_a_line_through_the_middle_of_its_atoms() {
     let quick = sp.ledger.measure(&sp.plan, &sp.touched);
     assert_eq!(quick.len(), 2);
     for g in &quick {
-        assert_eq!(g.metrics.households, households(&again, &g.code), "{}", g.code);
+        assert_eq!(
+            g.metrics.households,
+            households(&again, &g.code),
+            "{}",
+            g.code
+        );
     }
     // A line that misses the grid, and one along its edge, are refused.
     let far = LineString::from(vec![(r.max().x + 1.0, y), (r.max().x + 2.0, y)]);
