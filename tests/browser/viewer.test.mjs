@@ -1244,9 +1244,8 @@ print(code, n)`,
     const base = Number(await page.$eval('#plan-version-list li[aria-current="true"]', (li) => li.dataset.id));
     assert.equal(await page.getAttribute('#plan-edit-plan', 'data-plan'), String(base));
 
-    // The split line is there, disabled, saying it is coming.
-    assert.equal(await page.isDisabled('#plan-edit-tools [data-tool="split"]'), true);
-    assert.match(await page.getAttribute('#plan-edit-tools .plan-edit-soon', 'title'), /即将推出/);
+    // The split line is enabled, like the other tools.
+    assert.equal(await page.isDisabled('#plan-edit-tools [data-tool="split"]'), false);
 
     // Level-3 grids and the blocks (atoms) of the plan shown; each block's
     // grid by an inside point. A block pair of grid N near grid T, moved by
@@ -1497,7 +1496,6 @@ print(code, n)`,
     // English.
     await page.click('#lang-switch button[data-lang="en"]');
     assert.match(await page.textContent('#plan-edit-tools'), /Select.*Lasso.*Brush.*Split line.*Merge.*Lock/);
-    assert.match(await page.getAttribute('#plan-edit-tools .plan-edit-soon', 'title'), /Coming/);
     assert.match(await page.textContent('#plan-edit'), /Edit the plan/);
     await page.click('#lang-switch button[data-lang="zh"]');
 
