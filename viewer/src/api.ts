@@ -310,6 +310,8 @@ export type Edit =
   | { op: 'move'; grid: string; parent: string }
   /** Level-3 grid `grid` cut along `line`: the part right of it becomes a new grid. */
   | { op: 'split'; grid: string; line: GeoJSON.LineString }
+  /** The unlocked grids under `parent` (level 1 or 2) solved again. */
+  | { op: 'resolve'; parent: string }
   | { op: 'restore'; version: number };
 
 export interface EditBody {

@@ -1,6 +1,6 @@
 // 规划 hand edits of the plan shown: a toolbar (select the target grid,
 // lasso and brush blocks into it, split it along a drawn line, merge two
-// grids, lock grids), a balance
+// grids, lock grids), re-solving the unlocked rest of a parent grid, a balance
 // panel that the server's dry run (/preview) fills while drawing, save as a
 // new version (If-Match), undo and redo by restoring versions, a clear
 // message when someone else saved first (412), publishing, and the diff of
@@ -41,6 +41,8 @@ export interface EditorHost {
   locks(): string[];
   toggleLock(code: string): void;
   setLevel(level: 1 | 2 | 3): void;
+  /** The grid selected in the plan panel (tree or map click), any level. */
+  selected(): string | null;
   /** Shows version `id` for leaf region `region` and reloads what is shown. */
   show(region: string, id: number): Promise<void>;
   canWrite(): boolean;
@@ -84,6 +86,8 @@ interface EditState {
   target: string | null;
   merge: string[];
   brush: number;
+  /** The level of the parent grid 重新求解 re-solves: 2, or 1. */
+  resolveLevel: 1 | 2;
   pending: Pending | null;
   result: api.PreviewResult | null;
   refusal: api.Refusal | null;
@@ -139,6 +143,7 @@ export function createEditor(host: EditorHost): Editor {
     target: null,
     merge: [],
     brush: 20,
+    resolveLevel: 2,
     pending: null,
     result: null,
     refusal: null,
@@ -173,7 +178,7 @@ export function createEditor(host: EditorHost): Editor {
   };
   /**
    * A grid's short label (001.02.03); a grid only the preview has (a split's
-   * new grid) extends its parent's label the same way.
+   * new grid, a re-solve's) extends its parent's label the same way.
    */
   const labelOf = (code: string, depth = 0): string => {
     const g = host.grid(code);
@@ -385,6 +390,33 @@ export function createEditor(host: EditorHost): Editor {
       return;
     }
     void preview({ plan: g.plan, region: g.region, edit: { op: 'split', grid: g.code, line }, shape: line }, false);
+  }
+
+  /** The grid whose parent 重新求解 works from: the target, else the grid selected. */
+  function resolveBase(): EditGrid | undefined {
+    for (const code of [st.target, host.selected()]) {
+      const g = code ? host.grid(code) : undefined;
+      if (g) return g;
+    }
+    return undefined;
+  }
+
+  /** The level-`level` grid holding the base grid (itself if of that level). */
+  function resolveParent(level: 1 | 2): EditGrid | undefined {
+    let g = resolveBase();
+    for (let i = 0; g && g.level > level && i < 3; i++) g = g.parent ? host.grid(g.parent) : undefined;
+    return g && g.level === level ? g : undefined;
+  }
+
+  function resolve(level: 1 | 2): void {
+    const p = resolveParent(level);
+    if (!p) {
+      clearPreview();
+      st.error = t(resolveBase() ? 'plan.edit.resolve.noParent' : 'plan.edit.resolve.none', { level: t(`plan.level.${level}`) });
+      render();
+      return;
+    }
+    void preview({ plan: p.plan, region: p.region, edit: { op: 'resolve', parent: p.code }, shape: null }, false);
   }
 
   /** A lasso with three corners or more is previewed while it is drawn. */
@@ -744,6 +776,7 @@ export function createEditor(host: EditorHost): Editor {
     const locks = host.locks();
     dl.append(el('dt', {}, t('plan.edit.locked')), el('dd', { id: 'plan-edit-locks' }, locks.length ? locks.join(', ') : '—'));
     box.append(dl);
+    box.append(resolveRow());
 
     box.append(balance());
     if (st.conflict) box.append(conflict(st.conflict.c));
@@ -776,6 +809,32 @@ export function createEditor(host: EditorHost): Editor {
     if (st.notice) box.append(el('p', { class: 'em-sub plan-edit-notice', id: 'plan-edit-notice', role: 'status' }, st.notice));
   }
 
+  /**
+   * 重新求解: the parent (level 2, or level 1 picked here or with Shift) of
+   * the target or selected grid solved again, the locked grids kept.
+   */
+  function resolveRow(): HTMLElement {
+    const row = el('div', { class: 'em-actions plan-edit-resolve', id: 'plan-edit-resolve-row' });
+    const s = el('select', { id: 'plan-edit-resolve-level', 'aria-label': t('plan.edit.resolve.level') });
+    for (const l of [2, 1] as const) s.append(el('option', { value: String(l) }, t('plan.edit.resolve.of', { level: t(`plan.level.${l}`) })));
+    s.value = String(st.resolveLevel);
+    s.addEventListener('change', () => {
+      st.resolveLevel = Number(s.value) === 1 ? 1 : 2;
+      render();
+    });
+    const p = resolveParent(st.resolveLevel);
+    const b = el(
+      'button',
+      { type: 'button', id: 'plan-edit-resolve', class: 'em-button', 'data-parent': p?.code ?? '', title: t('plan.edit.resolve.hint') },
+      t('plan.edit.resolve'),
+    );
+    b.disabled = st.busy || st.saving;
+    b.addEventListener('click', (e) => resolve(e.shiftKey ? 1 : st.resolveLevel));
+    const what = el('span', { class: 'em-sub', id: 'plan-edit-resolve-parent', 'data-code': p?.code ?? '' }, p ? t('plan.edit.resolve.scope', { grid: `${p.label} · ${p.code}` }) : t('plan.edit.resolve.pick'));
+    row.append(b, s, what);
+    return row;
+  }
+
   function balance(): HTMLElement {
     const box = el('div', { id: 'plan-edit-balance', class: 'plan-edit-balance' });
     if (st.busy && !st.live) box.append(el('p', { class: 'em-sub' }, t('plan.edit.previewing')));
@@ -795,7 +854,7 @@ export function createEditor(host: EditorHost): Editor {
     const op = st.pending?.edit.op;
     const born = r.grids.find((g) => g.level === 3 && g.before === null);
     const summary = !changes(r)
-      ? t('plan.edit.nothing')
+      ? t(op === 'resolve' ? 'plan.edit.resolve.same' : 'plan.edit.nothing')
       : op === 'split' && born
         ? t('plan.edit.splitInto', { code: born.code, atoms: fmt.format(born.after.atoms), households: fmt.format(born.after.households) })
         : r.atoms_moved > 0 || op === 'reassign'
