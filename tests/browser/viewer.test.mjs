@@ -16,7 +16,8 @@
 // 应急 emergency (an `emergency` user), and 规划 plan / 覆盖 coverage (a
 // `planner` user on a generated city with planted gaps: a plan generated
 // through the UI, grids checked through rendered map features, tree ↔ map
-// selection, gap list and exports, both languages, same-origin requests).
+// selection, hand edits (lasso, split line, re-solve, undo and redo), gap
+// list and exports, both languages, same-origin requests).
 //
 // The map's data (base map, regions, grids, atoms, household counts) comes
 // from the server's vector tiles (/tiles/{source}/{z}/{x}/{y}.mvt); only
@@ -1244,9 +1245,8 @@ print(code, n)`,
     const base = Number(await page.$eval('#plan-version-list li[aria-current="true"]', (li) => li.dataset.id));
     assert.equal(await page.getAttribute('#plan-edit-plan', 'data-plan'), String(base));
 
-    // The split line is there, disabled, saying it is coming.
-    assert.equal(await page.isDisabled('#plan-edit-tools [data-tool="split"]'), true);
-    assert.match(await page.getAttribute('#plan-edit-tools .plan-edit-soon', 'title'), /即将推出/);
+    // The split line is enabled, like the other tools.
+    assert.equal(await page.isDisabled('#plan-edit-tools [data-tool="split"]'), false);
 
     // Level-3 grids and the blocks (atoms) of the plan shown; each block's
     // grid by an inside point. A block pair of grid N near grid T, moved by
@@ -1497,7 +1497,6 @@ print(code, n)`,
     // English.
     await page.click('#lang-switch button[data-lang="en"]');
     assert.match(await page.textContent('#plan-edit-tools'), /Select.*Lasso.*Brush.*Split line.*Merge.*Lock/);
-    assert.match(await page.getAttribute('#plan-edit-tools .plan-edit-soon', 'title'), /Coming/);
     assert.match(await page.textContent('#plan-edit'), /Edit the plan/);
     await page.click('#lang-switch button[data-lang="zh"]');
 
@@ -1521,6 +1520,267 @@ print(code, n)`,
     await page.waitForSelector('#cov-rollup', { timeout: 60_000 });
     await page.click('#mode-tabs button[data-mode="plan"]');
     await page.waitForSelector('#plan-region');
+  });
+
+  test('plan mode: split a grid along a drawn line, save, undo; re-solve a parent grid', async () => {
+    const other = await signIn(server.origin, 'planner2', 'another planning password');
+    await page.selectOption('#plan-region', leaf.code);
+    await page.waitForSelector('#plan-version-list li[aria-current="true"]');
+    await page.click('#plan-levels button[data-level="3"]');
+    await page.waitForSelector('#plan-edit-tools');
+    const base = Number(await page.$eval('#plan-version-list li[aria-current="true"]', (li) => li.dataset.id));
+    await page.waitForSelector(`#plan-edit-plan[data-plan="${base}"]`);
+    const canvas = await page.locator('#map canvas').boundingBox();
+
+    // The split line without a target grid says to select one first.
+    await page.click('#plan-edit-tools [data-tool="split"]');
+    assert.equal(await page.getAttribute('#plan-edit-tools [data-tool="split"]', 'aria-pressed'), 'true');
+    assert.match(await page.textContent('#plan-edit-error'), /请先用“选择”工具点击要分割的三级网格/);
+    assert.match(await page.textContent('#plan-edit-hint'), /线右侧的部分成为新网格/);
+
+    // A level-3 grid and a line across its middle that the server cuts in
+    // two (both sides with households): tried from Node on the points the
+    // clicks will place (whole pixels, as the browser sees them).
+    const grids3 = (await other.get(`/api/plans/${base}/grids?level=3`)).features;
+    const lineFor = async (g, dir) => {
+      const box = bboxOfAll([g.geometry]);
+      // Wide on the right: the layer switcher and the legend cover the map there.
+      await page.evaluate((x) => window.__wanggeMap.fitBounds([[x[0], x[1]], [x[2], x[3]]], { padding: { top: 160, bottom: 120, left: 120, right: 520 }, duration: 0 }), box);
+      await settled();
+      return page.evaluate(
+        ([geom, mid, dir, w, h]) => {
+          const m = window.__wanggeMap;
+          const pts = (geom.type === 'Polygon' ? [geom.coordinates] : geom.coordinates).flatMap((p) => p[0]).map((c) => m.project(c));
+          const xs = pts.map((p) => p.x);
+          const ys = pts.map((p) => p.y);
+          // A few pixels off the middle: not along a row of the lattice the city is built on.
+          const at = m.project(mid).add({ x: 7, y: 7 });
+          const clamp = (v, hi) => Math.round(Math.min(hi - 20, Math.max(20, v)));
+          const ends =
+            dir === 'h'
+              ? [
+                  [clamp(Math.min(...xs) - 50, w), clamp(at.y, h)],
+                  [clamp(Math.max(...xs) + 50, w), clamp(at.y, h)],
+                ]
+              : [
+                  [clamp(at.x, w), clamp(Math.min(...ys) - 50, h)],
+                  [clamp(at.x, w), clamp(Math.max(...ys) + 50, h)],
+                ];
+          // A short line above the grid's box on screen: it misses the grid.
+          const cx = Math.round((Math.min(...xs) + Math.max(...xs)) / 2);
+          const above = Math.round(Math.min(...ys) - 60);
+          const miss = [
+            [cx - 40, above],
+            [cx + 40, above],
+          ];
+          // Rounded as terra-draw rounds the points it places (9 decimals).
+          const round = (v) => Math.round(v * 1e9) / 1e9;
+          return { ends, miss, coords: ends.map(([x, y]) => m.unproject([x, y]).toArray().map(round)) };
+        },
+        [g.geometry, innerPoint(g.geometry), dir, canvas.width - 420, canvas.height],
+      );
+    };
+    const byAtoms = [...grids3].sort((a, b) => b.properties.metrics.atoms - a.properties.metrics.atoms);
+    let G = null;
+    let line = null;
+    let expected = null;
+    for (const g of byAtoms.slice(0, 12)) {
+      for (const dir of ['h', 'v']) {
+        const l = await lineFor(g, dir);
+        const r = await other.post(`/api/plans/${base}/preview`, { edit: { op: 'split', grid: g.properties.code, line: { type: 'LineString', coordinates: l.coords } } });
+        if (r.status !== 200) continue;
+        const was = r.body.grids.find((x) => x.code === g.properties.code && x.level === 3);
+        const born = r.body.grids.find((x) => x.level === 3 && x.before === null);
+        if (was && born && born.after.households > 0 && was.after.households > 0 && was.after.households < was.before.households) {
+          G = g;
+          line = l;
+          expected = { was, born };
+          break;
+        }
+      }
+      if (G) break;
+    }
+    assert.ok(G, 'a level-3 grid a straight line cuts in two');
+    const code = G.properties.code;
+    const at = async (lngLat) => {
+      const p = await page.evaluate((c) => window.__wanggeMap.project(c), lngLat);
+      return [canvas.x + p.x, canvas.y + p.y];
+    };
+
+    // Select the grid, then the split line again: no complaint now.
+    await page.click('#plan-edit-tools [data-tool="select"]');
+    await page.mouse.click(...(await at(innerPoint(G.geometry))));
+    await page.waitForSelector(`#plan-edit-target[data-code="${code}"]`);
+    await page.click('#plan-edit-tools [data-tool="split"]');
+    assert.equal(await page.$('#plan-edit-error'), null);
+
+    const previews = [];
+    const onPreview = (r) => {
+      if (r.method() === 'POST' && r.url().endsWith(`/api/plans/${base}/preview`)) previews.push(r.postDataJSON());
+    };
+    page.on('request', onPreview);
+    /** Clicks the first point, moves to the last and double-clicks it (terra-draw finishes the line). */
+    const drawLine = async (ends) => {
+      const [[x0, y0], [x1, y1]] = ends;
+      await page.mouse.move(canvas.x + x0, canvas.y + y0, { steps: 3 });
+      await page.mouse.click(canvas.x + x0, canvas.y + y0);
+      await page.waitForTimeout(150);
+      await page.mouse.move(canvas.x + x1, canvas.y + y1, { steps: 8 });
+      await page.mouse.dblclick(canvas.x + x1, canvas.y + y1);
+    };
+
+    // A line that misses the grid: refused (422), the server's detail shown.
+    const miss = line.miss;
+    assert.ok(miss[0][1] > 20 && miss.every(([x]) => x > 20 && x < canvas.width - 20), JSON.stringify(miss));
+    await drawLine(miss);
+    await page.waitForSelector('#plan-edit-refusal[data-rule="split"]', { timeout: 20_000 });
+    assert.match(await page.textContent('#plan-edit-refusal'), /无法分割/);
+    assert.match(await page.textContent('#plan-edit-refusal'), new RegExp(`grid ${code}`));
+    assert.equal(await page.isDisabled('#plan-edit-save'), true);
+
+    // The line across the middle: the balance panel shows the grid's
+    // households going down and a new grid (no figures before), before saving.
+    await drawLine(line.ends);
+    await page.waitForSelector('#plan-edit-summary[data-op="split"]', { timeout: 30_000 });
+    page.off('request', onPreview);
+    const last = previews.at(-1);
+    assert.equal(last.edit.op, 'split');
+    assert.equal(last.edit.grid, code);
+    assert.equal(last.edit.line.type, 'LineString');
+    assert.ok(last.edit.line.coordinates.length >= 2, JSON.stringify(last.edit.line));
+    // The points clicked are the ones tried from Node: same figures expected.
+    assert.deepEqual([last.edit.line.coordinates[0], last.edit.line.coordinates.at(-1)], line.coords);
+    const rows = await page.$$eval('#plan-edit-table tbody tr', (trs) =>
+      trs.map((tr) => {
+        const hh = tr.querySelector('[data-figure="households"]');
+        return { code: tr.dataset.code, level: tr.dataset.level, isNew: tr.dataset.new, before: hh.dataset.before, after: hh.dataset.after, text: hh.textContent };
+      }),
+    );
+    const rowG = rows.find((r) => r.code === code && r.level === '3');
+    const rowNew = rows.find((r) => r.level === '3' && r.isNew === 'true');
+    assert.ok(rowG && rowNew, JSON.stringify(rows));
+    const born = rowNew.code;
+    assert.notEqual(born, code);
+    assert.equal(rowNew.before, '', 'the new grid has no figures before');
+    assert.match(rowNew.text, /^— → /);
+    assert.ok(Number(rowG.after) < Number(rowG.before), JSON.stringify(rowG));
+    assert.ok(Number(rowNew.after) > 0);
+    assert.equal(Number(rowG.before), G.properties.metrics.households);
+    assert.equal(Number(rowG.after) + Number(rowNew.after), Number(rowG.before), 'the households of the grid are shared by the two');
+    assert.equal(Number(rowNew.after), expected.born.after.households);
+    assert.match(await page.textContent('#plan-edit-summary'), new RegExp(`新网格 ${born}`));
+    // On the map: the line drawn, the two grids after the cut dashed.
+    await settled();
+    assert.ok((await rendered(['plan-edit-shape-line'])).some((p) => p.kind === 'split'), 'the split line drawn');
+    const dashed = new Set((await rendered(['plan-edit-preview-line'])).map((p) => p.code));
+    assert.ok(dashed.has(code) && dashed.has(born), [...dashed].join(' '));
+    assert.equal(await page.isDisabled('#plan-edit-save'), false);
+    await page.screenshot({ path: path.join(artifacts, 'viewer-plan-split.png') });
+
+    // Save: a new version, current; the map's grids include the new one.
+    await page.fill('#plan-edit-message', '浏览器测试分割');
+    const saved = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${base}/edits`) && r.request().method() === 'POST');
+    await page.click('#plan-edit-save');
+    const savedRes = await saved;
+    assert.equal(savedRes.status(), 201);
+    assert.equal(savedRes.request().headers()['if-match'], `"plan-${base}"`);
+    assert.equal(savedRes.request().postDataJSON().edit.op, 'split');
+    const v1 = (await savedRes.json()).version.id;
+    await page.waitForSelector(`#plan-version-list li[data-id="${v1}"][aria-current="true"]`);
+    assert.match(await page.textContent(`#plan-version-list li[data-id="${v1}"]`), /浏览器测试分割/);
+    assert.match(await page.textContent('#plan-edit-notice'), /已保存为第 \d+ 版/);
+    const mapGrids = async () => {
+      await settled();
+      return page.evaluate(() =>
+        Object.fromEntries(
+          window.__wanggeMap
+            .querySourceFeatures('plan-grids')
+            .filter((f) => f.properties.level === 3)
+            .map((f) => [f.properties.code, String(f.properties.households)]),
+        ),
+      );
+    };
+    let shown = await mapGrids();
+    assert.equal(shown[born], rowNew.after, `new grid ${born} on the map`);
+    assert.equal(shown[code], rowG.after);
+    assert.ok((await rendered(['plan-grids-fill'])).some((p) => p.code === born), 'the new grid drawn');
+    assert.equal((await rendered(['plan-edit-preview-line'])).length, 0, 'the preview is cleared once saved');
+    // The server agrees: the saved plan has both grids.
+    const after = (await other.get(`/api/plans/${v1}/grids?level=3`)).features.map((f) => f.properties.code);
+    assert.ok(after.includes(born) && after.includes(code));
+
+    // Undo: the plan before the split comes back (the new grid gone).
+    assert.equal(await page.isDisabled('#plan-edit-undo'), false);
+    const undone = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${v1}/edits`) && r.request().method() === 'POST');
+    await page.click('#plan-edit-undo');
+    const undoRes = await undone;
+    assert.equal(undoRes.status(), 201);
+    assert.deepEqual(undoRes.request().postDataJSON().edit, { op: 'restore', version: base });
+    const v2 = (await undoRes.json()).version.id;
+    await page.waitForSelector(`#plan-version-list li[data-id="${v2}"][aria-current="true"]`);
+    shown = await mapGrids();
+    assert.equal(shown[code], rowG.before);
+    assert.equal(shown[born], undefined, 'the new grid is gone');
+    assert.match(await page.textContent('#plan-edit-notice'), /已撤销/);
+
+    // 重新求解: the selected grid's level-2 parent, previewed with figures.
+    await page.click('#plan-edit-tools [data-tool="select"]');
+    const parent2 = G.properties.parent;
+    await page.waitForSelector(`#plan-edit-resolve-parent[data-code="${parent2}"]`);
+    const resolvePreview = () => page.waitForResponse((r) => r.url().endsWith(`/api/plans/${v2}/preview`) && r.request().method() === 'POST', { timeout: 60_000 });
+    let asked = resolvePreview();
+    await page.click('#plan-edit-resolve');
+    let res = await asked;
+    assert.equal(res.status(), 200);
+    assert.deepEqual(res.request().postDataJSON().edit, { op: 'resolve', parent: parent2 });
+    await page.waitForSelector('#plan-edit-summary[data-op="resolve"]', { timeout: 60_000 });
+    assert.equal(await page.$('#plan-edit-error'), null);
+    assert.equal(await page.$('#plan-edit-refusal'), null);
+    const body2 = await res.json();
+    const resolveRows = await page.$$eval('#plan-edit-table tbody tr', (trs) => trs.map((tr) => tr.dataset.code));
+    assert.equal(resolveRows.length, body2.grids.length);
+    if (body2.grids.length) {
+      assert.ok(await page.$('#plan-edit-table [data-figure="households"]'));
+      assert.ok(body2.grids.every((g) => g.code.startsWith(parent2) || g.code === parent2), JSON.stringify(body2.grids.map((g) => g.code)));
+    } else assert.match(await page.textContent('#plan-edit-summary'), /没有改变任何网格/);
+
+    // The locked grid is kept: lock it, re-solve its level-1 grid (Shift+click).
+    await page.click('#plan-edit-tools [data-tool="lock"]');
+    await page.mouse.click(...(await at(innerPoint(G.geometry))));
+    await page.waitForFunction((c) => document.querySelector('#plan-edit-locks')?.textContent.includes(c), code);
+    const parent1 = (await other.get(`/api/plans/${v2}/grids?level=2`)).features.find((f) => f.properties.code === parent2).properties.parent;
+    assert.ok(parent1 && parent2.startsWith(parent1), `${parent1} ${parent2}`);
+    asked = resolvePreview();
+    await page.click('#plan-edit-resolve', { modifiers: ['Shift'] });
+    res = await asked;
+    assert.equal(res.status(), 200);
+    const sent = res.request().postDataJSON();
+    assert.deepEqual(sent.edit, { op: 'resolve', parent: parent1 });
+    assert.ok(sent.locks.includes(code), JSON.stringify(sent.locks));
+    await page.waitForSelector('#plan-edit-summary[data-op="resolve"]', { timeout: 60_000 });
+    assert.equal(await page.$('#plan-edit-error'), null);
+    const body1 = await res.json();
+    const keptG = body1.grids.find((g) => g.code === code);
+    assert.ok(!keptG || keptG.after.households === keptG.before.households, 'the locked grid keeps its households');
+    assert.ok(!body1.retired.includes(code), 'the locked grid is kept');
+    await page.screenshot({ path: path.join(artifacts, 'viewer-plan-resolve.png') });
+
+    // English.
+    await page.click('#lang-switch button[data-lang="en"]');
+    assert.match(await page.textContent('#plan-edit-resolve'), /Re-solve/);
+    assert.match(await page.getAttribute('#plan-edit-tools [data-tool="split"]', 'title'), /right of the line becomes a new grid/);
+    assert.match(await page.textContent('#plan-edit-resolve-level'), /Its Level 2 grid/);
+    await page.click('#lang-switch button[data-lang="zh"]');
+    assert.match(await page.textContent('#plan-edit-resolve'), /重新求解/);
+
+    // Leave nothing behind: the preview discarded, the lock lifted.
+    await page.click('#plan-edit-discard');
+    await page.mouse.click(...(await at(innerPoint(G.geometry))));
+    await page.waitForFunction((c) => !document.querySelector('#plan-edit-locks')?.textContent.includes(c), code);
+    await page.click('#plan-edit-tools [data-tool="lock"]');
+    // The refusal of the line beside the grid was asked for.
+    const refused = (x) => x === `422 ${server.origin}/api/plans/${base}/preview` || /status of 422/.test(x);
+    for (const list of [badResponses, consoleErrors]) for (let i = list.length - 1; i >= 0; i--) if (refused(list[i])) list.splice(i, 1);
   });
 
   test('coverage mode: planted gaps on the map and in the list, roll-ups, exports', async () => {

@@ -308,6 +308,10 @@ export type Edit =
   | { op: 'reassign'; atoms: number[]; to: string }
   | { op: 'merge'; keep: string; gone: string }
   | { op: 'move'; grid: string; parent: string }
+  /** Level-3 grid `grid` cut along `line`: the part right of it becomes a new grid. */
+  | { op: 'split'; grid: string; line: GeoJSON.LineString }
+  /** The unlocked grids under `parent` (level 1 or 2) solved again. */
+  | { op: 'resolve'; parent: string }
   | { op: 'restore'; version: number };
 
 export interface EditBody {
@@ -338,7 +342,7 @@ export interface PreviewResult {
 /** A 422 answer: the edit breaks a rule; `geometry` draws the atoms at fault. */
 export interface Refusal {
   detail: string;
-  rule: 'one_piece' | 'locked' | 'not_empty' | 'same_parent' | 'invalid' | string;
+  rule: 'one_piece' | 'locked' | 'not_empty' | 'same_parent' | 'split' | 'invalid' | string;
   grid: string | null;
   atoms: number[];
   geometry: GeoJSON.MultiPolygon | null;

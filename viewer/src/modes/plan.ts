@@ -115,6 +115,7 @@ const editor = createEditor({
   versions: () => st.versions,
   locks: () => lockCodes(),
   toggleLock: (code) => toggleLock(code),
+  selected: () => st.selected,
   setLevel(level) {
     st.level = level;
     applyLevel();
@@ -561,6 +562,8 @@ function select(code: string, fly: boolean): void {
   renderLevel();
   renderTree();
   renderGrid();
+  // The re-solve row names the selected grid's parent.
+  editor.render();
   part('plan-tree')?.querySelector<HTMLElement>(`[data-code="${code}"]`)?.scrollIntoView({ block: 'nearest' });
   void loadStaff(g.region);
 }

@@ -1,5 +1,6 @@
 // 规划 hand edits of the plan shown: a toolbar (select the target grid,
-// lasso and brush blocks into it, merge two grids, lock grids), a balance
+// lasso and brush blocks into it, split it along a drawn line, merge two
+// grids, lock grids), re-solving the unlocked rest of a parent grid, a balance
 // panel that the server's dry run (/preview) fills while drawing, save as a
 // new version (If-Match), undo and redo by restoring versions, a clear
 // message when someone else saved first (412), publishing, and the diff of
@@ -15,7 +16,7 @@ import { FONT_REGULAR } from '../style';
 import { el, numberFormat, pct } from './dom';
 import type { ModeContext } from './types';
 
-export type Tool = 'select' | 'lasso' | 'brush' | 'merge' | 'lock';
+export type Tool = 'select' | 'lasso' | 'brush' | 'split' | 'merge' | 'lock';
 
 /** What the editor needs to know of a grid of the plans shown. */
 export interface EditGrid {
@@ -40,6 +41,8 @@ export interface EditorHost {
   locks(): string[];
   toggleLock(code: string): void;
   setLevel(level: 1 | 2 | 3): void;
+  /** The grid selected in the plan panel (tree or map click), any level. */
+  selected(): string | null;
   /** Shows version `id` for leaf region `region` and reloads what is shown. */
   show(region: string, id: number): Promise<void>;
   canWrite(): boolean;
@@ -67,7 +70,7 @@ interface Pending {
   plan: number;
   region: string;
   edit: api.Edit;
-  /** The drawn lasso or brush stroke, kept on the map with the preview. */
+  /** The drawn lasso, brush stroke or split line, kept on the map with the preview. */
   shape: GeoJSON.Geometry | null;
 }
 
@@ -83,6 +86,8 @@ interface EditState {
   target: string | null;
   merge: string[];
   brush: number;
+  /** The level of the parent grid 重新求解 re-solves: 2, or 1. */
+  resolveLevel: 1 | 2;
   pending: Pending | null;
   result: api.PreviewResult | null;
   refusal: api.Refusal | null;
@@ -138,6 +143,7 @@ export function createEditor(host: EditorHost): Editor {
     target: null,
     merge: [],
     brush: 20,
+    resolveLevel: 2,
     pending: null,
     result: null,
     refusal: null,
@@ -170,6 +176,17 @@ export function createEditor(host: EditorHost): Editor {
     const v = versionOf(id);
     return v ? t('plan.version', { n: v.number }) : `#${id}`;
   };
+  /**
+   * A grid's short label (001.02.03); a grid only the preview has (a split's
+   * new grid, a re-solve's) extends its parent's label the same way.
+   */
+  const labelOf = (code: string, depth = 0): string => {
+    const g = host.grid(code);
+    if (g) return g.label;
+    const parent = st.result?.grids.find((x) => x.code === code)?.parent;
+    if (!parent || depth > 3 || !code.startsWith(parent)) return code;
+    return `${labelOf(parent, depth + 1)}.${code.slice(parent.length)}`;
+  };
 
   // --- map -----------------------------------------------------------------
 
@@ -179,8 +196,15 @@ export function createEditor(host: EditorHost): Editor {
       if (!m.getLayer(spec.id)) m.addLayer(spec);
     };
     add({ id: 'plan-edit-shape-fill', type: 'fill', source: SRC.shape, paint: { 'fill-color': COLORS.shape, 'fill-opacity': 0.15 } });
-    // A brush stroke is many overlapping parts: only the lasso gets an outline.
-    add({ id: 'plan-edit-shape-line', type: 'line', source: SRC.shape, filter: ['==', ['get', 'kind'], 'lasso'], paint: { 'line-color': COLORS.shape, 'line-width': 1.5 } });
+    // A brush stroke is many overlapping parts: only the lasso and the split line get a line.
+    add({
+      id: 'plan-edit-shape-line',
+      type: 'line',
+      source: SRC.shape,
+      filter: ['in', ['get', 'kind'], ['literal', ['lasso', 'split']]],
+      layout: { 'line-cap': 'round', 'line-join': 'round' },
+      paint: { 'line-color': COLORS.shape, 'line-width': ['match', ['get', 'kind'], 'split', 3, 1.5] },
+    });
     add({ id: 'plan-diff-fill', type: 'fill', source: SRC.diff, paint: { 'fill-color': COLORS.diff, 'fill-opacity': 0.4 } });
     add({ id: 'plan-diff-line', type: 'line', source: SRC.diff, paint: { 'line-color': COLORS.diff, 'line-width': 1.5 } });
     add({ id: 'plan-edit-refusal-fill', type: 'fill', source: SRC.refusal, paint: { 'fill-color': COLORS.refusal, 'fill-opacity': 0.45 } });
@@ -224,7 +248,8 @@ export function createEditor(host: EditorHost): Editor {
 
   function drawShape(): void {
     const g = st.pending?.shape;
-    source(SRC.shape)?.setData(g ? { type: 'Feature', properties: { kind: g.type === 'Polygon' ? 'lasso' : 'brush' }, geometry: g } : empty);
+    const kind = g?.type === 'Polygon' ? 'lasso' : g?.type === 'LineString' ? 'split' : 'brush';
+    source(SRC.shape)?.setData(g ? { type: 'Feature', properties: { kind }, geometry: g } : empty);
   }
 
   function drawPreview(): void {
@@ -241,7 +266,7 @@ export function createEditor(host: EditorHost): Editor {
       const before = g.before ? fmt.format(g.before.households) : '—';
       labels.push({
         type: 'Feature',
-        properties: { code: g.code, level: g.level, text: `${host.grid(g.code)?.label ?? g.code}\n${before} → ${fmt.format(g.after.households)}` },
+        properties: { code: g.code, level: g.level, text: `${labelOf(g.code)}\n${before} → ${fmt.format(g.after.households)}` },
         geometry: { type: 'Point', coordinates: at },
       });
     }
@@ -311,14 +336,16 @@ export function createEditor(host: EditorHost): Editor {
     st.tool = st.tool === tool ? null : tool;
     st.merge = [];
     st.error = null;
-    if (st.tool === 'select' || st.tool === 'lasso' || st.tool === 'brush') host.setLevel(3);
-    const wantsDraw = st.tool === 'lasso' || st.tool === 'brush';
+    if (st.tool === 'select' || st.tool === 'lasso' || st.tool === 'brush' || st.tool === 'split') host.setLevel(3);
+    // A line cuts the target: without one, say so before anything is drawn.
+    if (st.tool === 'split' && !splitTarget()) st.error = t('plan.edit.needSplitTarget');
+    const wantsDraw = st.tool === 'lasso' || st.tool === 'brush' || st.tool === 'split';
     if (wantsDraw || drawing) {
       const d = await ctx.draw();
       if (host.ctx() !== ctx) return;
       hook(d);
       d.clear();
-      d.setMode(st.tool === 'lasso' ? 'polygon' : st.tool === 'brush' ? 'freehand-linestring' : 'static');
+      d.setMode(st.tool === 'lasso' ? 'polygon' : st.tool === 'brush' ? 'freehand-linestring' : st.tool === 'split' ? 'linestring' : 'static');
       drawing = wantsDraw;
     }
     ctx.map.getCanvas().style.cursor = wantsDraw ? 'crosshair' : '';
@@ -338,11 +365,58 @@ export function createEditor(host: EditorHost): Editor {
     const f = d.draw.getSnapshotFeature(id);
     if (!f) return;
     let shape: GeoJSON.Polygon | GeoJSON.MultiPolygon | null = null;
+    let line: GeoJSON.LineString | null = null;
     if (st.tool === 'lasso' && f.geometry.type === 'Polygon') shape = { type: 'Polygon', coordinates: f.geometry.coordinates as GeoJSON.Position[][] };
     else if (st.tool === 'brush' && f.geometry.type === 'LineString') shape = buffer(f.geometry.coordinates as GeoJSON.Position[], st.brush);
+    else if (st.tool === 'split' && f.geometry.type === 'LineString') line = { type: 'LineString', coordinates: (f.geometry.coordinates as GeoJSON.Position[]).map((p) => [p[0], p[1]]) };
     // The drawing stays on the map as our own layer; the tool stays on for the next one.
     d.clear();
     if (shape) reassign(shape, false);
+    if (line) split(line);
+  }
+
+  /** The level-3 grid a split line cuts: the target. */
+  function splitTarget(): EditGrid | undefined {
+    const g = st.target ? host.grid(st.target) : undefined;
+    return g && g.level === 3 ? g : undefined;
+  }
+
+  function split(line: GeoJSON.LineString): void {
+    const g = splitTarget();
+    if (!g) {
+      clearPreview();
+      st.error = t('plan.edit.needSplitTarget');
+      render();
+      return;
+    }
+    void preview({ plan: g.plan, region: g.region, edit: { op: 'split', grid: g.code, line }, shape: line }, false);
+  }
+
+  /** The grid whose parent 重新求解 works from: the target, else the grid selected. */
+  function resolveBase(): EditGrid | undefined {
+    for (const code of [st.target, host.selected()]) {
+      const g = code ? host.grid(code) : undefined;
+      if (g) return g;
+    }
+    return undefined;
+  }
+
+  /** The level-`level` grid holding the base grid (itself if of that level). */
+  function resolveParent(level: 1 | 2): EditGrid | undefined {
+    let g = resolveBase();
+    for (let i = 0; g && g.level > level && i < 3; i++) g = g.parent ? host.grid(g.parent) : undefined;
+    return g && g.level === level ? g : undefined;
+  }
+
+  function resolve(level: 1 | 2): void {
+    const p = resolveParent(level);
+    if (!p) {
+      clearPreview();
+      st.error = t(resolveBase() ? 'plan.edit.resolve.noParent' : 'plan.edit.resolve.none', { level: t(`plan.level.${level}`) });
+      render();
+      return;
+    }
+    void preview({ plan: p.plan, region: p.region, edit: { op: 'resolve', parent: p.code }, shape: null }, false);
   }
 
   /** A lasso with three corners or more is previewed while it is drawn. */
@@ -437,7 +511,9 @@ export function createEditor(host: EditorHost): Editor {
       const r = await api.saveEdit(base, host.etag(base) ?? `"plan-${base}"`, body);
       st.saving = false;
       st.lastRegion = region;
-      reloadTiles(ctx.map, ['grids']);
+      // A split cuts blocks, and a restore may cross a split: the blocks'
+      // tiles change with the grids'.
+      reloadTiles(ctx.map, edit.op === 'split' || edit.op === 'restore' ? ['grids', 'atoms'] : ['grids']);
       await host.show(region, r.version.id);
       return r.version;
     } catch (e) {
@@ -552,6 +628,7 @@ export function createEditor(host: EditorHost): Editor {
     switch (st.tool) {
       case 'lasso':
       case 'brush':
+      case 'split':
         return true;
       case 'select':
         if (g.level === 3) {
@@ -646,11 +723,11 @@ export function createEditor(host: EditorHost): Editor {
     return el('div', { id: 'plan-diff', class: 'plan-diff' });
   }
 
-  const TOOLS: Array<[Tool | 'split', Key, Key]> = [
+  const TOOLS: Array<[Tool, Key, Key]> = [
     ['select', 'plan.edit.tool.select', 'plan.edit.hint.select'],
     ['lasso', 'plan.edit.tool.lasso', 'plan.edit.hint.lasso'],
     ['brush', 'plan.edit.tool.brush', 'plan.edit.hint.brush'],
-    ['split', 'plan.edit.tool.split', 'plan.edit.coming'],
+    ['split', 'plan.edit.tool.split', 'plan.edit.hint.split'],
     ['merge', 'plan.edit.tool.merge', 'plan.edit.hint.merge'],
     ['lock', 'plan.edit.tool.lock', 'plan.edit.hint.lock'],
   ];
@@ -671,15 +748,6 @@ export function createEditor(host: EditorHost): Editor {
     const bar = el('div', { class: 'plan-edit-tools', role: 'toolbar', id: 'plan-edit-tools', 'aria-label': t('plan.edit.title') });
     for (const [tool, label, hint] of TOOLS) {
       const b = el('button', { type: 'button', class: 'em-button', 'data-tool': tool, title: t(hint) }, t(label));
-      if (tool === 'split') {
-        // The server has no split edit yet: shown, so the tool is known to be coming.
-        b.disabled = true;
-        b.setAttribute('aria-disabled', 'true');
-        const wrap = el('span', { class: 'plan-edit-soon', title: t('plan.edit.coming') });
-        wrap.append(b);
-        bar.append(wrap);
-        continue;
-      }
       b.setAttribute('aria-pressed', String(st.tool === tool));
       b.addEventListener('click', () => void setTool(tool));
       bar.append(b);
@@ -708,6 +776,7 @@ export function createEditor(host: EditorHost): Editor {
     const locks = host.locks();
     dl.append(el('dt', {}, t('plan.edit.locked')), el('dd', { id: 'plan-edit-locks' }, locks.length ? locks.join(', ') : '—'));
     box.append(dl);
+    box.append(resolveRow());
 
     box.append(balance());
     if (st.conflict) box.append(conflict(st.conflict.c));
@@ -740,6 +809,32 @@ export function createEditor(host: EditorHost): Editor {
     if (st.notice) box.append(el('p', { class: 'em-sub plan-edit-notice', id: 'plan-edit-notice', role: 'status' }, st.notice));
   }
 
+  /**
+   * 重新求解: the parent (level 2, or level 1 picked here or with Shift) of
+   * the target or selected grid solved again, the locked grids kept.
+   */
+  function resolveRow(): HTMLElement {
+    const row = el('div', { class: 'em-actions plan-edit-resolve', id: 'plan-edit-resolve-row' });
+    const s = el('select', { id: 'plan-edit-resolve-level', 'aria-label': t('plan.edit.resolve.level') });
+    for (const l of [2, 1] as const) s.append(el('option', { value: String(l) }, t('plan.edit.resolve.of', { level: t(`plan.level.${l}`) })));
+    s.value = String(st.resolveLevel);
+    s.addEventListener('change', () => {
+      st.resolveLevel = Number(s.value) === 1 ? 1 : 2;
+      render();
+    });
+    const p = resolveParent(st.resolveLevel);
+    const b = el(
+      'button',
+      { type: 'button', id: 'plan-edit-resolve', class: 'em-button', 'data-parent': p?.code ?? '', title: t('plan.edit.resolve.hint') },
+      t('plan.edit.resolve'),
+    );
+    b.disabled = st.busy || st.saving;
+    b.addEventListener('click', (e) => resolve(e.shiftKey ? 1 : st.resolveLevel));
+    const what = el('span', { class: 'em-sub', id: 'plan-edit-resolve-parent', 'data-code': p?.code ?? '' }, p ? t('plan.edit.resolve.scope', { grid: `${p.label} · ${p.code}` }) : t('plan.edit.resolve.pick'));
+    row.append(b, s, what);
+    return row;
+  }
+
   function balance(): HTMLElement {
     const box = el('div', { id: 'plan-edit-balance', class: 'plan-edit-balance' });
     if (st.busy && !st.live) box.append(el('p', { class: 'em-sub' }, t('plan.edit.previewing')));
@@ -756,15 +851,26 @@ export function createEditor(host: EditorHost): Editor {
     const fmt = numberFormat(0);
     const f2 = numberFormat(2);
     // A merge moves no block between level-3 grids: its figures say enough.
+    const op = st.pending?.edit.op;
+    const born = r.grids.find((g) => g.level === 3 && g.before === null);
     const summary = !changes(r)
-      ? t('plan.edit.nothing')
-      : r.atoms_moved > 0 || st.pending?.edit.op === 'reassign'
-        ? t('plan.edit.moved', { atoms: fmt.format(r.atoms_moved), households: fmt.format(r.households_moved) })
-        : '';
+      ? t(op === 'resolve' ? 'plan.edit.resolve.same' : 'plan.edit.nothing')
+      : op === 'split' && born
+        ? t('plan.edit.splitInto', { code: born.code, atoms: fmt.format(born.after.atoms), households: fmt.format(born.after.households) })
+        : r.atoms_moved > 0 || op === 'reassign'
+          ? t('plan.edit.moved', { atoms: fmt.format(r.atoms_moved), households: fmt.format(r.households_moved) })
+          : '';
     box.append(
       el(
         'p',
-        { class: 'em-sub', id: 'plan-edit-summary', 'data-atoms': String(r.atoms_moved), 'data-households': String(r.households_moved), 'data-live': String(st.live) },
+        {
+          class: 'em-sub',
+          id: 'plan-edit-summary',
+          'data-op': op ?? '',
+          'data-atoms': String(r.atoms_moved),
+          'data-households': String(r.households_moved),
+          'data-live': String(st.live),
+        },
         [st.live ? t('plan.edit.live') : '', summary].filter(Boolean).join(' · '),
       ),
     );
@@ -775,8 +881,8 @@ export function createEditor(host: EditorHost): Editor {
     table.tHead!.append(head);
     const rows = [...r.grids].sort((a, b) => a.level - b.level || a.code.localeCompare(b.code));
     for (const g of rows) {
-      const tr = el('tr', { 'data-code': g.code, 'data-level': String(g.level) });
-      const label = host.grid(g.code)?.label ?? g.code;
+      const tr = el('tr', { 'data-code': g.code, 'data-level': String(g.level), 'data-new': String(g.before === null) });
+      const label = labelOf(g.code);
       tr.append(el('td', { title: g.code }, `${t(`plan.level.${g.level as 1 | 2 | 3}`)} ${label}`));
       const before = g.before ? g.before.households : null;
       const after = g.after.households;
@@ -930,7 +1036,7 @@ function changes(r: api.PreviewResult): boolean {
 }
 
 function isRule(r: string): boolean {
-  return ['one_piece', 'locked', 'not_empty', 'same_parent', 'invalid'].includes(r);
+  return ['one_piece', 'locked', 'not_empty', 'same_parent', 'split', 'invalid'].includes(r);
 }
 
 /**
