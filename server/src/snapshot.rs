@@ -333,6 +333,21 @@ impl Snapshot {
         }
     }
 
+    /// What leaf region `code`'s plans are made from: its boundary, the
+    /// roads and water near it, its households (in layer order, the order
+    /// a plan's atoms place them in).
+    pub fn ground(&self, code: RegionCode) -> Option<crate::partition::plan::Ground<'_>> {
+        crate::partition::plan::grounds(
+            self.regions.items(),
+            self.roads.items(),
+            self.water.items(),
+            self.households.items(),
+            Some(code),
+        )
+        .into_iter()
+        .find(|g| g.region.code == code)
+    }
+
     /// The atoms `plan` labels, in its order, from the shown and the
     /// retired ones of its region; `None` when one is gone (a plan generated
     /// afresh since cut the region again).

@@ -271,18 +271,11 @@ async fn edited(
                     .ok_or(crate::partition::plan::SplitError::Plan(
                         crate::partition::plan::PlanError::Mismatch,
                     ))?;
-                let ground = crate::partition::plan::grounds(
-                    s.regions.items(),
-                    s.roads.items(),
-                    s.water.items(),
-                    s.households.items(),
-                    Some(plan.version.region),
-                )
-                .into_iter()
-                .find(|x| x.region.code == plan.version.region)
-                .ok_or(crate::partition::plan::SplitError::Plan(
-                    crate::partition::plan::PlanError::EmptyRegion(plan.version.region),
-                ))?;
+                let ground = s.ground(plan.version.region).ok_or(
+                    crate::partition::plan::SplitError::Plan(
+                        crate::partition::plan::PlanError::EmptyRegion(plan.version.region),
+                    ),
+                )?;
                 crate::partition::plan::split(&ground, &settings, &plan, &atoms, g, &line)
             })
             .await
@@ -562,16 +555,9 @@ async fn regrade(
                 plan.version.region
             ))
         })?;
-        let ground = crate::partition::plan::grounds(
-            s.regions.items(),
-            s.roads.items(),
-            s.water.items(),
-            s.households.items(),
-            Some(plan.version.region),
-        )
-        .into_iter()
-        .find(|g| g.region.code == plan.version.region)
-        .ok_or_else(|| ApiError::NotFound(format!("region {}", plan.version.region)))?;
+        let ground = s
+            .ground(plan.version.region)
+            .ok_or_else(|| ApiError::NotFound(format!("region {}", plan.version.region)))?;
         crate::partition::plan::evaluate(
             &ground,
             &crate::partition::plan::Settings::from_policy(&policy),
@@ -883,16 +869,9 @@ pub async fn from_grids(
             .iter()
             .filter(|g| g.region == region)
             .collect();
-        let ground = crate::partition::plan::grounds(
-            s2.regions.items(),
-            s2.roads.items(),
-            s2.water.items(),
-            s2.households.items(),
-            Some(region),
-        )
-        .into_iter()
-        .find(|g| g.region.code == region)
-        .ok_or(crate::partition::plan::PlanError::EmptyRegion(region))?;
+        let ground = s2
+            .ground(region)
+            .ok_or(crate::partition::plan::PlanError::EmptyRegion(region))?;
         crate::partition::plan::snap(&rp2, &ground, &drawn, widths)
     })
     .await

@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::domain::{PlanVersion, RegionCode};
+use crate::partition::plan::fixture;
 
 fn lattice() -> (Plan, Rules) {
     let mut labels = Vec::new();
@@ -327,25 +328,10 @@ fn unknown_atoms_grids_and_levels_are_refused_clearly() {
 
 #[test]
 fn edits_of_a_real_plan_keep_every_grid_whole_when_evaluated_from_geometry() {
-    use crate::domain::Policy;
-    use crate::generate::{generate, Params};
-    use crate::partition::plan::{evaluate, grounds, plan_region, Settings};
-    let city = generate(
-        Params {
-            households: 6_000,
-            seed: 3,
-        },
-        &mut |_| {},
-    );
-    let all = grounds(
-        &city.regions,
-        &city.roads,
-        &city.water,
-        &city.households,
-        None,
-    );
-    let ground = all.iter().max_by_key(|x| x.households.len()).unwrap();
-    let settings = Settings::from_policy(&Policy::preset("ankang").unwrap());
+    use crate::partition::plan::{evaluate, plan_region};
+    let city = fixture::city();
+    let (ground, settings) = fixture::community(&city);
+    let ground = &ground;
     let planned = plan_region(ground, &settings, None).unwrap();
     let plan = planned.to_plan("test", "", None);
     let rules = Rules::of(&planned, []);
@@ -600,25 +586,10 @@ fn a_merge_touching_a_locked_grid_is_refused() {
 
 #[test]
 fn a_merge_of_a_real_plan_touching_a_locked_grid_is_refused() {
-    use crate::domain::Policy;
-    use crate::generate::{generate, Params};
-    use crate::partition::plan::{grounds, plan_region, Settings};
-    let city = generate(
-        Params {
-            households: 6_000,
-            seed: 3,
-        },
-        &mut |_| {},
-    );
-    let all = grounds(
-        &city.regions,
-        &city.roads,
-        &city.water,
-        &city.households,
-        None,
-    );
-    let ground = all.iter().max_by_key(|x| x.households.len()).unwrap();
-    let settings = Settings::from_policy(&Policy::preset("ankang").unwrap());
+    use crate::partition::plan::plan_region;
+    let city = fixture::city();
+    let (ground, settings) = fixture::community(&city);
+    let ground = &ground;
     let planned = plan_region(ground, &settings, None).unwrap();
     let plan = planned.to_plan("test", "", None);
     let (a, b) = planned

@@ -8,7 +8,7 @@ use geo::{BoundingRect, InteriorPoint};
 use geo_types::{MultiPolygon, Point, Rect};
 
 use crate::domain::{Plan, Policy, RegionCode};
-use crate::partition::plan::{evaluate, grounds, PlanError, RegionPlan, Settings};
+use crate::partition::plan::{evaluate, PlanError, RegionPlan, Settings};
 use crate::snapshot::Snapshot;
 
 /// One grid, ready to cut into tiles.
@@ -43,16 +43,7 @@ pub struct RegionGrids {
 pub fn evaluate_plan(s: &Snapshot, policy: &Policy, plan: &Plan) -> Result<RegionPlan, PlanError> {
     let code = plan.version.region;
     let atoms = s.plan_atoms(plan).ok_or(PlanError::Mismatch)?;
-    let ground = grounds(
-        s.regions.items(),
-        s.roads.items(),
-        s.water.items(),
-        s.households.items(),
-        Some(code),
-    )
-    .into_iter()
-    .find(|g| g.region.code == code)
-    .ok_or(PlanError::EmptyRegion(code))?;
+    let ground = s.ground(code).ok_or(PlanError::EmptyRegion(code))?;
     let mut r = evaluate(&ground, &Settings::from_policy(policy), plan, &atoms)?;
     r.version = Some(plan.version.clone());
     Ok(r)

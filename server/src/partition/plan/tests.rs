@@ -450,22 +450,9 @@ fn seed_points_set_the_number_of_level_one_grids_and_where_they_grow() {
 #[test]
 fn a_grid_splits_along_a_line_through_the_middle_of_its_atoms() {
     use geo::{BoundingRect, InteriorPoint};
-    let city = generate(
-        Params {
-            households: 6_000,
-            seed: 3,
-        },
-        &mut |_| {},
-    );
-    let all = grounds(
-        &city.regions,
-        &city.roads,
-        &city.water,
-        &city.households,
-        None,
-    );
-    let ground = all.iter().max_by_key(|x| x.households.len()).unwrap();
-    let s = settings();
+    let city = fixture::city();
+    let (ground, s) = fixture::community(&city);
+    let ground = &ground;
     let planned = plan_region(ground, &s, None).unwrap();
     let plan = planned.to_plan("test", "", None);
     // The level-3 grid with the most atoms, cut west to east through its
@@ -563,22 +550,9 @@ fn a_grid_splits_along_a_line_through_the_middle_of_its_atoms() {
 
 #[test]
 fn the_unlocked_rest_of_a_parent_is_solved_again_and_locked_grids_stay() {
-    let city = generate(
-        Params {
-            households: 6_000,
-            seed: 3,
-        },
-        &mut |_| {},
-    );
-    let all = grounds(
-        &city.regions,
-        &city.roads,
-        &city.water,
-        &city.households,
-        None,
-    );
-    let ground = all.iter().max_by_key(|x| x.households.len()).unwrap();
-    let s = settings();
+    let city = fixture::city();
+    let (ground, s) = fixture::community(&city);
+    let ground = &ground;
     let planned = plan_region(ground, &s, None).unwrap();
     let plan = planned.to_plan("test", "", None);
     // The level-1 grid with the most level-2 children; lock its first one.
