@@ -298,6 +298,29 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
     let (st_away, tag_away, _) = tile(&away);
     assert_eq!((st_x, st_away), (200, 200));
 
+    // Coverage of the community analyses its plan's grids (as the map
+    // shows them): A's households there, before the save.
+    let region = plan.version.region;
+    let coverage_of = |code: &str| -> u64 {
+        let (status, v, _) = s.get_json(&format!("/api/regions/{region}/coverage"));
+        assert_eq!(status, 200, "{v}");
+        v["grids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["code"] == code)
+            .map_or(0, |g| {
+                g["households"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.as_u64().unwrap())
+                    .sum()
+            })
+    };
+    let covered_a = coverage_of(&a);
+    assert_eq!(covered_a, households_of(&detail, &a));
+
     // Saving needs If-Match (428), names the version (412 otherwise).
     let (status, _, v) = post(&s, &format!("{base}/edits"), &[], &edit);
     assert_eq!(status, 428, "{v}");
@@ -330,6 +353,11 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
     let (_, tag_x2, _) = tile(&at_x);
     let (_, tag_away2, _) = tile(&away);
     assert_ne!(tag_x, tag_x2, "the tile over the moved atom is cut again");
+    assert_eq!(
+        coverage_of(&a),
+        covered_a + moved,
+        "coverage follows the save"
+    );
     assert_eq!(
         tag_away, tag_away2,
         "a tile the edit does not touch keeps its ETag"

@@ -43,12 +43,17 @@ async fn analyse(
     }
     let policy = st.policy.clone();
     let scope = caller.scope.clone();
+    let tiles = st.tiles.clone();
     tokio::task::spawn_blocking(move || {
         let opts = Options {
             by_road,
             ..Options::default()
         };
-        crate::coverage::region::analyse(&s, &policy, code, &scope, opts, suggest)
+        // Regions with a plan are analysed with its grids, shared with the
+        // tiles (evaluated once per plan version).
+        crate::coverage::region::analyse(&s, &policy, code, &scope, opts, suggest, &|r| {
+            tiles.plan_grids(&s, r)
+        })
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))

@@ -85,7 +85,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ..Options::default()
     };
     let started = Instant::now();
-    let a = Analysis::new(&Inputs::of(&snap), &policy, opts);
+    // Regions with a plan are analysed with its grids, as the server does.
+    let mut grids = Vec::new();
+    let mut planned = std::collections::HashSet::new();
+    for plan in snap.plans.values() {
+        if let Ok(p) = crate::tiles::grids::evaluate_plan(&snap, &policy, plan) {
+            planned.insert(p.region);
+            let base = grids.len() as i64;
+            grids.extend(
+                p.grids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| crate::domain::ImportedGrid {
+                        id: -base - (i as i64) - 1,
+                        region: p.region,
+                        level: g.level,
+                        code: g.code.clone(),
+                        name: g.code.to_string(),
+                        parent: g.parent.clone(),
+                        geometry: g.geometry.clone(),
+                    }),
+            );
+        }
+    }
+    grids.extend(
+        snap.grids
+            .items()
+            .iter()
+            .filter(|g| !planned.contains(&g.region))
+            .cloned(),
+    );
+    let inputs = Inputs {
+        grids: &grids,
+        ..Inputs::of(&snap)
+    };
+    let a = Analysis::new(&inputs, &policy, opts);
     let report = a.report(region, &Caller::cli().scope);
     tracing::debug!(ms = started.elapsed().as_millis(), "analysed");
     let suggestions =

@@ -4,11 +4,18 @@
 
 use super::{Analysis, Inputs, Options, Report, Suggestion};
 use crate::access::Scope;
-use crate::domain::{Policy, RegionCode};
+use crate::domain::{ImportedGrid, Policy, RegionCode};
 use crate::snapshot::Snapshot;
 
+/// The grids in force in a leaf region when it has a plan (its newest
+/// plan's grids); `None` leaves it to the grids drawn elsewhere.
+pub type InForce<'a> = &'a dyn Fn(RegionCode) -> Option<Vec<ImportedGrid>>;
+
 /// Coverage of `code` and the regions under it, as `scope` may see it, and
-/// up to `suggest` carer sites that would close reach gaps.
+/// up to `suggest` carer sites that would close reach gaps. A region with
+/// a plan is analysed with its plan's grids (`in_force`), as the map shows
+/// them, so an edit shows in coverage once saved; the others with the grids
+/// drawn elsewhere.
 pub fn analyse(
     s: &Snapshot,
     policy: &Policy,
@@ -16,6 +23,7 @@ pub fn analyse(
     scope: &Scope,
     opts: Options,
     suggest: usize,
+    in_force: InForce<'_>,
 ) -> (Report, Vec<Suggestion>) {
     // Only the region's subtree, and of it only what the caller may see.
     let sub = Scope::prefixes([code.significant()]);
@@ -27,13 +35,21 @@ pub fn analyse(
         .filter(|r| keep(Some(r.code)))
         .cloned()
         .collect();
-    let grids: Vec<_> = s
-        .grids
-        .items()
-        .iter()
-        .filter(|g| keep(Some(g.region)))
-        .cloned()
-        .collect();
+    let mut grids: Vec<ImportedGrid> = Vec::new();
+    let mut planned: std::collections::HashSet<RegionCode> = std::collections::HashSet::new();
+    for r in &regions {
+        if let Some(gs) = in_force(r.code) {
+            planned.insert(r.code);
+            grids.extend(gs);
+        }
+    }
+    grids.extend(
+        s.grids
+            .items()
+            .iter()
+            .filter(|g| keep(Some(g.region)) && !planned.contains(&g.region))
+            .cloned(),
+    );
     let households: Vec<_> = s
         .households
         .items()
