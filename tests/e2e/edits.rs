@@ -177,9 +177,18 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
         r#"{"edit":{"op":"reassign","atoms":[1],"to":"999"}}"#.to_string(),
         r#"{"edit":{"op":"paint"}}"#.to_string(),
         format!(r#"{{"edit":{{"op":"reassign","to":"{a}"}}}}"#),
+        // A split needs a LineString of [lon, lat] in degrees, on a grid.
+        format!(r#"{{"edit":{{"op":"split","grid":"{a}","line":{{"type":"Point","coordinates":[109.0,32.6]}}}}}}"#),
+        format!(r#"{{"edit":{{"op":"split","grid":"{a}","line":{{"type":"LineString","coordinates":[[3000000,32.6],[3000001,32.6]]}}}}}}"#),
+        r#"{"edit":{"op":"split","grid":"nope","line":{"type":"LineString","coordinates":[[109.0,32.6],[109.1,32.6]]}}}"#.to_string(),
+        r#"{"edit":{"op":"restore","version":999999}}"#.to_string(),
+        "not json".to_string(),
     ] {
         let (status, _, v) = post(&s, &format!("{base}/preview"), &[], &bad);
-        assert!(status == 400 || status == 422, "{bad}: {status} {v}");
+        assert!(
+            status == 400 || status == 404 || status == 422,
+            "{bad}: {status} {v}"
+        );
         assert!(v["detail"].is_string(), "{v}");
     }
 
@@ -597,6 +606,21 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
     let dj: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(dj["atoms_moved"], 1);
     assert_eq!(dj["households_moved"].as_u64().unwrap(), moved);
+    // As GeoJSON: the moved atom by its stored id, from B to A.
+    let (ok, out, err) = wangge(&[
+        "plan",
+        "diff",
+        &id.to_string(),
+        &v1.to_string(),
+        "--store",
+        st,
+        "--format",
+        "geojson",
+    ]);
+    assert!(ok, "{err}");
+    let gj: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(gj["features"][0]["properties"]["atom"], atoms[x].id);
+    assert_eq!(gj["features"][0]["properties"]["from"], b.as_str());
     let (ok, out, err) = wangge(&["plan", "show", &v4.to_string(), "--store", st]);
     assert!(ok && out.contains(&a), "{out}{err}");
     let dir = tempfile::tempdir().unwrap();
@@ -620,6 +644,36 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
         assert!(ok, "{format}: {out}{err}");
         assert!(path.exists());
     }
+    // Bad input on the command line: a clear error, nothing written.
+    let bad = dir.path().join("bad.out");
+    let (ok, _, err) = wangge(&[
+        "plan",
+        "export",
+        &v1.to_string(),
+        "--store",
+        st,
+        "--format",
+        "xml",
+        "--out",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("--format xml"), "{err}");
+    assert!(!bad.exists());
+    let (ok, _, err) = wangge(&["plan", "show", "999999", "--store", st]);
+    assert!(!ok && err.contains("no plan 999999"), "{err}");
+    let (ok, _, err) = wangge(&[
+        "plan",
+        "export",
+        &v1.to_string(),
+        "--store",
+        st,
+        "--format",
+        "gpkg",
+        "--out",
+        dir.path().join("g.gpkg").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("exists already"), "{err}");
+
     // GDAL reads the GeoPackage's grids: one feature per grid of the plan.
     let out = std::process::Command::new("ogrinfo")
         .args(["-so", "-al"])

@@ -981,33 +981,14 @@ pub async fn diff(
              cut its region again"
         ))
     })?;
-    let households = rp.ledger.households();
-    let features: Vec<Value> = d
-        .moved
-        .iter()
-        .filter_map(|m| {
-            let atom = rp.atoms.get(m.atom)?;
-            Some(json!({
-                "type": "Feature",
-                "id": a.atoms.get(m.atom),
-                "geometry": geojson::Geometry::from(&atom.geometry),
-                "properties": {
-                    "atom": a.atoms.get(m.atom),
-                    "from": m.from,
-                    "to": m.to,
-                    "households": households.get(m.atom),
-                },
-            }))
-        })
-        .collect();
-    let collection = json!({ "type": "FeatureCollection", "features": features });
+    let collection = d.features(&rp, &a.atoms);
     match q.get("format").map(String::as_str) {
         None | Some("json") => Ok(Json(json!({
             "from": id,
             "to": other,
             "levels": d.levels,
             "atoms_moved": d.moved.len(),
-            "households_moved": d.moved.iter().map(|m| u64::from(households.get(m.atom).copied().unwrap_or(0))).sum::<u64>(),
+            "households_moved": d.households_moved(rp.ledger.households()),
             "moved": collection,
         }))
         .into_response()),

@@ -88,7 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 format!("plans {a} and {b} are not over the same atoms (a plan generated afresh cut its region again)")
             })?;
             let rp = evaluate(&s, &policy, &pa)?;
-            diff(&rp, a, b, &d, &format)
+            diff(&rp, &pa.atoms, (a, b), &d, &format)
         }
         Command::Publish { id, message } => publish(&*store, &policy, id, message),
         Command::Export { id, format, out } => {
@@ -209,13 +209,14 @@ fn show(rp: &RegionPlan, format: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn diff(rp: &RegionPlan, a: i64, b: i64, d: &edit::Diff, format: &str) -> anyhow::Result<()> {
-    let households = rp.ledger.households();
-    let moved_households: u64 = d
-        .moved
-        .iter()
-        .map(|m| u64::from(households.get(m.atom).copied().unwrap_or(0)))
-        .sum();
+fn diff(
+    rp: &RegionPlan,
+    ids: &[crate::domain::AtomId],
+    (a, b): (i64, i64),
+    d: &edit::Diff,
+    format: &str,
+) -> anyhow::Result<()> {
+    let moved_households = d.households_moved(rp.ledger.households());
     match format {
         "json" => println!(
             "{}",
@@ -224,24 +225,7 @@ fn diff(rp: &RegionPlan, a: i64, b: i64, d: &edit::Diff, format: &str) -> anyhow
                 "atoms_moved": d.moved.len(), "households_moved": moved_households,
             }))?
         ),
-        "geojson" => {
-            let features: Vec<_> = d
-                .moved
-                .iter()
-                .filter_map(|m| {
-                    let atom = rp.atoms.get(m.atom)?;
-                    Some(json!({
-                        "type": "Feature",
-                        "geometry": geojson::Geometry::from(&atom.geometry),
-                        "properties": { "atom": atom.id, "from": m.from, "to": m.to, "households": households.get(m.atom) },
-                    }))
-                })
-                .collect();
-            println!(
-                "{}",
-                json!({ "type": "FeatureCollection", "features": features })
-            );
-        }
+        "geojson" => println!("{}", d.features(rp, ids)),
         "table" => {
             println!(
                 "plan {a} → plan {b}: {} atoms and {moved_households} households changed grid",

@@ -165,6 +165,45 @@ pub struct Diff {
     pub moved: Vec<Moved>,
 }
 
+impl Diff {
+    /// Households in the atoms that changed grid; `households[i]` is atom
+    /// `i`'s count (an evaluated plan's ledger).
+    pub fn households_moved(&self, households: &[u32]) -> u64 {
+        self.moved
+            .iter()
+            .map(|m| u64::from(households.get(m.atom).copied().unwrap_or(0)))
+            .sum()
+    }
+
+    /// The atoms that changed grid as GeoJSON features (atom id, from, to,
+    /// households), from an evaluated plan over the same atoms.
+    pub fn features(
+        &self,
+        plan: &crate::partition::plan::RegionPlan,
+        ids: &[crate::domain::AtomId],
+    ) -> serde_json::Value {
+        let households = plan.ledger.households();
+        let features: Vec<serde_json::Value> = self
+            .moved
+            .iter()
+            .filter_map(|m| {
+                let atom = plan.atoms.get(m.atom)?;
+                let id = ids.get(m.atom)?;
+                Some(serde_json::json!({
+                    "type": "Feature",
+                    "id": id,
+                    "geometry": geojson::Geometry::from(&atom.geometry),
+                    "properties": {
+                        "atom": id, "from": m.from, "to": m.to,
+                        "households": households.get(m.atom),
+                    },
+                }))
+            })
+            .collect();
+        serde_json::json!({ "type": "FeatureCollection", "features": features })
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LevelDiff {
     pub level: u8,
