@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use geo_types::Rect;
 use serde_json::{json, Value};
 
-use crate::access::Caller;
 use crate::access::projection::may_list;
+use crate::access::Caller;
 use crate::access::Role;
 use crate::io::feature::feature_for;
 use crate::snapshot::{Page, Snapshot};

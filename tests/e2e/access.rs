@@ -467,12 +467,19 @@ fn each_role_sees_its_projection_and_only_its_scope() {
     // The viewer sees households and people only as counts.
     for path in ["/api/layers/people/1", "/api/layers/households/1"] {
         let (status, v) = call(&w.server, "GET", path, Some(&token(Role::Viewer)), None);
-        assert_eq!((status, v["code"].as_str()), (403, Some("counts_only")), "{v}");
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (403, Some("counts_only")),
+            "{v}"
+        );
     }
     let planner_h = props(Role::Planner, "/api/layers/households/1");
     assert_eq!(planner_h["address"], "多福巷…", "{planner_h}");
     // A field the role does not see is absent, not empty.
-    assert!(planner_h.get("phone").is_none() && planner_h.get("flags").is_none(), "{planner_h}");
+    assert!(
+        planner_h.get("phone").is_none() && planner_h.get("flags").is_none(),
+        "{planner_h}"
+    );
     // Lists see only the scope: households 1, 2 and 4 are in community 001.
     for (role, t) in w.tokens.iter().filter(|(r, _)| *r != Role::Viewer) {
         let (_, v) = call(&w.server, "GET", "/api/layers/households", Some(t), None);
@@ -513,9 +520,23 @@ fn each_role_sees_its_projection_and_only_its_scope() {
         );
     }
     // The viewer's list of layers names no households or people.
-    let (_, v) = call(&w.server, "GET", "/api/layers", Some(&token(Role::Viewer)), None);
-    let names: Vec<_> = v["layers"].as_array().unwrap().iter().map(|l| l["name"].clone()).collect();
-    assert!(!names.contains(&"households".into()) && !names.contains(&"people".into()), "{names:?}");
+    let (_, v) = call(
+        &w.server,
+        "GET",
+        "/api/layers",
+        Some(&token(Role::Viewer)),
+        None,
+    );
+    let names: Vec<_> = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].clone())
+        .collect();
+    assert!(
+        !names.contains(&"households".into()) && !names.contains(&"people".into()),
+        "{names:?}"
+    );
     // The OGC API answers with the same projection and the same scope.
     for (role, t) in w.tokens.iter().filter(|(r, _)| *r != Role::Viewer) {
         for (layer, id) in [("people", 1), ("households", 1)] {

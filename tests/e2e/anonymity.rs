@@ -33,10 +33,10 @@ struct Secrets {
 
 impl Secrets {
     /// Everything personal, read as the admin.
-    fn read(s: &Server) -> Self {
+    fn read(server: &Server) -> Self {
         let mut out = Self::default();
         for layer in ["households", "people"] {
-            let (status, v, _) = s.get_json(&format!("/api/layers/{layer}?limit=10000"));
+            let (status, v, _) = server.get_json(&format!("/api/layers/{layer}?limit=10000"));
             assert_eq!(status, 200, "{v}");
             let features = v["features"].as_array().unwrap();
             assert!(!features.is_empty(), "the city has {layer}");
@@ -260,7 +260,12 @@ fn requests(
             .collect(),
         "/api/layers/{layer}/{id}" => layers
             .iter()
-            .flat_map(|l| [get(format!("/api/layers/{l}/{hid}")), get(format!("/api/layers/{l}/{}", w.person))])
+            .flat_map(|l| {
+                [
+                    get(format!("/api/layers/{l}/{hid}")),
+                    get(format!("/api/layers/{l}/{}", w.person)),
+                ]
+            })
             .collect(),
         "/ogc/collections/{collectionId}" => layers
             .iter()
@@ -296,7 +301,12 @@ fn requests(
                     for &(_, x, y) in &w.sample {
                         let t = tile_of(z, x, y);
                         if seen.insert(t) {
-                            out.push(get(format!("/tiles/{}/{z}/{}/{}.mvt", s.as_str(), t.0, t.1)));
+                            out.push(get(format!(
+                                "/tiles/{}/{z}/{}/{}.mvt",
+                                s.as_str(),
+                                t.0,
+                                t.1
+                            )));
                         }
                     }
                 }
@@ -314,7 +324,10 @@ fn requests(
                 .replace("{code}", &w.region)
                 .replace("{id}", &w.plan.to_string())
                 .replace("{other}", &w.plan.to_string());
-            assert!(!p.contains('{'), "route {pattern} needs a value in the anonymity test");
+            assert!(
+                !p.contains('{'),
+                "route {pattern} needs a value in the anonymity test"
+            );
             let body = (method == "POST").then(|| "{}".to_string());
             let mut out = vec![(method, p.clone(), body)];
             // Exports too.
@@ -363,9 +376,18 @@ fn fill(s: &Server, secrets: &Secrets) -> Fill {
         .to_string();
     assert!(codes.contains(leaf.as_str()));
     let (_, h, _) = s.get_json("/api/layers/households?limit=1");
-    let addr = h["features"][0]["properties"]["address"].as_str().unwrap_or("").to_string();
-    let head = h["features"][0]["properties"]["head_name"].as_str().unwrap_or("").to_string();
-    let phone = h["features"][0]["properties"]["phone"].as_str().unwrap_or("").to_string();
+    let addr = h["features"][0]["properties"]["address"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let head = h["features"][0]["properties"]["head_name"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let phone = h["features"][0]["properties"]["phone"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     let street: String = addr.chars().take_while(|c| !c.is_ascii_digit()).collect();
     let step = (secrets.households.len() / 12).max(1);
     Fill {
@@ -390,14 +412,21 @@ fn every_route_counts_only(s: &Server, viewer: &str, secrets: &Secrets) -> usize
     let mut tiles_with_cells = 0;
     for spec in route_specs() {
         let reqs = requests(spec.method, spec.path, &w);
-        assert!(!reqs.is_empty(), "{} {}: no request", spec.method, spec.path);
+        assert!(
+            !reqs.is_empty(),
+            "{} {}: no request",
+            spec.method,
+            spec.path
+        );
         for (method, path, body) in reqs {
             for (who, token) in [("anonymous", None), ("viewer", Some(viewer))] {
                 let a = call(s, method, &path, token, body.as_deref());
                 checked += 1;
                 let at = format!("{who} {method} {path} ({})", a.status);
                 faults.extend(scan(&a, secrets, &at));
-                if a.ctype.contains("vnd.mapbox-vector-tile") && path.starts_with("/tiles/households/") {
+                if a.ctype.contains("vnd.mapbox-vector-tile")
+                    && path.starts_with("/tiles/households/")
+                {
                     tiles_with_cells += 1;
                 }
                 // The refusal says why, with a stable code.
@@ -414,9 +443,17 @@ fn every_route_counts_only(s: &Server, viewer: &str, secrets: &Secrets) -> usize
             }
         }
     }
-    assert!(faults.is_empty(), "{} leaks:\n{}", faults.len(), faults.join("\n"));
+    assert!(
+        faults.is_empty(),
+        "{} leaks:\n{}",
+        faults.len(),
+        faults.join("\n")
+    );
     // The public map still shows where households are, as counts.
-    assert!(tiles_with_cells >= 10, "household cells were served: {tiles_with_cells}");
+    assert!(
+        tiles_with_cells >= 10,
+        "household cells were served: {tiles_with_cells}"
+    );
     checked
 }
 
@@ -425,15 +462,36 @@ fn lists_hide_individuals(s: &Server, viewer: &str) {
     for token in [None, Some(viewer)] {
         let a = call(s, "GET", "/api/layers", token, None);
         let v: Value = serde_json::from_slice(&a.body).unwrap();
-        let names: Vec<&str> = v["layers"].as_array().unwrap().iter().filter_map(|l| l["name"].as_str()).collect();
-        assert!(names.contains(&"regions") && !names.contains(&"households") && !names.contains(&"people"), "{names:?}");
+        let names: Vec<&str> = v["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l["name"].as_str())
+            .collect();
+        assert!(
+            names.contains(&"regions")
+                && !names.contains(&"households")
+                && !names.contains(&"people"),
+            "{names:?}"
+        );
         let a = call(s, "GET", "/ogc/collections", token, None);
         let v: Value = serde_json::from_slice(&a.body).unwrap();
-        let ids: Vec<&str> = v["collections"].as_array().unwrap().iter().filter_map(|l| l["id"].as_str()).collect();
-        assert!(!ids.contains(&"households") && !ids.contains(&"people"), "{ids:?}");
+        let ids: Vec<&str> = v["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l["id"].as_str())
+            .collect();
+        assert!(
+            !ids.contains(&"households") && !ids.contains(&"people"),
+            "{ids:?}"
+        );
         let a = call(s, "GET", "/api/regions", token, None);
         let v: Value = serde_json::from_slice(&a.body).unwrap();
-        assert!(v["regions"][0]["counts"]["households"].as_u64().unwrap() > 0, "{v}");
+        assert!(
+            v["regions"][0]["counts"]["households"].as_u64().unwrap() > 0,
+            "{v}"
+        );
     }
 }
 

@@ -246,11 +246,17 @@ fn ogc_gdal_reads_every_collection_pages_filters_and_copies() {
     let (list, _) = gdal("ogrinfo", Some(&viewer), &["-ro", "-q", &url]);
     assert!(
         list.lines().any(|l| l.contains(": regions"))
-            && !list.lines().any(|l| l.contains(": households") || l.contains(": people")),
+            && !list
+                .lines()
+                .any(|l| l.contains(": households") || l.contains(": people")),
         "{list}"
     );
     let (status, v, _) = server.get_as("/ogc/collections/people/items", Some(&viewer));
-    assert_eq!((status, v["code"].as_str()), (403, Some("counts_only")), "{v}");
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (403, Some("counts_only")),
+        "{v}"
+    );
 }
 
 #[test]

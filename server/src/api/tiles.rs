@@ -97,12 +97,10 @@ pub async fn tile(
     } else {
         let cache = st.tiles.clone();
         tokio::task::spawn_blocking(move || {
-            cache
-                .get_for(&snapshot, source, frame, &scope, detail)
-                .0
+            cache.get_for(&snapshot, source, frame, &scope, detail).0
         })
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
     };
     let etag = HeaderValue::from_str(&tile.etag).map_err(|e| ApiError::Internal(e.to_string()))?;
     let common = [

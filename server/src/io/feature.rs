@@ -152,12 +152,27 @@ mod test {
             if !personal {
                 continue;
             }
-            let office = serde_json::to_value(feature_for(&project_record(rec.clone(), Role::Office), Role::Office)).unwrap();
-            let planner = serde_json::to_value(feature_for(&project_record(rec.clone(), Role::Planner), Role::Planner)).unwrap();
-            let viewer = serde_json::to_value(feature_for(&project_record(rec.clone(), Role::Viewer), Role::Viewer)).unwrap();
+            let office = serde_json::to_value(feature_for(
+                &project_record(rec.clone(), Role::Office),
+                Role::Office,
+            ))
+            .unwrap();
+            let planner = serde_json::to_value(feature_for(
+                &project_record(rec.clone(), Role::Planner),
+                Role::Planner,
+            ))
+            .unwrap();
+            let viewer = serde_json::to_value(feature_for(
+                &project_record(rec.clone(), Role::Viewer),
+                Role::Viewer,
+            ))
+            .unwrap();
             for k in keys {
                 assert!(office["properties"].get(k).is_some(), "office {k}");
-                assert!(viewer["properties"].get(k).is_none(), "viewer {k}: {viewer}");
+                assert!(
+                    viewer["properties"].get(k).is_none(),
+                    "viewer {k}: {viewer}"
+                );
             }
             if let Record::Household(_) = rec {
                 let p = &planner["properties"];

@@ -122,14 +122,14 @@ pub fn cells_under(s: &Snapshot, frame: &Frame, scope: &Scope, k: u32) -> Vec<Ce
 
 /// The `household_cells` layer of a tile for a counts-only caller, or
 /// `None` below [`MIN_ZOOM`].
-pub fn layer(s: &Snapshot, frame: &Frame, scope: &Scope, k: u32) -> Option<Layer> {
+pub fn layer(s: &Snapshot, frame: &Frame, scope: &Scope, min_count: u32) -> Option<Layer> {
     if frame.z < MIN_ZOOM {
         return None;
     }
-    let e = f64::from(EXTENT);
-    let inside = |p: Coord<f64>| p.x >= 0.0 && p.x < e && p.y >= 0.0 && p.y < e;
+    let extent = f64::from(EXTENT);
+    let inside = |p: Coord<f64>| p.x >= 0.0 && p.x < extent && p.y >= 0.0 && p.y < extent;
     let mut l = LayerBuilder::new("household_cells");
-    let cells = cells_under(s, frame, scope, k);
+    let cells = cells_under(s, frame, scope, min_count);
     if frame.z >= BASE_ZOOM {
         for (i, c) in cells.iter().enumerate() {
             let p = frame.place(c.centre);
@@ -202,7 +202,9 @@ mod test {
         let other = (1001 << DEPTH, 1000 << DEPTH);
         assert!(publish(at(x, y, 3).chain(at(other.0, other.1, 3)), 5).is_empty());
         // Every published count is at least k; the total never exceeds the input.
-        let many: Vec<(u32, u32)> = (0..200u32).map(|i| (x + i % 29, y + (i * 7) % 31)).collect();
+        let many: Vec<(u32, u32)> = (0..200u32)
+            .map(|i| (x + i % 29, y + (i * 7) % 31))
+            .collect();
         let cells = publish(many, 5);
         assert!(cells.iter().all(|c| c.count >= 5));
         assert!(cells.iter().map(|c| c.count).sum::<u32>() <= 200);

@@ -55,10 +55,12 @@ pub fn render(
     detail: Detail,
     derived: &Derived<'_>,
 ) -> Vec<super::mvt::Layer> {
-    let k = derived.min_cell_households;
+    let min_count = derived.min_cell_households;
     match (detail, source) {
         (Detail::Counts, Source::Households) => {
-            return super::cells::layer(s, frame, scope, k).into_iter().collect();
+            return super::cells::layer(s, frame, scope, min_count)
+                .into_iter()
+                .collect();
         }
         (Detail::Counts, Source::People) => return Vec::new(),
         _ => {}
@@ -269,7 +271,7 @@ pub fn render(
                         if !g.bbox.is_some_and(|b| meets(b, bounds)) {
                             continue;
                         }
-                        let few = |n: u64| n > 0 && n < u64::from(k);
+                        let few = |n: u64| n > 0 && n < u64::from(min_count);
                         if detail == Detail::Counts && (few(g.households) || few(g.vulnerable)) {
                             continue;
                         }

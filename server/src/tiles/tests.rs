@@ -382,7 +382,10 @@ fn cell_counts(t: &Mvt) -> Vec<u64> {
     t.layers
         .iter()
         .flat_map(|l| {
-            assert_eq!(l.name, "household_cells", "counts-only tiles hold cells only");
+            assert_eq!(
+                l.name, "household_cells",
+                "counts-only tiles hold cells only"
+            );
             let at = l.keys.iter().position(|k| k == "count").unwrap();
             l.features.iter().map(move |f| {
                 let pair = f.tags.chunks(2).find(|p| p[0] as usize == at).unwrap();
@@ -395,21 +398,28 @@ fn cell_counts(t: &Mvt) -> Vec<u64> {
 #[test]
 fn counts_only_callers_get_cells_of_at_least_k_at_every_zoom_and_no_people() {
     use crate::access::projection::Detail;
-    let s = Arc::new(Snapshot::build(data()));
-    let c = cache();
+    let snap = Arc::new(Snapshot::build(data()));
+    let tiles = cache();
     let all = Scope::all();
     // 20 households along a street of 甲 (every 0.0004°, ≈ 37 m), 10 in 乙.
     for z in 10..=18 {
-        let f = tile_at(z, 109.004, 32.685);
-        let t = decode(&c.get_for(&s, Source::Households, f, &all, Detail::Counts).0);
+        let frame = tile_at(z, 109.004, 32.685);
+        let t = decode(
+            &tiles
+                .get_for(&snap, Source::Households, frame, &all, Detail::Counts)
+                .0,
+        );
         let counts = cell_counts(&t);
-        assert!(counts.iter().all(|&n| n >= 5), "z{z}: a count below k: {counts:?}");
+        assert!(
+            counts.iter().all(|&n| n >= 5),
+            "z{z}: a count below k: {counts:?}"
+        );
         if z <= 15 {
             assert!(!counts.is_empty(), "z{z}: counts shown");
         }
         // Whoever sees individuals still gets points from z16.
         if z >= 16 {
-            let t = decode(&c.get(&s, Source::Households, f, &all).0);
+            let t = decode(&tiles.get(&snap, Source::Households, frame, &all).0);
             assert_eq!(t.layers[0].name, "households");
         }
     }
@@ -419,8 +429,10 @@ fn counts_only_callers_get_cells_of_at_least_k_at_every_zoom_and_no_people() {
         let mut n = 0;
         for x in a.x..=b.x {
             for y in a.y..=b.y {
-                let f = Frame::new(z, x, y).unwrap();
-                let t = c.get_for(&s, Source::Households, f, &all, Detail::Counts).0;
+                let frame = Frame::new(z, x, y).unwrap();
+                let t = tiles
+                    .get_for(&snap, Source::Households, frame, &all, Detail::Counts)
+                    .0;
                 n += cell_counts(&decode(&t)).iter().sum::<u64>();
             }
         }
@@ -432,10 +444,21 @@ fn counts_only_callers_get_cells_of_at_least_k_at_every_zoom_and_no_people() {
         assert_eq!(total(z), t10, "z{z} and z10 show the same households");
     }
     // People: nothing at all.
-    let p = c.get_for(&s, Source::People, tile_at(14, 109.003, 32.683), &all, Detail::Counts);
-    assert!(p.0.is_empty());
+    let people = tiles.get_for(
+        &snap,
+        Source::People,
+        tile_at(14, 109.003, 32.683),
+        &all,
+        Detail::Counts,
+    );
+    assert!(people.0.is_empty());
     let tj = super::tilejson(Source::Households, Detail::Counts, "", None);
-    let ids: Vec<_> = tj["vector_layers"].as_array().unwrap().iter().map(|l| l["id"].clone()).collect();
+    let ids: Vec<_> = tj["vector_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].clone())
+        .collect();
     assert_eq!(ids, [serde_json::json!("household_cells")]);
     assert_eq!(tj["vector_layers"][0]["maxzoom"], 18);
 }
