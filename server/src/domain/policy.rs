@@ -318,6 +318,11 @@ mod test {
             .unwrap_err()
             .to_string();
         assert!(e.contains("foo"), "{e}");
+        let mut p = Policy::default();
+        assert_eq!(p.privacy.min_cell_households, 5, "k defaults to 5");
+        p.privacy.min_cell_households = 1;
+        let e = Policy::from_toml(&p.to_toml()).unwrap_err().to_string();
+        assert!(e.contains("min_cell_households"), "{e}");
         assert!(matches!(
             Policy::preset("nowhere"),
             Err(PolicyError::UnknownPreset(_))

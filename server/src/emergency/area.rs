@@ -408,3 +408,36 @@ pub fn plan(
         unserved,
     }
 }
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::access::Role;
+
+    #[test]
+    fn rows_leave_out_what_the_role_does_not_see() {
+        let p = crate::store::suite::sample()
+            .into_iter()
+            .find_map(|r| match r {
+                crate::store::Record::Person(p) => Some(p),
+                _ => None,
+            })
+            .unwrap();
+        let row = |role| {
+            let caller = Caller::of_user("t", role, &["*".to_string()]);
+            serde_json::to_value(person_row(&p, &caller, 0.0, None)).unwrap()
+        };
+        let office = row(Role::Office);
+        assert_eq!(
+            (office["name"].as_str(), office["phone"].as_str()),
+            (Some("李四"), Some("13900001111"))
+        );
+        let planner = row(Role::Planner);
+        assert_eq!(planner["phone"], "139****1111", "masked, not hidden");
+        let viewer = row(Role::Viewer);
+        assert!(
+            viewer.get("name").is_none() && viewer.get("phone").is_none(),
+            "{viewer}"
+        );
+    }
+}
