@@ -9,8 +9,10 @@ use std::fmt::Write as _;
 use geo_types::Rect;
 use serde_json::{json, Value};
 
+use crate::access::projection::may_list;
 use crate::access::Caller;
-use crate::io::feature::feature_of;
+use crate::access::Role;
+use crate::io::feature::feature_for;
 use crate::snapshot::{Page, Snapshot};
 use crate::store::{Layer, Record};
 
@@ -107,10 +109,16 @@ pub fn collection_doc(s: &Snapshot, layer: Layer, caller: &Caller, base: &str) -
     c
 }
 
+/// The collections `caller` may read: households and people only for
+/// roles that see individuals (no extent of them either for the others).
 pub fn collections_doc(s: &Snapshot, caller: &Caller, base: &str) -> Value {
     json!({
         "links": [link(&format!("{base}/collections"), "self", JSON, "collections")],
-        "collections": Layer::ALL.iter().map(|&l| collection_doc(s, l, caller, base)).collect::<Vec<_>>(),
+        "collections": Layer::ALL
+            .iter()
+            .filter(|&&l| may_list(caller.role, l))
+            .map(|&l| collection_doc(s, l, caller, base))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -166,6 +174,7 @@ pub fn items(s: &Snapshot, layer: Layer, caller: &Caller, q: &ItemsQuery) -> Pag
 /// and `collection` links and the paging figures; `now` is `timeStamp`.
 pub fn items_doc(
     layer: Layer,
+    role: Role,
     page: &Page<Record>,
     q: &ItemsQuery,
     base: &str,
@@ -174,7 +183,7 @@ pub fn items_doc(
     let features = page
         .items
         .iter()
-        .map(|r| serde_json::to_value(feature_of(r)))
+        .map(|r| serde_json::to_value(feature_for(r, role)))
         .collect::<Result<Vec<_>, _>>()?;
     let returned = features.len();
     let mut links = vec![
@@ -212,9 +221,14 @@ pub fn items_doc(
     }))
 }
 
-/// One feature with its `self` and `collection` links.
-pub fn item_doc(layer: Layer, record: &Record, base: &str) -> Result<Value, serde_json::Error> {
-    let mut f = serde_json::to_value(feature_of(record))?;
+/// One feature as `role` may see it, with its `self` and `collection` links.
+pub fn item_doc(
+    layer: Layer,
+    role: Role,
+    record: &Record,
+    base: &str,
+) -> Result<Value, serde_json::Error> {
+    let mut f = serde_json::to_value(feature_for(record, role))?;
     let id = crate::snapshot::record_id(record);
     let coll = format!("{base}/collections/{}", layer.as_str());
     f["links"] = json!([
@@ -246,7 +260,7 @@ mod test {
             offset: 2,
             items: vec![],
         };
-        let doc = items_doc(Layer::Roads, &page, &q, "http://h/ogc", "now").unwrap();
+        let doc = items_doc(Layer::Roads, Role::Viewer, &page, &q, "http://h/ogc", "now").unwrap();
         let rels: Vec<_> = doc["links"]
             .as_array()
             .unwrap()

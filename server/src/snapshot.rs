@@ -500,6 +500,8 @@ impl Snapshot {
 impl Snapshot {
     /// A page of any layer as `caller` may see it: their scope only, and
     /// personal fields projected for their role before they leave the core.
+    /// A role that sees counts only gets no household or person (an empty
+    /// page; the API refuses such requests before they get here).
     pub fn layer_page(
         &self,
         layer: Layer,
@@ -508,6 +510,13 @@ impl Snapshot {
         offset: usize,
         limit: usize,
     ) -> Page<Record> {
+        if !crate::access::projection::may_list(caller.role, layer) {
+            return Page {
+                matched: 0,
+                offset,
+                items: Vec::new(),
+            };
+        }
         let p = self.layer_page_raw(layer, bbox, &caller.scope, offset, limit);
         Page {
             matched: p.matched,
@@ -527,6 +536,9 @@ impl Snapshot {
         id: i64,
         caller: &crate::access::Caller,
     ) -> Option<Record> {
+        if !crate::access::projection::may_list(caller.role, layer) {
+            return None;
+        }
         self.layer_item_raw(layer, id, &caller.scope)
             .map(|r| crate::access::projection::project_record(r, caller.role))
     }

@@ -121,10 +121,20 @@ function startServer(store, publicMap = true) {
   });
 }
 
-async function getJson(url) {
-  const res = await fetch(url);
+async function getJson(url, token) {
+  const res = await fetch(url, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
   assert.equal(res.status, 200, `GET ${url}`);
   return res.json();
+}
+
+/** An admin API token for the tests' own reads (the public map sees counts only). */
+function adminToken(store) {
+  const name = `browser-admin-${process.pid}`;
+  const add = spawnSync(bin, ['user', 'add', name, '--role', 'admin', '--scope', '*', '--store', store], { encoding: 'utf8' });
+  assert.equal(add.status, 0, add.stderr);
+  const tok = spawnSync(bin, ['token', 'create', name, '--store', store], { encoding: 'utf8' });
+  assert.equal(tok.status, 0, tok.stderr);
+  return tok.stdout.trim().split('\n').pop().trim();
 }
 
 /** A session of `name` from Node (not the page): get and post with its cookie and CSRF token. */
@@ -210,6 +220,8 @@ describe('viewer', { timeout: 300_000 }, () => {
   let origin;
   let regions;
   let layers;
+  /** The tests' own token, to find where households are. */
+  let admin;
   const requests = [];
   /** Every response: URL and status, in order. */
   const responses = [];
@@ -239,10 +251,13 @@ describe('viewer', { timeout: 300_000 }, () => {
     if (spawnSync('fc-list', [':lang=zh'], { encoding: 'utf8' }).stdout?.trim() === '') {
       console.warn('no CJK font installed (apt-get install fonts-wqy-microhei): Chinese shows as boxes in screenshots');
     }
-    server = await startServer(await storePath());
+    const store = await storePath();
+    admin = adminToken(store);
+    server = await startServer(store);
     origin = server.origin;
     regions = (await getJson(`${origin}/api/regions`)).regions;
-    layers = Object.fromEntries((await getJson(`${origin}/api/layers`)).layers.map((l) => [l.name, l.features]));
+    // What the store holds (the public map lists no households or people).
+    layers = Object.fromEntries((await getJson(`${origin}/api/layers`, admin)).layers.map((l) => [l.name, l.features]));
     assert.ok(regions.length > 0, 'the store has no regions');
 
     browser = await chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, headless: true });
@@ -352,7 +367,7 @@ describe('viewer', { timeout: 300_000 }, () => {
       return;
     }
     // Where households live there are roads and buildings.
-    const h = (await getJson(`${origin}/api/layers/households?limit=1`)).features[0];
+    const h = (await getJson(`${origin}/api/layers/households?limit=1`, admin)).features[0];
     await jumpTo(h.geometry.coordinates, 16);
     const ids = [
       ...(layers.roads ? ['roads-casing', 'roads-line'] : []),
@@ -365,27 +380,37 @@ describe('viewer', { timeout: 300_000 }, () => {
       responses.some((r) => r.url.startsWith(`${origin}/tiles/basemap/`) && r.url.endsWith('.mvt') && r.status === 200),
       'no basemap tile answered 200',
     );
-    // Map data comes from the tiles; the layers API is asked for household points only.
+    // Map data comes from the tiles; the public map asks the layers API for nothing.
     const asked = requests.filter((u) => u.startsWith(`${origin}/api/layers/`)).map((u) => new URL(u).pathname);
-    assert.deepEqual([...new Set(asked)].filter((p) => p !== '/api/layers/households'), [], 'GeoJSON layers still fetched');
+    assert.deepEqual([...new Set(asked)], [], 'GeoJSON layers fetched');
   });
 
-  test('households render as points at high zoom', async (t) => {
+  test('the public map shows households as counts at every zoom, never as points', async (t) => {
     if (!layers.households) {
       t.skip('the store has no households');
       return;
     }
-    const h = (await getJson(`${origin}/api/layers/households?limit=1`)).features[0];
+    const h = (await getJson(`${origin}/api/layers/households?limit=1`, admin)).features[0];
+    // Counted per cell by the households tiles: a count of at least k (5), nothing personal.
+    const counts = async (z) => {
+      const cells = await rendered(['households-cells']);
+      assert.ok(cells.length > 0, `no household counts drawn at zoom ${z}`);
+      for (const c of cells) {
+        assert.ok(c.sourceLayer === 'household_cells' && Object.keys(c.props).join() === 'count', JSON.stringify(c));
+        assert.ok(c.props.count >= 5, `a count below k at zoom ${z}: ${c.props.count}`);
+      }
+    };
     await jumpTo(h.geometry.coordinates, 15);
-    assert.equal((await rendered(['households-circle'])).length, 0, 'household points drawn below their zoom');
-    // Below it, households counted per cell by the households tiles: a count, nothing personal.
-    const cells = await rendered(['households-cells']);
-    assert.ok(cells.length > 0, 'no household density drawn at zoom 15');
-    assert.ok(cells.every((c) => c.sourceLayer === 'household_cells' && c.props.count > 0 && Object.keys(c.props).join() === 'count'), JSON.stringify(cells[0]));
-    await jumpTo(h.geometry.coordinates, 17);
-    assert.ok((await rendered(['households-circle'])).length > 0, 'no household drawn at zoom 17');
-    assert.equal((await rendered(['households-cells'])).length, 0, 'household cells drawn at zoom 17');
-    assert.ok(requests.some((u) => u.startsWith(`${origin}/api/layers/households?bbox=`)), 'household points from the API');
+    await counts(15);
+    const before = requests.length;
+    for (const z of [16, 17, 18]) {
+      await jumpTo(h.geometry.coordinates, z);
+      await counts(z);
+      assert.equal((await rendered(['households-circle'])).length, 0, `household points drawn at zoom ${z}`);
+    }
+    const asked = requests.slice(before).filter((u) => u.startsWith(`${origin}/api/layers/`) || u.startsWith(`${origin}/ogc/`));
+    assert.deepEqual(asked, [], 'household points asked for by the public map');
+    assert.doesNotMatch(await page.textContent('#status-text'), /加载失败|failed/, 'no layer error in the status bar');
   });
 
   test('the layer switcher hides and shows a layer', async () => {
@@ -590,6 +615,14 @@ describe('sign-in', { timeout: 300_000 }, () => {
     const drawn = await page.evaluate(() => window.__wanggeMap.queryRenderedFeatures({ layers: ['regions-line'] }).length);
     assert.ok(drawn > 0, 'signed in, the map draws the regions');
     await page.screenshot({ path: path.join(artifacts, 'viewer-signed-in.png') });
+    // The office sees households one by one: points from the API at zoom 17.
+    const home = await page.evaluate(async () => (await (await fetch('/api/layers/households?limit=1')).json()).features[0].geometry.coordinates);
+    await page.evaluate((c) => window.__wanggeMap.jumpTo({ center: c, zoom: 17 }), home);
+    await page.evaluate(() => window.__wangge.idle());
+    const points = await page.evaluate(() => window.__wanggeMap.queryRenderedFeatures({ layers: ['households-circle'] }).length);
+    assert.ok(points > 0, 'signed in as office, household points drawn at zoom 17');
+    const cellsAt17 = await page.evaluate(() => window.__wanggeMap.queryRenderedFeatures({ layers: ['households-cells'] }).length);
+    assert.equal(cellsAt17, 0, 'household cells drawn under the points');
 
     // The English switch relabels the role and the button.
     await page.click('#lang-switch button[data-lang="en"]');

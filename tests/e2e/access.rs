@@ -380,6 +380,9 @@ fn access_matrix_from_the_route_table() {
             };
             let expected_ok = if spec.path == "/api/login" {
                 status == 400
+            } else if *role == Role::Viewer && in_path.starts_with("/tiles/households/") {
+                // Too few households in the fixture for a cell of k.
+                status == 200 || status == 204
             } else if spec.path.ends_with("/from-grids") {
                 // The generation jobs the matrix started save plans of the
                 // same regions meanwhile: a save on a plan one of them
@@ -388,7 +391,15 @@ fn access_matrix_from_the_route_table() {
             } else {
                 status == ok_status
             };
-            if allowed {
+            // Households and people one by one: never for the viewer,
+            // who sees them only as counts (403 counts_only).
+            let counts_only = *role == Role::Viewer
+                && !in_path.starts_with("/tiles")
+                && (in_path.contains("/households") || in_path.contains("/people"));
+            if allowed && counts_only {
+                assert_eq!(status, 403, "{in_path} as viewer: {v}");
+                assert_eq!(v["code"], "counts_only", "{in_path} as viewer: {v}");
+            } else if allowed {
                 assert!(
                     expected_ok,
                     "{} {} as {}: {status} {v}",
@@ -410,7 +421,9 @@ fn access_matrix_from_the_route_table() {
                     Some(token),
                     out_body.as_deref(),
                 );
-                let want = if *role == Role::Admin {
+                let want = if counts_only {
+                    403
+                } else if *role == Role::Admin {
                     if spec.path.ends_with("/from-grids") && status == 412 {
                         412
                     } else {
@@ -451,17 +464,24 @@ fn each_role_sees_its_projection_and_only_its_scope() {
         (planner["name"].as_str(), planner["phone"].as_str()),
         (Some("李四"), Some("139****0001"))
     );
-    let viewer = props(Role::Viewer, "/api/layers/people/1");
-    assert_eq!(
-        (viewer["name"].as_str(), viewer["phone"].as_str()),
-        (Some(""), Some(""))
-    );
-    let viewer_h = props(Role::Viewer, "/api/layers/households/1");
-    assert_eq!(viewer_h["address"], "", "{viewer_h}");
+    // The viewer sees households and people only as counts.
+    for path in ["/api/layers/people/1", "/api/layers/households/1"] {
+        let (status, v) = call(&w.server, "GET", path, Some(&token(Role::Viewer)), None);
+        assert_eq!(
+            (status, v["code"].as_str()),
+            (403, Some("counts_only")),
+            "{v}"
+        );
+    }
     let planner_h = props(Role::Planner, "/api/layers/households/1");
     assert_eq!(planner_h["address"], "多福巷…", "{planner_h}");
+    // A field the role does not see is absent, not empty.
+    assert!(
+        planner_h.get("phone").is_none() && planner_h.get("flags").is_none(),
+        "{planner_h}"
+    );
     // Lists see only the scope: households 1, 2 and 4 are in community 001.
-    for (role, t) in &w.tokens {
+    for (role, t) in w.tokens.iter().filter(|(r, _)| *r != Role::Viewer) {
         let (_, v) = call(&w.server, "GET", "/api/layers/households", Some(t), None);
         let mut ids: Vec<i64> = v["features"]
             .as_array()
@@ -499,8 +519,26 @@ fn each_role_sees_its_projection_and_only_its_scope() {
             role.as_str()
         );
     }
+    // The viewer's list of layers names no households or people.
+    let (_, v) = call(
+        &w.server,
+        "GET",
+        "/api/layers",
+        Some(&token(Role::Viewer)),
+        None,
+    );
+    let names: Vec<_> = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].clone())
+        .collect();
+    assert!(
+        !names.contains(&"households".into()) && !names.contains(&"people".into()),
+        "{names:?}"
+    );
     // The OGC API answers with the same projection and the same scope.
-    for (role, t) in &w.tokens {
+    for (role, t) in w.tokens.iter().filter(|(r, _)| *r != Role::Viewer) {
         for (layer, id) in [("people", 1), ("households", 1)] {
             let ogc = call(
                 &w.server,

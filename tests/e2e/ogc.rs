@@ -241,7 +241,22 @@ fn ogc_gdal_reads_every_collection_pages_filters_and_copies() {
             .count()
     };
     assert!(phones(&admin) > 0, "the admin sees phone numbers");
-    assert_eq!(phones(&viewer), 0, "a viewer sees no phone number");
+    // A viewer sees households and people only as counts: GDAL lists
+    // neither collection for them, and reading one is refused.
+    let (list, _) = gdal("ogrinfo", Some(&viewer), &["-ro", "-q", &url]);
+    assert!(
+        list.lines().any(|l| l.contains(": regions"))
+            && !list
+                .lines()
+                .any(|l| l.contains(": households") || l.contains(": people")),
+        "{list}"
+    );
+    let (status, v, _) = server.get_as("/ogc/collections/people/items", Some(&viewer));
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (403, Some("counts_only")),
+        "{v}"
+    );
 }
 
 #[test]
@@ -336,7 +351,7 @@ fn href<'a>(v: &'a Value, rel: &str) -> Option<&'a str> {
 fn ogc_documents_paging_links_and_problems_over_http() {
     let dir = tempfile::tempdir().unwrap();
     let store = fixture(dir.path());
-    let scoped = user_with_token(&store, "ogc-kan", "viewer", "110101001001");
+    let scoped = user_with_token(&store, "ogc-kan", "office", "110101001001");
     let server = Server::start(&store, &[]);
 
     let (status, v, ctype) = server.get_json("/ogc");

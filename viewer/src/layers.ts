@@ -10,7 +10,9 @@
 // carry no personal field, and the points are coloured by care level,
 // which the role-projected API gives. A view with more points than the
 // limit shows the first page and says so in the status bar; a newer view
-// aborts the request of the older one.
+// aborts the request of the older one. Roles that see households only as
+// counts (a viewer, the public map) find no `households` in /api/layers:
+// they are never asked for points, and the counted cells stay at every zoom.
 
 import type { GeoJSONSource, Map as MlMap, MapSourceDataEvent, VectorTileSource } from 'maplibre-gl';
 import * as api from './api';
@@ -18,6 +20,7 @@ import { sessionEnded } from './ui/login';
 import {
   DATA_LAYERS,
   HOUSEHOLD_CELLS,
+  HOUSEHOLD_CELLS_LAYER,
   HOUSEHOLD_POINTS,
   HOUSEHOLD_POINTS_FROM,
   LAYER_SOURCES,
@@ -116,6 +119,18 @@ export class LayerLoader {
 
   setAvailable(names: string[]): void {
     this.available = new Set(names);
+    // Counts only: the cells (overzoomed from z15, which the server cuts
+    // the same for every zoom) stand in for the points.
+    if (this.map.getLayer(HOUSEHOLD_CELLS_LAYER)) {
+      this.map.setLayerZoomRange(HOUSEHOLD_CELLS_LAYER, LAYER_CONFIG.households.minzoom, this.pointsAllowed() ? HOUSEHOLD_POINTS_FROM : 24);
+    }
+    this.schedule(0);
+    this.updateStates();
+  }
+
+  /** True when the caller may see household points (known once /api/layers answered). */
+  private pointsAllowed(): boolean {
+    return this.available?.has('households') ?? false;
   }
 
   isVisible(layer: DataLayer): boolean {
@@ -173,8 +188,7 @@ export class LayerLoader {
 
   private stateOf(layer: DataLayer, zoom: number): LoadReport {
     if (!this.visible.has(layer) || zoom < LAYER_CONFIG[layer].minzoom) return { layer, state: 'hidden' };
-    if (layer === 'households' && zoom >= HOUSEHOLD_POINTS_FROM) {
-      if (this.available && !this.available.has('households')) return { layer, state: 'hidden' };
+    if (layer === 'households' && zoom >= HOUSEHOLD_POINTS_FROM && this.pointsAllowed()) {
       return this.points ?? { layer, state: 'loading' };
     }
     const sources = LAYER_SOURCES[layer].filter((s) => s !== HOUSEHOLD_POINTS && this.map.getSource(s));
@@ -205,7 +219,7 @@ export class LayerLoader {
     const wanted =
       this.visible.has('households') &&
       this.map.getZoom() >= HOUSEHOLD_POINTS_FROM &&
-      (this.available?.has('households') ?? true);
+      this.pointsAllowed();
     if (!source || !wanted) {
       if (source && this.points) source.setData({ type: 'FeatureCollection', features: [] });
       this.setPoints(null);

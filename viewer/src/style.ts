@@ -71,6 +71,8 @@ export const TILE_SOURCES = ['basemap', 'regions', 'grids', 'atoms', 'households
 export type TileSource = (typeof TILE_SOURCES)[number];
 /** Map source id of the households tiles (household_cells counts). */
 export const HOUSEHOLD_CELLS = 'household-cells';
+/** Style layer id of the household counts (its zoom range follows the role, layers.ts). */
+export const HOUSEHOLD_CELLS_LAYER = 'households-cells';
 /** Map source id of the household points (GeoJSON from the API, layers.ts). */
 export const HOUSEHOLD_POINTS = 'households';
 /** Households are points from this zoom on, counts per cell below it (server/src/tiles). */
@@ -140,8 +142,9 @@ export function buildStyle(): StyleSpecification {
     regions: vector('regions'),
     grids: vector('grids'),
     atoms: vector('atoms', 13),
-    // Counts per cell exist from z10 to z15; from z16 the tiles hold bare
-    // points (id only) and the style draws the API's points instead.
+    // Counts per cell from z10 to z15; from z16 roles that see individuals
+    // get the API's points instead, and counts-only roles (the public map)
+    // keep these cells, overzoomed (layers.ts).
     [HOUSEHOLD_CELLS]: vector('households', 10, HOUSEHOLD_POINTS_FROM - 1),
     [HOUSEHOLD_POINTS]: { type: 'geojson', data: EMPTY },
     // The region picked in the list or the search, outlined.
@@ -252,10 +255,11 @@ export function buildStyle(): StyleSpecification {
         paint: { 'line-color': colors.selection, 'line-width': 3 },
       },
       {
-        // Where people live below the points' zoom: households counted per
-        // cell (1/32 of a tile) by the server, a circle per cell whose area
-        // grows with the count. No household is identifiable in it.
-        id: 'households-cells',
+        // Where people live below the points' zoom (at every zoom for
+        // counts-only roles): households counted per cell by the server, a
+        // circle per cell whose area grows with the count; a count is never
+        // below the server's k. No household is identifiable in it.
+        id: HOUSEHOLD_CELLS_LAYER,
         type: 'circle',
         source: HOUSEHOLD_CELLS,
         'source-layer': 'household_cells',
@@ -350,7 +354,7 @@ export const STYLE_LAYERS: Record<DataLayer, string[]> = {
   atoms: ['atoms-line'],
   grids: ['grids-line-3', 'grids-line-2', 'grids-line-1', 'grids-label'],
   regions: ['regions-fill', 'regions-line', 'regions-label'],
-  households: ['households-cells', 'households-circle'],
+  households: [HOUSEHOLD_CELLS_LAYER, 'households-circle'],
 };
 
 /** The grid line layers, finest first (the order they are drawn in). */

@@ -1,7 +1,9 @@
 //! Personal fields and what each role sees of them.
 //!
-//! | field                         | admin | office | emergency | planner | viewer |
+//! | what                          | admin | office | emergency | planner | viewer |
 //! |-------------------------------|-------|--------|-----------|---------|--------|
+//! | households and people one by one (points, ids) | yes | yes | yes | yes | no: counts only |
+//! | household care level, size    | full  | full   | full      | full    | counts only |
 //! | household head's name         | full  | full   | full      | masked  | hidden |
 //! | household phone               | full  | full   | full      | hidden  | hidden |
 //! | household exact address       | full  | full   | full      | masked  | hidden |
@@ -10,10 +12,19 @@
 //! | person's phone                | full  | full   | full      | masked  | hidden |
 //!
 //! Masked values let a person recognise a record without being able to call
-//! or visit: `138****5678`, `张*`, the address up to its road. Care levels
-//! and household sizes are not personal on their own and stay visible, so
-//! figures add up for every role. Anonymous callers and vector tiles see the
-//! `viewer` projection.
+//! or visit: `138****5678`, `张*`, the address up to its road. A hidden
+//! field is absent from every answer (not an empty string, which would read
+//! as "none").
+//!
+//! Roles that see counts only ([`Detail::Counts`]: `viewer`, and anonymous
+//! callers of a public map, who get the `viewer` role) never see a
+//! household or a person: no point, no id, no care level of one household.
+//! The household and people layers and collections answer them 403
+//! (`counts_only`); tiles give them households counted per cell, and a
+//! cell holding fewer than k households (the policy's
+//! `privacy.min_cell_households`, default 5) is merged into a coarser cell
+//! or, when even the coarsest holds fewer, not shown ([`crate::tiles::cells`]).
+//! Counts per grid and per region stay.
 
 use crate::domain::{Household, Person, SensitiveFlags};
 
@@ -36,6 +47,37 @@ pub enum PersonalField {
     HouseholdFlags,
     PersonName,
     PersonPhone,
+}
+
+/// Whether a role sees households and people one by one, or only counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Detail {
+    /// Points, ids and attributes (personal fields per [`visibility`]).
+    Individuals,
+    /// Counts per region, grid or cell of at least k households.
+    Counts,
+}
+
+/// The first row of the table above.
+pub fn detail(role: Role) -> Detail {
+    match role {
+        Role::Admin | Role::Office | Role::Emergency | Role::Planner => Detail::Individuals,
+        Role::Viewer => Detail::Counts,
+    }
+}
+
+/// True when `role` may see the features of `layer` one by one: every
+/// layer but households and people, and those only for roles that see
+/// individuals.
+pub fn may_list(role: Role, layer: crate::store::Layer) -> bool {
+    use crate::store::Layer;
+    detail(role) == Detail::Individuals || !matches!(layer, Layer::Households | Layer::People)
+}
+
+/// True when `role` sees `field` at all (in full or masked): a field it
+/// does not see is left out of the answer.
+pub fn shows(role: Role, field: PersonalField) -> bool {
+    visibility(role, field) != Visibility::Hidden
 }
 
 /// The table above, as code.
@@ -178,6 +220,8 @@ mod test {
             ("张**", "", "汉滨区兴安路…")
         );
         assert!(p.flags.is_empty());
+        assert!(!shows(Role::Planner, PersonalField::HouseholdPhone));
+        assert!(shows(Role::Planner, PersonalField::HouseholdAddress));
         let v = project_household(&h, Role::Viewer);
         assert!(
             v.head_name.is_empty()
@@ -185,7 +229,31 @@ mod test {
                 && v.address.is_empty()
                 && v.flags.is_empty()
         );
-        assert_eq!((v.care, v.size), (h.care, h.size), "figures stay visible");
+    }
+
+    #[test]
+    fn viewers_see_counts_and_no_household_or_person() {
+        use crate::store::Layer;
+        assert_eq!(detail(Role::Viewer), Detail::Counts);
+        for r in [Role::Admin, Role::Office, Role::Emergency, Role::Planner] {
+            assert_eq!(detail(r), Detail::Individuals, "{r}");
+            assert!(may_list(r, Layer::Households), "{r}");
+        }
+        for l in Layer::ALL {
+            let personal = matches!(l, Layer::Households | Layer::People);
+            assert_eq!(may_list(Role::Viewer, l), !personal, "{l:?}");
+        }
+        for f in [
+            PersonalField::HouseholdName,
+            PersonalField::HouseholdPhone,
+            PersonalField::HouseholdAddress,
+            PersonalField::HouseholdFlags,
+            PersonalField::PersonName,
+            PersonalField::PersonPhone,
+        ] {
+            assert!(!shows(Role::Viewer, f), "{f:?}");
+            assert!(shows(Role::Office, f), "{f:?}");
+        }
     }
 }
 

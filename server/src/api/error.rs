@@ -21,6 +21,10 @@ pub enum ApiError {
     /// Signed in, but the role may not do this (or a CSRF token is missing).
     #[error("{0}")]
     Forbidden(String),
+    /// The caller's role sees households and people only as counts
+    /// (`viewer`, a public map): 403 with `code: counts_only`.
+    #[error("{0}")]
+    CountsOnly(String),
     /// The client accepts no format the route serves (`Accept`).
     #[error("{0}")]
     NotAcceptable(String),
@@ -57,7 +61,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::CountsOnly(_) => StatusCode::FORBIDDEN,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -94,6 +98,9 @@ impl IntoResponse for ApiError {
             if let Some(extra) = extra.as_object() {
                 b.extend(extra.clone());
             }
+        }
+        if let (Self::CountsOnly(_), Some(b)) = (&self, body.as_object_mut()) {
+            b.insert("code".into(), json!("counts_only"));
         }
         let mut resp = (
             status,

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::{ApiError, AppState, CallerOf};
 use crate::access::Caller;
-use crate::io::feature::feature_of;
+use crate::io::feature::feature_for;
 use crate::store::Layer;
 use crate::store::Record;
 
@@ -74,10 +74,27 @@ pub(super) fn parse_usize(
     }
 }
 
+/// Refuses, with 403 `counts_only`, a request for households or people one
+/// by one from a role that sees them only as counts.
+pub(super) fn check_listable(st: &AppState, caller: &Caller, layer: Layer) -> Result<(), ApiError> {
+    if crate::access::projection::may_list(caller.role, layer) {
+        return Ok(());
+    }
+    Err(ApiError::CountsOnly(format!(
+        "{}: the {} role sees households and people only as counts (per region, per grid, and per map cell of at least {} households in the households tiles), never one by one",
+        layer.as_str(),
+        caller.role,
+        st.policy.privacy.min_cell_households
+    )))
+}
+
+/// The layers the caller may list (households and people only for roles
+/// that see individuals), with their feature counts.
 pub async fn list(State(st): State<AppState>, CallerOf(caller): CallerOf) -> Json<Value> {
     let s = st.snapshot.load();
     let layers: Vec<Value> = Layer::ALL
         .iter()
+        .filter(|&&l| crate::access::projection::may_list(caller.role, l))
         .map(|&l| {
             let n = s.layer_page(l, None, &caller, 0, 0).matched;
             json!({ "name": l.as_str(), "features": n, "href": format!("/api/layers/{}", l.as_str()) })
@@ -94,6 +111,7 @@ pub async fn items(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let layer = layer(&name)?;
+    check_listable(&st, &caller, layer)?;
     let bbox = q.get("bbox").map(|s| parse_bbox(s)).transpose()?;
     let limit = parse_usize(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = parse_usize(&q, "offset", 0, usize::MAX)?;
@@ -103,7 +121,10 @@ pub async fn items(
     let features: Vec<Value> = page
         .items
         .iter()
-        .map(|r| serde_json::to_value(feature_of(r)).map_err(|e| ApiError::Internal(e.to_string())))
+        .map(|r| {
+            serde_json::to_value(feature_for(r, caller.role))
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
         .collect::<Result<_, _>>()?;
     let returned = features.len();
     let mut links = vec![];
@@ -133,6 +154,7 @@ pub async fn item(
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let layer = layer(&name)?;
+    check_listable(&st, &caller, layer)?;
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("feature id {id:?} is not a number")))?;
@@ -141,7 +163,7 @@ pub async fn item(
         .layer_item(layer, id, &caller)
         .ok_or_else(|| ApiError::NotFound(format!("{} feature {id}", layer.as_str())))?;
     audit_reveal(&st, &caller, &auth.address, layer, std::slice::from_ref(&r));
-    serde_json::to_value(feature_of(&r))
+    serde_json::to_value(feature_for(&r, caller.role))
         .map(Json)
         .map_err(|e| ApiError::Internal(e.to_string()))
 }

@@ -165,6 +165,7 @@ pub async fn collection_one(
 ) -> Result<Response, ApiError> {
     check_request(&q, &[], &headers)?;
     let layer = collection(&id)?;
+    super::layers::check_listable(&st, &caller, layer)?;
     let s = st.snapshot.load();
     let doc = ogc::collection_doc(&s, layer, &caller, &base_url(&st, &headers));
     Ok(respond(JSON, &doc))
@@ -180,6 +181,7 @@ pub async fn items(
 ) -> Result<Response, ApiError> {
     check_request(&q, &["bbox", "limit", "offset", "datetime"], &headers)?;
     let layer = collection(&id)?;
+    super::layers::check_listable(&st, &caller, layer)?;
     let query = ItemsQuery {
         bbox: q.get("bbox").map(|s| parse_bbox(s)).transpose()?,
         limit: number(&q, "limit", DEFAULT_LIMIT, (1, MAX_LIMIT))?,
@@ -191,6 +193,7 @@ pub async fn items(
     super::layers::audit_reveal(&st, &caller, &auth.address, layer, &page.items);
     let doc = ogc::items_doc(
         layer,
+        caller.role,
         &page,
         &query,
         &base_url(&st, &headers),
@@ -210,13 +213,14 @@ pub async fn item(
 ) -> Result<Response, ApiError> {
     check_request(&q, &[], &headers)?;
     let layer = collection(&id)?;
+    super::layers::check_listable(&st, &caller, layer)?;
     let missing = || ApiError::NotFound(format!("{id} feature {fid:?}"));
     // Ids are numbers; anything else names no feature (404, not 400).
     let n: i64 = fid.parse().map_err(|_| missing())?;
     let s = st.snapshot.load();
     let r = s.layer_item(layer, n, &caller).ok_or_else(missing)?;
     super::layers::audit_reveal(&st, &caller, &auth.address, layer, std::slice::from_ref(&r));
-    let doc = ogc::item_doc(layer, &r, &base_url(&st, &headers))
+    let doc = ogc::item_doc(layer, caller.role, &r, &base_url(&st, &headers))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(respond(GEOJSON, &doc))
 }

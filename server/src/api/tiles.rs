@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{ApiError, AppState, CallerScope};
+use super::{ApiError, AppState, CallerOf};
+use crate::access::projection::detail;
 use crate::tiles::{self, Source, TileError};
 
 impl From<TileError> for ApiError {
@@ -46,15 +47,15 @@ fn bounds(st: &AppState, scope: &crate::access::Scope) -> Option<geo_types::Rect
 /// `GET /tiles`: the tile sources with their TileJSON.
 pub async fn list(
     State(st): State<AppState>,
-    CallerScope(scope): CallerScope,
+    CallerOf(caller): CallerOf,
     headers: HeaderMap,
 ) -> Json<Value> {
     let base = origin(&st, &headers);
-    let b = bounds(&st, &scope);
+    let b = bounds(&st, &caller.scope);
     let sources: Vec<Value> = Source::ALL
         .iter()
         .map(|s| {
-            let mut tj = tiles::tilejson(*s, &base, b);
+            let mut tj = tiles::tilejson(*s, detail(caller.role), &base, b);
             tj["url"] = json!(format!("{base}/tiles/{}", s.as_str()));
             tj
         })
@@ -65,36 +66,41 @@ pub async fn list(
 /// `GET /tiles/{source}`: TileJSON 3.0.0.
 pub async fn tilejson(
     State(st): State<AppState>,
-    CallerScope(scope): CallerScope,
+    CallerOf(caller): CallerOf,
     Path(source): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let s = Source::parse(&source).ok_or(TileError::UnknownSource(source))?;
     Ok(Json(tiles::tilejson(
         s,
+        detail(caller.role),
         &origin(&st, &headers),
-        bounds(&st, &scope),
+        bounds(&st, &caller.scope),
     )))
 }
 
-/// `GET /tiles/{source}/{z}/{x}/{y}.mvt`: one tile. 204 when empty; 304
-/// when the caller's `If-None-Match` still holds.
+/// `GET /tiles/{source}/{z}/{x}/{y}.mvt`: one tile as the caller's scope
+/// and role may see it (counts only for `viewer` and a public map). 204
+/// when empty; 304 when the caller's `If-None-Match` still holds.
 pub async fn tile(
     State(st): State<AppState>,
-    CallerScope(scope): CallerScope,
+    CallerOf(caller): CallerOf,
     Path((source, z, x, y)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (source, frame) = tiles::address(&source, &z, &x, &y)?;
     let snapshot = st.snapshot.load();
+    let (scope, detail) = (caller.scope, detail(caller.role));
     // A warm tile is answered here; cutting one runs on the blocking pool.
-    let tile = if let Some(t) = st.tiles.cached(&snapshot, source, frame, &scope) {
+    let tile = if let Some(t) = st.tiles.cached(&snapshot, source, frame, &scope, detail) {
         t
     } else {
         let cache = st.tiles.clone();
-        tokio::task::spawn_blocking(move || cache.get(&snapshot, source, frame, &scope).0)
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
+        tokio::task::spawn_blocking(move || {
+            cache.get_for(&snapshot, source, frame, &scope, detail).0
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
     };
     let etag = HeaderValue::from_str(&tile.etag).map_err(|e| ApiError::Internal(e.to_string()))?;
     let common = [

@@ -31,6 +31,8 @@ pub struct Policy {
     /// Digits of the per-level sequence in grid codes.
     #[serde(default = "default_code_widths")]
     pub code_widths: [usize; 3],
+    #[serde(default)]
+    pub privacy: Privacy,
 }
 
 /// Household range of one level.
@@ -89,6 +91,23 @@ impl Default for Reach {
         Self {
             carer_radius_m: 300.0,
             walking_speed_m_per_s: 1.2,
+        }
+    }
+}
+
+/// What roles that see only counts (`viewer`, a public map) are shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Privacy {
+    /// k of k-anonymity: a household count below this is never published
+    /// to them (its cell is merged into a coarser one, or suppressed).
+    pub min_cell_households: u32,
+}
+
+impl Default for Privacy {
+    fn default() -> Self {
+        Self {
+            min_cell_households: 5,
         }
     }
 }
@@ -177,6 +196,7 @@ impl Policy {
             reach: Reach::default(),
             care_levels: default_care_levels(),
             code_widths: default_code_widths(),
+            privacy: Privacy::default(),
         })
     }
 
@@ -220,6 +240,12 @@ impl Policy {
                     w[0].name, w[0].target_households, w[1].name, w[1].target_households
                 ));
             }
+        }
+        if self.privacy.min_cell_households < 2 {
+            return bad(format!(
+                "privacy.min_cell_households: at least 2 (a count of 1 is a household), got {}",
+                self.privacy.min_cell_households
+            ));
         }
         if self.care_levels.is_empty() || self.care_levels.len() > 8 {
             return bad("care_levels: between 1 and 8 entries".into());
@@ -292,6 +318,11 @@ mod test {
             .unwrap_err()
             .to_string();
         assert!(e.contains("foo"), "{e}");
+        let mut p = Policy::default();
+        assert_eq!(p.privacy.min_cell_households, 5, "k defaults to 5");
+        p.privacy.min_cell_households = 1;
+        let e = Policy::from_toml(&p.to_toml()).unwrap_err().to_string();
+        assert!(e.contains("min_cell_households"), "{e}");
         assert!(matches!(
             Policy::preset("nowhere"),
             Err(PolicyError::UnknownPreset(_))

@@ -8,7 +8,7 @@ use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use serde::Serialize;
 
 use super::{area_contains, dispatch, Area, EmergencyIndex, Filter, Tally};
-use crate::access::projection::{project_household, project_person};
+use crate::access::projection::{project_household, project_person, shows, PersonalField};
 use crate::access::Caller;
 use crate::domain::{Household, Person};
 use crate::snapshot::Snapshot;
@@ -21,9 +21,13 @@ pub struct HouseholdRow {
     pub care_name: String,
     pub grid: Option<String>,
     pub region: Option<String>,
-    pub address: String,
-    pub head_name: String,
-    pub phone: String,
+    /// Personal fields: `None` (left out) when the caller's role does not see them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
     pub size: u8,
     pub lon: f64,
     pub lat: f64,
@@ -33,8 +37,11 @@ pub struct HouseholdRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct PersonRow {
     pub id: i64,
-    pub name: String,
-    pub phone: String,
+    /// Personal fields: `None` (left out) when the caller's role does not see them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
     pub roles: Vec<&'static str>,
     pub team: Option<String>,
     pub skills: Vec<String>,
@@ -69,10 +76,11 @@ pub struct AreaReport {
 
 pub fn person_row(p: &Person, caller: &Caller, distance_m: f64, walk_m: Option<f64>) -> PersonRow {
     let p = project_person(p, caller.role);
+    let shown = |f: PersonalField, v: String| shows(caller.role, f).then_some(v);
     PersonRow {
         id: p.id,
-        name: p.name,
-        phone: p.phone,
+        name: shown(PersonalField::PersonName, p.name),
+        phone: shown(PersonalField::PersonPhone, p.phone),
         roles: p.roles.iter().map(|r| r.as_str()).collect(),
         team: p.team,
         skills: p.skills,
@@ -94,6 +102,7 @@ fn household_row(
 ) -> HouseholdRow {
     let _ = s;
     let h = project_household(h, caller.role);
+    let shown = |f: PersonalField, v: String| shows(caller.role, f).then_some(v);
     HouseholdRow {
         id: h.id,
         care: h.care.0,
@@ -103,9 +112,9 @@ fn household_row(
             .unwrap_or_else(|| h.care.0.to_string()),
         grid,
         region: h.region.map(|r| r.to_string()),
-        address: h.address,
-        head_name: h.head_name,
-        phone: h.phone,
+        address: shown(PersonalField::HouseholdAddress, h.address),
+        head_name: shown(PersonalField::HouseholdName, h.head_name),
+        phone: shown(PersonalField::HouseholdPhone, h.phone),
         size: h.size,
         lon: h.location.x(),
         lat: h.location.y(),
@@ -397,5 +406,38 @@ pub fn plan(
         total_travel_m: (total * 10.0).round() / 10.0,
         routes,
         unserved,
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::access::Role;
+
+    #[test]
+    fn rows_leave_out_what_the_role_does_not_see() {
+        let p = crate::store::suite::sample()
+            .into_iter()
+            .find_map(|r| match r {
+                crate::store::Record::Person(p) => Some(p),
+                _ => None,
+            })
+            .unwrap();
+        let row = |role| {
+            let caller = Caller::of_user("t", role, &["*".to_string()]);
+            serde_json::to_value(person_row(&p, &caller, 0.0, None)).unwrap()
+        };
+        let office = row(Role::Office);
+        assert_eq!(
+            (office["name"].as_str(), office["phone"].as_str()),
+            (Some("李四"), Some("13900001111"))
+        );
+        let planner = row(Role::Planner);
+        assert_eq!(planner["phone"], "139****1111", "masked, not hidden");
+        let viewer = row(Role::Viewer);
+        assert!(
+            viewer.get("name").is_none() && viewer.get("phone").is_none(),
+            "{viewer}"
+        );
     }
 }

@@ -56,13 +56,13 @@ pub fn csv(plan: &DispatchPlan, made_by: &str, made_at: &str) -> String {
             let h = &s.household;
             let cells = [
                 r.volunteer.id.to_string(),
-                r.volunteer.name.clone(),
-                r.volunteer.phone.clone(),
+                r.volunteer.name.clone().unwrap_or_default(),
+                r.volunteer.phone.clone().unwrap_or_default(),
                 h.id.to_string(),
                 h.care_name.clone(),
-                h.head_name.clone(),
-                h.phone.clone(),
-                h.address.clone(),
+                h.head_name.clone().unwrap_or_default(),
+                h.phone.clone().unwrap_or_default(),
+                h.address.clone().unwrap_or_default(),
                 format!("{:.0}", s.travel_m),
                 String::new(),
             ];
@@ -84,9 +84,9 @@ pub fn csv(plan: &DispatchPlan, made_by: &str, made_at: &str) -> String {
             "",
             &h.id.to_string(),
             &h.care_name,
-            &h.head_name,
-            &h.phone,
-            &h.address,
+            h.head_name.as_deref().unwrap_or_default(),
+            h.phone.as_deref().unwrap_or_default(),
+            h.address.as_deref().unwrap_or_default(),
             "",
             &u.reason,
         ];
@@ -138,8 +138,8 @@ table{{border-collapse:collapse;width:100%;font-size:10.5pt}}td,th{{border:1px s
             h,
             "<section><h2>{} · {} · {}</h2><p class=\"meta\">队伍：{}　技能：{}　合计 {:.0} 米</p>\
 <table><tr><th>#</th><th>户类别</th><th>户主</th><th>电话</th><th>地址</th><th>距离(米)</th><th>已到</th></tr>",
-            esc(&v.name),
-            esc(&v.phone),
+            esc(v.name.as_deref().unwrap_or_default()),
+            esc(v.phone.as_deref().unwrap_or_default()),
             v.id,
             esc(v.team.as_deref().unwrap_or("-")),
             esc(&v.skills.join("、")),
@@ -152,9 +152,9 @@ table{{border-collapse:collapse;width:100%;font-size:10.5pt}}td,th{{border:1px s
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>□</td></tr>",
                 i + 1,
                 esc(&x.care_name),
-                esc(&x.head_name),
-                esc(&x.phone),
-                esc(&x.address),
+                esc(x.head_name.as_deref().unwrap_or_default()),
+                esc(x.phone.as_deref().unwrap_or_default()),
+                esc(x.address.as_deref().unwrap_or_default()),
                 s.travel_m
             );
         }
@@ -168,9 +168,9 @@ table{{border-collapse:collapse;width:100%;font-size:10.5pt}}td,th{{border:1px s
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&x.care_name),
-                esc(&x.head_name),
-                esc(&x.phone),
-                esc(&x.address),
+                esc(x.head_name.as_deref().unwrap_or_default()),
+                esc(x.phone.as_deref().unwrap_or_default()),
+                esc(x.address.as_deref().unwrap_or_default()),
                 esc(&u.reason)
             );
         }

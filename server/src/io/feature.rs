@@ -1,10 +1,13 @@
 //! Records as GeoJSON features: what the API's layer endpoints and exports
-//! write. Every attribute is included; callers project personal fields per
-//! role before converting.
+//! write. Callers project personal fields per role before converting
+//! ([`crate::access::projection`]); a field the role does not see is left
+//! out here, so "hidden" never reads as "empty".
 
 use geojson::{Feature, Geometry, JsonObject};
 use serde_json::{json, Value};
 
+use crate::access::projection::{shows, PersonalField};
+use crate::access::Role;
 use crate::store::Record;
 
 fn props(v: Value) -> JsonObject {
@@ -14,8 +17,40 @@ fn props(v: Value) -> JsonObject {
     }
 }
 
-/// The feature of one record; its id is the record's id (a region's id is
-/// its 12-digit code).
+/// The property names of personal fields, per record kind.
+const HOUSEHOLD_FIELDS: [(&str, PersonalField); 4] = [
+    ("head_name", PersonalField::HouseholdName),
+    ("phone", PersonalField::HouseholdPhone),
+    ("address", PersonalField::HouseholdAddress),
+    ("flags", PersonalField::HouseholdFlags),
+];
+const PERSON_FIELDS: [(&str, PersonalField); 2] = [
+    ("name", PersonalField::PersonName),
+    ("phone", PersonalField::PersonPhone),
+];
+
+/// The feature of one record as `role` may see it (the record already
+/// projected for it): personal fields `role` does not see are absent.
+pub fn feature_for(record: &Record, role: Role) -> Feature {
+    let mut f = feature_of(record);
+    let hidden: &[(&str, PersonalField)] = match record {
+        Record::Household(_) => &HOUSEHOLD_FIELDS,
+        Record::Person(_) => &PERSON_FIELDS,
+        _ => &[],
+    };
+    if let Some(p) = f.properties.as_mut() {
+        for (key, field) in hidden {
+            if !shows(role, *field) {
+                p.remove(*key);
+            }
+        }
+    }
+    f
+}
+
+/// The feature of one record with every attribute (for the store's owner:
+/// exports and the command line); its id is the record's id (a region's id
+/// is its 12-digit code).
 pub fn feature_of(record: &Record) -> Feature {
     let (id, geometry, properties): (Value, Geometry, Value) = match record {
         Record::Region(r) => (
@@ -101,6 +136,52 @@ mod test {
             }
             if let Record::Region(_) = rec {
                 assert_eq!(v["id"], "610902001001");
+            }
+        }
+    }
+
+    #[test]
+    fn hidden_fields_are_absent_and_masked_ones_masked() {
+        use crate::access::projection::project_record;
+        for rec in crate::store::suite::sample() {
+            let (keys, personal): (&[&str], bool) = match rec {
+                Record::Household(_) => (&["head_name", "phone", "address", "flags"], true),
+                Record::Person(_) => (&["name", "phone"], true),
+                _ => (&[], false),
+            };
+            if !personal {
+                continue;
+            }
+            let office = serde_json::to_value(feature_for(
+                &project_record(rec.clone(), Role::Office),
+                Role::Office,
+            ))
+            .unwrap();
+            let planner = serde_json::to_value(feature_for(
+                &project_record(rec.clone(), Role::Planner),
+                Role::Planner,
+            ))
+            .unwrap();
+            let viewer = serde_json::to_value(feature_for(
+                &project_record(rec.clone(), Role::Viewer),
+                Role::Viewer,
+            ))
+            .unwrap();
+            for k in keys {
+                assert!(office["properties"].get(k).is_some(), "office {k}");
+                assert!(
+                    viewer["properties"].get(k).is_none(),
+                    "viewer {k}: {viewer}"
+                );
+            }
+            if let Record::Household(_) = rec {
+                let p = &planner["properties"];
+                assert!(p.get("phone").is_none() && p.get("flags").is_none(), "{p}");
+                assert_eq!(p["head_name"], "张*", "masked, not hidden");
+                assert!(p["address"].as_str().unwrap().ends_with('…'), "{p}");
+            } else {
+                let p = &planner["properties"];
+                assert!(p["phone"].as_str().unwrap().contains("****"), "{p}");
             }
         }
     }

@@ -133,7 +133,10 @@ pub fn search(s: &Snapshot, caller: &Caller, query: &str, limit: usize) -> Vec<H
     hits.extend(grids);
 
     let seen = visibility(caller.role, PersonalField::HouseholdAddress);
-    if seen != Visibility::Hidden {
+    // A household hit is one household's point: never for counts-only roles.
+    let individuals = crate::access::projection::detail(caller.role)
+        == crate::access::projection::Detail::Individuals;
+    if seen != Visibility::Hidden && individuals {
         let mut by_label: Vec<Hit> = Vec::new();
         let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for h in s.households.items() {

@@ -23,6 +23,7 @@ use super::grids::{region_grids, RegionGrids};
 use super::mvt::Frame;
 use super::render::Derived;
 use super::Source;
+use crate::access::projection::Detail;
 use crate::access::Scope;
 use crate::domain::{Policy, RegionCode};
 use crate::snapshot::{LayerIndex, LayerItem, Snapshot};
@@ -60,16 +61,18 @@ struct Key {
     x: u32,
     y: u32,
     scope: Arc<str>,
+    detail: Detail,
 }
 
 impl Key {
-    fn new(source: Source, frame: &Frame, scope: &Scope) -> Self {
+    fn new(source: Source, frame: &Frame, scope: &Scope, detail: Detail) -> Self {
         Self {
             source,
             z: frame.z,
             x: frame.x,
             y: frame.y,
             scope: scope_key(scope),
+            detail,
         }
     }
 }
@@ -141,8 +144,8 @@ impl TileCache {
         }
     }
 
-    /// A tile as `scope` may see it, from the cache when nothing under it
-    /// changed since it was cut. Blocking: run it off the async threads.
+    /// A tile as `scope` may see it with every household one by one (see
+    /// [`Self::get_for`]).
     pub fn get(
         &self,
         s: &Arc<Snapshot>,
@@ -150,14 +153,28 @@ impl TileCache {
         frame: Frame,
         scope: &Scope,
     ) -> (Arc<Tile>, Fetch) {
+        self.get_for(s, source, frame, scope, Detail::Individuals)
+    }
+
+    /// A tile as a caller with `scope`, who sees households and people at
+    /// `detail`, may see it, from the cache when nothing under it changed
+    /// since it was cut. Blocking: run it off the async threads.
+    pub fn get_for(
+        &self,
+        s: &Arc<Snapshot>,
+        source: Source,
+        frame: Frame,
+        scope: &Scope,
+        detail: Detail,
+    ) -> (Arc<Tile>, Fetch) {
         self.sync(s);
-        let key = Key::new(source, &frame, scope);
+        let key = Key::new(source, &frame, scope, detail);
         if let Some(t) = self.tiles.get(&key) {
-            if self.fresh(&t, source, &frame) {
+            if self.fresh(&t, source, &frame, detail) {
                 return (t, Fetch::Hit);
             }
         }
-        let raw = super::mvt::encode(self.layers(s, source, &frame, scope));
+        let raw = super::mvt::encode(self.layers(s, source, &frame, scope, detail));
         let tile = Arc::new(pack(&raw, s.generation));
         self.tiles.insert(key, tile.clone());
         (tile, Fetch::Cut)
@@ -171,6 +188,7 @@ impl TileCache {
         source: Source,
         frame: &Frame,
         scope: &Scope,
+        detail: Detail,
     ) -> Vec<super::mvt::Layer> {
         let derived = Derived {
             grids: &|code| self.region_grids(s, code),
@@ -179,8 +197,9 @@ impl TileCache {
                     region_gaps(s, &self.policy, code, &|r| self.plan_grids(s, r))
                 })
             },
+            min_cell_households: self.policy.privacy.min_cell_households,
         };
-        super::render(s, source, frame, scope, &derived)
+        super::render(s, source, frame, scope, detail, &derived)
     }
 
     /// The cached tile when it is fresh and `s` is the snapshot already
@@ -192,14 +211,15 @@ impl TileCache {
         source: Source,
         frame: Frame,
         scope: &Scope,
+        detail: Detail,
     ) -> Option<Arc<Tile>> {
         if self.seen.load(Ordering::Acquire) != s.generation {
             return None;
         }
-        let key = Key::new(source, &frame, scope);
+        let key = Key::new(source, &frame, scope, detail);
         self.tiles
             .get(&key)
-            .filter(|t| self.fresh(t, source, &frame))
+            .filter(|t| self.fresh(t, source, &frame, detail))
     }
 
     /// Drops every tile and region grid (benchmarks measure cold tiles).
@@ -233,7 +253,7 @@ impl TileCache {
         });
     }
 
-    fn fresh(&self, t: &Tile, source: Source, frame: &Frame) -> bool {
+    fn fresh(&self, t: &Tile, source: Source, frame: &Frame, detail: Detail) -> bool {
         // Cut from the newest snapshot seen: nothing to look up.
         if t.generation >= self.seen.load(Ordering::Acquire) {
             return true;
@@ -246,7 +266,13 @@ impl TileCache {
         if t.generation < log.floor {
             return false;
         }
-        let b = frame.bounds();
+        // Counts-only household tiles from zoom 16 on are cut from their
+        // zoom-15 ancestor's households: a change anywhere in it counts.
+        let b = if detail == Detail::Counts && source == Source::Households {
+            super::cells::source_frame(frame).bounds()
+        } else {
+            frame.bounds()
+        };
         let bit = bit(source);
         !log.changes
             .iter()

@@ -4,15 +4,19 @@
 //! A *source* is one tile set (`/tiles/{source}/{z}/{x}/{y}.mvt`) holding
 //! one or more MVT layers. Tiles go through the caller's region scope like
 //! every other read and never carry a personal or sensitive field: names,
-//! phone numbers, addresses and care levels stay in the API. Households are
-//! counts per cell below [`HOUSEHOLD_POINTS_FROM`], points with an id only
-//! from there on.
+//! phone numbers, addresses and care levels stay in the API. For roles that
+//! see individuals, households are counts per cell below
+//! [`HOUSEHOLD_POINTS_FROM`], points with an id only from there on; roles
+//! that see counts only (`viewer`, a public map) get k-anonymous counts
+//! ([`cells`]) at every zoom, no people, and no finding of fewer than k
+//! households.
 //!
 //! [`cache::TileCache`] keeps encoded tiles with content ETags and drops
 //! exactly the tiles a new snapshot changes ([`cache`]); plan grids and
 //! their figures come from [`grids`], coverage findings from [`gaps`].
 
 pub mod cache;
+pub mod cells;
 pub mod gaps;
 pub mod grids;
 pub mod mvt;
@@ -167,6 +171,14 @@ const HOUSEHOLDS: &[VectorLayer] = &[
         &[("id", "Number")],
     ),
 ];
+/// What counts-only callers get of households: cells at every zoom.
+const COUNTED_HOUSEHOLDS: &[VectorLayer] = &[vl(
+    "household_cells",
+    cells::MIN_ZOOM,
+    MAX_ZOOM,
+    "households counted per cell, each count at least the policy's k (privacy.min_cell_households): smaller cells are merged into coarser ones or not shown",
+    &[("count", "Number")],
+)];
 const PEOPLE: &[VectorLayer] = &[vl(
     "people",
     12,
@@ -271,6 +283,17 @@ impl Source {
         }
     }
 
+    /// The layers a caller who sees households and people at `detail`
+    /// gets: counts-only callers get household cells only, and no people.
+    pub fn layers_for(self, detail: crate::access::projection::Detail) -> &'static [VectorLayer] {
+        use crate::access::projection::Detail;
+        match (detail, self) {
+            (Detail::Counts, Self::Households) => COUNTED_HOUSEHOLDS,
+            (Detail::Counts, Self::People) => &[],
+            _ => self.layers(),
+        }
+    }
+
     pub fn minzoom(self) -> u8 {
         self.layers().iter().map(|l| l.minzoom).min().unwrap_or(0)
     }
@@ -287,9 +310,15 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// TileJSON 3.0.0 for a source; `base` is the server's own origin (or
-/// empty for relative URLs, which MapLibre resolves against the page).
-pub fn tilejson(source: Source, base: &str, bounds: Option<geo_types::Rect<f64>>) -> Value {
+/// TileJSON 3.0.0 for a source as a caller who sees households and people
+/// at `detail` gets it; `base` is the server's own origin (or empty for
+/// relative URLs, which MapLibre resolves against the page).
+pub fn tilejson(
+    source: Source,
+    detail: crate::access::projection::Detail,
+    base: &str,
+    bounds: Option<geo_types::Rect<f64>>,
+) -> Value {
     let b = bounds.map_or(json!([-180.0, -85.051_128_8, 180.0, 85.051_128_8]), |r| {
         json!([r.min().x, r.min().y, r.max().x, r.max().y])
     });
@@ -298,7 +327,7 @@ pub fn tilejson(source: Source, base: &str, bounds: Option<geo_types::Rect<f64>>
         json!([c.x, c.y, 12])
     });
     let layers: Vec<Value> = source
-        .layers()
+        .layers_for(detail)
         .iter()
         .map(|l| {
             let fields: serde_json::Map<String, Value> = l

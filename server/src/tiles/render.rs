@@ -12,6 +12,7 @@ use super::gaps::GapFeature;
 use super::grids::RegionGrids;
 use super::mvt::{Frame, LayerBuilder, Prop, EXTENT};
 use super::{Source, HOUSEHOLD_POINTS_FROM};
+use crate::access::projection::Detail;
 use crate::access::Scope;
 use crate::domain::{RegionCode, RoadClass};
 use crate::snapshot::Snapshot;
@@ -38,16 +39,32 @@ fn shows(source: Source, layer: &str, z: u8) -> bool {
 pub struct Derived<'a> {
     pub grids: &'a dyn Fn(RegionCode) -> Arc<RegionGrids>,
     pub gaps: &'a dyn Fn(RegionCode) -> Arc<Vec<GapFeature>>,
+    /// k: the fewest households a count shown to a counts-only caller holds.
+    pub min_cell_households: u32,
 }
 
-/// The layers of one tile.
+/// The layers of one tile, as a caller with `scope` who sees households
+/// and people at `detail` may see it: counts-only callers get k-anonymous
+/// household cells at every zoom ([`super::cells`]), no people, and no
+/// finding counting fewer than k households.
 pub fn render(
     s: &Snapshot,
     source: Source,
     frame: &Frame,
     scope: &Scope,
+    detail: Detail,
     derived: &Derived<'_>,
 ) -> Vec<super::mvt::Layer> {
+    let min_count = derived.min_cell_households;
+    match (detail, source) {
+        (Detail::Counts, Source::Households) => {
+            return super::cells::layer(s, frame, scope, min_count)
+                .into_iter()
+                .collect();
+        }
+        (Detail::Counts, Source::People) => return Vec::new(),
+        _ => {}
+    }
     let grids = derived.grids;
     let z = frame.z;
     let bounds = frame.bounds();
@@ -252,6 +269,10 @@ pub fn render(
                     }
                     for (i, g) in (derived.gaps)(r.code).iter().enumerate() {
                         if !g.bbox.is_some_and(|b| meets(b, bounds)) {
+                            continue;
+                        }
+                        let few = |n: u64| n > 0 && n < u64::from(min_count);
+                        if detail == Detail::Counts && (few(g.households) || few(g.vulnerable)) {
                             continue;
                         }
                         let Some(geom) = frame.polygons(&g.geometry) else {

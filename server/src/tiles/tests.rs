@@ -261,7 +261,12 @@ fn addresses_are_checked() {
 
 #[test]
 fn tilejson_lists_every_layer() {
-    let tj = super::tilejson(Source::Grids, "http://127.0.0.1:8080", None);
+    let tj = super::tilejson(
+        Source::Grids,
+        crate::access::projection::Detail::Individuals,
+        "http://127.0.0.1:8080",
+        None,
+    );
     assert_eq!(
         tj["tiles"][0],
         "http://127.0.0.1:8080/tiles/grids/{z}/{x}/{y}.mvt"
@@ -370,4 +375,90 @@ fn region_tiles_carry_each_regions_depth() {
             assert_eq!(depths, want, "{layer}");
         }
     }
+}
+
+/// (name, count) of every feature of a `household_cells` layer.
+fn cell_counts(t: &Mvt) -> Vec<u64> {
+    t.layers
+        .iter()
+        .flat_map(|l| {
+            assert_eq!(
+                l.name, "household_cells",
+                "counts-only tiles hold cells only"
+            );
+            let at = l.keys.iter().position(|k| k == "count").unwrap();
+            l.features.iter().map(move |f| {
+                let pair = f.tags.chunks(2).find(|p| p[0] as usize == at).unwrap();
+                l.values[pair[1] as usize].uint_value.unwrap()
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn counts_only_callers_get_cells_of_at_least_k_at_every_zoom_and_no_people() {
+    use crate::access::projection::Detail;
+    let snap = Arc::new(Snapshot::build(data()));
+    let tiles = cache();
+    let all = Scope::all();
+    // 20 households along a street of 甲 (every 0.0004°, ≈ 37 m), 10 in 乙.
+    for z in 10..=18 {
+        let frame = tile_at(z, 109.004, 32.685);
+        let t = decode(
+            &tiles
+                .get_for(&snap, Source::Households, frame, &all, Detail::Counts)
+                .0,
+        );
+        let counts = cell_counts(&t);
+        assert!(
+            counts.iter().all(|&n| n >= 5),
+            "z{z}: a count below k: {counts:?}"
+        );
+        if z <= 15 {
+            assert!(!counts.is_empty(), "z{z}: counts shown");
+        }
+        // Whoever sees individuals still gets points from z16.
+        if z >= 16 {
+            let t = decode(&tiles.get(&snap, Source::Households, frame, &all).0);
+            assert_eq!(t.layers[0].name, "households");
+        }
+    }
+    // Below z15 every zoom sums the same published cells: equal totals.
+    let total = |z: u8| -> u64 {
+        let (a, b) = (tile_at(z, 109.0, 32.69), tile_at(z, 109.02, 32.68));
+        let mut n = 0;
+        for x in a.x..=b.x {
+            for y in a.y..=b.y {
+                let frame = Frame::new(z, x, y).unwrap();
+                let t = tiles
+                    .get_for(&snap, Source::Households, frame, &all, Detail::Counts)
+                    .0;
+                n += cell_counts(&decode(&t)).iter().sum::<u64>();
+            }
+        }
+        n
+    };
+    let t10 = total(10);
+    assert!(t10 > 0 && t10 <= 30, "{t10}");
+    for z in 11..=18 {
+        assert_eq!(total(z), t10, "z{z} and z10 show the same households");
+    }
+    // People: nothing at all.
+    let people = tiles.get_for(
+        &snap,
+        Source::People,
+        tile_at(14, 109.003, 32.683),
+        &all,
+        Detail::Counts,
+    );
+    assert!(people.0.is_empty());
+    let tj = super::tilejson(Source::Households, Detail::Counts, "", None);
+    let ids: Vec<_> = tj["vector_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].clone())
+        .collect();
+    assert_eq!(ids, [serde_json::json!("household_cells")]);
+    assert_eq!(tj["vector_layers"][0]["maxzoom"], 18);
 }
