@@ -14,7 +14,8 @@ use geo::{Contains, InteriorPoint};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::{audit, timestamp, Authenticated};
+use super::auth::{entry, timestamp, Authenticated};
+use crate::access::account::AuditEntry;
 use super::error::ApiError;
 use super::plans::evaluated;
 use super::state::{AppState, CallerOf};
@@ -657,13 +658,14 @@ async fn save(
     added: Vec<crate::domain::Atom>,
     tried: Value,
     mut body: Value,
+    audit: AuditEntry,
 ) -> Result<Response, ApiError> {
     let store = st.store.clone();
     let base_id = base.version.id;
     let kept = added.clone();
     let saved = tokio::task::spawn_blocking(move || {
         store
-            .save_plan_on(&next, &kept, base_id)
+            .save_plan_on(&next, &kept, base_id, &audit)
             .map(|v| Plan { version: v, ..next })
     })
     .await
@@ -739,16 +741,14 @@ pub async fn commit(
     let message = req.message.clone().unwrap_or_else(|| describe(&req.edit));
     next.version = PlanVersion::unsaved(plan.version.region, &caller.name, &message, Some(id));
     next.version.created_at = timestamp(0);
-    let resp = save(&st, &caller.scope, &plan, next, added, tried.clone(), body).await?;
-    audit(
-        &st,
+    let line = entry(
         &caller.name,
         "plan_edit",
         &format!("plans/{id}"),
         &auth.address,
         &format!("{message}; {tried}"),
     );
-    Ok(resp)
+    save(&st, &caller.scope, &plan, next, added, tried, body, line).await
 }
 
 fn describe(e: &EditBody) -> String {
@@ -823,16 +823,14 @@ pub async fn publish(
         })
         .collect();
     let body = json!({ "renamed": renamed, "grids": rp.grids.len() });
-    let resp = save(&st, &caller.scope, &plan, next, Vec::new(), tried, body).await?;
-    audit(
-        &st,
+    let line = entry(
         &caller.name,
         "plan_publish",
         &format!("plans/{id}"),
         &auth.address,
         &message,
     );
-    Ok(resp)
+    save(&st, &caller.scope, &plan, next, Vec::new(), tried, body, line).await
 }
 
 /// `POST /api/regions/{code}/plans/from-grids`: the grids drawn elsewhere
@@ -895,7 +893,14 @@ pub async fn from_grids(
         "warnings": snapped.warnings,
         "grids": next.codes.iter().map(Vec::len).collect::<Vec<_>>(),
     });
-    let resp = save(
+    let line = entry(
+        &caller.name,
+        "plan_from_grids",
+        &format!("regions/{region}/plans"),
+        &auth.address,
+        &message,
+    );
+    save(
         &st,
         &caller.scope,
         &newest,
@@ -903,17 +908,9 @@ pub async fn from_grids(
         Vec::new(),
         json!({ "op": "from_grids" }),
         report,
+        line,
     )
-    .await?;
-    audit(
-        &st,
-        &caller.name,
-        "plan_from_grids",
-        &format!("regions/{region}/plans"),
-        &auth.address,
-        &message,
-    );
-    Ok(resp)
+    .await
 }
 
 /// `GET /api/plans/{id}/atoms`: the plan's atoms as GeoJSON with their

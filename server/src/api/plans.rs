@@ -275,7 +275,14 @@ fn run_job(
         let parent = s.plans.get(&p.region).map(|x| x.version.id);
         let mut record = p.to_plan(&job.user, message, parent);
         record.version.created_at = timestamp(0);
-        let v = st.store.save_partition(p.region, &p.atoms, &record)?;
+        let line = super::auth::entry(
+            &job.user,
+            "plan_generated",
+            &format!("regions/{}/plans", p.region),
+            "-",
+            &format!("job {}: {message}", job.id),
+        );
+        let v = st.store.save_partition(p.region, &p.atoms, &record, &line)?;
         out.push(json!({
             "region": p.region.to_string(),
             "id": v.id,

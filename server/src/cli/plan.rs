@@ -280,7 +280,8 @@ fn publish(
             Some(id),
         )
     };
-    let v = store.save_plan_on(&next, &[], id)?;
+    let line = super::cli_audit("plan_publish", &format!("plans/{id}"), &next.version.message);
+    let v = store.save_plan_on(&next, &[], id, &line)?;
     println!(
         "published plan {id} as plan {} (version {})",
         v.id, v.number
