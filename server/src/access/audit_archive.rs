@@ -221,9 +221,19 @@ mod tests {
     }
 
     #[test]
-    fn archives_chain_and_prune_only_what_they_hold() {
+    fn archives_chain_and_prune_only_what_they_hold_geopackage() {
         let dir = tempfile::tempdir().unwrap();
         let s = GeoPackage::open(dir.path().join("a.gpkg")).unwrap();
+        archives_chain(&s, dir.path());
+    }
+
+    #[test]
+    fn archives_chain_and_prune_only_what_they_hold_postgis() {
+        let dir = tempfile::tempdir().unwrap();
+        archives_chain(&crate::store::postgis::testdb::fresh("archive"), dir.path());
+    }
+
+    fn archives_chain(s: &dyn AccountStore, dir: &Path) {
         for (at, u) in [
             ("2026-01-01T00:00:00Z", "a"),
             ("2026-01-02T00:00:00Z", "b"),
@@ -232,19 +242,19 @@ mod tests {
         ] {
             s.audit(&line(at, u)).unwrap();
         }
-        let one = dir.path().join("one.jsonl");
-        let r = archive(&s, "2026-02-01T00:00:00Z", &one, "now").unwrap();
+        let one = dir.join("one.jsonl");
+        let r = archive(s, "2026-02-01T00:00:00Z", &one, "now").unwrap();
         assert_eq!((r.lines, r.pruned), (2, 2));
         assert_eq!(s.audit_log(None, None, 10).unwrap().len(), 2);
         let v1 = verify(&one, Some(GENESIS)).unwrap();
         assert_eq!((v1.lines, v1.last_hash.clone()), (2, r.last_hash.clone()));
         // Nothing older: no file, nothing pruned.
-        let none = dir.path().join("none.jsonl");
-        assert_eq!(archive(&s, "2026-02-01T00:00:00Z", &none, "now").unwrap().lines, 0);
+        let none = dir.join("none.jsonl");
+        assert_eq!(archive(s, "2026-02-01T00:00:00Z", &none, "now").unwrap().lines, 0);
         assert!(!none.exists());
         // The next archive continues the chain.
-        let two = dir.path().join("two.jsonl");
-        archive(&s, "2026-04-01T00:00:00Z", &two, "now").unwrap();
+        let two = dir.join("two.jsonl");
+        archive(s, "2026-04-01T00:00:00Z", &two, "now").unwrap();
         assert_eq!(verify(&two, Some(&v1.last_hash)).unwrap().lines, 1);
         assert!(verify(&two, Some(GENESIS)).is_err(), "a file skipped breaks the chain");
         // Archiving from a stale chain end is refused.
@@ -270,7 +280,7 @@ mod tests {
         ));
         // An existing file is never overwritten.
         s.audit(&line("2026-01-03T00:00:00Z", "e")).unwrap();
-        assert!(archive(&s, "2026-02-01T00:00:00Z", &two, "now").is_err());
+        assert!(archive(s, "2026-02-01T00:00:00Z", &two, "now").is_err());
         assert_eq!(s.audit_log(None, None, 10).unwrap().len(), 2);
     }
 }

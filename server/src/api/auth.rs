@@ -342,6 +342,8 @@ pub async fn login(State(st): State<AppState>, req: Request) -> Result<Response,
         .map_err(|_| ApiError::BadRequest("login body too large".into()))?;
     let Login { name, password } = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("expected {{\"name\", \"password\"}}: {e}")))?;
+    super::text::capped("name", &name, super::text::NAME)?;
+    super::text::capped("password", &password, super::text::PASSWORD)?;
     let now = Instant::now();
     // Spent before the password is checked so that concurrent guesses
     // cannot overspend the budget; see access::ratelimit.

@@ -85,6 +85,29 @@ pub struct EditRequest {
     pub message: Option<String>,
 }
 
+impl EditRequest {
+    /// Every text field within its cap ([`super::text`]).
+    fn check_text(&self) -> Result<(), ApiError> {
+        use super::text::{capped, capped_list, capped_opt, CODE, MESSAGE};
+        capped_opt("message", self.message.as_deref(), MESSAGE)?;
+        capped_list("locks", &self.locks, CODE)?;
+        match &self.edit {
+            EditBody::Reassign { to, .. } => capped("edit.to", to, CODE),
+            EditBody::Merge { keep, gone } => {
+                capped("edit.keep", keep, CODE)?;
+                capped("edit.gone", gone, CODE)
+            }
+            EditBody::Move { grid, parent } => {
+                capped("edit.grid", grid, CODE)?;
+                capped("edit.parent", parent, CODE)
+            }
+            EditBody::Resolve { parent } => capped("edit.parent", parent, CODE),
+            EditBody::Split { grid, .. } => capped("edit.grid", grid, CODE),
+            EditBody::Restore { .. } => Ok(()),
+        }
+    }
+}
+
 /// The stored plan `id` with its evaluation.
 async fn load(
     st: &AppState,
@@ -579,6 +602,7 @@ pub async fn preview(
     Path(id): Path<i64>,
     Json(req): Json<EditRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    req.check_text()?;
     let (rp, plan) = load(&st, &caller.scope, id).await?;
     let next = edited(&st, &caller.scope, &rp, &plan, &req).await?;
     let regraded = regrade(&st, &plan, &next).await?;
@@ -722,6 +746,7 @@ pub async fn commit(
     headers: HeaderMap,
     Json(req): Json<EditRequest>,
 ) -> Result<Response, ApiError> {
+    req.check_text()?;
     let (rp, plan) = load(&st, &caller.scope, id).await?;
     precondition(&headers, id)?;
     let tried = serde_json::to_value(&req.edit).unwrap_or_default();
@@ -786,6 +811,9 @@ pub async fn publish(
     headers: HeaderMap,
     body: Option<Json<PublishRequest>>,
 ) -> Result<Response, ApiError> {
+    if let Some(b) = &body {
+        super::text::capped_opt("message", b.0.message.as_deref(), super::text::MESSAGE)?;
+    }
     let (rp, plan) = load(&st, &caller.scope, id).await?;
     precondition(&headers, id)?;
     let tried = json!({ "op": "publish" });
@@ -844,6 +872,9 @@ pub async fn from_grids(
     Path(code): Path<String>,
     body: Option<Json<PublishRequest>>,
 ) -> Result<Response, ApiError> {
+    if let Some(b) = &body {
+        super::text::capped_opt("message", b.0.message.as_deref(), super::text::MESSAGE)?;
+    }
     let region: crate::domain::RegionCode = code
         .parse()
         .map_err(|e| ApiError::BadRequest(format!("region code {code:?}: {e}")))?;

@@ -14,6 +14,7 @@ pub mod plans;
 mod regions;
 mod search;
 mod state;
+mod text;
 mod tiles;
 
 use std::path::Path;

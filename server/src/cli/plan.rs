@@ -365,6 +365,8 @@ fn export(
                         .collect(),
                     None => vec![""; rp.labels.len()],
                 };
+                let codes: Vec<String> =
+                    codes.iter().map(|c| crate::io::cell::csv_field(c)).collect();
                 writeln!(f, "{},{},{}", h.id, rp.region, codes.join(","))?;
             }
             f.flush()?;
