@@ -460,9 +460,14 @@ pub async fn audit_log(
     State(st): State<AppState>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    let since = q
+        .since
+        .as_deref()
+        .map(|s| super::when::query_time("since", s))
+        .transpose()?;
     let entries = st.accounts.audit_log(
         q.user.as_deref(),
-        q.since.as_deref(),
+        since.as_deref(),
         q.limit.unwrap_or(1000).min(10_000),
     )?;
     Ok(Json(json!({ "entries": entries })))

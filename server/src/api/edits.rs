@@ -326,6 +326,8 @@ async fn edited(
 
 /// A drawn polygon (WGS-84 GeoJSON Polygon or MultiPolygon).
 fn lasso(g: &geojson::Geometry) -> Result<geo_types::MultiPolygon<f64>, ApiError> {
+    crate::io::validate::check_geojson_rings(g)
+        .map_err(|e| ApiError::BadRequest(format!("within: {e}")))?;
     let shape: geo_types::Geometry<f64> = g
         .clone()
         .try_into()

@@ -136,6 +136,7 @@ impl AreaSpec {
     pub fn parse(&self) -> Result<Area, String> {
         match (&self.polygon, &self.circle) {
             (Some(g), None) => {
+                crate::io::validate::check_geojson_rings(g).map_err(|e| format!("polygon: {e}"))?;
                 let geom: geo_types::Geometry<f64> = g.clone().try_into().map_err(|e| format!("polygon: {e}"))?;
                 let mp = match geom {
                     geo_types::Geometry::Polygon(p) => MultiPolygon(vec![p]),

@@ -4,8 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::access::account::AccountStore;
@@ -85,17 +83,9 @@ fn read(args: &AuditArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `YYYY-MM-DD` (UTC midnight) or an RFC 3339 time, as the store writes
-/// times (RFC 3339 UTC), so that text order is time order.
+/// `YYYY-MM-DD` (UTC midnight) or an RFC 3339 time, as RFC 3339 UTC.
 pub fn cutoff(s: &str) -> anyhow::Result<String> {
-    let t = OffsetDateTime::parse(s, &Rfc3339).or_else(|_| {
-        let d = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))?;
-        Ok::<_, time::error::Parse>(d.midnight().assume_utc())
-    });
-    let t = t.with_context(|| format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"))?;
-    Ok(t.to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .expect("formats"))
+    crate::api::when::utc(s).map_err(anyhow::Error::msg)
 }
 
 fn days_ago(days: u64) -> String {
