@@ -45,7 +45,8 @@ pub enum AuditCommand {
         out: PathBuf,
     },
     /// Check archives' hash chains; several files are checked in order,
-    /// each continuing the one before.
+    /// each continuing the one before; with --store, the last file must
+    /// end where the store's chain ends (so its last line is checked too).
     Verify {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -68,7 +69,20 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<()> {
             let s = super::accounts::open(args.store.as_ref())?;
             archive(&*s, &before, out)
         }
-        Some(AuditCommand::Verify { files }) => verify(files),
+        Some(AuditCommand::Verify { files }) => {
+            let end = verify(files)?;
+            if let Some(spec) = &args.store {
+                let s = super::accounts::open(Some(spec))?;
+                let chain = s.audit_chain()?.map(|a| a.last_hash);
+                anyhow::ensure!(
+                    chain.as_deref() == Some(end.as_str()),
+                    "the last file ends at {end}, but the store's chain ends at {}: a line was changed, or a newer archive is missing",
+                    chain.as_deref().unwrap_or("nothing (no archive yet)")
+                );
+                println!("the store's chain ends at the last file's last line");
+            }
+            Ok(())
+        }
     }
 }
 
@@ -108,7 +122,8 @@ fn archive(s: &dyn AccountStore, before: &str, out: &Path) -> anyhow::Result<()>
     Ok(())
 }
 
-fn verify(files: &[PathBuf]) -> anyhow::Result<()> {
+/// Checks `files` in order; the last file's last hash.
+fn verify(files: &[PathBuf]) -> anyhow::Result<String> {
     let mut from: Option<String> = None;
     for f in files {
         let v = audit_archive::verify(f, from.as_deref())?;
@@ -125,7 +140,7 @@ fn verify(files: &[PathBuf]) -> anyhow::Result<()> {
         );
         from = Some(v.last_hash);
     }
-    Ok(())
+    Ok(from.unwrap_or_default())
 }
 
 /// `wangge serve --audit-retention-days N --audit-archive-dir DIR`: archives
