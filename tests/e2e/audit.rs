@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::common::{user_with_token, user_with_token_in, wangge, wangge_bin, Server};
 
 const REGIONS: &str = r#"{"type":"FeatureCollection","features":[
- {"type":"Feature","properties":{"code":"110101001","name":"河畔街道"},
+ {"type":"Feature","properties":{"code":"110101001","name":"=1+2河畔街道"},
   "geometry":{"type":"Polygon","coordinates":[[[116.40,39.90],[116.42,39.90],[116.42,39.92],[116.40,39.92],[116.40,39.90]]]}}]}"#;
 
 const PEOPLE: &str = "id,name,phone,lon,lat,roles,team,skills,available,reserve\n\
@@ -54,7 +54,7 @@ pub fn call(
         .build()
         .new_agent();
     let uri = s.url(path);
-    let mut req = axum_free_request(method, &uri);
+    let mut req = ureq::http::Request::builder().method(method).uri(uri);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
@@ -68,10 +68,6 @@ pub fn call(
         .collect();
     let text = resp.into_body().read_to_string().unwrap_or_default();
     (status, head, text)
-}
-
-fn axum_free_request(method: &str, uri: &str) -> ureq::http::request::Builder {
-    ureq::http::Request::builder().method(method).uri(uri)
 }
 
 /// Stops the server with SIGTERM and waits: it flushes its audit lines.

@@ -9,6 +9,7 @@ mod crs_reference;
 mod edits;
 mod emergency;
 mod estimate;
+mod hardening;
 mod http_api;
 mod import;
 mod ogc;
