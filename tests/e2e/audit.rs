@@ -34,7 +34,13 @@ pub fn city(dir: &Path) -> PathBuf {
         let f = dir.join(name);
         std::fs::write(&f, text).unwrap();
         let (ok, out, err) = wangge(&[
-            "import", layer, f.to_str().unwrap(), "--store", s, "--crs", "wgs84",
+            "import",
+            layer,
+            f.to_str().unwrap(),
+            "--store",
+            s,
+            "--crs",
+            "wgs84",
         ]);
         assert!(ok, "{name}: {out}{err}");
     }
@@ -61,11 +67,10 @@ pub fn call(
     let req = req.body(body.unwrap_or("").to_string()).unwrap();
     let resp = agent.run(req).expect("request sent");
     let status = resp.status().as_u16();
-    let head = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("")))
-        .collect();
+    let mut head = String::new();
+    for (k, v) in resp.headers() {
+        head.push_str(&[k.as_str(), ": ", v.to_str().unwrap_or(""), "\n"].concat());
+    }
     let text = resp.into_body().read_to_string().unwrap_or_default();
     (status, head, text)
 }
@@ -147,7 +152,11 @@ fn psql(sql: &str) -> String {
         .args([&pg_base(), "-Atc", sql])
         .output()
         .expect("psql is installed");
-    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -180,7 +189,10 @@ fn check_folded(log: &[wangge::access::account::AuditEntry], sent: u64, secs: f6
         "{} lines for one address in {secs} s (window {window} s)",
         failed.len()
     );
-    assert!(failed.iter().all(|e| e.target.chars().count() <= 201), "paths cut");
+    assert!(
+        failed.iter().all(|e| e.target.chars().count() <= 201),
+        "paths cut"
+    );
 }
 
 #[test]
@@ -190,7 +202,14 @@ fn a_bogus_token_flood_grows_the_store_by_at_most_a_megabyte() {
     let store = city(dir.path());
     // The PostGIS copy is made first, so it holds no line of this flood.
     let url = pg_url("flood");
-    let (ok, out, err) = wangge(&["copy", "--from", store.to_str().unwrap(), "--to", &url, "--quiet"]);
+    let (ok, out, err) = wangge(&[
+        "copy",
+        "--from",
+        store.to_str().unwrap(),
+        "--to",
+        &url,
+        "--quiet",
+    ]);
     assert!(ok, "{out}{err}");
     let server = Server::start(&store, &["--audit-window-secs", "2"]);
     std::thread::sleep(Duration::from_millis(300));
@@ -204,13 +223,22 @@ fn a_bogus_token_flood_grows_the_store_by_at_most_a_megabyte() {
     assert!(sent > 1000, "the flood ran at speed: {sent}");
     assert!(grown <= 1 << 20, "store grew {grown} bytes");
     let s = wangge::store::open(store.to_str().unwrap()).unwrap();
-    check_folded(&s.audit_log(None, None, usize::MAX).unwrap(), sent, secs, window);
+    check_folded(
+        &s.audit_log(None, None, usize::MAX).unwrap(),
+        sent,
+        secs,
+        window,
+    );
 
     // PostGIS: the audit table's size.
     let token = user_with_token_in(&url, "flood-admin", "admin", "*");
     let server = Server::start_with(&["--database", &url, "--audit-window-secs", "2"], token);
     let table = format!("{}.wangge_audit", schema_of(&url));
-    let size = || -> u64 { psql(&format!("SELECT pg_total_relation_size('{table}')")).parse().unwrap() };
+    let size = || -> u64 {
+        psql(&format!("SELECT pg_total_relation_size('{table}')"))
+            .parse()
+            .unwrap()
+    };
     let before = size();
     let sent = bogus_flood(&server, secs);
     stop(server);
@@ -253,16 +281,33 @@ fn nearest_load_writes_one_read_line_per_caller_route_and_window() {
         .into_iter()
         .filter(|e| e.action == "read_personal" && e.target == "emergency/nearest")
         .collect();
-    eprintln!("nearest load: {ok} reads in {secs} s, {} audit lines", reads.len());
+    eprintln!(
+        "nearest load: {ok} reads in {secs} s, {} audit lines",
+        reads.len()
+    );
     assert!(ok > 100, "the load ran: {ok}");
     let most = (secs / window).ceil() as usize + 2;
     assert!(reads.len() <= most, "{} lines, at most {most}", reads.len());
-    assert_eq!(reads.iter().map(events).sum::<u64>(), ok, "every read counted");
+    assert_eq!(
+        reads.iter().map(events).sum::<u64>(),
+        ok,
+        "every read counted"
+    );
 }
 
 fn add_user(store: &Path, name: &str, password: &str) {
     let mut child = Command::new(wangge_bin())
-        .args(["user", "add", name, "--role", "office", "--scope", "110101", "--password-stdin", "--store"])
+        .args([
+            "user",
+            "add",
+            name,
+            "--role",
+            "office",
+            "--scope",
+            "110101",
+            "--password-stdin",
+            "--store",
+        ])
         .arg(store)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -320,12 +365,18 @@ fn wrong_passwords_and_planted_cookies_lock_nobody_out() {
     let (status, head, body) = login(&server, "wang", "wang's correct password", Some(planted));
     assert_eq!(status, 200, "{body}");
     let fresh = header(&head, "set-cookie").unwrap();
-    assert!(fresh.starts_with("wangge_session=wgs_") && !fresh.contains("Max-Age=0"), "{fresh}");
+    assert!(
+        fresh.starts_with("wangge_session=wgs_") && !fresh.contains("Max-Age=0"),
+        "{fresh}"
+    );
     // ...and a 401 it causes clears it.
     let (status, head, body) = call(&server, "GET", "/api/me", &[("Cookie", planted)], None);
     assert_eq!(status, 401, "{body}");
     let cleared = header(&head, "set-cookie").unwrap_or_default();
-    assert!(cleared.starts_with("wangge_session=;") && cleared.contains("Max-Age=0"), "{head}");
+    assert!(
+        cleared.starts_with("wangge_session=;") && cleared.contains("Max-Age=0"),
+        "{head}"
+    );
 }
 
 /// The server reaches PostGIS as a role of its own, which the test then
@@ -342,7 +393,14 @@ fn a_store_outage_during_authentication_answers_503() {
     let base = pg_base().replacen("postgres@", &format!("{role}@"), 1);
     let schema = format!("e2e_outage_{}", std::process::id());
     let url = format!("{base}?schema={schema}");
-    let (ok, out, err) = wangge(&["copy", "--from", store.to_str().unwrap(), "--to", &url, "--quiet"]);
+    let (ok, out, err) = wangge(&[
+        "copy",
+        "--from",
+        store.to_str().unwrap(),
+        "--to",
+        &url,
+        "--quiet",
+    ]);
     assert!(ok, "{out}{err}");
     let token = user_with_token_in(&url, "outage-admin", "admin", "*");
     let other = user_with_token_in(&url, "outage-office", "office", "110101");
@@ -364,7 +422,9 @@ fn a_store_outage_during_authentication_answers_503() {
         );
         assert_eq!(status, 503, "{body}");
         assert!(header(&head, "retry-after").is_some(), "{head}");
-        assert!(header(&head, "content-type").unwrap().starts_with("application/problem+json"));
+        assert!(header(&head, "content-type")
+            .unwrap()
+            .starts_with("application/problem+json"));
         assert!(body.contains("unreachable"), "{body}");
     }
     psql(&format!("ALTER ROLE {role} LOGIN"));
@@ -397,24 +457,59 @@ fn archives_chain_and_the_cli_verifies_them() {
     let _ = user_with_token(&store, "old-user", "viewer", "110101");
     let one = dir.path().join("one.jsonl");
     let two = dir.path().join("two.jsonl");
-    let (ok, out, err) = wangge(&["audit", "archive", "--before", "2999-01-01", "--out", one.to_str().unwrap(), "--store", s]);
+    let (ok, out, err) = wangge(&[
+        "audit",
+        "archive",
+        "--before",
+        "2999-01-01",
+        "--out",
+        one.to_str().unwrap(),
+        "--store",
+        s,
+    ]);
     assert!(ok && out.contains("archived"), "{out}{err}");
     let (ok, out, _) = wangge(&["audit", "--store", s]);
     assert!(ok && out.trim().is_empty(), "pruned: {out}");
     let _ = user_with_token(&store, "new-user", "viewer", "110101");
-    let (ok, out, err) = wangge(&["audit", "archive", "--older-than-days", "0", "--out", two.to_str().unwrap(), "--store", s]);
+    let (ok, out, err) = wangge(&[
+        "audit",
+        "archive",
+        "--older-than-days",
+        "0",
+        "--out",
+        two.to_str().unwrap(),
+        "--store",
+        s,
+    ]);
     assert!(ok, "{out}{err}");
-    let (ok, out, err) = wangge(&["audit", "verify", one.to_str().unwrap(), two.to_str().unwrap()]);
-    assert!(ok && out.contains("starts the chain") && out.contains("continues"), "{out}{err}");
+    let (ok, out, err) = wangge(&[
+        "audit",
+        "verify",
+        one.to_str().unwrap(),
+        two.to_str().unwrap(),
+    ]);
+    assert!(
+        ok && out.contains("starts the chain") && out.contains("continues"),
+        "{out}{err}"
+    );
     // Out of order, or tampered with: refused, naming the line.
-    let (ok, _, err) = wangge(&["audit", "verify", two.to_str().unwrap(), one.to_str().unwrap()]);
+    let (ok, _, err) = wangge(&[
+        "audit",
+        "verify",
+        two.to_str().unwrap(),
+        one.to_str().unwrap(),
+    ]);
     assert!(!ok && err.contains("broken"), "{err}");
-    let text = std::fs::read_to_string(&one).unwrap().replacen("old-user", "someone", 1);
+    let text = std::fs::read_to_string(&one)
+        .unwrap()
+        .replacen("old-user", "someone", 1);
     std::fs::write(&one, text).unwrap();
     let (ok, _, err) = wangge(&["audit", "verify", one.to_str().unwrap()]);
     assert!(!ok && err.contains("line"), "{err}");
     // The store knows where its chain ends: a tampered last line is caught.
-    let text = std::fs::read_to_string(&two).unwrap().replacen("new-user", "nobody!!", 1);
+    let text = std::fs::read_to_string(&two)
+        .unwrap()
+        .replacen("new-user", "nobody!!", 1);
     std::fs::write(&two, text).unwrap();
     let (ok, out, err) = wangge(&["audit", "verify", two.to_str().unwrap(), "--store", s]);
     assert!(!ok, "{out}{err}");

@@ -14,6 +14,14 @@ fn bearer(s: &Server) -> String {
     format!("Bearer {}", s.token)
 }
 
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    Option<&'a str>,
+    u16,
+);
+
 fn is_problem(head: &str, body: &str, status: u16) {
     assert!(
         head.to_ascii_lowercase()
@@ -22,7 +30,10 @@ fn is_problem(head: &str, body: &str, status: u16) {
     );
     let v: serde_json::Value = serde_json::from_str(body).expect("a JSON problem");
     assert_eq!(v["status"], status, "{body}");
-    assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    assert!(
+        v["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
 }
 
 #[test]
@@ -31,8 +42,12 @@ fn exported_cells_never_run_as_formulas() {
     let store = city(dir.path());
     let s = Server::start(&store, &[]);
     let auth = bearer(&s);
-    let h = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
-    let body = r#"{"circle":{"lon":116.413,"lat":39.906,"radius_m":800},"format":"csv","min_care":0}"#;
+    let h = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let body =
+        r#"{"circle":{"lon":116.413,"lat":39.906,"radius_m":800},"format":"csv","min_care":0}"#;
     let (status, _, csv) = call(&s, "POST", "/api/emergency/plan", &h, Some(body));
     assert_eq!(status, 200, "{csv}");
     for bad in ["=HYPERLINK", "=cmd|", "@SUM(1+1)", "-1+2"] {
@@ -52,8 +67,14 @@ fn exported_cells_never_run_as_formulas() {
         None,
     );
     assert_eq!(status, 200, "{csv}");
-    assert!(csv.contains("'=1+2河畔街道") && !csv.contains(",=1+2"), "{csv}");
-    let (status, _, xlsx) = s.get_bytes("/api/regions/110101001/coverage?format=xlsx", Some(&s.token));
+    assert!(
+        csv.contains("'=1+2河畔街道") && !csv.contains(",=1+2"),
+        "{csv}"
+    );
+    let (status, _, xlsx) = s.get_bytes(
+        "/api/regions/110101001/coverage?format=xlsx",
+        Some(&s.token),
+    );
     assert_eq!(status, 200);
     let mut book = calamine::Xlsx::new(Cursor::new(xlsx)).unwrap();
     let names = book.sheet_names().clone();
@@ -76,7 +97,10 @@ fn free_text_is_capped_and_times_and_rings_are_checked() {
     let store = city(dir.path());
     let s = Server::start(&store, &[]);
     let auth = bearer(&s);
-    let h = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+    let h = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
     // A 5 MB plan message: 422 naming the field and the cap.
     let huge = "x".repeat(5 << 20);
     let body = format!(r#"{{"edit":{{"op":"restore","version":1}},"message":"{huge}"}}"#);
@@ -91,10 +115,14 @@ fn free_text_is_capped_and_times_and_rings_are_checked() {
     is_problem(&head, &text, 422);
     assert!(text.contains("message") && text.contains("2000"), "{text}");
     let title = "题".repeat(201);
-    let body = format!(r#"{{"circle":{{"lon":116.41,"lat":39.91,"radius_m":100}},"title":"{title}"}}"#);
+    let body =
+        format!(r#"{{"circle":{{"lon":116.41,"lat":39.91,"radius_m":100}},"title":"{title}"}}"#);
     let (status, _, text) = call(&s, "POST", "/api/emergency/plan", &h, Some(&body));
     assert!(status == 422 && text.contains("title"), "{status} {text}");
-    let body = format!(r#"{{"name":"{}","password":"whatever it is"}}"#, "n".repeat(10_000));
+    let body = format!(
+        r#"{{"name":"{}","password":"whatever it is"}}"#,
+        "n".repeat(10_000)
+    );
     let (status, _, text) = call(&s, "POST", "/api/login", &[h[1]], Some(&body));
     assert!(status == 422 && text.contains("name"), "{status} {text}");
 
@@ -131,14 +159,26 @@ fn a_lasso_with_an_open_ring_is_refused() {
     let id = plan.version.id;
     let code = &plan.codes[2][0];
     let auth = bearer(&s);
-    let h = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+    let h = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
     let body = format!(
         r#"{{"edit":{{"op":"reassign","to":"{code}","within":{{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}}}}}}"#
     );
-    let (status, head, text) = call(&s, "POST", &format!("/api/plans/{id}/preview"), &h, Some(&body));
+    let (status, head, text) = call(
+        &s,
+        "POST",
+        &format!("/api/plans/{id}/preview"),
+        &h,
+        Some(&body),
+    );
     assert_eq!(status, 400, "{text}");
     is_problem(&head, &text, 400);
-    assert!(text.contains("within") && text.contains("not closed"), "{text}");
+    assert!(
+        text.contains("within") && text.contains("not closed"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -148,15 +188,57 @@ fn every_error_status_is_a_problem_document() {
     let s = Server::start(&store, &[]);
     let auth = bearer(&s);
     let big = "x".repeat(65 * 1024 * 1024);
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, Option<&str>, u16)> = vec![
+    let cases: Vec<Case> = vec![
         ("TRACE", "/health", vec![], None, 405),
         ("DELETE", "/api/login", vec![], None, 405),
-        ("GET", "/api/no/such/route", vec![("Authorization", &auth)], None, 404),
-        ("GET", "/ogc/no/such", vec![("Authorization", &auth)], None, 404),
-        ("POST", "/api/emergency/area", vec![("Authorization", &auth), ("Content-Type", "text/plain")], Some("{}"), 415),
-        ("POST", "/api/emergency/area", vec![("Authorization", &auth), ("Content-Type", "application/json")], Some("{not json"), 400),
-        ("POST", "/api/emergency/area", vec![("Authorization", &auth), ("Content-Type", "application/json")], Some(big.as_str()), 413),
-        ("GET", "/api/me", vec![("Authorization", "Bearer wgt_nope")], None, 401),
+        (
+            "GET",
+            "/api/no/such/route",
+            vec![("Authorization", &auth)],
+            None,
+            404,
+        ),
+        (
+            "GET",
+            "/ogc/no/such",
+            vec![("Authorization", &auth)],
+            None,
+            404,
+        ),
+        (
+            "POST",
+            "/api/emergency/area",
+            vec![("Authorization", &auth), ("Content-Type", "text/plain")],
+            Some("{}"),
+            415,
+        ),
+        (
+            "POST",
+            "/api/emergency/area",
+            vec![
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            Some("{not json"),
+            400,
+        ),
+        (
+            "POST",
+            "/api/emergency/area",
+            vec![
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            Some(big.as_str()),
+            413,
+        ),
+        (
+            "GET",
+            "/api/me",
+            vec![("Authorization", "Bearer wgt_nope")],
+            None,
+            401,
+        ),
     ];
     for (method, path, headers, body, want) in cases {
         let (status, head, text) = call(&s, method, path, &headers, body);
@@ -168,5 +250,10 @@ fn every_error_status_is_a_problem_document() {
     }
     // Plain HTTP: no HSTS (it would pin a name to HTTPS that has none).
     let (_, head, _) = call(&s, "GET", "/health", &[], None);
-    assert!(!head.to_ascii_lowercase().contains("strict-transport-security"), "{head}");
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("strict-transport-security"),
+        "{head}"
+    );
 }

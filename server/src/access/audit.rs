@@ -188,25 +188,24 @@ impl Aggregator {
         if self.keys.len() >= MAX_KEYS && !self.keys.contains_key(&key) {
             out = self.drain();
         }
-        match self.keys.get_mut(&key) {
-            Some(b) => match &mut b.open {
-                Some(o) => o.fold(&e),
-                None if now.duration_since(b.last_row) >= self.window => {
-                    b.last_row = now;
-                    out.push(Open::new(e).row_single());
-                }
-                None => b.open = Some(Open::new(e)),
-            },
-            None => {
-                self.keys.insert(
-                    key,
-                    Bucket {
-                        last_row: now,
-                        open: None,
-                    },
-                );
+        let Some(b) = self.keys.get_mut(&key) else {
+            self.keys.insert(
+                key,
+                Bucket {
+                    last_row: now,
+                    open: None,
+                },
+            );
+            out.push(Open::new(e).row_single());
+            return out;
+        };
+        match &mut b.open {
+            Some(o) => o.fold(&e),
+            None if now.duration_since(b.last_row) >= self.window => {
+                b.last_row = now;
                 out.push(Open::new(e).row_single());
             }
+            None => b.open = Some(Open::new(e)),
         }
         out
     }
@@ -299,7 +298,8 @@ impl Pending {
                     self.backoff = Duration::ZERO;
                 }
                 Err(err) => {
-                    self.backoff = (self.backoff * 2).clamp(Duration::from_millis(500), Duration::from_secs(30));
+                    self.backoff = (self.backoff * 2)
+                        .clamp(Duration::from_millis(500), Duration::from_secs(30));
                     self.next_try = now + self.backoff;
                     tracing::error!(
                         %err,
@@ -397,18 +397,37 @@ mod tests {
         let mut rows = Vec::new();
         for i in 0..10_000u64 {
             let t = t0 + Duration::from_micros(i * 100);
-            rows.extend(a.add(e("auth_failed", "-", &long, "10.0.0.1", "unknown API token"), t));
+            rows.extend(a.add(
+                e("auth_failed", "-", &long, "10.0.0.1", "unknown API token"),
+                t,
+            ));
             rows.extend(a.due(t));
         }
-        assert_eq!(rows.len(), 1, "the first at once, the rest wait for the window");
+        assert_eq!(
+            rows.len(),
+            1,
+            "the first at once, the rest wait for the window"
+        );
         assert!(rows[0].target.chars().count() <= MAX_TARGET + 1);
         let later = a.due(t0 + w + Duration::from_secs(1));
         assert_eq!(later.len(), 1);
-        assert!(later[0].detail.starts_with("9999 from"), "{}", later[0].detail);
+        assert!(
+            later[0].detail.starts_with("9999 from"),
+            "{}",
+            later[0].detail
+        );
         // Another address is another key.
-        assert_eq!(a.add(e("auth_failed", "-", "/x", "10.0.0.2", "r"), t0).len(), 1);
+        assert_eq!(
+            a.add(e("auth_failed", "-", "/x", "10.0.0.2", "r"), t0)
+                .len(),
+            1
+        );
         // Other lines pass through.
-        assert_eq!(a.add(e("login", "li", "/api/login", "10.0.0.1", ""), t0).len(), 1);
+        assert_eq!(
+            a.add(e("login", "li", "/api/login", "10.0.0.1", ""), t0)
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -419,7 +438,13 @@ mod tests {
         let mut rows = a.add(e("read_personal", "li", "people", "1.1.1.1", "1,2"), t0);
         for i in 0..1000 {
             rows.extend(a.add(
-                e("read_personal", "li", "people", "1.1.1.1", &format!("{i},{} and 3 more", i + 1)),
+                e(
+                    "read_personal",
+                    "li",
+                    "people",
+                    "1.1.1.1",
+                    &format!("{i},{} and 3 more", i + 1),
+                ),
                 t0 + Duration::from_millis(i),
             ));
         }
@@ -433,7 +458,11 @@ mod tests {
         assert!(more >= 3000, "{more}");
         // A quiet window later: the next read is written at once again.
         assert!(a.due(t0 + w * 3).is_empty());
-        assert_eq!(a.add(e("read_personal", "li", "people", "x", "1"), t0 + w * 3).len(), 1);
+        assert_eq!(
+            a.add(e("read_personal", "li", "people", "x", "1"), t0 + w * 3)
+                .len(),
+            1
+        );
     }
 
     struct Flaky {
@@ -442,7 +471,10 @@ mod tests {
     }
 
     impl AccountStore for Flaky {
-        fn user_by_name(&self, _: &str) -> crate::store::Result<Option<super::super::account::User>> {
+        fn user_by_name(
+            &self,
+            _: &str,
+        ) -> crate::store::Result<Option<super::super::account::User>> {
             unimplemented!()
         }
         fn user(&self, _: i64) -> crate::store::Result<Option<super::super::account::User>> {
@@ -457,7 +489,10 @@ mod tests {
         fn put_token(&self, _: &super::super::account::Token) -> crate::store::Result<i64> {
             unimplemented!()
         }
-        fn token_by_digest(&self, _: &str) -> crate::store::Result<Option<super::super::account::Token>> {
+        fn token_by_digest(
+            &self,
+            _: &str,
+        ) -> crate::store::Result<Option<super::super::account::Token>> {
             unimplemented!()
         }
         fn tokens(&self, _: i64) -> crate::store::Result<Vec<super::super::account::Token>> {
@@ -487,7 +522,12 @@ mod tests {
             self.rows.lock().unwrap().extend_from_slice(es);
             Ok(())
         }
-        fn audit_log(&self, _: Option<&str>, _: Option<&str>, _: usize) -> crate::store::Result<Vec<AuditEntry>> {
+        fn audit_log(
+            &self,
+            _: Option<&str>,
+            _: Option<&str>,
+            _: usize,
+        ) -> crate::store::Result<Vec<AuditEntry>> {
             unimplemented!()
         }
         fn audit_chain(&self) -> crate::store::Result<Option<super::super::account::AuditArchive>> {
@@ -511,13 +551,22 @@ mod tests {
             fail: 3.into(),
             rows: std::sync::Mutex::default(),
         });
-        let (tx, h) = writer(store.clone(), Duration::from_secs(60), Duration::from_secs(20));
+        let (tx, h) = writer(
+            store.clone(),
+            Duration::from_secs(60),
+            Duration::from_secs(20),
+        );
         for i in 0..50 {
-            tx.send(e("plan_edit", "li", &format!("plans/{i}"), "-", "")).unwrap();
+            tx.send(e("plan_edit", "li", &format!("plans/{i}"), "-", ""))
+                .unwrap();
         }
         std::thread::sleep(Duration::from_millis(300));
         drop(tx);
         h.join().unwrap();
-        assert_eq!(store.rows.lock().unwrap().len(), 50, "every line after three refusals");
+        assert_eq!(
+            store.rows.lock().unwrap().len(),
+            50,
+            "every line after three refusals"
+        );
     }
 }

@@ -35,8 +35,13 @@ struct Line {
 }
 
 fn hash(line: &str) -> String {
-    let d = Sha256::digest(line.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    Sha256::digest(line.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// What an archive run did.
@@ -250,13 +255,21 @@ mod tests {
         assert_eq!((v1.lines, v1.last_hash.clone()), (2, r.last_hash.clone()));
         // Nothing older: no file, nothing pruned.
         let none = dir.join("none.jsonl");
-        assert_eq!(archive(s, "2026-02-01T00:00:00Z", &none, "now").unwrap().lines, 0);
+        assert_eq!(
+            archive(s, "2026-02-01T00:00:00Z", &none, "now")
+                .unwrap()
+                .lines,
+            0
+        );
         assert!(!none.exists());
         // The next archive continues the chain.
         let two = dir.join("two.jsonl");
         archive(s, "2026-04-01T00:00:00Z", &two, "now").unwrap();
         assert_eq!(verify(&two, Some(&v1.last_hash)).unwrap().lines, 1);
-        assert!(verify(&two, Some(GENESIS)).is_err(), "a file skipped breaks the chain");
+        assert!(
+            verify(&two, Some(GENESIS)).is_err(),
+            "a file skipped breaks the chain"
+        );
         // Archiving from a stale chain end is refused.
         assert!(s
             .audit_prune(
@@ -272,7 +285,9 @@ mod tests {
             )
             .is_err());
         // A changed line breaks the chain.
-        let text = std::fs::read_to_string(&one).unwrap().replace("\"a\"", "\"z\"");
+        let text = std::fs::read_to_string(&one)
+            .unwrap()
+            .replace("\"a\"", "\"z\"");
         std::fs::write(&one, text).unwrap();
         assert!(matches!(
             verify(&one, Some(GENESIS)),

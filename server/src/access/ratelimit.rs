@@ -179,13 +179,23 @@ mod test {
         assert!(rl.try_attempt("k", t0 + s(3)).is_ok(), "after 1 s");
         assert_eq!(rl.try_attempt("k", t0 + s(3)), Err(s(2)));
         assert!(rl.try_attempt("k", t0 + s(5)).is_ok(), "after 2 s");
-        assert_eq!(rl.try_attempt("k", t0 + s(6)), Err(s(3)), "4 s after the last");
+        assert_eq!(
+            rl.try_attempt("k", t0 + s(6)),
+            Err(s(3)),
+            "4 s after the last"
+        );
         for _ in 0..20 {
             let _ = rl.try_attempt("k", t0 + s(10_000));
         }
-        assert!(rl.try_attempt("other", t0).is_ok(), "other keys are unaffected");
+        assert!(
+            rl.try_attempt("other", t0).is_ok(),
+            "other keys are unaffected"
+        );
         let later = t0 + s(100_000);
-        assert!(rl.try_attempt("k", later).is_ok(), "forgotten after a quiet while");
+        assert!(
+            rl.try_attempt("k", later).is_ok(),
+            "forgotten after a quiet while"
+        );
     }
 
     #[test]
@@ -217,8 +227,14 @@ mod test {
             let _ = t.try_attempt("li", "10.0.0.1", now);
         }
         assert!(t.try_attempt("li", "10.0.0.1", now).is_err(), "li waits");
-        assert!(t.try_attempt("wang", "10.0.0.1", now).is_ok(), "wang does not");
-        assert!(t.try_attempt("li", "10.0.0.2", now).is_ok(), "nor li elsewhere");
+        assert!(
+            t.try_attempt("wang", "10.0.0.1", now).is_ok(),
+            "wang does not"
+        );
+        assert!(
+            t.try_attempt("li", "10.0.0.2", now).is_ok(),
+            "nor li elsewhere"
+        );
         t.succeeded("li", "10.0.0.2");
     }
 }

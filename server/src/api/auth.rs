@@ -425,10 +425,8 @@ pub async fn logout(
     }
     audit(&st, &caller.name, "logout", "/api/logout", "-", "");
     let mut resp = Json(json!({ "signed_out": true })).into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static(CLEAR_COOKIE),
-    );
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
     Ok(resp)
 }
 

@@ -15,10 +15,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{entry, timestamp, Authenticated};
-use crate::access::account::AuditEntry;
 use super::error::ApiError;
 use super::plans::evaluated;
 use super::state::{AppState, CallerOf};
+use crate::access::account::AuditEntry;
 use crate::access::Scope;
 use crate::domain::{GridCode, Plan, PlanVersion};
 use crate::edit::{self, Edit, Refusal, Rules};
@@ -860,7 +860,17 @@ pub async fn publish(
         &auth.address,
         &message,
     );
-    save(&st, &caller.scope, &plan, next, Vec::new(), tried, body, line).await
+    save(
+        &st,
+        &caller.scope,
+        &plan,
+        next,
+        Vec::new(),
+        tried,
+        body,
+        line,
+    )
+    .await
 }
 
 /// `POST /api/regions/{code}/plans/from-grids`: the grids drawn elsewhere

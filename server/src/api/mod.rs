@@ -15,8 +15,8 @@ mod regions;
 mod search;
 mod state;
 mod text;
-pub mod when;
 mod tiles;
+pub mod when;
 
 use std::path::Path;
 use std::time::Duration;
@@ -282,7 +282,10 @@ async fn problems_only(resp: axum::response::Response) -> axum::response::Respon
     }
     let allow = resp.headers().get(ALLOW).cloned();
     let retry = resp.headers().get(axum::http::header::RETRY_AFTER).cloned();
-    let www = resp.headers().get(axum::http::header::WWW_AUTHENTICATE).cloned();
+    let www = resp
+        .headers()
+        .get(axum::http::header::WWW_AUTHENTICATE)
+        .cloned();
     let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
         .await
         .unwrap_or_default();

@@ -284,7 +284,9 @@ fn run_job(
             "-",
             &format!("job {}: {message}", job.id),
         );
-        let v = st.store.save_partition(p.region, &p.atoms, &record, &line)?;
+        let v = st
+            .store
+            .save_partition(p.region, &p.atoms, &record, &line)?;
         out.push(json!({
             "region": p.region.to_string(),
             "id": v.id,

@@ -39,7 +39,10 @@ pub fn capped_opt(field: &str, value: Option<&str>, max: usize) -> Result<(), Ap
 pub fn capped_list(field: &str, values: &[String], max: usize) -> Result<(), ApiError> {
     if values.len() > LIST {
         return Err(ApiError::Refused {
-            detail: format!("{field} has {} items; at most {LIST} are accepted", values.len()),
+            detail: format!(
+                "{field} has {} items; at most {LIST} are accepted",
+                values.len()
+            ),
             extra: json!({ "field": field, "limit": LIST }),
         });
     }
@@ -58,7 +61,10 @@ mod tests {
         else {
             panic!("refused")
         };
-        assert!(detail.contains("message") && detail.contains("2000"), "{detail}");
+        assert!(
+            detail.contains("message") && detail.contains("2000"),
+            "{detail}"
+        );
         assert_eq!(extra["limit"], MESSAGE);
         assert!(capped_list("locks", &vec!["a".into(); LIST + 1], CODE).is_err());
     }

@@ -44,7 +44,9 @@ pub fn ogc_datetime(s: &str) -> Result<(), ApiError> {
             };
             match (end(a)?, end(b)?) {
                 (None, None) => Err(bad("an interval needs at least one end".into())),
-                (Some(a), Some(b)) if a > b => Err(bad("the interval ends before it starts".into())),
+                (Some(a), Some(b)) if a > b => {
+                    Err(bad("the interval ends before it starts".into()))
+                }
                 _ => Ok(()),
             }
         }
@@ -59,12 +61,26 @@ mod tests {
     #[test]
     fn times_parse_or_say_why() {
         assert_eq!(utc("2026-03-01").unwrap(), "2026-03-01T00:00:00Z");
-        assert_eq!(utc("2026-03-01T08:00:00+08:00").unwrap(), "2026-03-01T00:00:00Z");
+        assert_eq!(
+            utc("2026-03-01T08:00:00+08:00").unwrap(),
+            "2026-03-01T00:00:00Z"
+        );
         assert!(utc("garbage").is_err());
-        for ok in ["2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z/..", "../2021-01-01", "2020-01-01/2021-01-01"] {
+        for ok in [
+            "2020-01-01T00:00:00Z",
+            "2020-01-01T00:00:00Z/..",
+            "../2021-01-01",
+            "2020-01-01/2021-01-01",
+        ] {
             assert!(ogc_datetime(ok).is_ok(), "{ok}");
         }
-        for bad in ["garbage", "../..", "2021-01-01/2020-01-01", "a/b/c", "2020-13-01"] {
+        for bad in [
+            "garbage",
+            "../..",
+            "2021-01-01/2020-01-01",
+            "a/b/c",
+            "2020-13-01",
+        ] {
             assert!(ogc_datetime(bad).is_err(), "{bad}");
         }
     }

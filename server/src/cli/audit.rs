@@ -35,7 +35,11 @@ pub enum AuditCommand {
     /// archive), then delete them from the store in one transaction.
     Archive {
         /// Lines before this date (YYYY-MM-DD, UTC midnight) or RFC 3339 time.
-        #[arg(long, conflicts_with = "older_than_days", required_unless_present = "older_than_days")]
+        #[arg(
+            long,
+            conflicts_with = "older_than_days",
+            required_unless_present = "older_than_days"
+        )]
         before: Option<String>,
         /// Lines older than this many days.
         #[arg(long)]
@@ -88,7 +92,8 @@ pub fn run(args: &AuditArgs) -> anyhow::Result<()> {
 
 fn read(args: &AuditArgs) -> anyhow::Result<()> {
     let s = super::accounts::open(args.store.as_ref())?;
-    for e in s.audit_log(args.user.as_deref(), args.since.as_deref(), args.limit)? {
+    let since = args.since.as_deref().map(cutoff).transpose()?;
+    for e in s.audit_log(args.user.as_deref(), since.as_deref(), args.limit)? {
         println!(
             "{} {:<12} {:<16} {:<24} {:<10} {}",
             e.at, e.user, e.action, e.target, e.from, e.detail
@@ -155,7 +160,14 @@ pub fn archive_daily(store: Arc<dyn crate::store::Backend>, days: u64, dir: Path
             let out = dir.join(format!("audit-{stamp}.jsonl"));
             let r = std::fs::create_dir_all(&dir)
                 .map_err(anyhow::Error::from)
-                .and_then(|()| Ok(audit_archive::archive(&*store, &before, &out, &timestamp(0))?));
+                .and_then(|()| {
+                    Ok(audit_archive::archive(
+                        &*store,
+                        &before,
+                        &out,
+                        &timestamp(0),
+                    )?)
+                });
             match r {
                 Ok(r) if r.lines > 0 => tracing::info!(
                     lines = r.lines,
@@ -164,7 +176,9 @@ pub fn archive_daily(store: Arc<dyn crate::store::Backend>, days: u64, dir: Path
                     "audit log archived and pruned"
                 ),
                 Ok(_) => tracing::info!(before, "audit log: nothing to archive"),
-                Err(err) => tracing::error!(%err, "audit log: archiving failed; tried again tomorrow"),
+                Err(err) => {
+                    tracing::error!(%err, "audit log: archiving failed; tried again tomorrow")
+                }
             }
             std::thread::sleep(std::time::Duration::from_secs(86_400));
         })

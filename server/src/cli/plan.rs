@@ -280,7 +280,11 @@ fn publish(
             Some(id),
         )
     };
-    let line = super::cli_audit("plan_publish", &format!("plans/{id}"), &next.version.message);
+    let line = super::cli_audit(
+        "plan_publish",
+        &format!("plans/{id}"),
+        &next.version.message,
+    );
     let v = store.save_plan_on(&next, &[], id, &line)?;
     println!(
         "published plan {id} as plan {} (version {})",
@@ -365,8 +369,10 @@ fn export(
                         .collect(),
                     None => vec![""; rp.labels.len()],
                 };
-                let codes: Vec<String> =
-                    codes.iter().map(|c| crate::io::cell::csv_field(c)).collect();
+                let codes: Vec<String> = codes
+                    .iter()
+                    .map(|c| crate::io::cell::csv_field(c))
+                    .collect();
                 writeln!(f, "{},{},{}", h.id, rp.region, codes.join(","))?;
             }
             f.flush()?;

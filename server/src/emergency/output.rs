@@ -32,7 +32,6 @@ pub fn geojson(plan: &DispatchPlan) -> Value {
     json!({ "type": "FeatureCollection", "features": features })
 }
 
-
 /// One row per household: who goes, where, how far; unserved ones last.
 pub fn csv(plan: &DispatchPlan, made_by: &str, made_at: &str) -> String {
     let mut out = String::from("\u{feff}");

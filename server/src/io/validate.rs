@@ -97,7 +97,11 @@ pub fn check_geojson_rings(g: &geojson::Geometry) -> Result<(), String> {
             .map(|r| {
                 r.iter()
                     .map(|pos| {
-                        let (x, y) = if pos.len() >= 2 { (pos[0], pos[1]) } else { (f64::NAN, f64::NAN) };
+                        let (x, y) = if pos.len() >= 2 {
+                            (pos[0], pos[1])
+                        } else {
+                            (f64::NAN, f64::NAN)
+                        };
                         Coord { x, y }
                     })
                     .collect()
@@ -106,9 +110,11 @@ pub fn check_geojson_rings(g: &geojson::Geometry) -> Result<(), String> {
     };
     match &g.value {
         geojson::GeometryValue::Polygon { coordinates: p } => check_rings(&to_rings(p), Crs::Wgs84),
-        geojson::GeometryValue::MultiPolygon { coordinates: m } => m.iter().enumerate().try_for_each(|(i, p)| {
-            check_rings(&to_rings(p), Crs::Wgs84).map_err(|e| format!("polygon {i}: {e}"))
-        }),
+        geojson::GeometryValue::MultiPolygon { coordinates: m } => {
+            m.iter().enumerate().try_for_each(|(i, p)| {
+                check_rings(&to_rings(p), Crs::Wgs84).map_err(|e| format!("polygon {i}: {e}"))
+            })
+        }
         _ => Ok(()),
     }
 }

@@ -364,7 +364,12 @@ fn partition_saves_atoms_and_plan_together(store: &dyn Store) {
     p.atoms = vec![0, 1];
     p.labels = vec![GridLabel([0, 0, 0]), GridLabel([0, 0, 1])];
     let v = store
-        .save_partition(region, &[atom(0), atom(1)], &p, &audit_entry("planner", "2026-11-24T00:00:00Z"))
+        .save_partition(
+            region,
+            &[atom(0), atom(1)],
+            &p,
+            &audit_entry("planner", "2026-11-24T00:00:00Z"),
+        )
         .unwrap();
     assert_eq!(v.number, 1);
     let atoms_of = |s: &dyn Store| {
@@ -380,7 +385,12 @@ fn partition_saves_atoms_and_plan_together(store: &dyn Store) {
     let mut bad = p.clone();
     bad.labels.pop();
     assert!(store
-        .save_partition(region, &[atom(0)], &bad, &audit_entry("planner", "2026-11-24T00:00:00Z"))
+        .save_partition(
+            region,
+            &[atom(0)],
+            &bad,
+            &audit_entry("planner", "2026-11-24T00:00:00Z")
+        )
         .is_err());
     assert_eq!(atoms_of(store), 2);
     assert_eq!(store.plan_versions(region).unwrap().len(), 1);
