@@ -177,7 +177,7 @@ pub fn archive_daily(store: Arc<dyn crate::store::Backend>, days: u64, dir: Path
                 ),
                 Ok(_) => tracing::info!(before, "audit log: nothing to archive"),
                 Err(err) => {
-                    tracing::error!(%err, "audit log: archiving failed; tried again tomorrow")
+                    tracing::error!(%err, "audit log: archiving failed; tried again tomorrow");
                 }
             }
             std::thread::sleep(std::time::Duration::from_secs(86_400));
