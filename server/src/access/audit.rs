@@ -124,7 +124,11 @@ impl Open {
         }
         let (ids, more) = ids_of(detail);
         self.more += more;
-        for id in ids {
+        // Lines that list no ids (an area's counts) keep their first detail.
+        for id in ids
+            .into_iter()
+            .filter(|i| i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        {
             if self.ids.len() < MAX_IDS || self.ids.contains(id) {
                 self.ids.insert(id.to_string());
             } else {
@@ -143,7 +147,7 @@ impl Open {
             more,
         } = self;
         let span = format!("{count} from {} to {last_at}", first.at);
-        first.detail = if first.action == "read_personal" {
+        first.detail = if first.action == "read_personal" && !(ids.is_empty() && more == 0) {
             let list = ids.into_iter().collect::<Vec<_>>().join(",");
             if more > 0 {
                 format!("{span}: {list} and {more} more")
@@ -242,7 +246,7 @@ impl Aggregator {
 impl Open {
     /// The first event of a quiet key, written alone (its ids bounded).
     fn row_single(self) -> AuditEntry {
-        if self.first.action != "read_personal" {
+        if self.first.action != "read_personal" || (self.ids.is_empty() && self.more == 0) {
             return bounded(self.first);
         }
         let mut e = self.first.clone();
