@@ -138,9 +138,11 @@ impl LoginThrottle {
     /// Counts a login attempt of `name` from `from` before its password
     /// is checked; `Err(wait)` when either budget says wait.
     pub fn try_attempt(&self, name: &str, from: &str, now: Instant) -> Result<(), Duration> {
-        self.pair.try_attempt(&Self::pair_key(name, from), now)?;
-        if let Err(wait) = self.address.try_attempt(from, now) {
-            self.pair.refund(&Self::pair_key(name, from));
+        // The address first: a flood of made-up names from one address is
+        // refused there, before it can fill the map of pairs.
+        self.address.try_attempt(from, now)?;
+        if let Err(wait) = self.pair.try_attempt(&Self::pair_key(name, from), now) {
+            self.address.refund(from);
             return Err(wait);
         }
         Ok(())
