@@ -774,6 +774,22 @@ fn kill_during_saves(
     }
     let numbers: Vec<u32> = versions.iter().map(|v| v.number).collect();
     assert_eq!(numbers, (1..=numbers.len() as u32).collect::<Vec<_>>());
+    // Each save wrote its audit line in its own transaction: every version
+    // made by the saver (acknowledged or not) has exactly one.
+    let log = store.audit_log(None, None, usize::MAX).unwrap();
+    for id in ids.iter().filter(|i| **i > plan.version.id) {
+        let needle = format!("saved as plan {id} (");
+        let lines = log
+            .iter()
+            .filter(|e| e.action == "plan_edit" && e.detail.contains(&needle))
+            .count();
+        assert_eq!(
+            lines,
+            1,
+            "audit line of the save of plan {id} (acknowledged: {}): {lines}",
+            acked.contains(id)
+        );
+    }
     for v in &versions {
         let p = store.plan(v.id).unwrap().unwrap();
         assert_eq!(p.labels.len(), p.atoms.len(), "version {} torn", v.id);

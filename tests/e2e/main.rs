@@ -3,12 +3,14 @@
 
 mod access;
 mod anonymity;
+mod audit;
 mod common;
 mod coverage;
 mod crs_reference;
 mod edits;
 mod emergency;
 mod estimate;
+mod hardening;
 mod http_api;
 mod import;
 mod ogc;

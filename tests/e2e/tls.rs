@@ -99,6 +99,16 @@ fn https_with_secure_cookies() {
         health.starts_with("HTTP/1.1 200") || health.starts_with("HTTP/2 200"),
         "{health}"
     );
+    // HSTS on every answer under TLS, errors included.
+    let missing = curl(&["-X", "TRACE", &format!("{base}/health")]);
+    for answer in [&health, &missing] {
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("strict-transport-security: max-age=31536000"),
+            "{answer}"
+        );
+    }
     let login = curl(&[
         "-X",
         "POST",

@@ -64,6 +64,22 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// One archive of the audit log: the lines older than `before` (up to
+/// `last_id`) went to `file`, whose last line hashes to `last_hash`; the
+/// next archive's first line carries that hash, so files chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditArchive {
+    /// RFC 3339 UTC.
+    pub archived_at: String,
+    /// Lines strictly older than this (RFC 3339 UTC) were archived.
+    pub before: String,
+    pub last_id: i64,
+    pub lines: i64,
+    /// Hex SHA-256 of the file's last line.
+    pub last_hash: String,
+    pub file: String,
+}
+
 /// Storage for accounts and the audit log.
 pub trait AccountStore: Send + Sync {
     fn user_by_name(&self, name: &str) -> crate::store::Result<Option<User>>;
@@ -84,6 +100,22 @@ pub trait AccountStore: Send + Sync {
     fn audit_many(&self, entries: &[AuditEntry]) -> crate::store::Result<()> {
         entries.iter().try_for_each(|e| self.audit(e))
     }
+    /// The newest archive of the audit log, whose `last_hash` the next
+    /// archive continues (`None` before the first).
+    fn audit_chain(&self) -> crate::store::Result<Option<AuditArchive>>;
+    /// Lines older than `before` with ids above `after`, by id, at most
+    /// `limit` (the archiver pages through them).
+    fn audit_older(
+        &self,
+        before: &str,
+        after: i64,
+        limit: usize,
+    ) -> crate::store::Result<Vec<AuditEntry>>;
+    /// In one transaction, while the newest archive's hash is still
+    /// `prev`: records `archive` and deletes the lines it holds (older than
+    /// its `before`, ids up to its `last_id`); returns how many. The store
+    /// refuses to delete any line no archive holds.
+    fn audit_prune(&self, prev: Option<&str>, archive: &AuditArchive) -> crate::store::Result<u64>;
     /// Audit lines, oldest first, optionally of one user and since a time.
     fn audit_log(
         &self,

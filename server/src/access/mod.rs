@@ -3,6 +3,8 @@
 //! projection build on this (issue 4).
 
 pub mod account;
+pub mod audit;
+pub mod audit_archive;
 pub mod projection;
 pub mod ratelimit;
 pub mod role;

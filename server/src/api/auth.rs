@@ -53,15 +53,7 @@ fn expired(at: &str) -> bool {
 /// has one (reads of personal data, many a second), else at once. A
 /// failure to audit is logged loudly, never silently dropped.
 pub fn audit(st: &AppState, user: &str, action: &str, target: &str, from: &str, detail: &str) {
-    let e = AuditEntry {
-        id: 0,
-        at: timestamp(0),
-        user: user.to_string(),
-        action: action.to_string(),
-        target: target.to_string(),
-        from: from.to_string(),
-        detail: detail.to_string(),
-    };
+    let e = entry(user, action, target, from, detail);
     if let Some(sink) = &st.audit_sink {
         if let Err(std::sync::mpsc::SendError(e)) = sink.send(e) {
             write_now(st, &e);
@@ -71,33 +63,24 @@ pub fn audit(st: &AppState, user: &str, action: &str, target: &str, from: &str, 
     }
 }
 
+/// An audit line stamped now, for a write that carries it into its own
+/// transaction (or for [`audit`]).
+pub fn entry(user: &str, action: &str, target: &str, from: &str, detail: &str) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        at: timestamp(0),
+        user: user.to_string(),
+        action: action.to_string(),
+        target: target.to_string(),
+        from: from.to_string(),
+        detail: detail.to_string(),
+    }
+}
+
 fn write_now(st: &AppState, e: &AuditEntry) {
     if let Err(err) = st.accounts.audit(e) {
         tracing::error!(%err, action = e.action, user = e.user, "could not append to the audit log");
     }
-}
-
-/// A writer thread that appends audit lines in batches (one transaction
-/// per batch, within about 100 ms of the request); dropping every sender
-/// flushes what is left and ends it.
-pub fn audit_writer(
-    accounts: std::sync::Arc<dyn crate::access::account::AccountStore>,
-) -> (
-    std::sync::mpsc::Sender<AuditEntry>,
-    std::thread::JoinHandle<()>,
-) {
-    let (tx, rx) = std::sync::mpsc::channel::<AuditEntry>();
-    let handle = std::thread::spawn(move || {
-        while let Ok(first) = rx.recv() {
-            std::thread::sleep(std::time::Duration::from_millis(100));
-            let mut batch = vec![first];
-            batch.extend(rx.try_iter().take(10_000));
-            if let Err(err) = accounts.audit_many(&batch) {
-                tracing::error!(%err, lines = batch.len(), "could not append to the audit log");
-            }
-        }
-    });
-    (tx, handle)
 }
 
 fn cookie(headers: &HeaderMap) -> Option<String> {
@@ -142,12 +125,18 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         let st2 = st.clone();
         let found = tokio::task::spawn_blocking(move || f(&st2, &secret))
             .await
-            .unwrap_or_else(|e| Err(("-".into(), format!("internal: {e}"))));
+            .unwrap_or_else(|e| {
+                Err(Denied::Store(crate::store::StoreError::Corrupt {
+                    what: "authentication".into(),
+                    reason: e.to_string(),
+                }))
+            });
         if let Ok(hit) = &found {
             st.auth_cache.put(&key, hit.clone());
         }
         found
     };
+    let by_cookie = bearer.is_none();
     let found = match (bearer, cookie(req.headers())) {
         (Some(token), _) => {
             lookup(
@@ -169,6 +158,14 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         }
         (None, None) => Ok((st.anonymous.clone(), None)),
     };
+    let found = match found {
+        // A stale or planted cookie must never stand in the way of signing
+        // in: the login goes ahead as anonymous and sets a fresh cookie.
+        Err(Denied::Bad(..)) if by_cookie && req.uri().path() == "/api/login" => {
+            Ok((st.anonymous.clone(), None))
+        }
+        other => other,
+    };
     match found {
         Ok((caller, csrf)) => {
             req.extensions_mut().insert(Authenticated {
@@ -178,14 +175,34 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
             });
             next.run(req).await
         }
-        Err((who, why)) => {
+        Err(Denied::Store(e)) => ApiError::Store(e).into_response(),
+        Err(Denied::Bad(who, why)) => {
             audit(&st, &who, "auth_failed", req.uri().path(), &from, &why);
-            ApiError::Unauthorized(why).into_response()
+            let mut resp = ApiError::Unauthorized(why).into_response();
+            if by_cookie {
+                // The browser cannot drop an HttpOnly cookie itself.
+                resp.headers_mut()
+                    .insert(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
+            }
+            resp
         }
     }
 }
 
-type Found = Result<(Option<Caller>, Option<String>), (String, String)>;
+/// Why credentials did not resolve to a caller.
+#[derive(Debug)]
+enum Denied {
+    /// Bad, expired or revoked: (who, why), audited, 401.
+    Bad(String, String),
+    /// The store could not be asked (503 when it is unreachable); not
+    /// audited: nobody's credentials were found wrong.
+    Store(crate::store::StoreError),
+}
+
+type Found = Result<(Option<Caller>, Option<String>), Denied>;
+
+/// Set-Cookie that makes the browser forget the session cookie.
+const CLEAR_COOKIE: &str = "wangge_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0";
 
 /// Credentials recently found good, kept for [`AuthCache::TTL`] so that a
 /// busy script does not cost two store reads a request. Revoking a token,
@@ -221,8 +238,12 @@ impl AuthCache {
 }
 
 fn by_token(st: &AppState, token: &str) -> Found {
-    let bad = |why: &str| Err(("-".to_string(), why.to_string()));
-    let Ok(Some(t)) = st.accounts.token_by_digest(&secret_digest(token)) else {
+    let bad = |why: &str| Err(Denied::Bad("-".to_string(), why.to_string()));
+    let Some(t) = st
+        .accounts
+        .token_by_digest(&secret_digest(token))
+        .map_err(Denied::Store)?
+    else {
         return bad("unknown API token");
     };
     if t.revoked {
@@ -231,25 +252,29 @@ fn by_token(st: &AppState, token: &str) -> Found {
     if t.expires_at.as_deref().is_some_and(expired) {
         return bad("the API token has expired");
     }
-    match st.accounts.user(t.user_id) {
-        Ok(Some(u)) if !u.disabled => Ok((Some(caller_of(&u)), None)),
-        Ok(Some(u)) => Err((u.name, "the account is disabled".into())),
-        _ => bad("the token's account is gone"),
+    match st.accounts.user(t.user_id).map_err(Denied::Store)? {
+        Some(u) if !u.disabled => Ok((Some(caller_of(&u)), None)),
+        Some(u) => Err(Denied::Bad(u.name, "the account is disabled".into())),
+        None => bad("the token's account is gone"),
     }
 }
 
 fn by_session(st: &AppState, secret: &str) -> Found {
-    let bad = |why: &str| Err(("-".to_string(), why.to_string()));
-    let Ok(Some(s)) = st.accounts.session(&secret_digest(secret)) else {
+    let bad = |why: &str| Err(Denied::Bad("-".to_string(), why.to_string()));
+    let Some(s) = st
+        .accounts
+        .session(&secret_digest(secret))
+        .map_err(Denied::Store)?
+    else {
         return bad("the session is unknown or has ended: sign in again");
     };
     if expired(&s.expires_at) {
         return bad("the session has expired: sign in again");
     }
-    match st.accounts.user(s.user_id) {
-        Ok(Some(u)) if !u.disabled => Ok((Some(caller_of(&u)), Some(s.csrf))),
-        Ok(Some(u)) => Err((u.name, "the account is disabled".into())),
-        _ => bad("the session's account is gone"),
+    match st.accounts.user(s.user_id).map_err(Denied::Store)? {
+        Some(u) if !u.disabled => Ok((Some(caller_of(&u)), Some(s.csrf))),
+        Some(u) => Err(Denied::Bad(u.name, "the account is disabled".into())),
+        None => bad("the session's account is gone"),
     }
 }
 
@@ -317,14 +342,14 @@ pub async fn login(State(st): State<AppState>, req: Request) -> Result<Response,
         .map_err(|_| ApiError::BadRequest("login body too large".into()))?;
     let Login { name, password } = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("expected {{\"name\", \"password\"}}: {e}")))?;
+    super::text::capped("name", &name, super::text::NAME)?;
+    super::text::capped("password", &password, super::text::PASSWORD)?;
     let now = Instant::now();
-    // Budgets per account and per address, spent before the password is
-    // checked so that concurrent guesses cannot overspend them.
-    for key in [format!("user:{name}"), format!("addr:{from}")] {
-        if let Err(wait) = st.logins.try_attempt(&key, now) {
-            audit(&st, &name, "login_throttled", "/api/login", &from, "");
-            return Err(ApiError::TooManyAttempts(wait.as_secs().max(1)));
-        }
+    // Spent before the password is checked so that concurrent guesses
+    // cannot overspend the budget; see access::ratelimit.
+    if let Err(wait) = st.logins.try_attempt(&name, &from, now) {
+        audit(&st, &name, "login_throttled", "/api/login", &from, "");
+        return Err(ApiError::TooManyAttempts(wait.as_secs_f64().ceil() as u64));
     }
     let st2 = st.clone();
     let name2 = name.clone();
@@ -350,8 +375,7 @@ pub async fn login(State(st): State<AppState>, req: Request) -> Result<Response,
         );
         return Err(ApiError::Unauthorized("wrong name or password".into()));
     };
-    st.logins.clear(&format!("user:{name}"));
-    st.logins.refund(&format!("addr:{from}"));
+    st.logins.succeeded(&name, &from);
     let secret = new_secret("wgs_");
     let csrf = new_secret("wgc_");
     st.accounts.put_session(&Session {
@@ -401,10 +425,8 @@ pub async fn logout(
     }
     audit(&st, &caller.name, "logout", "/api/logout", "-", "");
     let mut resp = Json(json!({ "signed_out": true })).into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("wangge_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_static(CLEAR_COOKIE));
     Ok(resp)
 }
 
@@ -436,9 +458,14 @@ pub async fn audit_log(
     State(st): State<AppState>,
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    let since = q
+        .since
+        .as_deref()
+        .map(|s| super::when::query_time("since", s))
+        .transpose()?;
     let entries = st.accounts.audit_log(
         q.user.as_deref(),
-        q.since.as_deref(),
+        since.as_deref(),
         q.limit.unwrap_or(1000).min(10_000),
     )?;
     Ok(Json(json!({ "entries": entries })))

@@ -14,10 +14,11 @@ use geo::{Contains, InteriorPoint};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::{audit, timestamp, Authenticated};
+use super::auth::{entry, timestamp, Authenticated};
 use super::error::ApiError;
 use super::plans::evaluated;
 use super::state::{AppState, CallerOf};
+use crate::access::account::AuditEntry;
 use crate::access::Scope;
 use crate::domain::{GridCode, Plan, PlanVersion};
 use crate::edit::{self, Edit, Refusal, Rules};
@@ -82,6 +83,29 @@ pub struct EditRequest {
     pub locks: Vec<String>,
     #[serde(default)]
     pub message: Option<String>,
+}
+
+impl EditRequest {
+    /// Every text field within its cap ([`super::text`]).
+    fn check_text(&self) -> Result<(), ApiError> {
+        use super::text::{capped, capped_list, capped_opt, CODE, MESSAGE};
+        capped_opt("message", self.message.as_deref(), MESSAGE)?;
+        capped_list("locks", &self.locks, CODE)?;
+        match &self.edit {
+            EditBody::Reassign { to, .. } => capped("edit.to", to, CODE),
+            EditBody::Merge { keep, gone } => {
+                capped("edit.keep", keep, CODE)?;
+                capped("edit.gone", gone, CODE)
+            }
+            EditBody::Move { grid, parent } => {
+                capped("edit.grid", grid, CODE)?;
+                capped("edit.parent", parent, CODE)
+            }
+            EditBody::Resolve { parent } => capped("edit.parent", parent, CODE),
+            EditBody::Split { grid, .. } => capped("edit.grid", grid, CODE),
+            EditBody::Restore { .. } => Ok(()),
+        }
+    }
 }
 
 /// The stored plan `id` with its evaluation.
@@ -302,6 +326,8 @@ async fn edited(
 
 /// A drawn polygon (WGS-84 GeoJSON Polygon or MultiPolygon).
 fn lasso(g: &geojson::Geometry) -> Result<geo_types::MultiPolygon<f64>, ApiError> {
+    crate::io::validate::check_geojson_rings(g)
+        .map_err(|e| ApiError::BadRequest(format!("within: {e}")))?;
     let shape: geo_types::Geometry<f64> = g
         .clone()
         .try_into()
@@ -578,6 +604,7 @@ pub async fn preview(
     Path(id): Path<i64>,
     Json(req): Json<EditRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    req.check_text()?;
     let (rp, plan) = load(&st, &caller.scope, id).await?;
     let next = edited(&st, &caller.scope, &rp, &plan, &req).await?;
     let regraded = regrade(&st, &plan, &next).await?;
@@ -657,13 +684,14 @@ async fn save(
     added: Vec<crate::domain::Atom>,
     tried: Value,
     mut body: Value,
+    audit: AuditEntry,
 ) -> Result<Response, ApiError> {
     let store = st.store.clone();
     let base_id = base.version.id;
     let kept = added.clone();
     let saved = tokio::task::spawn_blocking(move || {
         store
-            .save_plan_on(&next, &kept, base_id)
+            .save_plan_on(&next, &kept, base_id, &audit)
             .map(|v| Plan { version: v, ..next })
     })
     .await
@@ -720,6 +748,7 @@ pub async fn commit(
     headers: HeaderMap,
     Json(req): Json<EditRequest>,
 ) -> Result<Response, ApiError> {
+    req.check_text()?;
     let (rp, plan) = load(&st, &caller.scope, id).await?;
     precondition(&headers, id)?;
     let tried = serde_json::to_value(&req.edit).unwrap_or_default();
@@ -739,16 +768,14 @@ pub async fn commit(
     let message = req.message.clone().unwrap_or_else(|| describe(&req.edit));
     next.version = PlanVersion::unsaved(plan.version.region, &caller.name, &message, Some(id));
     next.version.created_at = timestamp(0);
-    let resp = save(&st, &caller.scope, &plan, next, added, tried.clone(), body).await?;
-    audit(
-        &st,
+    let line = entry(
         &caller.name,
         "plan_edit",
         &format!("plans/{id}"),
         &auth.address,
         &format!("{message}; {tried}"),
     );
-    Ok(resp)
+    save(&st, &caller.scope, &plan, next, added, tried, body, line).await
 }
 
 fn describe(e: &EditBody) -> String {
@@ -786,6 +813,9 @@ pub async fn publish(
     headers: HeaderMap,
     body: Option<Json<PublishRequest>>,
 ) -> Result<Response, ApiError> {
+    if let Some(b) = &body {
+        super::text::capped_opt("message", b.0.message.as_deref(), super::text::MESSAGE)?;
+    }
     let (rp, plan) = load(&st, &caller.scope, id).await?;
     precondition(&headers, id)?;
     let tried = json!({ "op": "publish" });
@@ -823,16 +853,24 @@ pub async fn publish(
         })
         .collect();
     let body = json!({ "renamed": renamed, "grids": rp.grids.len() });
-    let resp = save(&st, &caller.scope, &plan, next, Vec::new(), tried, body).await?;
-    audit(
-        &st,
+    let line = entry(
         &caller.name,
         "plan_publish",
         &format!("plans/{id}"),
         &auth.address,
         &message,
     );
-    Ok(resp)
+    save(
+        &st,
+        &caller.scope,
+        &plan,
+        next,
+        Vec::new(),
+        tried,
+        body,
+        line,
+    )
+    .await
 }
 
 /// `POST /api/regions/{code}/plans/from-grids`: the grids drawn elsewhere
@@ -846,6 +884,9 @@ pub async fn from_grids(
     Path(code): Path<String>,
     body: Option<Json<PublishRequest>>,
 ) -> Result<Response, ApiError> {
+    if let Some(b) = &body {
+        super::text::capped_opt("message", b.0.message.as_deref(), super::text::MESSAGE)?;
+    }
     let region: crate::domain::RegionCode = code
         .parse()
         .map_err(|e| ApiError::BadRequest(format!("region code {code:?}: {e}")))?;
@@ -895,7 +936,14 @@ pub async fn from_grids(
         "warnings": snapped.warnings,
         "grids": next.codes.iter().map(Vec::len).collect::<Vec<_>>(),
     });
-    let resp = save(
+    let line = entry(
+        &caller.name,
+        "plan_from_grids",
+        &format!("regions/{region}/plans"),
+        &auth.address,
+        &message,
+    );
+    save(
         &st,
         &caller.scope,
         &newest,
@@ -903,17 +951,9 @@ pub async fn from_grids(
         Vec::new(),
         json!({ "op": "from_grids" }),
         report,
+        line,
     )
-    .await?;
-    audit(
-        &st,
-        &caller.name,
-        "plan_from_grids",
-        &format!("regions/{region}/plans"),
-        &auth.address,
-        &message,
-    );
-    Ok(resp)
+    .await
 }
 
 /// `GET /api/plans/{id}/atoms`: the plan's atoms as GeoJSON with their

@@ -136,6 +136,7 @@ impl AreaSpec {
     pub fn parse(&self) -> Result<Area, String> {
         match (&self.polygon, &self.circle) {
             (Some(g), None) => {
+                crate::io::validate::check_geojson_rings(g).map_err(|e| format!("polygon: {e}"))?;
                 let geom: geo_types::Geometry<f64> = g.clone().try_into().map_err(|e| format!("polygon: {e}"))?;
                 let mp = match geom {
                     geo_types::Geometry::Polygon(p) => MultiPolygon(vec![p]),
@@ -190,6 +191,8 @@ pub async fn area(
     Extension(auth): Extension<Authenticated>,
     Json(req): Json<AreaRequest>,
 ) -> Result<Json<Value>, ApiError> {
+    super::text::capped_list("skills", &req.skills, super::text::CODE)?;
+    super::text::capped_opt("team", req.team.as_deref(), super::text::NAME)?;
     let a = req.area.parse().map_err(ApiError::BadRequest)?;
     let filter = Filter {
         skills: req.skills,
@@ -286,6 +289,9 @@ pub async fn plan(
     Extension(auth): Extension<Authenticated>,
     Json(req): Json<PlanRequest>,
 ) -> Result<Response, ApiError> {
+    super::text::capped_list("skills", &req.skills, super::text::CODE)?;
+    super::text::capped_opt("team", req.team.as_deref(), super::text::NAME)?;
+    super::text::capped_opt("title", req.title.as_deref(), super::text::NAME)?;
     let a = req.area.parse().map_err(ApiError::BadRequest)?;
     let params = req.params().map_err(ApiError::BadRequest)?;
     let s = st.snapshot.load();

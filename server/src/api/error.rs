@@ -6,6 +6,9 @@ use serde_json::json;
 
 use crate::store::StoreError;
 
+/// Seconds a client is told to wait when the store is unreachable.
+pub const STORE_RETRY_SECS: u64 = 5;
+
 /// Everything a handler can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -71,6 +74,7 @@ impl ApiError {
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             Self::Store(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
             Self::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
+            Self::Store(StoreError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,7 +84,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         // Internal causes go to the log, never to the client.
-        let detail = if status.is_server_error() {
+        let detail = if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!(error = %self, "request failed: the store is unreachable");
+            format!("the store is unreachable; try again in {STORE_RETRY_SECS} s")
+        } else if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
             "internal error; the server log has the cause".to_string()
         } else {
@@ -110,6 +117,10 @@ impl IntoResponse for ApiError {
             .into_response();
         if let Self::TooManyAttempts(secs) = self {
             resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, STORE_RETRY_SECS.into());
         }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(

@@ -14,7 +14,9 @@ pub mod plans;
 mod regions;
 mod search;
 mod state;
+mod text;
 mod tiles;
+pub mod when;
 
 use std::path::Path;
 use std::time::Duration;
@@ -206,6 +208,7 @@ pub fn route_specs() -> Vec<RouteSpec> {
 
 /// The whole application: API routes, then the viewer's static files.
 pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
+    let tls = state.secure_cookies;
     let mut api = Router::new();
     for (spec, handler) in table() {
         let access = spec.access;
@@ -219,7 +222,6 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
     let api = api
         .route("/api/{*rest}", get(api_not_found).post(api_not_found))
         .route("/ogc/{*rest}", get(ogc::not_found))
-        .layer(axum::middleware::map_response(problems_only))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
@@ -231,13 +233,14 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
         ),
         None => api.fallback(viewer_missing),
     };
-    with_security_headers(app)
+    let app = app
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
-        .layer(axum::middleware::from_fn(access_log))
+        .layer(axum::middleware::map_response(problems_only));
+    with_security_headers(app, tls).layer(axum::middleware::from_fn(access_log))
 }
 
 /// One line per request: method, path, status and time taken; server
@@ -261,42 +264,77 @@ async fn access_log(
     resp
 }
 
-/// Turns axum's own plain-text rejections (a malformed query string, a
-/// bad path segment, a body that is not JSON) into problem documents, so
-/// every API error has the same shape.
+/// Makes every error answer a problem document (RFC 9457): axum's own
+/// rejections (a malformed query, a body that is not JSON: text/plain),
+/// its empty 405 for a known path with another method, the 408 of the
+/// timeout, a 413 or 415, whatever a layer answers. Answers that already
+/// are problem documents pass unchanged.
 async fn problems_only(resp: axum::response::Response) -> axum::response::Response {
-    use axum::http::header::CONTENT_TYPE;
+    use axum::http::header::{ALLOW, CONTENT_TYPE};
     let status = resp.status();
-    let plain = resp
+    let problem = resp
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/plain"));
-    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || problem {
         return resp;
     }
+    let allow = resp.headers().get(ALLOW).cloned();
+    let retry = resp.headers().get(axum::http::header::RETRY_AFTER).cloned();
+    let www = resp
+        .headers()
+        .get(axum::http::header::WWW_AUTHENTICATE)
+        .cloned();
     let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
         .await
         .unwrap_or_default();
-    let detail = String::from_utf8_lossy(&bytes).into_owned();
+    let text = String::from_utf8_lossy(&bytes).trim().to_string();
+    let detail = match status {
+        s if s.is_server_error() => "internal error; the server log has the cause".to_string(),
+        _ if !text.is_empty() => text,
+        axum::http::StatusCode::METHOD_NOT_ALLOWED => format!(
+            "this method is not allowed here; allowed: {}",
+            allow
+                .as_ref()
+                .and_then(|a| a.to_str().ok())
+                .unwrap_or("see /api/openapi.json")
+        ),
+        axum::http::StatusCode::REQUEST_TIMEOUT => {
+            "the request took longer than the server allows".to_string()
+        }
+        s => s.canonical_reason().unwrap_or("error").to_string(),
+    };
     let body = json!({
         "type": "about:blank",
         "title": status.canonical_reason().unwrap_or("error"),
         "status": status.as_u16(),
-        "detail": if status.is_server_error() { "internal error; the server log has the cause".to_string() } else { detail },
+        "detail": detail,
     });
-    (
+    let mut out = (
         status,
         [(CONTENT_TYPE, "application/problem+json")],
         body.to_string(),
     )
-        .into_response()
+        .into_response();
+    for (name, v) in [
+        (ALLOW, allow),
+        (axum::http::header::RETRY_AFTER, retry),
+        (axum::http::header::WWW_AUTHENTICATE, www),
+    ] {
+        if let Some(v) = v {
+            out.headers_mut().insert(name, v);
+        }
+    }
+    out
 }
 
 /// Strict headers on every answer: our own origin only (the viewer needs
-/// nothing from elsewhere), no framing, no sniffing, no referrer. CORS stays
-/// closed: no `Access-Control-Allow-Origin` is ever sent.
-fn with_security_headers(app: Router) -> Router {
+/// nothing from elsewhere), no framing, no sniffing, no referrer, and under
+/// TLS `Strict-Transport-Security` (a year), so browsers never fall back
+/// to plain HTTP. CORS stays closed: no `Access-Control-Allow-Origin` is
+/// ever sent.
+fn with_security_headers(app: Router, tls: bool) -> Router {
     use axum::http::{header, HeaderValue};
     use tower_http::set_header::SetResponseHeaderLayer as Set;
     let csp = "default-src 'self'; img-src 'self' data: blob:; worker-src 'self' blob:; child-src 'self' blob:; \
@@ -317,6 +355,10 @@ fn with_security_headers(app: Router) -> Router {
     .layer(Set::overriding(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
+    ))
+    .layer(Set::overriding(
+        header::STRICT_TRANSPORT_SECURITY,
+        tls.then(|| HeaderValue::from_static("max-age=31536000")),
     ))
 }
 

@@ -188,6 +188,11 @@ pub async fn items(
         offset: number(&q, "offset", 0, (0, usize::MAX))?,
         datetime: q.get("datetime").cloned(),
     };
+    query
+        .datetime
+        .as_deref()
+        .map(super::when::ogc_datetime)
+        .transpose()?;
     let s = st.snapshot.load();
     let page = ogc::items(&s, layer, &caller, &query);
     super::layers::audit_reveal(&st, &caller, &auth.address, layer, &page.items);

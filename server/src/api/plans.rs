@@ -102,6 +102,8 @@ pub async fn generate(
 ) -> Result<Response, ApiError> {
     let code = region_code(&code)?;
     let body = body.map(|b| b.0).unwrap_or_default();
+    super::text::capped_opt("message", body.message.as_deref(), super::text::MESSAGE)?;
+    super::text::capped_list("locks", &body.locks, super::text::CODE)?;
     let s = st.snapshot.load();
     if s.region(code, &caller.scope).is_none() {
         return Err(ApiError::NotFound(format!("region {code}")));
@@ -275,7 +277,16 @@ fn run_job(
         let parent = s.plans.get(&p.region).map(|x| x.version.id);
         let mut record = p.to_plan(&job.user, message, parent);
         record.version.created_at = timestamp(0);
-        let v = st.store.save_partition(p.region, &p.atoms, &record)?;
+        let line = super::auth::entry(
+            &job.user,
+            "plan_generated",
+            &format!("regions/{}/plans", p.region),
+            "-",
+            &format!("job {}: {message}", job.id),
+        );
+        let v = st
+            .store
+            .save_partition(p.region, &p.atoms, &record, &line)?;
         out.push(json!({
             "region": p.region.to_string(),
             "id": v.id,
@@ -480,8 +491,10 @@ pub async fn metrics(
                 .map(|g| g.metrics.by_care.keys().cloned().collect())
                 .unwrap_or_default();
             let mut out = String::from("\u{feff}code,level,parent,households,");
+            // Every text cell through the one neutraliser (io::cell).
+            let field = crate::io::cell::csv_field;
             for k in &keys {
-                out.push_str(k);
+                out.push_str(&field(k));
                 out.push(',');
             }
             out.push_str("deviation,in_range,pieces,polsby_popper,reock,road_share,area_m2,atoms,tower,valid\n");
@@ -489,9 +502,9 @@ pub async fn metrics(
                 let m = &g.metrics;
                 out.push_str(&format!(
                     "{},{},{},{},",
-                    g.code,
+                    field(g.code.as_str()),
                     g.level.get(),
-                    g.parent.as_ref().map_or("", |c| c.as_str()),
+                    field(g.parent.as_ref().map_or("", |c| c.as_str())),
                     m.households
                 ));
                 for k in &keys {

@@ -7,7 +7,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::access::account::AccountStore;
-use crate::access::ratelimit::RateLimiter;
+use crate::access::ratelimit::LoginThrottle;
 use crate::access::{Caller, Scope};
 use crate::snapshot::SnapshotCell;
 use crate::store::Store;
@@ -17,14 +17,15 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub accounts: Arc<dyn AccountStore>,
     pub snapshot: Arc<SnapshotCell>,
-    /// Failed logins per account and per address.
-    pub logins: Arc<RateLimiter>,
+    /// Failed logins per account and address, and per address.
+    pub logins: Arc<LoginThrottle>,
     /// What anonymous callers are (a public map: `viewer` over a scope), or
     /// `None`: they may call public routes only.
     pub anonymous: Option<Caller>,
     /// Cookies get `Secure` when served over TLS.
     pub secure_cookies: bool,
-    /// Credentials recently found good (a 2 s cache).
+    /// Credentials recently found good (a cache of at most
+    /// [`super::auth::AuthCache::TTL`]).
     pub auth_cache: Arc<super::auth::AuthCache>,
     /// Staffing ratios, radii and care levels for analyses.
     pub policy: Arc<crate::domain::Policy>,

@@ -1,5 +1,4 @@
-//! `wangge user`, `wangge token` and `wangge audit`: accounts and the audit
-//! log, administered on the server's own machine. Every change is audited
+//! `wangge user` and `wangge token`: accounts and API tokens, administered on the server's own machine. Every change is audited
 //! as done by `cli`.
 
 use std::io::BufRead;
@@ -45,7 +44,8 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Disable a user: their sessions and tokens stop working at once.
+    /// Disable a user: their sessions and tokens stop working within 2 s
+    /// (the server's credential cache).
     Disable { name: String },
     /// List users.
     List,
@@ -71,28 +71,14 @@ pub enum TokenCommand {
         #[arg(long)]
         days: Option<i64>,
     },
-    /// Revoke a token by its id (see `wangge token list`).
+    /// Revoke a token by its id (see `wangge token list`); a running
+    /// server refuses it within 2 s (its credential cache).
     Revoke { id: i64 },
     /// List a user's tokens.
     List { user: String },
 }
 
-#[derive(Debug, clap::Args)]
-pub struct AuditArgs {
-    /// A GeoPackage file or a `postgres://` URL.
-    #[arg(long, env = "WANGGE_STORE")]
-    pub store: String,
-    /// Only this user's lines.
-    #[arg(long)]
-    pub user: Option<String>,
-    /// Only lines at or after this RFC 3339 time (e.g. 2026-11-25T00:00:00Z).
-    #[arg(long)]
-    pub since: Option<String>,
-    #[arg(long, default_value_t = 1000)]
-    pub limit: usize,
-}
-
-fn open(store: Option<&String>) -> anyhow::Result<Arc<dyn Backend>> {
+pub(super) fn open(store: Option<&String>) -> anyhow::Result<Arc<dyn Backend>> {
     let spec = store.context("--store FILE.gpkg (or a postgres:// URL) is required")?;
     super::open_existing(spec)
 }
@@ -265,17 +251,6 @@ pub fn run_token(args: TokenArgs) -> anyhow::Result<()> {
                 );
             }
         }
-    }
-    Ok(())
-}
-
-pub fn run_audit(args: &AuditArgs) -> anyhow::Result<()> {
-    let s = open(Some(&args.store))?;
-    for e in s.audit_log(args.user.as_deref(), args.since.as_deref(), args.limit)? {
-        println!(
-            "{} {:<12} {:<16} {:<24} {:<10} {}",
-            e.at, e.user, e.action, e.target, e.from, e.detail
-        );
     }
     Ok(())
 }

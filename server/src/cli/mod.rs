@@ -30,8 +30,9 @@ pub enum Command {
     User(accounts::UserArgs),
     /// Manage API tokens for scripts (create, revoke, list).
     Token(accounts::TokenArgs),
-    /// Read the audit log.
-    Audit(accounts::AuditArgs),
+    /// Read the audit log; archive old lines to a hash-chained file and
+    /// prune them; verify archives.
+    Audit(audit::AuditArgs),
     /// Emergency: nearest volunteers, hazard areas, dispatch plans.
     Emergency(emergency::Args),
     /// Coverage and gaps: land, staffing, reach of vulnerable households.
@@ -54,6 +55,7 @@ pub enum Command {
 }
 
 mod accounts;
+mod audit;
 mod copy;
 mod coverage;
 mod emergency;
@@ -129,7 +131,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::BenchPartition(a) => partition::run(&a),
         Command::User(a) => accounts::run_user(a),
         Command::Token(a) => accounts::run_token(a),
-        Command::Audit(a) => accounts::run_audit(&a),
+        Command::Audit(a) => audit::run(&a),
         Command::Policy { preset } => load_policy(&preset).map(|p| print!("{}", p.to_toml())),
         Command::Serve(a) => serve::run(a),
         Command::Migrate(a) => copy::migrate(&a),

@@ -260,7 +260,12 @@ pub fn run_plan(args: &Args) -> anyhow::Result<()> {
                 .map(|x| x.version.id);
             let mut plan = p.to_plan(&author, &args.message, parent);
             plan.version.created_at = crate::api::auth::timestamp(0);
-            Some(store.save_partition(p.region, &p.atoms, &plan)?)
+            let line = super::cli_audit(
+                "plan_generated",
+                &format!("regions/{}/plans", p.region),
+                &args.message,
+            );
+            Some(store.save_partition(p.region, &p.atoms, &plan, &line)?)
         };
         rows.push((g.region.name.clone(), p, version));
     }

@@ -280,7 +280,12 @@ fn publish(
             Some(id),
         )
     };
-    let v = store.save_plan_on(&next, &[], id)?;
+    let line = super::cli_audit(
+        "plan_publish",
+        &format!("plans/{id}"),
+        &next.version.message,
+    );
+    let v = store.save_plan_on(&next, &[], id, &line)?;
     println!(
         "published plan {id} as plan {} (version {})",
         v.id, v.number
@@ -364,6 +369,10 @@ fn export(
                         .collect(),
                     None => vec![""; rp.labels.len()],
                 };
+                let codes: Vec<String> = codes
+                    .iter()
+                    .map(|c| crate::io::cell::csv_field(c))
+                    .collect();
                 writeln!(f, "{},{},{}", h.id, rp.region, codes.join(","))?;
             }
             f.flush()?;

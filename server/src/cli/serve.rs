@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::access::ratelimit::{Limit, RateLimiter};
 use crate::access::{Caller, Role};
 use crate::api::{self, AppState};
 use crate::snapshot::{Snapshot, SnapshotCell};
@@ -46,6 +45,19 @@ pub struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Failed authentications are written as one audit line per address,
+    /// and reads of personal data as one per caller and route, per this
+    /// many seconds.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub audit_window_secs: u64,
+    /// Archive audit lines older than this many days into
+    /// --audit-archive-dir and prune them, at start and then daily.
+    #[arg(long, requires = "audit_archive_dir", value_parser = clap::value_parser!(u64).range(1..))]
+    pub audit_retention_days: Option<u64>,
+    /// Where the automatic audit archives go (hash-chained JSON lines,
+    /// one file per run; see `wangge audit archive`).
+    #[arg(long, requires = "audit_retention_days")]
+    pub audit_archive_dir: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -100,7 +112,14 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         );
         Caller::of_user("-", Role::Viewer, &prefixes)
     });
-    let (audit_sink, audit_thread) = api::auth::audit_writer(store.clone());
+    let (audit_sink, audit_thread) = crate::access::audit::writer(
+        store.clone(),
+        std::time::Duration::from_secs(args.audit_window_secs),
+        std::time::Duration::from_secs(10),
+    );
+    if let (Some(days), Some(dir)) = (args.audit_retention_days, args.audit_archive_dir.clone()) {
+        super::audit::archive_daily(store.clone(), days, dir);
+    }
     let policy = Arc::new(super::load_policy(&args.policy)?);
     let tiles = Arc::new(crate::tiles::TileCache::new(policy.clone()));
     let state = AppState {
@@ -112,10 +131,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         store: store.clone(),
         accounts: store.clone(),
         snapshot: Arc::new(SnapshotCell::new(snapshot)),
-        logins: Arc::new(RateLimiter::new(Limit {
-            failures: 5,
-            window: std::time::Duration::from_secs(15 * 60),
-        })),
+        logins: Arc::default(),
         anonymous,
         secure_cookies: args.tls_cert.is_some(),
     };

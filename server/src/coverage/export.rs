@@ -160,7 +160,7 @@ pub fn csv(r: &Report) -> String {
         .flexible(true)
         .from_writer(Vec::new());
     let mut write = |row: Vec<String>| {
-        let _ = w.write_record(&row);
+        let _ = w.write_record(row.iter().map(|c| crate::io::cell::cell(c).into_owned()));
     };
     write(REGION_HEADER.iter().map(|s| (*s).to_string()).collect());
     write(region_row(&r.region));
@@ -200,7 +200,7 @@ pub fn xlsx(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
                         s.write_number(rr, cc, n)?;
                     }
                     _ => {
-                        s.write_string(rr, cc, v)?;
+                        s.write_string(rr, cc, crate::io::cell::cell(v))?;
                     }
                 }
             }

@@ -7,6 +7,7 @@ use std::fmt::Write;
 use serde_json::{json, Value};
 
 use super::area::DispatchPlan;
+use crate::io::cell::csv_field as csv_cell;
 
 /// Lines from each volunteer to each of their households, and the
 /// unserved households as points.
@@ -29,14 +30,6 @@ pub fn geojson(plan: &DispatchPlan) -> Value {
         }));
     }
     json!({ "type": "FeatureCollection", "features": features })
-}
-
-fn csv_cell(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// One row per household: who goes, where, how far; unserved ones last.

@@ -1,4 +1,5 @@
-//! Import and export: GeoJSON, CSV/XLSX, OSM PBF.
+//! Import and export: GeoJSON, CSV/XLSX, OSM PBF; [`cell`] makes every
+//! spreadsheet cell we write safe to open.
 //!
 //! Importers turn a file into a stream of [`Record`]s or [`RecordError`]s
 //! (never a panic, never a half-built record); [`import`] feeds the good
@@ -6,6 +7,7 @@
 //! whether bad ones abort everything (the default) or are skipped.
 
 mod build;
+pub mod cell;
 pub mod csv;
 pub mod feature;
 pub mod geojson;

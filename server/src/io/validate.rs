@@ -88,6 +88,37 @@ pub fn check_rings(rings: &[Vec<Coord<f64>>], crs: Crs) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks the raw rings of a GeoJSON (Multi)Polygon in WGS-84 as sent:
+/// converting to `geo` closes open rings silently, so a request's polygon
+/// is checked here first. Other geometry types pass (callers refuse them).
+pub fn check_geojson_rings(g: &geojson::Geometry) -> Result<(), String> {
+    let to_rings = |p: &[Vec<geojson::Position>]| -> Vec<Vec<Coord<f64>>> {
+        p.iter()
+            .map(|r| {
+                r.iter()
+                    .map(|pos| {
+                        let (x, y) = if pos.len() >= 2 {
+                            (pos[0], pos[1])
+                        } else {
+                            (f64::NAN, f64::NAN)
+                        };
+                        Coord { x, y }
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    match &g.value {
+        geojson::GeometryValue::Polygon { coordinates: p } => check_rings(&to_rings(p), Crs::Wgs84),
+        geojson::GeometryValue::MultiPolygon { coordinates: m } => {
+            m.iter().enumerate().try_for_each(|(i, p)| {
+                check_rings(&to_rings(p), Crs::Wgs84).map_err(|e| format!("polygon {i}: {e}"))
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Checks a polygon's validity (OGC): rings that cross themselves or each
 /// other, holes outside the shell; says where. Segments go into an R-tree,
 /// so a boundary with 100,000 vertices is checked in milliseconds (geo's

@@ -185,6 +185,10 @@ pub enum StoreError {
     },
     #[error("database {url}: {reason}")]
     Database { url: String, reason: String },
+    /// The database is out of reach (connection lost or refused): a
+    /// retry later may succeed, so the API answers 503.
+    #[error("database unreachable ({op}): {reason}")]
+    Unavailable { op: &'static str, reason: String },
     #[error("store file {path}: {reason}")]
     File { path: String, reason: String },
     #[error("import aborted: nothing was stored")]
@@ -255,15 +259,26 @@ pub trait Store: Send + Sync {
     /// atoms (a split's pieces; the atoms they were cut from stay for the
     /// versions before), checked and written in one transaction:
     /// [`StoreError::Stale`] otherwise, and nothing is written.
-    fn save_plan_on(&self, plan: &Plan, added: &[Atom], base: i64) -> Result<PlanVersion>;
+    /// `audit` is appended to the audit log in the same transaction (its
+    /// detail completed with the version saved): an acknowledged save
+    /// always has its audit line.
+    fn save_plan_on(
+        &self,
+        plan: &Plan,
+        added: &[Atom],
+        base: i64,
+        audit: &AuditEntry,
+    ) -> Result<PlanVersion>;
 
     /// Replaces a region's atoms and saves a plan over them, in one
-    /// transaction: a new plan never points at atoms that are not there.
+    /// transaction with `audit` (as [`Store::save_plan_on`]): a new plan
+    /// never points at atoms that are not there.
     fn save_partition(
         &self,
         region: RegionCode,
         atoms: &[Atom],
         plan: &Plan,
+        audit: &AuditEntry,
     ) -> Result<PlanVersion>;
 
     /// Plan versions of a region, oldest first.
@@ -283,6 +298,19 @@ pub trait Store: Send + Sync {
 pub trait Backend: Store + AccountStore {}
 
 impl<T: Store + AccountStore> Backend for T {}
+
+/// The audit line of a plan save, completed with the version it made.
+pub(crate) fn saved_audit(audit: &AuditEntry, v: &PlanVersion) -> AuditEntry {
+    let saved = format!("saved as plan {} (version {})", v.id, v.number);
+    AuditEntry {
+        detail: if audit.detail.is_empty() {
+            saved
+        } else {
+            format!("{}; {saved}", audit.detail)
+        },
+        ..audit.clone()
+    }
+}
 
 /// Opens a store by its spec: a `postgres://` (or `postgresql://`) URL
 /// opens PostGIS (migrated on open), anything else is a GeoPackage path

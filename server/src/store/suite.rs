@@ -252,8 +252,13 @@ fn users_tokens_sessions_and_the_audit_log(s: &dyn Backend) {
         2
     );
     let all = s.audit_log(None, None, usize::MAX).unwrap();
-    assert_eq!(all.len(), 3);
-    assert_eq!(all[2].detail, "详情");
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[3].detail, "详情");
+    // The partition saved earlier wrote its line in its own transaction,
+    // once (the refused save wrote none).
+    let saved = s.audit_log(Some("planner"), None, 10).unwrap();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(saved[0].detail.contains("saved as plan"), "{saved:?}");
     assert_eq!(s.audit_log(None, None, 1).unwrap().len(), 1);
 }
 
@@ -359,7 +364,12 @@ fn partition_saves_atoms_and_plan_together(store: &dyn Store) {
     p.atoms = vec![0, 1];
     p.labels = vec![GridLabel([0, 0, 0]), GridLabel([0, 0, 1])];
     let v = store
-        .save_partition(region, &[atom(0), atom(1)], &p)
+        .save_partition(
+            region,
+            &[atom(0), atom(1)],
+            &p,
+            &audit_entry("planner", "2026-11-24T00:00:00Z"),
+        )
         .unwrap();
     assert_eq!(v.number, 1);
     let atoms_of = |s: &dyn Store| {
@@ -374,7 +384,14 @@ fn partition_saves_atoms_and_plan_together(store: &dyn Store) {
     // Labels that do not match the atoms: refused, nothing changed.
     let mut bad = p.clone();
     bad.labels.pop();
-    assert!(store.save_partition(region, &[atom(0)], &bad).is_err());
+    assert!(store
+        .save_partition(
+            region,
+            &[atom(0)],
+            &bad,
+            &audit_entry("planner", "2026-11-24T00:00:00Z")
+        )
+        .is_err());
     assert_eq!(atoms_of(store), 2);
     assert_eq!(store.plan_versions(region).unwrap().len(), 1);
 }

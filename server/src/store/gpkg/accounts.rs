@@ -5,11 +5,12 @@
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{sql, GeoPackage};
-use crate::access::account::{AccountStore, AuditEntry, Session, Token, User};
+use crate::access::account::{AccountStore, AuditArchive, AuditEntry, Session, Token, User};
 use crate::access::Role;
 use crate::store::{Dump, Result, StoreError};
 
 pub(super) const SCHEMA: &str = include_str!("accounts.sql");
+pub(super) const ARCHIVE_SCHEMA: &str = include_str!("audit_archive.sql");
 
 fn user_of(r: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = r.get(2)?;
@@ -50,6 +51,18 @@ fn token_of(r: &Row<'_>) -> rusqlite::Result<Token> {
         created_at: r.get(4)?,
         expires_at: r.get(5)?,
         revoked: r.get(6)?,
+    })
+}
+
+fn audit_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        user: r.get(2)?,
+        action: r.get(3)?,
+        target: r.get(4)?,
+        from: r.get(5)?,
+        detail: r.get(6)?,
     })
 }
 
@@ -99,6 +112,16 @@ pub(super) fn restore(tx: &rusqlite::Transaction<'_>, dump: &Dump) -> Result<()>
         )
         .map_err(sql(op))?;
     }
+    Ok(())
+}
+
+/// Appends one audit line inside the caller's transaction.
+pub(super) fn insert_audit(c: &rusqlite::Connection, e: &AuditEntry) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO wangge_audit (at, user, action, target, source, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut st| st.execute(params![e.at, e.user, e.action, e.target, e.from, e.detail]))
+    .map_err(sql("append to the audit log"))?;
     Ok(())
 }
 
@@ -262,6 +285,73 @@ impl AccountStore for GeoPackage {
         tx.commit().map_err(sql("append to the audit log"))
     }
 
+    fn audit_chain(&self) -> Result<Option<AuditArchive>> {
+        self.lock()
+            .query_row(
+                "SELECT archived_at, cutoff, last_id, lines, last_hash, file FROM wangge_audit_archives ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(AuditArchive {
+                        archived_at: r.get(0)?,
+                        before: r.get(1)?,
+                        last_id: r.get(2)?,
+                        lines: r.get(3)?,
+                        last_hash: r.get(4)?,
+                        file: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql("read the audit archives"))
+    }
+
+    fn audit_older(&self, before: &str, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let c = self.lock();
+        let mut st = c
+            .prepare_cached(
+                "SELECT id, at, user, action, target, source, detail FROM wangge_audit
+                 WHERE at < ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            )
+            .map_err(sql("read the audit log"))?;
+        let rows = st
+            .query_map(params![before, after, limit as i64], audit_row)
+            .map_err(sql("read the audit log"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(sql("read the audit log"))
+    }
+
+    fn audit_prune(&self, prev: Option<&str>, a: &AuditArchive) -> Result<u64> {
+        let op = "prune the audit log";
+        let mut c = self.lock();
+        let tx = c.transaction().map_err(sql(op))?;
+        let newest: Option<String> = tx
+            .query_row(
+                "SELECT last_hash FROM wangge_audit_archives ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql(op))?;
+        if newest.as_deref() != prev {
+            return Err(StoreError::Conflict(
+                "another archive of the audit log was made meanwhile: delete this archive file and run again".into(),
+            ));
+        }
+        tx.execute(
+            "INSERT INTO wangge_audit_archives (archived_at, cutoff, last_id, lines, last_hash, file) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![a.archived_at, a.before, a.last_id, a.lines, a.last_hash, a.file],
+        )
+        .map_err(sql(op))?;
+        let n = tx
+            .execute(
+                "DELETE FROM wangge_audit WHERE at < ?1 AND id <= ?2",
+                params![a.before, a.last_id],
+            )
+            .map_err(sql(op))?;
+        tx.commit().map_err(sql(op))?;
+        Ok(n as u64)
+    }
+
     fn audit_log(
         &self,
         user: Option<&str>,
@@ -276,17 +366,7 @@ impl AccountStore for GeoPackage {
             )
             .map_err(sql("read the audit log"))?;
         let rows = st
-            .query_map(params![user, since, limit as i64], |r| {
-                Ok(AuditEntry {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    user: r.get(2)?,
-                    action: r.get(3)?,
-                    target: r.get(4)?,
-                    from: r.get(5)?,
-                    detail: r.get(6)?,
-                })
-            })
+            .query_map(params![user, since, limit as i64], audit_row)
             .map_err(sql("read the audit log"))?;
         rows.collect::<rusqlite::Result<_>>()
             .map_err(sql("read the audit log"))

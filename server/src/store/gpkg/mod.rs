@@ -137,12 +137,24 @@ impl GeoPackage {
             )
             .optional()
             .map_err(sql("check schema"))?;
-        if has.is_some() {
+        let archives: Option<String> = c
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE name = 'wangge_audit_archives'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("check schema"))?;
+        if has.is_some() && archives.is_some() {
             return Ok(());
         }
         let tx = c.transaction().map_err(sql("migrate"))?;
-        tx.execute_batch(accounts::SCHEMA)
-            .map_err(sql("migrate: account tables"))?;
+        if has.is_none() {
+            tx.execute_batch(accounts::SCHEMA)
+                .map_err(sql("migrate: account tables"))?;
+        }
+        tx.execute_batch(accounts::ARCHIVE_SCHEMA)
+            .map_err(sql("migrate: audit archives"))?;
         tx.commit().map_err(sql("migrate"))
     }
 
@@ -816,7 +828,13 @@ impl Store for GeoPackage {
         Ok(v)
     }
 
-    fn save_plan_on(&self, plan: &Plan, added: &[Atom], base: i64) -> Result<PlanVersion> {
+    fn save_plan_on(
+        &self,
+        plan: &Plan,
+        added: &[Atom],
+        base: i64,
+        audit: &crate::access::account::AuditEntry,
+    ) -> Result<PlanVersion> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save plan"))?;
         let newest: Option<i64> = tx
@@ -840,6 +858,7 @@ impl Store for GeoPackage {
         }
         update_contents(&tx, &ext)?;
         let v = save_plan_in(&tx, plan, false)?;
+        accounts::insert_audit(&tx, &crate::store::saved_audit(audit, &v))?;
         tx.commit().map_err(sql("commit plan"))?;
         Ok(v)
     }
@@ -849,11 +868,13 @@ impl Store for GeoPackage {
         region: RegionCode,
         atoms: &[Atom],
         plan: &Plan,
+        audit: &crate::access::account::AuditEntry,
     ) -> Result<PlanVersion> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save partition"))?;
         replace_atoms_in(&tx, region, atoms)?;
         let v = save_plan_in(&tx, plan, false)?;
+        accounts::insert_audit(&tx, &crate::store::saved_audit(audit, &v))?;
         tx.commit().map_err(sql("commit partition"))?;
         Ok(v)
     }

@@ -7,7 +7,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
 use super::{pg, PostGis};
-use crate::access::account::{AccountStore, AuditEntry, Session, Token, User};
+use crate::access::account::{AccountStore, AuditArchive, AuditEntry, Session, Token, User};
 use crate::access::Role;
 use crate::store::{Dump, Result, StoreError};
 
@@ -318,6 +318,84 @@ impl AccountStore for PostGis {
             Ok::<_, StoreError>(())
         })?;
         tx.commit(self, op)
+    }
+
+    fn audit_chain(&self) -> Result<Option<AuditArchive>> {
+        let c = self.read_conn("read the audit archives")?;
+        self.block_on(async {
+            c.query_opt(
+                "SELECT archived_at, cutoff, last_id, lines, last_hash, file FROM wangge_audit_archives ORDER BY id DESC LIMIT 1",
+                &[],
+            )
+            .await
+            .map(|r| {
+                r.map(|r| AuditArchive {
+                    archived_at: r.get(0),
+                    before: r.get(1),
+                    last_id: r.get(2),
+                    lines: r.get(3),
+                    last_hash: r.get(4),
+                    file: r.get(5),
+                })
+            })
+            .map_err(pg("read the audit archives"))
+        })
+    }
+
+    fn audit_older(&self, before: &str, after: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let c = self.read_conn("read the audit log")?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.block_on(async {
+            c.query(
+                &format!(
+                    "SELECT {AUDIT_COLS} FROM wangge_audit WHERE at < $1 AND id > $2 ORDER BY id LIMIT $3"
+                ),
+                &[&before, &after, &limit],
+            )
+            .await
+            .map(|rows| rows.iter().map(audit_of).collect())
+            .map_err(pg("read the audit log"))
+        })
+    }
+
+    fn audit_prune(&self, prev: Option<&str>, a: &AuditArchive) -> Result<u64> {
+        let op = "prune the audit log";
+        let tx = super::Tx {
+            conn: Some(self.read_conn(op)?),
+        };
+        let n = self.block_on(async {
+            let c = tx.c();
+            c.batch_execute("BEGIN; LOCK TABLE wangge_audit_archives IN EXCLUSIVE MODE")
+                .await
+                .map_err(pg(op))?;
+            let newest: Option<String> = c
+                .query_opt(
+                    "SELECT last_hash FROM wangge_audit_archives ORDER BY id DESC LIMIT 1",
+                    &[],
+                )
+                .await
+                .map_err(pg(op))?
+                .map(|r| r.get(0));
+            if newest.as_deref() != prev {
+                return Err(StoreError::Conflict(
+                    "another archive of the audit log was made meanwhile: delete this archive file and run again".into(),
+                ));
+            }
+            c.execute(
+                "INSERT INTO wangge_audit_archives (archived_at, cutoff, last_id, lines, last_hash, file) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&a.archived_at, &a.before, &a.last_id, &a.lines, &a.last_hash, &a.file],
+            )
+            .await
+            .map_err(pg(op))?;
+            c.execute(
+                "DELETE FROM wangge_audit WHERE at < $1 AND id <= $2",
+                &[&a.before, &a.last_id],
+            )
+            .await
+            .map_err(pg(op))
+        })?;
+        tx.commit(self, op)?;
+        Ok(n)
     }
 
     fn audit_log(

@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "accounts and the audit log",
         include_str!("migrations/0002_accounts.sql"),
     ),
+    (
+        3,
+        "audit log archives",
+        include_str!("migrations/0003_audit_archive.sql"),
+    ),
 ];
 
 /// First key of our advisory locks (the second is the schema's hash).
@@ -75,18 +80,40 @@ pub struct PostGis {
 /// `Display` says only "db error", so the message keeps its causes (the
 /// server's own words).
 pub(crate) fn pg(op: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StoreError {
-    move |source| StoreError::Postgres {
-        op,
-        source: chain(&source).into(),
+    move |source| {
+        if lost(&source) {
+            StoreError::Unavailable {
+                op,
+                reason: chain(&source),
+            }
+        } else {
+            StoreError::Postgres {
+                op,
+                source: chain(&source).into(),
+            }
+        }
+    }
+}
+
+/// True when `e` means the database is out of reach (the connection
+/// broke, the server shut it, refuses connections or is overloaded), not
+/// that the statement was wrong: such failures answer 503, not 500.
+fn lost(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        None => e.is_closed() || e.as_db_error().is_none(),
+        Some(c) => {
+            let c = c.code();
+            c.starts_with("08") || c.starts_with("57P") || c == "53300" || c == "28000"
+        }
     }
 }
 
 fn pool_err(op: &'static str) -> impl FnOnce(deadpool_postgres::PoolError) -> StoreError {
     move |e| match e {
         deadpool_postgres::PoolError::Backend(source) => pg(op)(source),
-        other => StoreError::Postgres {
+        other => StoreError::Unavailable {
             op,
-            source: Box::new(other),
+            reason: other.to_string(),
         },
     }
 }
@@ -300,9 +327,9 @@ impl PostGis {
 
     async fn conn(&self, op: &'static str) -> Result<Object> {
         self.pool.get().await.map_err(|e| match e {
-            deadpool_postgres::PoolError::Backend(source) => StoreError::Database {
-                url: self.shown.clone(),
-                reason: format!("cannot connect ({op}): {}", chain(&source)),
+            deadpool_postgres::PoolError::Backend(source) => StoreError::Unavailable {
+                op,
+                reason: format!("cannot connect to {}: {}", self.shown, chain(&source)),
             },
             other => pool_err(op)(other),
         })
@@ -1175,7 +1202,13 @@ impl Store for PostGis {
         Ok(v)
     }
 
-    fn save_plan_on(&self, plan: &Plan, added: &[Atom], base: i64) -> Result<PlanVersion> {
+    fn save_plan_on(
+        &self,
+        plan: &Plan,
+        added: &[Atom],
+        base: i64,
+        audit: &AuditEntry,
+    ) -> Result<PlanVersion> {
         // The write lock makes the check and the insert one step.
         let tx = self.begin_write("save plan")?;
         let v = self.block_on(async {
@@ -1199,7 +1232,9 @@ impl Store for PostGis {
             for chunk in recs.chunks(BATCH) {
                 inserted(join_all(chunk.iter().map(|r| insert(tx.c(), r))).await)?;
             }
-            save_plan_in(tx.c(), plan, false).await
+            let v = save_plan_in(tx.c(), plan, false).await?;
+            accounts::insert_audit(tx.c(), &crate::store::saved_audit(audit, &v), None).await?;
+            Ok(v)
         })?;
         tx.commit(self, "commit plan")?;
         Ok(v)
@@ -1210,11 +1245,14 @@ impl Store for PostGis {
         region: RegionCode,
         atoms: &[Atom],
         plan: &Plan,
+        audit: &AuditEntry,
     ) -> Result<PlanVersion> {
         let tx = self.begin_write("save partition")?;
         let v = self.block_on(async {
             replace_atoms_in(tx.c(), region, atoms).await?;
-            save_plan_in(tx.c(), plan, false).await
+            let v = save_plan_in(tx.c(), plan, false).await?;
+            accounts::insert_audit(tx.c(), &crate::store::saved_audit(audit, &v), None).await?;
+            Ok::<_, StoreError>(v)
         })?;
         tx.commit(self, "commit partition")?;
         Ok(v)
@@ -1411,7 +1449,8 @@ mod test {
             again.migrations().unwrap(),
             vec![
                 (1, "layers and plans".to_string()),
-                (2, "accounts and the audit log".to_string())
+                (2, "accounts and the audit log".to_string()),
+                (3, "audit log archives".to_string())
             ]
         );
         assert_eq!(again.load().unwrap().households.len(), 1);
