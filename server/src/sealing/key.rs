@@ -192,7 +192,9 @@ mod test {
 
     #[test]
     fn short_long_and_garbage_keys_are_refused_with_their_origin() {
-        let e = Key::parse("c2hvcnQ=", "WANGGE_KEY").unwrap_err().to_string();
+        let e = Key::parse("c2hvcnQ=", "WANGGE_KEY")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("WANGGE_KEY") && e.contains("5 bytes"), "{e}");
         let e = Key::parse("not a key!", "f").unwrap_err().to_string();
         assert!(e.contains("not base64 or hex"), "{e}");

@@ -91,24 +91,21 @@ impl HouseholdCells {
             address: s
                 .open(Column::HouseholdAddress, &self.address)
                 .map_err(unsealed(Column::HouseholdAddress, w, id))?,
-            flags: SensitiveFlags(
-                s.open_flags(&self.flags)
-                    .map_err(unsealed(Column::HouseholdFlags, w, id))?,
-            ),
+            flags: SensitiveFlags(s.open_flags(&self.flags).map_err(unsealed(
+                Column::HouseholdFlags,
+                w,
+                id,
+            ))?),
         })
     }
 
     /// The cells of a store written before sealing: plain text, the flags
     /// as a number.
     pub fn plain(&self, id: HouseholdId) -> Result<HouseholdPlain> {
-        let flags = self
-            .flags
-            .trim()
-            .parse()
-            .map_err(|_| StoreError::Corrupt {
-                what: format!("households.flags of household {id}"),
-                reason: format!("{:?} is not a number", self.flags),
-            })?;
+        let flags = self.flags.trim().parse().map_err(|_| StoreError::Corrupt {
+            what: format!("households.flags of household {id}"),
+            reason: format!("{:?} is not a number", self.flags),
+        })?;
         Ok(HouseholdPlain {
             head_name: self.head_name.clone(),
             phone: self.phone.clone(),
@@ -152,10 +149,16 @@ impl PersonCells {
     /// (name, phone) in the clear.
     pub fn open(&self, s: &Sealer, id: PersonId) -> Result<(String, String)> {
         Ok((
-            s.open(Column::PersonName, &self.name)
-                .map_err(unsealed(Column::PersonName, "person", id))?,
-            s.open(Column::PersonPhone, &self.phone)
-                .map_err(unsealed(Column::PersonPhone, "person", id))?,
+            s.open(Column::PersonName, &self.name).map_err(unsealed(
+                Column::PersonName,
+                "person",
+                id,
+            ))?,
+            s.open(Column::PersonPhone, &self.phone).map_err(unsealed(
+                Column::PersonPhone,
+                "person",
+                id,
+            ))?,
         ))
     }
 

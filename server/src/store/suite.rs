@@ -422,6 +422,10 @@ fn a_key_rotation_reseals_everything_and_keeps_the_phone_lookup(store: &dyn Stor
     assert_eq!(n as usize, before.households.len() + before.people.len());
     assert_eq!(&store.key_id(), new.key_id());
     assert_ne!(store.key_id(), old);
-    assert_eq!(store.load().unwrap(), before, "the same data under the new key");
+    assert_eq!(
+        store.load().unwrap(),
+        before,
+        "the same data under the new key"
+    );
     assert_eq!(store.households_by_phone("13700001234").unwrap().len(), 1);
 }

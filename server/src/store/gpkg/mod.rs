@@ -17,8 +17,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{Abort, Dataset, Dump, ImportCounts, Layer, Record, Result, Store, StoreError};
 use crate::domain::{
-    Atom, AtomKind, Building, GridCode, GridLabel, Household, ImportedGrid, Level,
-    Plan, PlanVersion, Region, RegionCode, Road, RoadClass, Water, WaterKind,
+    Atom, AtomKind, Building, GridCode, GridLabel, Household, ImportedGrid, Level, Plan,
+    PlanVersion, Region, RegionCode, Road, RoadClass, Water, WaterKind,
 };
 use crate::sealing::{KeyId, Sealer};
 
@@ -343,7 +343,14 @@ fn insert_atom(tx: &Transaction<'_>, a: &Atom, ext: &mut HashMap<Layer, Extent>)
         "INSERT INTO atoms (geom, region, atom_id, kind) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(region, atom_id) DO UPDATE SET geom = excluded.geom, kind = excluded.kind",
     )
-    .and_then(|mut s| s.execute(params![blob::encode(&g), code_str(a.region), a.id, a.kind.as_str()]))
+    .and_then(|mut s| {
+        s.execute(params![
+            blob::encode(&g),
+            code_str(a.region),
+            a.id,
+            a.kind.as_str()
+        ])
+    })
     .map_err(sql(op))?;
     Ok(())
 }

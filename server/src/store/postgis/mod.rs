@@ -40,8 +40,8 @@ use tokio_postgres::{NoTls, Row};
 use super::{Abort, Dataset, Dump, ImportCounts, Layer, Record, Result, Store, StoreError};
 use crate::access::account::AuditEntry;
 use crate::domain::{
-    Atom, AtomKind, Building, GridCode, GridLabel, Household, ImportedGrid, Level,
-    Plan, PlanVersion, Region, RegionCode, Road, RoadClass, Water, WaterKind,
+    Atom, AtomKind, Building, GridCode, GridLabel, Household, ImportedGrid, Level, Plan,
+    PlanVersion, Region, RegionCode, Road, RoadClass, Water, WaterKind,
 };
 use crate::sealing::{KeyId, Sealer};
 use ewkb::{encode, Geom};
@@ -1100,12 +1100,7 @@ impl Store for PostGis {
 
     fn replace_atoms(&self, region: RegionCode, atoms: &[Atom]) -> Result<()> {
         let tx = self.begin_write("replace atoms")?;
-        self.block_on(replace_atoms_in(
-            tx.c(),
-            region,
-            atoms,
-            &self.sealer.load(),
-        ))?;
+        self.block_on(replace_atoms_in(tx.c(), region, atoms, &self.sealer.load()))?;
         tx.commit(self, "commit replace atoms")
     }
 
@@ -1281,6 +1276,18 @@ pub(crate) mod testdb {
 
     /// A store on a new, uniquely named schema.
     pub fn fresh(tag: &str) -> PostGis {
+        let url = fresh_url(tag);
+        PostGis::open(&url).unwrap_or_else(|e| {
+            panic!(
+                "PostGIS tests need a PostgreSQL server with PostGIS at DATABASE_URL \
+                 (or {}); scripts/test starts one. Could not open it: {e}",
+                base_url()
+            )
+        })
+    }
+
+    /// The URL of a new, uniquely named schema (created on first open).
+    pub fn fresh_url(tag: &str) -> String {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
@@ -1293,12 +1300,7 @@ pub(crate) mod testdb {
         );
         let base = base_url();
         let sep = if base.contains('?') { '&' } else { '?' };
-        PostGis::open(&format!("{base}{sep}schema={schema}")).unwrap_or_else(|e| {
-            panic!(
-                "PostGIS tests need a PostgreSQL server with PostGIS at DATABASE_URL \
-                 (or {base}); scripts/test starts one. Could not open it: {e}"
-            )
-        })
+        format!("{base}{sep}schema={schema}")
     }
 }
 
@@ -1371,7 +1373,8 @@ mod test {
             again.migrations().unwrap(),
             vec![
                 (1, "layers and plans".to_string()),
-                (2, "accounts and the audit log".to_string())
+                (2, "accounts and the audit log".to_string()),
+                (3, "personal fields sealed".to_string())
             ]
         );
         assert_eq!(again.load().unwrap().households.len(), 1);
@@ -1421,12 +1424,13 @@ mod test {
         // fails after the others were sent, in the same transaction.
         let mut recs: Vec<Result<Record, Abort>> =
             crate::store::suite::sample().into_iter().map(Ok).collect();
-        let Record::Household(mut h) = crate::store::suite::sample()[2].clone() else {
+        // (A road's name: personal fields are sealed text, NUL-free.)
+        let Record::Road(mut r) = crate::store::suite::sample()[4].clone() else {
             unreachable!()
         };
-        h.id = 0;
-        h.head_name = "张\0三".into();
-        recs.push(Ok(Record::Household(h)));
+        r.id = 0;
+        r.name = "兴\0安路".into();
+        recs.push(Ok(Record::Road(r)));
         let e = s.import(&mut recs.into_iter()).unwrap_err();
         assert!(matches!(e, StoreError::Postgres { .. }), "{e}");
         // The server's own words reach the message, not just "db error".

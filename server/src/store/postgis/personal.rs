@@ -36,10 +36,12 @@ pub(super) async fn stored_key<C: GenericClient>(c: &C) -> Result<Option<String>
     if !has {
         return Ok(None);
     }
-    Ok(c.query_opt("SELECT value FROM wangge_meta WHERE key = $1", &[&KEY_ID])
-        .await
-        .map_err(pg(op))?
-        .map(|r| r.get(0)))
+    Ok(
+        c.query_opt("SELECT value FROM wangge_meta WHERE key = $1", &[&KEY_ID])
+            .await
+            .map_err(pg(op))?
+            .map(|r| r.get(0)),
+    )
 }
 
 /// Fails when the database is sealed with another key than `s`.
@@ -347,4 +349,145 @@ pub(super) async fn by_phone<C: GenericClient>(
         .collect::<Result<Vec<_>>>()?;
     personal::open_all(s, &mut hs, &mut [])?;
     Ok(personal::same_phone(hs.into_iter().map(|(h, _)| h), phone))
+}
+
+#[cfg(test)]
+mod test {
+    use std::sync::Arc;
+
+    use super::super::{split_schema, testdb, PostGis, MIGRATIONS};
+    use super::*;
+    use crate::sealing::{is_sealed, Key};
+    use crate::store::{suite, Store, StoreError};
+
+    fn key() -> Arc<Sealer> {
+        Arc::new(Sealer::new(&Key::generate().unwrap()))
+    }
+
+    /// Runs `sql` on the schema of `url` with a connection of its own.
+    fn raw(url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
+        let (base, schema) = split_schema(url).unwrap();
+        let schema = schema.unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (c, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            c.batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path = {schema}, public"
+            ))
+            .await
+            .unwrap();
+            // Parts split by ";;": scripts run as batches, the last part
+            // is a query whose rows come back.
+            let parts: Vec<&str> = sql.split(";;").collect();
+            let (last, scripts) = parts.split_last().unwrap();
+            for part in scripts {
+                c.batch_execute(part)
+                    .await
+                    .unwrap_or_else(|e| panic!("{part}: {e:?}"));
+            }
+            c.query(*last, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{last}: {e:?}"))
+        })
+    }
+
+    fn cells(url: &str) -> (String, String, String, String, Option<String>) {
+        let r = &raw(
+            url,
+            "SELECT head_name, phone, address, flags, phone_index FROM households",
+        )[0];
+        (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))
+    }
+
+    #[test]
+    fn stored_cells_are_sealed_and_indexed() {
+        let url = testdb::fresh_url("cells");
+        let s = key();
+        let pg = PostGis::open_with(&url, s.clone()).unwrap();
+        pg.import(&mut suite::sample().into_iter().map(Ok)).unwrap();
+        let (name, phone, address, flags, index) = cells(&url);
+        for v in [&name, &phone, &address, &flags] {
+            assert!(is_sealed(v), "{v}");
+        }
+        assert_eq!(index, s.phone_index("13812345678"));
+        let r = &raw(&url, "SELECT name, phone FROM people")[0];
+        assert!(is_sealed(&r.get::<_, String>(0)) && is_sealed(&r.get::<_, String>(1)));
+        let idx = raw(
+            &url,
+            "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE '%phone_index'",
+        );
+        assert_eq!(idx[0].get::<_, i64>(0), 2);
+    }
+
+    #[test]
+    fn a_wrong_key_is_refused_before_any_change_and_a_rotation_moves_to_the_new_key() {
+        let url = testdb::fresh_url("key");
+        let (old, new, wrong) = (key(), key(), key());
+        let pg = PostGis::open_with(&url, old.clone()).unwrap();
+        pg.import(&mut suite::sample().into_iter().map(Ok)).unwrap();
+        let before = pg.load().unwrap();
+        let stored = cells(&url);
+        let e = PostGis::open_with(&url, wrong.clone()).err().unwrap();
+        assert!(matches!(e, StoreError::WrongKey { .. }), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains(old.key_id().as_str()) && msg.contains(wrong.key_id().as_str()));
+        assert_eq!(cells(&url), stored, "nothing changed");
+
+        assert_eq!(pg.rotate_key(new.clone()).unwrap(), 2);
+        drop(pg);
+        let e = PostGis::open_with(&url, old).err().unwrap();
+        assert!(matches!(e, StoreError::WrongKey { .. }), "{e}");
+        let pg = PostGis::open_with(&url, new).unwrap();
+        assert_eq!(pg.load().unwrap(), before);
+        assert_eq!(pg.households_by_phone("13812345678").unwrap().len(), 1);
+        assert_ne!(cells(&url).1, stored.1);
+    }
+
+    #[test]
+    fn a_database_written_before_sealing_is_sealed_by_its_migration() {
+        let url = testdb::fresh_url("legacy");
+        // The schema as migrations 1 and 2 left it, with plain values.
+        let mut sql = String::from(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+               applied_at timestamptz NOT NULL DEFAULT now())",
+        );
+        for (v, name, script) in &MIGRATIONS[..2] {
+            sql += ";;";
+            sql += script;
+            sql +=
+                &format!(";;INSERT INTO schema_migrations (version, name) VALUES ({v}, '{name}')");
+        }
+        sql += ";;INSERT INTO households VALUES (42, ST_SetSRID(ST_MakePoint(109.01, 32.61), 4326),
+              '610902001001', 4, 2, 3, NULL, '兴安路12号3栋501', '张三', '13812345678', false)";
+        sql += ";;INSERT INTO people VALUES (5, ST_SetSRID(ST_MakePoint(109.02, 32.62), 4326),
+              '610902001001', '李四', '13900001111', ARRAY['volunteer'], NULL, ARRAY[]::text[],
+              true, true, ARRAY[]::text[])";
+        sql += ";;SELECT 1";
+        raw(&url, &sql);
+        let s = key();
+        let pg = PostGis::open_with(&url, s.clone()).unwrap();
+        let d = pg.load().unwrap();
+        let h = &d.households[0];
+        assert_eq!(
+            (
+                h.head_name.as_str(),
+                h.phone.as_str(),
+                h.address.as_str(),
+                h.flags.0
+            ),
+            ("张三", "13812345678", "兴安路12号3栋501", 3)
+        );
+        assert_eq!(d.people[0].name, "李四");
+        assert_eq!(pg.households_by_phone("13812345678").unwrap().len(), 1);
+        let (name, phone, _, flags, index) = cells(&url);
+        assert!(is_sealed(&name) && is_sealed(&phone) && is_sealed(&flags));
+        assert_eq!(index, s.phone_index("13812345678"));
+        assert_eq!(pg.migrations().unwrap().len(), 3);
+    }
 }
