@@ -2,6 +2,7 @@
 //! Suites named `real_*` read `../shared/data/real/` (see its README).
 
 mod access;
+mod at_rest;
 mod common;
 mod coverage;
 mod crs_reference;
