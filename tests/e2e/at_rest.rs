@@ -9,6 +9,7 @@
 //! the local test server) and `pg_dump`, like tests/e2e/postgis.rs.
 
 use std::collections::HashSet;
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -50,7 +51,7 @@ fn id_of(key: &Path) -> String {
 /// it (at a generated household's place), sealed with `key`.
 fn city(dir: &Path, key: &Path) -> PathBuf {
     let store = dir.join("city.gpkg");
-    let (s, k) = (store.to_str().unwrap(), key.to_str().unwrap());
+    let (spec, k) = (store.to_str().unwrap(), key.to_str().unwrap());
     run(&[
         "generate",
         "--households",
@@ -58,24 +59,27 @@ fn city(dir: &Path, key: &Path) -> PathBuf {
         "--seed",
         "5",
         "--out",
-        s,
+        spec,
         "--key-file",
         k,
     ]);
-    let d = store::gpkg::GeoPackage::open_with(&store, sealer(key))
+    let data = store::gpkg::GeoPackage::open_with(&store, sealer(key))
         .unwrap()
         .load()
         .unwrap();
-    let at = d.households[0].location;
-    let (x, y) = (at.x(), at.y());
+    let at = data.households[0].location;
+    let (lon, lat) = (at.x(), at.y());
     let mut csv = String::from("id,lon,lat,size,care,address,name,phone\n");
     for (id, name, phone) in KNOWN_HOUSEHOLDS {
-        csv += &format!("{id},{x},{y},3,连心户,{name}家门口1号,{name},{phone}\n");
+        let _ = writeln!(
+            csv,
+            "{id},{lon},{lat},3,连心户,{name}家门口1号,{name},{phone}"
+        );
     }
     let (id, name, phone) = KNOWN_PERSON;
     let people = format!(
         "id,name,phone,lon,lat,roles,team,skills,available,reserve\n\
-         {id},{name},{phone},{x},{y},volunteer,,,1,1\n"
+         {id},{name},{phone},{lon},{lat},volunteer,,,1,1\n"
     );
     std::fs::write(dir.join("known.csv"), csv).unwrap();
     std::fs::write(dir.join("people.csv"), people).unwrap();
@@ -86,7 +90,7 @@ fn city(dir: &Path, key: &Path) -> PathBuf {
             layer,
             f.to_str().unwrap(),
             "--store",
-            s,
+            spec,
             "--crs",
             "wgs84",
             "--key-file",
@@ -311,8 +315,8 @@ fn base_url() -> String {
 fn postgis_dumps_hold_no_phone_in_clear_and_copies_and_rotation_keep_values_sealed() {
     let dir = tempfile::tempdir().unwrap();
     let key = new_key(dir.path(), "key");
-    let k = key.to_str().unwrap();
-    let a = city(dir.path(), &key);
+    let key_a = key.to_str().unwrap();
+    let source = city(dir.path(), &key);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -324,12 +328,12 @@ fn postgis_dumps_hold_no_phone_in_clear_and_copies_and_rotation_keep_values_seal
     run(&[
         "copy",
         "--from",
-        a.to_str().unwrap(),
+        source.to_str().unwrap(),
         "--to",
         &url,
         "--quiet",
         "--key-file",
-        k,
+        key_a,
     ]);
     let before = store::open_with(&url, sealer(&key))
         .unwrap()
@@ -363,18 +367,18 @@ fn postgis_dumps_hold_no_phone_in_clear_and_copies_and_rotation_keep_values_seal
 
     // Rotation on PostGIS: the old key is refused, the new one reads it all.
     let new = new_key(dir.path(), "new");
-    let n = new.to_str().unwrap();
+    let key_b = new.to_str().unwrap();
     run(&[
         "key",
         "rotate",
         "--store",
         &url,
         "--key-file",
-        k,
+        key_a,
         "--new-key-file",
-        n,
+        key_b,
     ]);
-    let (ok, _, err) = wangge(&["info", "--store", &url, "--key-file", k]);
+    let (ok, _, err) = wangge(&["info", "--store", &url, "--key-file", key_a]);
     assert!(
         !ok && err.contains(&id_of(&new)) && err.contains(&id_of(&key)),
         "{err}"
@@ -388,27 +392,27 @@ fn postgis_dumps_hold_no_phone_in_clear_and_copies_and_rotation_keep_values_seal
     assert_eq!(found[0].head_name, "欧阳明月");
 
     // And back into a new GeoPackage, sealed with the database's key.
-    let b = dir.path().join("back.gpkg");
+    let back_file = dir.path().join("back.gpkg");
     run(&[
         "copy",
         "--from",
         &url,
         "--to",
-        b.to_str().unwrap(),
+        back_file.to_str().unwrap(),
         "--quiet",
         "--key-file",
-        n,
+        key_b,
     ]);
-    assert_nothing_in_clear(&std::fs::read(&b).unwrap(), &all, "the copy back");
-    assert_cells_sealed(&b);
-    let back = store::gpkg::GeoPackage::open_with(&b, sealer(&new)).unwrap();
-    let mut d = back.load().unwrap();
-    d.plans.clear();
+    assert_nothing_in_clear(&std::fs::read(&back_file).unwrap(), &all, "the copy back");
+    assert_cells_sealed(&back_file);
+    let back = store::gpkg::GeoPackage::open_with(&back_file, sealer(&new)).unwrap();
+    let mut copied = back.load().unwrap();
+    copied.plans.clear();
     rotated.plans.clear();
-    assert_eq!(d, rotated);
+    assert_eq!(copied, rotated);
     assert_eq!(back.households_by_phone("13512340001").unwrap().len(), 1);
     drop(back);
-    let e = store::gpkg::GeoPackage::open_with(&b, sealer(&key))
+    let e = store::gpkg::GeoPackage::open_with(&back_file, sealer(&key))
         .err()
         .unwrap();
     assert!(e.to_string().contains(&id_of(&new)), "{e}");

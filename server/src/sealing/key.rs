@@ -154,8 +154,17 @@ impl Key {
 
     pub fn id(&self) -> KeyId {
         let d = self.derive("wangge/v1/key-id");
-        KeyId(d[..4].iter().map(|b| format!("{b:02x}")).collect())
+        KeyId(hex(&d[..4]))
     }
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// A key readable by others is a leak waiting to happen: say so, once.
@@ -182,9 +191,8 @@ mod test {
     #[test]
     fn base64_and_hex_of_the_same_bytes_are_the_same_key() {
         let k = Key::generate().unwrap();
-        let hex: String = k.0.iter().map(|b| format!("{b:02x}")).collect();
         let a = Key::parse(&k.to_text(), "test").unwrap();
-        let b = Key::parse(&format!("  {hex}\n"), "test").unwrap();
+        let b = Key::parse(&format!("  {}\n", hex(&k.0)), "test").unwrap();
         assert_eq!(a.0, k.0);
         assert_eq!(b.0, k.0);
         assert_eq!(a.id(), k.id());

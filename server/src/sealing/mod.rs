@@ -191,12 +191,7 @@ impl Sealer {
     pub fn phone_index(&self, phone: &str) -> Option<String> {
         let digits = normalise_phone(phone)?;
         let tag = hmac::sign(&self.index, digits.as_bytes());
-        Some(
-            tag.as_ref()[..16]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-        )
+        Some(key::hex(&tag.as_ref()[..16]))
     }
 }
 

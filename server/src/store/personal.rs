@@ -200,8 +200,7 @@ pub(crate) fn open_all(
             }));
         }
         jobs.into_iter()
-            .map(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect::<Result<()>>()
+            .try_for_each(|j| j.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
     })
 }
 

@@ -146,11 +146,11 @@ impl GeoPackage {
 
     fn migrate(&self) -> Result<()> {
         let mut c = self.lock();
-        self.migrate_accounts(&mut c)?;
+        Self::migrate_accounts(&mut c)?;
         personal::prepare(&mut c, &self.sealer.load())
     }
 
-    fn migrate_accounts(&self, c: &mut Connection) -> Result<()> {
+    fn migrate_accounts(c: &mut Connection) -> Result<()> {
         let has: Option<String> = c
             .query_row(
                 "SELECT name FROM sqlite_master WHERE name = 'wangge_users'",

@@ -451,6 +451,7 @@ mod test {
 
     #[test]
     fn a_database_written_before_sealing_is_sealed_by_its_migration() {
+        use std::fmt::Write;
         let url = testdb::fresh_url("legacy");
         // The schema as migrations 1 and 2 left it, with plain values.
         let mut sql = String::from(
@@ -460,8 +461,10 @@ mod test {
         for (v, name, script) in &MIGRATIONS[..2] {
             sql += ";;";
             sql += script;
-            sql +=
-                &format!(";;INSERT INTO schema_migrations (version, name) VALUES ({v}, '{name}')");
+            let _ = write!(
+                sql,
+                ";;INSERT INTO schema_migrations (version, name) VALUES ({v}, '{name}')"
+            );
         }
         sql += ";;INSERT INTO households VALUES (42, ST_SetSRID(ST_MakePoint(109.01, 32.61), 4326),
               '610902001001', 4, 2, 3, NULL, '兴安路12号3栋501', '张三', '13812345678', false)";
