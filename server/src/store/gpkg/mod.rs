@@ -118,6 +118,7 @@ impl GeoPackage {
         let mut counts = ImportCounts::new();
         let mut ext: HashMap<Layer, Extent> = HashMap::new();
         let sealer = self.sealer.load();
+        personal::check_key(&tx, &sealer)?;
         for rec in records {
             let Ok(rec) = rec else {
                 // Dropping `tx` rolls back.
@@ -812,6 +813,7 @@ impl Store for GeoPackage {
         let mut ext = HashMap::new();
         let mut done = 0u64;
         let sealer = self.sealer.load();
+        personal::check_key(&tx, &sealer)?;
         for rec in dump.data.records() {
             insert(&tx, &rec, &sealer, &mut ext)?;
             done += 1;

@@ -84,6 +84,16 @@ pub(super) fn prepare(c: &mut Connection, s: &Sealer) -> Result<()> {
     tx.commit().map_err(sql("commit upgrade"))
 }
 
+/// Inside a write transaction: the file is still sealed with `s` (a
+/// rotation by another process since this one opened it would otherwise
+/// mix keys).
+pub(super) fn check_key(tx: &Connection, s: &Sealer) -> Result<()> {
+    match stored_key(tx)? {
+        Some(k) if k != s.key_id().as_str() => Err(personal::wrong_key(&k, s)),
+        _ => Ok(()),
+    }
+}
+
 fn set_key(tx: &Connection, s: &Sealer) -> Result<()> {
     tx.execute(
         "INSERT INTO wangge_meta (key, value) VALUES (?1, ?2)
@@ -501,6 +511,21 @@ mod test {
         let g = GeoPackage::open_with(&path, new).unwrap();
         assert_eq!(g.load().unwrap(), before);
         assert_eq!(g.households_by_phone("13812345678").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_handle_opened_before_a_rotation_cannot_write_with_the_old_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.gpkg");
+        let old = key();
+        let a = with_sample(&path, &old);
+        let b = GeoPackage::open_with(&path, old.clone()).unwrap();
+        a.rotate_key(key()).unwrap();
+        let e = b
+            .import(&mut suite::sample().into_iter().map(Ok))
+            .unwrap_err();
+        assert!(matches!(e, StoreError::WrongKey { .. }), "{e}");
+        assert_eq!(a.load().unwrap().households.len(), 1, "nothing written");
     }
 
     #[test]

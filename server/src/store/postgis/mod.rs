@@ -431,6 +431,8 @@ impl PostGis {
         let op = "import";
         let tx = self.begin_write(op)?;
         let sealer = self.sealer.load();
+        // Under the write lock: not rotated to another key since opened.
+        self.block_on(personal::check_key(&**tx.c(), &sealer))?;
         let mut ids = NextIds::default();
         let mut counts = ImportCounts::new();
         let mut batch = Vec::with_capacity(BATCH);
@@ -1203,6 +1205,7 @@ impl Store for PostGis {
         let mut done = 0u64;
         let mut ids = NextIds::default();
         let sealer = self.sealer.load();
+        self.block_on(personal::check_key(&**tx.c(), &sealer))?;
         for chunk in dump.data.records().chunks(BATCH) {
             let mut recs = chunk.to_vec();
             self.block_on(insert_batch(tx.c(), &mut recs, &mut ids, &sealer))?;
