@@ -17,6 +17,8 @@
 //! - [`emergency`]: nearest reserve volunteers, hazard areas, dispatch.
 //! - [`edit`]: plan edits and their validation.
 //! - [`access`]: users, roles, region scopes, personal-field projection.
+//! - [`sealing`]: personal fields encrypted at rest, the key and its
+//!   sources, the phone blind index.
 //! - [`store`]: the `Store` trait, its GeoPackage and PostGIS implementations.
 //! - [`io`]: importers (GeoJSON, CSV/XLSX, OSM PBF) and exporters.
 //! - [`snapshot`]: the immutable in-memory view every request reads.
@@ -38,6 +40,7 @@ pub mod generate;
 pub mod io;
 pub mod ogc;
 pub mod partition;
+pub mod sealing;
 pub mod search;
 pub mod snapshot;
 pub mod spatial;

@@ -4,6 +4,7 @@
 mod access;
 mod anonymity;
 mod audit;
+mod at_rest;
 mod common;
 mod coverage;
 mod crs_reference;

@@ -17,7 +17,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     } else {
         args.store.clone()
     };
-    println!("store: {shown} ({})", store.kind());
+    println!(
+        "store: {shown} ({}, personal fields encrypted with key {})",
+        store.kind(),
+        store.key_id()
+    );
     for (layer, n) in store.counts()? {
         println!("{:<12} {n}", layer.as_str());
     }

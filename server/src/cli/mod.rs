@@ -10,6 +10,11 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "wangge", version, about)]
 pub struct Cli {
+    /// The key that encrypts personal fields in the store (base64 or hex of
+    /// 32 bytes). Else `WANGGE_KEY_FILE`, else `WANGGE_KEY` (the key
+    /// itself), else `~/.config/wangge/key`, created on first use.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub key_file: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -46,6 +51,8 @@ pub enum Command {
     Migrate(copy::MigrateArgs),
     /// Copy everything from one store to a new one (GeoPackage or PostGIS).
     Copy(copy::Args),
+    /// Encryption keys of personal fields: new, id, rotate.
+    Key(key::Args),
     /// Print a policy preset (or check a TOML file) as TOML, to start your own.
     Policy {
         /// Preset name (ankang, comprehensive) or a .toml file.
@@ -63,6 +70,7 @@ mod estimate;
 mod generate;
 mod import;
 mod info;
+mod key;
 mod partition;
 mod plan;
 mod serve;
@@ -119,6 +127,7 @@ pub(crate) fn open_existing(
 
 /// Runs a parsed command line; errors are printed with their causes.
 pub fn run(cli: Cli) -> ExitCode {
+    crate::sealing::source::configure(cli.key_file);
     let result = match cli.command {
         Command::Info(a) => info::run(&a),
         Command::Import(a) => import::run(a),
@@ -136,6 +145,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::Migrate(a) => copy::migrate(&a),
         Command::Copy(a) => copy::run(&a),
+        Command::Key(a) => key::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@
 //! `spawn_blocking`. Every write is one transaction.
 
 pub mod gpkg;
+mod personal;
 pub mod postgis;
 #[cfg(test)]
 pub mod suite;
@@ -13,6 +14,7 @@ pub mod suite;
 use std::sync::Arc;
 
 use crate::access::account::{AccountStore, AuditEntry, Token, User};
+use crate::sealing::{KeyId, Sealer};
 
 use crate::domain::{
     Atom, Building, Household, ImportedGrid, Person, Plan, PlanVersion, Region, RegionCode, Road,
@@ -199,6 +201,15 @@ pub enum StoreError {
     NotFound { what: String },
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The store's personal fields are sealed with another key.
+    #[error(
+        "the store's personal fields are encrypted with key {stored}, but the key given is \
+         {given}: give the store's key (--key-file, WANGGE_KEY_FILE or WANGGE_KEY); nothing was changed"
+    )]
+    WrongKey { stored: String, given: String },
+    /// No usable key (see [`crate::sealing::source`]).
+    #[error("encryption key: {0}")]
+    Key(String),
     /// A save built on a version that is no longer the region's newest.
     #[error("plan {base} of region {region} is not the newest any more (plan {newest} is)")]
     Stale {
@@ -292,6 +303,20 @@ pub trait Store: Send + Sync {
     /// every id and plan number; `progress` hears how many records are
     /// written so far. A failure leaves the store empty.
     fn restore(&self, dump: &Dump, progress: &mut dyn FnMut(u64)) -> Result<()>;
+
+    /// The id of the key the store's personal fields are sealed with.
+    fn key_id(&self) -> KeyId;
+
+    /// The households whose phone is `phone` (digits compared, see
+    /// [`crate::sealing::normalise_phone`]), found through the blind index
+    /// without opening any other household; by id.
+    fn households_by_phone(&self, phone: &str) -> Result<Vec<Household>>;
+
+    /// Re-seals every personal field with `new` and recomputes the blind
+    /// indexes, in one transaction that also records the new key's id:
+    /// interrupted or failed, the store is as it was, under the old key.
+    /// Afterwards this handle uses `new`. Returns the records re-sealed.
+    fn rotate_key(&self, new: Arc<Sealer>) -> Result<u64>;
 }
 
 /// A store with its accounts: what the server and the command line use.
@@ -314,13 +339,24 @@ pub(crate) fn saved_audit(audit: &AuditEntry, v: &PlanVersion) -> AuditEntry {
 
 /// Opens a store by its spec: a `postgres://` (or `postgresql://`) URL
 /// opens PostGIS (migrated on open), anything else is a GeoPackage path
-/// (created when missing).
+/// (created when missing). Personal fields are sealed with the process's
+/// key ([`crate::sealing::source::process_sealer`]).
 pub fn open(spec: &str) -> Result<Arc<dyn Backend>> {
+    open_with(spec, process_sealer()?)
+}
+
+/// Like [`open`], with the given key.
+pub fn open_with(spec: &str, sealer: Arc<Sealer>) -> Result<Arc<dyn Backend>> {
     if postgis::is_url(spec) {
-        Ok(Arc::new(postgis::PostGis::open(spec)?))
+        Ok(Arc::new(postgis::PostGis::open_with(spec, sealer)?))
     } else {
-        Ok(Arc::new(gpkg::GeoPackage::open(spec)?))
+        Ok(Arc::new(gpkg::GeoPackage::open_with(spec, sealer)?))
     }
+}
+
+/// The process's sealer, its failure as a store error.
+pub(crate) fn process_sealer() -> Result<Arc<Sealer>> {
+    crate::sealing::source::process_sealer().map_err(|e| StoreError::Key(e.to_string()))
 }
 
 /// Reads everything `store` holds (see [`Dump`]).

@@ -128,6 +128,8 @@ pub fn run_all(store: &dyn Backend) {
     same_id_replaces_and_zero_id_is_assigned(store);
     plans_are_numbered_per_region(store);
     users_tokens_sessions_and_the_audit_log(store);
+    households_are_found_by_phone_through_the_blind_index(store);
+    a_key_rotation_reseals_everything_and_keeps_the_phone_lookup(store);
 }
 
 /// `from` ran [`run_all`]; `to` is empty (maybe of the other kind). A
@@ -394,4 +396,53 @@ fn partition_saves_atoms_and_plan_together(store: &dyn Store) {
         .is_err());
     assert_eq!(atoms_of(store), 2);
     assert_eq!(store.plan_versions(region).unwrap().len(), 1);
+}
+
+fn households_are_found_by_phone_through_the_blind_index(store: &dyn Store) {
+    let Record::Household(mut h) = sample()[2].clone() else {
+        unreachable!()
+    };
+    h.id = 0;
+    h.phone = "+86 137-0000-1234".into();
+    h.head_name = "王五".into();
+    store
+        .import(&mut std::iter::once(Ok(Record::Household(h))))
+        .unwrap();
+    let found = store.households_by_phone("13700001234").unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].head_name.as_str(), found[0].phone.as_str()),
+        ("王五", "+86 137-0000-1234"),
+        "found and opened"
+    );
+    let all = store.load().unwrap().households;
+    assert!(all.iter().any(|x| x.id == found[0].id && *x == found[0]));
+    // Every household sharing the sample's phone, none other.
+    let same = store.households_by_phone("138 1234 5678").unwrap();
+    let want: Vec<i64> = all
+        .iter()
+        .filter(|x| x.phone == "13812345678")
+        .map(|x| x.id)
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(same.iter().map(|x| x.id).collect::<Vec<_>>(), want);
+    assert!(store.households_by_phone("13900000000").unwrap().is_empty());
+    assert!(store.households_by_phone("").unwrap().is_empty());
+}
+
+fn a_key_rotation_reseals_everything_and_keeps_the_phone_lookup(store: &dyn Store) {
+    use crate::sealing::{Key, Sealer};
+    let before = store.load().unwrap();
+    let old = store.key_id();
+    let new = std::sync::Arc::new(Sealer::new(&Key::generate().unwrap()));
+    let n = store.rotate_key(new.clone()).unwrap();
+    assert_eq!(n as usize, before.households.len() + before.people.len());
+    assert_eq!(&store.key_id(), new.key_id());
+    assert_ne!(store.key_id(), old);
+    assert_eq!(
+        store.load().unwrap(),
+        before,
+        "the same data under the new key"
+    );
+    assert_eq!(store.households_by_phone("13700001234").unwrap().len(), 1);
 }

@@ -4,20 +4,23 @@
 
 mod accounts;
 pub mod blob;
+mod personal;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 
 use geo_types::{Geometry, LineString, MultiPolygon, Point};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{Abort, Dataset, Dump, ImportCounts, Layer, Record, Result, Store, StoreError};
 use crate::domain::{
-    Atom, AtomKind, Building, CareLevel, GridCode, GridLabel, Household, ImportedGrid, Level,
-    Person, Plan, PlanVersion, Region, RegionCode, Road, RoadClass, Role, SensitiveFlags, Water,
-    WaterKind,
+    Atom, AtomKind, Building, GridCode, GridLabel, Household, ImportedGrid, Level, Plan,
+    PlanVersion, Region, RegionCode, Road, RoadClass, Water, WaterKind,
 };
+use crate::sealing::{KeyId, Sealer};
 
 /// `PRAGMA application_id` of every GeoPackage: "GPKG".
 const APPLICATION_ID: i32 = 0x4750_4B47;
@@ -31,6 +34,8 @@ const SCHEMA: &str = include_str!("schema.sql");
 pub struct GeoPackage {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Seals personal fields; swapped by a key rotation.
+    sealer: ArcSwap<Sealer>,
 }
 
 fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -46,8 +51,15 @@ fn corrupt(what: impl Into<String>, reason: impl ToString) -> StoreError {
 
 impl GeoPackage {
     /// Opens `path`, creating a new GeoPackage when the file does not exist.
-    /// An existing file must be a GeoPackage written by wangge.
+    /// An existing file must be a GeoPackage written by wangge. Personal
+    /// fields are sealed with the process's key.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, super::process_sealer()?)
+    }
+
+    /// Like [`GeoPackage::open`], with the given key: a file sealed with
+    /// another key is refused ([`StoreError::WrongKey`]) and left as it is.
+    pub fn open_with(path: impl AsRef<Path>, sealer: Arc<Sealer>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let existed = path.exists();
         let conn = Connection::open(&path).map_err(|e| StoreError::File {
@@ -56,13 +68,17 @@ impl GeoPackage {
         })?;
         // Rollback journal (not WAL): a kill -9 mid-import leaves a hot
         // journal that the next open rolls back, and the file stays one file.
+        // secure_delete: a replaced or deleted personal value is zeroed,
+        // not left readable in a free page (an upgrade re-seals every one).
         conn.execute_batch(
-            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;",
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768;
+             PRAGMA secure_delete = ON;",
         )
         .map_err(sql("set pragmas"))?;
         let store = Self {
             path,
             conn: Mutex::new(conn),
+            sealer: ArcSwap::new(sealer),
         };
         if existed && store.is_ours()? {
             store.migrate()?;
@@ -101,12 +117,14 @@ impl GeoPackage {
         let tx = c.transaction().map_err(sql("begin import"))?;
         let mut counts = ImportCounts::new();
         let mut ext: HashMap<Layer, Extent> = HashMap::new();
+        let sealer = self.sealer.load();
+        personal::check_key(&tx, &sealer)?;
         for rec in records {
             let Ok(rec) = rec else {
                 // Dropping `tx` rolls back.
                 return Err(StoreError::Aborted);
             };
-            insert(&tx, &rec, &mut ext)?;
+            insert(&tx, &rec, &sealer, &mut ext)?;
             *counts.entry(rec.layer()).or_insert(0) += 1;
         }
         update_contents(&tx, &ext)?;
@@ -129,6 +147,11 @@ impl GeoPackage {
 
     fn migrate(&self) -> Result<()> {
         let mut c = self.lock();
+        Self::migrate_accounts(&mut c)?;
+        personal::prepare(&mut c, &self.sealer.load())
+    }
+
+    fn migrate_accounts(c: &mut Connection) -> Result<()> {
         let has: Option<String> = c
             .query_row(
                 "SELECT name FROM sqlite_master WHERE name = 'wangge_users'",
@@ -228,7 +251,12 @@ fn opt_id(id: i64) -> Option<i64> {
     (id > 0).then_some(id)
 }
 
-fn insert(tx: &Transaction<'_>, rec: &Record, ext: &mut HashMap<Layer, Extent>) -> Result<()> {
+fn insert(
+    tx: &Transaction<'_>,
+    rec: &Record,
+    sealer: &Sealer,
+    ext: &mut HashMap<Layer, Extent>,
+) -> Result<()> {
     let op = "insert record";
     match rec {
         Record::Region(r) => {
@@ -243,72 +271,9 @@ fn insert(tx: &Transaction<'_>, rec: &Record, ext: &mut HashMap<Layer, Extent>) 
             .and_then(|mut s| s.execute(params![blob::encode(&g), code_str(r.code), r.name, r.parent.map(code_str)]))
             .map_err(sql(op))?;
         }
-        Record::Atom(a) => {
-            let g = Geometry::MultiPolygon(a.geometry.clone());
-            ext.entry(Layer::Atoms).or_default().add(blob::envelope(&g));
-            tx.prepare_cached(
-                "INSERT INTO atoms (geom, region, atom_id, kind) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(region, atom_id) DO UPDATE SET geom = excluded.geom, kind = excluded.kind",
-            )
-            .and_then(|mut s| s.execute(params![blob::encode(&g), code_str(a.region), a.id, a.kind.as_str()]))
-            .map_err(sql(op))?;
-        }
-        Record::Household(h) => {
-            let p = h.location;
-            ext.entry(Layer::Households)
-                .or_default()
-                .add(Some([p.x(), p.x(), p.y(), p.y()]));
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO households
-                 (fid, geom, region, size, care, flags, building, address, head_name, phone, estimated)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    opt_id(h.id),
-                    blob::encode_point(p),
-                    h.region.map(code_str),
-                    h.size,
-                    h.care.0,
-                    h.flags.0,
-                    h.building,
-                    h.address,
-                    h.head_name,
-                    h.phone,
-                    h.estimated
-                ])
-            })
-            .map_err(sql(op))?;
-        }
-        Record::Person(p) => {
-            let pt = p.home;
-            ext.entry(Layer::People)
-                .or_default()
-                .add(Some([pt.x(), pt.x(), pt.y(), pt.y()]));
-            let roles: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
-            let grids: Vec<&str> = p.grids.iter().map(GridCode::as_str).collect();
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO people
-                 (fid, geom, region, name, phone, roles, team, skills, available, reserve, grids)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    opt_id(p.id),
-                    blob::encode_point(pt),
-                    p.region.map(code_str),
-                    p.name,
-                    p.phone,
-                    roles.join(","),
-                    p.team,
-                    p.skills.join(";"),
-                    p.available,
-                    p.reserve,
-                    grids.join(",")
-                ])
-            })
-            .map_err(sql(op))?;
-        }
+        Record::Atom(a) => insert_atom(tx, a, ext)?,
+        Record::Household(h) => personal::insert_household(tx, h, sealer, ext)?,
+        Record::Person(p) => personal::insert_person(tx, p, sealer, ext)?,
         Record::Road(r) => {
             let g = Geometry::LineString(r.geometry.clone());
             ext.entry(Layer::Roads).or_default().add(blob::envelope(&g));
@@ -383,6 +348,26 @@ fn insert(tx: &Transaction<'_>, rec: &Record, ext: &mut HashMap<Layer, Extent>) 
     Ok(())
 }
 
+fn insert_atom(tx: &Transaction<'_>, a: &Atom, ext: &mut HashMap<Layer, Extent>) -> Result<()> {
+    let op = "insert record";
+    let g = Geometry::MultiPolygon(a.geometry.clone());
+    ext.entry(Layer::Atoms).or_default().add(blob::envelope(&g));
+    tx.prepare_cached(
+        "INSERT INTO atoms (geom, region, atom_id, kind) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(region, atom_id) DO UPDATE SET geom = excluded.geom, kind = excluded.kind",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            blob::encode(&g),
+            code_str(a.region),
+            a.id,
+            a.kind.as_str()
+        ])
+    })
+    .map_err(sql(op))?;
+    Ok(())
+}
+
 /// Widens gpkg_contents' extent and stamps last_change for touched layers.
 fn update_contents(tx: &Transaction<'_>, ext: &HashMap<Layer, Extent>) -> Result<()> {
     for (layer, e) in ext {
@@ -438,7 +423,7 @@ fn linestring(b: &[u8], what: &str) -> Result<LineString<f64>> {
     }
 }
 
-fn load_all(c: &Connection) -> Result<Dataset> {
+fn load_all(c: &Connection, sealer: &Sealer) -> Result<Dataset> {
     let op = "load";
     let mut d = Dataset::default();
     let mut st = c
@@ -484,79 +469,7 @@ fn load_all(c: &Connection) -> Result<Dataset> {
             )?,
         });
     }
-    let mut st = c
-        .prepare("SELECT fid, geom, region, size, care, flags, building, address, head_name, phone, estimated FROM households ORDER BY fid")
-        .map_err(sql(op))?;
-    let mut rows = st.query([]).map_err(sql(op))?;
-    while let Some(r) = rows.next().map_err(sql(op))? {
-        let region: Option<String> = r.get(2).map_err(sql(op))?;
-        d.households.push(Household {
-            id: r.get(0).map_err(sql(op))?,
-            location: point(
-                r.get_ref(1)
-                    .map_err(sql(op))?
-                    .as_blob()
-                    .map_err(|e| corrupt("households.geom", e))?,
-                "households.geom",
-            )?,
-            region: region
-                .as_deref()
-                .map(|s| region_code(s, "households.region"))
-                .transpose()?,
-            size: r.get(3).map_err(sql(op))?,
-            care: CareLevel(r.get(4).map_err(sql(op))?),
-            flags: SensitiveFlags(r.get(5).map_err(sql(op))?),
-            building: r.get(6).map_err(sql(op))?,
-            address: r.get(7).map_err(sql(op))?,
-            head_name: r.get(8).map_err(sql(op))?,
-            phone: r.get(9).map_err(sql(op))?,
-            estimated: r.get(10).map_err(sql(op))?,
-        });
-    }
-    let mut st = c
-        .prepare("SELECT fid, geom, region, name, phone, roles, team, skills, available, reserve, grids FROM people ORDER BY fid")
-        .map_err(sql(op))?;
-    let mut rows = st.query([]).map_err(sql(op))?;
-    while let Some(r) = rows.next().map_err(sql(op))? {
-        let region: Option<String> = r.get(2).map_err(sql(op))?;
-        let roles: String = r.get(5).map_err(sql(op))?;
-        let skills: String = r.get(7).map_err(sql(op))?;
-        let grids: String = r.get(10).map_err(sql(op))?;
-        d.people.push(Person {
-            id: r.get(0).map_err(sql(op))?,
-            home: point(
-                r.get_ref(1)
-                    .map_err(sql(op))?
-                    .as_blob()
-                    .map_err(|e| corrupt("people.geom", e))?,
-                "people.geom",
-            )?,
-            region: region
-                .as_deref()
-                .map(|s| region_code(s, "people.region"))
-                .transpose()?,
-            name: r.get(3).map_err(sql(op))?,
-            phone: r.get(4).map_err(sql(op))?,
-            roles: roles
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(|s| Role::parse(s).ok_or_else(|| corrupt("people.roles", s)))
-                .collect::<Result<_>>()?,
-            team: r.get(6).map_err(sql(op))?,
-            skills: skills
-                .split(';')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
-            available: r.get(8).map_err(sql(op))?,
-            reserve: r.get(9).map_err(sql(op))?,
-            grids: grids
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(|s| GridCode(s.to_string()))
-                .collect(),
-        });
-    }
+    (d.households, d.people) = personal::load(c, sealer)?;
     let mut st = c
         .prepare("SELECT fid, geom, class, name FROM roads ORDER BY fid")
         .map_err(sql(op))?;
@@ -766,7 +679,7 @@ impl Store for GeoPackage {
     }
 
     fn load(&self) -> Result<Dataset> {
-        load_all(&self.lock())
+        load_all(&self.lock(), &self.sealer.load())
     }
 
     fn regions(&self) -> Result<Vec<Region>> {
@@ -854,7 +767,7 @@ impl Store for GeoPackage {
         }
         let mut ext = HashMap::new();
         for a in added {
-            insert(&tx, &Record::Atom(a.clone()), &mut ext)?;
+            insert_atom(&tx, a, &mut ext)?;
         }
         update_contents(&tx, &ext)?;
         let v = save_plan_in(&tx, plan, false)?;
@@ -920,8 +833,10 @@ impl Store for GeoPackage {
         }
         let mut ext = HashMap::new();
         let mut done = 0u64;
+        let sealer = self.sealer.load();
+        personal::check_key(&tx, &sealer)?;
         for rec in dump.data.records() {
-            insert(&tx, &rec, &mut ext)?;
+            insert(&tx, &rec, &sealer, &mut ext)?;
             done += 1;
             if done % 1000 == 0 {
                 progress(done);
@@ -939,6 +854,21 @@ impl Store for GeoPackage {
         progress(done);
         Ok(())
     }
+
+    fn key_id(&self) -> KeyId {
+        self.sealer.load().key_id().clone()
+    }
+
+    fn households_by_phone(&self, phone: &str) -> Result<Vec<Household>> {
+        personal::by_phone(&self.lock(), &self.sealer.load(), phone)
+    }
+
+    fn rotate_key(&self, new: Arc<Sealer>) -> Result<u64> {
+        let mut c = self.lock();
+        let n = personal::rotate(&mut c, &self.sealer.load(), &new)?;
+        self.sealer.store(new);
+        Ok(n)
+    }
 }
 
 fn replace_atoms_in(
@@ -950,7 +880,7 @@ fn replace_atoms_in(
         .map_err(sql("delete atoms"))?;
     let mut ext = HashMap::new();
     for a in atoms {
-        insert(tx, &Record::Atom(a.clone()), &mut ext)?;
+        insert_atom(tx, a, &mut ext)?;
     }
     update_contents(tx, &ext)?;
     Ok(())

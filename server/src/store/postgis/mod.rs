@@ -22,10 +22,14 @@
 
 mod accounts;
 pub mod ewkb;
+mod personal;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+
+use arc_swap::ArcSwap;
 
 use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures_util::future::join_all;
@@ -36,10 +40,10 @@ use tokio_postgres::{NoTls, Row};
 use super::{Abort, Dataset, Dump, ImportCounts, Layer, Record, Result, Store, StoreError};
 use crate::access::account::AuditEntry;
 use crate::domain::{
-    Atom, AtomKind, Building, CareLevel, GridCode, GridLabel, Household, ImportedGrid, Level,
-    Person, Plan, PlanVersion, Region, RegionCode, Road, RoadClass, Role, SensitiveFlags, Water,
-    WaterKind,
+    Atom, AtomKind, Building, GridCode, GridLabel, Household, ImportedGrid, Level, Plan,
+    PlanVersion, Region, RegionCode, Road, RoadClass, Water, WaterKind,
 };
+use crate::sealing::{KeyId, Sealer};
 use ewkb::{encode, Geom};
 
 /// Versioned migrations: (version, name, SQL). Each is applied once, in its
@@ -60,6 +64,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         "audit log archives",
         include_str!("migrations/0003_audit_archive.sql"),
     ),
+    (
+        4,
+        personal::SEALED_MIGRATION,
+        include_str!("migrations/0004_sealed.sql"),
+    ),
 ];
 
 /// First key of our advisory locks (the second is the schema's hash).
@@ -74,6 +83,8 @@ pub struct PostGis {
     rt: Option<tokio::runtime::Runtime>,
     /// The URL without its password, for messages.
     shown: String,
+    /// Seals personal fields; swapped by a key rotation.
+    sealer: ArcSwap<Sealer>,
 }
 
 /// Wraps a driver error with the operation it happened in. The driver's
@@ -242,7 +253,15 @@ impl PostGis {
     /// an optional `?schema=NAME` to keep the tables in their own schema,
     /// created when missing), makes sure PostGIS is there and applies the
     /// pending migrations. An unreachable server fails here, with the URL.
+    /// Personal fields are sealed with the process's key.
     pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, super::process_sealer()?)
+    }
+
+    /// Like [`PostGis::open`], with the given key: a database sealed with
+    /// another key is refused ([`StoreError::WrongKey`]) before any
+    /// migration runs.
+    pub fn open_with(url: &str, sealer: Arc<Sealer>) -> Result<Self> {
         let shown = redact(url);
         let (base, schema) = split_schema(url)?;
         let mut cfg: tokio_postgres::Config =
@@ -292,6 +311,7 @@ impl PostGis {
             pool,
             rt: Some(rt),
             shown,
+            sealer: ArcSwap::new(sealer),
         };
         store.prepare(schema.as_deref())?;
         Ok(store)
@@ -407,7 +427,11 @@ impl PostGis {
                     .map_err(pg(op))?;
                 made.map_err(pg("create the schema"))?;
             }
-            migrate(c).await
+            let sealer = self.sealer.load();
+            personal::check_key(&**c, &sealer).await?;
+            migrate(c, &sealer).await?;
+            // Another server may have sealed it first, with its key.
+            personal::check_key(&**c, &sealer).await
         })
     }
 
@@ -433,6 +457,9 @@ impl PostGis {
     ) -> Result<ImportCounts> {
         let op = "import";
         let tx = self.begin_write(op)?;
+        let sealer = self.sealer.load();
+        // Under the write lock: not rotated to another key since opened.
+        self.block_on(personal::check_key(&**tx.c(), &sealer))?;
         let mut ids = NextIds::default();
         let mut counts = ImportCounts::new();
         let mut batch = Vec::with_capacity(BATCH);
@@ -450,7 +477,7 @@ impl PostGis {
                     }
                 }
             }
-            self.block_on(insert_batch(tx.c(), &mut batch, &mut ids))?;
+            self.block_on(insert_batch(tx.c(), &mut batch, &mut ids, &sealer))?;
             for r in &batch {
                 *counts.entry(r.layer()).or_insert(0) += 1;
             }
@@ -488,7 +515,7 @@ impl Drop for PostGis {
 
 /// Applies each pending migration in its own transaction, under a lock so
 /// that two servers starting at once do not both apply it.
-async fn migrate(c: &mut ClientWrapper) -> Result<()> {
+async fn migrate(c: &mut ClientWrapper, sealer: &Sealer) -> Result<()> {
     for &(version, name, sql) in MIGRATIONS {
         let op = "migrate";
         let tx = c.transaction().await.map_err(pg(op))?;
@@ -522,6 +549,9 @@ async fn migrate(c: &mut ClientWrapper) -> Result<()> {
                     op: "apply a migration",
                     source: format!("migration {version} ({name}): {e}").into(),
                 })?;
+            if name == personal::SEALED_MIGRATION {
+                personal::seal_existing(&*tx, sealer).await?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
                 &[&version, &name],
@@ -567,7 +597,12 @@ impl NextIds {
 
 /// Gives new ids to records that have none, then writes the batch with
 /// the statements pipelined on the one connection.
-async fn insert_batch(c: &ClientWrapper, recs: &mut [Record], ids: &mut NextIds) -> Result<()> {
+async fn insert_batch(
+    c: &ClientWrapper,
+    recs: &mut [Record],
+    ids: &mut NextIds,
+    s: &Sealer,
+) -> Result<()> {
     for r in recs.iter_mut() {
         let layer = r.layer();
         let id = match r {
@@ -581,7 +616,7 @@ async fn insert_batch(c: &ClientWrapper, recs: &mut [Record], ids: &mut NextIds)
         };
         ids.assign(c, layer, id).await?;
     }
-    inserted(join_all(recs.iter().map(|r| insert(c, r))).await)
+    inserted(join_all(recs.iter().map(|r| insert(c, r, s))).await)
 }
 
 /// The outcome of pipelined inserts. Once one statement fails, those sent
@@ -609,7 +644,11 @@ fn code_str(c: RegionCode) -> String {
 
 /// Upserts one record: a region by code, an atom by (region, id), the
 /// other layers by fid.
-async fn insert(c: &ClientWrapper, rec: &Record) -> std::result::Result<(), tokio_postgres::Error> {
+async fn insert(
+    c: &ClientWrapper,
+    rec: &Record,
+    s: &Sealer,
+) -> std::result::Result<(), tokio_postgres::Error> {
     let n = match rec {
         Record::Region(r) => {
             let st = c
@@ -641,72 +680,8 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> std::result::Result<(), toki
             )
             .await
         }
-        Record::Household(h) => {
-            let st = c
-                .prepare_cached(
-                    "INSERT INTO households
-                     (fid, geom, region, size, care, flags, building, address, head_name, phone, estimated)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                     ON CONFLICT (fid) DO UPDATE SET geom = excluded.geom, region = excluded.region,
-                       size = excluded.size, care = excluded.care, flags = excluded.flags,
-                       building = excluded.building, address = excluded.address,
-                       head_name = excluded.head_name, phone = excluded.phone, estimated = excluded.estimated",
-                )
-                .await
-                ?;
-            let g = encode(&Geometry::Point(h.location));
-            c.execute(
-                &st,
-                &[
-                    &h.id,
-                    &g,
-                    &h.region.map(code_str),
-                    &i32::from(h.size),
-                    &i32::from(h.care.0),
-                    &i32::from(h.flags.0),
-                    &h.building,
-                    &h.address,
-                    &h.head_name,
-                    &h.phone,
-                    &h.estimated,
-                ],
-            )
-            .await
-        }
-        Record::Person(p) => {
-            let st = c
-                .prepare_cached(
-                    "INSERT INTO people
-                     (fid, geom, region, name, phone, roles, team, skills, available, reserve, grids)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                     ON CONFLICT (fid) DO UPDATE SET geom = excluded.geom, region = excluded.region,
-                       name = excluded.name, phone = excluded.phone, roles = excluded.roles,
-                       team = excluded.team, skills = excluded.skills, available = excluded.available,
-                       reserve = excluded.reserve, grids = excluded.grids",
-                )
-                .await
-                ?;
-            let g = encode(&Geometry::Point(p.home));
-            let roles: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
-            let grids: Vec<&str> = p.grids.iter().map(GridCode::as_str).collect();
-            c.execute(
-                &st,
-                &[
-                    &p.id,
-                    &g,
-                    &p.region.map(code_str),
-                    &p.name,
-                    &p.phone,
-                    &roles,
-                    &p.team,
-                    &p.skills,
-                    &p.available,
-                    &p.reserve,
-                    &grids,
-                ],
-            )
-            .await
-        }
+        Record::Household(h) => personal::insert_household(c, h, s).await,
+        Record::Person(p) => personal::insert_person(c, p, s).await,
         Record::Road(r) => {
             let st = c
                 .prepare_cached(
@@ -846,7 +821,7 @@ async fn load_regions(c: &ClientWrapper) -> Result<Vec<Region>> {
         .collect()
 }
 
-async fn load_all(c: &ClientWrapper) -> Result<Dataset> {
+async fn load_all(c: &ClientWrapper, s: &Sealer) -> Result<Dataset> {
     let op = "load";
     let q = |sql: &'static str| async move { c.query(sql, &[]).await.map_err(pg(op)) };
     let mut d = Dataset {
@@ -867,49 +842,7 @@ async fn load_all(c: &ClientWrapper) -> Result<Dataset> {
             geometry: multipolygon(col::<Geom>(r, 0, "atoms.geom")?.0, "atoms.geom")?,
         });
     }
-    for r in &q("SELECT fid, geom, region, size, care, flags, building, address, head_name, phone, estimated FROM households ORDER BY fid").await? {
-        let region: Option<String> = col(r, 2, "households.region")?;
-        d.households.push(Household {
-            id: col(r, 0, "households.fid")?,
-            location: point(col::<Geom>(r, 1, "households.geom")?.0, "households.geom")?,
-            region: region
-                .as_deref()
-                .map(|s| region_code(s, "households.region"))
-                .transpose()?,
-            size: small(col(r, 3, "households.size")?, "households.size")?,
-            care: CareLevel(small(col(r, 4, "households.care")?, "households.care")?),
-            flags: SensitiveFlags(small(col(r, 5, "households.flags")?, "households.flags")?),
-            building: col(r, 6, "households.building")?,
-            address: col(r, 7, "households.address")?,
-            head_name: col(r, 8, "households.head_name")?,
-            phone: col(r, 9, "households.phone")?,
-            estimated: col(r, 10, "households.estimated")?,
-        });
-    }
-    for r in &q("SELECT fid, geom, region, name, phone, roles, team, skills, available, reserve, grids FROM people ORDER BY fid").await? {
-        let region: Option<String> = col(r, 2, "people.region")?;
-        let roles: Vec<String> = col(r, 5, "people.roles")?;
-        let grids: Vec<String> = col(r, 10, "people.grids")?;
-        d.people.push(Person {
-            id: col(r, 0, "people.fid")?,
-            home: point(col::<Geom>(r, 1, "people.geom")?.0, "people.geom")?,
-            region: region
-                .as_deref()
-                .map(|s| region_code(s, "people.region"))
-                .transpose()?,
-            name: col(r, 3, "people.name")?,
-            phone: col(r, 4, "people.phone")?,
-            roles: roles
-                .iter()
-                .map(|s| Role::parse(s).ok_or_else(|| corrupt("people.roles", s)))
-                .collect::<Result<_>>()?,
-            team: col(r, 6, "people.team")?,
-            skills: col(r, 7, "people.skills")?,
-            available: col(r, 8, "people.available")?,
-            reserve: col(r, 9, "people.reserve")?,
-            grids: grids.into_iter().map(GridCode).collect(),
-        });
-    }
+    (d.households, d.people) = personal::load(&**c, s).await?;
     for r in &q("SELECT fid, geom, class, name FROM roads ORDER BY fid").await? {
         let class: String = col(r, 2, "roads.class")?;
         d.roads.push(Road {
@@ -1062,13 +995,18 @@ async fn load_plan(c: &ClientWrapper, id: i64) -> Result<Option<Plan>> {
     }))
 }
 
-async fn replace_atoms_in(c: &ClientWrapper, region: RegionCode, atoms: &[Atom]) -> Result<()> {
+async fn replace_atoms_in(
+    c: &ClientWrapper,
+    region: RegionCode,
+    atoms: &[Atom],
+    s: &Sealer,
+) -> Result<()> {
     c.execute("DELETE FROM atoms WHERE region = $1", &[&code_str(region)])
         .await
         .map_err(pg("delete atoms"))?;
     for chunk in atoms.chunks(BATCH) {
         let recs: Vec<Record> = chunk.iter().cloned().map(Record::Atom).collect();
-        inserted(join_all(recs.iter().map(|r| insert(c, r))).await)?;
+        inserted(join_all(recs.iter().map(|r| insert(c, r, s))).await)?;
     }
     Ok(())
 }
@@ -1163,7 +1101,7 @@ impl Store for PostGis {
 
     fn load(&self) -> Result<Dataset> {
         let tx = self.begin_read("load")?;
-        let d = self.block_on(load_all(tx.c()))?;
+        let d = self.block_on(load_all(tx.c(), &self.sealer.load()))?;
         tx.commit(self, "load")?;
         Ok(d)
     }
@@ -1191,7 +1129,7 @@ impl Store for PostGis {
 
     fn replace_atoms(&self, region: RegionCode, atoms: &[Atom]) -> Result<()> {
         let tx = self.begin_write("replace atoms")?;
-        self.block_on(replace_atoms_in(tx.c(), region, atoms))?;
+        self.block_on(replace_atoms_in(tx.c(), region, atoms, &self.sealer.load()))?;
         tx.commit(self, "commit replace atoms")
     }
 
@@ -1230,7 +1168,8 @@ impl Store for PostGis {
             }
             let recs: Vec<Record> = added.iter().cloned().map(Record::Atom).collect();
             for chunk in recs.chunks(BATCH) {
-                inserted(join_all(chunk.iter().map(|r| insert(tx.c(), r))).await)?;
+                let s = self.sealer.load();
+                inserted(join_all(chunk.iter().map(|r| insert(tx.c(), r, &s))).await)?;
             }
             let v = save_plan_in(tx.c(), plan, false).await?;
             accounts::insert_audit(tx.c(), &crate::store::saved_audit(audit, &v), None).await?;
@@ -1249,7 +1188,7 @@ impl Store for PostGis {
     ) -> Result<PlanVersion> {
         let tx = self.begin_write("save partition")?;
         let v = self.block_on(async {
-            replace_atoms_in(tx.c(), region, atoms).await?;
+            replace_atoms_in(tx.c(), region, atoms, &self.sealer.load()).await?;
             let v = save_plan_in(tx.c(), plan, false).await?;
             accounts::insert_audit(tx.c(), &crate::store::saved_audit(audit, &v), None).await?;
             Ok::<_, StoreError>(v)
@@ -1303,9 +1242,11 @@ impl Store for PostGis {
         }
         let mut done = 0u64;
         let mut ids = NextIds::default();
+        let sealer = self.sealer.load();
+        self.block_on(personal::check_key(&**tx.c(), &sealer))?;
         for chunk in dump.data.records().chunks(BATCH) {
             let mut recs = chunk.to_vec();
-            self.block_on(insert_batch(tx.c(), &mut recs, &mut ids))?;
+            self.block_on(insert_batch(tx.c(), &mut recs, &mut ids, &sealer))?;
             done += recs.len() as u64;
             progress(done);
         }
@@ -1338,6 +1279,23 @@ impl Store for PostGis {
         })?;
         tx.commit(self, "commit copy")
     }
+
+    fn key_id(&self) -> KeyId {
+        self.sealer.load().key_id().clone()
+    }
+
+    fn households_by_phone(&self, phone: &str) -> Result<Vec<Household>> {
+        let c = self.read_conn("find households by phone")?;
+        self.block_on(personal::by_phone(&**c, &self.sealer.load(), phone))
+    }
+
+    fn rotate_key(&self, new: Arc<Sealer>) -> Result<u64> {
+        let tx = self.begin_write("rotate the key")?;
+        let n = self.block_on(personal::rotate(&**tx.c(), &self.sealer.load(), &new))?;
+        tx.commit(self, "commit key rotation")?;
+        self.sealer.store(new);
+        Ok(n)
+    }
 }
 
 async fn c_query_one(c: &ClientWrapper, sql: &str) -> Result<Row> {
@@ -1359,6 +1317,18 @@ pub(crate) mod testdb {
 
     /// A store on a new, uniquely named schema.
     pub fn fresh(tag: &str) -> PostGis {
+        let url = fresh_url(tag);
+        PostGis::open(&url).unwrap_or_else(|e| {
+            panic!(
+                "PostGIS tests need a PostgreSQL server with PostGIS at DATABASE_URL \
+                 (or {}); scripts/test starts one. Could not open it: {e}",
+                base_url()
+            )
+        })
+    }
+
+    /// The URL of a new, uniquely named schema (created on first open).
+    pub fn fresh_url(tag: &str) -> String {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
@@ -1371,12 +1341,7 @@ pub(crate) mod testdb {
         );
         let base = base_url();
         let sep = if base.contains('?') { '&' } else { '?' };
-        PostGis::open(&format!("{base}{sep}schema={schema}")).unwrap_or_else(|e| {
-            panic!(
-                "PostGIS tests need a PostgreSQL server with PostGIS at DATABASE_URL \
-                 (or {base}); scripts/test starts one. Could not open it: {e}"
-            )
-        })
+        format!("{base}{sep}schema={schema}")
     }
 }
 
@@ -1450,7 +1415,8 @@ mod test {
             vec![
                 (1, "layers and plans".to_string()),
                 (2, "accounts and the audit log".to_string()),
-                (3, "audit log archives".to_string())
+                (3, "audit log archives".to_string()),
+                (4, "personal fields sealed".to_string())
             ]
         );
         assert_eq!(again.load().unwrap().households.len(), 1);
@@ -1500,12 +1466,13 @@ mod test {
         // fails after the others were sent, in the same transaction.
         let mut recs: Vec<Result<Record, Abort>> =
             crate::store::suite::sample().into_iter().map(Ok).collect();
-        let Record::Household(mut h) = crate::store::suite::sample()[2].clone() else {
+        // (A road's name: personal fields are sealed text, NUL-free.)
+        let Record::Road(mut r) = crate::store::suite::sample()[4].clone() else {
             unreachable!()
         };
-        h.id = 0;
-        h.head_name = "张\0三".into();
-        recs.push(Ok(Record::Household(h)));
+        r.id = 0;
+        r.name = "兴\0安路".into();
+        recs.push(Ok(Record::Road(r)));
         let e = s.import(&mut recs.into_iter()).unwrap_err();
         assert!(matches!(e, StoreError::Postgres { .. }), "{e}");
         // The server's own words reach the message, not just "db error".
