@@ -78,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(str::parse)
             .transpose()
             .context("--region")?,
+        passed_over: io::PassedOver::default(),
     };
     let started = Instant::now();
     let store = crate::store::open(&args.store).with_context(|| {
@@ -142,6 +143,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if unplaced > 0 {
         println!("{unplaced} households/people lie in no known region");
+    }
+    if !report.passed_over.is_empty() {
+        let total: u64 = report.passed_over.values().sum();
+        println!("{total} feature(s) passed over:");
+        for (reason, n) in &report.passed_over {
+            println!("  {n} {reason}");
+        }
     }
     if report.skipped_total > 0 {
         println!("{} bad record(s) skipped:", report.skipped_total);

@@ -520,6 +520,7 @@ fn reach_by_road_crosses_the_river_only_on_a_bridge() {
         id,
         class,
         name: String::new(),
+        grade: crate::domain::Grade::Surface,
         geometry: LineString(pts.iter().map(|&(x, y)| ll(x, y)).collect()),
     };
     let banks = |bridge_x: f64| {

@@ -60,7 +60,12 @@ impl Network {
         let mut ids: HashMap<(i64, i64), u32> = HashMap::new();
         let mut adj: Vec<Vec<(u32, f64)>> = Vec::new();
         let mut segs = Vec::new();
-        for r in roads.iter().filter(|r| r.class != RoadClass::Railway) {
+        // A tunnel is no walking link at street level (its portals join
+        // the streets it leaves, which are lines of their own).
+        for r in roads
+            .iter()
+            .filter(|r| r.class != RoadClass::Railway && r.grade.at_street_level())
+        {
             let mut prev: Option<(u32, Coord<f64>)> = None;
             for c in &r.geometry.0 {
                 let p = proj.forward(*c);
@@ -233,6 +238,7 @@ mod tests {
             id: 0,
             class: RoadClass::Residential,
             name: String::new(),
+            grade: crate::domain::Grade::Surface,
             geometry: LineString(pts.iter().map(|&(x, y)| Coord { x, y }).collect()),
         }
     }

@@ -58,7 +58,11 @@ fn classify(tags: &Tags, closed: bool) -> Option<(Layer, OsmFields)> {
         if !closed {
             return None;
         }
-        f.0.insert(Field::Kind, b.to_string());
+        let name = tag(tags, "name:zh").or_else(|| tag(tags, "name"));
+        f.0.insert(
+            Field::Kind,
+            super::tags::building_kind(tags.as_slice(), Some(b), name),
+        );
         if let Some(l) = tag(tags, "building:levels").and_then(number) {
             f.0.insert(Field::Levels, l);
         }
@@ -72,6 +76,10 @@ fn classify(tags: &Tags, closed: bool) -> Option<(Layer, OsmFields)> {
             return None; // platforms, proposed roads, pedestrian squares
         }
         f.0.insert(Field::Class, h.to_string());
+        f.0.insert(
+            Field::Grade,
+            super::tags::grade(tags.as_slice()).as_str().to_string(),
+        );
         return Some((Layer::Roads, f));
     }
     if let Some(r) = tag(tags, "railway") {
@@ -82,6 +90,10 @@ fn classify(tags: &Tags, closed: bool) -> Option<(Layer, OsmFields)> {
             return None;
         }
         f.0.insert(Field::Class, r.to_string());
+        f.0.insert(
+            Field::Grade,
+            super::tags::grade(tags.as_slice()).as_str().to_string(),
+        );
         return Some((Layer::Roads, f));
     }
     let water_area = tag(tags, "natural") == Some("water")
@@ -238,12 +250,22 @@ pub fn read(
             })),
         }
     };
+    // Counted only for the layers asked for.
+    let note = |l: Layer, reason: &str| {
+        if layer.is_none_or(|want| want == l) {
+            opts.passed_over.note(reason);
+        }
+    };
     let way_refs: HashMap<i64, &Vec<i64>> = ways.iter().map(|w| (w.id, &w.refs)).collect();
     let mut in_relation: HashSet<i64> = HashSet::new();
     for r in &relations {
         let admin = tag(&r.tags, "boundary") == Some("administrative");
         let (l, mut f) = if admin {
             let Some(code) = region_code(&r.tags) else {
+                note(
+                    Layer::Regions,
+                    "regions: administrative boundary without a division code",
+                );
                 continue;
             };
             let mut f = OsmFields::default();
@@ -275,16 +297,20 @@ pub fn read(
                 .collect();
             ws.and_then(rings)
         };
+        let cut = format!("{l}: multipolygon cut at the extract's edge");
         let (Some(outer), Some(inner)) = (member_rings("outer"), member_rings("inner")) else {
+            note(l, &cut);
             continue;
         };
         let (Some(outer), Some(inner)) = (
             outer.iter().map(|r| coords(r)).collect::<Option<Vec<_>>>(),
             inner.iter().map(|r| coords(r)).collect::<Option<Vec<_>>>(),
         ) else {
+            note(l, &cut);
             continue;
         };
         if outer.is_empty() {
+            note(l, &format!("{l}: multipolygon without an outer ring"));
             continue;
         }
         // Each inner ring goes to the outer ring that contains its first vertex.
@@ -307,12 +333,18 @@ pub fn read(
     for w in &ways {
         let closed = w.refs.len() >= 4 && w.refs.first() == w.refs.last();
         let Some((l, f)) = classify(&w.tags, closed) else {
+            if !closed && tag(&w.tags, "building").is_some_and(|b| b != "no") {
+                note(Layer::Buildings, "buildings: outline not closed");
+            }
             continue;
         };
         if in_relation.contains(&w.id) && tag(&w.tags, "building").is_none() && l != Layer::Roads {
             continue; // drawn by its multipolygon
         }
-        let Some(cs) = coords(&w.refs) else { continue };
+        let Some(cs) = coords(&w.refs) else {
+            note(l, &format!("{l}: way cut at the extract's edge (nodes missing)"));
+            continue;
+        };
         let g = match l {
             Layer::Buildings => RawGeometry::Polygons(vec![vec![cs]]),
             Layer::Water

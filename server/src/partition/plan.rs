@@ -60,8 +60,10 @@ pub fn grounds<'d>(
             let bbox = grow(r.boundary.bounding_rect()?, 0.001);
             Some(Ground {
                 region: r,
+                // Tunnels run under the blocks: no boundary follows them.
                 roads: roads
                     .iter()
+                    .filter(|x| x.grade.at_street_level())
                     .filter(|x| x.geometry.bounding_rect().is_some_and(|b| meets(b, bbox)))
                     .collect(),
                 water: water

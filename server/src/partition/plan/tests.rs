@@ -121,6 +121,7 @@ fn road(id: i64, pts: &[(f64, f64)], class: RoadClass) -> Road {
         id,
         class,
         name: String::new(),
+        grade: crate::domain::Grade::Surface,
         geometry: LineString::from(pts.iter().map(|&(x, y)| deg(x, y)).collect::<Vec<_>>()),
     }
 }

@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{Abort, Dataset, Dump, ImportCounts, Layer, Record, Result, Store, StoreError};
 use crate::domain::{
-    Atom, AtomKind, Building, CareLevel, GridCode, GridLabel, Household, ImportedGrid, Level,
+    Atom, AtomKind, Building, CareLevel, Grade, GridCode, GridLabel, Household, ImportedGrid, Level,
     Person, Plan, PlanVersion, Region, RegionCode, Road, RoadClass, Role, SensitiveFlags, Water,
     WaterKind,
 };
@@ -129,6 +129,7 @@ impl GeoPackage {
 
     fn migrate(&self) -> Result<()> {
         let mut c = self.lock();
+        migrate_road_grade(&c)?;
         let has: Option<String> = c
             .query_row(
                 "SELECT name FROM sqlite_master WHERE name = 'wangge_users'",
@@ -190,6 +191,24 @@ impl GeoPackage {
         tx.execute_batch(SCHEMA).map_err(sql("create schema"))?;
         tx.commit().map_err(sql("commit schema"))
     }
+}
+
+/// Files written before roads had a grade get the column, every road at
+/// street level (which is how they were read).
+fn migrate_road_grade(c: &Connection) -> Result<()> {
+    let has: bool = c
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('roads') WHERE name = 'grade'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(sql("check roads.grade"))?
+        > 0;
+    if !has {
+        c.execute_batch("ALTER TABLE roads ADD COLUMN grade TEXT NOT NULL DEFAULT 'surface'")
+            .map_err(sql("migrate: roads.grade"))?;
+    }
+    Ok(())
 }
 
 /// Bounding box accumulator for gpkg_contents extents.
@@ -301,14 +320,15 @@ fn insert(tx: &Transaction<'_>, rec: &Record, ext: &mut HashMap<Layer, Extent>) 
             let g = Geometry::LineString(r.geometry.clone());
             ext.entry(Layer::Roads).or_default().add(blob::envelope(&g));
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO roads (fid, geom, class, name) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO roads (fid, geom, class, name, grade) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     opt_id(r.id),
                     blob::encode(&g),
                     r.class.as_str(),
-                    r.name
+                    r.name,
+                    r.grade.as_str()
                 ])
             })
             .map_err(sql(op))?;
@@ -546,7 +566,7 @@ fn load_all(c: &Connection) -> Result<Dataset> {
         });
     }
     let mut st = c
-        .prepare("SELECT fid, geom, class, name FROM roads ORDER BY fid")
+        .prepare("SELECT fid, geom, class, name, grade FROM roads ORDER BY fid")
         .map_err(sql(op))?;
     let mut rows = st.query([]).map_err(sql(op))?;
     while let Some(r) = rows.next().map_err(sql(op))? {
@@ -562,6 +582,10 @@ fn load_all(c: &Connection) -> Result<Dataset> {
             )?,
             class: RoadClass::parse(&class).ok_or_else(|| corrupt("roads.class", class.clone()))?,
             name: r.get(3).map_err(sql(op))?,
+            grade: {
+                let g: String = r.get(4).map_err(sql(op))?;
+                Grade::parse(&g).ok_or_else(|| corrupt("roads.grade", g))?
+            },
         });
     }
     let mut st = c

@@ -36,7 +36,7 @@ use tokio_postgres::{NoTls, Row};
 use super::{Abort, Dataset, Dump, ImportCounts, Layer, Record, Result, Store, StoreError};
 use crate::access::account::AuditEntry;
 use crate::domain::{
-    Atom, AtomKind, Building, CareLevel, GridCode, GridLabel, Household, ImportedGrid, Level,
+    Atom, AtomKind, Building, CareLevel, Grade, GridCode, GridLabel, Household, ImportedGrid, Level,
     Person, Plan, PlanVersion, Region, RegionCode, Road, RoadClass, Role, SensitiveFlags, Water,
     WaterKind,
 };
@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         2,
         "accounts and the audit log",
         include_str!("migrations/0002_accounts.sql"),
+    ),
+    (
+        3,
+        "road grade: surface, tunnel or bridge",
+        include_str!("migrations/0003_road_grade.sql"),
     ),
 ];
 
@@ -683,13 +688,13 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> std::result::Result<(), toki
         Record::Road(r) => {
             let st = c
                 .prepare_cached(
-                    "INSERT INTO roads (fid, geom, class, name) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (fid) DO UPDATE SET geom = excluded.geom, class = excluded.class, name = excluded.name",
+                    "INSERT INTO roads (fid, geom, class, name, grade) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (fid) DO UPDATE SET geom = excluded.geom, class = excluded.class, name = excluded.name, grade = excluded.grade",
                 )
                 .await
                 ?;
             let g = encode(&Geometry::LineString(r.geometry.clone()));
-            c.execute(&st, &[&r.id, &g, &r.class.as_str(), &r.name])
+            c.execute(&st, &[&r.id, &g, &r.class.as_str(), &r.name, &r.grade.as_str()])
                 .await
         }
         Record::Building(b) => {
@@ -883,13 +888,15 @@ async fn load_all(c: &ClientWrapper) -> Result<Dataset> {
             grids: grids.into_iter().map(GridCode).collect(),
         });
     }
-    for r in &q("SELECT fid, geom, class, name FROM roads ORDER BY fid").await? {
+    for r in &q("SELECT fid, geom, class, name, grade FROM roads ORDER BY fid").await? {
         let class: String = col(r, 2, "roads.class")?;
+        let grade: String = col(r, 4, "roads.grade")?;
         d.roads.push(Road {
             id: col(r, 0, "roads.fid")?,
             geometry: linestring(col::<Geom>(r, 1, "roads.geom")?.0, "roads.geom")?,
             class: RoadClass::parse(&class).ok_or_else(|| corrupt("roads.class", &class))?,
             name: col(r, 3, "roads.name")?,
+            grade: Grade::parse(&grade).ok_or_else(|| corrupt("roads.grade", &grade))?,
         });
     }
     for r in &q("SELECT fid, geom, levels, height_m, kind FROM buildings ORDER BY fid").await? {
