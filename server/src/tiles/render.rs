@@ -318,6 +318,8 @@ pub fn render(
                             &[
                                 ("class", Prop::from(r.class.as_str())),
                                 ("name", r.name.as_str().into()),
+                                // Tunnels are drawn dashed.
+                                ("grade", r.grade.as_str().into()),
                             ],
                         );
                     }

@@ -1043,6 +1043,25 @@ mod test {
     }
 
     #[test]
+    fn a_file_from_before_road_grades_opens_with_every_road_at_street_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.gpkg");
+        {
+            let s = GeoPackage::open(&path).unwrap();
+            s.import(&mut crate::store::suite::sample().into_iter().map(Ok))
+                .unwrap();
+            assert_eq!(s.load().unwrap().roads[0].grade, Grade::Bridge);
+            s.lock()
+                .execute_batch("ALTER TABLE roads DROP COLUMN grade")
+                .unwrap();
+        }
+        let s = GeoPackage::open(&path).unwrap();
+        let roads = s.load().unwrap().roads;
+        assert_eq!(roads.len(), 1);
+        assert_eq!(roads[0].grade, Grade::Surface);
+    }
+
+    #[test]
     fn reopening_keeps_data_and_foreign_files_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.gpkg");

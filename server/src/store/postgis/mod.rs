@@ -1418,7 +1418,8 @@ mod test {
             again.migrations().unwrap(),
             vec![
                 (1, "layers and plans".to_string()),
-                (2, "accounts and the audit log".to_string())
+                (2, "accounts and the audit log".to_string()),
+                (3, "road grade: surface, tunnel or bridge".to_string())
             ]
         );
         assert_eq!(again.load().unwrap().households.len(), 1);
