@@ -294,6 +294,44 @@ fn hard_cases_concave_island_river_park_and_tower() {
     }
 }
 
+/// A tall building of 200 households spread over its floor plan is cut
+/// between households into several level-3 grids: each is reported as a
+/// tower, since all its households live in one building.
+#[test]
+fn grids_inside_one_building_are_reported_as_towers() {
+    let (region, roads, water, mut households) = hard_region();
+    let code = region.code;
+    // Block (3, 9), x 300-400 m, y 900-1000 m, becomes one building.
+    let block = square_deg(300.0, 900.0, 400.0, 1000.0);
+    households.retain(|h| !block.contains(&h.location));
+    let mut hid = 1_000_000;
+    for k in 0..200 {
+        let (lon, lat) = deg(
+            310.0 + f64::from(k % 20) * 4.0,
+            910.0 + f64::from(k / 20) * 8.0,
+        );
+        households.push(household(hid, lon, lat, Some(77_777), code));
+        hid += 1;
+    }
+    let ground = ground_of(&region, &roads, &water, &households);
+    let p = plan_region(&ground, &hard_settings(), None).unwrap();
+    let inside: Vec<&Grid> = p
+        .grids
+        .iter()
+        .filter(|g| g.level == Level::THREE && g.metrics.households > 0)
+        .filter(|g| {
+            households
+                .iter()
+                .filter(|h| g.geometry.contains(&h.location))
+                .all(|h| h.building == Some(77_777))
+        })
+        .collect();
+    assert!(inside.len() >= 3, "{} grids in the building", inside.len());
+    assert!(inside.iter().all(|g| g.metrics.tower));
+    // The 90-household tower of the hard region is one more.
+    assert_eq!(p.levels[2].towers, inside.len() + 1, "{:?}", p.levels[2]);
+}
+
 #[test]
 fn a_resolve_with_a_lock_keeps_the_locked_grid_and_its_codes() {
     let (region, roads, water, households) = hard_region();
