@@ -87,7 +87,10 @@ impl BuildingUse {
     /// nobody; only `yes` (or nothing) is [`Self::Unknown`].
     pub fn of_kind(kind: &str) -> Self {
         match kind.trim().to_ascii_lowercase().as_str() {
-            "" | "yes" | "building" | "building_part" | "true" | "1" => Self::Unknown,
+            "" | "yes" | "building" | "true" | "1" => Self::Unknown,
+            // A part of a building (a tower on a podium): its floor area is
+            // counted with the building it belongs to.
+            "building_part" => Self::Other,
             "residential" | "apartments" | "house" | "detached" | "semidetached_house"
             | "terrace" | "dormitory" | "bungalow" | "farm" | "villa" | "stilt_house"
             | "houseboat" | "cabin" | "static_caravan" | "allotment_house" => Self::Residential,
