@@ -1,6 +1,6 @@
-//! The walking network: road centre lines (railways excluded) as a graph in
-//! local metres. Rivers and railways are not in it, so a walk crosses them
-//! only where a road does (a bridge, a level crossing). Points join the
+//! The walking network: road centre lines (railways and tunnels excluded)
+//! as a graph in local metres. Rivers and railways are not in it, so a walk
+//! crosses them only where a road does (a bridge, a level crossing). Points join the
 //! network at the nearest point of the nearest segment.
 
 use std::cmp::Ordering;
@@ -286,5 +286,29 @@ mod tests {
             }))
             .unwrap();
         assert!(Network::distance_to(&from, &net.distances(&from, 1e9), &to).is_infinite());
+        // A tunnel under the river is no walk at street level; a bridge is.
+        for (grade, joined) in [
+            (crate::domain::Grade::Tunnel, false),
+            (crate::domain::Grade::Bridge, true),
+        ] {
+            let mut link = roads[2].clone();
+            link.grade = grade;
+            let roads = [roads[0].clone(), roads[1].clone(), link];
+            let net = Network::build(&roads, &proj).unwrap();
+            let from = net
+                .snap(proj.forward(Coord {
+                    x: 116.401,
+                    y: 39.905,
+                }))
+                .unwrap();
+            let to = net
+                .snap(proj.forward(Coord {
+                    x: 116.401,
+                    y: 39.915,
+                }))
+                .unwrap();
+            let d = Network::distance_to(&from, &net.distances(&from, 1e9), &to);
+            assert_eq!(d.is_finite(), joined, "{grade:?}: {d}");
+        }
     }
 }

@@ -637,3 +637,25 @@ fn the_unlocked_rest_of_a_parent_is_solved_again_and_locked_grids_stay() {
     assert_sound(&again, ground.region);
     assert_eq!(again.households, planned.households);
 }
+
+/// Tunnels run under the blocks: the ground a region is planned on leaves
+/// them out (no atom boundary, no barrier), bridges stay in.
+#[test]
+fn tunnels_are_left_out_of_the_ground_and_bridges_kept() {
+    let (region, mut roads, water, households) = hard_region();
+    let mut metro = road(9_001, &[(0.0, 0.0), (1200.0, 1200.0)], RoadClass::Railway);
+    metro.grade = crate::domain::Grade::Tunnel;
+    let mut bridge = road(9_002, &[(600.0, 100.0), (600.0, 300.0)], RoadClass::Primary);
+    bridge.grade = crate::domain::Grade::Bridge;
+    roads.extend([metro, bridge]);
+    let all = grounds(
+        std::slice::from_ref(&region),
+        &roads,
+        &water,
+        &households,
+        None,
+    );
+    let ids: Vec<i64> = all[0].roads.iter().map(|r| r.id).collect();
+    assert!(!ids.contains(&9_001));
+    assert!(ids.contains(&9_002));
+}
