@@ -328,9 +328,9 @@ fn along(
         t.locate_within_distance(p, tol * tol).next().is_some()
     };
     let step = 1.0;
-    let (mut metres, mut run, mut longest) = (0.0, 0.0_f64, 0.0_f64);
+    let (mut metres, mut longest) = (0.0, 0.0_f64);
     for l in lines {
-        run = 0.0;
+        let mut run = 0.0;
         for seg in l.lines() {
             let len = Euclidean.distance(seg.start, seg.end);
             let n = (len / step).ceil().max(1.0) as usize;
