@@ -104,8 +104,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut unplaced = 0u64;
     let mut stream = io::read(&args.file, layer, &opts)?;
     if let Some(clip) = args.clip {
+        let passed = opts.passed_over.clone();
         stream = Box::new(stream.filter_map(move |r| match r {
-            Ok(rec) => clip_record(rec, clip).map(Ok),
+            Ok(rec) => {
+                let layer = rec.layer();
+                let kept = clip_record(rec, clip);
+                if kept.is_none() {
+                    passed.note(&format!("{layer}: outside --clip"));
+                }
+                kept.map(Ok)
+            }
             Err(e) => Some(Err(e)),
         }));
     }
