@@ -274,6 +274,30 @@ fn real_gcj02_districts_land_on_osm_lines_after_conversion() {
     }
 }
 
+/// The bounding box (west, south, east, north) of a GeoJSON file's lines.
+fn lines_bbox(file: &Path) -> [f64; 4] {
+    let fc: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for f in fc["features"].as_array().unwrap() {
+        let g = &f["geometry"];
+        let lines: Vec<&Value> = match g["type"].as_str() {
+            Some("LineString") => vec![&g["coordinates"]],
+            Some("MultiLineString") => g["coordinates"].as_array().unwrap().iter().collect(),
+            _ => continue,
+        };
+        for c in lines.iter().flat_map(|l| l.as_array().unwrap()) {
+            let (x, y) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+            bbox = [
+                bbox[0].min(x),
+                bbox[1].min(y),
+                bbox[2].max(x),
+                bbox[3].max(y),
+            ];
+        }
+    }
+    bbox
+}
+
 /// Segments of the ring edges of `polys` (WGS-84), each with how many of
 /// `polys` have it: an inner boundary is shared by two.
 fn ring_segments<'a>(
@@ -364,7 +388,7 @@ fn real_shanghai_tunnels_bound_no_atom_and_no_level1_grid() {
     use wangge::store::Store;
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.gpkg");
-    let s = store.to_str().unwrap();
+    let path = store.to_str().unwrap();
     let bund = real_data("shanghai_bund_osm.geojson");
     let out = import(&store, "all", &bund, "wgs84");
     // What the reader passed over is counted and printed.
@@ -375,38 +399,25 @@ fn real_shanghai_tunnels_bound_no_atom_and_no_level1_grid() {
     );
     assert!(out.contains("pois (a layer not imported)"), "{out}");
     // The district cut to the extract, as scripts/bench does.
-    let file: Value = serde_json::from_str(&std::fs::read_to_string(&bund).unwrap()).unwrap();
-    let (mut w, mut so, mut e, mut n) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for f in file["features"].as_array().unwrap() {
-        let g = &f["geometry"];
-        let lines: Vec<&Value> = match g["type"].as_str() {
-            Some("LineString") => vec![&g["coordinates"]],
-            Some("MultiLineString") => g["coordinates"].as_array().unwrap().iter().collect(),
-            _ => continue,
-        };
-        for l in lines {
-            for c in l.as_array().unwrap() {
-                let (x, y) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
-                (w, so, e, n) = (w.min(x), so.min(y), e.max(x), n.max(y));
-            }
-        }
-    }
-    let clip = format!("{w},{so},{e},{n}");
+    let [west, south, east, north] = lines_bbox(&bund);
+    let clip = format!("{west},{south},{east},{north}");
     let (ok, out, err) = wangge(&[
         "import",
         "regions",
-        real_data("shanghai_districts_gcj02.geojson").to_str().unwrap(),
+        real_data("shanghai_districts_gcj02.geojson")
+            .to_str()
+            .unwrap(),
         "--store",
-        s,
+        path,
         "--crs",
         "gcj02",
         "--clip",
         &clip,
     ]);
     assert!(ok, "{out}{err}");
-    let (ok, out, err) = wangge(&["estimate", "buildings", "--store", s]);
+    let (ok, out, err) = wangge(&["estimate", "buildings", "--store", path]);
     assert!(ok, "{out}{err}");
-    let (ok, out, err) = wangge(&["partition", "--store", s, "--region", "310101"]);
+    let (ok, out, err) = wangge(&["partition", "--store", path, "--region", "310101"]);
     assert!(ok, "{out}{err}");
 
     let d = wangge::store::gpkg::GeoPackage::open(&store)
@@ -416,8 +427,8 @@ fn real_shanghai_tunnels_bound_no_atom_and_no_level1_grid() {
     let code: wangge::domain::RegionCode = "310101".parse().unwrap();
     let region = d.regions.iter().find(|r| r.code == code).unwrap();
     let proj = LocalProjection::new(Coord {
-        x: (w + e) / 2.0,
-        y: (so + n) / 2.0,
+        x: f64::midpoint(west, east),
+        y: f64::midpoint(south, north),
     });
     let local = |l: &LineString<f64>| LineString(l.0.iter().map(|c| proj.forward(*c)).collect());
     let tunnels: Vec<LineString<f64>> = d
@@ -429,8 +440,8 @@ fn real_shanghai_tunnels_bound_no_atom_and_no_level1_grid() {
         .collect();
     let tunnel_m: f64 = tunnels
         .iter()
-        .flat_map(|l| l.lines())
-        .map(|s| Euclidean.distance(s.start, s.end))
+        .flat_map(LineString::lines)
+        .map(|seg| Euclidean.distance(seg.start, seg.end))
         .sum();
     assert!(tunnels.len() > 50, "{} tunnels in 黄浦区", tunnels.len());
     // Street-level lines: roads and railways not in tunnels, water edges,
@@ -451,7 +462,11 @@ fn real_shanghai_tunnels_bound_no_atom_and_no_level1_grid() {
                 .collect(),
             _ => vec![],
         };
-        explained.extend(rings.iter().flat_map(|l| local(l).lines().collect::<Vec<_>>()));
+        explained.extend(
+            rings
+                .iter()
+                .flat_map(|l| local(l).lines().collect::<Vec<_>>()),
+        );
     }
     for p in &region.boundary.0 {
         for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
@@ -500,8 +515,14 @@ fn real_shanghai_tunnels_bound_no_atom_and_no_level1_grid() {
     // 28 m of level-1 edges (longest 6 m) meet them, all crossings; with
     // tunnels as cuts (before issue 24), 12.4 km of atom edges (longest
     // 371 m) and 1.9 km of level-1 edges (longest 177 m) ran along them.
-    assert!(atoms_run < 10.0, "an atom edge runs {atoms_run:.1} m along a tunnel");
-    assert!(level1_run < 10.0, "a level-1 edge runs {level1_run:.1} m along a tunnel");
+    assert!(
+        atoms_run < 10.0,
+        "an atom edge runs {atoms_run:.1} m along a tunnel"
+    );
+    assert!(
+        level1_run < 10.0,
+        "a level-1 edge runs {level1_run:.1} m along a tunnel"
+    );
     assert!(
         by_atoms < 0.02 * tunnel_m,
         "{by_atoms:.1} m of atom edges along {tunnel_m:.0} m of tunnels"

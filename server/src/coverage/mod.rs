@@ -700,7 +700,8 @@ impl<'a> Analysis<'a> {
                 && total as f64 / full_time as f64
                     > f64::from(st.max_households_per_full_time_worker);
             // A grid with no households needs no one.
-            let needs_workers = total > 0 && grid.level == Level::THREE && st.min_workers_per_level3 > 0;
+            let needs_workers =
+                total > 0 && grid.level == Level::THREE && st.min_workers_per_level3 > 0;
             let needs_leader =
                 total > 0 && grid.level.get() == st.leader_level && st.min_leaders_per_grid > 0;
             f.needs_staff = needs_workers || needs_leader;

@@ -84,13 +84,12 @@ impl BuildingUse {
     /// `tourism=*`, `landuse=*` values and Tilezen's `kind_detail` and
     /// `landuse_kind`. Unknown values are [`Self::Other`]: a value that
     /// says something but not "homes" (`roof`, `ruins`, `jewelry`) houses
-    /// nobody; only `yes` (or nothing) is [`Self::Unknown`].
+    /// nobody; only `yes` (or nothing) is [`Self::Unknown`]. A
+    /// `building_part` (a tower on a podium) is `Other` too: its floor area
+    /// is counted with the building it belongs to.
     pub fn of_kind(kind: &str) -> Self {
         match kind.trim().to_ascii_lowercase().as_str() {
             "" | "yes" | "building" | "true" | "1" => Self::Unknown,
-            // A part of a building (a tower on a podium): its floor area is
-            // counted with the building it belongs to.
-            "building_part" => Self::Other,
             "residential" | "apartments" | "house" | "detached" | "semidetached_house"
             | "terrace" | "dormitory" | "bungalow" | "farm" | "villa" | "stilt_house"
             | "houseboat" | "cabin" | "static_caravan" | "allotment_house" => Self::Residential,
@@ -367,9 +366,15 @@ mod tests {
         ] {
             assert_eq!(BuildingUse::of_kind(kind), want, "{kind}");
         }
-        assert_eq!(Residential.residential_share(), 1.0);
-        assert_eq!(Unknown.residential_share(), 0.7);
-        assert_eq!(Mixed.residential_share(), 0.5);
+        for (u, share) in [
+            (Residential, 1.0),
+            (Unknown, 0.7),
+            (Mixed, 0.5),
+            (Office, 0.0),
+        ] {
+            assert!((u.residential_share() - share).abs() < 1e-12, "{u:?}");
+        }
+        assert_eq!(BuildingUse::of_kind("building_part"), Other);
         for u in BuildingUse::ALL {
             let housing = matches!(u, Residential | Mixed | Unknown);
             assert_eq!(u.may_house(), housing, "{u:?}");

@@ -227,7 +227,11 @@ mod tests {
         assert_eq!(skipped.by_use[&BuildingUse::Education], 2);
         assert_eq!(skipped.by_use[&BuildingUse::Office], 1);
         assert_eq!(skipped.by_use[&BuildingUse::Civic], 1);
-        assert!((skipped.floor_m2 - 4.0 * 3600.0).abs() < 20.0, "{}", skipped.floor_m2);
+        assert!(
+            (skipped.floor_m2 - 4.0 * 3600.0).abs() < 20.0,
+            "{}",
+            skipped.floor_m2
+        );
         let text = skipped.describe();
         assert!(text.starts_with("4 building(s) skipped"), "{text}");
         assert!(text.contains("2 education"), "{text}");

@@ -7,8 +7,8 @@ use geo_types::{Coord, Geometry, LineString, MultiPolygon, Point, Polygon};
 use super::validate;
 use super::ImportOptions;
 use crate::domain::{
-    Atom, AtomKind, Building, CareLevel, Grade, GridCode, Household, ImportedGrid, Level, Person, Region,
-    RegionCode, Road, RoadClass, Role, SensitiveFlags, Water, WaterKind,
+    Atom, AtomKind, Building, CareLevel, Grade, GridCode, Household, ImportedGrid, Level, Person,
+    Region, RegionCode, Road, RoadClass, Role, SensitiveFlags, Water, WaterKind,
 };
 use crate::store::{Layer, Record};
 

@@ -285,7 +285,8 @@ pub fn read(
                 return Some(Err(at(Some("layer".into()), "no layer: name one (e.g. regions) instead of all, or give each feature a layer property".into())));
             }
             // Another layer of a multi-layer file.
-            opts.passed_over.note(&passed_reason(feature.properties.as_ref()));
+            opts.passed_over
+                .note(&passed_reason(feature.properties.as_ref()));
             continue;
         };
         let g = match raw(feature.geometry.as_ref()) {

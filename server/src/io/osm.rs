@@ -182,17 +182,19 @@ fn land_use(tags: &Tags) -> Option<&str> {
 
 /// Areas whose use says their buildings hold no homes, indexed by their
 /// bounding boxes: where an untyped building stands.
+/// Node ids to coordinates; `None` when a node is missing from the extract.
+type Coords<'a> = &'a dyn Fn(&[i64]) -> Option<Vec<Coord<f64>>>;
+
+type BoxIndex =
+    rstar::RTree<rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>>;
+
 struct Lands {
-    tree: rstar::RTree<rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>>,
+    tree: BoxIndex,
     areas: Vec<(geo_types::Polygon<f64>, String)>,
 }
 
 impl Lands {
-    fn new(
-        ways: &[Way],
-        relations: &[Relation],
-        coords: &dyn Fn(&[i64]) -> Option<Vec<Coord<f64>>>,
-    ) -> Self {
+    fn new(ways: &[Way], relations: &[Relation], coords: Coords<'_>) -> Self {
         use geo::BoundingRect;
         let way_refs: HashMap<i64, &Vec<i64>> = ways.iter().map(|w| (w.id, &w.refs)).collect();
         let mut areas = Vec::new();
@@ -205,7 +207,10 @@ impl Lands {
             }
         };
         for w in ways {
-            if w.refs.len() >= 4 && w.refs.first() == w.refs.last() && tag(&w.tags, "building").is_none() {
+            if w.refs.len() >= 4
+                && w.refs.first() == w.refs.last()
+                && tag(&w.tags, "building").is_none()
+            {
                 if let Some(k) = land_use(&w.tags) {
                     add(&w.refs, k);
                 }
@@ -229,7 +234,10 @@ impl Lands {
             .filter_map(|(i, (p, _))| {
                 let b = p.bounding_rect()?;
                 Some(rstar::primitives::GeomWithData::new(
-                    rstar::primitives::Rectangle::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]),
+                    rstar::primitives::Rectangle::from_corners(
+                        [b.min().x, b.min().y],
+                        [b.max().x, b.max().y],
+                    ),
                     i,
                 ))
             })
@@ -454,7 +462,10 @@ pub fn read(
             continue; // drawn by its multipolygon
         }
         let Some(cs) = coords(&w.refs) else {
-            note(l, &format!("{l}: way cut at the extract's edge (nodes missing)"));
+            note(
+                l,
+                &format!("{l}: way cut at the extract's edge (nodes missing)"),
+            );
             continue;
         };
         let g = match l {

@@ -13,9 +13,7 @@ pub trait Tags {
 
 impl Tags for [(String, String)] {
     fn tag(&self, key: &str) -> Option<&str> {
-        self.iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 
@@ -55,7 +53,14 @@ pub fn grade(t: &(impl Tags + ?Sized)) -> Grade {
 }
 
 /// Tags whose value names a building's use when set on the building.
-const USE_KEYS: [&str; 6] = ["amenity", "tourism", "healthcare", "leisure", "office", "shop"];
+const USE_KEYS: [&str; 6] = [
+    "amenity",
+    "tourism",
+    "healthcare",
+    "leisure",
+    "office",
+    "shop",
+];
 
 /// The OSM-style kind to keep for a building: its `building` value (Tilezen
 /// `kind_detail`) when that says more than `yes`, else what its use tags
@@ -69,7 +74,7 @@ pub fn building_kind(
     building: Option<&str>,
     name: Option<&str>,
 ) -> String {
-    let building = building.map(str::trim).unwrap_or("yes");
+    let building = building.map_or("yes", str::trim);
     let used_as = USE_KEYS.iter().find_map(|&k| {
         let v = t.tag(k)?.trim();
         (!v.is_empty() && v != "no").then(|| match k {
@@ -160,35 +165,62 @@ mod tests {
             Grade::Tunnel
         );
         // An underpass drawn with a layer only.
-        assert_eq!(grade_of(&[("highway", "footway"), ("layer", "-2")]), Grade::Tunnel);
+        assert_eq!(
+            grade_of(&[("highway", "footway"), ("layer", "-2")]),
+            Grade::Tunnel
+        );
         assert_eq!(
             grade_of(&[("highway", "footway"), ("location", "underground")]),
             Grade::Tunnel
         );
-        assert_eq!(grade_of(&[("railway", "subway"), ("underground", "yes")]), Grade::Tunnel);
-        assert_eq!(grade_of(&[("highway", "service"), ("tunnel", "culvert")]), Grade::Tunnel);
+        assert_eq!(
+            grade_of(&[("railway", "subway"), ("underground", "yes")]),
+            Grade::Tunnel
+        );
+        assert_eq!(
+            grade_of(&[("highway", "service"), ("tunnel", "culvert")]),
+            Grade::Tunnel
+        );
         // Garden Bridge over Suzhou Creek: bridge=yes + layer=1.
         assert_eq!(
             grade_of(&[("highway", "secondary"), ("bridge", "yes"), ("layer", "1")]),
             Grade::Bridge
         );
-        assert_eq!(grade_of(&[("highway", "primary"), ("bridge", "viaduct")]), Grade::Bridge);
+        assert_eq!(
+            grade_of(&[("highway", "primary"), ("bridge", "viaduct")]),
+            Grade::Bridge
+        );
         // A covered street, a passage under a building, a drawing layer,
         // an explicit no: all at street level.
-        assert_eq!(grade_of(&[("highway", "footway"), ("covered", "yes")]), Grade::Surface);
+        assert_eq!(
+            grade_of(&[("highway", "footway"), ("covered", "yes")]),
+            Grade::Surface
+        );
         assert_eq!(
             grade_of(&[("highway", "service"), ("tunnel", "building_passage")]),
             Grade::Surface
         );
-        assert_eq!(grade_of(&[("highway", "primary"), ("layer", "1")]), Grade::Surface);
+        assert_eq!(
+            grade_of(&[("highway", "primary"), ("layer", "1")]),
+            Grade::Surface
+        );
         assert_eq!(
             grade_of(&[("highway", "primary"), ("tunnel", "no"), ("bridge", "no")]),
             Grade::Surface
         );
         // Tilezen's properties, as text.
-        assert_eq!(grade_of(&[("kind", "major_road"), ("is_tunnel", "true")]), Grade::Tunnel);
-        assert_eq!(grade_of(&[("kind", "rail"), ("is_bridge", "true")]), Grade::Bridge);
-        assert_eq!(grade_of(&[("kind", "rail"), ("is_bridge", "false")]), Grade::Surface);
+        assert_eq!(
+            grade_of(&[("kind", "major_road"), ("is_tunnel", "true")]),
+            Grade::Tunnel
+        );
+        assert_eq!(
+            grade_of(&[("kind", "rail"), ("is_bridge", "true")]),
+            Grade::Bridge
+        );
+        assert_eq!(
+            grade_of(&[("kind", "rail"), ("is_bridge", "false")]),
+            Grade::Surface
+        );
     }
 
     fn kind_of(kv: &[(&str, &str)]) -> BuildingUse {
@@ -202,12 +234,18 @@ mod tests {
     fn building_use_from_real_tag_combinations() {
         use BuildingUse::*;
         assert_eq!(kind_of(&[("building", "university")]), Education);
-        assert_eq!(kind_of(&[("building", "yes"), ("amenity", "library")]), Civic);
+        assert_eq!(
+            kind_of(&[("building", "yes"), ("amenity", "library")]),
+            Civic
+        );
         assert_eq!(
             kind_of(&[("building", "yes"), ("name", "同济大学图书馆")]),
             Civic
         );
-        assert_eq!(kind_of(&[("building", "yes"), ("name", "第三教学楼")]), Education);
+        assert_eq!(
+            kind_of(&[("building", "yes"), ("name", "第三教学楼")]),
+            Education
+        );
         assert_eq!(kind_of(&[("building", "apartments")]), Residential);
         // The tag wins over a name, and names of homes say homes.
         assert_eq!(
@@ -218,18 +256,39 @@ mod tests {
             kind_of(&[("building", "residential"), ("name", "某某大厦")]),
             Residential
         );
-        assert_eq!(kind_of(&[("building", "yes"), ("name", "梅园新村12号")]), Residential);
-        assert_eq!(kind_of(&[("building", "yes"), ("shop", "mall")]), Commercial);
-        assert_eq!(kind_of(&[("building", "yes"), ("office", "company")]), Office);
+        assert_eq!(
+            kind_of(&[("building", "yes"), ("name", "梅园新村12号")]),
+            Residential
+        );
+        assert_eq!(
+            kind_of(&[("building", "yes"), ("shop", "mall")]),
+            Commercial
+        );
+        assert_eq!(
+            kind_of(&[("building", "yes"), ("office", "company")]),
+            Office
+        );
         assert_eq!(
             kind_of(&[("building", "apartments"), ("shop", "convenience")]),
             Mixed
         );
         assert_eq!(kind_of(&[("building", "yes")]), Unknown);
         // Tilezen: kind_detail is the building value, landuse_kind the land.
-        assert_eq!(kind_of(&[("building", "building"), ("landuse_kind", "university")]), Education);
-        assert_eq!(kind_of(&[("building", "building"), ("landuse_kind", "garden")]), Civic);
-        assert_eq!(kind_of(&[("building", "building"), ("landuse_kind", "residential")]), Unknown);
-        assert_eq!(kind_of(&[("building", "hotel"), ("landuse_kind", "residential")]), Commercial);
+        assert_eq!(
+            kind_of(&[("building", "building"), ("landuse_kind", "university")]),
+            Education
+        );
+        assert_eq!(
+            kind_of(&[("building", "building"), ("landuse_kind", "garden")]),
+            Civic
+        );
+        assert_eq!(
+            kind_of(&[("building", "building"), ("landuse_kind", "residential")]),
+            Unknown
+        );
+        assert_eq!(
+            kind_of(&[("building", "hotel"), ("landuse_kind", "residential")]),
+            Commercial
+        );
     }
 }

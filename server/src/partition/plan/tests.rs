@@ -304,14 +304,18 @@ fn grids_inside_one_building_are_reported_as_towers() {
     // Block (3, 9), x 300-400 m, y 900-1000 m, becomes one building.
     let block = square_deg(300.0, 900.0, 400.0, 1000.0);
     households.retain(|h| !block.contains(&h.location));
-    let mut hid = 1_000_000;
-    for k in 0..200 {
+    for k in 0u32..200 {
         let (lon, lat) = deg(
             310.0 + f64::from(k % 20) * 4.0,
             910.0 + f64::from(k / 20) * 8.0,
         );
-        households.push(household(hid, lon, lat, Some(77_777), code));
-        hid += 1;
+        households.push(household(
+            1_000_000 + u64::from(k),
+            lon,
+            lat,
+            Some(77_777),
+            code,
+        ));
     }
     let ground = ground_of(&region, &roads, &water, &households);
     let p = plan_region(&ground, &hard_settings(), None).unwrap();

@@ -14,9 +14,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{Abort, Dataset, Dump, ImportCounts, Layer, Record, Result, Store, StoreError};
 use crate::domain::{
-    Atom, AtomKind, Building, CareLevel, Grade, GridCode, GridLabel, Household, ImportedGrid, Level,
-    Person, Plan, PlanVersion, Region, RegionCode, Road, RoadClass, Role, SensitiveFlags, Water,
-    WaterKind,
+    Atom, AtomKind, Building, CareLevel, Grade, GridCode, GridLabel, Household, ImportedGrid,
+    Level, Person, Plan, PlanVersion, Region, RegionCode, Road, RoadClass, Role, SensitiveFlags,
+    Water, WaterKind,
 };
 
 /// `PRAGMA application_id` of every GeoPackage: "GPKG".

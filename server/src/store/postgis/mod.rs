@@ -36,9 +36,9 @@ use tokio_postgres::{NoTls, Row};
 use super::{Abort, Dataset, Dump, ImportCounts, Layer, Record, Result, Store, StoreError};
 use crate::access::account::AuditEntry;
 use crate::domain::{
-    Atom, AtomKind, Building, CareLevel, Grade, GridCode, GridLabel, Household, ImportedGrid, Level,
-    Person, Plan, PlanVersion, Region, RegionCode, Road, RoadClass, Role, SensitiveFlags, Water,
-    WaterKind,
+    Atom, AtomKind, Building, CareLevel, Grade, GridCode, GridLabel, Household, ImportedGrid,
+    Level, Person, Plan, PlanVersion, Region, RegionCode, Road, RoadClass, Role, SensitiveFlags,
+    Water, WaterKind,
 };
 use ewkb::{encode, Geom};
 
@@ -694,8 +694,11 @@ async fn insert(c: &ClientWrapper, rec: &Record) -> std::result::Result<(), toki
                 .await
                 ?;
             let g = encode(&Geometry::LineString(r.geometry.clone()));
-            c.execute(&st, &[&r.id, &g, &r.class.as_str(), &r.name, &r.grade.as_str()])
-                .await
+            c.execute(
+                &st,
+                &[&r.id, &g, &r.class.as_str(), &r.name, &r.grade.as_str()],
+            )
+            .await
         }
         Record::Building(b) => {
             let st = c
