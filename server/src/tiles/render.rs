@@ -333,7 +333,10 @@ pub fn render(
                         continue;
                     }
                     if let Some(g) = frame.polygons(&x.geometry) {
-                        let mut props = vec![("kind", Prop::from(x.kind.as_str()))];
+                        let mut props = vec![
+                            ("kind", Prop::from(x.kind.as_str())),
+                            ("use", x.building_use().as_str().into()),
+                        ];
                         if let Some(n) = x.levels {
                             props.push(("levels", u32::from(n).into()));
                         }
