@@ -393,11 +393,14 @@ fn real_shanghai_tunnels_bound_no_atom_and_no_level1_grid() {
     let out = import(&store, "all", &bund, "wgs84");
     // What the reader passed over is counted and printed.
     assert!(out.contains("feature(s) passed over"), "{out}");
+    // 409 label, address and entrance points of buildings, 494 POIs, 16
+    // ferries: counted and printed, not dropped unsaid.
     assert!(
-        out.contains("buildings: a point (not a shape of this layer)"),
+        out.contains("  409 buildings: a point (not a shape of this layer)"),
         "{out}"
     );
-    assert!(out.contains("pois (a layer not imported)"), "{out}");
+    assert!(out.contains("  494 pois (a layer not imported)"), "{out}");
+    assert!(out.contains("  16 roads: ferry (not a road we draw)"), "{out}");
     // The district cut to the extract, as scripts/bench does.
     let [west, south, east, north] = lines_bbox(&bund);
     let clip = format!("{west},{south},{east},{north}");
