@@ -147,3 +147,75 @@ fn real_shanghai_buildings_give_estimated_households_inside_them() {
         );
     }
 }
+
+/// The named non-residential buildings of the Bund (a bank, a hotel, a
+/// museum, a convention centre, a police bureau, office towers) get no
+/// households; named homes do; the estimate says how many it skipped.
+#[test]
+fn real_shanghai_named_non_residential_buildings_get_no_households() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.gpkg");
+    let s = store.to_str().unwrap();
+    let file = real_data("shanghai_bund_osm.geojson");
+    let (ok, out, err) = wangge(&[
+        "import",
+        "all",
+        file.to_str().unwrap(),
+        "--store",
+        s,
+        "--crs",
+        "wgs84",
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = wangge(&["estimate", "buildings", "--store", s]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("skipped as housing nobody"), "{out}");
+    let d = GeoPackage::open(&store).unwrap().load().unwrap();
+    // The footprints by name, from the file itself.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let fc: geojson::FeatureCollection = text.parse().unwrap();
+    let footprint = |name: &str| -> geo_types::MultiPolygon<f64> {
+        let polys: Vec<geo_types::Polygon<f64>> = fc
+            .features
+            .iter()
+            .filter(|f| {
+                f.property("name").and_then(|v| v.as_str()) == Some(name)
+                    && f.property("layer").and_then(|v| v.as_str()) == Some("buildings")
+            })
+            .filter_map(|f| {
+                let g: geo_types::Geometry<f64> = f.geometry.clone()?.try_into().ok()?;
+                match g {
+                    geo_types::Geometry::Polygon(p) => Some(vec![p]),
+                    geo_types::Geometry::MultiPolygon(m) => Some(m.0),
+                    _ => None,
+                }
+            })
+            .flatten()
+            .collect();
+        assert!(!polys.is_empty(), "{name} is not in the file");
+        geo_types::MultiPolygon(polys)
+    };
+    let inside = |name: &str| {
+        let f = footprint(name);
+        d.households
+            .iter()
+            .filter(|h| f.contains(&h.location))
+            .count()
+    };
+    for name in [
+        "汇丰银行大楼",
+        "华尔道夫酒店",
+        "外滩美术馆",
+        "上海国际会议中心",
+        "上海市公安局",
+        "东亚大楼",
+        "中国农业银行",
+        "上海自然博物馆旧馆",
+        "国家开发银行大厦",
+    ] {
+        assert_eq!(inside(name), 0, "households estimated in {name}");
+    }
+    for name in ["瑞苑公寓", "浦西公寓", "繁荣昌盛小区"] {
+        assert!(inside(name) > 0, "no households in {name}");
+    }
+}

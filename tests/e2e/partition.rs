@@ -101,3 +101,26 @@ fn coverage_mclp_answers_a_small_instance_and_refuses_bad_ones() {
     let (ok, _, err) = wangge(&["coverage", "mclp", "--instance", "/nonexistent/x.json"]);
     assert!(!ok && err.contains("reading /nonexistent/x.json"), "{err}");
 }
+
+/// Each command has its own help: `partition` plans a store's regions,
+/// `bench-partition` solves a benchmark instance.
+#[test]
+fn partition_and_bench_partition_each_have_their_own_help() {
+    let (ok, plan, err) = wangge(&["partition", "--help"]);
+    assert!(ok, "{err}");
+    assert!(plan.contains("Plan the grids"), "{plan}");
+    assert!(!plan.contains("benchmark"), "{plan}");
+    let (ok, bench, err) = wangge(&["bench-partition", "--help"]);
+    assert!(ok, "{err}");
+    assert!(bench.contains("benchmark"), "{bench}");
+    let (ok, all, err) = wangge(&["--help"]);
+    assert!(ok, "{err}");
+    let line = |cmd: &str| {
+        all.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{cmd} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(line("partition").contains("Plan the grids"), "{all}");
+    assert!(line("bench-partition").contains("benchmark"), "{all}");
+}

@@ -273,3 +273,265 @@ fn real_gcj02_districts_land_on_osm_lines_after_conversion() {
         );
     }
 }
+
+/// The bounding box (west, south, east, north) of a GeoJSON file's lines.
+fn lines_bbox(file: &Path) -> [f64; 4] {
+    let fc: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let mut bbox = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for f in fc["features"].as_array().unwrap() {
+        let g = &f["geometry"];
+        let lines: Vec<&Value> = match g["type"].as_str() {
+            Some("LineString") => vec![&g["coordinates"]],
+            Some("MultiLineString") => g["coordinates"].as_array().unwrap().iter().collect(),
+            _ => continue,
+        };
+        for c in lines.iter().flat_map(|l| l.as_array().unwrap()) {
+            let (x, y) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+            bbox = [
+                bbox[0].min(x),
+                bbox[1].min(y),
+                bbox[2].max(x),
+                bbox[3].max(y),
+            ];
+        }
+    }
+    bbox
+}
+
+/// Segments of the ring edges of `polys` (WGS-84), each with how many of
+/// `polys` have it: an inner boundary is shared by two.
+fn ring_segments<'a>(
+    polys: impl Iterator<Item = (&'a geo_types::MultiPolygon<f64>, u32)>,
+) -> std::collections::HashMap<[i64; 4], Vec<u32>> {
+    let key = |c: Coord<f64>| ((c.x * 1e8).round() as i64, (c.y * 1e8).round() as i64);
+    let mut out: std::collections::HashMap<[i64; 4], Vec<u32>> = std::collections::HashMap::new();
+    for (mp, label) in polys {
+        for p in &mp.0 {
+            for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+                for l in ring.lines() {
+                    let (a, b) = (key(l.start), key(l.end));
+                    let k = if a <= b {
+                        [a.0, a.1, b.0, b.1]
+                    } else {
+                        [b.0, b.1, a.0, a.1]
+                    };
+                    out.entry(k).or_default().push(label);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Metres of `lines` (local plane) that run within `tol` m of a segment of
+/// `edges` and farther than `tol` from every line of `explained` (a
+/// boundary along the line that nothing at street level accounts for), in
+/// all and the longest unbroken stretch.
+fn along(
+    lines: &[LineString<f64>],
+    edges: &[geo_types::Line<f64>],
+    explained: &[geo_types::Line<f64>],
+    tol: f64,
+) -> (f64, f64) {
+    use rstar::primitives::GeomWithData;
+    use rstar::RTree;
+    let tree = |ls: &[geo_types::Line<f64>]| {
+        RTree::bulk_load(
+            ls.iter()
+                .map(|l| {
+                    GeomWithData::new(
+                        rstar::primitives::Line::new([l.start.x, l.start.y], [l.end.x, l.end.y]),
+                        (),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (edges, explained) = (tree(edges), tree(explained));
+    let near = |t: &RTree<GeomWithData<rstar::primitives::Line<[f64; 2]>, ()>>, p: [f64; 2]| {
+        t.locate_within_distance(p, tol * tol).next().is_some()
+    };
+    let step = 1.0;
+    let (mut metres, mut longest) = (0.0, 0.0_f64);
+    for l in lines {
+        let mut run = 0.0;
+        for seg in l.lines() {
+            let len = Euclidean.distance(seg.start, seg.end);
+            let n = (len / step).ceil().max(1.0) as usize;
+            for i in 0..n {
+                let t = (i as f64 + 0.5) / n as f64;
+                let p = [
+                    seg.start.x + (seg.end.x - seg.start.x) * t,
+                    seg.start.y + (seg.end.y - seg.start.y) * t,
+                ];
+                if near(&edges, p) && !near(&explained, p) {
+                    metres += len / n as f64;
+                    run += len / n as f64;
+                    longest = longest.max(run);
+                } else {
+                    run = 0.0;
+                }
+            }
+        }
+    }
+    (metres, longest)
+}
+
+/// Tunnels run under the blocks: on the real Bund (the Yan'an Road,
+/// Renmin Road and Bund tunnels, metro lines 2, 4, 9, 10 and 12), no atom
+/// boundary and no level-1 grid boundary of 黄浦区 follows one, beyond
+/// where a street-level line (road, railway, river, the district border)
+/// runs on top.
+#[test]
+fn real_shanghai_tunnels_bound_no_atom_and_no_level1_grid() {
+    use wangge::domain::{Grade, Road};
+    use wangge::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("s.gpkg");
+    let path = store.to_str().unwrap();
+    let bund = real_data("shanghai_bund_osm.geojson");
+    let out = import(&store, "all", &bund, "wgs84");
+    // What the reader passed over is counted and printed.
+    assert!(out.contains("feature(s) passed over"), "{out}");
+    // 409 label, address and entrance points of buildings, 494 POIs, 16
+    // ferries: counted and printed, not dropped unsaid.
+    assert!(
+        out.contains("  409 buildings: a point (not a shape of this layer)"),
+        "{out}"
+    );
+    assert!(out.contains("  494 pois (a layer not imported)"), "{out}");
+    assert!(out.contains("  16 roads: ferry (not a road we draw)"), "{out}");
+    // The district cut to the extract, as scripts/bench does.
+    let [west, south, east, north] = lines_bbox(&bund);
+    let clip = format!("{west},{south},{east},{north}");
+    let (ok, out, err) = wangge(&[
+        "import",
+        "regions",
+        real_data("shanghai_districts_gcj02.geojson")
+            .to_str()
+            .unwrap(),
+        "--store",
+        path,
+        "--crs",
+        "gcj02",
+        "--clip",
+        &clip,
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = wangge(&["estimate", "buildings", "--store", path]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = wangge(&["partition", "--store", path, "--region", "310101"]);
+    assert!(ok, "{out}{err}");
+
+    let d = wangge::store::gpkg::GeoPackage::open(&store)
+        .unwrap()
+        .load()
+        .unwrap();
+    let code: wangge::domain::RegionCode = "310101".parse().unwrap();
+    let region = d.regions.iter().find(|r| r.code == code).unwrap();
+    let proj = LocalProjection::new(Coord {
+        x: f64::midpoint(west, east),
+        y: f64::midpoint(south, north),
+    });
+    let local = |l: &LineString<f64>| LineString(l.0.iter().map(|c| proj.forward(*c)).collect());
+    let tunnels: Vec<LineString<f64>> = d
+        .roads
+        .iter()
+        .filter(|r| r.grade == Grade::Tunnel)
+        .filter(|r| geo::Intersects::intersects(&r.geometry, &region.boundary))
+        .map(|r: &Road| local(&r.geometry))
+        .collect();
+    let tunnel_m: f64 = tunnels
+        .iter()
+        .flat_map(LineString::lines)
+        .map(|seg| Euclidean.distance(seg.start, seg.end))
+        .sum();
+    assert!(tunnels.len() > 50, "{} tunnels in 黄浦区", tunnels.len());
+    // Street-level lines: roads and railways not in tunnels, water edges,
+    // the district's own border.
+    let mut explained: Vec<geo_types::Line<f64>> = d
+        .roads
+        .iter()
+        .filter(|r| r.grade != Grade::Tunnel)
+        .flat_map(|r| local(&r.geometry).lines().collect::<Vec<_>>())
+        .collect();
+    for wtr in &d.water {
+        let rings: Vec<LineString<f64>> = match &wtr.geometry {
+            geo_types::Geometry::LineString(l) => vec![l.clone()],
+            geo_types::Geometry::MultiPolygon(m) => m
+                .0
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior().clone()).chain(p.interiors().to_vec()))
+                .collect(),
+            _ => vec![],
+        };
+        explained.extend(
+            rings
+                .iter()
+                .flat_map(|l| local(l).lines().collect::<Vec<_>>()),
+        );
+    }
+    for p in &region.boundary.0 {
+        for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+            explained.extend(local(ring).lines());
+        }
+    }
+    // Atom edges, and level-1 edges: those between atoms of two level-1
+    // grids, or on one atom only (the district's border).
+    let atoms: Vec<&wangge::domain::Atom> = d.atoms.iter().filter(|a| a.region == code).collect();
+    assert!(atoms.len() > 100, "{} atoms", atoms.len());
+    let plan = d.plans.iter().find(|p| p.version.region == code).unwrap();
+    let label: std::collections::HashMap<u32, u32> = plan
+        .atoms
+        .iter()
+        .zip(&plan.labels)
+        .map(|(a, l)| (*a, l.0[0]))
+        .collect();
+    let segs = ring_segments(atoms.iter().map(|a| (&a.geometry, label[&a.id])));
+    let to_line = |k: &[i64; 4]| {
+        geo_types::Line::new(
+            proj.forward(Coord {
+                x: k[0] as f64 / 1e8,
+                y: k[1] as f64 / 1e8,
+            }),
+            proj.forward(Coord {
+                x: k[2] as f64 / 1e8,
+                y: k[3] as f64 / 1e8,
+            }),
+        )
+    };
+    let atom_edges: Vec<geo_types::Line<f64>> = segs.keys().map(to_line).collect();
+    let level1_edges: Vec<geo_types::Line<f64>> = segs
+        .iter()
+        .filter(|(_, owners)| owners.len() == 1 || owners.iter().any(|o| *o != owners[0]))
+        .map(|(k, _)| to_line(k))
+        .collect();
+    let tol = 1.0;
+    let (by_atoms, atoms_run) = along(&tunnels, &atom_edges, &explained, tol);
+    let (by_level1, level1_run) = along(&tunnels, &level1_edges, &explained, tol);
+    // Crossings: a boundary crossing a tunnel meets it for about 2 × tol.
+    // Anything like a boundary along a tunnel would be hundreds of metres.
+    println!(
+        "{tunnel_m:.0} m of tunnels; unexplained atom edges along them {by_atoms:.1} m (longest {atoms_run:.1} m), level-1 {by_level1:.1} m (longest {level1_run:.1} m)"
+    );
+    // Measured: 15,936 m of tunnels, 207 m of atom edges (longest 6 m) and
+    // 28 m of level-1 edges (longest 6 m) meet them, all crossings; with
+    // tunnels as cuts (before issue 24), 12.4 km of atom edges (longest
+    // 371 m) and 1.9 km of level-1 edges (longest 177 m) ran along them.
+    assert!(
+        atoms_run < 10.0,
+        "an atom edge runs {atoms_run:.1} m along a tunnel"
+    );
+    assert!(
+        level1_run < 10.0,
+        "a level-1 edge runs {level1_run:.1} m along a tunnel"
+    );
+    assert!(
+        by_atoms < 0.02 * tunnel_m,
+        "{by_atoms:.1} m of atom edges along {tunnel_m:.0} m of tunnels"
+    );
+    assert!(
+        by_level1 < 0.005 * tunnel_m,
+        "{by_level1:.1} m of level-1 edges along {tunnel_m:.0} m of tunnels"
+    );
+}

@@ -410,6 +410,8 @@ export interface Rollup {
   covered_m2: number;
   land_covered_pct: number;
   grids: number;
+  /** Grids the policy asks staff for (with households; level 3 or the leader level). */
+  grids_needing_staff: number;
   grids_staffed: number;
   grids_staffed_pct: number;
   vulnerable: number;

@@ -104,6 +104,8 @@ const careColor: DataDrivenPropertyValueSpecification<string> = [
 ];
 
 const roadClass: ExpressionSpecification = ['to-string', ['coalesce', ['get', 'class'], ['get', 'kind'], '']];
+/** surface, tunnel or bridge (roads and railways). */
+const grade: ExpressionSpecification = ['to-string', ['coalesce', ['get', 'grade'], 'surface']];
 const isMajor: ExpressionSpecification = ['match', roadClass, ['motorway', 'primary', 'secondary'], true, false];
 const gridLevel: ExpressionSpecification = ['to-number', ['coalesce', ['get', 'level'], 3]];
 const GRID_COLORS = { 1: colors.grid1, 2: colors.grid2, 3: colors.grid3 } as const;
@@ -185,11 +187,26 @@ export function buildStyle(): StyleSpecification {
         paint: { 'fill-color': colors.building, 'fill-outline-color': colors.buildingLine },
       },
       {
+        // Tunnels and metro lines underground: thin and dashed, under the
+        // streets they pass beneath (they bound no block).
+        id: 'roads-tunnel',
+        type: 'line',
+        source: 'basemap',
+        'source-layer': 'roads',
+        filter: ['==', grade, 'tunnel'],
+        paint: {
+          'line-color': ['case', ['==', roadClass, 'railway'], colors.railway, colors.roadMajorCasing],
+          'line-width': ['interpolate', ['linear'], ['zoom'], 12, 0.8, 17, 3],
+          'line-dasharray': [2, 2],
+          'line-opacity': 0.7,
+        },
+      },
+      {
         id: 'roads-casing',
         type: 'line',
         source: 'basemap',
         'source-layer': 'roads',
-        filter: ['!=', roadClass, 'railway'],
+        filter: ['all', ['!=', roadClass, 'railway'], ['!=', grade, 'tunnel']],
         layout: { 'line-cap': 'round', 'line-join': 'round' },
         paint: {
           'line-color': ['case', isMajor, colors.roadMajorCasing, colors.roadCasing],
@@ -201,7 +218,7 @@ export function buildStyle(): StyleSpecification {
         type: 'line',
         source: 'basemap',
         'source-layer': 'roads',
-        filter: ['!=', roadClass, 'railway'],
+        filter: ['all', ['!=', roadClass, 'railway'], ['!=', grade, 'tunnel']],
         layout: { 'line-cap': 'round', 'line-join': 'round' },
         paint: {
           'line-color': ['case', isMajor, colors.roadMajor, colors.road],
@@ -213,7 +230,7 @@ export function buildStyle(): StyleSpecification {
         type: 'line',
         source: 'basemap',
         'source-layer': 'roads',
-        filter: ['==', roadClass, 'railway'],
+        filter: ['all', ['==', roadClass, 'railway'], ['!=', grade, 'tunnel']],
         paint: { 'line-color': colors.railway, 'line-width': 1.5, 'line-dasharray': [3, 2] },
       },
       {
@@ -350,7 +367,7 @@ export function buildStyle(): StyleSpecification {
 export const STYLE_LAYERS: Record<DataLayer, string[]> = {
   water: ['water-fill', 'water-line'],
   buildings: ['buildings-fill'],
-  roads: ['roads-casing', 'roads-line', 'roads-railway', 'roads-label'],
+  roads: ['roads-tunnel', 'roads-casing', 'roads-line', 'roads-railway', 'roads-label'],
   atoms: ['atoms-line'],
   grids: ['grids-line-3', 'grids-line-2', 'grids-line-1', 'grids-label'],
   regions: ['regions-fill', 'regions-line', 'regions-label'],

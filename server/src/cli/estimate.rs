@@ -24,7 +24,9 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum Method {
     /// From the store's building footprints: storeys (or height / 3 m) ×
-    /// area × residential share of the kind / dwelling area.
+    /// area × residential share of the building's use / dwelling area.
+    /// Buildings that house nobody (schools, libraries, offices, shops,
+    /// hotels, factories) are skipped and counted.
     Buildings {
         #[arg(long, env = "WANGGE_STORE")]
         store: PathBuf,
@@ -34,9 +36,9 @@ pub enum Method {
         /// Persons per household recorded on each estimate.
         #[arg(long, default_value_t = 3)]
         household_size: u8,
-        /// Residential share of floor area by building kind, overriding the
-        /// defaults (apartments/residential/house 1, yes 0.7, commercial and
-        /// office 0.05, others 0): e.g. `yes=0.5,mixed=0.4`.
+        /// Residential share of floor area by building kind or use,
+        /// overriding the defaults (residential 1, mixed 0.5, unknown/yes
+        /// 0.7, every non-residential use 0): e.g. `yes=0.5,mixed=0.4`.
         #[arg(long, default_value = "")]
         residential_share: String,
         #[arg(long, default_value_t = 1)]
@@ -106,7 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 ..buildings::Params::default()
             };
             let first = data.households.iter().map(|h| h.id).max().unwrap_or(0) + 1;
-            let mut hs = buildings::estimate(&data.buildings, &p, first);
+            let (mut hs, skipped) = buildings::estimate(&data.buildings, &p, first);
             let index = RegionIndex::new(
                 &data
                     .regions
@@ -132,6 +134,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 data.buildings.len(),
                 started.elapsed().as_secs_f64()
             );
+            if skipped.buildings() > 0 {
+                println!("{}", skipped.describe());
+            }
         }
         Method::Macau {
             data,
@@ -203,6 +208,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 summary.cells_outside,
                 started.elapsed().as_secs_f64()
             );
+            // The cells carry floor area only, no building use: nothing
+            // can be taken out for non-residential buildings here (see
+            // census::without_non_residential for data that has them).
+            println!("floor area as given by the cells (they carry no building use): no non-residential floor area taken out");
             for code in summary.regions_without_floor_area {
                 println!("warning: parish {code} has population but no floor area");
             }

@@ -78,6 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(str::parse)
             .transpose()
             .context("--region")?,
+        passed_over: io::PassedOver::default(),
     };
     let started = Instant::now();
     let store = crate::store::open(&args.store).with_context(|| {
@@ -103,8 +104,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut unplaced = 0u64;
     let mut stream = io::read(&args.file, layer, &opts)?;
     if let Some(clip) = args.clip {
+        let passed = opts.passed_over.clone();
         stream = Box::new(stream.filter_map(move |r| match r {
-            Ok(rec) => clip_record(rec, clip).map(Ok),
+            Ok(rec) => {
+                let layer = rec.layer();
+                let kept = clip_record(rec, clip);
+                if kept.is_none() {
+                    passed.note(&format!("{layer}: outside --clip"));
+                }
+                kept.map(Ok)
+            }
             Err(e) => Some(Err(e)),
         }));
     }
@@ -142,6 +151,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if unplaced > 0 {
         println!("{unplaced} households/people lie in no known region");
+    }
+    if !report.passed_over.is_empty() {
+        let total: u64 = report.passed_over.values().sum();
+        println!("{total} feature(s) passed over:");
+        for (reason, n) in &report.passed_over {
+            println!("  {n} {reason}");
+        }
     }
     if report.skipped_total > 0 {
         println!("{} bad record(s) skipped:", report.skipped_total);

@@ -44,8 +44,11 @@ pub enum Command {
     Coverage(coverage::Args),
     /// Plan versions: list, show, diff, publish, export (GeoJSON, GeoPackage, CSV).
     Plan(plan::Args),
-    /// Solve an instance of the shared partition benchmark.
+    /// Plan the grids of every leaf region (or those under --region) and
+    /// save each as a new plan version.
     Partition(partition::Args),
+    /// Solve an instance of the shared partition benchmark (JSON in,
+    /// labels and figures out).
     BenchPartition(partition::BenchArgs),
     /// Create or update a PostGIS database's schema (also done by serve).
     Migrate(copy::MigrateArgs),

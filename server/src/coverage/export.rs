@@ -124,7 +124,7 @@ fn finding_row(f: &Finding) -> Vec<String> {
     ]
 }
 
-const REGION_HEADER: [&str; 11] = [
+const REGION_HEADER: [&str; 12] = [
     "区划编码",
     "名称",
     "住户",
@@ -132,6 +132,7 @@ const REGION_HEADER: [&str; 11] = [
     "已覆盖重点户",
     "重点户覆盖率%",
     "网格",
+    "需配人员网格",
     "配齐人员网格",
     "网格配齐率%",
     "土地入格率%",
@@ -147,6 +148,7 @@ fn region_row(r: &Rollup) -> Vec<String> {
         r.reached.to_string(),
         r.reached_pct.to_string(),
         r.grids.to_string(),
+        r.grids_needing_staff.to_string(),
         r.grids_staffed.to_string(),
         r.grids_staffed_pct.to_string(),
         r.land_covered_pct.to_string(),

@@ -154,6 +154,9 @@ pub struct GridFigures {
     pub full_time_workers: u64,
     /// Households per full-time worker, when it has any.
     pub households_per_full_time: Option<f64>,
+    /// The policy asks for staff here: a level-3 grid (workers) or a
+    /// grid of the leader level (a leader) with households in it.
+    pub needs_staff: bool,
     pub unstaffed: bool,
     pub no_leader: bool,
     pub overloaded: bool,
@@ -173,6 +176,10 @@ pub struct Rollup {
     pub covered_m2: f64,
     pub land_covered_pct: f64,
     pub grids: u64,
+    /// Grids the policy asks staff for ([`GridFigures::needs_staff`]).
+    pub grids_needing_staff: u64,
+    /// Of those, the ones that have it: the staffing rate (配齐率) is
+    /// `grids_staffed / grids_needing_staff`.
     pub grids_staffed: u64,
     pub grids_staffed_pct: f64,
     pub vulnerable: u64,
@@ -692,10 +699,14 @@ impl<'a> Analysis<'a> {
             f.overloaded = full_time > 0
                 && total as f64 / full_time as f64
                     > f64::from(st.max_households_per_full_time_worker);
-            f.unstaffed =
-                grid.level == Level::THREE && f.workers < u64::from(st.min_workers_per_level3);
-            f.no_leader = grid.level.get() == st.leader_level
-                && f.leaders < u64::from(st.min_leaders_per_grid);
+            // A grid with no households needs no one.
+            let needs_workers =
+                total > 0 && grid.level == Level::THREE && st.min_workers_per_level3 > 0;
+            let needs_leader =
+                total > 0 && grid.level.get() == st.leader_level && st.min_leaders_per_grid > 0;
+            f.needs_staff = needs_workers || needs_leader;
+            f.unstaffed = needs_workers && f.workers < u64::from(st.min_workers_per_level3);
+            f.no_leader = needs_leader && f.leaders < u64::from(st.min_leaders_per_grid);
             self.figures[gi] = f;
         }
     }
@@ -948,7 +959,10 @@ impl<'a> Analysis<'a> {
                 continue;
             }
             r.grids += 1;
-            r.grids_staffed += u64::from(!f.unstaffed && !f.no_leader);
+            if f.needs_staff {
+                r.grids_needing_staff += 1;
+                r.grids_staffed += u64::from(!f.unstaffed && !f.no_leader);
+            }
         }
         for (i, s) in self.staff.iter().enumerate() {
             if s.grids
@@ -981,7 +995,8 @@ impl<'a> Analysis<'a> {
             }
         };
         r.land_covered_pct = pct(r.covered_m2, r.land_m2);
-        r.grids_staffed_pct = pct(r.grids_staffed as f64, r.grids as f64);
+        // No grid needing staff is nothing to staff: 100%, as for land.
+        r.grids_staffed_pct = pct(r.grids_staffed as f64, r.grids_needing_staff as f64);
         r.reached_pct = pct(r.reached as f64, r.vulnerable as f64);
         if self.emergency.is_some() {
             let n = r.reached_by_road.unwrap_or(0);

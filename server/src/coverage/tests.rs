@@ -291,6 +291,33 @@ fn a_household_inside_two_overlapping_grids_is_in_several() {
     assert_eq!(of_kind(&r, FindingKind::SeveralGrids)[0].households, 1);
 }
 
+/// The staffing rate (配齐率) counts the grids that need staff: with no
+/// staff at all it is 0%, and an empty grid needs no one.
+#[test]
+fn with_no_staff_at_all_the_staffing_rate_is_zero_and_empty_grids_need_no_one() {
+    let (regions, grids) = staffed_community();
+    // Households in the west level-3 grid only.
+    let hh = vec![household(1, 100.0, 100.0, 0), household(2, 300.0, 700.0, 1)];
+    let a = analyse(&regions, &grids, &hh, &[], &[]);
+    let r = a.report(None, &Scope::all());
+    assert_eq!(r.region.grids, 4);
+    // Level 1 (a leader) and the west level-3 grid (a worker); not level
+    // 2, not the empty east grid.
+    assert_eq!(r.region.grids_needing_staff, 2);
+    assert_eq!(r.region.grids_staffed, 0);
+    assert!(r.region.grids_staffed_pct.abs() < 1e-9);
+    let unstaffed = of_kind(&r, FindingKind::Unstaffed);
+    assert_eq!(unstaffed.len(), 1);
+    assert_eq!(unstaffed[0].grids, vec!["6109020010010010101"]);
+    assert_eq!(of_kind(&r, FindingKind::NoLeader).len(), 1);
+    let east = r
+        .grids
+        .iter()
+        .find(|g| g.code == "6109020010010010102")
+        .unwrap();
+    assert!(!east.needs_staff && !east.unstaffed);
+}
+
 fn staffed_community() -> (Vec<Region>, Vec<ImportedGrid>) {
     let regions = vec![region(R, rect(0.0, 0.0, 1000.0, 1000.0))];
     let grids = vec![
@@ -309,6 +336,8 @@ fn a_vulnerable_household_at_299_m_is_reached_and_one_at_301_m_is_not() {
         household(1, 100.0 + 299.0, 500.0, 2),
         household(2, 100.0, 500.0 + 301.0, 1),
         household(3, 100.0, 100.0, 0),
+        // The east level-3 grid has people, so it needs a worker.
+        household(4, 700.0, 500.0, 0),
     ];
     let people = vec![
         person(
@@ -344,7 +373,11 @@ fn a_vulnerable_household_at_299_m_is_reached_and_one_at_301_m_is_not() {
     assert_eq!(l1.staff_within.get("part_time_worker"), Some(&1));
     assert_eq!(l1.staff_within.get("grid_leader"), Some(&1));
     assert_eq!(r.region.grids, 4);
-    assert_eq!(r.region.grids_staffed, 3);
+    // Level 2 needs no one: the leader's level-1 grid and the west
+    // level-3 grid are staffed, the east one is not.
+    assert_eq!(r.region.grids_needing_staff, 3);
+    assert_eq!(r.region.grids_staffed, 2);
+    assert!((r.region.grids_staffed_pct - 66.7).abs() < 1e-9);
     let cells = of_kind(&r, FindingKind::UnreachedCell);
     assert_eq!(cells.len(), 1);
     assert_eq!(cells[0].vulnerable, 1);
@@ -520,6 +553,7 @@ fn reach_by_road_crosses_the_river_only_on_a_bridge() {
         id,
         class,
         name: String::new(),
+        grade: crate::domain::Grade::Surface,
         geometry: LineString(pts.iter().map(|&(x, y)| ll(x, y)).collect()),
     };
     let banks = |bridge_x: f64| {
@@ -664,8 +698,9 @@ fn every_gap_planted_in_the_generated_city_is_found() {
             assert!(planted_regions.contains(&f.region), "unplanted {f:?}");
         }
     }
-    // Communities left without carers: every level-3 grid unstaffed, every
-    // vulnerable household unreached.
+    // Communities left without carers: every level-3 grid with people in
+    // it unstaffed (an empty one needs no one), every vulnerable household
+    // unreached.
     for gap in &g.gap_communities {
         let code = gap.to_string();
         let grids: Vec<&GridFigures> = r
@@ -675,9 +710,12 @@ fn every_gap_planted_in_the_generated_city_is_found() {
             .collect();
         assert!(!grids.is_empty());
         assert!(
-            grids.iter().all(|f| f.unstaffed && f.reached == 0),
+            grids
+                .iter()
+                .all(|f| f.unstaffed == (f.households.iter().sum::<u64>() > 0) && f.reached == 0),
             "{code}"
         );
+        assert!(grids.iter().any(|f| f.unstaffed), "{code}");
         let vulnerable: u64 = grids.iter().map(|f| f.vulnerable).sum();
         let unreached = of_kind(&r, FindingKind::Unreached)
             .iter()

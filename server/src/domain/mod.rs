@@ -2,6 +2,7 @@
 //! WGS-84 longitude/latitude degrees unless a name says otherwise.
 
 pub mod atom;
+pub mod building_use;
 pub mod feature;
 pub mod grid;
 pub mod household;
@@ -11,7 +12,8 @@ pub mod policy;
 pub mod region;
 
 pub use atom::{Atom, AtomId, AtomKind};
-pub use feature::{Building, Road, RoadClass, Water, WaterKind};
+pub use building_use::BuildingUse;
+pub use feature::{Building, Grade, Road, RoadClass, Water, WaterKind};
 pub use grid::{GridCode, ImportedGrid, Level};
 pub use household::{CareLevel, Household, HouseholdId, SensitiveFlags};
 pub use person::{Person, PersonId, Role};

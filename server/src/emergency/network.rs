@@ -1,6 +1,6 @@
-//! The walking network: road centre lines (railways excluded) as a graph in
-//! local metres. Rivers and railways are not in it, so a walk crosses them
-//! only where a road does (a bridge, a level crossing). Points join the
+//! The walking network: road centre lines (railways and tunnels excluded)
+//! as a graph in local metres. Rivers and railways are not in it, so a walk
+//! crosses them only where a road does (a bridge, a level crossing). Points join the
 //! network at the nearest point of the nearest segment.
 
 use std::cmp::Ordering;
@@ -60,7 +60,12 @@ impl Network {
         let mut ids: HashMap<(i64, i64), u32> = HashMap::new();
         let mut adj: Vec<Vec<(u32, f64)>> = Vec::new();
         let mut segs = Vec::new();
-        for r in roads.iter().filter(|r| r.class != RoadClass::Railway) {
+        // A tunnel is no walking link at street level (its portals join
+        // the streets it leaves, which are lines of their own).
+        for r in roads
+            .iter()
+            .filter(|r| r.class != RoadClass::Railway && r.grade.at_street_level())
+        {
             let mut prev: Option<(u32, Coord<f64>)> = None;
             for c in &r.geometry.0 {
                 let p = proj.forward(*c);
@@ -233,6 +238,7 @@ mod tests {
             id: 0,
             class: RoadClass::Residential,
             name: String::new(),
+            grade: crate::domain::Grade::Surface,
             geometry: LineString(pts.iter().map(|&(x, y)| Coord { x, y }).collect()),
         }
     }
@@ -280,5 +286,29 @@ mod tests {
             }))
             .unwrap();
         assert!(Network::distance_to(&from, &net.distances(&from, 1e9), &to).is_infinite());
+        // A tunnel under the river is no walk at street level; a bridge is.
+        for (grade, joined) in [
+            (crate::domain::Grade::Tunnel, false),
+            (crate::domain::Grade::Bridge, true),
+        ] {
+            let mut link = roads[2].clone();
+            link.grade = grade;
+            let roads = [roads[0].clone(), roads[1].clone(), link];
+            let net = Network::build(&roads, &proj).unwrap();
+            let from = net
+                .snap(proj.forward(Coord {
+                    x: 116.401,
+                    y: 39.905,
+                }))
+                .unwrap();
+            let to = net
+                .snap(proj.forward(Coord {
+                    x: 116.401,
+                    y: 39.915,
+                }))
+                .unwrap();
+            let d = Network::distance_to(&from, &net.distances(&from, 1e9), &to);
+            assert_eq!(d.is_finite(), joined, "{grade:?}: {d}");
+        }
     }
 }

@@ -2,14 +2,16 @@
 //! population is spread over the cells whose centre lies in it, in
 //! proportion to their floor area, then divided by the average household
 //! size. Household sizes within a region are set so that they add up to the
-//! census population exactly.
+//! census population exactly. When building footprints with their use are
+//! at hand, [`without_non_residential`] first takes the floor area of
+//! buildings that house nobody out of the cells.
 
 use geo_types::{Coord, MultiPolygon};
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
 
 use super::apportion;
-use crate::domain::{CareLevel, Household, RegionCode, SensitiveFlags};
+use crate::domain::{Building, CareLevel, Household, RegionCode, SensitiveFlags};
 use crate::spatial::placement::RegionIndex;
 
 /// A population cell: its polygon, centre and floor area (m²).
@@ -35,6 +37,55 @@ pub struct Summary {
     pub cells_outside: usize,
     /// Regions with population but no floor area to put it on.
     pub regions_without_floor_area: Vec<RegionCode>,
+}
+
+/// Takes the floor area of the buildings that house nobody (by their use;
+/// storeys as [`super::buildings::storeys`]) out of the cell their centroid
+/// lies in, so that the census population goes to homes only. Returns
+/// what was taken out, by use.
+pub fn without_non_residential(
+    cells: &mut [Cell],
+    buildings: &[Building],
+    p: &super::buildings::Params,
+) -> super::buildings::Skipped {
+    use geo::{Area, BoundingRect, Centroid, Contains};
+    use rstar::primitives::{GeomWithData, Rectangle};
+    let boxes: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let r = c.polygon.bounding_rect()?;
+            Some(GeomWithData::new(
+                Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                i,
+            ))
+        })
+        .collect();
+    let tree = rstar::RTree::bulk_load(boxes);
+    let mut skipped = super::buildings::Skipped::default();
+    for b in buildings {
+        if super::buildings::residential_share(b, p) > 0.0 {
+            continue;
+        }
+        let Some(c) = b.geometry.centroid() else {
+            continue;
+        };
+        let floor = crate::spatial::projection::LocalProjection::new(c.0)
+            .project(&b.geometry)
+            .unsigned_area()
+            * f64::from(super::buildings::storeys(b, p));
+        *skipped.by_use.entry(b.building_use()).or_default() += 1;
+        skipped.floor_m2 += floor;
+        let at = rstar::AABB::from_point([c.x(), c.y()]);
+        if let Some(cell) = tree
+            .locate_in_envelope_intersecting(&at)
+            .map(|g| g.data)
+            .find(|&i| cells[i].polygon.contains(&c))
+        {
+            cells[cell].floor_area = (cells[cell].floor_area - floor).max(0.0);
+        }
+    }
+    skipped
 }
 
 /// Estimated households, ids from 1.
@@ -180,5 +231,59 @@ mod tests {
         assert!(hs
             .iter()
             .all(|h| h.estimated && h.region == Some(regions[0].code)));
+    }
+
+    #[test]
+    fn floor_area_of_buildings_that_house_nobody_is_taken_out_of_their_cell() {
+        use crate::spatial::projection::LocalProjection;
+        let proj = LocalProjection::new(Coord { x: 113.55, y: 22.2 });
+        // Two 100 m cells; a 6-storey 30 × 20 m college in the first, a
+        // block of flats as large in the second.
+        let cell = |x0: f64| {
+            let r = Rect::new(
+                Coord { x: x0, y: 0.0 },
+                Coord {
+                    x: x0 + 100.0,
+                    y: 100.0,
+                },
+            );
+            let polygon = MultiPolygon(vec![proj.unproject(&r.to_polygon())]);
+            let centre = geo::Centroid::centroid(&polygon).unwrap().0;
+            Cell {
+                polygon,
+                centre,
+                floor_area: 10_000.0,
+            }
+        };
+        let building = |id: i64, x0: f64, kind: &str| Building {
+            id,
+            levels: Some(6),
+            height_m: None,
+            kind: kind.into(),
+            geometry: MultiPolygon(vec![proj.unproject(
+                &Rect::new(
+                    Coord { x: x0, y: 40.0 },
+                    Coord {
+                        x: x0 + 30.0,
+                        y: 60.0,
+                    },
+                )
+                .to_polygon(),
+            )]),
+        };
+        let mut cells = vec![cell(0.0), cell(100.0)];
+        let bs = [
+            building(1, 30.0, "college"),
+            building(2, 130.0, "apartments"),
+        ];
+        let skipped =
+            without_non_residential(&mut cells, &bs, &super::super::buildings::Params::default());
+        assert_eq!(skipped.buildings(), 1);
+        assert!(
+            (cells[0].floor_area - 6_400.0).abs() < 10.0,
+            "{}",
+            cells[0].floor_area
+        );
+        assert!((cells[1].floor_area - 10_000.0).abs() < 1e-9);
     }
 }

@@ -255,6 +255,7 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
             id: i as i64 + 1,
             class: s.class,
             name: s.name.clone(),
+            grade: crate::domain::Grade::Surface,
             geometry: s.line.0.iter().map(|c| ll(*c)).collect(),
         })
         .collect();

@@ -7,8 +7,8 @@ use geo_types::{Coord, Geometry, LineString, MultiPolygon, Point, Polygon};
 use super::validate;
 use super::ImportOptions;
 use crate::domain::{
-    Atom, AtomKind, Building, CareLevel, GridCode, Household, ImportedGrid, Level, Person, Region,
-    RegionCode, Road, RoadClass, Role, SensitiveFlags, Water, WaterKind,
+    Atom, AtomKind, Building, CareLevel, Grade, GridCode, Household, ImportedGrid, Level, Person,
+    Region, RegionCode, Road, RoadClass, Role, SensitiveFlags, Water, WaterKind,
 };
 use crate::store::{Layer, Record};
 
@@ -41,10 +41,11 @@ pub enum Field {
     Height,
     Kind,
     Estimated,
+    Grade,
 }
 
 impl Field {
-    pub const ALL: [Field; 26] = [
+    pub const ALL: [Field; 27] = [
         Self::Id,
         Self::Lon,
         Self::Lat,
@@ -71,6 +72,7 @@ impl Field {
         Self::Height,
         Self::Kind,
         Self::Estimated,
+        Self::Grade,
     ];
 
     /// Names tried when the user names no column, lower case.
@@ -102,6 +104,7 @@ impl Field {
             Self::Height => &["height", "高度"],
             Self::Kind => &["kind_detail", "building", "kind", "type", "类型"],
             Self::Estimated => &["estimated", "估算"],
+            Self::Grade => &["grade"],
         }
     }
 }
@@ -185,7 +188,7 @@ pub enum RawGeometry {
 }
 
 impl RawGeometry {
-    fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &'static str {
         match self {
             Self::None => "no geometry",
             Self::Point(_) => "a point",
@@ -508,6 +511,15 @@ pub fn build(
                 );
             };
             let name = opt_str(fields, Field::Name).unwrap_or_default();
+            let grade = match opt_str(fields, Field::Grade) {
+                None => Grade::Surface,
+                Some(s) => Grade::parse(s).ok_or_else(|| {
+                    (
+                        Some("grade".to_string()),
+                        format!("unknown grade {s:?} (surface, tunnel or bridge)"),
+                    )
+                })?,
+            };
             lines(g, opts)?
                 .into_iter()
                 .enumerate()
@@ -516,6 +528,7 @@ pub fn build(
                         id: if i == 0 { id } else { 0 },
                         class,
                         name: name.to_string(),
+                        grade,
                         geometry: l,
                     })
                 })

@@ -85,12 +85,15 @@ pub fn feature_of(record: &Record) -> Feature {
         Record::Road(r) => (
             json!(r.id),
             Geometry::from(&r.geometry),
-            json!({ "class": r.class.as_str(), "name": r.name }),
+            json!({ "class": r.class.as_str(), "name": r.name, "grade": r.grade.as_str() }),
         ),
         Record::Building(b) => (
             json!(b.id),
             Geometry::from(&b.geometry),
-            json!({ "levels": b.levels, "height_m": b.height_m, "kind": b.kind }),
+            json!({
+                "levels": b.levels, "height_m": b.height_m, "kind": b.kind,
+                "use": b.building_use().as_str(),
+            }),
         ),
         Record::Water(w) => (
             json!(w.id),

@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::build::{build, geometry_fits, Field, Fields, RawGeometry};
-use super::{file_error, ImportOptions, IoError, Location, RecordError, RecordStream};
+use super::{file_error, tags, ImportOptions, IoError, Location, RecordError, RecordStream};
 use crate::store::{Layer, Record};
 
 #[derive(Deserialize)]
@@ -41,6 +41,7 @@ impl Props {
     fn new(
         props: Option<&serde_json::Map<String, Value>>,
         id: Option<&geojson::feature::Id>,
+        layer: Layer,
         opts: &ImportOptions,
     ) -> Self {
         let lower: BTreeMap<String, &Value> = props
@@ -48,7 +49,7 @@ impl Props {
             .flatten()
             .map(|(k, v)| (k.to_lowercase(), v))
             .collect();
-        let values = Field::ALL
+        let mut values: Vec<Option<String>> = Field::ALL
             .iter()
             .map(|&f| {
                 let v = opts
@@ -66,6 +67,24 @@ impl Props {
                 }
             })
             .collect();
+        if matches!(layer, Layer::Roads | Layer::Buildings) {
+            let tags: BTreeMap<String, String> = lower
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), text(v)?)))
+                .collect();
+            if layer == Layer::Roads && values[Field::Grade as usize].is_none() {
+                values[Field::Grade as usize] = Some(tags::grade(&tags).as_str().to_string());
+            }
+            if layer == Layer::Buildings {
+                let name = tags.get("name:zh").or_else(|| tags.get("name"));
+                let kind = &values[Field::Kind as usize];
+                values[Field::Kind as usize] = Some(tags::building_kind(
+                    &tags,
+                    kind.as_deref(),
+                    name.map(String::as_str),
+                ));
+            }
+        }
         Self { values }
     }
 }
@@ -155,6 +174,18 @@ fn layer_of(props: Option<&serde_json::Map<String, Value>>) -> Option<Layer> {
             "water" | "river" | "riverbank" | "canal" | "stream" | "lake" => Some(Layer::Water),
             _ => None,
         },
+    }
+}
+
+/// Why a feature of a multi-layer file was passed over: the layer it
+/// names (`pois`, `landuse`, ...) or its kind (ferries).
+fn passed_reason(props: Option<&serde_json::Map<String, Value>>) -> String {
+    let get = |k: &str| props.and_then(|p| p.get(k)).and_then(Value::as_str);
+    match (get("layer"), get("kind")) {
+        (Some("roads"), Some(kind)) => format!("roads: {kind} (not a road we draw)"),
+        (Some(l), _) => format!("{l} (a layer not imported)"),
+        (None, Some(kind)) => format!("{kind} (a kind not imported)"),
+        (None, None) => "features of other layers".to_string(),
     }
 }
 
@@ -253,16 +284,29 @@ pub fn read(
             if layer.is_none() && !tagged {
                 return Some(Err(at(Some("layer".into()), "no layer: name one (e.g. regions) instead of all, or give each feature a layer property".into())));
             }
-            continue; // another layer of a multi-layer file
+            // Another layer of a multi-layer file.
+            opts.passed_over
+                .note(&passed_reason(feature.properties.as_ref()));
+            continue;
         };
         let g = match raw(feature.geometry.as_ref()) {
             Ok(g) => g,
             Err(p) => return Some(Err(at(Some("geometry".into()), p))),
         };
         if tagged && !geometry_fits(this_layer, &g) {
-            continue; // label points and the like in tile extracts
+            // Label, address and entrance points of buildings and the like.
+            opts.passed_over.note(&format!(
+                "{this_layer}: {} (not a shape of this layer)",
+                g.kind()
+            ));
+            continue;
         }
-        let props = Props::new(feature.properties.as_ref(), feature.id.as_ref(), &opts);
+        let props = Props::new(
+            feature.properties.as_ref(),
+            feature.id.as_ref(),
+            this_layer,
+            &opts,
+        );
         match build(this_layer, &g, &props, &opts) {
             Ok(records) => pending = records.into_iter(),
             Err((field, problem)) => return Some(Err(at(field, problem))),

@@ -12,6 +12,7 @@ pub mod csv;
 pub mod feature;
 pub mod geojson;
 pub mod osm;
+pub mod tags;
 pub mod validate;
 pub mod xlsx;
 
@@ -38,6 +39,38 @@ pub struct ImportOptions {
     pub policy: Policy,
     /// Region code for records that carry none (grids, atoms).
     pub region: Option<RegionCode>,
+    /// Where readers count what they pass over on purpose.
+    pub passed_over: PassedOver,
+}
+
+/// Features a reader passes over on purpose, by reason: other layers of a
+/// multi-layer file, label and address points of buildings, lines cut at
+/// an extract's edge. Not errors, but counted and printed, so that nothing
+/// goes missing unsaid. Clones share the tally.
+#[derive(Debug, Clone, Default)]
+pub struct PassedOver(std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>);
+
+impl PassedOver {
+    pub fn note(&self, reason: &str) {
+        let mut m = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match m.get_mut(reason) {
+            Some(n) => *n += 1,
+            None => {
+                m.insert(reason.to_string(), 1);
+            }
+        }
+    }
+
+    /// Counts by reason so far.
+    pub fn counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
 }
 
 impl Default for ImportOptions {
@@ -49,6 +82,7 @@ impl Default for ImportOptions {
             encoding: None,
             policy: Policy::default(),
             region: None,
+            passed_over: PassedOver::default(),
         }
     }
 }
@@ -138,6 +172,8 @@ pub struct ImportReport {
     pub skipped: Vec<RecordError>,
     /// All skipped records, also those not kept in `skipped`.
     pub skipped_total: u64,
+    /// Features passed over on purpose, by reason ([`PassedOver`]).
+    pub passed_over: std::collections::BTreeMap<String, u64>,
 }
 
 /// Bad records kept in memory at most; the rest are only counted.
@@ -240,6 +276,7 @@ pub fn import(
             counts,
             skipped: errors,
             skipped_total: total_bad,
+            passed_over: opts.passed_over.counts(),
         }),
         Err(StoreError::Aborted) => Err(IoError::Invalid {
             errors,

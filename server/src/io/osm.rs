@@ -58,7 +58,11 @@ fn classify(tags: &Tags, closed: bool) -> Option<(Layer, OsmFields)> {
         if !closed {
             return None;
         }
-        f.0.insert(Field::Kind, b.to_string());
+        let name = tag(tags, "name:zh").or_else(|| tag(tags, "name"));
+        f.0.insert(
+            Field::Kind,
+            super::tags::building_kind(tags.as_slice(), Some(b), name),
+        );
         if let Some(l) = tag(tags, "building:levels").and_then(number) {
             f.0.insert(Field::Levels, l);
         }
@@ -72,6 +76,10 @@ fn classify(tags: &Tags, closed: bool) -> Option<(Layer, OsmFields)> {
             return None; // platforms, proposed roads, pedestrian squares
         }
         f.0.insert(Field::Class, h.to_string());
+        f.0.insert(
+            Field::Grade,
+            super::tags::grade(tags.as_slice()).as_str().to_string(),
+        );
         return Some((Layer::Roads, f));
     }
     if let Some(r) = tag(tags, "railway") {
@@ -82,6 +90,10 @@ fn classify(tags: &Tags, closed: bool) -> Option<(Layer, OsmFields)> {
             return None;
         }
         f.0.insert(Field::Class, r.to_string());
+        f.0.insert(
+            Field::Grade,
+            super::tags::grade(tags.as_slice()).as_str().to_string(),
+        );
         return Some((Layer::Roads, f));
     }
     let water_area = tag(tags, "natural") == Some("water")
@@ -158,6 +170,105 @@ fn rings(ways: Vec<Vec<i64>>) -> Option<Vec<Vec<i64>>> {
     Some(done)
 }
 
+/// The land use an area's tags give, when it says its buildings hold no
+/// homes (see [`super::tags::land_says`]): `landuse=*`, or a campus,
+/// hospital, park or sight drawn as `amenity`, `leisure` or `tourism`.
+fn land_use(tags: &Tags) -> Option<&str> {
+    ["landuse", "amenity", "leisure", "tourism"]
+        .iter()
+        .filter_map(|k| tag(tags, k))
+        .find(|v| super::tags::land_says(v))
+}
+
+/// Areas whose use says their buildings hold no homes, indexed by their
+/// bounding boxes: where an untyped building stands.
+/// Node ids to coordinates; `None` when a node is missing from the extract.
+type Coords<'a> = &'a dyn Fn(&[i64]) -> Option<Vec<Coord<f64>>>;
+
+type BoxIndex =
+    rstar::RTree<rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, usize>>;
+
+struct Lands {
+    tree: BoxIndex,
+    areas: Vec<(geo_types::Polygon<f64>, String)>,
+}
+
+impl Lands {
+    fn new(ways: &[Way], relations: &[Relation], coords: Coords<'_>) -> Self {
+        use geo::BoundingRect;
+        let way_refs: HashMap<i64, &Vec<i64>> = ways.iter().map(|w| (w.id, &w.refs)).collect();
+        let mut areas = Vec::new();
+        let mut add = |ring: &[i64], kind: &str| {
+            if let Some(cs) = coords(ring).filter(|cs| cs.len() >= 4) {
+                areas.push((
+                    geo_types::Polygon::new(geo_types::LineString(cs), vec![]),
+                    kind.to_string(),
+                ));
+            }
+        };
+        for w in ways {
+            if w.refs.len() >= 4
+                && w.refs.first() == w.refs.last()
+                && tag(&w.tags, "building").is_none()
+            {
+                if let Some(k) = land_use(&w.tags) {
+                    add(&w.refs, k);
+                }
+            }
+        }
+        for r in relations {
+            let Some(k) = land_use(&r.tags) else { continue };
+            let outer: Option<Vec<Vec<i64>>> = r
+                .ways
+                .iter()
+                .filter(|(_, role)| role == "outer" || role.is_empty())
+                .map(|(id, _)| way_refs.get(id).map(|v| (*v).clone()))
+                .collect();
+            for ring in outer.and_then(rings).unwrap_or_default() {
+                add(&ring, k);
+            }
+        }
+        let boxes = areas
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (p, _))| {
+                let b = p.bounding_rect()?;
+                Some(rstar::primitives::GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners(
+                        [b.min().x, b.min().y],
+                        [b.max().x, b.max().y],
+                    ),
+                    i,
+                ))
+            })
+            .collect();
+        Self {
+            tree: rstar::RTree::bulk_load(boxes),
+            areas,
+        }
+    }
+
+    /// The use of the land at `c`, if it says anything.
+    fn at(&self, c: Coord<f64>) -> Option<&str> {
+        use geo::Contains;
+        self.tree
+            .locate_all_at_point(&[c.x, c.y])
+            .map(|g| &self.areas[g.data])
+            .find(|(p, _)| p.contains(&geo_types::Point(c)))
+            .map(|(_, k)| k.as_str())
+    }
+
+    /// An untyped building (`yes`) standing on such land takes its use.
+    fn apply(&self, f: &mut OsmFields, at: Option<Coord<f64>>) {
+        if f.get(Field::Kind) != Some("yes") {
+            return;
+        }
+        if let Some(k) = at.and_then(|c| self.at(c)) {
+            f.0.insert(Field::Kind, k.to_string());
+        }
+    }
+}
+
 /// Reads a PBF file; `layer` keeps only that layer's records.
 pub fn read(
     path: &Path,
@@ -224,10 +335,31 @@ pub fn read(
             .map(|r| nodes.get(r).copied())
             .collect::<Option<Vec<_>>>()
     };
+    let lands = Lands::new(&ways, &relations, &coords);
     let mut emit = |l: Layer, g: RawGeometry, f: &OsmFields, kind: &'static str, id: i64| {
         if layer.is_some_and(|want| want != l) {
             return;
         }
+        let mut on_land;
+        let f = if l == Layer::Buildings {
+            on_land = OsmFields(f.0.clone());
+            // The mean of the outer ring's vertices: inside any footprint
+            // that is not strongly concave.
+            let middle = match &g {
+                RawGeometry::Polygons(p) => p.first().and_then(|r| r.first()).map(|ring| {
+                    let n = ring.len().max(1) as f64;
+                    Coord {
+                        x: ring.iter().map(|c| c.x).sum::<f64>() / n,
+                        y: ring.iter().map(|c| c.y).sum::<f64>() / n,
+                    }
+                }),
+                _ => None,
+            };
+            lands.apply(&mut on_land, middle);
+            &on_land
+        } else {
+            f
+        };
         match build(l, &g, f, opts) {
             Ok(rs) => out.extend(rs.into_iter().map(Ok)),
             Err((field, problem)) => out.push(Err(RecordError {
@@ -238,12 +370,22 @@ pub fn read(
             })),
         }
     };
+    // Counted only for the layers asked for.
+    let note = |l: Layer, reason: &str| {
+        if layer.is_none_or(|want| want == l) {
+            opts.passed_over.note(reason);
+        }
+    };
     let way_refs: HashMap<i64, &Vec<i64>> = ways.iter().map(|w| (w.id, &w.refs)).collect();
     let mut in_relation: HashSet<i64> = HashSet::new();
     for r in &relations {
         let admin = tag(&r.tags, "boundary") == Some("administrative");
         let (l, mut f) = if admin {
             let Some(code) = region_code(&r.tags) else {
+                note(
+                    Layer::Regions,
+                    "regions: administrative boundary without a division code",
+                );
                 continue;
             };
             let mut f = OsmFields::default();
@@ -275,16 +417,20 @@ pub fn read(
                 .collect();
             ws.and_then(rings)
         };
+        let cut = format!("{l}: multipolygon cut at the extract's edge");
         let (Some(outer), Some(inner)) = (member_rings("outer"), member_rings("inner")) else {
+            note(l, &cut);
             continue;
         };
         let (Some(outer), Some(inner)) = (
             outer.iter().map(|r| coords(r)).collect::<Option<Vec<_>>>(),
             inner.iter().map(|r| coords(r)).collect::<Option<Vec<_>>>(),
         ) else {
+            note(l, &cut);
             continue;
         };
         if outer.is_empty() {
+            note(l, &format!("{l}: multipolygon without an outer ring"));
             continue;
         }
         // Each inner ring goes to the outer ring that contains its first vertex.
@@ -307,12 +453,21 @@ pub fn read(
     for w in &ways {
         let closed = w.refs.len() >= 4 && w.refs.first() == w.refs.last();
         let Some((l, f)) = classify(&w.tags, closed) else {
+            if !closed && tag(&w.tags, "building").is_some_and(|b| b != "no") {
+                note(Layer::Buildings, "buildings: outline not closed");
+            }
             continue;
         };
         if in_relation.contains(&w.id) && tag(&w.tags, "building").is_none() && l != Layer::Roads {
             continue; // drawn by its multipolygon
         }
-        let Some(cs) = coords(&w.refs) else { continue };
+        let Some(cs) = coords(&w.refs) else {
+            note(
+                l,
+                &format!("{l}: way cut at the extract's edge (nodes missing)"),
+            );
+            continue;
+        };
         let g = match l {
             Layer::Buildings => RawGeometry::Polygons(vec![vec![cs]]),
             Layer::Water
@@ -331,6 +486,47 @@ pub fn read(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn untyped_buildings_on_a_campus_take_its_use() {
+        let nodes: HashMap<i64, Coord<f64>> = [
+            (1, (0.0, 0.0)),
+            (2, (1.0, 0.0)),
+            (3, (1.0, 1.0)),
+            (4, (0.0, 1.0)),
+        ]
+        .into_iter()
+        .map(|(id, (x, y))| (id, Coord { x, y }))
+        .collect();
+        let coords = |refs: &[i64]| refs.iter().map(|r| nodes.get(r).copied()).collect();
+        let tags = |kv: &[(&str, &str)]| -> Tags {
+            kv.iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect()
+        };
+        let ways = vec![Way {
+            id: 10,
+            refs: vec![1, 2, 3, 4, 1],
+            tags: tags(&[("amenity", "university"), ("name", "复旦大学")]),
+        }];
+        let lands = Lands::new(&ways, &[], &coords);
+        let building = |kv: &[(&str, &str)]| {
+            let (_, mut f) = classify(&tags(kv), true).unwrap();
+            lands.apply(&mut f, Some(Coord { x: 0.5, y: 0.5 }));
+            f.get(Field::Kind).unwrap().to_string()
+        };
+        assert_eq!(building(&[("building", "yes")]), "university");
+        // What the building says itself comes first.
+        assert_eq!(building(&[("building", "dormitory")]), "dormitory");
+        assert_eq!(
+            building(&[("building", "yes"), ("name", "学生公寓")]),
+            "apartments"
+        );
+        // Off the campus, nothing changes.
+        let (_, mut f) = classify(&tags(&[("building", "yes")]), true).unwrap();
+        lands.apply(&mut f, Some(Coord { x: 2.0, y: 2.0 }));
+        assert_eq!(f.get(Field::Kind), Some("yes"));
+    }
 
     #[test]
     fn rings_join_ways_in_any_direction() {

@@ -60,8 +60,10 @@ pub fn grounds<'d>(
             let bbox = grow(r.boundary.bounding_rect()?, 0.001);
             Some(Ground {
                 region: r,
+                // Tunnels run under the blocks: no boundary follows them.
                 roads: roads
                     .iter()
+                    .filter(|x| x.grade.at_street_level())
                     .filter(|x| x.geometry.bounding_rect().is_some_and(|b| meets(b, bbox)))
                     .collect(),
                 water: water
@@ -1454,6 +1456,30 @@ fn finish(
     }
 }
 
+/// Whether a set of households all live in one building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OneBuilding {
+    /// No households.
+    Empty,
+    One(i64),
+    /// Several buildings, or some household in none.
+    Several,
+}
+
+impl OneBuilding {
+    fn with(self, building: Option<i64>) -> Self {
+        self.join(building.map_or(Self::Several, Self::One))
+    }
+
+    fn join(self, other: Self) -> Self {
+        match (self, other) {
+            (Self::Empty, x) | (x, Self::Empty) => x,
+            (Self::One(a), Self::One(b)) if a == b => Self::One(a),
+            _ => Self::Several,
+        }
+    }
+}
+
 /// What a grid's figures are made of, per atom, kept with an evaluated
 /// plan so that the grids an edit touches are measured again without
 /// placing a household or cutting an atom.
@@ -1463,6 +1489,9 @@ pub struct Ledger {
     set: Atoms,
     /// Households per atom by care level index.
     care: Vec<Vec<u32>>,
+    /// The one building all of an atom's households live in, if they do
+    /// (a tower cut between its households gives several such atoms).
+    building: Vec<OneBuilding>,
     proj: LocalProjection,
     snap: atoms::Snap,
     degrees: atoms::Snap,
@@ -1474,10 +1503,13 @@ impl Ledger {
     fn new(set: Atoms, loc: &Local, ground: &Ground<'_>, settings: &Settings) -> Self {
         let keys = settings.care_keys.len().max(3);
         let mut care = vec![vec![0u32; keys]; set.len()];
+        let mut building = vec![OneBuilding::Empty; set.len()];
         for (h, &a) in set.of_household.iter().enumerate() {
             if a != u32::MAX {
                 let c = usize::from(ground.households[h].care.0).min(keys - 1);
                 care[a as usize][c] += 1;
+                let b = &mut building[a as usize];
+                *b = b.with(ground.households[h].building);
             }
         }
         Self {
@@ -1491,6 +1523,7 @@ impl Ledger {
                 }),
             proj: loc.proj,
             care,
+            building,
             levels: settings.levels.clone(),
             care_keys: settings.care_keys.clone(),
             set,
@@ -1582,9 +1615,18 @@ impl Ledger {
                 *t += n;
             }
         }
+        // A grid is a tower when it holds an atom too heavy for its level,
+        // or when all its households live in one building (a tower cut
+        // between households into several grids).
         let tower = members
             .iter()
-            .any(|&a| f64::from(self.set.households[a]) > spec.max);
+            .any(|&a| f64::from(self.set.households[a]) > spec.max)
+            || matches!(
+                members
+                    .iter()
+                    .fold(OneBuilding::Empty, |acc, &a| acc.join(self.building[a])),
+                OneBuilding::One(_)
+            );
         let deviation = (f64::from(households) - spec.target) / spec.target;
         let in_range = f64::from(households) >= spec.min && f64::from(households) <= spec.max;
         let mut wgs = self.proj.unproject(&shape);

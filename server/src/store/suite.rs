@@ -66,6 +66,7 @@ pub fn sample() -> Vec<Record> {
             id: 9,
             class: RoadClass::Primary,
             name: "兴安路".into(),
+            grade: crate::domain::Grade::Bridge,
             geometry: line_string![(x: 109.0, y: 32.6), (x: 109.1, y: 32.7)],
         }),
         Record::Building(Building {

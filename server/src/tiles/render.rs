@@ -339,6 +339,8 @@ pub fn render(
                             &[
                                 ("class", Prop::from(r.class.as_str())),
                                 ("name", r.name.as_str().into()),
+                                // Tunnels are drawn dashed.
+                                ("grade", r.grade.as_str().into()),
                             ],
                         );
                     }
@@ -352,7 +354,10 @@ pub fn render(
                         continue;
                     }
                     if let Some(g) = frame.polygons(&x.geometry) {
-                        let mut props = vec![("kind", Prop::from(x.kind.as_str()))];
+                        let mut props = vec![
+                            ("kind", Prop::from(x.kind.as_str())),
+                            ("use", x.building_use().as_str().into()),
+                        ];
                         if let Some(n) = x.levels {
                             props.push(("levels", u32::from(n).into()));
                         }

@@ -462,3 +462,73 @@ fn counts_only_callers_get_cells_of_at_least_k_at_every_zoom_and_no_people() {
     assert_eq!(ids, [serde_json::json!("household_cells")]);
     assert_eq!(tj["vector_layers"][0]["maxzoom"], 18);
 }
+
+/// The basemap's roads carry their grade, so the viewer draws tunnels
+/// dashed; its buildings carry their use.
+#[test]
+fn basemap_roads_carry_their_grade_and_buildings_their_use() {
+    use crate::domain::{Building, Grade, Road, RoadClass};
+    let mut dataset = data();
+    let line = |y: f64| geo_types::LineString::from(vec![(109.001, y), (109.009, y)]);
+    dataset.roads = vec![
+        Road {
+            id: 1,
+            class: RoadClass::Primary,
+            name: "延安东路".into(),
+            grade: Grade::Surface,
+            geometry: line(32.684),
+        },
+        Road {
+            id: 2,
+            class: RoadClass::Primary,
+            name: "延安东路隧道".into(),
+            grade: Grade::Tunnel,
+            geometry: line(32.6841),
+        },
+        Road {
+            id: 3,
+            class: RoadClass::Secondary,
+            name: "外白渡桥".into(),
+            grade: Grade::Bridge,
+            geometry: line(32.6842),
+        },
+    ];
+    dataset.buildings = vec![Building {
+        id: 1,
+        levels: Some(5),
+        height_m: None,
+        kind: "library".into(),
+        geometry: MultiPolygon(vec![polygon![
+            (x: 109.003, y: 32.683), (x: 109.004, y: 32.683), (x: 109.004, y: 32.6835), (x: 109.003, y: 32.6835)
+        ]]),
+    }];
+    let snapshot = Arc::new(Snapshot::build(dataset));
+    let t = decode(
+        &cache()
+            .get(
+                &snapshot,
+                Source::Basemap,
+                tile_at(15, 109.0035, 32.684),
+                &Scope::all(),
+            )
+            .0,
+    );
+    let values = |layer: &str, key: &str| -> Vec<String> {
+        let l = t.layers.iter().find(|l| l.name == layer).unwrap();
+        let mut out: Vec<String> = l
+            .features
+            .iter()
+            .filter_map(|f| {
+                f.tags.chunks(2).find_map(|kv| {
+                    (l.keys[kv[0] as usize] == key)
+                        .then(|| l.values[kv[1] as usize].string_value.clone())
+                        .flatten()
+                })
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    assert_eq!(values("roads", "grade"), ["bridge", "surface", "tunnel"]);
+    assert_eq!(values("buildings", "use"), ["civic"]);
+}

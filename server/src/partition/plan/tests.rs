@@ -121,6 +121,7 @@ fn road(id: i64, pts: &[(f64, f64)], class: RoadClass) -> Road {
         id,
         class,
         name: String::new(),
+        grade: crate::domain::Grade::Surface,
         geometry: LineString::from(pts.iter().map(|&(x, y)| deg(x, y)).collect::<Vec<_>>()),
     }
 }
@@ -291,6 +292,48 @@ fn hard_cases_concave_island_river_park_and_tower() {
     for lm in &p.levels {
         assert!(lm.pp_mean > 0.4, "{lm:?}");
     }
+}
+
+/// A tall building of 200 households spread over its floor plan is cut
+/// between households into several level-3 grids: each is reported as a
+/// tower, since all its households live in one building.
+#[test]
+fn grids_inside_one_building_are_reported_as_towers() {
+    let (region, roads, water, mut households) = hard_region();
+    let code = region.code;
+    // Block (3, 9), x 300-400 m, y 900-1000 m, becomes one building.
+    let block = square_deg(300.0, 900.0, 400.0, 1000.0);
+    households.retain(|h| !block.contains(&h.location));
+    for k in 0u32..200 {
+        let (lon, lat) = deg(
+            310.0 + f64::from(k % 20) * 4.0,
+            910.0 + f64::from(k / 20) * 8.0,
+        );
+        households.push(household(
+            1_000_000 + u64::from(k),
+            lon,
+            lat,
+            Some(77_777),
+            code,
+        ));
+    }
+    let ground = ground_of(&region, &roads, &water, &households);
+    let p = plan_region(&ground, &hard_settings(), None).unwrap();
+    let inside: Vec<&Grid> = p
+        .grids
+        .iter()
+        .filter(|g| g.level == Level::THREE && g.metrics.households > 0)
+        .filter(|g| {
+            households
+                .iter()
+                .filter(|h| g.geometry.contains(&h.location))
+                .all(|h| h.building == Some(77_777))
+        })
+        .collect();
+    assert!(inside.len() >= 3, "{} grids in the building", inside.len());
+    assert!(inside.iter().all(|g| g.metrics.tower));
+    // The 90-household tower of the hard region is one more.
+    assert_eq!(p.levels[2].towers, inside.len() + 1, "{:?}", p.levels[2]);
 }
 
 #[test]
@@ -597,4 +640,26 @@ fn the_unlocked_rest_of_a_parent_is_solved_again_and_locked_grids_stay() {
     let again = evaluate(ground, &s, &next, &planned.atoms).unwrap();
     assert_sound(&again, ground.region);
     assert_eq!(again.households, planned.households);
+}
+
+/// Tunnels run under the blocks: the ground a region is planned on leaves
+/// them out (no atom boundary, no barrier), bridges stay in.
+#[test]
+fn tunnels_are_left_out_of_the_ground_and_bridges_kept() {
+    let (region, mut roads, water, households) = hard_region();
+    let mut metro = road(9_001, &[(0.0, 0.0), (1200.0, 1200.0)], RoadClass::Railway);
+    metro.grade = crate::domain::Grade::Tunnel;
+    let mut bridge = road(9_002, &[(600.0, 100.0), (600.0, 300.0)], RoadClass::Primary);
+    bridge.grade = crate::domain::Grade::Bridge;
+    roads.extend([metro, bridge]);
+    let all = grounds(
+        std::slice::from_ref(&region),
+        &roads,
+        &water,
+        &households,
+        None,
+    );
+    let ids: Vec<i64> = all[0].roads.iter().map(|r| r.id).collect();
+    assert!(!ids.contains(&9_001));
+    assert!(ids.contains(&9_002));
 }

@@ -17,7 +17,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{Abort, Dataset, Dump, ImportCounts, Layer, Record, Result, Store, StoreError};
 use crate::domain::{
-    Atom, AtomKind, Building, GridCode, GridLabel, Household, ImportedGrid, Level, Plan,
+    Atom, AtomKind, Building, Grade, GridCode, GridLabel, Household, ImportedGrid, Level, Plan,
     PlanVersion, Region, RegionCode, Road, RoadClass, Water, WaterKind,
 };
 use crate::sealing::{KeyId, Sealer};
@@ -147,6 +147,7 @@ impl GeoPackage {
 
     fn migrate(&self) -> Result<()> {
         let mut c = self.lock();
+        migrate_road_grade(&c)?;
         Self::migrate_accounts(&mut c)?;
         personal::prepare(&mut c, &self.sealer.load())
     }
@@ -227,6 +228,24 @@ impl GeoPackage {
     }
 }
 
+/// Files written before roads had a grade get the column, every road at
+/// street level (which is how they were read).
+fn migrate_road_grade(c: &Connection) -> Result<()> {
+    let has: bool = c
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('roads') WHERE name = 'grade'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(sql("check roads.grade"))?
+        > 0;
+    if !has {
+        c.execute_batch("ALTER TABLE roads ADD COLUMN grade TEXT NOT NULL DEFAULT 'surface'")
+            .map_err(sql("migrate: roads.grade"))?;
+    }
+    Ok(())
+}
+
 /// Bounding box accumulator for gpkg_contents extents.
 #[derive(Default, Clone, Copy)]
 struct Extent(Option<[f64; 4]>);
@@ -278,14 +297,15 @@ fn insert(
             let g = Geometry::LineString(r.geometry.clone());
             ext.entry(Layer::Roads).or_default().add(blob::envelope(&g));
             tx.prepare_cached(
-                "INSERT OR REPLACE INTO roads (fid, geom, class, name) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO roads (fid, geom, class, name, grade) VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     opt_id(r.id),
                     blob::encode(&g),
                     r.class.as_str(),
-                    r.name
+                    r.name,
+                    r.grade.as_str()
                 ])
             })
             .map_err(sql(op))?;
@@ -471,7 +491,7 @@ fn load_all(c: &Connection, sealer: &Sealer) -> Result<Dataset> {
     }
     (d.households, d.people) = personal::load(c, sealer)?;
     let mut st = c
-        .prepare("SELECT fid, geom, class, name FROM roads ORDER BY fid")
+        .prepare("SELECT fid, geom, class, name, grade FROM roads ORDER BY fid")
         .map_err(sql(op))?;
     let mut rows = st.query([]).map_err(sql(op))?;
     while let Some(r) = rows.next().map_err(sql(op))? {
@@ -487,6 +507,10 @@ fn load_all(c: &Connection, sealer: &Sealer) -> Result<Dataset> {
             )?,
             class: RoadClass::parse(&class).ok_or_else(|| corrupt("roads.class", class.clone()))?,
             name: r.get(3).map_err(sql(op))?,
+            grade: {
+                let g: String = r.get(4).map_err(sql(op))?;
+                Grade::parse(&g).ok_or_else(|| corrupt("roads.grade", g))?
+            },
         });
     }
     let mut st = c
@@ -967,6 +991,25 @@ mod test {
         crate::store::suite::run_all(&a);
         let b = GeoPackage::open(dir.path().join("b.gpkg")).unwrap();
         crate::store::suite::restore_copies_everything(&a, &b);
+    }
+
+    #[test]
+    fn a_file_from_before_road_grades_opens_with_every_road_at_street_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.gpkg");
+        {
+            let s = GeoPackage::open(&path).unwrap();
+            s.import(&mut crate::store::suite::sample().into_iter().map(Ok))
+                .unwrap();
+            assert_eq!(s.load().unwrap().roads[0].grade, Grade::Bridge);
+            s.lock()
+                .execute_batch("ALTER TABLE roads DROP COLUMN grade")
+                .unwrap();
+        }
+        let s = GeoPackage::open(&path).unwrap();
+        let roads = s.load().unwrap().roads;
+        assert_eq!(roads.len(), 1);
+        assert_eq!(roads[0].grade, Grade::Surface);
     }
 
     #[test]

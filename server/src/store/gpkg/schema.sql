@@ -90,7 +90,9 @@ CREATE TABLE roads (
   fid INTEGER PRIMARY KEY AUTOINCREMENT,
   geom LINESTRING NOT NULL,
   class TEXT NOT NULL,
-  name TEXT NOT NULL
+  name TEXT NOT NULL,
+  -- surface, tunnel or bridge
+  grade TEXT NOT NULL DEFAULT 'surface'
 );
 CREATE TABLE buildings (
   fid INTEGER PRIMARY KEY AUTOINCREMENT,

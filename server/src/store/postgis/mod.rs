@@ -40,7 +40,7 @@ use tokio_postgres::{NoTls, Row};
 use super::{Abort, Dataset, Dump, ImportCounts, Layer, Record, Result, Store, StoreError};
 use crate::access::account::AuditEntry;
 use crate::domain::{
-    Atom, AtomKind, Building, GridCode, GridLabel, Household, ImportedGrid, Level, Plan,
+    Atom, AtomKind, Building, Grade, GridCode, GridLabel, Household, ImportedGrid, Level, Plan,
     PlanVersion, Region, RegionCode, Road, RoadClass, Water, WaterKind,
 };
 use crate::sealing::{KeyId, Sealer};
@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
         4,
         personal::SEALED_MIGRATION,
         include_str!("migrations/0004_sealed.sql"),
+    ),
+    (
+        5,
+        "road grade: surface, tunnel or bridge",
+        include_str!("migrations/0005_road_grade.sql"),
     ),
 ];
 
@@ -685,14 +690,17 @@ async fn insert(
         Record::Road(r) => {
             let st = c
                 .prepare_cached(
-                    "INSERT INTO roads (fid, geom, class, name) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (fid) DO UPDATE SET geom = excluded.geom, class = excluded.class, name = excluded.name",
+                    "INSERT INTO roads (fid, geom, class, name, grade) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (fid) DO UPDATE SET geom = excluded.geom, class = excluded.class, name = excluded.name, grade = excluded.grade",
                 )
                 .await
                 ?;
             let g = encode(&Geometry::LineString(r.geometry.clone()));
-            c.execute(&st, &[&r.id, &g, &r.class.as_str(), &r.name])
-                .await
+            c.execute(
+                &st,
+                &[&r.id, &g, &r.class.as_str(), &r.name, &r.grade.as_str()],
+            )
+            .await
         }
         Record::Building(b) => {
             let st = c
@@ -843,13 +851,15 @@ async fn load_all(c: &ClientWrapper, s: &Sealer) -> Result<Dataset> {
         });
     }
     (d.households, d.people) = personal::load(&**c, s).await?;
-    for r in &q("SELECT fid, geom, class, name FROM roads ORDER BY fid").await? {
+    for r in &q("SELECT fid, geom, class, name, grade FROM roads ORDER BY fid").await? {
         let class: String = col(r, 2, "roads.class")?;
+        let grade: String = col(r, 4, "roads.grade")?;
         d.roads.push(Road {
             id: col(r, 0, "roads.fid")?,
             geometry: linestring(col::<Geom>(r, 1, "roads.geom")?.0, "roads.geom")?,
             class: RoadClass::parse(&class).ok_or_else(|| corrupt("roads.class", &class))?,
             name: col(r, 3, "roads.name")?,
+            grade: Grade::parse(&grade).ok_or_else(|| corrupt("roads.grade", &grade))?,
         });
     }
     for r in &q("SELECT fid, geom, levels, height_m, kind FROM buildings ORDER BY fid").await? {
@@ -1416,7 +1426,8 @@ mod test {
                 (1, "layers and plans".to_string()),
                 (2, "accounts and the audit log".to_string()),
                 (3, "audit log archives".to_string()),
-                (4, "personal fields sealed".to_string())
+                (4, "personal fields sealed".to_string()),
+                (5, "road grade: surface, tunnel or bridge".to_string())
             ]
         );
         assert_eq!(again.load().unwrap().households.len(), 1);
