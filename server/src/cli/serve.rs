@@ -46,6 +46,40 @@ pub struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Threads for CPU-heavy requests (emergency areas and plans, coverage,
+    /// plan previews); default: one fewer than the cores, at least 1.
+    #[arg(long, value_name = "N")]
+    pub heavy_threads: Option<usize>,
+    /// Heavy requests that may wait per route class; more get 503 at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub heavy_queue: usize,
+    /// Seconds a heavy request may take, waiting included; then it is
+    /// stopped and answered 503 with Retry-After.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
+    pub heavy_deadline: std::time::Duration,
+    /// Seconds a client has to send a request's headers (and a TLS
+    /// handshake) once it started; then the connection is closed.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    pub header_timeout: std::time::Duration,
+    /// Seconds a keep-alive connection may sit idle between requests.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
+    pub idle_timeout: std::time::Duration,
+    /// Open connections per client address; newer ones are closed at once.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_connections_per_address: usize,
+    /// Open connections in all; default: the open-file limit less 256 kept
+    /// for the store and logs.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+}
+
+/// A duration in seconds (fractions allowed), more than zero.
+fn seconds(s: &str) -> Result<std::time::Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x > 0.0 && *x < 1e9)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("{s:?} is not a positive number of seconds"))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -103,7 +137,20 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let (audit_sink, audit_thread) = api::auth::audit_writer(store.clone());
     let policy = Arc::new(super::load_policy(&args.policy)?);
     let tiles = Arc::new(crate::tiles::TileCache::new(policy.clone()));
+    let heavy = {
+        let mut c = api::heavy::Config {
+            queue: args.heavy_queue,
+            deadline: args.heavy_deadline,
+            ..api::heavy::Config::default()
+        };
+        if let Some(n) = args.heavy_threads {
+            c.threads = n.max(1);
+        }
+        tracing::info!(threads = c.threads, queue = c.queue, deadline_ms = c.deadline.as_millis() as u64, "heavy pool");
+        api::heavy::HeavyPool::new(&c)
+    };
     let state = AppState {
+        heavy,
         tiles: tiles.clone(),
         policy,
         audit_sink: Some(audit_sink),
