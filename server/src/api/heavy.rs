@@ -334,7 +334,7 @@ fn worker(shared: &Shared, lane: Lane) {
 }
 
 /// Slow-lane threads yield the CPU to the async workers and the quick lane
-/// when both want it (nice 10: about a tenth of a core's share), so a
+/// when both want it (nice 19: a sixtieth of their share), so a
 /// flood of analyses cannot slow health checks or light requests.
 fn lower_priority() {
     #[cfg(target_os = "linux")]
@@ -342,7 +342,7 @@ fn lower_priority() {
     // passed. On Linux the nice value is per thread.
     unsafe {
         let tid = libc::gettid();
-        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
     }
 }
 

@@ -28,10 +28,10 @@ pub const HAZARD_AREA_KM2: f64 = 100.0;
 /// Vulnerable households one dispatch plan may pair. The flow's work
 /// grows with households × volunteers; a street's vulnerable households
 /// are a few hundred.
-pub const DISPATCH_HOUSEHOLDS: usize = 2_000;
+pub const DISPATCH_HOUSEHOLDS: usize = 1_000;
 
 /// Volunteers one dispatch plan may consider (in the area or within reach).
-pub const DISPATCH_VOLUNTEERS: usize = 1_000;
+pub const DISPATCH_VOLUNTEERS: usize = 500;
 
 /// `k` of `/api/emergency/nearest`: more than a dispatcher can call.
 pub const NEAREST_K: usize = 100;

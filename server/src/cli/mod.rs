@@ -54,6 +54,7 @@ pub enum Command {
 }
 
 mod accounts;
+mod connections;
 mod copy;
 mod coverage;
 mod emergency;

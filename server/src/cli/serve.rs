@@ -183,43 +183,47 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        // ring: pure Rust and C, no cmake, the smallest rustls provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-            .await
-            .with_context(|| {
-                format!(
-                    "reading TLS certificate {} and key {}",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
-        tracing::info!(%addr, "listening (TLS)");
-        println!("wangge listening on https://{addr}");
-        let handle = axum_server::Handle::new();
-        let h = handle.clone();
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-        });
-        axum_server::from_tcp_rustls(listener.into_std()?, config)?
-            .handle(handle)
-            .serve(service)
-            .await?;
-    } else {
-        tracing::info!(%addr, "listening");
-        // A fixed line on stdout so scripts and tests learn the port.
-        println!("wangge listening on http://{addr}");
-        // Answers are small and whole: send them at once, not after Nagle's wait.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
-    }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            // ring: pure Rust and C, no cmake, the smallest rustls provider.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            // Read by axum-server's loader (PEM chain and key, ALPN h2 and
+            // http/1.1); served by our own loop below.
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "reading TLS certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            Some(tokio_rustls::TlsAcceptor::from(config.get_inner()))
+        }
+        _ => None,
+    };
+    let bounds = super::connections::Bounds {
+        header_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
+        per_address: args.max_connections_per_address.max(1),
+        total: args
+            .max_connections
+            .unwrap_or_else(|| super::connections::default_total(256))
+            .max(1),
+    };
+    tracing::info!(
+        %addr,
+        tls = tls.is_some(),
+        header_timeout_ms = bounds.header_timeout.as_millis() as u64,
+        idle_timeout_ms = bounds.idle_timeout.as_millis() as u64,
+        per_address = bounds.per_address,
+        total = bounds.total,
+        "listening"
+    );
+    // A fixed line on stdout so scripts and tests learn the port.
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("wangge listening on {scheme}://{addr}");
+    super::connections::serve(listener, app, tls, bounds, shutdown_signal()).await;
     // The router (and with it every audit sender) is gone: flush the rest.
     let _ = tokio::task::spawn_blocking(move || audit_thread.join()).await;
     tracing::info!("shut down");
