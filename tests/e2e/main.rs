@@ -8,6 +8,7 @@ mod crs_reference;
 mod edits;
 mod emergency;
 mod estimate;
+mod heavy;
 mod http_api;
 mod import;
 mod ogc;

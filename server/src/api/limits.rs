@@ -140,6 +140,29 @@ pub fn check_bbox(b: &geo_types::Rect<f64>) -> Result<(), ApiError> {
     at_most_f64("bbox_span_deg", "the bbox's larger side (degrees)", BBOX_SPAN_DEG, span)
 }
 
+/// Positions (`[x, y]` arrays) in a JSON text, counted on the raw bytes:
+/// an opening bracket followed by a number. Far cheaper than parsing, so a
+/// huge polygon is refused before it is deserialized.
+pub fn positions_in(json: &[u8]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < json.len() {
+        if json[i] == b'[' {
+            let mut j = i + 1;
+            while j < json.len() && json[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            if j < json.len() && (json[j].is_ascii_digit() || json[j] == b'-' || json[j] == b'.') {
+                n += 1;
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    n
+}
+
 /// Points of a GeoJSON geometry, counted without building it.
 pub fn vertices(g: &geojson::GeometryValue) -> usize {
     use geojson::GeometryValue as G;
@@ -244,6 +267,13 @@ mod tests {
             panic!()
         };
         assert_eq!((b.status, b.limit), (413, "json_body_bytes"));
+    }
+
+    #[test]
+    fn positions_are_counted_on_the_raw_text() {
+        let body = br#"{"polygon":{"type":"Polygon","coordinates":[[[1,2],[ 3.5,4],[-1,2],[1,2]]]},"skills":["a"]}"#;
+        assert_eq!(positions_in(body), 4);
+        assert_eq!(positions_in(b"{}"), 0);
     }
 
     #[test]
