@@ -30,7 +30,13 @@ fn addr(server: &Server) -> SocketAddr {
 
 /// One request on a fresh connection: (status, headers, body, time to the
 /// whole answer). `Connection: close`, so the body ends with the stream.
-fn raw(server: &Server, method: &str, path: &str, token: &str, body: &[u8]) -> (u16, String, String, Duration) {
+fn raw(
+    server: &Server,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &[u8],
+) -> (u16, String, String, Duration) {
     let mut s = TcpStream::connect(addr(server)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     let head = format!(
@@ -45,7 +51,11 @@ fn raw(server: &Server, method: &str, path: &str, token: &str, body: &[u8]) -> (
     let took = t.elapsed();
     let text = String::from_utf8_lossy(&out).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     (status, head.to_ascii_lowercase(), body.to_string(), took)
 }
 
@@ -119,12 +129,48 @@ fn over_limit_requests() -> Vec<(&'static str, String, Vec<u8>, u16, &'static st
     let cap = json!({ "circle": circle(500), "capacity": 51 }).to_string();
     let far = json!({ "circle": circle(500), "max_distance_m": 20_000 }).to_string();
     vec![
-        ("POST", "/api/emergency/area".into(), many.into_bytes(), 422, "polygon_vertices"),
-        ("POST", "/api/emergency/plan".into(), wide.into_bytes(), 422, "hazard_area_km2"),
-        ("POST", "/api/emergency/plan".into(), cap.into_bytes(), 422, "capacity"),
-        ("POST", "/api/emergency/plan".into(), far.into_bytes(), 422, "max_distance_m"),
-        ("GET", format!("/api/emergency/nearest?lon={LON}&lat={LAT}&k=101"), Vec::new(), 422, "k"),
-        ("POST", "/api/emergency/area".into(), vec![b' '; 2 * 1024 * 1024], 413, "json_body_bytes"),
+        (
+            "POST",
+            "/api/emergency/area".into(),
+            many.into_bytes(),
+            422,
+            "polygon_vertices",
+        ),
+        (
+            "POST",
+            "/api/emergency/plan".into(),
+            wide.into_bytes(),
+            422,
+            "hazard_area_km2",
+        ),
+        (
+            "POST",
+            "/api/emergency/plan".into(),
+            cap.into_bytes(),
+            422,
+            "capacity",
+        ),
+        (
+            "POST",
+            "/api/emergency/plan".into(),
+            far.into_bytes(),
+            422,
+            "max_distance_m",
+        ),
+        (
+            "GET",
+            format!("/api/emergency/nearest?lon={LON}&lat={LAT}&k=101"),
+            Vec::new(),
+            422,
+            "k",
+        ),
+        (
+            "POST",
+            "/api/emergency/area".into(),
+            vec![b' '; 2 * 1024 * 1024],
+            413,
+            "json_body_bytes",
+        ),
     ]
 }
 
@@ -136,7 +182,9 @@ fn a_heavy_neighbour_leaves_health_and_nearest_fast() {
     let pid = server.child.id();
     let before = rss_kib(pid);
     let stop = Arc::new(AtomicBool::new(false));
-    let answers = Arc::new(Mutex::new(std::collections::BTreeMap::<String, usize>::new()));
+    let answers = Arc::new(Mutex::new(
+        std::collections::BTreeMap::<String, usize>::new(),
+    ));
     let heavy_done = Arc::new(AtomicUsize::new(0));
     std::thread::scope(|scope| {
         // Whatever happens here (a failed assertion too), the neighbours
@@ -163,7 +211,11 @@ fn a_heavy_neighbour_leaves_health_and_nearest_fast() {
                         }
                     };
                     assert!(matches!(status, 200 | 503), "{path}: {status}");
-                    *answers.lock().unwrap().entry(format!("{path} {status}")).or_default() += 1;
+                    *answers
+                        .lock()
+                        .unwrap()
+                        .entry(format!("{path} {status}"))
+                        .or_default() += 1;
                     done.fetch_add(1, Ordering::Relaxed);
                 }
             });
@@ -171,7 +223,10 @@ fn a_heavy_neighbour_leaves_health_and_nearest_fast() {
         // The pool is busy before anything is measured.
         let t = Instant::now();
         while ready(&server)["heavy"]["in_flight"].as_u64() == Some(0) {
-            assert!(t.elapsed() < Duration::from_secs(30), "heavy work never started");
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "heavy work never started"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         let rss = Arc::new(AtomicUsize::new(0));
@@ -206,7 +261,10 @@ fn a_heavy_neighbour_leaves_health_and_nearest_fast() {
         stop.store(true, Ordering::Relaxed);
         sampler.join().unwrap();
         let (h50, h99) = (percentile(&mut health, 0.5), percentile(&mut health, 0.99));
-        let (n50, n99) = (percentile(&mut nearest, 0.5), percentile(&mut nearest, 0.99));
+        let (n50, n99) = (
+            percentile(&mut nearest, 0.5),
+            percentile(&mut nearest, 0.99),
+        );
         let peak = rss.load(Ordering::Relaxed) as u64;
         println!(
             "heavy neighbour: /health p50 {h50:.1} ms p99 {h99:.1} ms; nearest p50 {n50:.1} ms p99 {n99:.1} ms; \
@@ -244,12 +302,25 @@ fn heavy_work_stops_at_its_deadline_when_queues_fill_and_when_the_client_leaves(
     assert_eq!(status, 503, "{body}");
     assert!(head.contains("retry-after: "), "{head}");
     assert!(body.contains("deadline"), "{body}");
-    assert!(took < Duration::from_secs(5), "answered at the deadline, not later: {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "answered at the deadline, not later: {took:?}"
+    );
     wait_idle(&server, "after the deadline");
     drop(server);
 
     // One slow thread, one waiting place: the third plan is refused at once.
-    let server = Server::start(&store, &["--heavy-deadline", "60", "--heavy-threads", "1", "--heavy-queue", "1"]);
+    let server = Server::start(
+        &store,
+        &[
+            "--heavy-deadline",
+            "60",
+            "--heavy-threads",
+            "1",
+            "--heavy-queue",
+            "1",
+        ],
+    );
     let mut streams = Vec::new();
     // The first runs, then the second waits.
     for (running, queued) in [(1, 0), (1, 1)] {
@@ -268,16 +339,28 @@ fn heavy_work_stops_at_its_deadline_when_queues_fill_and_when_the_client_leaves(
             if emergency["running"] == running && emergency["queued"] == queued {
                 break;
             }
-            assert!(t.elapsed() < Duration::from_secs(20), "expected {running} running, {queued} waiting: {r}");
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "expected {running} running, {queued} waiting: {r}"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
     let (status, head, body, took) = raw(&server, "POST", plan.0, &em, plan_body.as_bytes());
     assert_eq!(status, 503, "{body}");
-    assert!(head.contains("retry-after: ") && body.contains("queue"), "{head}{body}");
-    assert!(took < Duration::from_millis(500), "refused at once: {took:?}");
+    assert!(
+        head.contains("retry-after: ") && body.contains("queue"),
+        "{head}{body}"
+    );
+    assert!(
+        took < Duration::from_millis(500),
+        "refused at once: {took:?}"
+    );
     // Light requests are not behind them.
-    let (status, _, _) = server.get_as(&format!("/api/emergency/nearest?lon={LON}&lat={LAT}"), Some(&em));
+    let (status, _, _) = server.get_as(
+        &format!("/api/emergency/nearest?lon={LON}&lat={LAT}"),
+        Some(&em),
+    );
     assert_eq!(status, 200);
     // The clients leave: their work stops.
     drop(streams);
@@ -307,7 +390,10 @@ fn wait_idle(server: &Server, when: &str) {
             println!("heavy work stopped {when} within {:?}", t.elapsed());
             return;
         }
-        assert!(t.elapsed() < Duration::from_secs(5), "work still running {when}: {r}");
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "work still running {when}: {r}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -355,7 +441,12 @@ fn half_open_connections_from_one_address_are_capped_and_timed_out() {
     let store = crate::http_api::fixture(dir.path());
     let server = Server::start(
         &store,
-        &["--header-timeout", "2", "--max-connections-per-address", &CAP.to_string()],
+        &[
+            "--header-timeout",
+            "2",
+            "--max-connections-per-address",
+            &CAP.to_string(),
+        ],
     );
     let target = addr(&server);
     let from: SocketAddr = "127.0.0.2:0".parse().unwrap();
@@ -364,7 +455,9 @@ fn half_open_connections_from_one_address_are_capped_and_timed_out() {
         let flood = scope.spawn(|| {
             (0..FLOOD)
                 .map(|_| {
-                    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+                    let s =
+                        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+                            .unwrap();
                     s.bind(&from.into()).unwrap();
                     s.connect(&target.into()).unwrap();
                     let s: TcpStream = s.into();
@@ -386,17 +479,26 @@ fn half_open_connections_from_one_address_are_capped_and_timed_out() {
         "half-open flood: {FLOOD} connections in {flooded_in:?}; {open_now} still open 0.5 s later (cap {CAP}); /health p50 {:.1} ms p99 {h99:.1} ms",
         percentile(&mut health, 0.5)
     );
-    assert!(open_now <= CAP, "{open_now} open, over the cap of {CAP} per address");
+    assert!(
+        open_now <= CAP,
+        "{open_now} open, over the cap of {CAP} per address"
+    );
     assert!(h99 <= 50.0, "/health p99 {h99:.1} ms during the flood");
     // The ones held are closed after the header timeout (2 s).
     let t = Instant::now();
     loop {
         let open = socks.iter().filter(|s| !closed(s)).count();
         if open == 0 {
-            println!("half-open flood: the last closed {:?} after the flood", started.elapsed());
+            println!(
+                "half-open flood: the last closed {:?} after the flood",
+                started.elapsed()
+            );
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(8), "{open} half-open connections outlived the 2 s header timeout");
+        assert!(
+            t.elapsed() < Duration::from_secs(8),
+            "{open} half-open connections outlived the 2 s header timeout"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // And the server still answers.

@@ -166,7 +166,10 @@ impl HeavyPool {
         ] {
             for i in 0..n {
                 let shared = shared.clone();
-                let name = format!("heavy-{}-{i}", if lane == Lane::Slow { "slow" } else { "quick" });
+                let name = format!(
+                    "heavy-{}-{i}",
+                    if lane == Lane::Slow { "slow" } else { "quick" }
+                );
                 std::thread::Builder::new()
                     .name(name)
                     .spawn(move || worker(&shared, lane))
@@ -196,8 +199,13 @@ impl HeavyPool {
             if flag.is_cancelled() {
                 return;
             }
-            let out = std::panic::catch_unwind(AssertUnwindSafe(|| work(&flag)))
-                .unwrap_or_else(|_| Err(ApiError::Internal(format!("{} work panicked", class.name()))));
+            let out =
+                std::panic::catch_unwind(AssertUnwindSafe(|| work(&flag))).unwrap_or_else(|_| {
+                    Err(ApiError::Internal(format!(
+                        "{} work panicked",
+                        class.name()
+                    )))
+                });
             let _ = tx.send(out);
         });
         self.submit(class, job)?;
@@ -210,7 +218,11 @@ impl HeavyPool {
             ))),
             Err(_) => {
                 cancel.cancel();
-                tracing::warn!(class = class.name(), ms = self.deadline.as_millis() as u64, "heavy work passed its deadline");
+                tracing::warn!(
+                    class = class.name(),
+                    ms = self.deadline.as_millis() as u64,
+                    "heavy work passed its deadline"
+                );
                 Err(ApiError::Busy {
                     detail: format!(
                         "this {} request passed its deadline of {} ms and was stopped; ask for less (a smaller area) or try again later",
@@ -225,10 +237,18 @@ impl HeavyPool {
 
     fn submit(&self, class: Class, job: Job) -> Result<(), ApiError> {
         let i = class.index();
-        let mut q = self.shared.queues.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut q = self
+            .shared
+            .queues
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if q.waiting[i].len() >= self.shared.limit[i] {
             drop(q);
-            tracing::warn!(class = class.name(), limit = self.shared.limit[i], "heavy queue full: refused");
+            tracing::warn!(
+                class = class.name(),
+                limit = self.shared.limit[i],
+                "heavy queue full: refused"
+            );
             return Err(ApiError::Busy {
                 detail: format!(
                     "the server is busy: {} {} requests are already waiting (queue limit); try again in {RETRY_AFTER_SECS} s",
@@ -246,7 +266,11 @@ impl HeavyPool {
 
     /// Queue depths and work in flight, for `/health/ready`.
     pub fn load(&self) -> Load {
-        let q = self.shared.queues.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let q = self
+            .shared
+            .queues
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let classes: Vec<ClassLoad> = Class::ALL
             .iter()
             .map(|&c| ClassLoad {
@@ -257,7 +281,12 @@ impl HeavyPool {
             })
             .collect();
         drop(q);
-        let alive = self.shared.alive.iter().map(|a| a.load(Ordering::Relaxed)).sum();
+        let alive = self
+            .shared
+            .alive
+            .iter()
+            .map(|a| a.load(Ordering::Relaxed))
+            .sum();
         Load {
             in_flight: classes.iter().map(|c| c.running).sum(),
             classes,
@@ -269,7 +298,10 @@ impl HeavyPool {
 
     /// True while every lane has a thread to run its work.
     pub fn healthy(&self) -> bool {
-        self.shared.alive.iter().all(|a| a.load(Ordering::Relaxed) > 0)
+        self.shared
+            .alive
+            .iter()
+            .all(|a| a.load(Ordering::Relaxed) > 0)
     }
 }
 
@@ -277,7 +309,11 @@ impl Drop for HeavyPool {
     /// Tells the threads to end once their current work is done; waiting
     /// work is dropped (its handlers are gone).
     fn drop(&mut self) {
-        let mut q = self.shared.queues.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut q = self
+            .shared
+            .queues
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         q.closed = true;
         for w in &mut q.waiting {
             w.clear();
@@ -305,9 +341,15 @@ fn worker(shared: &Shared, lane: Lane) {
         lower_priority();
     }
     shared.alive[lane as usize].fetch_add(1, Ordering::Relaxed);
-    let classes: Vec<Class> = Class::ALL.into_iter().filter(|c| c.lane() == lane).collect();
+    let classes: Vec<Class> = Class::ALL
+        .into_iter()
+        .filter(|c| c.lane() == lane)
+        .collect();
     loop {
-        let mut q = shared.queues.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut q = shared
+            .queues
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (class, job) = loop {
             if q.closed {
                 shared.alive[lane as usize].fetch_sub(1, Ordering::Relaxed);
@@ -318,7 +360,8 @@ fn worker(shared: &Shared, lane: Lane) {
                 .map(|k| classes[(start + k) % classes.len()])
                 .find(|c| !q.waiting[c.index()].is_empty());
             if let Some(c) = found {
-                q.turn[lane as usize] = (classes.iter().position(|x| *x == c).unwrap_or(0) + 1) % classes.len();
+                q.turn[lane as usize] =
+                    (classes.iter().position(|x| *x == c).unwrap_or(0) + 1) % classes.len();
                 let job = q.waiting[c.index()].pop_front().expect("not empty");
                 shared.running[c.index()].fetch_add(1, Ordering::Relaxed);
                 break (c, job);
@@ -373,10 +416,14 @@ mod tests {
         let p = pool(2, 5_000);
         assert_eq!(p.run(Class::Emergency, |_| Ok(41 + 1)).await.unwrap(), 42);
         let e = p
-            .run(Class::Coverage, |_| -> Result<(), _> { Err(ApiError::BadRequest("no".into())) })
+            .run(Class::Coverage, |_| -> Result<(), _> {
+                Err(ApiError::BadRequest("no".into()))
+            })
             .await;
         assert!(matches!(e, Err(ApiError::BadRequest(_))));
-        let e = p.run(Class::Plans, |_| -> Result<(), _> { panic!("boom") }).await;
+        let e = p
+            .run(Class::Plans, |_| -> Result<(), _> { panic!("boom") })
+            .await;
         assert!(matches!(e, Err(ApiError::Internal(_))));
         assert!(p.healthy(), "a panic does not kill the thread");
     }

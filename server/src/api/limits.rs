@@ -89,7 +89,12 @@ impl OverLimit {
 }
 
 /// 422: `got` exceeds `max` for the limit `limit`; `what` says it in words.
-pub fn over(limit: &'static str, what: &str, max: impl Into<Value>, got: impl Into<Value>) -> ApiError {
+pub fn over(
+    limit: &'static str,
+    what: &str,
+    max: impl Into<Value>,
+    got: impl Into<Value>,
+) -> ApiError {
     let (max, got) = (max.into(), got.into());
     ApiError::OverLimit(OverLimit {
         status: 422,
@@ -106,7 +111,9 @@ pub fn body_too_large(got: Option<u64>) -> ApiError {
         Some(n) => format!(
             "the request body has {n} bytes, over the limit of {JSON_BODY_BYTES} (json_body_bytes)"
         ),
-        None => format!("the request body is over the limit of {JSON_BODY_BYTES} bytes (json_body_bytes)"),
+        None => format!(
+            "the request body is over the limit of {JSON_BODY_BYTES} bytes (json_body_bytes)"
+        ),
     };
     ApiError::OverLimit(OverLimit {
         status: 413,
@@ -118,7 +125,12 @@ pub fn body_too_large(got: Option<u64>) -> ApiError {
 }
 
 /// `Ok` when `got ≤ max`, else [`over`].
-pub fn at_most_usize(limit: &'static str, what: &str, max: usize, got: usize) -> Result<(), ApiError> {
+pub fn at_most_usize(
+    limit: &'static str,
+    what: &str,
+    max: usize,
+    got: usize,
+) -> Result<(), ApiError> {
     if got > max {
         return Err(over(limit, what, max, got));
     }
@@ -137,7 +149,12 @@ pub fn at_most_f64(limit: &'static str, what: &str, max: f64, got: f64) -> Resul
 /// A `bbox` wider or taller than [`BBOX_SPAN_DEG`].
 pub fn check_bbox(b: &geo_types::Rect<f64>) -> Result<(), ApiError> {
     let span = b.width().max(b.height());
-    at_most_f64("bbox_span_deg", "the bbox's larger side (degrees)", BBOX_SPAN_DEG, span)
+    at_most_f64(
+        "bbox_span_deg",
+        "the bbox's larger side (degrees)",
+        BBOX_SPAN_DEG,
+        span,
+    )
 }
 
 /// Positions (`[x, y]` arrays) in a JSON text, counted on the raw bytes:
@@ -187,15 +204,20 @@ pub fn area_km2(g: &geojson::GeometryValue) -> f64 {
     let ring = |r: &Vec<geojson::Position>| -> f64 {
         // Latitudes from the ring's first, so that the sum does not lean on
         // how far from the equator the ring is.
-        let lat0 = r.first().and_then(|p| p.as_slice().get(1)).copied().unwrap_or(0.0);
+        let lat0 = r
+            .first()
+            .and_then(|p| p.as_slice().get(1))
+            .copied()
+            .unwrap_or(0.0);
         let mut twice = 0.0;
         for w in r.windows(2) {
             let (a, b) = (w[0].as_slice(), w[1].as_slice());
             if a.len() < 2 || b.len() < 2 {
                 continue;
             }
-            let lat = ((a[1] + b[1]) / 2.0).to_radians();
-            twice += (b[0] - a[0]).to_radians() * lat.cos() * (b[1] + a[1] - 2.0 * lat0).to_radians();
+            let lat = a[1].midpoint(b[1]).to_radians();
+            twice +=
+                (b[0] - a[0]).to_radians() * lat.cos() * (b[1] + a[1] - 2.0 * lat0).to_radians();
         }
         (twice / 2.0).abs() * R_KM * R_KM
     };
@@ -259,7 +281,10 @@ mod tests {
             panic!("{e:?}")
         };
         assert_eq!(o.status, 422);
-        assert_eq!(o.members(), json!({"limit": "polygon_vertices", "max": 10, "got": 11}));
+        assert_eq!(
+            o.members(),
+            json!({"limit": "polygon_vertices", "max": 10, "got": 11})
+        );
         assert!(o.detail.contains("polygon_vertices"), "{}", o.detail);
         assert!(at_most_usize("k", "k", 10, 10).is_ok());
         assert!(at_most_f64("x", "x", 1.0, 1.0).is_ok());
@@ -281,6 +306,8 @@ mod tests {
         let ok = geo_types::Rect::new((116.0, 39.0), (117.0, 40.0));
         assert!(check_bbox(&ok).is_ok());
         let wide = geo_types::Rect::new((100.0, 39.0), (117.0, 40.0));
-        assert!(matches!(check_bbox(&wide), Err(ApiError::OverLimit(o)) if o.limit == "bbox_span_deg"));
+        assert!(
+            matches!(check_bbox(&wide), Err(ApiError::OverLimit(o)) if o.limit == "bbox_span_deg")
+        );
     }
 }

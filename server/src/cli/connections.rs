@@ -66,7 +66,11 @@ struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut open = self.caps.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut open = self
+            .caps
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(n) = open.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
@@ -80,7 +84,10 @@ impl Drop for Slot {
 impl Caps {
     /// A place for a new connection from `ip`, or `None` (over a cap).
     fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Slot> {
-        let mut open = self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = open.entry(ip).or_insert(0);
         let over_address = *n >= self.bounds.per_address;
         let over_total = self.total.load(Ordering::Relaxed) >= self.bounds.total;
@@ -103,8 +110,14 @@ impl Caps {
     /// A warning line, at most once a minute per address.
     fn warn(&self, ip: IpAddr, over_address: bool) {
         let now = Instant::now();
-        let mut warned = self.warned.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if warned.get(&ip).is_some_and(|t| now.duration_since(*t) < Duration::from_secs(60)) {
+        let mut warned = self
+            .warned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if warned
+            .get(&ip)
+            .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(60))
+        {
             return;
         }
         if warned.len() > 10_000 {
@@ -191,8 +204,14 @@ impl Activity {
             return Verdict::Wait(b.header_timeout);
         }
         let (due, verdict) = match self.head_from.load(Ordering::Relaxed) {
-            0 => (self.last.load(Ordering::Relaxed) + b.idle_timeout.as_millis() as u64, Verdict::Idle),
-            from => (from - 1 + b.header_timeout.as_millis() as u64, Verdict::Close),
+            0 => (
+                self.last.load(Ordering::Relaxed) + b.idle_timeout.as_millis() as u64,
+                Verdict::Idle,
+            ),
+            from => (
+                from - 1 + b.header_timeout.as_millis() as u64,
+                Verdict::Close,
+            ),
         };
         if now >= due {
             verdict
@@ -209,7 +228,11 @@ struct Tracked<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
@@ -220,7 +243,11 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let r = Pin::new(&mut self.inner).poll_write(cx, buf);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
             self.activity.wrote();
@@ -304,7 +331,12 @@ pub async fn serve(
             continue;
         };
         let _ = tcp.set_nodelay(true);
-        let (app, tls, bounds, stop) = (app.clone(), tls.clone(), caps.bounds.clone(), stop_rx.clone());
+        let (app, tls, bounds, stop) = (
+            app.clone(),
+            tls.clone(),
+            caps.bounds.clone(),
+            stop_rx.clone(),
+        );
         tasks.spawn(async move {
             connection(tcp, peer, app, tls, &bounds, stop).await;
             drop(slot);
@@ -317,7 +349,10 @@ pub async fn serve(
     })
     .await;
     if drained.is_err() {
-        tracing::warn!(open = tasks.len(), "connections still open after 10 s: closed");
+        tracing::warn!(
+            open = tasks.len(),
+            "connections still open after 10 s: closed"
+        );
         tasks.shutdown().await;
     }
 }
@@ -335,7 +370,9 @@ async fn connection(
     match tls {
         None => http(tcp, false, peer, app, bounds, stop).await,
         Some(acceptor) => {
-            let Ok(Ok(stream)) = tokio::time::timeout(bounds.header_timeout, acceptor.accept(tcp)).await else {
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(bounds.header_timeout, acceptor.accept(tcp)).await
+            else {
                 return;
             };
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
@@ -360,27 +397,42 @@ async fn http<S>(
         activity: activity.clone(),
     });
     let seen = activity.clone();
-    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-        req.extensions_mut().insert(ConnectInfo(peer));
-        seen.begin();
-        let guard = InFlight(seen.clone());
-        let answer = app.clone().oneshot(req.map(axum::body::Body::new));
-        async move {
-            let r = answer.await;
-            drop(guard);
-            r
-        }
-    });
+    let service =
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            seen.begin();
+            let guard = InFlight(seen.clone());
+            let answer = app.clone().oneshot(req.map(axum::body::Body::new));
+            async move {
+                let r = answer.await;
+                drop(guard);
+                r
+            }
+        });
     if h2 {
         let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .serve_connection(io, service);
-        watch(conn, &activity, bounds, &mut stop, |c| c.graceful_shutdown()).await;
+        watch(
+            conn,
+            &activity,
+            bounds,
+            &mut stop,
+            hyper::server::conn::http2::Connection::graceful_shutdown,
+        )
+        .await;
     } else {
         let conn = hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
             .serve_connection(io, service);
-        watch(conn, &activity, bounds, &mut stop, |c| c.graceful_shutdown()).await;
+        watch(
+            conn,
+            &activity,
+            bounds,
+            &mut stop,
+            hyper::server::conn::http1::Connection::graceful_shutdown,
+        )
+        .await;
     }
 }
 
@@ -458,19 +510,32 @@ mod tests {
         let a = Activity::new(false);
         assert!(matches!(a.verdict(&b), Verdict::Wait(d) if d <= b.header_timeout));
         std::thread::sleep(Duration::from_millis(120));
-        assert_eq!(a.verdict(&b), Verdict::Close, "no request head within the header timeout");
+        assert_eq!(
+            a.verdict(&b),
+            Verdict::Close,
+            "no request head within the header timeout"
+        );
         let a = Activity::new(false);
         a.read();
         a.begin();
         std::thread::sleep(Duration::from_millis(120));
-        assert!(matches!(a.verdict(&b), Verdict::Wait(_)), "in flight: no timeout");
+        assert!(
+            matches!(a.verdict(&b), Verdict::Wait(_)),
+            "in flight: no timeout"
+        );
         a.end();
-        assert!(matches!(a.verdict(&b), Verdict::Wait(d) if d > b.header_timeout), "idle, not a slow header");
+        assert!(
+            matches!(a.verdict(&b), Verdict::Wait(d) if d > b.header_timeout),
+            "idle, not a slow header"
+        );
         std::thread::sleep(Duration::from_millis(320));
         assert_eq!(a.verdict(&b), Verdict::Idle);
         let h2 = Activity::new(true);
         h2.read();
         std::thread::sleep(Duration::from_millis(120));
-        assert!(matches!(h2.verdict(&b), Verdict::Wait(_)), "HTTP/2 frames are not a slow header");
+        assert!(
+            matches!(h2.verdict(&b), Verdict::Wait(_)),
+            "HTTP/2 frames are not a slow header"
+        );
     }
 }
