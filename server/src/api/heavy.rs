@@ -165,6 +165,9 @@ impl HeavyPool {
             (Lane::Quick, config.quick_threads.max(1)),
         ] {
             for i in 0..n {
+                // Counted from the spawn: a thread at the lowest priority
+                // may wait a while for its first slice of CPU.
+                shared.alive[lane as usize].fetch_add(1, Ordering::Relaxed);
                 let shared = shared.clone();
                 let name = format!(
                     "heavy-{}-{i}",
@@ -337,10 +340,17 @@ impl Drop for StopOnDrop {
 
 /// One thread of a lane: takes the next job of its classes in turn.
 fn worker(shared: &Shared, lane: Lane) {
+    /// Uncounts the thread however it ends.
+    struct Alive<'a>(&'a AtomicUsize);
+    impl Drop for Alive<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    let _alive = Alive(&shared.alive[lane as usize]);
     if lane == Lane::Slow {
         lower_priority();
     }
-    shared.alive[lane as usize].fetch_add(1, Ordering::Relaxed);
     let classes: Vec<Class> = Class::ALL
         .into_iter()
         .filter(|c| c.lane() == lane)
@@ -352,7 +362,6 @@ fn worker(shared: &Shared, lane: Lane) {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (class, job) = loop {
             if q.closed {
-                shared.alive[lane as usize].fetch_sub(1, Ordering::Relaxed);
                 return;
             }
             let start = q.turn[lane as usize];

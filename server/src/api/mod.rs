@@ -238,6 +238,7 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
         ),
         None => api.fallback(viewer_missing),
     };
+    let app = app.layer(axum::middleware::from_fn_with_state(state, health_first));
     with_security_headers(app)
         .layer(DefaultBodyLimit::max(limits::JSON_BODY_BYTES))
         .layer(axum::middleware::from_fn(body_within_limit))
@@ -246,12 +247,12 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
             Duration::from_secs(60),
         ))
         .layer(axum::middleware::from_fn(access_log))
-        .layer(axum::middleware::from_fn_with_state(state, health_first))
 }
 
-/// `GET /health` answered before any other layer runs (no log line, no
-/// authentication, no store, no lock): it only reads the snapshot's
-/// generation, so nothing a request does can hold it up.
+/// `GET /health` answered before routing, authentication and the store
+/// (only the log line and the security headers wrap it): it reads the
+/// snapshot's generation and takes no lock, so nothing a request does can
+/// hold it up.
 async fn health_first(
     state: axum::extract::State<AppState>,
     req: axum::extract::Request,
