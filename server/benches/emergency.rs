@@ -104,7 +104,8 @@ fn main() {
         })
         .collect();
     let t = Instant::now();
-    let got = assign(&demands, vols.len(), 3);
+    let got =
+        assign(&demands, vols.len(), 3, &wangge::cancel::Cancel::never()).expect("never cancelled");
     println!(
         "dispatch plan, exact min-cost flow, 500 households × 2,000 volunteers (capacity 3): {:.3} s, {} served",
         t.elapsed().as_secs_f64(),

@@ -15,6 +15,7 @@
 //! - [`partition`]: atoms, the atom graph and the nested grid solver.
 //! - [`coverage`]: gaps, staffing, reach and roll-ups.
 //! - [`emergency`]: nearest reserve volunteers, hazard areas, dispatch.
+//! - [`cancel`]: the flag long computations check to stop early.
 //! - [`edit`]: plan edits and their validation.
 //! - [`access`]: users, roles, region scopes, personal-field projection.
 //! - [`sealing`]: personal fields encrypted at rest, the key and its
@@ -30,6 +31,7 @@
 
 pub mod access;
 pub mod api;
+pub mod cancel;
 pub mod cli;
 pub mod coverage;
 pub mod domain;

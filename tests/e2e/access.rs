@@ -21,6 +21,10 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
 {
     let mut m = HashMap::new();
     m.insert(("GET", "/health"), ("/health".into(), None, None));
+    m.insert(
+        ("GET", "/health/ready"),
+        ("/health/ready".into(), None, None),
+    );
     m.insert(("GET", "/api/version"), ("/api/version".into(), None, None));
     m.insert(
         ("GET", "/api/openapi.json"),

@@ -3,8 +3,8 @@
 
 mod access;
 mod anonymity;
-mod audit;
 mod at_rest;
+mod audit;
 mod common;
 mod coverage;
 mod crs_reference;
@@ -12,6 +12,7 @@ mod edits;
 mod emergency;
 mod estimate;
 mod hardening;
+mod heavy;
 mod http_api;
 mod import;
 mod ogc;

@@ -400,7 +400,10 @@ fn real_shanghai_tunnels_bound_no_atom_and_no_level1_grid() {
         "{out}"
     );
     assert!(out.contains("  494 pois (a layer not imported)"), "{out}");
-    assert!(out.contains("  16 roads: ferry (not a road we draw)"), "{out}");
+    assert!(
+        out.contains("  16 roads: ferry (not a road we draw)"),
+        "{out}"
+    );
     // The district cut to the extract, as scripts/bench does.
     let [west, south, east, north] = lines_bbox(&bund);
     let clip = format!("{west},{south},{east},{north}");

@@ -1,5 +1,6 @@
 //! Coverage of a region: figures and gaps. The analysis runs over the
-//! region's subtree within the caller's scope, off the async workers.
+//! region's subtree within the caller's scope, on the heavy pool (with its
+//! deadline and queue limit).
 
 use std::collections::HashMap;
 
@@ -9,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::error::ApiError;
+use super::heavy::Class;
+use super::limits;
 use super::state::{AppState, CallerOf};
 use crate::access::Caller;
 use crate::coverage::{export, Options, Report, Suggestion};
@@ -31,12 +34,16 @@ async fn analyse(
     };
     let suggest = match q.get("suggest") {
         None => 0,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= 200)
-            .ok_or_else(|| ApiError::BadRequest(format!("suggest={s:?}: 0 to 200")))?,
+        Some(s) => s.parse::<usize>().map_err(|_| {
+            ApiError::BadRequest(format!("suggest={s:?}: a whole number, 0 or more"))
+        })?,
     };
+    limits::at_most_usize(
+        "suggest",
+        "suggest (carer places)",
+        limits::COVERAGE_SUGGESTIONS,
+        suggest,
+    )?;
     let s = st.snapshot.load();
     if s.region(code, &caller.scope).is_none() {
         return Err(ApiError::NotFound(format!("region {code}")));
@@ -44,19 +51,24 @@ async fn analyse(
     let policy = st.policy.clone();
     let scope = caller.scope.clone();
     let tiles = st.tiles.clone();
-    tokio::task::spawn_blocking(move || {
-        let opts = Options {
-            by_road,
-            ..Options::default()
-        };
-        // Regions with a plan are analysed with its grids, shared with the
-        // tiles (evaluated once per plan version).
-        crate::coverage::region::analyse(&s, &policy, code, &scope, opts, suggest, &|r| {
-            tiles.plan_grids(&s, r)
+    st.heavy
+        .run(Class::Coverage, move |cancel| {
+            let opts = Options {
+                by_road,
+                cancel: cancel.clone(),
+                ..Options::default()
+            };
+            // Regions with a plan are analysed with its grids, shared with
+            // the tiles (evaluated once per plan version).
+            let out =
+                crate::coverage::region::analyse(&s, &policy, code, &scope, opts, suggest, &|r| {
+                    tiles.plan_grids(&s, r)
+                });
+            // A cancelled analysis stopped early: never answer with it.
+            cancel.check()?;
+            Ok(out)
         })
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))
+        .await
 }
 
 /// `GET /api/regions/{code}/coverage?format=json|csv|xlsx&by=road|line&suggest=N`

@@ -52,6 +52,14 @@ pub enum ApiError {
     /// A write that must name the version it builds on did not.
     #[error("{0}")]
     PreconditionRequired(String),
+    /// Asks for more than a limit of [`super::limits`] allows: 413 or 422
+    /// with `limit`, `max` and `got` in the problem document.
+    #[error("{0}")]
+    OverLimit(super::limits::OverLimit),
+    /// The server will not do this work now: the heavy-work queue is full,
+    /// or the work passed its deadline. 503 with `Retry-After` seconds.
+    #[error("{detail}")]
+    Busy { detail: String, retry_after: u64 },
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]
@@ -72,6 +80,10 @@ impl ApiError {
                 StatusCode::PRECONDITION_FAILED
             }
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            Self::OverLimit(o) => {
+                StatusCode::from_u16(o.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
             Self::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             Self::Store(StoreError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
@@ -84,7 +96,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         // Internal causes go to the log, never to the client.
-        let detail = if status == StatusCode::SERVICE_UNAVAILABLE {
+        let store_down = matches!(&self, Self::Store(StoreError::Unavailable { .. }));
+        let detail = if let Self::Busy { detail, .. } = &self {
+            detail.clone()
+        } else if store_down {
             tracing::error!(error = %self, "request failed: the store is unreachable");
             format!("the store is unreachable; try again in {STORE_RETRY_SECS} s")
         } else if status.is_server_error() {
@@ -99,12 +114,13 @@ impl IntoResponse for ApiError {
             "status": status.as_u16(),
             "detail": detail,
         });
-        if let (Self::Refused { extra, .. } | Self::Stale { extra, .. }, Some(b)) =
-            (&self, body.as_object_mut())
-        {
-            if let Some(extra) = extra.as_object() {
-                b.extend(extra.clone());
-            }
+        let extra = match &self {
+            Self::Refused { extra, .. } | Self::Stale { extra, .. } => Some(extra.clone()),
+            Self::OverLimit(o) => Some(o.members()),
+            _ => None,
+        };
+        if let (Some(serde_json::Value::Object(extra)), Some(b)) = (extra, body.as_object_mut()) {
+            b.extend(extra);
         }
         if let (Self::CountsOnly(_), Some(b)) = (&self, body.as_object_mut()) {
             b.insert("code".into(), json!("counts_only"));
@@ -115,10 +131,14 @@ impl IntoResponse for ApiError {
             body.to_string(),
         )
             .into_response();
-        if let Self::TooManyAttempts(secs) = self {
+        if let Self::TooManyAttempts(secs)
+        | Self::Busy {
+            retry_after: secs, ..
+        } = self
+        {
             resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if store_down {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, STORE_RETRY_SECS.into());
         }
@@ -129,5 +149,16 @@ impl IntoResponse for ApiError {
             );
         }
         resp
+    }
+}
+
+impl From<crate::cancel::Cancelled> for ApiError {
+    /// Work stops only when its deadline passed or its client left; the
+    /// latter never reads this.
+    fn from(_: crate::cancel::Cancelled) -> Self {
+        Self::Busy {
+            detail: "the work was stopped: it passed its deadline".into(),
+            retry_after: super::heavy::RETRY_AFTER_SECS,
+        }
     }
 }

@@ -7,7 +7,9 @@ pub mod coverage;
 mod edits;
 pub mod emergency;
 pub mod error;
+pub mod heavy;
 mod layers;
+pub mod limits;
 mod ogc;
 pub mod openapi;
 pub mod plans;
@@ -32,9 +34,6 @@ use tower_http::timeout::TimeoutLayer;
 pub use error::ApiError;
 pub use layers::parse_bbox;
 pub use state::{AppState, CallerOf, CallerScope};
-
-/// Largest request body accepted anywhere (uploads included).
-pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Who may call a route. Enforced before the handler runs, from this one
 /// table, so the access matrix test sees exactly what the router does.
@@ -84,8 +83,15 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "GET",
             "/health",
             Public,
-            "200 once the snapshot is loaded",
+            "200 once the snapshot is loaded; answered before anything else runs, so no request can hold it up",
             get(health),
+        ),
+        r(
+            "GET",
+            "/health/ready",
+            Public,
+            "ready for work: the snapshot's generation, queue depth and running work per heavy route class; 503 when not ready",
+            get(ready),
         ),
         r(
             "GET",
@@ -226,7 +232,7 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
             state.clone(),
             auth::authenticate,
         ))
-        .with_state(state);
+        .with_state(state.clone());
     let app = match viewer_dist.filter(|d| d.join("index.html").is_file()) {
         Some(dist) => api.fallback_service(
             ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html"))),
@@ -234,13 +240,49 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
         None => api.fallback(viewer_missing),
     };
     let app = app
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state, health_first))
+        .layer(DefaultBodyLimit::max(limits::JSON_BODY_BYTES))
+        .layer(axum::middleware::from_fn(body_within_limit))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
         .layer(axum::middleware::map_response(problems_only));
     with_security_headers(app, tls).layer(axum::middleware::from_fn(access_log))
+}
+
+/// `GET /health` answered before routing, authentication and the store
+/// (only cheap layers wrap it: body limits, timeout, problem mapping, the
+/// log line and the security headers): it reads the
+/// snapshot's generation and takes no lock, so nothing a request does can
+/// hold it up.
+async fn health_first(
+    state: axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if req.uri().path() == "/health" && req.method() == axum::http::Method::GET {
+        return health(state).await.into_response();
+    }
+    next.run(req).await
+}
+
+/// A body announced larger than [`limits::JSON_BODY_BYTES`] is refused
+/// before a byte of it is read (a 413 naming the limit); one that only
+/// turns out larger is cut by `DefaultBodyLimit` (see [`problems_only`]).
+async fn body_within_limit(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = announced.filter(|n| *n > limits::JSON_BODY_BYTES as u64) {
+        return limits::body_too_large(Some(n)).into_response();
+    }
+    next.run(req).await
 }
 
 /// One line per request: method, path, status and time taken; server
@@ -289,6 +331,10 @@ async fn problems_only(resp: axum::response::Response) -> axum::response::Respon
     let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
         .await
         .unwrap_or_default();
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        // The body limit, found while reading a body of unknown length.
+        return limits::body_too_large(None).into_response();
+    }
     let text = String::from_utf8_lossy(&bytes).trim().to_string();
     let detail = match status {
         s if s.is_server_error() => "internal error; the server log has the cause".to_string(),
@@ -365,6 +411,27 @@ fn with_security_headers(app: Router, tls: bool) -> Router {
 /// Answers 200 once the snapshot is loaded (the server binds only then).
 async fn health(state: axum::extract::State<AppState>) -> Json<serde_json::Value> {
     Json(json!({ "status": "ok", "generation": state.snapshot.load().generation }))
+}
+
+/// `GET /health/ready`: whether the server can take work, and how loaded
+/// its heavy pool is. 503 when a lane of the pool has no thread left.
+async fn ready(state: axum::extract::State<AppState>) -> axum::response::Response {
+    let s = state.snapshot.load();
+    let load = state.heavy.load();
+    let ready = state.heavy.healthy();
+    let body = json!({
+        "status": if ready { "ready" } else { "not ready" },
+        // The server binds only once the snapshot is loaded; every write
+        // swaps in a newer one (a higher generation) once committed.
+        "snapshot": { "loaded": true, "generation": s.generation },
+        "heavy": load,
+    });
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }
 
 async fn version(state: axum::extract::State<AppState>) -> Json<serde_json::Value> {

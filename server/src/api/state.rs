@@ -33,6 +33,8 @@ pub struct AppState {
     pub plans: Arc<super::plans::Plans>,
     /// Encoded vector tiles and the region grids they are cut from.
     pub tiles: Arc<crate::tiles::TileCache>,
+    /// Where CPU-heavy requests run, with deadlines and queue limits.
+    pub heavy: Arc<super::heavy::HeavyPool>,
     /// The batching audit writer, when the server runs one.
     pub audit_sink: Option<std::sync::mpsc::Sender<crate::access::account::AuditEntry>>,
 }

@@ -216,7 +216,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 &filter,
                 &caller,
                 &care_names(),
-            );
+                &crate::cancel::Cancel::never(),
+            )?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Command::Plan {
@@ -242,7 +243,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let area = req.area.parse().map_err(anyhow::Error::msg)?;
             let params = req.params().map_err(anyhow::Error::msg)?;
             let s = snapshot(&store)?;
-            let plan = area::plan(&s, &area, &params, &caller, &care_names());
+            let plan = area::plan(
+                &s,
+                &area,
+                &params,
+                &caller,
+                &care_names(),
+                &crate::cancel::Cancel::never(),
+            )
+            .map_err(crate::api::ApiError::from)
+            .map_err(anyhow::Error::msg)?;
             let at = crate::api::auth::timestamp(0);
             let text = match format.as_str() {
                 "json" => serde_json::to_string_pretty(&plan)?,

@@ -66,6 +66,7 @@ pub enum Command {
 
 mod accounts;
 mod audit;
+mod connections;
 mod copy;
 mod coverage;
 mod emergency;

@@ -58,6 +58,40 @@ pub struct Args {
     /// one file per run; see `wangge audit archive`).
     #[arg(long, requires = "audit_retention_days")]
     pub audit_archive_dir: Option<PathBuf>,
+    /// Threads for CPU-heavy requests (emergency areas and plans, coverage,
+    /// plan previews); default: one fewer than the cores, at least 1.
+    #[arg(long, value_name = "N")]
+    pub heavy_threads: Option<usize>,
+    /// Heavy requests that may wait per route class; more get 503 at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub heavy_queue: usize,
+    /// Seconds a heavy request may take, waiting included; then it is
+    /// stopped and answered 503 with Retry-After.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
+    pub heavy_deadline: std::time::Duration,
+    /// Seconds a client has to send a request's headers (and a TLS
+    /// handshake) once it started; then the connection is closed.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    pub header_timeout: std::time::Duration,
+    /// Seconds a keep-alive connection may sit idle between requests.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
+    pub idle_timeout: std::time::Duration,
+    /// Open connections per client address; newer ones are closed at once.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_connections_per_address: usize,
+    /// Open connections in all; default: the open-file limit less 256 kept
+    /// for the store and logs.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+}
+
+/// A duration in seconds (fractions allowed), more than zero.
+fn seconds(s: &str) -> Result<std::time::Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x > 0.0 && *x < 1e9)
+        .map(std::time::Duration::from_secs_f64)
+        .ok_or_else(|| format!("{s:?} is not a positive number of seconds"))
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -122,7 +156,25 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
     let policy = Arc::new(super::load_policy(&args.policy)?);
     let tiles = Arc::new(crate::tiles::TileCache::new(policy.clone()));
+    let heavy = {
+        let mut c = api::heavy::Config {
+            queue: args.heavy_queue,
+            deadline: args.heavy_deadline,
+            ..api::heavy::Config::default()
+        };
+        if let Some(n) = args.heavy_threads {
+            c.threads = n.max(1);
+        }
+        tracing::info!(
+            threads = c.threads,
+            queue = c.queue,
+            deadline_ms = c.deadline.as_millis() as u64,
+            "heavy pool"
+        );
+        api::heavy::HeavyPool::new(&c)
+    };
     let state = AppState {
+        heavy,
         tiles: tiles.clone(),
         policy,
         audit_sink: Some(audit_sink),
@@ -152,43 +204,47 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let service = app.into_make_service_with_connect_info::<SocketAddr>();
-    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        // ring: pure Rust and C, no cmake, the smallest rustls provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-            .await
-            .with_context(|| {
-                format!(
-                    "reading TLS certificate {} and key {}",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
-        tracing::info!(%addr, "listening (TLS)");
-        println!("wangge listening on https://{addr}");
-        let handle = axum_server::Handle::new();
-        let h = handle.clone();
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-        });
-        axum_server::from_tcp_rustls(listener.into_std()?, config)?
-            .handle(handle)
-            .serve(service)
-            .await?;
-    } else {
-        tracing::info!(%addr, "listening");
-        // A fixed line on stdout so scripts and tests learn the port.
-        println!("wangge listening on http://{addr}");
-        // Answers are small and whole: send them at once, not after Nagle's wait.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
-    }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            // ring: pure Rust and C, no cmake, the smallest rustls provider.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            // Read by axum-server's loader (PEM chain and key, ALPN h2 and
+            // http/1.1); served by our own loop below.
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "reading TLS certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            Some(tokio_rustls::TlsAcceptor::from(config.get_inner()))
+        }
+        _ => None,
+    };
+    let bounds = super::connections::Bounds {
+        header_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
+        per_address: args.max_connections_per_address.max(1),
+        total: args
+            .max_connections
+            .unwrap_or_else(|| super::connections::default_total(256))
+            .max(1),
+    };
+    tracing::info!(
+        %addr,
+        tls = tls.is_some(),
+        header_timeout_ms = bounds.header_timeout.as_millis() as u64,
+        idle_timeout_ms = bounds.idle_timeout.as_millis() as u64,
+        per_address = bounds.per_address,
+        total = bounds.total,
+        "listening"
+    );
+    // A fixed line on stdout so scripts and tests learn the port.
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("wangge listening on {scheme}://{addr}");
+    super::connections::serve(listener, app, tls, bounds, shutdown_signal()).await;
     // The router (and with it every audit sender) is gone: flush the rest.
     let _ = tokio::task::spawn_blocking(move || audit_thread.join()).await;
     tracing::info!("shut down");

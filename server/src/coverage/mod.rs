@@ -43,6 +43,10 @@ pub struct Options {
     pub cell_m: f64,
     /// Also measure reach along the road network (when roads are loaded).
     pub by_road: bool,
+    /// Once set, the long loops stop early and the analysis is partial:
+    /// whoever set it must discard the result.
+    #[serde(skip)]
+    pub cancel: crate::cancel::Cancel,
 }
 
 impl Default for Options {
@@ -52,6 +56,7 @@ impl Default for Options {
             tolerance_m2: 1.0,
             cell_m: 150.0,
             by_road: true,
+            cancel: crate::cancel::Cancel::never(),
         }
     }
 }
@@ -556,6 +561,9 @@ impl<'a> Analysis<'a> {
             .iter()
             .filter(|c| self.leaves.contains(c) || by_region.contains_key(c))
             .filter_map(|c| {
+                if self.opts.cancel.is_cancelled() {
+                    return None;
+                }
                 let r = &self.regions[*self.region_pos.get(c)?];
                 let grids = by_region.get(c).map_or(&[][..], Vec::as_slice);
                 let bbox = r.boundary.bounding_rect()?;
@@ -607,6 +615,9 @@ impl<'a> Analysis<'a> {
         for &i in which {
             if self.hh[i].care == 0 {
                 continue;
+            }
+            if self.opts.cancel.is_cancelled() {
+                return;
             }
             let carers = self.carers_of(i);
             let at = self.hh[i].at;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{area_contains, dispatch, Area, EmergencyIndex, Filter, Tally};
 use crate::access::projection::{project_household, project_person, shows, PersonalField};
 use crate::access::Caller;
+use crate::cancel::{Cancel, Cancelled};
 use crate::domain::{Household, Person};
 use crate::snapshot::Snapshot;
 
@@ -141,27 +142,49 @@ fn as_polygons(index: &EmergencyIndex, area: &Area) -> MultiPolygon<f64> {
     }
 }
 
-/// Households in the area (in scope), with their finest grid.
-fn households_in<'a>(
+/// Households in the area (in scope) that pass `keep`.
+fn households_matching<'a>(
     s: &'a Snapshot,
     area: &Area,
     caller: &Caller,
-) -> Vec<(&'a Household, Option<String>)> {
+    keep: impl Fn(&Household) -> bool,
+    cancel: &Cancel,
+) -> Result<Vec<&'a Household>, Cancelled> {
     let idx = &s.emergency;
     let Some(bb) = idx.area_bbox(area, 0.0) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let page = s.households.query(Some(bb), &caller.scope, 0, usize::MAX);
-    page.items
-        .into_iter()
-        .filter(|h| area_contains(idx, area, h.location.0))
-        .map(|h| {
-            let gb = geo_types::Rect::new(h.location.0, h.location.0);
-            let grids = s.grids.query(Some(gb), &caller.scope, 0, usize::MAX).items;
-            let g = super::grid_of(&[], grids.into_iter(), h.location).map(|g| g.code.0.clone());
-            (h, g)
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (i, h) in page.items.into_iter().enumerate() {
+        if i % 1024 == 0 {
+            cancel.check()?;
+        }
+        if keep(h) && area_contains(idx, area, h.location.0) {
+            out.push(h);
+        }
+    }
+    Ok(out)
+}
+
+/// Each household with its finest grid.
+fn with_grids<'a>(
+    s: &Snapshot,
+    hs: Vec<&'a Household>,
+    caller: &Caller,
+    cancel: &Cancel,
+) -> Result<Vec<(&'a Household, Option<String>)>, Cancelled> {
+    let mut out = Vec::with_capacity(hs.len());
+    for (i, h) in hs.into_iter().enumerate() {
+        if i % 256 == 0 {
+            cancel.check()?;
+        }
+        let gb = geo_types::Rect::new(h.location.0, h.location.0);
+        let grids = s.grids.query(Some(gb), &caller.scope, 0, usize::MAX).items;
+        let g = super::grid_of(&[], grids.into_iter(), h.location).map(|g| g.code.0.clone());
+        out.push((h, g));
+    }
+    Ok(out)
 }
 
 /// What a hazard area holds.
@@ -172,8 +195,10 @@ pub fn report(
     filter: &Filter,
     caller: &Caller,
     care_names: &[String],
-) -> AreaReport {
-    let hs = households_in(s, area, caller);
+    cancel: &Cancel,
+) -> Result<AreaReport, Cancelled> {
+    let hs = households_matching(s, area, caller, |_| true, cancel)?;
+    let hs = with_grids(s, hs, caller, cancel)?;
     let mut tally = Tally::default();
     for (h, g) in &hs {
         *tally.by_care.entry(h.care.0).or_default() += 1;
@@ -200,7 +225,8 @@ pub fn report(
             *in_area.entry(g.clone()).or_default() += 1;
         }
     }
-    let grids = s
+    let mut grids = Vec::new();
+    for g in s
         .grids
         .query(
             geo::BoundingRect::bounding_rect(&shape),
@@ -209,9 +235,12 @@ pub fn report(
             usize::MAX,
         )
         .items
-        .into_iter()
-        .filter(|g| g.geometry.intersects(&shape))
-        .map(|g| GridRow {
+    {
+        cancel.check()?;
+        if !g.geometry.intersects(&shape) {
+            continue;
+        }
+        grids.push(GridRow {
             code: g.code.0.clone(),
             level: g.level.get(),
             name: g.name.clone(),
@@ -221,21 +250,21 @@ pub fn report(
                 .filter(|p| p.grids.contains(&g.code) && caller.scope.contains_opt(p.region))
                 .map(|p| person_row(p, caller, 0.0, None))
                 .collect(),
-        })
-        .collect();
+        });
+    }
     let volunteers = s
         .emergency
         .volunteers_near(people, area, margin_m, filter, &caller.scope)
         .into_iter()
         .map(|f| person_row(&people[f.person], caller, f.straight_m, None))
         .collect();
-    AreaReport {
+    Ok(AreaReport {
         households_total: hs.len() as u64,
         tally,
         vulnerable,
         grids,
         volunteers,
-    }
+    })
 }
 
 /// How a plan is made.
@@ -252,6 +281,28 @@ pub struct PlanParams {
     pub filter: Filter,
     /// Walk along roads when loaded (else straight lines).
     pub walk: bool,
+    /// Most households one plan may pair (the work grows with their
+    /// number times the volunteers'): more is [`PlanError::TooMany`].
+    pub max_households: usize,
+    /// Most volunteers one plan may consider.
+    pub max_volunteers: usize,
+}
+
+/// Why no plan was made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
+    /// The area holds more than one plan may take; `limit` names it.
+    #[error(
+        "{got} {what} in one dispatch plan; at most {max}: make the area smaller or raise min_care"
+    )]
+    TooMany {
+        limit: &'static str,
+        what: &'static str,
+        max: usize,
+        got: usize,
+    },
 }
 
 impl Default for PlanParams {
@@ -263,6 +314,8 @@ impl Default for PlanParams {
             margin_m: 1000.0,
             filter: Filter::default(),
             walk: true,
+            max_households: usize::MAX,
+            max_volunteers: usize::MAX,
         }
     }
 }
@@ -307,22 +360,38 @@ pub fn plan(
     p: &PlanParams,
     caller: &Caller,
     care_names: &[String],
-) -> DispatchPlan {
+    cancel: &Cancel,
+) -> Result<DispatchPlan, PlanError> {
     let idx = &s.emergency;
     let people = s.people.items();
-    let mut hs: Vec<(&Household, Option<String>)> = households_in(s, area, caller)
-        .into_iter()
-        .filter(|(h, _)| h.care.0 >= p.min_care)
-        .collect();
-    hs.sort_by(|a, b| b.0.care.0.cmp(&a.0.care.0).then(a.0.id.cmp(&b.0.id)));
+    // Counted before anything costly is done for them.
+    let hs = households_matching(s, area, caller, |h| h.care.0 >= p.min_care, cancel)?;
+    if hs.len() > p.max_households {
+        return Err(PlanError::TooMany {
+            limit: "dispatch_households",
+            what: "households",
+            max: p.max_households,
+            got: hs.len(),
+        });
+    }
     let reach = p.margin_m.max(p.max_distance_m);
     let vols: Vec<usize> = idx
         .volunteers_near(people, area, reach, &p.filter, &caller.scope)
         .into_iter()
         .map(|f| f.person)
         .collect();
+    if vols.len() > p.max_volunteers {
+        return Err(PlanError::TooMany {
+            limit: "dispatch_volunteers",
+            what: "volunteers within reach",
+            max: p.max_volunteers,
+            got: vols.len(),
+        });
+    }
+    let mut hs = with_grids(s, hs, caller, cancel)?;
+    hs.sort_by(|a, b| b.0.care.0.cmp(&a.0.care.0).then(a.0.id.cmp(&b.0.id)));
     let hh: Vec<&Household> = hs.iter().map(|(h, _)| *h).collect();
-    let travel = idx.travel(people, &vols, &hh, p.max_distance_m, p.walk);
+    let travel = idx.travel(people, &vols, &hh, p.max_distance_m, p.walk, cancel)?;
     let demands: Vec<dispatch::Demand> = hh
         .iter()
         .zip(&travel)
@@ -331,7 +400,7 @@ pub fn plan(
             travel: t.clone(),
         })
         .collect();
-    let got = dispatch::assign(&demands, vols.len(), p.capacity);
+    let got = dispatch::assign(&demands, vols.len(), p.capacity, cancel)?;
 
     let mut routes: BTreeMap<usize, Route> = BTreeMap::new();
     let mut unserved = Vec::new();
@@ -369,7 +438,7 @@ pub fn plan(
                     };
                     let near = idx.volunteers_near(people, area, reach, &any, &caller.scope);
                     let loose: Vec<usize> = near.into_iter().map(|f| f.person).collect();
-                    let t = idx.travel(people, &loose, &[h], p.max_distance_m, p.walk);
+                    let t = idx.travel(people, &loose, &[h], p.max_distance_m, p.walk, cancel)?;
                     if t[0].is_empty() {
                         format!(
                             "no available reserve volunteer within {} m",
@@ -397,7 +466,7 @@ pub fn plan(
     routes.sort_by(|a, b| a.volunteer.id.cmp(&b.volunteer.id));
     let served = routes.iter().map(|r| r.households.len()).sum();
     let total = routes.iter().map(|r| r.travel_m).sum::<f64>();
-    DispatchPlan {
+    Ok(DispatchPlan {
         method: "exact: min-cost flow (successive shortest paths), most vulnerable first, then least total travel",
         capacity: p.capacity,
         max_distance_m: p.max_distance_m,
@@ -406,7 +475,7 @@ pub fn plan(
         total_travel_m: (total * 10.0).round() / 10.0,
         routes,
         unserved,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@
 
 use std::collections::BinaryHeap;
 
+use crate::cancel::{Cancel, Cancelled};
+
 /// One household to serve: its priority (higher first) and, per eligible
 /// volunteer, the travel in metres (`None` = out of reach).
 pub struct Demand {
@@ -19,11 +21,18 @@ pub struct Demand {
     pub travel: Vec<(usize, f64)>,
 }
 
-/// The flow's answer: for each demand, the volunteer it got.
-pub fn assign(demands: &[Demand], volunteers: usize, capacity: usize) -> Vec<Option<usize>> {
+/// The flow's answer: for each demand, the volunteer it got; or
+/// [`Cancelled`] when `cancel` is set before it is done (checked at every
+/// augmentation and every few thousand steps of each shortest path).
+pub fn assign(
+    demands: &[Demand],
+    volunteers: usize,
+    capacity: usize,
+    cancel: &Cancel,
+) -> Result<Vec<Option<usize>>, Cancelled> {
     let n = demands.len();
     if n == 0 || volunteers == 0 || capacity == 0 {
-        return vec![None; n];
+        return Ok(vec![None; n]);
     }
     let keep = n.div_ceil(capacity) + 1;
     let max_travel = demands
@@ -38,6 +47,7 @@ pub fn assign(demands: &[Demand], volunteers: usize, capacity: usize) -> Vec<Opt
         g.add(s, 1 + v, capacity as i64, 0.0);
     }
     for (i, d) in demands.iter().enumerate() {
+        cancel.check()?;
         let mut near: Vec<(usize, f64)> = d.travel.clone();
         near.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         near.truncate(keep);
@@ -47,13 +57,13 @@ pub fn assign(demands: &[Demand], volunteers: usize, capacity: usize) -> Vec<Opt
         }
         g.add(1 + volunteers + i, t, 1, 0.0);
     }
-    g.min_cost_flow(s, t);
-    (0..n)
+    g.min_cost_flow(s, t, cancel)?;
+    Ok((0..n)
         .map(|i| {
             let h = 1 + volunteers + i;
             g.edges_into(h).find(|e| e.flow > 0).map(|e| e.from - 1)
         })
-        .collect()
+        .collect())
 }
 
 struct Edge {
@@ -105,8 +115,9 @@ impl Graph {
             .filter(move |e| e.to == node && e.cap > 0)
     }
 
-    /// Augments along cheapest paths while they lower the cost.
-    fn min_cost_flow(&mut self, s: usize, t: usize) {
+    /// Augments along cheapest paths while they lower the cost; stops
+    /// with [`Cancelled`] as soon as `cancel` is seen set.
+    fn min_cost_flow(&mut self, s: usize, t: usize, cancel: &Cancel) -> Result<(), Cancelled> {
         let n = self.out.len();
         // Initial potentials: the graph is a DAG source → V → H → sink, so
         // one Bellman-Ford pass in edge order settles them.
@@ -125,11 +136,17 @@ impl Graph {
             }
         }
         loop {
+            cancel.check()?;
             let mut dist = vec![f64::INFINITY; n];
             let mut prev: Vec<Option<usize>> = vec![None; n];
             dist[s] = 0.0;
             let mut heap = BinaryHeap::from([State(0.0, s)]);
+            let mut steps = 0u32;
             while let Some(State(d, u)) = heap.pop() {
+                steps = steps.wrapping_add(1);
+                if steps % 4096 == 0 {
+                    cancel.check()?;
+                }
                 if d > dist[u] {
                     continue;
                 }
@@ -148,7 +165,7 @@ impl Graph {
                 }
             }
             if !dist[t].is_finite() {
-                break;
+                return Ok(());
             }
             for v in 0..n {
                 if dist[v].is_finite() {
@@ -163,7 +180,7 @@ impl Graph {
                 v = self.edges[ei].from;
             }
             if cost >= 0.0 {
-                break;
+                return Ok(());
             }
             let mut v = t;
             while let Some(ei) = prev[v] {
@@ -179,6 +196,58 @@ impl Graph {
 mod tests {
     use super::*;
 
+    fn run(ds: &[Demand], volunteers: usize, capacity: usize) -> Vec<Option<usize>> {
+        assign(ds, volunteers, capacity, &Cancel::never()).expect("never cancelled")
+    }
+
+    /// Every household in reach of every volunteer: the flow has `n`
+    /// augmentations over `n × v` edges, long enough to be stopped midway.
+    fn dense(n: usize, v: usize) -> Vec<Demand> {
+        (0..n)
+            .map(|i| Demand {
+                priority: (i % 3) as u8,
+                travel: (0..v)
+                    .map(|j| (j, ((i * 7919 + j * 104_729) % 5000) as f64))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_cancelled_flow_stops_at_once() {
+        let ds = dense(50, 10);
+        let cancel = Cancel::never();
+        cancel.cancel();
+        assert_eq!(assign(&ds, 10, 1, &cancel), Err(Cancelled));
+    }
+
+    #[test]
+    fn cancelling_midway_stops_a_long_flow_quickly() {
+        let ds = dense(3000, 400);
+        let cancel = Cancel::never();
+        let stopper = {
+            let cancel = cancel.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                cancel.cancel();
+                std::time::Instant::now()
+            })
+        };
+        let got = assign(&ds, 400, 1, &cancel);
+        let stopped = std::time::Instant::now();
+        let asked = stopper.join().unwrap();
+        assert_eq!(
+            got,
+            Err(Cancelled),
+            "3000 × 400 runs far longer than 100 ms"
+        );
+        let late = stopped.saturating_duration_since(asked);
+        assert!(
+            late < std::time::Duration::from_millis(500),
+            "stopped {late:?} after being asked"
+        );
+    }
+
     fn d(priority: u8, travel: &[(usize, f64)]) -> Demand {
         Demand {
             priority,
@@ -192,7 +261,7 @@ mod tests {
         // household 1 to volunteer 1 (100 m): 101 m. The optimum is 0→1,
         // 1→0: 2 + 3 = 5 m.
         let ds = [d(1, &[(0, 1.0), (1, 2.0)]), d(1, &[(0, 3.0), (1, 100.0)])];
-        assert_eq!(assign(&ds, 2, 1), vec![Some(1), Some(0)]);
+        assert_eq!(run(&ds, 2, 1), vec![Some(1), Some(0)]);
     }
 
     #[test]
@@ -200,12 +269,12 @@ mod tests {
         // One volunteer with room for one: the 连心户 (priority 2) is served
         // although the 关心户 is nearer.
         let ds = [d(1, &[(0, 10.0)]), d(2, &[(0, 900.0)])];
-        assert_eq!(assign(&ds, 1, 1), vec![None, Some(0)]);
+        assert_eq!(run(&ds, 1, 1), vec![None, Some(0)]);
         // Room for two: both.
-        assert_eq!(assign(&ds, 1, 2), vec![Some(0), Some(0)]);
+        assert_eq!(run(&ds, 1, 2), vec![Some(0), Some(0)]);
         // Unreachable households stay unserved.
         let ds = [d(1, &[]), d(1, &[(0, 5.0)])];
-        assert_eq!(assign(&ds, 1, 3), vec![None, Some(0)]);
+        assert_eq!(run(&ds, 1, 3), vec![None, Some(0)]);
     }
 
     #[test]
@@ -230,7 +299,7 @@ mod tests {
                     travel,
                 });
             }
-            let got = assign(&ds, v, 2);
+            let got = run(&ds, v, 2);
             let cost = |a: &[Option<usize>]| -> (usize, f64) {
                 let served = a.iter().filter(|x| x.is_some()).count();
                 let m: f64 = a

@@ -333,7 +333,8 @@ impl EmergencyIndex {
     }
 
     /// Travel in metres from each volunteer to each household (walking
-    /// when possible, else straight), within `limit_m`.
+    /// when possible, else straight), within `limit_m`; one walk search per
+    /// household, each preceded by a look at `cancel`.
     pub fn travel(
         &self,
         people: &[Person],
@@ -341,14 +342,17 @@ impl EmergencyIndex {
         hh: &[&Household],
         limit_m: f64,
         walk: bool,
-    ) -> Vec<Vec<(usize, f64)>> {
+        cancel: &crate::cancel::Cancel,
+    ) -> Result<Vec<Vec<(usize, f64)>>, crate::cancel::Cancelled> {
         let net = self.network.as_ref().filter(|_| walk);
         hh.iter()
             .map(|h| {
+                cancel.check()?;
                 let q = self.proj.forward(h.location.0);
                 let from = net.and_then(|n| n.snap(q).map(|s| (n, s)));
                 let dist = from.as_ref().map(|(n, s)| n.distances(s, limit_m));
-                vols.iter()
+                Ok(vols
+                    .iter()
                     .enumerate()
                     .filter_map(|(j, &v)| {
                         let p = self.proj.forward(people[v].home.0);
@@ -362,7 +366,7 @@ impl EmergencyIndex {
                         };
                         (m <= limit_m).then_some((j, m))
                     })
-                    .collect()
+                    .collect())
             })
             .collect()
     }
