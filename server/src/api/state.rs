@@ -39,6 +39,34 @@ pub struct AppState {
     pub audit_sink: Option<std::sync::mpsc::Sender<crate::access::account::AuditEntry>>,
 }
 
+impl AppState {
+    /// The state of a server over `store`, serving `snapshot`: no public
+    /// map, plain HTTP, audit lines written at once (no batching writer).
+    /// `wangge serve` sets those fields after; tests and the in-process
+    /// fuzz target use it as it is.
+    pub fn new(
+        store: Arc<dyn crate::store::Backend>,
+        snapshot: crate::snapshot::Snapshot,
+        policy: Arc<crate::domain::Policy>,
+        heavy: Arc<super::heavy::HeavyPool>,
+    ) -> Self {
+        Self {
+            store: store.clone(),
+            accounts: store,
+            snapshot: Arc::new(SnapshotCell::new(snapshot)),
+            logins: Arc::default(),
+            anonymous: None,
+            secure_cookies: false,
+            auth_cache: Arc::default(),
+            tiles: Arc::new(crate::tiles::TileCache::new(policy.clone())),
+            policy,
+            plans: Arc::default(),
+            heavy,
+            audit_sink: None,
+        }
+    }
+}
+
 /// The authenticated caller, put in the request by [`super::auth`] before
 /// any handler runs. Handlers take it and pass it into the core.
 #[derive(Debug, Clone)]

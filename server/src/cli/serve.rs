@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::access::{Caller, Role};
 use crate::api::{self, AppState};
-use crate::snapshot::{Snapshot, SnapshotCell};
+use crate::snapshot::Snapshot;
 use crate::store::postgis;
 
 /// Arguments of `wangge serve`.
@@ -155,7 +155,6 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         super::audit::archive_daily(store.clone(), days, dir);
     }
     let policy = Arc::new(super::load_policy(&args.policy)?);
-    let tiles = Arc::new(crate::tiles::TileCache::new(policy.clone()));
     let heavy = {
         let mut c = api::heavy::Config {
             queue: args.heavy_queue,
@@ -174,19 +173,17 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         api::heavy::HeavyPool::new(&c)
     };
     let state = AppState {
-        heavy,
-        tiles: tiles.clone(),
-        policy,
         audit_sink: Some(audit_sink),
-        plans: Arc::default(),
-        auth_cache: Arc::default(),
-        store: store.clone(),
-        accounts: store.clone(),
-        snapshot: Arc::new(SnapshotCell::new(snapshot)),
-        logins: Arc::default(),
         anonymous,
         secure_cookies: args.tls_cert.is_some(),
+        ..AppState::new(
+            store.clone(),
+            snapshot,
+            policy,
+            heavy,
+        )
     };
+    let tiles = state.tiles.clone();
     {
         // Plan grids evaluated before the first map asks for them.
         let snapshot = state.snapshot.load();

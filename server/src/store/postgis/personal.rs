@@ -491,6 +491,6 @@ mod test {
         let (name, phone, _, flags, index) = cells(&url);
         assert!(is_sealed(&name) && is_sealed(&phone) && is_sealed(&flags));
         assert_eq!(index, s.phone_index("13812345678"));
-        assert_eq!(pg.migrations().unwrap().len(), 3);
+        assert_eq!(pg.migrations().unwrap().len(), MIGRATIONS.len());
     }
 }
