@@ -455,18 +455,27 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_refuses_at_once_and_other_classes_still_run() {
         let p = pool(1, 10_000);
-        // One running, one waiting: the class is full.
+        // Waits (bounded) until the pool shows what the test set up.
+        async fn until(p: &HeavyPool, what: &str, ok: impl Fn(&Load) -> bool) {
+            let t = std::time::Instant::now();
+            while !ok(&p.load()) {
+                assert!(t.elapsed() < Duration::from_secs(30), "never {what}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        let coverage = |l: &Load| l.classes[Class::Coverage.index()].clone();
+        // One running (started before the next is sent, whatever order
+        // the runtime polls them in), one waiting: the class is full.
         let running = tokio::spawn({
             let p = p.clone();
             async move { p.run(Class::Coverage, spin).await }
         });
+        until(&p, "running", |l| coverage(l).running == 1).await;
         let waiting = tokio::spawn({
             let p = p.clone();
             async move { p.run(Class::Coverage, |_| Ok(())).await }
         });
-        while p.load().classes[Class::Coverage.index()].queued == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        until(&p, "queued", |l| coverage(l).queued == 1).await;
         let t = std::time::Instant::now();
         let e = p.run(Class::Coverage, |_| Ok(())).await;
         assert!(matches!(e, Err(ApiError::Busy { .. })), "{e:?}");
