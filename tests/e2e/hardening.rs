@@ -236,9 +236,14 @@ fn every_error_status_is_a_problem_document() {
     // the body meets a broken pipe): headers only, over a raw socket.
     {
         use std::io::{Read, Write};
-        let addr = s.url("/").trim_start_matches("http://").trim_end_matches('/').to_string();
+        let addr = s
+            .url("/")
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
         let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
-        tcp.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
         write!(
             tcp,
             "POST /api/emergency/area HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\n\
@@ -256,7 +261,10 @@ fn every_error_status_is_a_problem_document() {
                 Ok(n) => answer.extend_from_slice(&buf[..n]),
             }
             let text = String::from_utf8_lossy(&answer);
-            if text.split_once("\r\n\r\n").is_some_and(|(_, b)| b.contains('}')) {
+            if text
+                .split_once("\r\n\r\n")
+                .is_some_and(|(_, b)| b.contains('}'))
+            {
                 break;
             }
         }
@@ -264,7 +272,10 @@ fn every_error_status_is_a_problem_document() {
         assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
         let (head, text) = answer.split_once("\r\n\r\n").unwrap();
         let head = head.to_ascii_lowercase().replace("\r\n", "\n");
-        assert!(head.contains("content-type: application/problem+json"), "{head}");
+        assert!(
+            head.contains("content-type: application/problem+json"),
+            "{head}"
+        );
         assert!(text.contains("json_body_bytes"), "{text}");
     }
     for (method, path, headers, body, want) in cases {

@@ -111,7 +111,6 @@ fn search_finds_grids_anywhere_and_addresses_as_each_role_sees_them() {
     for bad in [
         "/api/search",
         "/api/search?q=%20",
-        "/api/search?q=a&limit=1000",
         "/api/search?q=a&limit=x",
         long.as_str(),
     ] {
@@ -122,6 +121,17 @@ fn search_finds_grids_anywhere_and_addresses_as_each_role_sees_them() {
             "{bad}: {ctype}"
         );
     }
+    // Over the page limit: 422 naming the limit.
+    let (status, v, _) = server.get_as("/api/search?q=a&limit=1000", Some(&office));
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(
+        (v["limit"].as_str(), v["max"].as_u64()),
+        (Some("search_results"), Some(100)),
+        "{v}"
+    );
+    let (status, v, _) = server.get_as("/api/layers/roads?limit=10001", Some(&office));
+    assert_eq!(status, 422, "{v}");
+    assert_eq!(v["limit"], "page_items", "{v}");
     let (status, _, _) = server.get_as(&q(&grid), None);
     assert_eq!(status, 401);
     // Full addresses shown are audited.

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::auth::{entry, timestamp, Authenticated};
 use super::error::ApiError;
+use super::heavy::Class;
 use super::plans::evaluated;
 use super::state::{AppState, CallerOf};
 use crate::access::account::AuditEntry;
@@ -242,19 +243,20 @@ async fn edited(
             }
             let (rp, plan, locked) = (rp.clone(), plan.clone(), rules.locked.clone());
             let settings = crate::partition::plan::Settings::from_policy(&st.policy);
-            let next = tokio::task::spawn_blocking(move || {
-                crate::partition::plan::resolve(
-                    &rp,
-                    &plan,
-                    &settings,
-                    usize::from(level) - 1,
-                    g,
-                    &locked,
-                )
-            })
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::BadRequest(format!("re-solving under {parent}: {e}")))?;
+            let next = st
+                .heavy
+                .blocking(Class::Plans, move || {
+                    crate::partition::plan::resolve(
+                        &rp,
+                        &plan,
+                        &settings,
+                        usize::from(level) - 1,
+                        g,
+                        &locked,
+                    )
+                })
+                .await?
+                .map_err(|e| ApiError::BadRequest(format!("re-solving under {parent}: {e}")))?;
             return Ok(Outcome {
                 plan: next,
                 added: Vec::new(),
@@ -289,25 +291,26 @@ async fn edited(
             let s = st.snapshot.load();
             let settings = crate::partition::plan::Settings::from_policy(&st.policy);
             let plan = plan.clone();
-            let sp = tokio::task::spawn_blocking(move || {
-                let atoms = s
-                    .plan_atoms(&plan)
-                    .ok_or(crate::partition::plan::SplitError::Plan(
-                        crate::partition::plan::PlanError::Mismatch,
-                    ))?;
-                let ground = s.ground(plan.version.region).ok_or(
-                    crate::partition::plan::SplitError::Plan(
-                        crate::partition::plan::PlanError::EmptyRegion(plan.version.region),
-                    ),
-                )?;
-                crate::partition::plan::split(&ground, &settings, &plan, &atoms, g, &line)
-            })
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::Refused {
-                detail: e.to_string(),
-                extra: json!({ "rule": "split", "grid": grid, "atoms": [], "geometry": null }),
-            })?;
+            let sp = st
+                .heavy
+                .blocking(Class::Plans, move || {
+                    let atoms =
+                        s.plan_atoms(&plan)
+                            .ok_or(crate::partition::plan::SplitError::Plan(
+                                crate::partition::plan::PlanError::Mismatch,
+                            ))?;
+                    let ground = s.ground(plan.version.region).ok_or(
+                        crate::partition::plan::SplitError::Plan(
+                            crate::partition::plan::PlanError::EmptyRegion(plan.version.region),
+                        ),
+                    )?;
+                    crate::partition::plan::split(&ground, &settings, &plan, &atoms, g, &line)
+                })
+                .await?
+                .map_err(|e| ApiError::Refused {
+                    detail: e.to_string(),
+                    extra: json!({ "rule": "split", "grid": grid, "atoms": [], "geometry": null }),
+                })?;
             return Ok(Outcome {
                 plan: sp.plan,
                 added: sp.added,
@@ -565,36 +568,37 @@ async fn regrade(
     let policy = st.policy.clone();
     let plan = out.plan.clone();
     let added = out.added.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut by_id: std::collections::HashMap<crate::domain::AtomId, crate::domain::Atom> =
-            added.into_iter().map(|a| (a.id, a)).collect();
-        let mut shown = plan.clone();
-        shown.atoms.retain(|id| !by_id.contains_key(id));
-        let known = s.plan_atoms(&shown).unwrap_or_default();
-        for a in known {
-            by_id.insert(a.id, a);
-        }
-        let atoms: Option<Vec<_>> = plan.atoms.iter().map(|id| by_id.get(id).cloned()).collect();
-        let atoms = atoms.ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "some atoms of the plan are gone: a plan generated afresh cut region {} again",
-                plan.version.region
-            ))
-        })?;
-        let ground = s
-            .ground(plan.version.region)
-            .ok_or_else(|| ApiError::NotFound(format!("region {}", plan.version.region)))?;
-        crate::partition::plan::evaluate(
-            &ground,
-            &crate::partition::plan::Settings::from_policy(&policy),
-            &plan,
-            &atoms,
-        )
-        .map(Some)
-        .map_err(|e| ApiError::BadRequest(format!("the edited plan: {e}")))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
+    st.heavy
+        .blocking(Class::Plans, move || {
+            let mut by_id: std::collections::HashMap<crate::domain::AtomId, crate::domain::Atom> =
+                added.into_iter().map(|a| (a.id, a)).collect();
+            let mut shown = plan.clone();
+            shown.atoms.retain(|id| !by_id.contains_key(id));
+            let known = s.plan_atoms(&shown).unwrap_or_default();
+            for a in known {
+                by_id.insert(a.id, a);
+            }
+            let atoms: Option<Vec<_>> =
+                plan.atoms.iter().map(|id| by_id.get(id).cloned()).collect();
+            let atoms = atoms.ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "some atoms of the plan are gone: a plan generated afresh cut region {} again",
+                    plan.version.region
+                ))
+            })?;
+            let ground = s
+                .ground(plan.version.region)
+                .ok_or_else(|| ApiError::NotFound(format!("region {}", plan.version.region)))?;
+            crate::partition::plan::evaluate(
+                &ground,
+                &crate::partition::plan::Settings::from_policy(&policy),
+                &plan,
+                &atoms,
+            )
+            .map(Some)
+            .map_err(|e| ApiError::BadRequest(format!("the edited plan: {e}")))
+        })
+        .await?
 }
 
 /// `POST /api/plans/{id}/preview`: the figures after an edit, nothing saved.
@@ -903,21 +907,22 @@ pub async fn from_grids(
     let widths = st.policy.code_widths;
     let s2 = s.clone();
     let rp2 = rp.clone();
-    let snapped = tokio::task::spawn_blocking(move || {
-        let drawn: Vec<&crate::domain::ImportedGrid> = s2
-            .grids
-            .items()
-            .iter()
-            .filter(|g| g.region == region)
-            .collect();
-        let ground = s2
-            .ground(region)
-            .ok_or(crate::partition::plan::PlanError::EmptyRegion(region))?;
-        crate::partition::plan::snap(&rp2, &ground, &drawn, widths)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::BadRequest(format!("snapping the grids of region {region}: {e}")))?;
+    let snapped = st
+        .heavy
+        .blocking(Class::Plans, move || {
+            let drawn: Vec<&crate::domain::ImportedGrid> = s2
+                .grids
+                .items()
+                .iter()
+                .filter(|g| g.region == region)
+                .collect();
+            let ground = s2
+                .ground(region)
+                .ok_or(crate::partition::plan::PlanError::EmptyRegion(region))?;
+            crate::partition::plan::snap(&rp2, &ground, &drawn, widths)
+        })
+        .await?
+        .map_err(|e| ApiError::BadRequest(format!("snapping the grids of region {region}: {e}")))?;
     let mut next = snapped.plan;
     let message = body
         .and_then(|b| b.0.message)

@@ -15,8 +15,6 @@ use crate::store::Record;
 
 /// Features per page when the caller does not say.
 const DEFAULT_LIMIT: usize = 1000;
-/// Most features one page may hold.
-const MAX_LIMIT: usize = 10_000;
 
 fn layer(name: &str) -> Result<Layer, ApiError> {
     Layer::parse(name).ok_or_else(|| {
@@ -113,7 +111,13 @@ pub async fn items(
     let layer = layer(&name)?;
     check_listable(&st, &caller, layer)?;
     let bbox = q.get("bbox").map(|s| parse_bbox(s)).transpose()?;
-    let limit = parse_usize(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
+    let limit = parse_usize(&q, "limit", DEFAULT_LIMIT, usize::MAX)?;
+    super::limits::at_most_usize(
+        "page_items",
+        "features per page (limit)",
+        super::limits::PAGE_ITEMS,
+        limit,
+    )?;
     let offset = parse_usize(&q, "offset", 0, usize::MAX)?;
     let s = st.snapshot.load();
     let page = s.layer_page(layer, bbox, &caller, offset, limit);

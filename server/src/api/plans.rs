@@ -365,20 +365,26 @@ pub(super) async fn evaluated(
     let policy = st.policy.clone();
     let scope = scope.clone();
     let generation = s.ground;
-    let p = tokio::task::spawn_blocking(move || -> Result<RegionPlan, ApiError> {
-        let plan = store
-            .plan(id)?
-            .filter(|p| scope.contains(p.version.region))
-            .ok_or_else(|| ApiError::NotFound(format!("plan {id}")))?;
-        crate::tiles::grids::evaluate_plan(&s, &policy, &plan).map_err(|e| match e {
-            plan::PlanError::EmptyRegion(code) => {
-                ApiError::NotFound(format!("region {code} of plan {id}"))
-            }
-            e => ApiError::BadRequest(format!("plan {id} no longer matches its atoms: {e}")),
-        })
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let p = st
+        .heavy
+        .blocking(
+            super::heavy::Class::Plans,
+            move || -> Result<RegionPlan, ApiError> {
+                let plan = store
+                    .plan(id)?
+                    .filter(|p| scope.contains(p.version.region))
+                    .ok_or_else(|| ApiError::NotFound(format!("plan {id}")))?;
+                crate::tiles::grids::evaluate_plan(&s, &policy, &plan).map_err(|e| match e {
+                    plan::PlanError::EmptyRegion(code) => {
+                        ApiError::NotFound(format!("region {code} of plan {id}"))
+                    }
+                    e => {
+                        ApiError::BadRequest(format!("plan {id} no longer matches its atoms: {e}"))
+                    }
+                })
+            },
+        )
+        .await??;
     let p = Arc::new(p);
     let mut cache = st.plans.cache.lock().expect("cache");
     if cache.len() > 256 {

@@ -12,7 +12,6 @@ use crate::access::projection::{reveals_personal, visibility, PersonalField, Vis
 use crate::search::{search, Kind};
 
 const DEFAULT_LIMIT: usize = 20;
-const MAX_LIMIT: usize = 100;
 
 pub async fn find(
     State(st): State<AppState>,
@@ -29,7 +28,13 @@ pub async fn find(
     if query.chars().count() > 100 {
         return Err(ApiError::BadRequest("q: at most 100 characters".into()));
     }
-    let limit = super::layers::parse_usize(&q, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
+    let limit = super::layers::parse_usize(&q, "limit", DEFAULT_LIMIT, usize::MAX)?;
+    super::limits::at_most_usize(
+        "search_results",
+        "results (limit)",
+        super::limits::SEARCH_RESULTS,
+        limit,
+    )?;
     let s = st.snapshot.load();
     let hits = search(&s, &caller, query, limit);
     // Full addresses shown are personal data read: audited as a layer read.

@@ -176,12 +176,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         audit_sink: Some(audit_sink),
         anonymous,
         secure_cookies: args.tls_cert.is_some(),
-        ..AppState::new(
-            store.clone(),
-            snapshot,
-            policy,
-            heavy,
-        )
+        ..AppState::new(store.clone(), snapshot, policy, heavy)
     };
     let tiles = state.tiles.clone();
     {
