@@ -491,7 +491,11 @@ mod tests {
         let e = p.run(Class::Coverage, |_| Ok(())).await;
         assert!(matches!(e, Err(ApiError::Busy { .. })), "{e:?}");
         // Refused without waiting for the running work (generous for a loaded CI).
-        assert!(t.elapsed() < Duration::from_millis(500), "{:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            t.elapsed()
+        );
         // The quick lane is not behind the slow one.
         assert_eq!(p.run(Class::Nearest, |_| Ok(7)).await.unwrap(), 7);
         // Dropping the running request's future stops its work.
