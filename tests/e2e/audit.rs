@@ -457,6 +457,22 @@ fn archives_chain_and_the_cli_verifies_them() {
     let _ = user_with_token(&store, "old-user", "viewer", "110101");
     let one = dir.path().join("one.jsonl");
     let two = dir.path().join("two.jsonl");
+    // A date that is not one: refused with what was wrong, no file written,
+    // nothing pruned.
+    let (ok, out, err) = wangge(&[
+        "audit",
+        "archive",
+        "--before",
+        "last tuesday",
+        "--out",
+        one.to_str().unwrap(),
+        "--store",
+        s,
+    ]);
+    assert!(!ok && err.contains("last tuesday"), "{out}{err}");
+    assert!(!one.exists(), "no archive file after a refusal");
+    let (_, out, _) = wangge(&["audit", "--store", s]);
+    assert!(!out.trim().is_empty(), "nothing pruned after a refusal");
     let (ok, out, err) = wangge(&[
         "audit",
         "archive",
