@@ -46,7 +46,7 @@ fn main() {
         people: &g.people,
         water: &g.water,
         buildings: &g.buildings,
-        emergency: Some(&e),
+        walking: e.walking(),
     };
     let policy = Policy::default();
     let line = Options {

@@ -22,6 +22,9 @@ use crate::domain::{
 };
 use crate::store::{Dataset, Layer, Record};
 
+mod derived;
+pub use derived::{Evaluated, GridsInForce};
+
 /// Something a layer holds: an id, a bounding box and maybe a region.
 pub trait LayerItem {
     fn item_id(&self) -> i64;
@@ -254,6 +257,9 @@ pub struct Snapshot {
     /// versions can still be shown, diffed and restored. `atoms` holds
     /// the others: what maps and figures show.
     retired: Arc<HashMap<RegionCode, Vec<Atom>>>,
+    /// Plans evaluated over this snapshot's ground ([`Self::evaluated`]),
+    /// shared with the snapshots a saved plan makes from it.
+    evaluations: Arc<derived::Evaluations>,
 }
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
@@ -330,6 +336,7 @@ impl Snapshot {
             grids: Arc::new(LayerIndex::new(data.grids)),
             plans,
             counts: Arc::new(counts),
+            evaluations: Arc::default(),
         }
     }
 
@@ -414,6 +421,7 @@ impl Snapshot {
             plans,
             emergency: self.emergency.clone(),
             counts: self.counts.clone(),
+            evaluations: self.evaluations.clone(),
         }
     }
 
@@ -541,6 +549,23 @@ impl Snapshot {
         }
         self.layer_item_raw(layer, id, &caller.scope)
             .map(|r| crate::access::projection::project_record(r, caller.role))
+    }
+}
+
+impl crate::emergency::Layers for Snapshot {
+    fn index(&self) -> &crate::emergency::EmergencyIndex {
+        &self.emergency
+    }
+    fn people(&self) -> &[Person] {
+        self.people.items()
+    }
+    fn households_in(&self, bbox: Rect<f64>, scope: &Scope) -> Vec<&Household> {
+        self.households
+            .query(Some(bbox), scope, 0, usize::MAX)
+            .items
+    }
+    fn grids_in(&self, bbox: Option<Rect<f64>>, scope: &Scope) -> Vec<&ImportedGrid> {
+        self.grids.query(bbox, scope, 0, usize::MAX).items
     }
 }
 

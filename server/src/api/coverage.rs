@@ -50,7 +50,6 @@ async fn analyse(
     }
     let policy = st.policy.clone();
     let scope = caller.scope.clone();
-    let tiles = st.tiles.clone();
     st.heavy
         .run(Class::Coverage, move |cancel| {
             let opts = Options {
@@ -58,12 +57,9 @@ async fn analyse(
                 cancel: cancel.clone(),
                 ..Options::default()
             };
-            // Regions with a plan are analysed with its grids, shared with
-            // the tiles (evaluated once per plan version).
-            let out =
-                crate::coverage::region::analyse(&s, &policy, code, &scope, opts, suggest, &|r| {
-                    tiles.plan_grids(&s, r)
-                });
+            // Regions with a plan are analysed with its grids, evaluated
+            // once per plan version by the snapshot and shared with tiles.
+            let out = crate::coverage::region::analyse(&s, &policy, code, &scope, opts, suggest);
             // A cancelled analysis stopped early: never answer with it.
             cancel.check()?;
             Ok(out)

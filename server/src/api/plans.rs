@@ -21,12 +21,10 @@ use crate::domain::{GridCode, Level, RegionCode};
 use crate::partition::plan::{self, grounds, plan_all, Previous, RegionPlan, Settings};
 use crate::snapshot::Snapshot;
 
-/// Jobs that make plans, and plans already evaluated.
+/// Jobs that make plans (evaluated plans are the snapshot's).
 #[derive(Default)]
 pub struct Plans {
     jobs: Mutex<Vec<Arc<Job>>>,
-    /// Evaluated plans by (plan id, generation of the ground).
-    cache: Mutex<HashMap<(i64, u64), Arc<RegionPlan>>>,
 }
 
 /// One generation run over a region's leaf regions.
@@ -348,50 +346,42 @@ pub async fn versions(
     ))
 }
 
-/// A stored plan evaluated against the current snapshot (cached).
+/// A stored plan evaluated against the current snapshot (once per
+/// version: [`Snapshot::evaluated`]).
 pub(super) async fn evaluated(
     st: &AppState,
     scope: &Scope,
     id: i64,
 ) -> Result<Arc<RegionPlan>, ApiError> {
     let s = st.snapshot.load();
-    if let Some(p) = st.plans.cache.lock().expect("cache").get(&(id, s.ground)) {
+    if let Some(p) = s.evaluated_id(id) {
         if scope.contains(p.region) {
-            return Ok(p.clone());
+            return Ok(p);
         }
         return Err(ApiError::NotFound(format!("plan {id}")));
     }
     let store = st.store.clone();
     let policy = st.policy.clone();
     let scope = scope.clone();
-    let generation = s.ground;
-    let p = st
-        .heavy
+    st.heavy
         .blocking(
             super::heavy::Class::Plans,
-            move || -> Result<RegionPlan, ApiError> {
+            move || -> Result<Arc<RegionPlan>, ApiError> {
                 let plan = store
                     .plan(id)?
                     .filter(|p| scope.contains(p.version.region))
                     .ok_or_else(|| ApiError::NotFound(format!("plan {id}")))?;
-                crate::tiles::grids::evaluate_plan(&s, &policy, &plan).map_err(|e| match e {
+                s.evaluated(&policy, &plan).map_err(|e| match *e {
                     plan::PlanError::EmptyRegion(code) => {
                         ApiError::NotFound(format!("region {code} of plan {id}"))
                     }
-                    e => {
+                    ref e => {
                         ApiError::BadRequest(format!("plan {id} no longer matches its atoms: {e}"))
                     }
                 })
             },
         )
-        .await??;
-    let p = Arc::new(p);
-    let mut cache = st.plans.cache.lock().expect("cache");
-    if cache.len() > 256 {
-        cache.clear();
-    }
-    cache.insert((id, generation), p.clone());
-    Ok(p)
+        .await?
 }
 
 fn grid_json(g: &plan::Grid) -> serde_json::Value {

@@ -86,40 +86,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let started = Instant::now();
     // Regions with a plan are analysed with its grids, as the server does.
-    let mut grids = Vec::new();
-    let mut planned = std::collections::HashSet::new();
-    for plan in snap.plans.values() {
-        if let Ok(p) = crate::tiles::grids::evaluate_plan(&snap, &policy, plan) {
-            planned.insert(p.region);
-            let base = grids.len() as i64;
-            grids.extend(
-                p.grids
-                    .iter()
-                    .enumerate()
-                    .map(|(i, g)| crate::domain::ImportedGrid {
-                        id: -base - (i as i64) - 1,
-                        region: p.region,
-                        level: g.level,
-                        code: g.code.clone(),
-                        name: g.code.to_string(),
-                        parent: g.parent.clone(),
-                        geometry: g.geometry.clone(),
-                    }),
-            );
-        }
-    }
-    grids.extend(
-        snap.grids
-            .items()
-            .iter()
-            .filter(|g| !planned.contains(&g.region))
-            .cloned(),
-    );
-    let inputs = Inputs {
-        grids: &grids,
-        ..Inputs::of(&snap)
-    };
-    let a = Analysis::new(&inputs, &policy, opts);
+    let grids =
+        crate::coverage::region::grids_in_force(&snap, &policy, snap.regions.items(), |_| true);
+    let inputs = Inputs::of(&snap);
+    let a = Analysis::with_grids(&inputs, grids, &policy, opts);
     let report = a.report(region, &Caller::cli().scope);
     tracing::debug!(ms = started.elapsed().as_millis(), "analysed");
     let suggestions =

@@ -108,8 +108,8 @@ fn evaluate(
     s: &Snapshot,
     policy: &crate::domain::Policy,
     plan: &Plan,
-) -> anyhow::Result<RegionPlan> {
-    crate::tiles::grids::evaluate_plan(s, policy, plan).with_context(|| {
+) -> anyhow::Result<std::sync::Arc<RegionPlan>> {
+    s.evaluated(policy, plan).with_context(|| {
         format!(
             "plan {} no longer matches its region's atoms",
             plan.version.id

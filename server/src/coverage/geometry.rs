@@ -8,8 +8,9 @@ use geo_types::{Geometry, MultiPolygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
+use super::Grid;
 use super::{Finding, FindingKind, Options, Severity};
-use crate::domain::{ImportedGrid, Level, RegionCode};
+use crate::domain::{Level, RegionCode};
 use crate::spatial::projection::LocalProjection;
 
 /// What the geometry pass learns about one region.
@@ -29,7 +30,7 @@ pub struct RegionGeometry {
 pub fn check_region(
     code: RegionCode,
     boundary: &MultiPolygon<f64>,
-    grids: &[&ImportedGrid],
+    grids: &[&Grid],
     water: &[MultiPolygon<f64>],
     opts: &Options,
 ) -> RegionGeometry {

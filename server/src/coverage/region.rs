@@ -2,20 +2,97 @@
 //! households and people within a scope, and the buildings around it, put
 //! through [`Analysis`]. The coverage API and the gap tiles both start here.
 
-use super::{Analysis, Inputs, Options, Report, Suggestion};
+use super::{Analysis, Grid, Inputs, Options, Report, Suggestion};
 use crate::access::Scope;
-use crate::domain::{ImportedGrid, Policy, RegionCode};
-use crate::snapshot::Snapshot;
+use crate::domain::{Policy, Region, RegionCode};
+use crate::snapshot::{GridsInForce, Snapshot};
 
-/// The grids in force in a leaf region when it has a plan (its newest
-/// plan's grids); `None` leaves it to the grids drawn elsewhere.
-pub type InForce<'a> = &'a dyn Fn(RegionCode) -> Option<Vec<ImportedGrid>>;
+/// The grids in force in `regions` and wherever `keep` says: a region with
+/// a plan (that matches its atoms) has its plan's grids, as the map shows
+/// them, so an edit shows in coverage once saved; the others the grids
+/// drawn elsewhere. Plan grids come first, by region, then the imported
+/// ones in id order.
+pub fn grids_in_force(
+    s: &Snapshot,
+    policy: &Policy,
+    regions: &[Region],
+    keep: impl Fn(RegionCode) -> bool,
+) -> Vec<Grid> {
+    let mut grids: Vec<Grid> = Vec::new();
+    let mut planned: std::collections::HashSet<RegionCode> = std::collections::HashSet::new();
+    for r in regions.iter().filter(|r| s.plans.contains_key(&r.code)) {
+        if let GridsInForce::Plan(p) = s.grids_in_force(policy, r.code) {
+            planned.insert(r.code);
+            grids.extend(p.grids.iter().map(|g| Grid::of_plan(r.code, g)));
+        }
+    }
+    grids.extend(
+        s.grids
+            .items()
+            .iter()
+            .filter(|g| keep(g.region) && !planned.contains(&g.region))
+            .map(Grid::from),
+    );
+    grids
+}
 
 /// Coverage of `code` and the regions under it, as `scope` may see it, and
-/// up to `suggest` carer sites that would close reach gaps. A region with
-/// a plan is analysed with its plan's grids (`in_force`), as the map shows
-/// them, so an edit shows in coverage once saved; the others with the grids
-/// drawn elsewhere.
+/// up to `suggest` carer sites that would close reach gaps, over the grids
+/// in force ([`grids_in_force`]).
+///
+/// # Examples
+///
+/// One community with one grid drawn over all of it and two households:
+///
+/// ```
+/// use geo_types::{point, polygon, MultiPolygon};
+/// use wangge::access::Scope;
+/// use wangge::coverage::{region::analyse, Options};
+/// use wangge::domain::{
+///     CareLevel, GridCode, Household, ImportedGrid, Level, Policy, Region, RegionCode,
+///     SensitiveFlags,
+/// };
+/// use wangge::snapshot::Snapshot;
+/// use wangge::store::Dataset;
+///
+/// let code: RegionCode = "610902001001".parse().unwrap();
+/// let square = MultiPolygon(vec![polygon![
+///     (x: 108.0, y: 32.0), (x: 108.01, y: 32.0), (x: 108.01, y: 32.01), (x: 108.0, y: 32.01)
+/// ]]);
+/// let home = |id, x| Household {
+///     id,
+///     location: point!(x: x, y: 32.005),
+///     size: 3,
+///     care: CareLevel::REASSURED,
+///     flags: SensitiveFlags::default(),
+///     building: None,
+///     address: String::new(),
+///     head_name: String::new(),
+///     phone: String::new(),
+///     region: Some(code),
+///     estimated: false,
+/// };
+/// let s = Snapshot::build(Dataset {
+///     regions: vec![Region { code, name: "甲社区".into(), parent: None, boundary: square.clone() }],
+///     grids: vec![ImportedGrid {
+///         id: 1,
+///         region: code,
+///         level: Level::ONE,
+///         code: GridCode("610902001001001".into()),
+///         name: "一网格".into(),
+///         parent: None,
+///         geometry: square,
+///     }],
+///     households: vec![home(1, 108.002), home(2, 108.008)],
+///     ..Dataset::default()
+/// });
+/// let (report, suggestions) =
+///     analyse(&s, &Policy::default(), code, &Scope::all(), Options::default(), 0);
+/// assert_eq!(report.region.households.iter().sum::<u64>(), 2);
+/// assert_eq!(report.region.land_covered_pct, 100.0);
+/// assert_eq!(report.grids.len(), 1);
+/// assert!(suggestions.is_empty());
+/// ```
 pub fn analyse(
     s: &Snapshot,
     policy: &Policy,
@@ -23,7 +100,6 @@ pub fn analyse(
     scope: &Scope,
     opts: Options,
     suggest: usize,
-    in_force: InForce<'_>,
 ) -> (Report, Vec<Suggestion>) {
     // Only the region's subtree, and of it only what the caller may see.
     let sub = Scope::prefixes([code.significant()]);
@@ -35,21 +111,7 @@ pub fn analyse(
         .filter(|r| keep(Some(r.code)))
         .cloned()
         .collect();
-    let mut grids: Vec<ImportedGrid> = Vec::new();
-    let mut planned: std::collections::HashSet<RegionCode> = std::collections::HashSet::new();
-    for r in &regions {
-        if let Some(gs) = in_force(r.code) {
-            planned.insert(r.code);
-            grids.extend(gs);
-        }
-    }
-    grids.extend(
-        s.grids
-            .items()
-            .iter()
-            .filter(|g| keep(Some(g.region)) && !planned.contains(&g.region))
-            .cloned(),
-    );
+    let grids = grids_in_force(s, policy, &regions, |r| keep(Some(r)));
     let households: Vec<_> = s
         .households
         .items()
@@ -82,14 +144,14 @@ pub fn analyse(
         .collect();
     let input = Inputs {
         regions: &regions,
-        grids: &grids,
+        grids: &[],
         households: &households,
         people: &people,
         water: s.water.items(),
         buildings: &buildings,
-        emergency: Some(&s.emergency),
+        walking: s.emergency.walking(),
     };
-    let a = Analysis::new(&input, policy, opts);
+    let a = Analysis::with_grids(&input, grids, policy, opts);
     let report = a.report(Some(code), scope);
     let suggestions = if suggest > 0 {
         a.suggest(Some(code), scope, suggest)

@@ -98,7 +98,7 @@ fn analyse(
         people,
         water,
         buildings: &[],
-        emergency: None,
+        walking: None,
     };
     Analysis::new(&input, &Policy::default(), Options::default())
 }
@@ -589,7 +589,7 @@ fn reach_by_road_crosses_the_river_only_on_a_bridge() {
             people: &people,
             water: &[],
             buildings: &[],
-            emergency: Some(&e),
+            walking: e.walking(),
         };
         let a = Analysis::new(&input, &Policy::default(), Options::default());
         let r = a.report(None, &Scope::all());
@@ -658,7 +658,7 @@ fn every_gap_planted_in_the_generated_city_is_found() {
         people: &g.people,
         water: &g.water,
         buildings: &g.buildings,
-        emergency: Some(&e),
+        walking: e.walking(),
     };
     let a = Analysis::new(&input, &Policy::default(), Options::default());
     let r = a.report(None, &Scope::all());

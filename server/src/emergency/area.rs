@@ -7,12 +7,11 @@ use geo::Intersects;
 use geo_types::{Coord, LineString, MultiPolygon, Polygon};
 use serde::Serialize;
 
-use super::{area_contains, dispatch, Area, EmergencyIndex, Filter, Tally};
+use super::{area_contains, dispatch, Area, EmergencyIndex, Filter, Layers, Tally};
 use crate::access::projection::{project_household, project_person, shows, PersonalField};
 use crate::access::Caller;
 use crate::cancel::{Cancel, Cancelled};
 use crate::domain::{Household, Person};
-use crate::snapshot::Snapshot;
 
 /// A household as the report shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -90,18 +89,16 @@ pub fn person_row(p: &Person, caller: &Caller, distance_m: f64, walk_m: Option<f
         distance_m: (distance_m * 10.0).round() / 10.0,
         walk_m: walk_m.map(|w| (w * 10.0).round() / 10.0),
         walk_min: walk_m
-            .map(|w| (w / crate::emergency::network::WALK_M_PER_S / 60.0 * 10.0).round() / 10.0),
+            .map(|w| (w / crate::spatial::network::WALK_M_PER_S / 60.0 * 10.0).round() / 10.0),
     }
 }
 
 fn household_row(
-    s: &Snapshot,
     h: &Household,
     grid: Option<String>,
     caller: &Caller,
     care_names: &[String],
 ) -> HouseholdRow {
-    let _ = s;
     let h = project_household(h, caller.role);
     let shown = |f: PersonalField, v: String| shows(caller.role, f).then_some(v);
     HouseholdRow {
@@ -144,19 +141,18 @@ fn as_polygons(index: &EmergencyIndex, area: &Area) -> MultiPolygon<f64> {
 
 /// Households in the area (in scope) that pass `keep`.
 fn households_matching<'a>(
-    s: &'a Snapshot,
+    s: &'a impl Layers,
     area: &Area,
     caller: &Caller,
     keep: impl Fn(&Household) -> bool,
     cancel: &Cancel,
 ) -> Result<Vec<&'a Household>, Cancelled> {
-    let idx = &s.emergency;
+    let idx = s.index();
     let Some(bb) = idx.area_bbox(area, 0.0) else {
         return Ok(Vec::new());
     };
-    let page = s.households.query(Some(bb), &caller.scope, 0, usize::MAX);
     let mut out = Vec::new();
-    for (i, h) in page.items.into_iter().enumerate() {
+    for (i, h) in s.households_in(bb, &caller.scope).into_iter().enumerate() {
         if i % 1024 == 0 {
             cancel.check()?;
         }
@@ -169,7 +165,7 @@ fn households_matching<'a>(
 
 /// Each household with its finest grid.
 fn with_grids<'a>(
-    s: &Snapshot,
+    s: &impl Layers,
     hs: Vec<&'a Household>,
     caller: &Caller,
     cancel: &Cancel,
@@ -180,7 +176,7 @@ fn with_grids<'a>(
             cancel.check()?;
         }
         let gb = geo_types::Rect::new(h.location.0, h.location.0);
-        let grids = s.grids.query(Some(gb), &caller.scope, 0, usize::MAX).items;
+        let grids = s.grids_in(Some(gb), &caller.scope);
         let g = super::grid_of(&[], grids.into_iter(), h.location).map(|g| g.code.0.clone());
         out.push((h, g));
     }
@@ -189,7 +185,7 @@ fn with_grids<'a>(
 
 /// What a hazard area holds.
 pub fn report(
-    s: &Snapshot,
+    s: &impl Layers,
     area: &Area,
     margin_m: f64,
     filter: &Filter,
@@ -214,11 +210,11 @@ pub fn report(
     vulnerable.sort_by(|a, b| b.0.care.0.cmp(&a.0.care.0).then(a.0.id.cmp(&b.0.id)));
     let vulnerable = vulnerable
         .into_iter()
-        .map(|(h, g)| household_row(s, h, g.clone(), caller, care_names))
+        .map(|(h, g)| household_row(h, g.clone(), caller, care_names))
         .collect();
 
-    let shape = as_polygons(&s.emergency, area);
-    let people = s.people.items();
+    let shape = as_polygons(s.index(), area);
+    let people = s.people();
     let mut in_area: BTreeMap<String, u64> = BTreeMap::new();
     for (_, g) in &hs {
         if let Some(g) = g {
@@ -226,16 +222,7 @@ pub fn report(
         }
     }
     let mut grids = Vec::new();
-    for g in s
-        .grids
-        .query(
-            geo::BoundingRect::bounding_rect(&shape),
-            &caller.scope,
-            0,
-            usize::MAX,
-        )
-        .items
-    {
+    for g in s.grids_in(geo::BoundingRect::bounding_rect(&shape), &caller.scope) {
         cancel.check()?;
         if !g.geometry.intersects(&shape) {
             continue;
@@ -253,7 +240,7 @@ pub fn report(
         });
     }
     let volunteers = s
-        .emergency
+        .index()
         .volunteers_near(people, area, margin_m, filter, &caller.scope)
         .into_iter()
         .map(|f| person_row(&people[f.person], caller, f.straight_m, None))
@@ -355,15 +342,15 @@ pub struct DispatchPlan {
 
 /// Pairs available volunteers with the area's vulnerable households.
 pub fn plan(
-    s: &Snapshot,
+    s: &impl Layers,
     area: &Area,
     p: &PlanParams,
     caller: &Caller,
     care_names: &[String],
     cancel: &Cancel,
 ) -> Result<DispatchPlan, PlanError> {
-    let idx = &s.emergency;
-    let people = s.people.items();
+    let idx = s.index();
+    let people = s.people();
     // Counted before anything costly is done for them.
     let hs = households_matching(s, area, caller, |h| h.care.0 >= p.min_care, cancel)?;
     if hs.len() > p.max_households {
@@ -405,7 +392,7 @@ pub fn plan(
     let mut routes: BTreeMap<usize, Route> = BTreeMap::new();
     let mut unserved = Vec::new();
     for (i, (h, g)) in hs.iter().enumerate() {
-        let row = household_row(s, h, g.clone(), caller, care_names);
+        let row = household_row(h, g.clone(), caller, care_names);
         match got[i] {
             Some(j) => {
                 let m = travel[i].iter().find(|t| t.0 == j).map_or(0.0, |t| t.1);

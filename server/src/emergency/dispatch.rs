@@ -79,7 +79,7 @@ struct Graph {
     out: Vec<Vec<usize>>,
 }
 
-use super::network::State;
+use crate::spatial::network::State;
 
 impl Graph {
     fn new(n: usize) -> Self {

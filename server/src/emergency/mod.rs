@@ -2,12 +2,16 @@
 //! line from the R-tree, and walking along the road network), what a hazard
 //! area holds, and a dispatch plan pairing volunteers with the vulnerable
 //! households in it ([`dispatch`]). Everything works in local metres and
-//! reads the snapshot through the caller's scope.
+//! reads the layers ([`Layers`], the snapshot's) through the caller's
+//! scope; the walking network is [`crate::spatial::network`]'s.
 
 pub mod area;
 pub mod dispatch;
-pub mod network;
 pub mod output;
+
+/// The walking network moved to [`crate::spatial::network`]; this path
+/// stays for callers that name it here.
+pub use crate::spatial::network;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,10 +22,39 @@ use rstar::{RTree, AABB};
 
 use crate::access::Scope;
 use crate::domain::{Household, ImportedGrid, Person, Road};
+use crate::spatial::network::{Network, Snap, Walking};
 use crate::spatial::projection::LocalProjection;
-use network::{Network, Snap};
 
 type Entry = GeomWithData<[f64; 2], u32>;
+
+/// What the hazard-area answers ([`area`]) read: the index and the layers
+/// as a caller's scope sees them. The snapshot provides it; emergency
+/// does not know the snapshot.
+pub trait Layers {
+    fn index(&self) -> &EmergencyIndex;
+    /// Every person, by position (what [`Found::person`] counts).
+    fn people(&self) -> &[Person];
+    /// Households in `scope` whose point lies in `bbox`, in id order.
+    fn households_in(&self, bbox: Rect<f64>, scope: &Scope) -> Vec<&Household>;
+    /// Imported grids in `scope` whose box meets `bbox` (all when `None`),
+    /// in id order.
+    fn grids_in(&self, bbox: Option<Rect<f64>>, scope: &Scope) -> Vec<&ImportedGrid>;
+}
+
+impl<T: Layers + ?Sized> Layers for std::sync::Arc<T> {
+    fn index(&self) -> &EmergencyIndex {
+        (**self).index()
+    }
+    fn people(&self) -> &[Person] {
+        (**self).people()
+    }
+    fn households_in(&self, bbox: Rect<f64>, scope: &Scope) -> Vec<&Household> {
+        (**self).households_in(bbox, scope)
+    }
+    fn grids_in(&self, bbox: Option<Rect<f64>>, scope: &Scope) -> Vec<&ImportedGrid> {
+        (**self).grids_in(bbox, scope)
+    }
+}
 
 /// Volunteers and the road network, indexed once per snapshot.
 #[derive(Debug)]
@@ -34,7 +67,7 @@ pub struct EmergencyIndex {
     ready: RTree<Entry>,
     skill_bits: HashMap<String, u32>,
     masks: Vec<u64>,
-    network: Option<Network>,
+    walking: Option<Walking>,
     snaps: Vec<Option<Snap>>,
 }
 
@@ -111,14 +144,10 @@ impl EmergencyIndex {
             .filter(|e| people[e.data as usize].available && people[e.data as usize].reserve)
             .cloned()
             .collect();
-        let network = Network::build(roads, &proj);
+        let walking = Walking::build(roads, proj);
         let snaps = people
             .iter()
-            .map(|p| {
-                network
-                    .as_ref()
-                    .and_then(|n| n.snap(proj.forward(p.home.0)))
-            })
+            .map(|p| walking.as_ref().and_then(|w| w.snap_point(p.home.0)))
             .collect();
         Self {
             proj,
@@ -126,31 +155,22 @@ impl EmergencyIndex {
             ready: RTree::bulk_load(ready),
             skill_bits,
             masks,
-            network,
+            walking,
             snaps,
         }
     }
 
-    /// Where a lon/lat point joins the walking network.
-    pub fn snap_point(&self, at: Coord<f64>) -> Option<Snap> {
-        self.network.as_ref()?.snap(self.proj.forward(at))
-    }
-
-    /// Walking distances from `from` to the nodes within `limit` metres.
-    pub fn walk_within(&self, from: &Snap, limit: f64) -> HashMap<u32, f64> {
-        self.network
-            .as_ref()
-            .map(|n| n.distances_within(from, limit))
-            .unwrap_or_default()
-    }
-
-    /// Walking metres to `to` over the distances of [`Self::walk_within`].
-    pub fn walk_to(&self, from: &Snap, dist: &HashMap<u32, f64>, to: &Snap) -> f64 {
-        Network::distance_to_within(from, dist, to)
+    /// The walking network, when roads are loaded.
+    pub fn walking(&self) -> Option<&Walking> {
+        self.walking.as_ref()
     }
 
     pub fn has_network(&self) -> bool {
-        self.network.is_some()
+        self.walking.is_some()
+    }
+
+    fn network(&self) -> Option<&Network> {
+        self.walking.as_ref().map(|w| &w.network)
     }
 
     /// The skills mask a filter requires; `None` when a skill nobody has is
@@ -176,6 +196,40 @@ impl EmergencyIndex {
     /// `radius_m`, by straight line, or by walking when `walk` and roads
     /// are loaded (then straight-line order bounds the search: a walk is
     /// never shorter than the straight line).
+    ///
+    /// # Examples
+    ///
+    /// Two reserve volunteers east of a point, about 940 m and 94 m away:
+    ///
+    /// ```
+    /// use geo_types::{coord, point, Rect};
+    /// use wangge::access::Scope;
+    /// use wangge::domain::{Person, Role};
+    /// use wangge::emergency::{EmergencyIndex, Filter};
+    ///
+    /// let volunteer = |id, lon: f64| Person {
+    ///     id,
+    ///     name: String::new(),
+    ///     phone: String::new(),
+    ///     roles: vec![Role::Volunteer],
+    ///     team: None,
+    ///     skills: Vec::new(),
+    ///     available: true,
+    ///     reserve: true,
+    ///     home: point!(x: lon, y: 32.0),
+    ///     grids: Vec::new(),
+    ///     region: None,
+    /// };
+    /// let people = vec![volunteer(7, 108.01), volunteer(8, 108.001)];
+    /// let extent = Rect::new(coord! { x: 108.0, y: 31.99 }, coord! { x: 108.02, y: 32.01 });
+    /// let index = EmergencyIndex::build(&people, &[], Some(extent));
+    /// let at = coord! { x: 108.0, y: 32.0 };
+    /// let found = index.nearest(&people, at, 1, None, &Filter::default(), false, &Scope::all());
+    /// assert_eq!(found.len(), 1);
+    /// assert_eq!(people[found[0].person].id, 8);
+    /// assert!((90.0..100.0).contains(&found[0].straight_m));
+    /// assert_eq!(found[0].walk_m, None); // no roads loaded
+    /// ```
     pub fn nearest(
         &self,
         people: &[Person],
@@ -202,8 +256,7 @@ impl EmergencyIndex {
             .take_while(|(_, d)| *d <= limit)
             .filter(|(i, _)| self.qualifies(&people[*i], *i, need, f, scope));
         let walk_net = self
-            .network
-            .as_ref()
+            .network()
             .filter(|_| walk)
             .and_then(|n| n.snap(q).map(|s| (n, s)));
         let Some((net, from)) = walk_net else {
@@ -344,7 +397,7 @@ impl EmergencyIndex {
         walk: bool,
         cancel: &crate::cancel::Cancel,
     ) -> Result<Vec<Vec<(usize, f64)>>, crate::cancel::Cancelled> {
-        let net = self.network.as_ref().filter(|_| walk);
+        let net = self.network().filter(|_| walk);
         hh.iter()
             .map(|h| {
                 cancel.check()?;

@@ -10,6 +10,9 @@ pub mod placement;
 /// Local metric projection centred on a region.
 pub mod projection;
 
+/// The walking network along roads (coverage reach, emergency walks).
+pub mod network;
+
 /// The smallest rectangle covering both (bounding boxes of many things,
 /// folded with `reduce`).
 pub fn cover(a: geo_types::Rect<f64>, b: geo_types::Rect<f64>) -> geo_types::Rect<f64> {

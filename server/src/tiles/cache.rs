@@ -192,11 +192,7 @@ impl TileCache {
     ) -> Vec<super::mvt::Layer> {
         let derived = Derived {
             grids: &|code| self.region_grids(s, code),
-            gaps: &|code| {
-                self.derive(&self.gaps, s, code, || {
-                    region_gaps(s, &self.policy, code, &|r| self.plan_grids(s, r))
-                })
-            },
+            gaps: &|code| self.derive(&self.gaps, s, code, || region_gaps(s, &self.policy, code)),
             min_cell_households: self.policy.privacy.min_cell_households,
         };
         super::render(s, source, frame, scope, detail, &derived)
@@ -279,37 +275,6 @@ impl TileCache {
             .rev()
             .take_while(|c| c.generation > t.generation)
             .any(|c| c.sources & bit != 0 && meets(c.rect, b))
-    }
-
-    /// The grids of region `code`'s newest plan as coverage reads them
-    /// (`None` without a plan, or when it no longer matches its atoms).
-    pub fn plan_grids(
-        &self,
-        s: &Arc<Snapshot>,
-        code: RegionCode,
-    ) -> Option<Vec<crate::domain::ImportedGrid>> {
-        if !s.plans.contains_key(&code) {
-            return None;
-        }
-        let rg = self.region_grids(s, code);
-        rg.plan?;
-        Some(
-            rg.grids
-                .iter()
-                .enumerate()
-                .filter_map(|(i, g)| {
-                    Some(crate::domain::ImportedGrid {
-                        id: -(i as i64) - 1,
-                        region: g.region,
-                        level: crate::domain::Level::new(g.level)?,
-                        code: crate::domain::GridCode(g.code.clone()),
-                        name: g.code.clone(),
-                        parent: g.parent.clone().map(crate::domain::GridCode),
-                        geometry: g.geometry.clone(),
-                    })
-                })
-                .collect(),
-        )
     }
 
     fn region_grids(&self, s: &Arc<Snapshot>, code: RegionCode) -> Arc<RegionGrids> {

@@ -37,21 +37,9 @@ fn name<T: serde::Serialize>(v: &T) -> String {
 /// The findings of one leaf region, analysed as the coverage API does
 /// (reach along the walking network). The region's own analysis does not
 /// depend on who asks: tiles filter regions by scope, not findings.
-pub fn region_gaps(
-    s: &Snapshot,
-    policy: &Policy,
-    code: RegionCode,
-    in_force: crate::coverage::region::InForce<'_>,
-) -> Vec<GapFeature> {
-    let (report, _) = crate::coverage::region::analyse(
-        s,
-        policy,
-        code,
-        &Scope::all(),
-        Options::default(),
-        0,
-        in_force,
-    );
+pub fn region_gaps(s: &Snapshot, policy: &Policy, code: RegionCode) -> Vec<GapFeature> {
+    let (report, _) =
+        crate::coverage::region::analyse(s, policy, code, &Scope::all(), Options::default(), 0);
     report
         .findings
         .into_iter()

@@ -1,15 +1,14 @@
-//! Grids as tiles draw them: each region's current plan evaluated against
-//! the snapshot (grid shapes as atom unions, households, balance), or the
-//! imported grids where a region has no plan. Evaluating a plan takes a
-//! moment, so [`super::TileCache`] keeps the result per region until the
-//! plan, the atoms or the households of that region change.
+//! Grids as tiles draw them: the grids in force in each region (its current
+//! plan as the snapshot evaluated it, with households and balance, or the
+//! imported grids where it has no plan), projected and ranked for cutting.
+//! That render-side work is kept per region by [`super::TileCache`] until
+//! the plan, the atoms or the households of that region change.
 
 use geo::{BoundingRect, InteriorPoint};
 use geo_types::{MultiPolygon, Point, Rect};
 
-use crate::domain::{Plan, Policy, RegionCode};
-use crate::partition::plan::{evaluate, PlanError, RegionPlan, Settings};
-use crate::snapshot::Snapshot;
+use crate::domain::{Policy, RegionCode};
+use crate::snapshot::{GridsInForce, Snapshot};
 
 /// One grid, ready to cut into tiles.
 #[derive(Debug, Clone)]
@@ -38,75 +37,55 @@ pub struct RegionGrids {
     pub grids: Vec<GridFeature>,
 }
 
-/// A stored plan evaluated against the snapshot's ground: the figures and
-/// shapes every reader of a plan shows (the plans API and the tiles).
-pub fn evaluate_plan(s: &Snapshot, policy: &Policy, plan: &Plan) -> Result<RegionPlan, PlanError> {
-    let code = plan.version.region;
-    let atoms = s.plan_atoms(plan).ok_or(PlanError::Mismatch)?;
-    let ground = s.ground(code).ok_or(PlanError::EmptyRegion(code))?;
-    let mut r = evaluate(&ground, &Settings::from_policy(policy), plan, &atoms)?;
-    r.version = Some(plan.version.clone());
-    Ok(r)
-}
-
-/// The grids of one region as the tiles show them.
+/// The grids of one region as the tiles show them: the grids in force
+/// ([`Snapshot::grids_in_force`]), projected and ranked for tiles.
 pub fn region_grids(s: &Snapshot, policy: &Policy, code: RegionCode) -> RegionGrids {
-    if let Some(plan) = s.plans.get(&code) {
-        match evaluate_plan(s, policy, plan) {
-            Ok(p) => {
-                return RegionGrids {
-                    plan: Some(plan.version.id),
-                    grids: p
-                        .grids
-                        .into_iter()
-                        .map(|g| {
-                            let m = &g.metrics;
-                            let balance = if m.in_range {
-                                "in"
-                            } else if m.deviation < 0.0 {
-                                "under"
-                            } else {
-                                "over"
-                            };
-                            feature(
-                                g.level.get(),
-                                g.code.to_string(),
-                                g.parent.map(|p| p.to_string()),
-                                code,
-                                Some(m.households),
-                                balance,
-                                Some(m.deviation),
-                                g.geometry,
-                            )
-                        })
-                        .collect(),
-                }
-            }
-            Err(e) => {
-                tracing::warn!(region = %code, plan = plan.version.id, error = %e, "plan does not match its atoms: tiles show imported grids");
-            }
-        }
-    }
-    RegionGrids {
-        plan: None,
-        grids: s
-            .grids
-            .items()
-            .iter()
-            .filter(|g| g.region == code)
-            .map(|g| {
-                feature(
-                    g.level.get(),
-                    g.code.to_string(),
-                    g.parent.as_ref().map(ToString::to_string),
-                    code,
-                    None,
-                    "unknown",
-                    None,
-                    g.geometry.clone(),
-                )
-            })
-            .collect(),
+    match s.grids_in_force(policy, code) {
+        GridsInForce::Plan(p) => RegionGrids {
+            plan: p.version.as_ref().map(|v| v.id),
+            grids: p
+                .grids
+                .iter()
+                .map(|g| {
+                    let m = &g.metrics;
+                    let balance = if m.in_range {
+                        "in"
+                    } else if m.deviation < 0.0 {
+                        "under"
+                    } else {
+                        "over"
+                    };
+                    feature(
+                        g.level.get(),
+                        g.code.to_string(),
+                        g.parent.as_ref().map(ToString::to_string),
+                        code,
+                        Some(m.households),
+                        balance,
+                        Some(m.deviation),
+                        g.geometry.clone(),
+                    )
+                })
+                .collect(),
+        },
+        GridsInForce::Imported(grids) => RegionGrids {
+            plan: None,
+            grids: grids
+                .into_iter()
+                .map(|g| {
+                    feature(
+                        g.level.get(),
+                        g.code.to_string(),
+                        g.parent.as_ref().map(ToString::to_string),
+                        code,
+                        None,
+                        "unknown",
+                        None,
+                        g.geometry.clone(),
+                    )
+                })
+                .collect(),
+        },
     }
 }
 

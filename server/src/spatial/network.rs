@@ -1,5 +1,6 @@
 //! The walking network: road centre lines (railways and tunnels excluded)
-//! as a graph in local metres. Rivers and railways are not in it, so a walk
+//! as a graph in local metres, shared by coverage (reach of carers) and
+//! emergency (volunteers on foot). Rivers and railways are not in it, so a walk
 //! crosses them only where a road does (a bridge, a level crossing). Points join the
 //! network at the nearest point of the nearest segment.
 
@@ -39,9 +40,10 @@ pub struct Network {
 }
 
 /// A Dijkstra queue entry: the smallest distance pops first from
-/// `BinaryHeap` (a max-heap), ties by node. Shared with [`super::dispatch`].
+/// `BinaryHeap` (a max-heap), ties by node. Shared with
+/// [`crate::emergency::dispatch`].
 #[derive(PartialEq)]
-pub(super) struct State<N>(pub f64, pub N);
+pub(crate) struct State<N>(pub f64, pub N);
 impl<N: Ord> Eq for State<N> {}
 impl<N: Ord> Ord for State<N> {
     fn cmp(&self, o: &Self) -> Ordering {
@@ -51,6 +53,38 @@ impl<N: Ord> Ord for State<N> {
 impl<N: Ord> PartialOrd for State<N> {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
+    }
+}
+
+/// The network with the plane it is drawn in: lon/lat in, metres out.
+#[derive(Debug)]
+pub struct Walking {
+    pub proj: LocalProjection,
+    pub network: Network,
+}
+
+impl Walking {
+    /// `None` without a walkable road.
+    pub fn build(roads: &[Road], proj: LocalProjection) -> Option<Self> {
+        Some(Self {
+            network: Network::build(roads, &proj)?,
+            proj,
+        })
+    }
+
+    /// Where a lon/lat point joins the network.
+    pub fn snap_point(&self, at: Coord<f64>) -> Option<Snap> {
+        self.network.snap(self.proj.forward(at))
+    }
+
+    /// Walking distances from `from` to the nodes within `limit` metres.
+    pub fn walk_within(&self, from: &Snap, limit: f64) -> HashMap<u32, f64> {
+        self.network.distances_within(from, limit)
+    }
+
+    /// Walking metres to `to` over the distances of [`Self::walk_within`].
+    pub fn walk_to(&self, from: &Snap, dist: &HashMap<u32, f64>, to: &Snap) -> f64 {
+        Network::distance_to_within(from, dist, to)
     }
 }
 

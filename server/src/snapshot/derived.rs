@@ -1,0 +1,270 @@
+//! Derived plan state: each plan version evaluated against the snapshot's
+//! ground once, then shared by tiles, coverage, the API and the CLI.
+//!
+//! An evaluation depends on the plan (never changed under one version id),
+//! its atoms (never changed under one atom id) and the ground (regions,
+//! roads, water, households). A saved plan makes a new snapshot over the
+//! same ground, so the snapshots of one ground share one [`Evaluations`]:
+//! an edit re-evaluates only the version it saved. A failed evaluation is
+//! kept for one generation only, since a later swap may bring the atoms it
+//! missed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use super::Snapshot;
+use crate::domain::{ImportedGrid, Plan, Policy, RegionCode};
+use crate::partition::plan::{evaluate, PlanError, RegionPlan, Settings};
+
+/// What evaluating a plan gives; errors are shared by all who waited.
+pub type Evaluated = Result<Arc<RegionPlan>, Arc<PlanError>>;
+
+/// Versions kept beyond each region's newest plan (older versions the API
+/// was asked for); past this the older ones are dropped.
+const OLDER_KEPT: usize = 256;
+
+/// One version's evaluation, computed by whoever asks first.
+#[derive(Debug, Default)]
+struct Slot {
+    /// Generation of the snapshot that computed it (failures are kept for
+    /// that generation only).
+    generation: u64,
+    value: OnceLock<Evaluated>,
+}
+
+/// Evaluated plans by version id, shared by the snapshots of one ground.
+#[derive(Debug, Default)]
+pub(super) struct Evaluations {
+    /// The policy evaluations use: the one the first caller passed. A
+    /// caller with another policy gets its own, uncached evaluation.
+    policy: OnceLock<Policy>,
+    slots: Mutex<HashMap<i64, Arc<Slot>>>,
+    /// Evaluations run, for tests and logs.
+    runs: AtomicU64,
+}
+
+impl Evaluations {
+    /// The evaluation of `plan`, computed (once per version) by `compute`.
+    /// `generation` is the asking snapshot's; `newest` the versions it
+    /// shows, never dropped to make room.
+    pub(super) fn get(
+        &self,
+        policy: &Policy,
+        plan: &Plan,
+        generation: u64,
+        newest: impl Fn() -> HashSet<i64>,
+        compute: impl FnOnce() -> Result<RegionPlan, PlanError>,
+    ) -> Evaluated {
+        let run = || {
+            self.runs.fetch_add(1, Ordering::Relaxed);
+            compute().map(Arc::new).map_err(Arc::new)
+        };
+        if self.policy.get_or_init(|| policy.clone()) != policy {
+            return run();
+        }
+        let id = plan.version.id;
+        let slot = {
+            let mut slots = self.slots.lock().expect("evaluations");
+            let stale = slots.get(&id).is_some_and(|s| {
+                s.generation != generation && s.value.get().is_some_and(Result::is_err)
+            });
+            if stale {
+                slots.remove(&id);
+            }
+            if !slots.contains_key(&id) {
+                make_room(&mut slots, &newest);
+            }
+            slots
+                .entry(id)
+                .or_insert_with(|| {
+                    Arc::new(Slot {
+                        generation,
+                        value: OnceLock::new(),
+                    })
+                })
+                .clone()
+        };
+        slot.value.get_or_init(run).clone()
+    }
+
+    /// The evaluation of version `id` when one succeeded already.
+    pub(super) fn peek(&self, id: i64) -> Option<Arc<RegionPlan>> {
+        let slots = self.slots.lock().expect("evaluations");
+        slots.get(&id)?.value.get()?.as_ref().ok().cloned()
+    }
+
+    pub(super) fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+}
+
+/// Drops older versions once more than [`OLDER_KEPT`] of them are kept.
+fn make_room(slots: &mut HashMap<i64, Arc<Slot>>, newest: &impl Fn() -> HashSet<i64>) {
+    if slots.len() < OLDER_KEPT {
+        return;
+    }
+    let newest = newest();
+    if slots.len() >= OLDER_KEPT + newest.len() {
+        slots.retain(|id, _| newest.contains(id));
+    }
+}
+
+/// The grids in force in a leaf region.
+#[derive(Debug, Clone)]
+pub enum GridsInForce<'a> {
+    /// Its newest plan, evaluated.
+    Plan(Arc<RegionPlan>),
+    /// No plan, or one that no longer matches its atoms: the grids drawn
+    /// elsewhere and imported for it.
+    Imported(Vec<&'a ImportedGrid>),
+}
+
+impl Snapshot {
+    /// `plan` evaluated against this snapshot's ground: the figures and
+    /// shapes every reader of a plan shows. Computed once per version
+    /// (see the module docs) and shared.
+    pub fn evaluated(&self, policy: &Policy, plan: &Plan) -> Evaluated {
+        self.evaluations.get(
+            policy,
+            plan,
+            self.generation,
+            || self.plans.values().map(|p| p.version.id).collect(),
+            || self.evaluate(policy, plan),
+        )
+    }
+
+    /// Plan version `id` evaluated, when it already was over this ground.
+    pub fn evaluated_id(&self, id: i64) -> Option<Arc<RegionPlan>> {
+        self.evaluations.peek(id)
+    }
+
+    /// The grids in force in `region`: its newest plan's, as the map shows
+    /// them (so an edit shows in coverage once saved), or the imported ones.
+    pub fn grids_in_force(&self, policy: &Policy, region: RegionCode) -> GridsInForce<'_> {
+        if let Some(plan) = self.plans.get(&region) {
+            match self.evaluated(policy, plan) {
+                Ok(p) => return GridsInForce::Plan(p),
+                Err(e) => {
+                    tracing::warn!(region = %region, plan = plan.version.id, error = %e, "plan does not match its atoms: its imported grids are in force");
+                }
+            }
+        }
+        GridsInForce::Imported(
+            self.grids
+                .items()
+                .iter()
+                .filter(|g| g.region == region)
+                .collect(),
+        )
+    }
+
+    /// Plan evaluations run over this snapshot's ground (for tests: each
+    /// version is evaluated once however many readers ask).
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations.runs()
+    }
+
+    fn evaluate(&self, policy: &Policy, plan: &Plan) -> Result<RegionPlan, PlanError> {
+        let code = plan.version.region;
+        let atoms = self.plan_atoms(plan).ok_or(PlanError::Mismatch)?;
+        let ground = self.ground(code).ok_or(PlanError::EmptyRegion(code))?;
+        let mut r = evaluate(&ground, &Settings::from_policy(policy), plan, &atoms)?;
+        r.version = Some(plan.version.clone());
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use geo::InteriorPoint;
+
+    use crate::access::Scope;
+    use crate::coverage::{region::analyse, Options};
+    use crate::domain::Policy;
+    use crate::generate::{generate, Params};
+    use crate::partition::plan::{grounds, plan_region, Settings};
+    use crate::snapshot::{GridsInForce, Snapshot};
+    use crate::store::Dataset;
+    use crate::tiles::mvt::Frame;
+    use crate::tiles::{Source, TileCache};
+
+    /// The tile holding a point at zoom `z`.
+    fn tile_at(z: u8, lon: f64, lat: f64) -> Frame {
+        let n = f64::from(1u32 << z);
+        let x = ((lon + 180.0) / 360.0 * n) as u32;
+        let r = lat.to_radians();
+        let y = ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n) as u32;
+        Frame::new(z, x, y).unwrap()
+    }
+
+    #[test]
+    fn a_plan_version_is_evaluated_once_however_many_readers_ask() {
+        let city = generate(
+            Params {
+                households: 1_500,
+                seed: 3,
+            },
+            &mut |_| {},
+        );
+        let policy = Policy::preset("ankang").unwrap();
+        let ground = grounds(
+            &city.regions,
+            &city.roads,
+            &city.water,
+            &city.households,
+            None,
+        )
+        .into_iter()
+        .max_by_key(|g| g.households.len())
+        .unwrap();
+        let code = ground.region.code;
+        let street = ground.region.parent;
+        let inside = ground.region.boundary.interior_point().unwrap();
+        let made = plan_region(&ground, &Settings::from_policy(&policy), None).unwrap();
+        let mut plan = made.to_plan("test", "", None);
+        plan.version.id = 1;
+        let s = Arc::new(Snapshot::build(Dataset {
+            regions: city.regions.clone(),
+            roads: city.roads.clone(),
+            water: city.water.clone(),
+            households: city.households.clone(),
+            people: city.people.clone(),
+            grids: city.grids.clone(),
+            atoms: made.atoms.clone(),
+            plans: vec![plan.clone()],
+            ..Dataset::default()
+        }));
+        assert_eq!(s.evaluations(), 0, "evaluated lazily");
+
+        // Tiles: grids and findings at several zooms.
+        let tiles = TileCache::new(Arc::new(policy.clone()));
+        for z in 12..=16 {
+            let frame = tile_at(z, inside.x(), inside.y());
+            for source in [Source::Grids, Source::Gaps] {
+                tiles.get(&s, source, frame, &Scope::all());
+            }
+        }
+        // Coverage of the community and of its street.
+        for at in [Some(code), street, Some(code)].into_iter().flatten() {
+            analyse(&s, &policy, at, &Scope::all(), Options::default(), 0);
+        }
+        // The plans API.
+        for _ in 0..3 {
+            assert!(s.evaluated(&policy, &plan).is_ok());
+        }
+        assert!(s.evaluated_id(1).is_some());
+        assert!(matches!(
+            s.grids_in_force(&policy, code),
+            GridsInForce::Plan(_)
+        ));
+        assert_eq!(s.evaluations(), 1);
+
+        // A snapshot a saved plan makes from it shares the evaluation.
+        let next = s.with_plan(plan.clone(), Vec::new());
+        assert!(next.evaluated(&policy, &plan).is_ok());
+        assert_eq!(next.evaluations(), 1);
+    }
+}
