@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::services::{ServeDir, ServeFile};
@@ -225,9 +225,13 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
             })),
         );
     }
+    // Unknown paths under the API's prefixes, any method: a 404 problem
+    // (`code: no_route`), never the viewer's page (see [`no_route`]).
+    let mut api = api;
+    for path in NO_ROUTE_PATHS {
+        api = api.route(path, any(no_route));
+    }
     let api = api
-        .route("/api/{*rest}", get(api_not_found).post(api_not_found))
-        .route("/ogc/{*rest}", get(ogc::not_found))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
@@ -443,8 +447,24 @@ async fn version(state: axum::extract::State<AppState>) -> Json<serde_json::Valu
     }))
 }
 
-async fn api_not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("no API route {}", uri.path()))
+/// Catch-alls of the prefixes the viewer's files must never answer.
+const NO_ROUTE_PATHS: [&str; 6] = [
+    "/api",
+    "/api/",
+    "/api/{*rest}",
+    "/ogc/{*rest}",
+    "/tiles/",
+    "/tiles/{*rest}",
+];
+
+/// Any unknown path under `/api`, `/ogc` or `/tiles`.
+async fn no_route(uri: axum::http::Uri) -> ApiError {
+    let index = match uri.path().split('/').nth(1) {
+        Some("ogc") => "/ogc",
+        Some("tiles") => "/tiles",
+        _ => "/api/openapi.json",
+    };
+    ApiError::NoRoute(format!("no route {}; see {index}", uri.path()))
 }
 
 async fn viewer_missing(uri: axum::http::Uri) -> ApiError {
