@@ -1,7 +1,9 @@
 //! The GeoPackage R-tree spatial index extension (`gpkg_rtree_index`,
 //! GeoPackage 1.3 Annex F.3) on every geometry column, as GDAL writes it:
-//! an `rtree_<table>_<column>` virtual table, the six triggers that keep it
-//! in step with every insert, update and delete, and its row in
+//! an `rtree_<table>_<column>` virtual table, the triggers that keep it
+//! in step with every insert, update and delete (GeoPackage 1.4's
+//! `update6`/`update7` in place of `update1`: an UPSERT overrides the
+//! `OR REPLACE` inside `update1` and fails), and its row in
 //! `gpkg_extensions`. QGIS and GDAL then read a window of a layer through
 //! the index instead of scanning it.
 //!
@@ -121,6 +123,7 @@ fn create(c: &Connection, t: &str, col: &str) -> Result<()> {
     let row = format!(
         "NEW.\"{i}\", ST_MinX(NEW.\"{col}\"), ST_MaxX(NEW.\"{col}\"), ST_MinY(NEW.\"{col}\"), ST_MaxY(NEW.\"{col}\")"
     );
+    let oe = format!("OLD.\"{col}\" NOT NULL AND NOT ST_IsEmpty(OLD.\"{col}\")");
     let ne = format!("NEW.\"{col}\" NOT NULL AND NOT ST_IsEmpty(NEW.\"{col}\")");
     let ddl = format!(
         "SAVEPOINT rtree;
@@ -129,9 +132,13 @@ INSERT OR REPLACE INTO \"{rt}\" SELECT \"{i}\", ST_MinX(\"{col}\"), ST_MaxX(\"{c
   FROM \"{t}\" WHERE \"{col}\" NOT NULL AND NOT ST_IsEmpty(\"{col}\");
 CREATE TRIGGER \"{rt}_insert\" AFTER INSERT ON \"{t}\" WHEN ({ne})
 BEGIN INSERT OR REPLACE INTO \"{rt}\" VALUES ({row}); END;
-CREATE TRIGGER \"{rt}_update1\" AFTER UPDATE OF \"{col}\" ON \"{t}\"
-  WHEN OLD.\"{i}\" = NEW.\"{i}\" AND ({ne})
-BEGIN INSERT OR REPLACE INTO \"{rt}\" VALUES ({row}); END;
+CREATE TRIGGER \"{rt}_update6\" AFTER UPDATE OF \"{col}\" ON \"{t}\"
+  WHEN OLD.\"{i}\" = NEW.\"{i}\" AND ({ne}) AND ({oe})
+BEGIN UPDATE \"{rt}\" SET minx = ST_MinX(NEW.\"{col}\"), maxx = ST_MaxX(NEW.\"{col}\"),
+  miny = ST_MinY(NEW.\"{col}\"), maxy = ST_MaxY(NEW.\"{col}\") WHERE id = NEW.\"{i}\"; END;
+CREATE TRIGGER \"{rt}_update7\" AFTER UPDATE OF \"{col}\" ON \"{t}\"
+  WHEN OLD.\"{i}\" = NEW.\"{i}\" AND ({ne}) AND (OLD.\"{col}\" ISNULL OR ST_IsEmpty(OLD.\"{col}\"))
+BEGIN INSERT INTO \"{rt}\" VALUES ({row}); END;
 CREATE TRIGGER \"{rt}_update2\" AFTER UPDATE OF \"{col}\" ON \"{t}\"
   WHEN OLD.\"{i}\" = NEW.\"{i}\" AND (NEW.\"{col}\" ISNULL OR ST_IsEmpty(NEW.\"{col}\"))
 BEGIN DELETE FROM \"{rt}\" WHERE id = OLD.\"{i}\"; END;
