@@ -237,11 +237,29 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
             auth::authenticate,
         ))
         .with_state(state.clone());
+    // `/tiles/{*rest}` cannot be a route beside `/tiles/{source}/...`, so
+    // the fallback keeps unknown paths of the API's prefixes from the viewer.
     let app = match viewer_dist.filter(|d| d.join("index.html").is_file()) {
-        Some(dist) => api.fallback_service(
-            ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html"))),
-        ),
-        None => api.fallback(viewer_missing),
+        Some(dist) => {
+            let files = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
+            api.fallback(move |req: axum::extract::Request| {
+                let files = files.clone();
+                async move {
+                    if under_api(req.uri().path()) {
+                        return no_route(req.uri().clone()).await.into_response();
+                    }
+                    use tower::ServiceExt as _;
+                    files.oneshot(req).await.into_response()
+                }
+            })
+        }
+        None => api.fallback(|uri: axum::http::Uri| async move {
+            if under_api(uri.path()) {
+                no_route(uri).await
+            } else {
+                viewer_missing(uri).await
+            }
+        }),
     };
     let app = app
         .layer(axum::middleware::from_fn_with_state(state, health_first))
@@ -448,14 +466,14 @@ async fn version(state: axum::extract::State<AppState>) -> Json<serde_json::Valu
 }
 
 /// Catch-alls of the prefixes the viewer's files must never answer.
-const NO_ROUTE_PATHS: [&str; 6] = [
-    "/api",
-    "/api/",
-    "/api/{*rest}",
-    "/ogc/{*rest}",
-    "/tiles/",
-    "/tiles/{*rest}",
-];
+const NO_ROUTE_PATHS: [&str; 3] = ["/api", "/api/{*rest}", "/ogc/{*rest}"];
+
+/// Paths the viewer's files must never answer.
+fn under_api(path: &str) -> bool {
+    ["/api", "/ogc", "/tiles"]
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+}
 
 /// Any unknown path under `/api`, `/ogc` or `/tiles`.
 async fn no_route(uri: axum::http::Uri) -> ApiError {
