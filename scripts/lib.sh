@@ -41,6 +41,14 @@ node_deps() {
   fi
 }
 
+# need_apt_py MODULE PACKAGE: installs the Debian package when the system
+# python3 cannot import MODULE (python3-qgis, which no venv can hold).
+need_apt_py() {
+  local module="$1" pkg="$2"
+  /usr/bin/python3 -c "import $module" >/dev/null 2>&1 && return 0
+  need_apt "/nonexistent/$pkg" "$pkg"
+}
+
 # python_venv REQUIREMENTS: prints the python of a venv that has them.
 python_venv() {
   local req="$1" venv="${WANGGE_VENV:-$HOME/.cache/wangge/venv}"

@@ -34,13 +34,73 @@ pub const MAX_LIMIT: usize = 10_000;
 const GEOJSON: &str = "application/geo+json";
 const JSON: &str = "application/json";
 
-/// A collection id: the layer's own name.
-pub fn collection(id: &str) -> Option<Layer> {
-    Layer::parse(id)
+/// One collection: a layer, or one geometry type of it. Water holds areas
+/// and lines; clients want one geometry type per collection (a Shapefile
+/// holds one), so it is served as `water` (areas) and `waterways` (lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collection {
+    pub id: &'static str,
+    pub layer: Layer,
+    part: Part,
 }
 
-fn title(layer: Layer) -> (&'static str, &'static str) {
-    match layer {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    All,
+    Areas,
+    Lines,
+}
+
+impl Collection {
+    /// Every collection, in layer order.
+    pub fn all() -> Vec<Collection> {
+        Layer::ALL
+            .iter()
+            .flat_map(|&layer| match layer {
+                Layer::Water => vec![
+                    Collection {
+                        id: "water",
+                        layer,
+                        part: Part::Areas,
+                    },
+                    Collection {
+                        id: "waterways",
+                        layer,
+                        part: Part::Lines,
+                    },
+                ],
+                _ => vec![Collection {
+                    id: layer.as_str(),
+                    layer,
+                    part: Part::All,
+                }],
+            })
+            .collect()
+    }
+
+    /// True when `r` belongs here (its layer's, of this geometry type).
+    fn holds(self, r: &Record) -> bool {
+        use geo_types::Geometry::{LineString, MultiLineString};
+        match (self.part, r) {
+            (Part::All, _) => true,
+            (part, Record::Water(w)) => {
+                matches!(w.geometry, LineString(_) | MultiLineString(_)) == (part == Part::Lines)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A collection by id.
+pub fn collection(id: &str) -> Option<Collection> {
+    Collection::all().into_iter().find(|c| c.id == id)
+}
+
+fn title(c: Collection) -> (&'static str, &'static str) {
+    if c.part == Part::Lines {
+        return ("Waterways", "river, stream and canal centre lines");
+    }
+    match c.layer {
         Layer::Regions => (
             "Regions",
             "administrative divisions (street, community) with their boundary",
@@ -85,9 +145,9 @@ pub fn conformance() -> Value {
 
 /// One collection as `caller` sees it: its extent covers only what their
 /// scope holds (no extent when it holds nothing).
-pub fn collection_doc(s: &Snapshot, layer: Layer, caller: &Caller, base: &str) -> Value {
-    let id = layer.as_str();
-    let (title, description) = title(layer);
+pub fn collection_doc(s: &Snapshot, coll: Collection, caller: &Caller, base: &str) -> Value {
+    let id = coll.id;
+    let (title, description) = title(coll);
     let href = format!("{base}/collections/{id}");
     let mut c = json!({
         "id": id,
@@ -100,7 +160,22 @@ pub fn collection_doc(s: &Snapshot, layer: Layer, caller: &Caller, base: &str) -
             link(&format!("{href}/items"), "items", GEOJSON, "the features"),
         ],
     });
-    if let Some(r) = s.layer_extent(layer, &caller.scope) {
+    let extent = match coll.part {
+        Part::All => s.layer_extent(coll.layer, &caller.scope),
+        _ => part_of(s, coll, caller, None).iter().fold(None, |e, r| {
+            use geo::BoundingRect;
+            let Record::Water(w) = r else { return e };
+            match (e, w.geometry.bounding_rect()) {
+                (None, b) => b,
+                (Some(e), None) => Some(e),
+                (Some(e), Some(b)) => Some(Rect::new(
+                    (e.min().x.min(b.min().x), e.min().y.min(b.min().y)),
+                    (e.max().x.max(b.max().x), e.max().y.max(b.max().y)),
+                )),
+            }
+        }),
+    };
+    if let Some(r) = extent {
         c["extent"] = json!({ "spatial": {
             "bbox": [[r.min().x, r.min().y, r.max().x, r.max().y]],
             "crs": CRS84,
@@ -114,10 +189,10 @@ pub fn collection_doc(s: &Snapshot, layer: Layer, caller: &Caller, base: &str) -
 pub fn collections_doc(s: &Snapshot, caller: &Caller, base: &str) -> Value {
     json!({
         "links": [link(&format!("{base}/collections"), "self", JSON, "collections")],
-        "collections": Layer::ALL
-            .iter()
-            .filter(|&&l| may_list(caller.role, l))
-            .map(|&l| collection_doc(s, l, caller, base))
+        "collections": Collection::all()
+            .into_iter()
+            .filter(|c| may_list(caller.role, c.layer))
+            .map(|c| collection_doc(s, c, caller, base))
             .collect::<Vec<_>>(),
     })
 }
@@ -133,11 +208,10 @@ pub struct ItemsQuery {
 }
 
 impl ItemsQuery {
-    fn href(&self, base: &str, layer: Layer, offset: usize) -> String {
+    fn href(&self, base: &str, coll: Collection, offset: usize) -> String {
         let mut h = format!(
             "{base}/collections/{}/items?limit={}&offset={offset}",
-            layer.as_str(),
-            self.limit
+            coll.id, self.limit
         );
         if let Some(b) = self.bbox {
             let (lo, hi) = (b.min(), b.max());
@@ -166,14 +240,44 @@ fn percent_encode(s: &str) -> String {
 
 /// A page of a collection as the caller may see it: the same scoped and
 /// projected query as `/api/layers`.
-pub fn items(s: &Snapshot, layer: Layer, caller: &Caller, q: &ItemsQuery) -> Page<Record> {
-    s.layer_page(layer, q.bbox, caller, q.offset, q.limit)
+pub fn items(s: &Snapshot, coll: Collection, caller: &Caller, q: &ItemsQuery) -> Page<Record> {
+    if coll.part == Part::All {
+        return s.layer_page(coll.layer, q.bbox, caller, q.offset, q.limit);
+    }
+    // Water is a small base layer: its part is cut from the whole of it.
+    let all = part_of(s, coll, caller, q.bbox);
+    Page {
+        matched: all.len(),
+        offset: q.offset,
+        items: all.into_iter().skip(q.offset).take(q.limit).collect(),
+    }
+}
+
+/// Every feature of a part-of-a-layer collection the caller sees.
+fn part_of(
+    s: &Snapshot,
+    coll: Collection,
+    caller: &Caller,
+    bbox: Option<Rect<f64>>,
+) -> Vec<Record> {
+    s.layer_page(coll.layer, bbox, caller, 0, usize::MAX)
+        .items
+        .into_iter()
+        .filter(|r| coll.holds(r))
+        .collect()
+}
+
+/// One feature of a collection; `None` when it is not there (or is of
+/// the layer's other part).
+pub fn item(s: &Snapshot, coll: Collection, id: i64, caller: &Caller) -> Option<Record> {
+    s.layer_item(coll.layer, id, caller)
+        .filter(|r| coll.holds(r))
 }
 
 /// The GeoJSON FeatureCollection of a page, with `self`, `next`, `prev`
 /// and `collection` links and the paging figures; `now` is `timeStamp`.
 pub fn items_doc(
-    layer: Layer,
+    coll: Collection,
     role: Role,
     page: &Page<Record>,
     q: &ItemsQuery,
@@ -187,9 +291,9 @@ pub fn items_doc(
         .collect::<Result<Vec<_>, _>>()?;
     let returned = features.len();
     let mut links = vec![
-        link(&q.href(base, layer, q.offset), "self", GEOJSON, "this page"),
+        link(&q.href(base, coll, q.offset), "self", GEOJSON, "this page"),
         link(
-            &format!("{base}/collections/{}", layer.as_str()),
+            &format!("{base}/collections/{}", coll.id),
             "collection",
             JSON,
             "the collection",
@@ -197,7 +301,7 @@ pub fn items_doc(
     ];
     if returned > 0 && q.offset + returned < page.matched {
         links.push(link(
-            &q.href(base, layer, q.offset + returned),
+            &q.href(base, coll, q.offset + returned),
             "next",
             GEOJSON,
             "next page",
@@ -205,7 +309,7 @@ pub fn items_doc(
     }
     if q.offset > 0 {
         links.push(link(
-            &q.href(base, layer, q.offset.saturating_sub(q.limit)),
+            &q.href(base, coll, q.offset.saturating_sub(q.limit)),
             "prev",
             GEOJSON,
             "previous page",
@@ -223,14 +327,14 @@ pub fn items_doc(
 
 /// One feature as `role` may see it, with its `self` and `collection` links.
 pub fn item_doc(
-    layer: Layer,
+    c: Collection,
     role: Role,
     record: &Record,
     base: &str,
 ) -> Result<Value, serde_json::Error> {
     let mut f = serde_json::to_value(feature_for(record, role))?;
     let id = crate::snapshot::record_id(record);
-    let coll = format!("{base}/collections/{}", layer.as_str());
+    let coll = format!("{base}/collections/{}", c.id);
     f["links"] = json!([
         link(
             &format!("{coll}/items/{id}"),
@@ -260,7 +364,8 @@ mod test {
             offset: 2,
             items: vec![],
         };
-        let doc = items_doc(Layer::Roads, Role::Viewer, &page, &q, "http://h/ogc", "now").unwrap();
+        let roads = collection("roads").unwrap();
+        let doc = items_doc(roads, Role::Viewer, &page, &q, "http://h/ogc", "now").unwrap();
         let rels: Vec<_> = doc["links"]
             .as_array()
             .unwrap()

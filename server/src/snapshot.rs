@@ -73,7 +73,7 @@ macro_rules! layer_item {
 }
 
 layer_item!(Region, Region, |s| id: s.code.as_u64() as i64, geom: s.boundary, region: Some(s.code));
-layer_item!(Atom, Atom, |s| id: i64::from(s.id), geom: s.geometry, region: Some(s.region));
+layer_item!(Atom, Atom, |s| id: s.feature_id(), geom: s.geometry, region: Some(s.region));
 layer_item!(Household, Household, |s| id: s.id, geom: s.location, region: s.region);
 layer_item!(Person, Person, |s| id: s.id, geom: s.home, region: s.region);
 layer_item!(Road, Road, |s| id: s.id, geom: s.geometry, basemap);

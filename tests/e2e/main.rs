@@ -11,6 +11,7 @@ mod crs_reference;
 mod edits;
 mod emergency;
 mod estimate;
+mod gis_clients;
 mod hardening;
 mod heavy;
 mod http_api;

@@ -11,7 +11,8 @@ use serde_json::Value;
 use crate::common::{user_with_token, wangge, Server};
 use crate::http_api::fixture;
 
-const LAYERS: [&str; 8] = [
+/// The collections: one per layer, water as areas and lines apart.
+pub const LAYERS: [&str; 9] = [
     "regions",
     "atoms",
     "households",
@@ -19,12 +20,13 @@ const LAYERS: [&str; 8] = [
     "roads",
     "buildings",
     "water",
+    "waterways",
     "grids",
 ];
 /// A community of the generated city, the scoped user's whole territory.
 const COMMUNITY: &str = "610902001001";
 
-fn city(dir: &Path) -> PathBuf {
+pub fn city(dir: &Path) -> PathBuf {
     let store = dir.join("city.gpkg");
     let (ok, out, err) = wangge(&[
         "generate",
@@ -44,7 +46,7 @@ fn city(dir: &Path) -> PathBuf {
 
 /// Runs a GDAL tool as the holder of `token` (None: on a local file);
 /// returns stdout, and stderr for the request log under CPL_DEBUG.
-fn gdal(tool: &str, token: Option<&str>, args: &[&str]) -> (String, String) {
+pub fn gdal(tool: &str, token: Option<&str>, args: &[&str]) -> (String, String) {
     let mut cmd = Command::new(tool);
     if let Some(t) = token {
         cmd.args([
@@ -72,7 +74,7 @@ fn gdal(tool: &str, token: Option<&str>, args: &[&str]) -> (String, String) {
 }
 
 /// `Feature Count: N` of an `ogrinfo -so` summary.
-fn feature_count(summary: &str) -> u64 {
+pub fn feature_count(summary: &str) -> u64 {
     summary
         .lines()
         .find_map(|l| l.strip_prefix("Feature Count: "))

@@ -174,7 +174,7 @@ export function buildStyle(): StyleSpecification {
         id: 'water-line',
         type: 'line',
         source: 'basemap',
-        'source-layer': 'water',
+        'source-layer': 'waterways',
         filter: ['match', ['geometry-type'], ['LineString', 'MultiLineString'], true, false],
         paint: { 'line-color': colors.waterLine, 'line-width': ['interpolate', ['linear'], ['zoom'], 10, 1, 16, 4] },
       },

@@ -109,13 +109,16 @@ fn caller_of(u: &User) -> Caller {
 /// Resolves the caller of every request.
 pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let from = address(&req);
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .map(str::to_string);
+    let (bearer, basic_user) = match token_of(req.headers()) {
+        Ok(t) => t,
+        Err(why) => {
+            audit(&st, "-", "auth_failed", req.uri().path(), &from, &why);
+            return challenge(
+                ApiError::Unauthorized(why).into_response(),
+                req.uri().path(),
+            );
+        }
+    };
     // A store read may wait behind a write (an audit batch's commit): do
     // it off the async workers, so other requests keep flowing meanwhile.
     let lookup = |st: AppState, f: fn(&AppState, &str) -> Found, key: String, secret: String| async move {
@@ -158,6 +161,14 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         }
         (None, None) => Ok((st.anonymous.clone(), None)),
     };
+    // Basic names the user too: it must be the token's account.
+    let found = match (found, basic_user) {
+        (Ok((Some(c), _)), Some(user)) if c.name != user => Err(Denied::Bad(
+            user,
+            "the user name is not the API token's account".into(),
+        )),
+        (found, _) => found,
+    };
     let found = match found {
         // A stale or planted cookie must never stand in the way of signing
         // in: the login goes ahead as anonymous and sets a fresh cookie.
@@ -178,7 +189,10 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         Err(Denied::Store(e)) => ApiError::Store(e).into_response(),
         Err(Denied::Bad(who, why)) => {
             audit(&st, &who, "auth_failed", req.uri().path(), &from, &why);
-            let mut resp = ApiError::Unauthorized(why).into_response();
+            let mut resp = challenge(
+                ApiError::Unauthorized(why).into_response(),
+                req.uri().path(),
+            );
             if by_cookie {
                 // The browser cannot drop an HttpOnly cookie itself.
                 resp.headers_mut()
@@ -187,6 +201,55 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
             resp
         }
     }
+}
+
+/// The API token an `Authorization` header carries: `Bearer TOKEN`, or
+/// `Basic base64(user:TOKEN)` for desktop GIS that can send only Basic
+/// (QGIS 3.22's OGC API connections), then with the user it names. No
+/// header: `(None, None)`; a Basic header that is not `user:token` in
+/// base64 is refused with why.
+fn token_of(headers: &HeaderMap) -> Result<(Option<String>, Option<String>), String> {
+    use base64::Engine as _;
+    let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok((None, None));
+    };
+    if let Some(t) = v.strip_prefix("Bearer ") {
+        return Ok((Some(t.trim().to_string()), None));
+    }
+    let Some(b64) = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))
+    else {
+        return Ok((None, None));
+    };
+    let bad = || "malformed Basic credentials: base64 of user:token expected".to_string();
+    let text = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let (user, token) = text.split_once(':').ok_or_else(bad)?;
+    if token.is_empty() {
+        return Err("Basic credentials need an API token as the password".into());
+    }
+    Ok((Some(token.to_string()), Some(user.to_string())))
+}
+
+/// A 401 under `/ogc` also offers Basic, which desktop GIS answer with a
+/// user and password prompt (the token goes in as the password). Only
+/// there: a browser would prompt for it on the viewer's own requests.
+fn challenge(mut resp: Response, path: &str) -> Response {
+    let ogc = path == "/ogc" || path.starts_with("/ogc/");
+    if ogc && resp.status() == axum::http::StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"wangge\", charset=\"UTF-8\""),
+        );
+    }
+    resp
 }
 
 /// Why credentials did not resolve to a caller.
@@ -285,7 +348,8 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
     let allowed = match (access, &caller) {
         (Access::Public, _) => Ok(()),
         (_, None) => Err(ApiError::Unauthorized(
-            "sign in first (session cookie or Bearer token)".into(),
+            "sign in first (session cookie, Bearer token, or Basic with the token as password)"
+                .into(),
         )),
         (Access::SignedIn, Some(_)) => Ok(()),
         (Access::Roles(roles), Some(c)) if roles.contains(&c.role) => Ok(()),
@@ -300,7 +364,7 @@ pub async fn authorize(access: Access, req: Request, next: Next) -> Response {
         ))),
     };
     if let Err(e) = allowed {
-        return e.into_response();
+        return challenge(e.into_response(), req.uri().path());
     }
     // Writes with a session cookie must carry the session's CSRF token.
     let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);

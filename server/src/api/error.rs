@@ -16,6 +16,12 @@ pub enum ApiError {
     /// existence is not disclosed.
     #[error("{0}")]
     NotFound(String),
+    /// No route answers this path (under `/api`, `/ogc` or `/tiles`): 404
+    /// with `code: no_route`, so a client that guessed a URL (GDAL asks
+    /// for `/tiles/{source}/metadata.json`) gets a problem, never the
+    /// viewer's page.
+    #[error("{0}")]
+    NoRoute(String),
     #[error("{0}")]
     BadRequest(String),
     /// Not signed in, or the credentials are bad, expired or revoked.
@@ -69,7 +75,7 @@ pub enum ApiError {
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::NoRoute(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::CountsOnly(_) => StatusCode::FORBIDDEN,
@@ -122,8 +128,14 @@ impl IntoResponse for ApiError {
         if let (Some(serde_json::Value::Object(extra)), Some(b)) = (extra, body.as_object_mut()) {
             b.extend(extra);
         }
-        if let (Self::CountsOnly(_), Some(b)) = (&self, body.as_object_mut()) {
-            b.insert("code".into(), json!("counts_only"));
+        let code = match &self {
+            Self::CountsOnly(_) => Some("counts_only"),
+            Self::NotFound(_) | Self::Store(StoreError::NotFound { .. }) => Some("not_found"),
+            Self::NoRoute(_) => Some("no_route"),
+            _ => None,
+        };
+        if let (Some(code), Some(b)) = (code, body.as_object_mut()) {
+            b.insert("code".into(), json!(code));
         }
         let mut resp = (
             status,

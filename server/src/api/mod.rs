@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::services::{ServeDir, ServeFile};
@@ -225,19 +225,41 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
             })),
         );
     }
+    // Unknown paths under the API's prefixes, any method: a 404 problem
+    // (`code: no_route`), never the viewer's page (see [`no_route`]).
+    let mut api = api;
+    for path in NO_ROUTE_PATHS {
+        api = api.route(path, any(no_route));
+    }
     let api = api
-        .route("/api/{*rest}", get(api_not_found).post(api_not_found))
-        .route("/ogc/{*rest}", get(ogc::not_found))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
         .with_state(state.clone());
+    // `/tiles/{*rest}` cannot be a route beside `/tiles/{source}/...`, so
+    // the fallback keeps unknown paths of the API's prefixes from the viewer.
     let app = match viewer_dist.filter(|d| d.join("index.html").is_file()) {
-        Some(dist) => api.fallback_service(
-            ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html"))),
-        ),
-        None => api.fallback(viewer_missing),
+        Some(dist) => {
+            let files = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
+            api.fallback(move |req: axum::extract::Request| {
+                let files = files.clone();
+                async move {
+                    if under_api(req.uri().path()) {
+                        return no_route(req.uri().clone()).await.into_response();
+                    }
+                    use tower::ServiceExt as _;
+                    files.oneshot(req).await.into_response()
+                }
+            })
+        }
+        None => api.fallback(|uri: axum::http::Uri| async move {
+            if under_api(uri.path()) {
+                no_route(uri).await
+            } else {
+                viewer_missing(uri).await
+            }
+        }),
     };
     let app = app
         .layer(axum::middleware::from_fn_with_state(state, health_first))
@@ -443,8 +465,24 @@ async fn version(state: axum::extract::State<AppState>) -> Json<serde_json::Valu
     }))
 }
 
-async fn api_not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("no API route {}", uri.path()))
+/// Catch-alls of the prefixes the viewer's files must never answer.
+const NO_ROUTE_PATHS: [&str; 3] = ["/api", "/api/{*rest}", "/ogc/{*rest}"];
+
+/// Paths the viewer's files must never answer.
+fn under_api(path: &str) -> bool {
+    ["/api", "/ogc", "/tiles"]
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+}
+
+/// Any unknown path under `/api`, `/ogc` or `/tiles`.
+async fn no_route(uri: axum::http::Uri) -> ApiError {
+    let index = match uri.path().split('/').nth(1) {
+        Some("ogc") => "/ogc",
+        Some("tiles") => "/tiles",
+        _ => "/api/openapi.json",
+    };
+    ApiError::NoRoute(format!("no route {}; see {index}", uri.path()))
 }
 
 async fn viewer_missing(uri: axum::http::Uri) -> ApiError {

@@ -12,8 +12,7 @@ use serde_json::Value;
 
 use super::auth::{timestamp, Authenticated};
 use super::{parse_bbox, ApiError, AppState, CallerOf};
-use crate::ogc::{self, ItemsQuery, DEFAULT_LIMIT, MAX_LIMIT, PREFIX};
-use crate::store::Layer;
+use crate::ogc::{self, Collection, ItemsQuery, DEFAULT_LIMIT, MAX_LIMIT, PREFIX};
 
 const GEOJSON: &str = "application/geo+json";
 const JSON: &str = "application/json";
@@ -97,9 +96,9 @@ fn respond(kind: &'static str, v: &Value) -> Response {
     ([(header::CONTENT_TYPE, kind)], v.to_string()).into_response()
 }
 
-fn collection(id: &str) -> Result<Layer, ApiError> {
+fn collection(id: &str) -> Result<Collection, ApiError> {
     ogc::collection(id).ok_or_else(|| {
-        let known: Vec<_> = Layer::ALL.iter().map(|l| l.as_str()).collect();
+        let known: Vec<_> = Collection::all().iter().map(|c| c.id).collect();
         ApiError::NotFound(format!(
             "unknown collection {id:?}; collections: {}",
             known.join(", ")
@@ -164,10 +163,10 @@ pub async fn collection_one(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     check_request(&q, &[], &headers)?;
-    let layer = collection(&id)?;
-    super::layers::check_listable(&st, &caller, layer)?;
+    let coll = collection(&id)?;
+    super::layers::check_listable(&st, &caller, coll.layer)?;
     let s = st.snapshot.load();
-    let doc = ogc::collection_doc(&s, layer, &caller, &base_url(&st, &headers));
+    let doc = ogc::collection_doc(&s, coll, &caller, &base_url(&st, &headers));
     Ok(respond(JSON, &doc))
 }
 
@@ -180,8 +179,8 @@ pub async fn items(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     check_request(&q, &["bbox", "limit", "offset", "datetime"], &headers)?;
-    let layer = collection(&id)?;
-    super::layers::check_listable(&st, &caller, layer)?;
+    let coll = collection(&id)?;
+    super::layers::check_listable(&st, &caller, coll.layer)?;
     let query = ItemsQuery {
         bbox: q.get("bbox").map(|s| parse_bbox(s)).transpose()?,
         limit: number(&q, "limit", DEFAULT_LIMIT, (1, MAX_LIMIT))?,
@@ -194,10 +193,10 @@ pub async fn items(
         .map(super::when::ogc_datetime)
         .transpose()?;
     let s = st.snapshot.load();
-    let page = ogc::items(&s, layer, &caller, &query);
-    super::layers::audit_reveal(&st, &caller, &auth.address, layer, &page.items);
+    let page = ogc::items(&s, coll, &caller, &query);
+    super::layers::audit_reveal(&st, &caller, &auth.address, coll.layer, &page.items);
     let doc = ogc::items_doc(
-        layer,
+        coll,
         caller.role,
         &page,
         &query,
@@ -217,20 +216,21 @@ pub async fn item(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     check_request(&q, &[], &headers)?;
-    let layer = collection(&id)?;
-    super::layers::check_listable(&st, &caller, layer)?;
+    let coll = collection(&id)?;
+    super::layers::check_listable(&st, &caller, coll.layer)?;
     let missing = || ApiError::NotFound(format!("{id} feature {fid:?}"));
     // Ids are numbers; anything else names no feature (404, not 400).
     let n: i64 = fid.parse().map_err(|_| missing())?;
     let s = st.snapshot.load();
-    let r = s.layer_item(layer, n, &caller).ok_or_else(missing)?;
-    super::layers::audit_reveal(&st, &caller, &auth.address, layer, std::slice::from_ref(&r));
-    let doc = ogc::item_doc(layer, caller.role, &r, &base_url(&st, &headers))
+    let r = ogc::item(&s, coll, n, &caller).ok_or_else(missing)?;
+    super::layers::audit_reveal(
+        &st,
+        &caller,
+        &auth.address,
+        coll.layer,
+        std::slice::from_ref(&r),
+    );
+    let doc = ogc::item_doc(coll, caller.role, &r, &base_url(&st, &headers))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(respond(GEOJSON, &doc))
-}
-
-/// Any other path under `/ogc`.
-pub async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("no OGC API route {}", uri.path()))
 }

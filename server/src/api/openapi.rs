@@ -26,10 +26,10 @@ fn path_param(name: &str) -> Value {
             json!({ "type": "string", "pattern": "^[0-9]+\\.(mvt|pbf)$", "description": "row, then .mvt" })
         }
         "collectionId" => {
-            json!({ "type": "string", "enum": Layer::ALL.iter().map(|l| l.as_str()).collect::<Vec<_>>(), "description": "a collection: one per layer" })
+            json!({ "type": "string", "enum": crate::ogc::Collection::all().iter().map(|c| c.id).collect::<Vec<_>>(), "description": "a collection: one per layer, water as areas (water) and lines (waterways)" })
         }
         "featureId" => {
-            json!({ "type": "string", "description": "the feature's id (a region's is its code)" })
+            json!({ "type": "string", "description": "the feature's id, unique in its collection (a region's is its code, an atom's its region's code and six digits)" })
         }
         _ => json!({ "type": "string" }),
     };

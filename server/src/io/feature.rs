@@ -59,9 +59,10 @@ pub fn feature_of(record: &Record) -> Feature {
             json!({ "code": r.code, "name": r.name, "parent": r.parent }),
         ),
         Record::Atom(a) => (
-            json!(a.id),
+            // Unique in the layer; `atom` is the id within its region.
+            json!(a.feature_id()),
             Geometry::from(&a.geometry),
-            json!({ "region": a.region, "kind": a.kind.as_str() }),
+            json!({ "region": a.region, "atom": a.id, "kind": a.kind.as_str() }),
         ),
         Record::Household(h) => (
             json!(h.id),

@@ -153,7 +153,12 @@ const ATOMS: &[VectorLayer] = &[vl(
     13,
     MAX_ZOOM,
     "atoms",
-    &[("id", "Number"), ("kind", "String"), ("region", "String")],
+    &[
+        ("id", "Number"),
+        ("atom", "Number"),
+        ("kind", "String"),
+        ("region", "String"),
+    ],
 )];
 const HOUSEHOLDS: &[VectorLayer] = &[
     vl(
@@ -213,7 +218,14 @@ const BASEMAP: &[VectorLayer] = &[
         "water",
         0,
         MAX_ZOOM,
-        "rivers, lakes and canals",
+        "water areas: lakes, river areas",
+        &[("kind", "String"), ("name", "String")],
+    ),
+    vl(
+        "waterways",
+        0,
+        MAX_ZOOM,
+        "river, stream and canal centre lines",
         &[("kind", "String"), ("name", "String")],
     ),
     vl(

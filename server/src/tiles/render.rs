@@ -239,11 +239,13 @@ fn atoms(c: &Cut<'_>, out: &mut Vec<Layer>) {
     if shows(source, "atoms", z) {
         for a in s.atoms.query(Some(bounds), scope, 0, all).items {
             if let Some(g) = frame.polygons(&a.geometry) {
+                // The layer-wide id, as in the GeoPackage and OGC.
                 l.add(
-                    Some(u64::from(a.id)),
+                    Some(a.feature_id() as u64),
                     g,
                     &[
-                        ("id", Prop::from(a.id)),
+                        ("id", Prop::Int(a.feature_id())),
+                        ("atom", Prop::from(a.id)),
                         ("kind", a.kind.as_str().into()),
                         ("region", a.region.to_string().into()),
                     ],
@@ -388,24 +390,30 @@ fn basemap(c: &Cut<'_>, out: &mut Vec<Layer>) {
     let bounds = c.bounds;
     let all = usize::MAX;
     let everyone = Scope::all();
+    // One geometry type per layer, as in the GeoPackage and OGC.
     let mut water = LayerBuilder::new("water");
+    let mut waterways = LayerBuilder::new("waterways");
     for w in s.water.query(Some(bounds), &everyone, 0, all).items {
         let props = [
             ("kind", Prop::from(w.kind.as_str())),
             ("name", w.name.as_str().into()),
         ];
-        let g = match &w.geometry {
-            Geometry::Polygon(p) => frame.polygons(&geo_types::MultiPolygon(vec![p.clone()])),
-            Geometry::MultiPolygon(m) => frame.polygons(m),
-            Geometry::LineString(l) => frame.lines([l]),
-            Geometry::MultiLineString(m) => frame.lines(&m.0),
-            _ => None,
+        let (g, into) = match &w.geometry {
+            Geometry::Polygon(p) => (
+                frame.polygons(&geo_types::MultiPolygon(vec![p.clone()])),
+                &mut water,
+            ),
+            Geometry::MultiPolygon(m) => (frame.polygons(m), &mut water),
+            Geometry::LineString(l) => (frame.lines([l]), &mut waterways),
+            Geometry::MultiLineString(m) => (frame.lines(&m.0), &mut waterways),
+            _ => continue,
         };
         if let Some(g) = g {
-            water.add(Some(w.id as u64), g, &props);
+            into.add(Some(w.id as u64), g, &props);
         }
     }
     out.push(water.finish());
+    out.push(waterways.finish());
     if shows(source, "roads", z) {
         let minor_too = z >= 13;
         let mut roads = LayerBuilder::new("roads");

@@ -4,7 +4,9 @@
 
 mod accounts;
 pub mod blob;
+mod layout;
 mod personal;
+mod rtree;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -75,6 +77,7 @@ impl GeoPackage {
              PRAGMA secure_delete = ON;",
         )
         .map_err(sql("set pragmas"))?;
+        rtree::register_functions(&conn).map_err(sql("register spatial index functions"))?;
         let store = Self {
             path,
             conn: Mutex::new(conn),
@@ -148,6 +151,8 @@ impl GeoPackage {
     fn migrate(&self) -> Result<()> {
         let mut c = self.lock();
         migrate_road_grade(&c)?;
+        layout::upgrade(&mut c)?;
+        rtree::ensure_all(&c)?;
         Self::migrate_accounts(&mut c)?;
         personal::prepare(&mut c, &self.sealer.load())
     }
@@ -321,27 +326,7 @@ fn insert(
             .and_then(|mut s| s.execute(params![opt_id(b.id), blob::encode(&g), b.levels, b.height_m, b.kind]))
             .map_err(sql(op))?;
         }
-        Record::Water(w) => {
-            ext.entry(Layer::Water)
-                .or_default()
-                .add(blob::envelope(&w.geometry));
-            let kind = match w.kind {
-                WaterKind::River => "river",
-                WaterKind::Area => "area",
-            };
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO water (fid, geom, kind, name) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    opt_id(w.id),
-                    blob::encode(&w.geometry),
-                    kind,
-                    w.name
-                ])
-            })
-            .map_err(sql(op))?;
-        }
+        Record::Water(w) => layout::insert_water(tx, w, ext)?,
         Record::Grid(g) => {
             let geom = Geometry::MultiPolygon(g.geometry.clone());
             ext.entry(Layer::Grids)
@@ -372,8 +357,15 @@ fn insert_atom(tx: &Transaction<'_>, a: &Atom, ext: &mut HashMap<Layer, Extent>)
     let op = "insert record";
     let g = Geometry::MultiPolygon(a.geometry.clone());
     ext.entry(Layer::Atoms).or_default().add(blob::envelope(&g));
+    // The fid is the layer-wide atom id, as in OGC and the tiles.
+    let fid = crate::domain::atom::atom_feature_id(a.region, a.id).ok_or_else(|| {
+        StoreError::Conflict(format!(
+            "atom {} of region {}: atom ids have at most six digits",
+            a.id, a.region
+        ))
+    })?;
     tx.prepare_cached(
-        "INSERT INTO atoms (geom, region, atom_id, kind) VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO atoms (fid, geom, region, atom_id, kind) VALUES (?5, ?1, ?2, ?3, ?4)
          ON CONFLICT(region, atom_id) DO UPDATE SET geom = excluded.geom, kind = excluded.kind",
     )
     .and_then(|mut s| {
@@ -381,7 +373,8 @@ fn insert_atom(tx: &Transaction<'_>, a: &Atom, ext: &mut HashMap<Layer, Extent>)
             blob::encode(&g),
             code_str(a.region),
             a.id,
-            a.kind.as_str()
+            a.kind.as_str(),
+            fid
         ])
     })
     .map_err(sql(op))?;
@@ -391,19 +384,25 @@ fn insert_atom(tx: &Transaction<'_>, a: &Atom, ext: &mut HashMap<Layer, Extent>)
 /// Widens gpkg_contents' extent and stamps last_change for touched layers.
 fn update_contents(tx: &Transaction<'_>, ext: &HashMap<Layer, Extent>) -> Result<()> {
     for (layer, e) in ext {
-        let Some([minx, miny, maxx, maxy]) = e.0 else {
-            continue;
-        };
-        tx.execute(
-            "UPDATE gpkg_contents SET
+        if let Some(e) = e.0 {
+            widen_contents(tx, layer.as_str(), e)?;
+        }
+    }
+    Ok(())
+}
+
+/// Widens one table's gpkg_contents extent to `[minx, miny, maxx, maxy]`.
+fn widen_contents(tx: &Transaction<'_>, table: &str, e: [f64; 4]) -> Result<()> {
+    let [minx, miny, maxx, maxy] = e;
+    tx.execute(
+        "UPDATE gpkg_contents SET
                min_x = min(coalesce(min_x, ?2), ?2), min_y = min(coalesce(min_y, ?3), ?3),
                max_x = max(coalesce(max_x, ?4), ?4), max_y = max(coalesce(max_y, ?5), ?5),
                last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now')
              WHERE table_name = ?1",
-            params![layer.as_str(), minx, miny, maxx, maxy],
-        )
-        .map_err(sql("update gpkg_contents"))?;
-    }
+        params![table, minx, miny, maxx, maxy],
+    )
+    .map_err(sql("update gpkg_contents"))?;
     Ok(())
 }
 
@@ -532,21 +531,19 @@ fn load_all(c: &Connection, sealer: &Sealer) -> Result<Dataset> {
             kind: r.get(4).map_err(sql(op))?,
         });
     }
-    let mut st = c
-        .prepare("SELECT fid, geom, kind, name FROM water ORDER BY fid")
-        .map_err(sql(op))?;
+    let mut st = c.prepare(layout::WATER_QUERY).map_err(sql(op))?;
     let mut rows = st.query([]).map_err(sql(op))?;
     while let Some(r) = rows.next().map_err(sql(op))? {
         let kind: String = r.get(2).map_err(sql(op))?;
         d.water.push(Water {
             id: r.get(0).map_err(sql(op))?,
-            geometry: geom(
+            geometry: layout::loaded(geom(
                 r.get_ref(1)
                     .map_err(sql(op))?
                     .as_blob()
                     .map_err(|e| corrupt("water.geom", e))?,
                 "water.geom",
-            )?,
+            )?),
             kind: match kind.as_str() {
                 "river" => WaterKind::River,
                 "area" => WaterKind::Area,
@@ -741,11 +738,16 @@ impl Store for GeoPackage {
         Layer::ALL
             .iter()
             .map(|&l| {
-                c.query_row(&format!("SELECT count(*) FROM {}", l.as_str()), [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map(|n| (l, n as u64))
-                .map_err(sql("count"))
+                let q = match l {
+                    Layer::Water => format!(
+                        "SELECT (SELECT count(*) FROM water) + (SELECT count(*) FROM {})",
+                        layout::WATERWAYS
+                    ),
+                    l => format!("SELECT count(*) FROM {}", l.as_str()),
+                };
+                c.query_row(&q, [], |r| r.get::<_, i64>(0))
+                    .map(|n| (l, n as u64))
+                    .map_err(sql("count"))
             })
             .collect()
     }
@@ -839,6 +841,7 @@ impl Store for GeoPackage {
         let tx = c.transaction().map_err(sql("begin copy"))?;
         let mut held = 0i64;
         for t in Layer::ALL.iter().map(|l| l.as_str()).chain([
+            layout::WATERWAYS,
             "plan_versions",
             "wangge_users",
             "wangge_audit",
