@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 use crate::access::projection::may_list;
 use crate::access::Caller;
 use crate::access::Role;
+use crate::domain::{Layer, Record};
 use crate::io::feature::feature_for;
 use crate::snapshot::{Page, Snapshot};
-use crate::store::{Layer, Record};
 
 /// Where the OGC API lives on the server.
 pub const PREFIX: &str = "/ogc";

@@ -1,5 +1,6 @@
-//! Users, API tokens, sessions and the audit log: the records, and the
-//! [`AccountStore`] every store implements for them.
+//! Users, API tokens, sessions and the audit log: the records. The
+//! storage every store implements for them is
+//! [`AccountStore`](crate::store::AccountStore), in the store.
 
 use serde::{Deserialize, Serialize};
 
@@ -78,49 +79,4 @@ pub struct AuditArchive {
     /// Hex SHA-256 of the file's last line.
     pub last_hash: String,
     pub file: String,
-}
-
-/// Storage for accounts and the audit log.
-pub trait AccountStore: Send + Sync {
-    fn user_by_name(&self, name: &str) -> crate::store::Result<Option<User>>;
-    fn user(&self, id: i64) -> crate::store::Result<Option<User>>;
-    /// Inserts (id ≤ 0) or updates a user; returns its id.
-    fn put_user(&self, user: &User) -> crate::store::Result<i64>;
-    fn users(&self) -> crate::store::Result<Vec<User>>;
-    fn put_token(&self, token: &Token) -> crate::store::Result<i64>;
-    fn token_by_digest(&self, digest: &str) -> crate::store::Result<Option<Token>>;
-    fn tokens(&self, user_id: i64) -> crate::store::Result<Vec<Token>>;
-    fn put_session(&self, session: &Session) -> crate::store::Result<()>;
-    fn session(&self, digest: &str) -> crate::store::Result<Option<Session>>;
-    fn delete_session(&self, digest: &str) -> crate::store::Result<()>;
-    /// Appends to the audit log (its own transaction).
-    fn audit(&self, entry: &AuditEntry) -> crate::store::Result<()>;
-    /// Appends several lines in one transaction (the server batches reads
-    /// of personal data this way so that auditing costs no fsync per request).
-    fn audit_many(&self, entries: &[AuditEntry]) -> crate::store::Result<()> {
-        entries.iter().try_for_each(|e| self.audit(e))
-    }
-    /// The newest archive of the audit log, whose `last_hash` the next
-    /// archive continues (`None` before the first).
-    fn audit_chain(&self) -> crate::store::Result<Option<AuditArchive>>;
-    /// Lines older than `before` with ids above `after`, by id, at most
-    /// `limit` (the archiver pages through them).
-    fn audit_older(
-        &self,
-        before: &str,
-        after: i64,
-        limit: usize,
-    ) -> crate::store::Result<Vec<AuditEntry>>;
-    /// In one transaction, while the newest archive's hash is still
-    /// `prev`: records `archive` and deletes the lines it holds (older than
-    /// its `before`, ids up to its `last_id`); returns how many. The store
-    /// refuses to delete any line no archive holds.
-    fn audit_prune(&self, prev: Option<&str>, archive: &AuditArchive) -> crate::store::Result<u64>;
-    /// Audit lines, oldest first, optionally of one user and since a time.
-    fn audit_log(
-        &self,
-        user: Option<&str>,
-        since: Option<&str>,
-        limit: usize,
-    ) -> crate::store::Result<Vec<AuditEntry>>;
 }

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::account::{AccountStore, AuditEntry};
+use super::account::AuditEntry;
+use crate::store::AccountStore;
 
 /// Longest target (a path) and user name kept in a row.
 pub const MAX_TARGET: usize = 200;

@@ -16,7 +16,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::account::{AccountStore, AuditArchive, AuditEntry};
+use super::account::{AuditArchive, AuditEntry};
+use crate::store::AccountStore;
 
 /// `prev` of the very first archived line.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -69,8 +69,8 @@ pub fn detail(role: Role) -> Detail {
 /// True when `role` may see the features of `layer` one by one: every
 /// layer but households and people, and those only for roles that see
 /// individuals.
-pub fn may_list(role: Role, layer: crate::store::Layer) -> bool {
-    use crate::store::Layer;
+pub fn may_list(role: Role, layer: crate::domain::Layer) -> bool {
+    use crate::domain::Layer;
     detail(role) == Detail::Individuals || !matches!(layer, Layer::Households | Layer::People)
 }
 
@@ -233,7 +233,7 @@ mod test {
 
     #[test]
     fn viewers_see_counts_and_no_household_or_person() {
-        use crate::store::Layer;
+        use crate::domain::Layer;
         assert_eq!(detail(Role::Viewer), Detail::Counts);
         for r in [Role::Admin, Role::Office, Role::Emergency, Role::Planner] {
             assert_eq!(detail(r), Detail::Individuals, "{r}");
@@ -259,8 +259,8 @@ mod test {
 
 /// Any record as `role` may see it (only households and people carry
 /// personal fields).
-pub fn project_record(r: crate::store::Record, role: Role) -> crate::store::Record {
-    use crate::store::Record;
+pub fn project_record(r: crate::domain::Record, role: Role) -> crate::domain::Record {
+    use crate::domain::Record;
     match r {
         Record::Household(h) => Record::Household(project_household(&h, role)),
         Record::Person(p) => Record::Person(project_person(&p, role)),

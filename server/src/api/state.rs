@@ -6,10 +6,10 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use crate::access::account::AccountStore;
 use crate::access::ratelimit::LoginThrottle;
 use crate::access::{Caller, Scope};
 use crate::snapshot::SnapshotCell;
+use crate::store::AccountStore;
 use crate::store::Store;
 
 #[derive(Clone)]

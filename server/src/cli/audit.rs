@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::access::account::AccountStore;
 use crate::access::audit_archive::{self, GENESIS};
 use crate::api::auth::timestamp;
+use crate::store::AccountStore;
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]

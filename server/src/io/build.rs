@@ -10,7 +10,7 @@ use crate::domain::{
     Atom, AtomKind, Building, CareLevel, Grade, GridCode, Household, ImportedGrid, Level, Person,
     Region, RegionCode, Road, RoadClass, Role, SensitiveFlags, Water, WaterKind,
 };
-use crate::store::{Layer, Record};
+use crate::domain::{Layer, Record};
 
 /// A logical field of a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

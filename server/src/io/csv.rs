@@ -13,7 +13,7 @@ use geo_types::Coord;
 
 use super::build::{build, Field, Fields, RawGeometry};
 use super::{file_error, ImportOptions, IoError, Location, RecordError, RecordStream};
-use crate::store::{Layer, Record};
+use crate::domain::{Layer, Record};
 
 /// Sniffs the encoding: a BOM decides; else valid UTF-8 (allowing a
 /// character cut at the end of the sample) is UTF-8; else GB18030.

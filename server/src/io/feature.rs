@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::access::projection::{shows, PersonalField};
 use crate::access::Role;
-use crate::store::Record;
+use crate::domain::Record;
 
 fn props(v: Value) -> JsonObject {
     match v {

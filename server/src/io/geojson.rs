@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::build::{build, geometry_fits, Field, Fields, RawGeometry};
 use super::{file_error, tags, ImportOptions, IoError, Location, RecordError, RecordStream};
-use crate::store::{Layer, Record};
+use crate::domain::{Layer, Record};
 
 #[derive(Deserialize)]
 struct Collection {

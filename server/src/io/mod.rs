@@ -19,9 +19,10 @@ pub mod xlsx;
 use std::fmt;
 use std::path::Path;
 
+use crate::domain::{Layer, Record};
 use crate::domain::{Policy, RegionCode};
 use crate::spatial::crs::Crs;
-use crate::store::{Abort, ImportCounts, Layer, Record, Store, StoreError};
+use crate::store::{Abort, ImportCounts, Store, StoreError};
 
 pub use build::Columns;
 

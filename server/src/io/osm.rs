@@ -15,7 +15,7 @@ use osmpbf::{Element, ElementReader, RelMemberType};
 use super::build::{build, Field, Fields, RawGeometry};
 use super::{file_error, ImportOptions, IoError, Location, RecordError, RecordStream};
 use crate::domain::RegionCode;
-use crate::store::{Layer, Record};
+use crate::domain::{Layer, Record};
 
 type Tags = Vec<(String, String)>;
 

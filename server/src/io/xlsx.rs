@@ -9,7 +9,7 @@ use calamine::{open_workbook_auto, Data, Reader};
 use super::build::build;
 use super::csv::{point_of, ColumnMap, Row};
 use super::{file_error, ImportOptions, IoError, Location, RecordError, RecordStream};
-use crate::store::Layer;
+use crate::domain::Layer;
 
 fn cell_text(d: &Data) -> String {
     match d {
@@ -74,7 +74,7 @@ pub fn read(path: &Path, layer: Layer, opts: &ImportOptions) -> Result<RecordStr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Record;
+    use crate::domain::Record;
 
     #[test]
     fn reads_first_sheet_with_chinese_headers_and_reports_rows() {

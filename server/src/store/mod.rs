@@ -5,102 +5,24 @@
 //! The trait is synchronous: SQLite is, and the API calls it from
 //! `spawn_blocking`. Every write is one transaction.
 
+mod accounts;
 pub mod gpkg;
 mod personal;
 pub mod postgis;
+mod rows;
 #[cfg(test)]
 pub mod suite;
 
 use std::sync::Arc;
 
-use crate::access::account::{AccountStore, AuditEntry, Token, User};
+use crate::access::account::{AuditEntry, Token, User};
 use crate::sealing::{KeyId, Sealer};
+pub use accounts::AccountStore;
 
-use crate::domain::{
-    Atom, Building, Household, ImportedGrid, Person, Plan, PlanVersion, Region, RegionCode, Road,
-    Water,
-};
-
-/// The layers a store holds, one feature table each.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Layer {
-    Regions,
-    Atoms,
-    Households,
-    People,
-    Roads,
-    Buildings,
-    Water,
-    Grids,
-}
-
-impl Layer {
-    pub const ALL: [Layer; 8] = [
-        Self::Regions,
-        Self::Atoms,
-        Self::Households,
-        Self::People,
-        Self::Roads,
-        Self::Buildings,
-        Self::Water,
-        Self::Grids,
-    ];
-
-    /// Table name, also the name in URLs and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Regions => "regions",
-            Self::Atoms => "atoms",
-            Self::Households => "households",
-            Self::People => "people",
-            Self::Roads => "roads",
-            Self::Buildings => "buildings",
-            Self::Water => "water",
-            Self::Grids => "grids",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for Layer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One record of any layer, as importers produce them.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Record {
-    Region(Region),
-    Atom(Atom),
-    Household(Household),
-    Person(Person),
-    Road(Road),
-    Building(Building),
-    Water(Water),
-    Grid(ImportedGrid),
-}
-
-impl Record {
-    pub fn layer(&self) -> Layer {
-        match self {
-            Self::Region(_) => Layer::Regions,
-            Self::Atom(_) => Layer::Atoms,
-            Self::Household(_) => Layer::Households,
-            Self::Person(_) => Layer::People,
-            Self::Road(_) => Layer::Roads,
-            Self::Building(_) => Layer::Buildings,
-            Self::Water(_) => Layer::Water,
-            Self::Grid(_) => Layer::Grids,
-        }
-    }
-}
+use crate::domain::{Atom, Household, Plan, PlanVersion, Region, RegionCode};
+/// Temporary: the shared words moved to `domain`; this keeps other callers
+/// compiling until their imports name `domain`.
+pub use crate::domain::{Dataset, Layer, Record};
 
 /// Yielded by an import stream to make the store roll the whole import back
 /// (the importer found bad records and was told to store nothing then).
@@ -109,39 +31,6 @@ pub struct Abort;
 
 /// Records stored per layer by one import.
 pub type ImportCounts = std::collections::BTreeMap<Layer, u64>;
-
-/// Everything a snapshot is built from.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Dataset {
-    pub regions: Vec<Region>,
-    pub atoms: Vec<Atom>,
-    pub households: Vec<Household>,
-    pub people: Vec<Person>,
-    pub roads: Vec<Road>,
-    pub buildings: Vec<Building>,
-    pub water: Vec<Water>,
-    pub grids: Vec<ImportedGrid>,
-    /// The newest plan of each region.
-    pub plans: Vec<Plan>,
-}
-
-impl Dataset {
-    /// Every feature as import records, layer by layer (plans excluded).
-    pub fn records(&self) -> Vec<Record> {
-        let d = self.clone();
-        d.regions
-            .into_iter()
-            .map(Record::Region)
-            .chain(d.atoms.into_iter().map(Record::Atom))
-            .chain(d.households.into_iter().map(Record::Household))
-            .chain(d.people.into_iter().map(Record::Person))
-            .chain(d.roads.into_iter().map(Record::Road))
-            .chain(d.buildings.into_iter().map(Record::Building))
-            .chain(d.water.into_iter().map(Record::Water))
-            .chain(d.grids.into_iter().map(Record::Grid))
-            .collect()
-    }
-}
 
 /// Everything a store holds, as `wangge copy` moves it: the layers, every
 /// plan version (in `data.plans`, by id), the accounts with their tokens
@@ -333,6 +222,20 @@ pub(crate) fn saved_audit(audit: &AuditEntry, v: &PlanVersion) -> AuditEntry {
         } else {
             format!("{}; {saved}", audit.detail)
         },
+        ..audit.clone()
+    }
+}
+
+/// The audit line of an import, completed with what it stored per layer.
+pub(crate) fn imported_audit(audit: &AuditEntry, counts: &ImportCounts) -> AuditEntry {
+    let stored: Vec<String> = counts.iter().map(|(l, n)| format!("{n} {l}")).collect();
+    let detail = if audit.detail.is_empty() {
+        stored.join(", ")
+    } else {
+        format!("{}; {}", audit.detail, stored.join(", "))
+    };
+    AuditEntry {
+        detail,
         ..audit.clone()
     }
 }

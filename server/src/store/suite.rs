@@ -3,12 +3,13 @@
 
 use geo_types::{line_string, point, polygon, Geometry, MultiPolygon};
 
-use super::{Abort, Backend, Layer, Record, Store, StoreError};
+use super::{Abort, Backend, Store, StoreError};
 use crate::access::account::{AuditEntry, Session, Token, User};
 use crate::domain::{
     Atom, AtomKind, Building, CareLevel, GridCode, GridLabel, Household, ImportedGrid, Level,
     Person, Plan, PlanVersion, Region, Road, RoadClass, Role, SensitiveFlags, Water, WaterKind,
 };
+use crate::domain::{Layer, Record};
 
 fn square_with_hole() -> MultiPolygon<f64> {
     MultiPolygon(vec![
@@ -272,19 +273,8 @@ fn every_layer_round_trips(store: &dyn Store) {
         Layer::ALL.iter().all(|l| counts.get(l) == Some(&1)),
         "{counts:?}"
     );
-    let d = store.load().unwrap();
-    let back: Vec<Record> = d
-        .regions
-        .into_iter()
-        .map(Record::Region)
-        .chain(d.atoms.into_iter().map(Record::Atom))
-        .chain(d.households.into_iter().map(Record::Household))
-        .chain(d.people.into_iter().map(Record::Person))
-        .chain(d.roads.into_iter().map(Record::Road))
-        .chain(d.buildings.into_iter().map(Record::Building))
-        .chain(d.water.into_iter().map(Record::Water))
-        .chain(d.grids.into_iter().map(Record::Grid))
-        .collect();
+    // Layer by layer, as the records were written.
+    let back: Vec<Record> = store.load().unwrap().records();
     assert_eq!(back, recs);
     assert_eq!(store.regions().unwrap().len(), 1);
     assert!(store.counts().unwrap().iter().all(|(_, n)| *n == 1));

@@ -5,9 +5,10 @@
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{sql, GeoPackage};
-use crate::access::account::{AccountStore, AuditArchive, AuditEntry, Session, Token, User};
+use crate::access::account::{AuditArchive, AuditEntry, Session, Token, User};
 use crate::access::Role;
-use crate::store::{Dump, Result, StoreError};
+use crate::store::accounts::{scope_of, scope_text};
+use crate::store::{AccountStore, Dump, Result, StoreError};
 
 pub(super) const SCHEMA: &str = include_str!("accounts.sql");
 pub(super) const ARCHIVE_SCHEMA: &str = include_str!("audit_archive.sql");
@@ -19,27 +20,11 @@ fn user_of(r: &Row<'_>) -> rusqlite::Result<User> {
         id: r.get(0)?,
         name: r.get(1)?,
         role: Role::parse(&role).unwrap_or(Role::Viewer),
-        scope: if scope == "*" {
-            vec![String::new()]
-        } else {
-            scope
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        },
+        scope: scope_of(&scope),
         password_hash: r.get(4)?,
         disabled: r.get(5)?,
         created_at: r.get(6)?,
     })
-}
-
-fn scope_text(scope: &[String]) -> String {
-    if scope.iter().any(String::is_empty) {
-        "*".into()
-    } else {
-        scope.join(",")
-    }
 }
 
 fn token_of(r: &Row<'_>) -> rusqlite::Result<Token> {

@@ -13,8 +13,10 @@ use std::collections::HashMap;
 use geo_types::{Geometry, MultiLineString, MultiPolygon};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{blob, corrupt, opt_id, sql, Extent, Result};
-use crate::domain::{Water, WaterKind};
+use super::import::{opt_id, Extent};
+use super::{blob, sql, Result};
+use crate::store::rows::{corrupt, water_kind_str};
+use crate::domain::Water;
 use crate::store::{Layer, StoreError};
 
 /// The table of water lines.
@@ -91,10 +93,7 @@ pub fn insert_water(
             )
             .map_err(sql(op))?,
     };
-    let kind = match w.kind {
-        WaterKind::River => "river",
-        WaterKind::Area => "area",
-    };
+    let kind = water_kind_str(w.kind);
     tx.prepare_cached(&format!(
         "INSERT OR REPLACE INTO {table} (fid, geom, kind, name) VALUES (?1, ?2, ?3, ?4)"
     ))
@@ -105,7 +104,7 @@ pub fn insert_water(
         let mut e = Extent::default();
         e.add(env);
         if let Some([minx, miny, maxx, maxy]) = e.0 {
-            super::widen_contents(tx, WATERWAYS, [minx, miny, maxx, maxy])?;
+            super::import::widen_contents(tx, WATERWAYS, [minx, miny, maxx, maxy])?;
         }
     } else {
         ext.entry(Layer::Water).or_default().add(env);
@@ -178,7 +177,7 @@ fn split_water(tx: &Transaction<'_>) -> Result<()> {
         }
     }
     if let Some(e) = lines.0 {
-        super::widen_contents(tx, WATERWAYS, e)?;
+        super::import::widen_contents(tx, WATERWAYS, e)?;
     }
     Ok(())
 }

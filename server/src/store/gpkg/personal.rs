@@ -6,11 +6,14 @@
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
-use super::{blob, code_str, opt_id, point, region_code, sql, Extent};
-use crate::domain::{CareLevel, GridCode, Household, Person, Role, SensitiveFlags};
+use super::import::{opt_id, Extent};
+use super::load::geom_at;
+use super::{blob, sql};
+use crate::domain::{CareLevel, GridCode, Household, Layer, Person, SensitiveFlags};
 use crate::sealing::Sealer;
 use crate::store::personal::{self, HouseholdCells, PersonCells, KEY_ID};
-use crate::store::{Layer, Result};
+use crate::store::rows::{self, code_str, opt_region_code};
+use crate::store::Result;
 
 /// Adds the blind-index columns and a text column for sealed flags.
 const UPGRADE_COLUMNS: &str = "
@@ -307,17 +310,8 @@ fn households_sealed(
         };
         let h = Household {
             id: r.get(0).map_err(sql(op))?,
-            location: point(
-                r.get_ref(1)
-                    .map_err(sql(op))?
-                    .as_blob()
-                    .map_err(|e| super::corrupt("households.geom", e))?,
-                "households.geom",
-            )?,
-            region: region
-                .as_deref()
-                .map(|s| region_code(s, "households.region"))
-                .transpose()?,
+            location: rows::point(geom_at(r, 1, op, "households.geom")?, "households.geom")?,
+            region: opt_region_code(region.as_deref(), "households.region")?,
             size: r.get(3).map_err(sql(op))?,
             care: CareLevel(r.get(4).map_err(sql(op))?),
             flags: SensitiveFlags::default(),
@@ -351,24 +345,11 @@ fn people_sealed(c: &Connection) -> Result<Vec<(Person, PersonCells)>> {
         };
         let p = Person {
             id: r.get(0).map_err(sql(op))?,
-            home: point(
-                r.get_ref(1)
-                    .map_err(sql(op))?
-                    .as_blob()
-                    .map_err(|e| super::corrupt("people.geom", e))?,
-                "people.geom",
-            )?,
-            region: region
-                .as_deref()
-                .map(|s| region_code(s, "people.region"))
-                .transpose()?,
+            home: rows::point(geom_at(r, 1, op, "people.geom")?, "people.geom")?,
+            region: opt_region_code(region.as_deref(), "people.region")?,
             name: String::new(),
             phone: String::new(),
-            roles: roles
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(|s| Role::parse(s).ok_or_else(|| super::corrupt("people.roles", s)))
-                .collect::<Result<_>>()?,
+            roles: rows::roles(roles.split(',').filter(|s| !s.is_empty()))?,
             team: r.get(6).map_err(sql(op))?,
             skills: skills
                 .split(';')

@@ -7,9 +7,10 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
 use super::{pg, PostGis};
-use crate::access::account::{AccountStore, AuditArchive, AuditEntry, Session, Token, User};
+use crate::access::account::{AuditArchive, AuditEntry, Session, Token, User};
 use crate::access::Role;
-use crate::store::{Dump, Result, StoreError};
+use crate::store::accounts::{scope_of, scope_text};
+use crate::store::{AccountStore, Dump, Result, StoreError};
 
 const USER_COLS: &str = "id, name, role, scope, password_hash, disabled, created_at";
 const TOKEN_COLS: &str = "id, user_id, label, digest, created_at, expires_at, revoked";
@@ -22,26 +23,10 @@ fn user_of(r: &Row) -> User {
         id: r.get(0),
         name: r.get(1),
         role: Role::parse(&role).unwrap_or(Role::Viewer),
-        scope: if scope == "*" {
-            vec![String::new()]
-        } else {
-            scope
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        },
+        scope: scope_of(&scope),
         password_hash: r.get(4),
         disabled: r.get(5),
         created_at: r.get(6),
-    }
-}
-
-fn scope_text(scope: &[String]) -> String {
-    if scope.iter().any(String::is_empty) {
-        "*".into()
-    } else {
-        scope.join(",")
     }
 }
 

@@ -7,14 +7,17 @@
 use deadpool_postgres::ClientWrapper;
 use tokio_postgres::GenericClient;
 
-use super::{code_str, col, corrupt, encode, pg, point, region_code, small, Geom};
-use crate::domain::{CareLevel, GridCode, Household, Person, Role, SensitiveFlags};
+use super::ewkb::{encode, Geom};
+use super::load::{col, small};
+use super::pg;
+use crate::domain::{CareLevel, GridCode, Household, Person, SensitiveFlags};
 use crate::sealing::Sealer;
 use crate::store::personal::{self, HouseholdCells, PersonCells, KEY_ID};
+use crate::store::rows::{self, code_str, opt_region_code, point};
 use crate::store::Result;
 use geo_types::Geometry;
 
-/// The name of the migration that seals; [`super::migrate`] runs
+/// The name of the migration that seals; [`super::migrations`] runs
 /// [`seal_existing`] after its SQL.
 pub(super) const SEALED_MIGRATION: &str = "personal fields sealed";
 
@@ -251,10 +254,7 @@ fn household_row(r: &tokio_postgres::Row) -> Result<(Household, HouseholdCells)>
     let h = Household {
         id: col(r, 0, "households.fid")?,
         location: point(col::<Geom>(r, 1, "households.geom")?.0, "households.geom")?,
-        region: region
-            .as_deref()
-            .map(|s| region_code(s, "households.region"))
-            .transpose()?,
+        region: opt_region_code(region.as_deref(), "households.region")?,
         size: small(col(r, 3, "households.size")?, "households.size")?,
         care: CareLevel(small(col(r, 4, "households.care")?, "households.care")?),
         flags: SensitiveFlags::default(),
@@ -279,16 +279,10 @@ fn person_row(r: &tokio_postgres::Row) -> Result<(Person, PersonCells)> {
     let p = Person {
         id: col(r, 0, "people.fid")?,
         home: point(col::<Geom>(r, 1, "people.geom")?.0, "people.geom")?,
-        region: region
-            .as_deref()
-            .map(|s| region_code(s, "people.region"))
-            .transpose()?,
+        region: opt_region_code(region.as_deref(), "people.region")?,
         name: String::new(),
         phone: String::new(),
-        roles: roles
-            .iter()
-            .map(|s| Role::parse(s).ok_or_else(|| corrupt("people.roles", s)))
-            .collect::<Result<_>>()?,
+        roles: rows::roles(roles.iter().map(String::as_str))?,
         team: col(r, 6, "people.team")?,
         skills: col(r, 7, "people.skills")?,
         available: col(r, 8, "people.available")?,

@@ -1,0 +1,1 @@
+SELECT geom, code, name, parent FROM regions ORDER BY code COLLATE "C"

@@ -1,0 +1,1 @@
+SELECT fid, geom, class, name, grade FROM roads ORDER BY fid

@@ -1,0 +1,1 @@
+SELECT fid, geom, kind, name FROM water ORDER BY fid

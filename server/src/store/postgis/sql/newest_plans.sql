@@ -1,0 +1,1 @@
+SELECT region, max(id) FROM plan_versions GROUP BY region
