@@ -203,8 +203,7 @@ pub async fn items(
         &query,
         &base_url(&st, &headers),
         &timestamp(0),
-    )
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    )?;
     Ok(respond(GEOJSON, &doc))
 }
 
@@ -225,8 +224,7 @@ pub async fn item(
     let s = st.snapshot.load();
     let r = s.layer_item(layer, n, &caller).ok_or_else(missing)?;
     super::layers::audit_reveal(&st, &caller, &auth.address, layer, std::slice::from_ref(&r));
-    let doc = ogc::item_doc(layer, caller.role, &r, &base_url(&st, &headers))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let doc = ogc::item_doc(layer, caller.role, &r, &base_url(&st, &headers))?;
     Ok(respond(GEOJSON, &doc))
 }
 
