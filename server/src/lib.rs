@@ -16,7 +16,8 @@
 //! - [`coverage`]: gaps, staffing, reach and roll-ups.
 //! - [`emergency`]: nearest reserve volunteers, hazard areas, dispatch.
 //! - [`cancel`]: the flag long computations check to stop early.
-//! - [`edit`]: plan edits and their validation.
+//! - [`edit`]: every plan edit (reassign, merge, move, split, re-solve,
+//!   restore) named, checked, made and measured (figures, staffing).
 //! - [`access`]: users, roles, region scopes, personal-field projection.
 //! - [`sealing`]: personal fields encrypted at rest, the key and its
 //!   sources, the phone blind index.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{user_with_token, user_with_token_in, wangge, wangge_bin, Server};
+use crate::common::{imported, user_with_token, user_with_token_in, wangge, wangge_bin, Server};
 
 const REGIONS: &str = r#"{"type":"FeatureCollection","features":[
  {"type":"Feature","properties":{"code":"110101001","name":"=1+2河畔街道"},
@@ -24,27 +24,15 @@ const HOUSEHOLDS: &str = "id,lon,lat,size,care,address,name,phone\n\
 
 /// A small street with two volunteers and two vulnerable households.
 pub fn city(dir: &Path) -> PathBuf {
-    let store = dir.join("audit.gpkg");
-    let s = store.to_str().unwrap();
-    for (name, text, layer) in [
-        ("r.geojson", REGIONS, "regions"),
-        ("p.csv", PEOPLE, "people"),
-        ("h.csv", HOUSEHOLDS, "households"),
-    ] {
-        let f = dir.join(name);
-        std::fs::write(&f, text).unwrap();
-        let (ok, out, err) = wangge(&[
-            "import",
-            layer,
-            f.to_str().unwrap(),
-            "--store",
-            s,
-            "--crs",
-            "wgs84",
-        ]);
-        assert!(ok, "{name}: {out}{err}");
-    }
-    store
+    imported(
+        dir,
+        "audit.gpkg",
+        &[
+            ("r.geojson", REGIONS, "regions"),
+            ("p.csv", PEOPLE, "people"),
+            ("h.csv", HOUSEHOLDS, "households"),
+        ],
+    )
 }
 
 /// Any request: (status, headers as "name: value" lines, body).

@@ -169,6 +169,47 @@ impl Server {
     }
 }
 
+impl Server {
+    /// The `Authorization` value of the tests' admin.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
+    }
+
+    /// POST a JSON `body` with a bearer token (or none) and extra request
+    /// headers: (status, the response header `want` or "", body as text).
+    pub fn post_with(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &str,
+        want: &str,
+    ) -> (u16, String, String) {
+        let mut req = ureq::post(&self.url(path)).header("Content-Type", "application/json");
+        if let Some(t) = token {
+            req = req.header("Authorization", &format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send(body)
+            .expect("request sent");
+        let status = resp.status().as_u16();
+        let value = resp
+            .headers()
+            .get(want)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let text = resp.into_body().read_to_string().unwrap_or_default();
+        (status, value, text)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -187,6 +228,45 @@ pub fn wangge(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A store `name` in `dir` with each `(file, text, layer)` written to
+/// `dir/file` and imported as `layer` (WGS-84).
+pub fn imported(dir: &std::path::Path, name: &str, files: &[(&str, &str, &str)]) -> PathBuf {
+    let store = dir.join(name);
+    let s = store.to_str().unwrap();
+    for (file, text, layer) in files {
+        let f = dir.join(file);
+        std::fs::write(&f, text).unwrap();
+        let (ok, out, err) = wangge(&[
+            "import",
+            layer,
+            f.to_str().unwrap(),
+            "--store",
+            s,
+            "--crs",
+            "wgs84",
+        ]);
+        assert!(ok, "{file}: {out}{err}");
+    }
+    store
+}
+
+/// `dir/city.gpkg`, a city of `households` made by
+/// `wangge generate --seed SEED`.
+pub fn generated(dir: &std::path::Path, households: &str, seed: &str) -> PathBuf {
+    let store = dir.join("city.gpkg");
+    let (ok, out, err) = wangge(&[
+        "generate",
+        "--households",
+        households,
+        "--seed",
+        seed,
+        "--out",
+        store.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}{err}");
+    store
 }
 
 /// A city of `households` made by `wangge generate --seed SEED` and

@@ -3,21 +3,10 @@
 
 use serde_json::Value;
 
-use crate::common::{user_with_token, wangge, Server};
+use crate::common::{generated, user_with_token, wangge, Server};
 
 fn city(dir: &std::path::Path) -> std::path::PathBuf {
-    let store = dir.join("city.gpkg");
-    let (ok, out, err) = wangge(&[
-        "generate",
-        "--households",
-        "20000",
-        "--seed",
-        "4",
-        "--out",
-        store.to_str().unwrap(),
-    ]);
-    assert!(ok, "{out}{err}");
-    store
+    generated(dir, "20000", "4")
 }
 
 #[test]

@@ -14,26 +14,7 @@ use crate::common::{partitioned_city, wangge, Server};
 
 /// POST JSON with optional extra headers: (status, ETag, body).
 fn post(s: &Server, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, Value) {
-    let mut req = ureq::post(&s.url(path))
-        .header("Authorization", &format!("Bearer {}", s.token))
-        .header("Content-Type", "application/json");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = req
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .send(body)
-        .expect("request sent");
-    let status = resp.status().as_u16();
-    let etag = resp
-        .headers()
-        .get("etag")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let text = resp.into_body().read_to_string().unwrap_or_default();
+    let (status, etag, text) = s.post_with(path, Some(&s.token), headers, body, "etag");
     (
         status,
         etag,
@@ -832,6 +813,16 @@ fn kill_9_during_saves_loses_nothing_on_either_store() {
     });
 
     // The same on PostGIS: the city copied into a schema of its own.
+    let (url, token) = city_on_postgis("kill", "kill-admin");
+    let u = url.clone();
+    kill_during_saves(&["--database", &url], token, &move || {
+        wangge::store::open(&u).unwrap()
+    });
+}
+
+/// A partitioned city copied into a PostGIS schema of its own (named
+/// after `tag`), with an admin `user`: (store URL, the user's token).
+fn city_on_postgis(tag: &str, user: &str) -> (String, String) {
     let base = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let sep = if base.contains('?') { '&' } else { '?' };
@@ -839,11 +830,8 @@ fn kill_9_during_saves_loses_nothing_on_either_store() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos();
-    let url = format!("{base}{sep}schema=e2e_kill_{}_{nanos}", std::process::id());
-    let (fresh, _g) = {
-        let (g, p) = partitioned_city(2500, 4);
-        (p, g)
-    };
+    let url = format!("{base}{sep}schema=e2e_{tag}_{}_{nanos}", std::process::id());
+    let (_dir, fresh) = partitioned_city(2500, 4);
     let (ok, out, err) = wangge(&[
         "copy",
         "--from",
@@ -853,9 +841,76 @@ fn kill_9_during_saves_loses_nothing_on_either_store() {
         "--quiet",
     ]);
     assert!(ok, "{out}{err}");
-    let token = crate::common::user_with_token_in(&url, "kill-admin", "admin", "*");
+    let token = crate::common::user_with_token_in(&url, user, "admin", "*");
+    (url, token)
+}
+
+/// `kill -9` right after a 201 from an edit: on restart the store holds
+/// the new version and its one audit line, both written by the save's
+/// own transaction, and the server serves the version.
+fn kill_after_a_201(
+    serve: &[&str],
+    token: String,
+    open: &dyn Fn() -> std::sync::Arc<dyn wangge::store::Backend>,
+) {
+    let d = open().load().unwrap();
+    let plan = d
+        .plans
+        .iter()
+        .max_by_key(|p| p.atoms.len())
+        .unwrap()
+        .clone();
+    let id = plan.version.id;
+    let s = Server::start_with(serve, token.clone());
+    let (status, _, v) = post(
+        &s,
+        &format!("/api/plans/{id}/edits"),
+        &[("If-Match", &format!("\"plan-{id}\""))],
+        &format!(r#"{{"edit":{{"op":"restore","version":{id}}},"message":"killed after"}}"#),
+    );
+    assert_eq!(status, 201, "{v}");
+    let saved = v["version"]["id"].as_i64().unwrap();
+    // SIGKILL at once: no shutdown, no flush of anything queued.
+    let pid = s.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .unwrap()
+        .success());
+    drop(s);
+
+    let store = open();
+    let versions = store.plan_versions(plan.version.region).unwrap();
+    assert!(
+        versions.iter().any(|v| v.id == saved),
+        "acknowledged version {saved} lost: {versions:?}"
+    );
+    let needle = format!("saved as plan {saved} (");
+    let log = store.audit_log(None, None, usize::MAX).unwrap();
+    let lines: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == "plan_edit" && e.detail.contains(&needle))
+        .collect();
+    assert_eq!(lines.len(), 1, "audit line of plan {saved}: {lines:?}");
+    assert!(lines[0].detail.contains("killed after"), "{:?}", lines[0]);
+    drop(store);
+    let s = Server::start_with(serve, token);
+    let (status, v, _) = s.get_json(&format!("/api/plans/{saved}"));
+    assert_eq!(status, 200, "{v}");
+}
+
+#[test]
+fn kill_9_right_after_a_201_finds_the_version_and_its_audit_line_on_either_store() {
+    let (_dir, store) = partitioned_city(2500, 4);
+    let st = store.to_str().unwrap().to_string();
+    let token = crate::common::user_with_token(&store, "kill-201-admin", "admin", "*");
+    let path = st.clone();
+    kill_after_a_201(&["--store", &st], token, &move || {
+        wangge::store::open(&path).unwrap()
+    });
+    let (url, token) = city_on_postgis("kill201", "kill-201-admin");
     let u = url.clone();
-    kill_during_saves(&["--database", &url], token, &move || {
+    kill_after_a_201(&["--database", &url], token, &move || {
         wangge::store::open(&u).unwrap()
     });
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::common::{user_with_token, wangge, Server};
+use crate::common::{imported, user_with_token, wangge, Server};
 
 const REGIONS: &str = r#"{"type":"FeatureCollection","features":[
  {"type":"Feature","properties":{"code":"110101001","name":"河畔街道"},
@@ -33,28 +33,16 @@ const HOUSEHOLDS: &str = "id,lon,lat,size,care,address,name,phone\n\
 14,116.4120,39.9057,3,放心户,南岸路11号,李四,13800000014\n";
 
 fn store(dir: &Path) -> PathBuf {
-    let store = dir.join("river.gpkg");
-    let s = store.to_str().unwrap();
-    for (name, text, layer) in [
-        ("r.geojson", REGIONS, "regions"),
-        ("b.geojson", BASEMAP, "all"),
-        ("p.csv", PEOPLE, "people"),
-        ("h.csv", HOUSEHOLDS, "households"),
-    ] {
-        let f = dir.join(name);
-        std::fs::write(&f, text).unwrap();
-        let (ok, out, err) = wangge(&[
-            "import",
-            layer,
-            f.to_str().unwrap(),
-            "--store",
-            s,
-            "--crs",
-            "wgs84",
-        ]);
-        assert!(ok, "{name}: {out}{err}");
-    }
-    store
+    imported(
+        dir,
+        "river.gpkg",
+        &[
+            ("r.geojson", REGIONS, "regions"),
+            ("b.geojson", BASEMAP, "all"),
+            ("p.csv", PEOPLE, "people"),
+            ("h.csv", HOUSEHOLDS, "households"),
+        ],
+    )
 }
 
 fn ids(v: &Value) -> Vec<i64> {
@@ -137,21 +125,8 @@ fn nearest_by_road_differs_from_straight_line_across_a_river() {
 }
 
 fn post(server: &Server, path: &str, body: &Value) -> (u16, String, String) {
-    let resp = ureq::post(&server.url(path))
-        .header("Authorization", &format!("Bearer {}", server.token))
-        .header("Content-Type", "application/json")
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .send(body.to_string())
-        .unwrap();
-    let status = resp.status().as_u16();
-    let ctype = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (status, ctype, resp.into_body().read_to_string().unwrap())
+    let token = Some(server.token.as_str());
+    server.post_with(path, token, &[], &body.to_string(), "content-type")
 }
 
 #[test]

@@ -10,10 +10,6 @@ use calamine::Reader;
 use crate::audit::{call, city};
 use crate::common::{partitioned_city, Server};
 
-fn bearer(s: &Server) -> String {
-    format!("Bearer {}", s.token)
-}
-
 type Case<'a> = (
     &'a str,
     &'a str,
@@ -41,7 +37,7 @@ fn exported_cells_never_run_as_formulas() {
     let dir = tempfile::tempdir().unwrap();
     let store = city(dir.path());
     let s = Server::start(&store, &[]);
-    let auth = bearer(&s);
+    let auth = s.bearer();
     let h = [
         ("Authorization", auth.as_str()),
         ("Content-Type", "application/json"),
@@ -96,7 +92,7 @@ fn free_text_is_capped_and_times_and_rings_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let store = city(dir.path());
     let s = Server::start(&store, &[]);
-    let auth = bearer(&s);
+    let auth = s.bearer();
     let h = [
         ("Authorization", auth.as_str()),
         ("Content-Type", "application/json"),
@@ -160,7 +156,7 @@ fn a_lasso_with_an_open_ring_is_refused() {
     drop(st);
     let id = plan.version.id;
     let code = &plan.codes[2][0];
-    let auth = bearer(&s);
+    let auth = s.bearer();
     let h = [
         ("Authorization", auth.as_str()),
         ("Content-Type", "application/json"),
@@ -188,7 +184,7 @@ fn every_error_status_is_a_problem_document() {
     let dir = tempfile::tempdir().unwrap();
     let store = city(dir.path());
     let s = Server::start(&store, &[]);
-    let auth = bearer(&s);
+    let auth = s.bearer();
     let cases: Vec<Case> = vec![
         ("TRACE", "/health", vec![], None, 405),
         ("DELETE", "/api/login", vec![], None, 405),

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{user_with_token, wangge, Server};
+use crate::common::{generated, user_with_token, wangge, Server};
 use crate::http_api::fixture;
 
 /// The collections: one per layer, water as areas and lines apart.
@@ -27,17 +27,7 @@ pub const LAYERS: [&str; 9] = [
 const COMMUNITY: &str = "610902001001";
 
 pub fn city(dir: &Path) -> PathBuf {
-    let store = dir.join("city.gpkg");
-    let (ok, out, err) = wangge(&[
-        "generate",
-        "--households",
-        "1000",
-        "--seed",
-        "3",
-        "--out",
-        store.to_str().unwrap(),
-    ]);
-    assert!(ok, "{out}{err}");
+    let store = generated(dir, "1000", "3");
     // A plan makes the atoms, so that every collection has features.
     let (ok, out, err) = wangge(&["partition", "--store", store.to_str().unwrap()]);
     assert!(ok, "{out}{err}");

@@ -10,21 +10,10 @@ use serde_json::Value;
 use wangge::store::gpkg::GeoPackage;
 use wangge::store::Store;
 
-use crate::common::{real_data, user_with_token, wangge, Server};
+use crate::common::{generated, real_data, user_with_token, wangge, Server};
 
 fn city(dir: &std::path::Path, households: &str) -> std::path::PathBuf {
-    let store = dir.join("city.gpkg");
-    let (ok, out, err) = wangge(&[
-        "generate",
-        "--households",
-        households,
-        "--seed",
-        "5",
-        "--out",
-        store.to_str().unwrap(),
-    ]);
-    assert!(ok, "{out}{err}");
-    store
+    generated(dir, households, "5")
 }
 
 /// `wangge partition --format json`, parsed.
@@ -149,16 +138,7 @@ fn partition_plans_every_region_and_a_lock_keeps_its_grid_and_codes() {
 }
 
 fn post(server: &Server, path: &str, token: &str, body: &str) -> (u16, Value) {
-    let resp = ureq::post(&server.url(path))
-        .header("Authorization", &format!("Bearer {token}"))
-        .header("Content-Type", "application/json")
-        .config()
-        .http_status_as_error(false)
-        .build()
-        .send(body)
-        .expect("request sent");
-    let status = resp.status().as_u16();
-    let text = resp.into_body().read_to_string().unwrap_or_default();
+    let (status, _, text) = server.post_with(path, Some(token), &[], body, "content-type");
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 

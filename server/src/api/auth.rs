@@ -417,7 +417,7 @@ pub async fn login(State(st): State<AppState>, req: Request) -> Result<Response,
     }
     let st2 = st.clone();
     let name2 = name.clone();
-    let user = tokio::task::spawn_blocking(move || -> Result<Option<User>, ApiError> {
+    let user = super::error::blocking(move || -> Result<Option<User>, ApiError> {
         let u = st2.accounts.user_by_name(&name2)?;
         // Verify against a dummy hash for unknown users: same timing.
         let hash = u
@@ -426,8 +426,7 @@ pub async fn login(State(st): State<AppState>, req: Request) -> Result<Response,
         let ok = verify_password(&password, hash);
         Ok(u.filter(|u| ok && !u.disabled))
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .await?;
     let Some(user) = user else {
         audit(
             &st,
@@ -458,10 +457,8 @@ pub async fn login(State(st): State<AppState>, req: Request) -> Result<Response,
         json!({ "user": user.name, "role": user.role.as_str(), "scope": user.scope, "csrf": csrf }),
     )
     .into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&set).map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_str(&set)?);
     Ok(resp)
 }
 

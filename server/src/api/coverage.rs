@@ -105,12 +105,11 @@ pub async fn coverage(
                     format!("attachment; filename=\"{name}.xlsx\""),
                 ),
             ],
-            export::xlsx(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
+            export::xlsx(&report)?,
         )
             .into_response(),
         _ => {
-            let mut v =
-                serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let mut v = serde_json::to_value(&report)?;
             v["suggestions"] = serde_json::to_value(&suggestions).unwrap_or_default();
             Json(v).into_response()
         }

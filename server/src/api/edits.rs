@@ -1,79 +1,29 @@
 //! Hand edits of a plan over HTTP: a dry run with the figures after the
 //! edit, a save that makes a new version (optimistic, `If-Match`), the
-//! diff between two versions, publishing. The rules live in
-//! [`crate::edit`]; this module maps codes and ids to it and back.
+//! diff between two versions, publishing. Every edit is named, checked,
+//! made and measured by [`crate::edit`]; this module parses the request,
+//! loads what the edit needs, calls it, saves, and maps its errors.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use geo::{Contains, InteriorPoint};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{entry, timestamp, Authenticated};
-use super::error::ApiError;
+use super::error::{blocking, ApiError};
 use super::heavy::Class;
 use super::plans::evaluated;
 use super::state::{AppState, CallerOf};
 use crate::access::account::AuditEntry;
 use crate::access::Scope;
-use crate::domain::{GridCode, Plan, PlanVersion};
-use crate::edit::{self, Edit, Refusal, Rules};
+use crate::domain::{Plan, PlanVersion};
+use crate::edit::named::{self, EditBody};
+use crate::edit::{self, EditError, Edited};
 use crate::partition::plan::RegionPlan;
-
-/// An edit as a client names it: grids by code, atoms by id.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-pub enum EditBody {
-    /// Atoms (by id, or those inside a drawn polygon: lasso or brush)
-    /// join the level-3 grid `to`.
-    Reassign {
-        #[serde(default)]
-        atoms: Vec<u32>,
-        #[serde(default)]
-        within: Option<geojson::Geometry>,
-        to: String,
-    },
-    Merge {
-        keep: String,
-        gone: String,
-    },
-    Move {
-        grid: String,
-        parent: String,
-    },
-    /// Everything under grid `parent` (level 1 or 2) but its locked
-    /// children solved again by the partitioner.
-    Resolve {
-        parent: String,
-    },
-    /// Level-3 grid `grid` cut in two along a drawn line (a GeoJSON
-    /// LineString, WGS-84); the part right of the line becomes a new grid.
-    Split {
-        grid: String,
-        line: geojson::Geometry,
-    },
-    /// The labels and codes of another version of the same region, as they
-    /// were (undo and redo).
-    Restore {
-        version: i64,
-    },
-}
-
-/// A plan after an edit, with the atoms a split added and, for a split,
-/// the cut atoms' figures and the grids it made.
-struct Outcome {
-    plan: Plan,
-    added: Vec<crate::domain::Atom>,
-    cut: Option<Cut>,
-}
-
-/// The ledger of a split's atoms and the two grids (level index, id) it made.
-type Cut = (Arc<crate::partition::plan::Ledger>, Vec<(usize, u32)>);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,484 +71,61 @@ async fn load(
         return Ok((rp, p.clone()));
     }
     let store = st.store.clone();
-    let plan = tokio::task::spawn_blocking(move || store.plan(id))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??
+    let plan = blocking(move || store.plan(id))
+        .await?
         .ok_or_else(|| ApiError::NotFound(format!("plan {id}")))?;
     Ok((rp, Arc::new(plan)))
 }
 
-fn grid_id(plan: &Plan, level: usize, code: &str) -> Result<u32, ApiError> {
-    plan.codes[level - 1]
-        .iter()
-        .position(|c| c.0 == code)
-        .map(|i| i as u32)
-        .ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "plan {} has no level-{level} grid {code}",
-                plan.version.id
-            ))
-        })
-}
-
-fn grid_level(plan: &Plan, code: &str) -> Result<(u8, u32), ApiError> {
-    (1..=3)
-        .find_map(|l| grid_id(plan, l, code).ok().map(|g| (l as u8, g)))
-        .ok_or_else(|| ApiError::BadRequest(format!("plan {} has no grid {code}", plan.version.id)))
-}
-
-/// The plan after the edit, or the refusal as a 422 problem naming the
-/// rule and drawing the offending atoms.
+/// The plan after the edit with its figures, or why not: the request
+/// resolved against the plan (a restore loads the version it names), then
+/// run by [`edit::perform`], on the heavy pool when it is slow.
 async fn edited(
     st: &AppState,
     scope: &Scope,
     rp: &Arc<RegionPlan>,
-    plan: &Plan,
+    plan: &Arc<Plan>,
     req: &EditRequest,
-) -> Result<Outcome, ApiError> {
-    let mut locked = HashSet::new();
-    for c in &req.locks {
-        grid_level(plan, c)?;
-        locked.insert(GridCode(c.clone()));
-    }
-    let rules = Rules {
-        adjacency: rp.adjacency.clone(),
-        locked,
+) -> Result<Edited, ApiError> {
+    let rules = named::rules(plan, rp, &req.locks)?;
+    let restored = match req.edit.restores() {
+        Some(v) => Some((*load(st, scope, v).await?.1).clone()),
+        None => None,
     };
-    let e = match &req.edit {
-        EditBody::Reassign { atoms, within, to } => {
-            let to = grid_id(plan, 3, to)?;
-            let mut picked: Vec<usize> = Vec::new();
-            for &a in atoms {
-                let i = plan.atoms.iter().position(|&x| x == a).ok_or_else(|| {
-                    ApiError::BadRequest(format!("plan {} has no atom {a}", plan.version.id))
-                })?;
-                picked.push(i);
-            }
-            if let Some(g) = within {
-                let shape = lasso(g)?;
-                for (i, a) in rp.atoms.iter().enumerate() {
-                    if a.geometry
-                        .interior_point()
-                        .is_some_and(|p| shape.contains(&p))
-                    {
-                        picked.push(i);
-                    }
-                }
-            }
-            picked.sort_unstable();
-            picked.dedup();
-            if picked.is_empty() {
-                return Err(ApiError::BadRequest(
-                    "the edit picks no atom: give atom ids or a polygon around some".into(),
-                ));
-            }
-            Edit::Reassign { atoms: picked, to }
-        }
-        EditBody::Merge { keep, gone } => {
-            let (level, k) = grid_level(plan, keep)?;
-            let g = grid_id(plan, usize::from(level), gone)?;
-            Edit::Merge {
-                level,
-                keep: k,
-                gone: g,
-            }
-        }
-        EditBody::Move { grid, parent } => {
-            let (level, g) = grid_level(plan, grid)?;
-            if level == 1 {
-                return Err(ApiError::BadRequest(format!(
-                    "{grid} is a level-1 grid: it has no parent grid to move to"
-                )));
-            }
-            let p = grid_id(plan, usize::from(level) - 1, parent)?;
-            Edit::MoveGrid {
-                level,
-                grid: g,
-                parent: p,
-            }
-        }
-        EditBody::Restore { version } => {
-            let (_, other) = load(st, scope, *version).await?;
-            if other.version.region != plan.version.region {
-                return Err(ApiError::BadRequest(format!(
-                    "plan {version} is of region {}, not {}",
-                    other.version.region, plan.version.region
-                )));
-            }
-            let mut next = (*other).clone();
-            next.version = plan.version.clone();
-            return Ok(Outcome {
-                plan: next,
-                added: Vec::new(),
-                cut: None,
-            });
-        }
-        EditBody::Resolve { parent } => {
-            let (level, g) = grid_level(plan, parent)?;
-            if level == 3 {
-                return Err(ApiError::BadRequest(format!(
-                    "{parent} is a level-3 grid: there is nothing below it to solve"
-                )));
-            }
-            let (rp, plan, locked) = (rp.clone(), plan.clone(), rules.locked.clone());
-            let settings = crate::partition::plan::Settings::from_policy(&st.policy);
-            let next = st
-                .heavy
-                .blocking(Class::Plans, move || {
-                    crate::partition::plan::resolve(
-                        &rp,
-                        &plan,
-                        &settings,
-                        usize::from(level) - 1,
-                        g,
-                        &locked,
-                    )
-                })
-                .await?
-                .map_err(|e| ApiError::BadRequest(format!("re-solving under {parent}: {e}")))?;
-            return Ok(Outcome {
-                plan: next,
-                added: Vec::new(),
-                cut: None,
-            });
-        }
-        EditBody::Split { grid, line } => {
-            let g = grid_id(plan, 3, grid)?;
-            if rules.locked.contains(&GridCode(grid.clone())) {
-                return Err(ApiError::Refused {
-                    detail: format!("grid {grid} is locked"),
-                    extra: json!({ "rule": "locked", "grid": grid, "atoms": [], "geometry": null }),
-                });
-            }
-            let line: geo_types::Geometry<f64> = line
-                .clone()
-                .try_into()
-                .map_err(|e| ApiError::BadRequest(format!("line: {e}")))?;
-            let geo_types::Geometry::LineString(line) = line else {
-                return Err(ApiError::BadRequest("line: a LineString".into()));
-            };
-            if line.0.len() < 2
-                || line
-                    .0
-                    .iter()
-                    .any(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
-            {
-                return Err(ApiError::BadRequest(
-                    "line: two or more [lon, lat] points in degrees".into(),
-                ));
-            }
-            let s = st.snapshot.load();
-            let settings = crate::partition::plan::Settings::from_policy(&st.policy);
-            let plan = plan.clone();
-            let sp = st
-                .heavy
-                .blocking(Class::Plans, move || {
-                    let atoms =
-                        s.plan_atoms(&plan)
-                            .ok_or(crate::partition::plan::SplitError::Plan(
-                                crate::partition::plan::PlanError::Mismatch,
-                            ))?;
-                    let ground = s.ground(plan.version.region).ok_or(
-                        crate::partition::plan::SplitError::Plan(
-                            crate::partition::plan::PlanError::EmptyRegion(plan.version.region),
-                        ),
-                    )?;
-                    crate::partition::plan::split(&ground, &settings, &plan, &atoms, g, &line)
-                })
-                .await?
-                .map_err(|e| ApiError::Refused {
-                    detail: e.to_string(),
-                    extra: json!({ "rule": "split", "grid": grid, "atoms": [], "geometry": null }),
-                })?;
-            return Ok(Outcome {
-                plan: sp.plan,
-                added: sp.added,
-                cut: Some((sp.ledger, sp.touched)),
-            });
-        }
+    let e = req.edit.resolve(plan, rp, &rules, restored)?;
+    let cx = edit::Owned {
+        evaluated: rp.clone(),
+        snapshot: st.snapshot.load(),
+        settings: crate::partition::plan::Settings::from_policy(&st.policy),
     };
-    edit::apply(plan, &rules, &e)
-        .map(|plan| Outcome {
-            plan,
-            added: Vec::new(),
-            cut: None,
-        })
-        .map_err(|r| refused(rp, plan, &r))
-}
-
-/// A drawn polygon (WGS-84 GeoJSON Polygon or MultiPolygon).
-fn lasso(g: &geojson::Geometry) -> Result<geo_types::MultiPolygon<f64>, ApiError> {
-    crate::io::validate::check_geojson_rings(g)
-        .map_err(|e| ApiError::BadRequest(format!("within: {e}")))?;
-    let shape: geo_types::Geometry<f64> = g
-        .clone()
-        .try_into()
-        .map_err(|e| ApiError::BadRequest(format!("within: {e}")))?;
-    match shape {
-        geo_types::Geometry::Polygon(p) => Ok(geo_types::MultiPolygon(vec![p])),
-        geo_types::Geometry::MultiPolygon(m) => Ok(m),
-        _ => Err(ApiError::BadRequest(
-            "within: a Polygon or MultiPolygon".into(),
-        )),
+    if !e.heavy(plan) {
+        return Ok(edit::perform(&cx.context(), plan, &rules, &e)?);
     }
-}
-
-fn refused(rp: &RegionPlan, plan: &Plan, r: &Refusal) -> ApiError {
-    let (rule, grid, atoms): (&str, Option<&GridCode>, &[usize]) = match r {
-        Refusal::Locked { code, atoms } => ("locked", Some(code), atoms),
-        Refusal::Disconnects { code, atoms, .. } => ("one_piece", Some(code), atoms),
-        Refusal::Empties { code } => ("not_empty", Some(code), &[]),
-        Refusal::CrossParent { a, .. } => ("same_parent", Some(a), &[]),
-        Refusal::UnknownGrid { .. } | Refusal::UnknownAtom(_) | Refusal::Invalid(_) => {
-            ("invalid", None, &[])
-        }
-    };
-    let shape = geo_types::MultiPolygon(
-        atoms
-            .iter()
-            .filter_map(|&i| rp.atoms.get(i))
-            .flat_map(|a| a.geometry.0.iter().cloned())
-            .collect(),
-    );
-    ApiError::Refused {
-        detail: r.to_string(),
-        extra: json!({
-            "rule": rule,
-            "grid": grid,
-            "atoms": atoms.iter().filter_map(|&i| plan.atoms.get(i)).collect::<Vec<_>>(),
-            "geometry": (!shape.0.is_empty()).then(|| geojson::Geometry::from(&shape)),
-        }),
-    }
-}
-
-/// Staff (people by role) assigned to grids by code, before and after an
-/// edit: a grid's staff stay with it, and the staff of a grid the edit
-/// retires go to the grid that took most of its atoms.
-struct Staffing {
-    by_code: std::collections::HashMap<String, std::collections::BTreeMap<&'static str, u32>>,
-    /// Retired code → the code that took most of its atoms.
-    heir: std::collections::HashMap<String, String>,
-}
-
-impl Staffing {
-    fn of(people: &[crate::domain::Person], before: &Plan, after: &Plan) -> Self {
-        let mut by_code: std::collections::HashMap<
-            String,
-            std::collections::BTreeMap<&'static str, u32>,
-        > = std::collections::HashMap::new();
-        for p in people {
-            for c in &p.grids {
-                let e = by_code.entry(c.0.clone()).or_default();
-                for r in &p.roles {
-                    *e.entry(r.as_str()).or_default() += 1;
-                }
-            }
-        }
-        let mut heir = std::collections::HashMap::new();
-        if before.atoms == after.atoms {
-            for l in 0..3 {
-                for (g, c) in before.codes[l].iter().enumerate() {
-                    if after.codes[l].contains(c) {
-                        continue;
-                    }
-                    let mut votes: std::collections::HashMap<&GridCode, usize> =
-                        std::collections::HashMap::new();
-                    for (i, x) in before.labels.iter().enumerate() {
-                        if x.0[l] as usize == g {
-                            if let Some(to) = after.codes[l].get(after.labels[i].0[l] as usize) {
-                                *votes.entry(to).or_default() += 1;
-                            }
-                        }
-                    }
-                    if let Some((to, _)) = votes.into_iter().max_by_key(|v| v.1) {
-                        heir.insert(c.0.clone(), to.0.clone());
-                    }
-                }
-            }
-        }
-        Self { by_code, heir }
-    }
-
-    fn of_grid(
-        &self,
-        code: &GridCode,
-    ) -> (
-        std::collections::BTreeMap<&'static str, u32>,
-        std::collections::BTreeMap<&'static str, u32>,
-    ) {
-        let before = self.by_code.get(&code.0).cloned().unwrap_or_default();
-        let mut after = before.clone();
-        for (gone, to) in &self.heir {
-            if to == &code.0 {
-                for (r, n) in self.by_code.get(gone).into_iter().flatten() {
-                    *after.entry(r).or_default() += n;
-                }
-            }
-        }
-        (before, after)
-    }
-}
-
-/// Figures before and after for every grid the edit touched, with the
-/// grids' new shapes, and warnings for balance out of range.
-fn figures(
-    people: &[crate::domain::Person],
-    rp: &RegionPlan,
-    before: &Plan,
-    after: &Plan,
-    cut: Option<&Cut>,
-    regraded: Option<&RegionPlan>,
-) -> Value {
-    if let Some((ledger, which)) = cut {
-        return rows(people, rp, before, after, ledger.measure(after, which));
-    }
-    let grids: Vec<crate::partition::plan::Grid> = match regraded {
-        // Other atoms (a split, or a restore across one): the grids whose
-        // figures or shape changed, from the plan evaluated afresh.
-        Some(new) => new
-            .grids
-            .iter()
-            .filter(|g| {
-                rp.grids
-                    .iter()
-                    .find(|x| x.level == g.level && x.code == g.code)
-                    .is_none_or(|x| {
-                        x.metrics.households != g.metrics.households
-                            || (x.metrics.area_m2 - g.metrics.area_m2).abs()
-                                > 1e-6 * x.metrics.area_m2.max(1.0)
-                    })
-            })
-            .cloned()
-            .collect(),
-        None => rp.ledger.measure(after, &edit::touched(before, after)),
-    };
-    rows(people, rp, before, after, grids)
-}
-
-/// The answer about `grids`, the grids an edit touched, measured after it.
-fn rows(
-    people: &[crate::domain::Person],
-    rp: &RegionPlan,
-    before: &Plan,
-    after: &Plan,
-    grids: Vec<crate::partition::plan::Grid>,
-) -> Value {
-    let mut warnings = Vec::new();
-    let staffing = Staffing::of(people, before, after);
-    let rows: Vec<Value> = grids
-        .iter()
-        .map(|g| {
-            let was = rp
-                .grids
-                .iter()
-                .find(|x| x.level == g.level && x.code == g.code)
-                .map(|x| &x.metrics);
-            let (staff_before, staff_after) = staffing.of_grid(&g.code);
-            if !g.metrics.in_range {
-                warnings.push(format!(
-                    "level-{} grid {}: {} households, outside the policy range",
-                    g.level.get(),
-                    g.code,
-                    g.metrics.households
-                ));
-            }
-            json!({
-                "code": g.code,
-                "level": g.level,
-                "parent": g.parent,
-                "before": was,
-                "after": g.metrics,
-                "staff_before": staff_before,
-                "staff_after": staff_after,
-                "geometry": geojson::Geometry::from(&g.geometry),
-            })
-        })
-        .collect();
-    let retired: Vec<&GridCode> = (0..3)
-        .flat_map(|l| {
-            before.codes[l]
-                .iter()
-                .filter(move |c| !after.codes[l].contains(c))
-        })
-        .collect();
-    let households = rp.ledger.households();
-    let code3 = |p: &Plan, i: usize| p.codes[2].get(p.labels[i].0[2] as usize).cloned();
-    let (atoms_moved, households_moved) = if before.atoms == after.atoms {
-        let moved: Vec<usize> = (0..before.labels.len())
-            .filter(|&i| code3(before, i) != code3(after, i))
-            .collect();
-        let n: u64 = moved
-            .iter()
-            .map(|&i| u64::from(households.get(i).copied().unwrap_or(0)))
-            .sum();
-        (moved.len(), n)
-    } else {
-        // Across a cut, households that changed grid are those the new
-        // grids hold.
-        let new: Vec<&crate::partition::plan::Grid> = grids
-            .iter()
-            .filter(|g| g.level.get() == 3 && !before.codes[2].contains(&g.code))
-            .collect();
-        (
-            new.iter().map(|g| g.metrics.atoms as usize).sum(),
-            new.iter().map(|g| u64::from(g.metrics.households)).sum(),
-        )
-    };
-    json!({
-        "grids": rows,
-        "retired": retired,
-        "atoms_moved": atoms_moved,
-        "households_moved": households_moved,
-        "warnings": warnings,
-    })
-}
-
-/// The plan after an edit evaluated afresh when its atoms are not the
-/// base's (a split): the ledger only knows the base's atoms.
-async fn regrade(
-    st: &AppState,
-    base: &Plan,
-    out: &Outcome,
-) -> Result<Option<RegionPlan>, ApiError> {
-    if out.plan.atoms == base.atoms || out.cut.is_some() {
-        return Ok(None);
-    }
-    let s = st.snapshot.load();
-    let policy = st.policy.clone();
-    let plan = out.plan.clone();
-    let added = out.added.clone();
-    st.heavy
+    let plan = plan.clone();
+    Ok(st
+        .heavy
         .blocking(Class::Plans, move || {
-            let mut by_id: std::collections::HashMap<crate::domain::AtomId, crate::domain::Atom> =
-                added.into_iter().map(|a| (a.id, a)).collect();
-            let mut shown = plan.clone();
-            shown.atoms.retain(|id| !by_id.contains_key(id));
-            let known = s.plan_atoms(&shown).unwrap_or_default();
-            for a in known {
-                by_id.insert(a.id, a);
-            }
-            let atoms: Option<Vec<_>> =
-                plan.atoms.iter().map(|id| by_id.get(id).cloned()).collect();
-            let atoms = atoms.ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "some atoms of the plan are gone: a plan generated afresh cut region {} again",
-                    plan.version.region
-                ))
-            })?;
-            let ground = s
-                .ground(plan.version.region)
-                .ok_or_else(|| ApiError::NotFound(format!("region {}", plan.version.region)))?;
-            crate::partition::plan::evaluate(
-                &ground,
-                &crate::partition::plan::Settings::from_policy(&policy),
-                &plan,
-                &atoms,
-            )
-            .map(Some)
-            .map_err(|e| ApiError::BadRequest(format!("the edited plan: {e}")))
+            edit::perform(&cx.context(), &plan, &rules, &e)
         })
-        .await?
+        .await??)
+}
+
+impl From<EditError> for ApiError {
+    fn from(e: EditError) -> Self {
+        match e {
+            EditError::Invalid(m) => Self::BadRequest(m),
+            EditError::Missing(m) => Self::NotFound(m),
+            EditError::Refused(b) => Self::Refused {
+                extra: json!({
+                    "rule": b.rule,
+                    "grid": b.grid,
+                    "atoms": b.atoms,
+                    "geometry": b.geometry.as_ref().map(geojson::Geometry::from),
+                }),
+                detail: b.detail,
+            },
+        }
+    }
 }
 
 /// `POST /api/plans/{id}/preview`: the figures after an edit, nothing saved.
@@ -610,17 +137,7 @@ pub async fn preview(
 ) -> Result<Json<Value>, ApiError> {
     req.check_text()?;
     let (rp, plan) = load(&st, &caller.scope, id).await?;
-    let next = edited(&st, &caller.scope, &rp, &plan, &req).await?;
-    let regraded = regrade(&st, &plan, &next).await?;
-    let people = st.snapshot.load().people.clone();
-    let mut v = figures(
-        people.items(),
-        &rp,
-        &plan,
-        &next.plan,
-        next.cut.as_ref(),
-        regraded.as_ref(),
-    );
+    let mut v = edited(&st, &caller.scope, &rp, &plan, &req).await?.figures;
     v["base"] = json!(id);
     Ok(Json(v))
 }
@@ -698,8 +215,7 @@ async fn save(
             .save_plan_on(&next, &kept, base_id, &audit)
             .map(|v| Plan { version: v, ..next })
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     let saved = match saved {
         Ok(p) => p,
         Err(crate::store::StoreError::Stale { newest, .. }) => {
@@ -758,18 +274,8 @@ pub async fn commit(
     let tried = serde_json::to_value(&req.edit).unwrap_or_default();
     newest_is(&st, &caller.scope, &plan, &tried).await?;
     let out = edited(&st, &caller.scope, &rp, &plan, &req).await?;
-    let regraded = regrade(&st, &plan, &out).await?;
-    let people = st.snapshot.load().people.clone();
-    let body = figures(
-        people.items(),
-        &rp,
-        &plan,
-        &out.plan,
-        out.cut.as_ref(),
-        regraded.as_ref(),
-    );
     let (mut next, added) = (out.plan, out.added);
-    let message = req.message.clone().unwrap_or_else(|| describe(&req.edit));
+    let message = req.message.clone().unwrap_or_else(|| req.edit.describe());
     next.version = PlanVersion::unsaved(plan.version.region, &caller.name, &message, Some(id));
     next.version.created_at = timestamp(0);
     let line = entry(
@@ -779,25 +285,17 @@ pub async fn commit(
         &auth.address,
         &format!("{message}; {tried}"),
     );
-    save(&st, &caller.scope, &plan, next, added, tried, body, line).await
-}
-
-fn describe(e: &EditBody) -> String {
-    match e {
-        EditBody::Reassign { atoms, within, to } => {
-            let n = if within.is_some() {
-                "a drawn area".to_string()
-            } else {
-                format!("{} atoms", atoms.len())
-            };
-            format!("{n} to {to}")
-        }
-        EditBody::Merge { keep, gone } => format!("{gone} merged into {keep}"),
-        EditBody::Move { grid, parent } => format!("{grid} moved under {parent}"),
-        EditBody::Split { grid, .. } => format!("{grid} split along a line"),
-        EditBody::Resolve { parent } => format!("the unlocked grids under {parent} solved again"),
-        EditBody::Restore { version } => format!("restored plan {version}"),
-    }
+    save(
+        &st,
+        &caller.scope,
+        &plan,
+        next,
+        added,
+        tried,
+        out.figures,
+        line,
+    )
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -826,7 +324,7 @@ pub async fn publish(
     newest_is(&st, &caller.scope, &plan, &tried).await?;
     let region = plan.version.region;
     let store = st.store.clone();
-    let history = tokio::task::spawn_blocking(move || -> Result<Vec<Plan>, ApiError> {
+    let history = blocking(move || -> Result<Vec<Plan>, ApiError> {
         let mut out = Vec::new();
         for v in store.plan_versions(region)? {
             if v.published {
@@ -835,8 +333,7 @@ pub async fn publish(
         }
         Ok(out)
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .await?;
     let mut next = edit::publish(&plan, &history, st.policy.code_widths);
     let message = body
         .and_then(|b| b.0.message)

@@ -289,7 +289,7 @@ where
 }
 
 fn json_body<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(v).map_err(|e| ApiError::Internal(e.to_string()))
+    serde_json::to_vec(v).map_err(ApiError::from)
 }
 
 /// `POST /api/emergency/area`

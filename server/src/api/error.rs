@@ -174,3 +174,34 @@ impl From<crate::cancel::Cancelled> for ApiError {
         }
     }
 }
+
+/// Blocking work (a store read or write) run off the async workers, its
+/// error mapped into the API's; a panic in it is an internal error.
+pub async fn blocking<T, E, F>(work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+    F: FnOnce() -> Result<T, E> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await?.map_err(Into::into)
+}
+
+/// Failures that are the server's own (a panicked task, a body or header
+/// it could not write): 500, the cause in the log only.
+macro_rules! internal_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> Self {
+                Self::Internal(e.to_string())
+            }
+        }
+    )*};
+}
+
+internal_from!(
+    tokio::task::JoinError,
+    serde_json::Error,
+    axum::http::header::InvalidHeaderValue,
+    std::io::Error,
+    rust_xlsxwriter::XlsxError
+);

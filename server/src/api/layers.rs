@@ -125,10 +125,7 @@ pub async fn items(
     let features: Vec<Value> = page
         .items
         .iter()
-        .map(|r| {
-            serde_json::to_value(feature_for(r, caller.role))
-                .map_err(|e| ApiError::Internal(e.to_string()))
-        })
+        .map(|r| serde_json::to_value(feature_for(r, caller.role)).map_err(ApiError::from))
         .collect::<Result<_, _>>()?;
     let returned = features.len();
     let mut links = vec![];
@@ -169,7 +166,7 @@ pub async fn item(
     audit_reveal(&st, &caller, &auth.address, layer, std::slice::from_ref(&r));
     serde_json::to_value(feature_for(&r, caller.role))
         .map(Json)
-        .map_err(|e| ApiError::Internal(e.to_string()))
+        .map_err(ApiError::from)
 }
 
 /// Records in the audit log that `caller` was shown personal fields of

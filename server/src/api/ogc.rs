@@ -202,8 +202,7 @@ pub async fn items(
         &query,
         &base_url(&st, &headers),
         &timestamp(0),
-    )
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    )?;
     Ok(respond(GEOJSON, &doc))
 }
 
@@ -230,7 +229,6 @@ pub async fn item(
         coll.layer,
         std::slice::from_ref(&r),
     );
-    let doc = ogc::item_doc(coll, caller.role, &r, &base_url(&st, &headers))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let doc = ogc::item_doc(coll, caller.role, &r, &base_url(&st, &headers))?;
     Ok(respond(GEOJSON, &doc))
 }

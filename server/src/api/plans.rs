@@ -332,15 +332,14 @@ pub async fn versions(
     }
     let leaves = leaf_codes(&s, code, &caller.scope);
     let store = st.store.clone();
-    let versions = tokio::task::spawn_blocking(move || -> Result<Vec<_>, ApiError> {
+    let versions = super::error::blocking(move || -> Result<Vec<_>, ApiError> {
         let mut all = Vec::new();
         for c in leaves {
             all.extend(store.plan_versions(c)?);
         }
         Ok(all)
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .await?;
     Ok(Json(
         json!({ "region": code.to_string(), "versions": versions }),
     ))

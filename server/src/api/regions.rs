@@ -42,7 +42,6 @@ pub async fn detail(
         .region(code, &scope)
         .ok_or_else(|| ApiError::NotFound(format!("region {code}")))?;
     let mut v = summary(&s, r);
-    v["boundary"] = serde_json::to_value(geojson::Geometry::from(&r.boundary))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    v["boundary"] = serde_json::to_value(geojson::Geometry::from(&r.boundary))?;
     Ok(Json(v))
 }

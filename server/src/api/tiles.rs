@@ -99,10 +99,9 @@ pub async fn tile(
         tokio::task::spawn_blocking(move || {
             cache.get_for(&snapshot, source, frame, &scope, detail).0
         })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .await?
     };
-    let etag = HeaderValue::from_str(&tile.etag).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let etag = HeaderValue::from_str(&tile.etag)?;
     let common = [
         (header::ETAG, etag),
         // Scoped per caller: shared caches must not keep it; browsers
@@ -146,8 +145,7 @@ pub async fn tile(
             .into_response())
     } else {
         let mut raw = Vec::with_capacity(tile.raw_len);
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&tile.gzip[..]), &mut raw)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&tile.gzip[..]), &mut raw)?;
         Ok((common, [(header::CONTENT_TYPE, mvt)], raw).into_response())
     }
 }

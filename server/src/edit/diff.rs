@@ -1,0 +1,104 @@
+//! What differs between two versions of a plan over the same atoms.
+
+use super::labels::{code, members_by_code};
+use crate::domain::{GridCode, Plan};
+
+/// What differs between two plans over the same atoms, by grid code.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Diff {
+    /// Per level: grids only in the newer plan, only in the older one,
+    /// and in both with other atoms.
+    pub levels: Vec<LevelDiff>,
+    /// Atoms whose level-3 grid changed (plan indices), with both codes.
+    pub moved: Vec<Moved>,
+}
+
+impl Diff {
+    /// Households in the atoms that changed grid; `households[i]` is atom
+    /// `i`'s count (an evaluated plan's ledger).
+    pub fn households_moved(&self, households: &[u32]) -> u64 {
+        self.moved
+            .iter()
+            .map(|m| u64::from(households.get(m.atom).copied().unwrap_or(0)))
+            .sum()
+    }
+
+    /// The atoms that changed grid as GeoJSON features (atom id, from, to,
+    /// households), from an evaluated plan over the same atoms.
+    pub fn features(
+        &self,
+        plan: &crate::partition::plan::RegionPlan,
+        ids: &[crate::domain::AtomId],
+    ) -> serde_json::Value {
+        let households = plan.ledger.households();
+        let features: Vec<serde_json::Value> = self
+            .moved
+            .iter()
+            .filter_map(|m| {
+                let atom = plan.atoms.get(m.atom)?;
+                let id = ids.get(m.atom)?;
+                Some(serde_json::json!({
+                    "type": "Feature",
+                    "id": id,
+                    "geometry": geojson::Geometry::from(&atom.geometry),
+                    "properties": {
+                        "atom": id, "from": m.from, "to": m.to,
+                        "households": households.get(m.atom),
+                    },
+                }))
+            })
+            .collect();
+        serde_json::json!({ "type": "FeatureCollection", "features": features })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LevelDiff {
+    pub level: u8,
+    pub added: Vec<GridCode>,
+    pub retired: Vec<GridCode>,
+    pub changed: Vec<GridCode>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Moved {
+    pub atom: usize,
+    pub from: GridCode,
+    pub to: GridCode,
+}
+
+/// How `b` differs from `a`; `None` when they label different atoms (a
+/// plan generated afresh cut its region again).
+pub fn diff(a: &Plan, b: &Plan) -> Option<Diff> {
+    if a.atoms != b.atoms || a.labels.len() != b.labels.len() {
+        return None;
+    }
+    let mut d = Diff::default();
+    for l in 0..3 {
+        let mut ld = LevelDiff {
+            level: l as u8 + 1,
+            ..LevelDiff::default()
+        };
+        for c in &b.codes[l] {
+            if !a.codes[l].contains(c) {
+                ld.added.push(c.clone());
+            } else if members_by_code(a, l, c) != members_by_code(b, l, c) {
+                ld.changed.push(c.clone());
+            }
+        }
+        for c in &a.codes[l] {
+            if !b.codes[l].contains(c) {
+                ld.retired.push(c.clone());
+            }
+        }
+        d.levels.push(ld);
+    }
+    for i in 0..a.labels.len() {
+        let from = code(a, 3, a.labels[i].0[2]);
+        let to = code(b, 3, b.labels[i].0[2]);
+        if from != to {
+            d.moved.push(Moved { atom: i, from, to });
+        }
+    }
+    Some(d)
+}
