@@ -1,5 +1,6 @@
 //! Policy: what a level means in this city, staffing ratios, service radii
-//! and care levels. Read from TOML; presets ship with the crate.
+//! and care levels. Read from TOML; the presets are TOML files in
+//! `data/policy/`, built into the binary.
 //!
 //! ```toml
 //! name = "ankang"
@@ -160,15 +161,15 @@ pub enum PolicyError {
 /// Names of the presets that ship with the crate.
 pub const PRESETS: [&str; 2] = ["ankang", "comprehensive"];
 
-fn level(name: &str, name_en: &str, min: u32, target: u32, max: u32) -> LevelPolicy {
-    LevelPolicy {
-        name: name.into(),
-        name_en: name_en.into(),
-        min_households: min,
-        target_households: target,
-        max_households: max,
-    }
-}
+/// The presets' TOML, from the top-level `data/policy/` folder: data a
+/// planner can read and copy, built into the binary so it needs no files.
+const PRESET_TOML: [(&str, &str); 2] = [
+    ("ankang", include_str!("../../../data/policy/ankang.toml")),
+    (
+        "comprehensive",
+        include_str!("../../../data/policy/comprehensive.toml"),
+    ),
+];
 
 impl Policy {
     /// A preset by name: `ankang` (levels ≈ 480 / 130 / 50 households, as
@@ -176,28 +177,11 @@ impl Policy {
     /// `comprehensive` (300-500 households per comprehensive grid, 20-50 per
     /// micro grid, common practice).
     pub fn preset(name: &str) -> Result<Self, PolicyError> {
-        let levels = match name {
-            "ankang" => vec![
-                level("一级网格", "Level-1 grid", 400, 480, 560),
-                level("二级网格", "Level-2 grid", 100, 130, 160),
-                level("三级网格", "Level-3 grid", 30, 50, 70),
-            ],
-            "comprehensive" => vec![
-                level("社区网格", "Community grid", 1200, 1600, 2000),
-                level("综合网格", "Comprehensive grid", 300, 400, 500),
-                level("微网格", "Micro grid", 20, 35, 50),
-            ],
-            other => return Err(PolicyError::UnknownPreset(other.to_string())),
-        };
-        Ok(Self {
-            name: name.to_string(),
-            levels,
-            staffing: Staffing::default(),
-            reach: Reach::default(),
-            care_levels: default_care_levels(),
-            code_widths: default_code_widths(),
-            privacy: Privacy::default(),
-        })
+        let (_, text) = PRESET_TOML
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| PolicyError::UnknownPreset(name.to_string()))?;
+        Self::from_toml(text)
     }
 
     /// Parses and validates policy TOML.
@@ -281,6 +265,51 @@ impl Default for Policy {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    fn level(name: &str, name_en: &str, min: u32, target: u32, max: u32) -> LevelPolicy {
+        LevelPolicy {
+            name: name.into(),
+            name_en: name_en.into(),
+            min_households: min,
+            target_households: target,
+            max_households: max,
+        }
+    }
+
+    /// The presets as they were written in Rust before they became files.
+    fn as_written(name: &str) -> Policy {
+        let levels = match name {
+            "ankang" => vec![
+                level("一级网格", "Level-1 grid", 400, 480, 560),
+                level("二级网格", "Level-2 grid", 100, 130, 160),
+                level("三级网格", "Level-3 grid", 30, 50, 70),
+            ],
+            "comprehensive" => vec![
+                level("社区网格", "Community grid", 1200, 1600, 2000),
+                level("综合网格", "Comprehensive grid", 300, 400, 500),
+                level("微网格", "Micro grid", 20, 35, 50),
+            ],
+            other => panic!("no preset {other}"),
+        };
+        Policy {
+            name: name.to_string(),
+            levels,
+            staffing: Staffing::default(),
+            reach: Reach::default(),
+            care_levels: default_care_levels(),
+            code_widths: default_code_widths(),
+            privacy: Privacy::default(),
+        }
+    }
+
+    #[test]
+    fn each_preset_file_parses_to_the_preset_as_it_was() {
+        assert_eq!(PRESET_TOML.map(|(n, _)| n), PRESETS);
+        for name in PRESETS {
+            assert_eq!(Policy::preset(name).unwrap(), as_written(name), "{name}");
+        }
+        assert_eq!(Policy::default(), as_written("ankang"));
+    }
 
     #[test]
     fn presets_validate_and_round_trip_through_toml() {

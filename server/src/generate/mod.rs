@@ -12,6 +12,8 @@ pub mod city;
 pub mod grids;
 pub mod names;
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+
 use geo_types::{coord, Coord, MultiPolygon, Point};
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
@@ -126,10 +128,78 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
     progress("streets, blocks and buildings");
     // The local plane's origin sits at ORIGIN.
     let projection = LocalProjection::new(ORIGIN);
-    let ll = |c: Coord<f64>| projection.inverse(c);
-    let poly_ll = |poly: &geo_types::Polygon<f64>| projection.unproject(poly);
+    let Regions {
+        regions,
+        district,
+        community_of_cell,
+        community_names,
+    } = regions(&city, &projection);
+    let gap_communities: Vec<RegionCode> = regions
+        .iter()
+        .filter(|r| r.code.significant().len() == 12)
+        .map(|r| r.code)
+        .skip(3)
+        .step_by(GAP_EVERY)
+        .collect();
+    let (drawn, planted) = grids::draw(&city, &community_of_cell);
+    let imported = imported_grids(&drawn, &community_names, &projection);
+    progress("streets and communities");
 
-    // Regions: district → streets (街道) → communities (社区), chunks of cells.
+    let roads = roads(&city, &projection);
+    let water = water(&city, &projection);
+    let buildings = buildings(&city, &projection);
+    let Placed {
+        mut households,
+        household_block,
+        household_xy,
+    } = place_households(
+        &city,
+        &community_of_cell,
+        p.households,
+        &projection,
+        &mut rng,
+    );
+    assign_care(&mut households, &mut rng);
+    progress("households");
+
+    let mut staff = Staff {
+        households: &households,
+        drawn: &drawn,
+        people: Vec::new(),
+    };
+    let gaps: HashSet<RegionCode> = gap_communities.iter().copied().collect();
+    staff.staff_grids(&gaps, &household_xy, &mut rng);
+    staff.volunteer_teams(district, &community_names, &mut rng);
+    let people = staff.people;
+    progress("staff and volunteers");
+
+    Generated {
+        city,
+        regions,
+        roads,
+        water,
+        buildings,
+        households,
+        people,
+        household_block,
+        gap_communities,
+        grids: imported,
+        planted,
+        projection,
+    }
+}
+
+/// The district, its streets (街道) and their communities (社区), chunks
+/// of the city's cells, and which community each cell is in.
+struct Regions {
+    regions: Vec<Region>,
+    district: RegionCode,
+    community_of_cell: Vec<RegionCode>,
+    community_names: HashMap<RegionCode, String>,
+}
+
+fn regions(city: &City, projection: &LocalProjection) -> Regions {
+    let poly_ll = |poly: &geo_types::Polygon<f64>| projection.unproject(poly);
     let mut regions = Vec::new();
     let district: RegionCode = DISTRICT.parse().expect("valid");
     regions.push(Region {
@@ -146,7 +216,7 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
     let chunk = COMMUNITY_CELLS * STREET_COMMUNITIES;
     let mut community_of_cell =
         vec![RegionCode::from_u64(0).unwrap_or(district); city.width * city.height];
-    let mut community_names = std::collections::HashMap::new();
+    let mut community_names = HashMap::new();
     let mut street_no = 0;
     for sj in (0..city.height).step_by(chunk) {
         for si in (0..city.width).step_by(chunk) {
@@ -190,65 +260,41 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
             }
         }
     }
-    let communities: Vec<RegionCode> = regions
-        .iter()
-        .filter(|r| r.code.significant().len() == 12)
-        .map(|r| r.code)
-        .collect();
-    let gap_communities: Vec<RegionCode> = communities
-        .iter()
-        .copied()
-        .skip(3)
-        .step_by(GAP_EVERY)
-        .collect();
-    let (drawn, planted) = grids::draw(&city, &community_of_cell);
-    let mut grid_tree_items = Vec::new();
-    let imported: Vec<ImportedGrid> = drawn
+    Regions {
+        regions,
+        district,
+        community_of_cell,
+        community_names,
+    }
+}
+
+/// The grids the city drew, as records.
+fn imported_grids(
+    drawn: &[grids::DrawnGrid],
+    community_names: &HashMap<RegionCode, String>,
+    projection: &LocalProjection,
+) -> Vec<ImportedGrid> {
+    drawn
         .iter()
         .enumerate()
-        .map(|(i, g)| {
-            if let Some(r) = geo::BoundingRect::bounding_rect(&g.polygon) {
-                grid_tree_items.push(rstar::primitives::GeomWithData::new(
-                    rstar::primitives::Rectangle::from_corners(
-                        [r.min().x, r.min().y],
-                        [r.max().x, r.max().y],
-                    ),
-                    i,
-                ));
-            }
-            ImportedGrid {
-                id: i as i64 + 1,
-                region: g.region,
-                level: Level::new(g.level).expect("1-3"),
-                code: GridCode(g.code.clone()),
-                name: format!(
-                    "{}第{}网格",
-                    community_names.get(&g.region).map_or("", String::as_str),
-                    &g.code[12..]
-                ),
-                parent: g.parent.clone().map(GridCode),
-                geometry: projection.unproject(&grids::clean(g.polygon.clone())),
-            }
+        .map(|(i, g)| ImportedGrid {
+            id: i as i64 + 1,
+            region: g.region,
+            level: Level::new(g.level).expect("1-3"),
+            code: GridCode(g.code.clone()),
+            name: format!(
+                "{}第{}网格",
+                community_names.get(&g.region).map_or("", String::as_str),
+                &g.code[12..]
+            ),
+            parent: g.parent.clone().map(GridCode),
+            geometry: projection.unproject(&grids::clean(g.polygon.clone())),
         })
-        .collect();
-    let grid_tree = rstar::RTree::bulk_load(grid_tree_items);
-    // The finest-level drawn grid of each level holding a point in metres.
-    let grid_at = |c: Coord<f64>, level: u8| -> Option<usize> {
-        let mut hits: Vec<usize> = grid_tree
-            .locate_in_envelope_intersecting(&rstar::AABB::from_point([c.x, c.y]))
-            .map(|e| e.data)
-            .filter(|&i| {
-                drawn[i].level == level
-                    && geo::Intersects::intersects(&drawn[i].polygon, &geo_types::Point(c))
-            })
-            .collect();
-        hits.sort_by(|a, b| drawn[*a].code.cmp(&drawn[*b].code));
-        hits.first().copied()
-    };
-    progress("streets and communities");
+        .collect()
+}
 
-    let roads: Vec<Road> = city
-        .streets
+fn roads(city: &City, projection: &LocalProjection) -> Vec<Road> {
+    city.streets
         .iter()
         .enumerate()
         .map(|(i, s)| Road {
@@ -256,15 +302,19 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
             class: s.class,
             name: s.name.clone(),
             grade: crate::domain::Grade::Surface,
-            geometry: s.line.0.iter().map(|c| ll(*c)).collect(),
+            geometry: s.line.0.iter().map(|c| projection.inverse(*c)).collect(),
         })
-        .collect();
-    let water = vec![
+        .collect()
+}
+
+/// The river as an area and as its centre line.
+fn water(city: &City, projection: &LocalProjection) -> Vec<Water> {
+    vec![
         Water {
             id: 1,
             kind: WaterKind::Area,
             name: "汉江".into(),
-            geometry: MultiPolygon(vec![poly_ll(&city.river)]).into(),
+            geometry: MultiPolygon(vec![projection.unproject(&city.river)]).into(),
         },
         Water {
             id: 2,
@@ -274,13 +324,15 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
                 .river_line
                 .0
                 .iter()
-                .map(|c| ll(*c))
+                .map(|c| projection.inverse(*c))
                 .collect::<geo_types::LineString<f64>>()
                 .into(),
         },
-    ];
-    let buildings: Vec<Building> = city
-        .houses
+    ]
+}
+
+fn buildings(city: &City, projection: &LocalProjection) -> Vec<Building> {
+    city.houses
         .iter()
         .enumerate()
         .map(|(i, h)| Building {
@@ -288,20 +340,36 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
             levels: Some(h.levels),
             height_m: Some(f64::from(h.levels) * 3.0),
             kind: h.kind.to_string(),
-            geometry: MultiPolygon(vec![poly_ll(&h.footprint)]),
+            geometry: MultiPolygon(vec![projection.unproject(&h.footprint)]),
         })
-        .collect();
+        .collect()
+}
 
-    // Households: exactly N, spread over buildings by dwelling capacity.
+/// Households with the block of their building and where they live in
+/// metres.
+struct Placed {
+    households: Vec<Household>,
+    household_block: Vec<usize>,
+    household_xy: Vec<Coord<f64>>,
+}
+
+/// Households: exactly `count`, spread over buildings by dwelling capacity.
+fn place_households(
+    city: &City,
+    community_of_cell: &[RegionCode],
+    count: u64,
+    projection: &LocalProjection,
+    rng: &mut Pcg64Mcg,
+) -> Placed {
     let total: f64 = city.houses.iter().map(|h| h.dwellings).sum();
-    let mut households = Vec::with_capacity(p.households as usize);
-    let mut household_block = Vec::with_capacity(p.households as usize);
+    let mut households = Vec::with_capacity(count as usize);
+    let mut household_block = Vec::with_capacity(count as usize);
     let mut cumulative = 0.0;
     let mut assigned = 0u64;
-    let mut household_xy: Vec<Coord<f64>> = Vec::with_capacity(p.households as usize);
+    let mut household_xy: Vec<Coord<f64>> = Vec::with_capacity(count as usize);
     for (bi, h) in city.houses.iter().enumerate() {
         cumulative += h.dwellings;
-        let upto = ((cumulative / total) * p.households as f64).round() as u64;
+        let upto = ((cumulative / total) * count as f64).round() as u64;
         let n = upto.saturating_sub(assigned);
         let block = &city.blocks[h.block];
         let region = community_of_cell[block.cell.1 * city.width + block.cell.0];
@@ -315,7 +383,7 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
             let size: u8 = [1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5][rng.random_range(0..12)];
             households.push(Household {
                 id: households.len() as i64 + 1,
-                location: Point(ll(c)),
+                location: Point(projection.inverse(c)),
                 size,
                 care: CareLevel::REASSURED,
                 flags: SensitiveFlags::default(),
@@ -339,10 +407,18 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
         }
         assigned += n;
     }
-    // Care levels as exact quotas over a shuffled order; vulnerable
-    // households carry the flags that made them so.
+    Placed {
+        households,
+        household_block,
+        household_xy,
+    }
+}
+
+/// Care levels as exact quotas over a shuffled order; vulnerable
+/// households carry the flags that made them so.
+fn assign_care(households: &mut [Household], rng: &mut Pcg64Mcg) {
     let mut order: Vec<usize> = (0..households.len()).collect();
-    order.shuffle(&mut rng);
+    order.shuffle(rng);
     let n = households.len() as u64;
     let (connected, cared) = (quota(n, CARE_SHARES[2]), quota(n, CARE_SHARES[1]));
     for (rank, &i) in order.iter().enumerate() {
@@ -368,39 +444,29 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
             );
         }
     }
-    progress("households");
+}
 
-    // Staff: exact quotas at Ankang's ratios, in the communities that are
-    // not left as gaps. Each is assigned to a grid (leaders to level-1
-    // grids, everyone else to level-3 grids), dealt round the grids so
-    // every grid gets one before any gets two, and lives in that grid.
-    let gaps: std::collections::HashSet<RegionCode> = gap_communities.iter().copied().collect();
-    let mut in_grid: Vec<Vec<usize>> = vec![Vec::new(); drawn.len()];
-    for (i, c) in household_xy.iter().enumerate() {
-        for level in [1, 3] {
-            if let Some(g) = grid_at(*c, level) {
-                in_grid[g].push(i);
-            }
-        }
-    }
-    let staffed_grids = |level: u8| -> Vec<usize> {
-        (0..drawn.len())
-            .filter(|&g| {
-                drawn[g].level == level
-                    && !gaps.contains(&drawn[g].region)
-                    && !in_grid[g].is_empty()
-            })
-            .collect()
-    };
-    let (level1, level3) = (staffed_grids(1), staffed_grids(3));
-    let mut people = Vec::new();
-    let mut person = |role: Option<Role>,
-                      home: usize,
-                      rng: &mut Pcg64Mcg,
-                      team: Option<String>,
-                      reserve: bool,
-                      grid: Option<usize>| {
-        let h = &households[home];
+/// The people of the city being made: staff of the drawn grids and
+/// volunteers, each living in one of the households.
+struct Staff<'a> {
+    households: &'a [Household],
+    drawn: &'a [grids::DrawnGrid],
+    people: Vec<Person>,
+}
+
+impl Staff<'_> {
+    /// One person living at household `home`: staff in `role` (of `grid`),
+    /// or a volunteer with skills when `role` is `None`.
+    fn add(
+        &mut self,
+        role: Option<Role>,
+        home: usize,
+        rng: &mut Pcg64Mcg,
+        team: Option<String>,
+        reserve: bool,
+        grid: Option<usize>,
+    ) {
+        let h = &self.households[home];
         let skills = if role.is_none() {
             let k = rng.random_range(1..=3);
             let mut s: Vec<String> = SKILLS
@@ -412,8 +478,8 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
         } else {
             Vec::new()
         };
-        people.push(Person {
-            id: people.len() as i64 + 1,
+        self.people.push(Person {
+            id: self.people.len() as i64 + 1,
             name: if role == Some(Role::PartyHousehold) {
                 h.head_name.clone()
             } else {
@@ -427,85 +493,146 @@ pub fn generate(p: Params, progress: &mut dyn FnMut(&str)) -> Generated {
             reserve,
             home: h.location,
             grids: grid
-                .map(|g| GridCode(drawn[g].code.clone()))
+                .map(|g| GridCode(self.drawn[g].code.clone()))
                 .into_iter()
                 .collect(),
             region: h.region,
         });
-    };
-    for (role, per_ankang) in ANKANG_STAFF {
-        let k = quota(n, per_ankang / ANKANG_HOUSEHOLDS);
-        let deck = if role == Role::GridLeader {
-            &level1
-        } else {
-            &level3
-        };
-        if deck.is_empty() {
-            continue;
-        }
-        for i in 0..k {
-            let g = deck[i % deck.len()];
-            let home = in_grid[g][rng.random_range(0..in_grid[g].len())];
-            person(Some(role), home, &mut rng, None, false, Some(g));
-        }
     }
-    // Volunteers in teams per community chain; 70% of teams in the reserve.
-    let volunteers = quota(n, VOLUNTEERS_PER_HOUSEHOLD).max(1);
-    let teams = volunteers.div_ceil(TEAM_SIZE);
-    let reserve_teams = ((teams as f64) * RESERVE_SHARE).round() as usize;
-    let mut team_reserve: Vec<bool> = (0..teams).map(|t| t < reserve_teams).collect();
-    team_reserve.shuffle(&mut rng);
-    let mut by_community: std::collections::BTreeMap<RegionCode, Vec<usize>> =
-        std::collections::BTreeMap::new();
-    for (i, h) in households.iter().enumerate() {
-        by_community
-            .entry(h.region.unwrap_or(district))
-            .or_default()
-            .push(i);
-    }
-    let community_list: Vec<&Vec<usize>> = by_community.values().collect();
-    for team in 0..teams {
-        if community_list.is_empty() {
-            break;
-        }
-        // A team lives in one community, as real teams do.
-        let members = &community_list[rng.random_range(0..community_list.len())];
-        let region = households[members[0]].region.unwrap_or(district);
-        let name = format!(
-            "{}应急志愿队",
-            community_names
-                .get(&region)
-                .map_or("汉滨区", String::as_str)
-        );
-        let size = TEAM_SIZE.min(volunteers - team * TEAM_SIZE);
-        for _ in 0..size {
-            let home = members[rng.random_range(0..members.len())];
-            person(
-                None,
-                home,
-                &mut rng,
-                Some(name.clone()),
-                team_reserve[team],
-                None,
-            );
-        }
-    }
-    progress("staff and volunteers");
 
-    Generated {
-        city,
-        regions,
-        roads,
-        water,
-        buildings,
-        households,
-        people,
-        household_block,
-        gap_communities,
-        grids: imported,
-        planted,
-        projection,
+    /// Staff: exact quotas at Ankang's ratios, in the communities that are
+    /// not left as gaps. Each is assigned to a grid (leaders to level-1
+    /// grids, everyone else to level-3 grids), dealt round the grids so
+    /// every grid gets one before any gets two, and lives in that grid.
+    fn staff_grids(
+        &mut self,
+        gaps: &HashSet<RegionCode>,
+        household_xy: &[Coord<f64>],
+        rng: &mut Pcg64Mcg,
+    ) {
+        let drawn = self.drawn;
+        let in_grid = households_in_grids(drawn, household_xy);
+        let staffed_grids = |level: u8| -> Vec<usize> {
+            (0..drawn.len())
+                .filter(|&g| {
+                    drawn[g].level == level
+                        && !gaps.contains(&drawn[g].region)
+                        && !in_grid[g].is_empty()
+                })
+                .collect()
+        };
+        let (level1, level3) = (staffed_grids(1), staffed_grids(3));
+        let n = self.households.len() as u64;
+        for (role, per_ankang) in ANKANG_STAFF {
+            let k = quota(n, per_ankang / ANKANG_HOUSEHOLDS);
+            let deck = if role == Role::GridLeader {
+                &level1
+            } else {
+                &level3
+            };
+            if deck.is_empty() {
+                continue;
+            }
+            for i in 0..k {
+                let g = deck[i % deck.len()];
+                let home = in_grid[g][rng.random_range(0..in_grid[g].len())];
+                self.add(Some(role), home, rng, None, false, Some(g));
+            }
+        }
     }
+
+    /// Volunteers in teams per community chain; 70% of teams in the reserve.
+    fn volunteer_teams(
+        &mut self,
+        district: RegionCode,
+        community_names: &HashMap<RegionCode, String>,
+        rng: &mut Pcg64Mcg,
+    ) {
+        let households = self.households;
+        let n = households.len() as u64;
+        let volunteers = quota(n, VOLUNTEERS_PER_HOUSEHOLD).max(1);
+        let teams = volunteers.div_ceil(TEAM_SIZE);
+        let reserve_teams = ((teams as f64) * RESERVE_SHARE).round() as usize;
+        let mut team_reserve: Vec<bool> = (0..teams).map(|t| t < reserve_teams).collect();
+        team_reserve.shuffle(rng);
+        let mut by_community: BTreeMap<RegionCode, Vec<usize>> = BTreeMap::new();
+        for (i, h) in households.iter().enumerate() {
+            by_community
+                .entry(h.region.unwrap_or(district))
+                .or_default()
+                .push(i);
+        }
+        let community_list: Vec<&Vec<usize>> = by_community.values().collect();
+        for team in 0..teams {
+            if community_list.is_empty() {
+                break;
+            }
+            // A team lives in one community, as real teams do.
+            let members = &community_list[rng.random_range(0..community_list.len())];
+            let region = households[members[0]].region.unwrap_or(district);
+            let name = format!(
+                "{}应急志愿队",
+                community_names
+                    .get(&region)
+                    .map_or("汉滨区", String::as_str)
+            );
+            let size = TEAM_SIZE.min(volunteers - team * TEAM_SIZE);
+            for _ in 0..size {
+                let home = members[rng.random_range(0..members.len())];
+                self.add(
+                    None,
+                    home,
+                    rng,
+                    Some(name.clone()),
+                    team_reserve[team],
+                    None,
+                );
+            }
+        }
+    }
+}
+
+/// The households (by position) in each drawn level-1 and level-3 grid:
+/// for each level, the first by code of the grids holding the household.
+fn households_in_grids(drawn: &[grids::DrawnGrid], household_xy: &[Coord<f64>]) -> Vec<Vec<usize>> {
+    let tree = rstar::RTree::bulk_load(
+        drawn
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| {
+                let r = geo::BoundingRect::bounding_rect(&g.polygon)?;
+                Some(rstar::primitives::GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners(
+                        [r.min().x, r.min().y],
+                        [r.max().x, r.max().y],
+                    ),
+                    i,
+                ))
+            })
+            .collect(),
+    );
+    // The first drawn grid by code of a level holding a point in metres.
+    let grid_at = |c: Coord<f64>, level: u8| -> Option<usize> {
+        let mut hits: Vec<usize> = tree
+            .locate_in_envelope_intersecting(&rstar::AABB::from_point([c.x, c.y]))
+            .map(|e| e.data)
+            .filter(|&i| {
+                drawn[i].level == level
+                    && geo::Intersects::intersects(&drawn[i].polygon, &geo_types::Point(c))
+            })
+            .collect();
+        hits.sort_by(|a, b| drawn[*a].code.cmp(&drawn[*b].code));
+        hits.first().copied()
+    };
+    let mut in_grid: Vec<Vec<usize>> = vec![Vec::new(); drawn.len()];
+    for (i, c) in household_xy.iter().enumerate() {
+        for level in [1, 3] {
+            if let Some(g) = grid_at(*c, level) {
+                in_grid[g].push(i);
+            }
+        }
+    }
+    in_grid
 }
 
 #[cfg(test)]

@@ -347,242 +347,311 @@ pub fn build(
     if id < 0 {
         return err("id", format!("{id} is negative"));
     }
-    let region_field = |f: Field, name: &str| -> Result<Option<RegionCode>, BuildError> {
-        opt_str(fields, f).map(|s| parse_code(s, name)).transpose()
+    match layer {
+        Layer::Households => household(id, g, fields, opts),
+        Layer::People => person(id, g, fields, opts),
+        Layer::Regions => region(g, fields, opts),
+        Layer::Grids => grid(id, g, fields, opts),
+        Layer::Atoms => atom(g, fields, opts),
+        Layer::Roads => roads(id, g, fields, opts),
+        Layer::Buildings => building(id, g, fields, opts),
+        Layer::Water => water(id, g, fields, opts),
+    }
+}
+
+/// A region code from `f`, when the field has a value.
+fn region_field(
+    fields: &dyn Fields,
+    f: Field,
+    name: &str,
+) -> Result<Option<RegionCode>, BuildError> {
+    opt_str(fields, f).map(|s| parse_code(s, name)).transpose()
+}
+
+/// A household: its point, care level (by key, name or index), size,
+/// flags and contact fields.
+fn household(
+    id: i64,
+    g: &RawGeometry,
+    fields: &dyn Fields,
+    opts: &ImportOptions,
+) -> Result<Vec<Record>, BuildError> {
+    let care = match opt_str(fields, Field::Care) {
+        None => CareLevel::REASSURED,
+        Some(s) => match opts.policy.care_level(s) {
+            Some(c) => c,
+            None => match s.parse::<u8>() {
+                Ok(n) if usize::from(n) < opts.policy.care_levels.len() => CareLevel(n),
+                _ => {
+                    let known: Vec<_> = opts
+                        .policy
+                        .care_levels
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect();
+                    return err(
+                        "care",
+                        format!("unknown care level {s:?} (known: {})", known.join(", ")),
+                    );
+                }
+            },
+        },
     };
-    Ok(match layer {
-        Layer::Households => {
-            let care = match opt_str(fields, Field::Care) {
-                None => CareLevel::REASSURED,
-                Some(s) => match opts.policy.care_level(s) {
-                    Some(c) => c,
-                    None => match s.parse::<u8>() {
-                        Ok(n) if usize::from(n) < opts.policy.care_levels.len() => CareLevel(n),
-                        _ => {
-                            let known: Vec<_> = opts
-                                .policy
-                                .care_levels
-                                .iter()
-                                .map(|c| c.name.as_str())
-                                .collect();
-                            return err(
-                                "care",
-                                format!("unknown care level {s:?} (known: {})", known.join(", ")),
-                            );
-                        }
-                    },
-                },
-            };
-            let size: u32 = parse_num(fields, Field::Size, "size")?.unwrap_or(1);
-            if size == 0 || size > 100 {
+    let size: u32 = parse_num(fields, Field::Size, "size")?.unwrap_or(1);
+    if size == 0 || size > 100 {
+        return err(
+            "size",
+            format!("{size} persons is not a plausible household size (1-100)"),
+        );
+    }
+    Ok(vec![Record::Household(Household {
+        id,
+        location: point(g, opts)?,
+        size: size as u8,
+        care,
+        flags: opt_str(fields, Field::Flags).map_or(Ok(SensitiveFlags::default()), |s| {
+            SensitiveFlags::parse(s).map_err(|e| (Some("flags".into()), e))
+        })?,
+        building: parse_num(fields, Field::Building, "building")?,
+        address: opt_str(fields, Field::Address)
+            .unwrap_or_default()
+            .to_string(),
+        head_name: opt_str(fields, Field::Name).unwrap_or_default().to_string(),
+        phone: opt_str(fields, Field::Phone)
+            .unwrap_or_default()
+            .to_string(),
+        region: region_field(fields, Field::Region, "region")?,
+        estimated: parse_bool(fields, Field::Estimated, "estimated", false)?,
+    })])
+}
+
+/// A person: staff or volunteer, with roles, skills and the grids they serve.
+fn person(
+    id: i64,
+    g: &RawGeometry,
+    fields: &dyn Fields,
+    opts: &ImportOptions,
+) -> Result<Vec<Record>, BuildError> {
+    let roles = list(opt_str(fields, Field::Roles))
+        .iter()
+        .map(|r| {
+            Role::parse(r).ok_or_else(|| (Some("roles".to_string()), format!("unknown role {r:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(vec![Record::Person(Person {
+        id,
+        name: opt_str(fields, Field::Name).unwrap_or_default().to_string(),
+        phone: opt_str(fields, Field::Phone)
+            .unwrap_or_default()
+            .to_string(),
+        roles,
+        team: opt_str(fields, Field::Team).map(str::to_string),
+        skills: list(opt_str(fields, Field::Skills)),
+        available: parse_bool(fields, Field::Available, "available", true)?,
+        reserve: parse_bool(fields, Field::Reserve, "reserve", false)?,
+        home: point(g, opts)?,
+        grids: list(opt_str(fields, Field::Grids))
+            .into_iter()
+            .map(GridCode)
+            .collect(),
+        region: region_field(fields, Field::Region, "region")?,
+    })])
+}
+
+/// A region: its boundary and statistical division code (or `--region`).
+fn region(
+    g: &RawGeometry,
+    fields: &dyn Fields,
+    opts: &ImportOptions,
+) -> Result<Vec<Record>, BuildError> {
+    let boundary = polygons(g, opts)?;
+    let code = match opt_str(fields, Field::Code) {
+        Some(s) => parse_code(s, "code")?,
+        None => match opts.region {
+            Some(c) => c,
+            None => {
                 return err(
-                    "size",
-                    format!("{size} persons is not a plausible household size (1-100)"),
-                );
+                    "code",
+                    "missing: a region needs its statistical division code",
+                )
             }
-            vec![Record::Household(Household {
-                id,
-                location: point(g, opts)?,
-                size: size as u8,
-                care,
-                flags: opt_str(fields, Field::Flags)
-                    .map_or(Ok(SensitiveFlags::default()), |s| {
-                        SensitiveFlags::parse(s).map_err(|e| (Some("flags".into()), e))
-                    })?,
-                building: parse_num(fields, Field::Building, "building")?,
-                address: opt_str(fields, Field::Address)
-                    .unwrap_or_default()
-                    .to_string(),
-                head_name: opt_str(fields, Field::Name).unwrap_or_default().to_string(),
-                phone: opt_str(fields, Field::Phone)
-                    .unwrap_or_default()
-                    .to_string(),
-                region: region_field(Field::Region, "region")?,
-                estimated: parse_bool(fields, Field::Estimated, "estimated", false)?,
-            })]
-        }
-        Layer::People => {
-            let roles = list(opt_str(fields, Field::Roles))
-                .iter()
-                .map(|r| {
-                    Role::parse(r)
-                        .ok_or_else(|| (Some("roles".to_string()), format!("unknown role {r:?}")))
+        },
+    };
+    Ok(vec![Record::Region(Region {
+        code,
+        name: opt_str(fields, Field::Name).map_or_else(|| code.to_string(), str::to_string),
+        parent: region_field(fields, Field::Parent, "parent")?.filter(|p| *p != code),
+        boundary,
+    })])
+}
+
+/// A drawn grid: code, level, and its region (named, `--region`, or the
+/// first 12 digits of its code).
+fn grid(
+    id: i64,
+    g: &RawGeometry,
+    fields: &dyn Fields,
+    opts: &ImportOptions,
+) -> Result<Vec<Record>, BuildError> {
+    let Some(code) = opt_str(fields, Field::Code) else {
+        return err("code", "missing: a grid needs its code");
+    };
+    let level: u8 = parse_num(fields, Field::Level, "level")?
+        .ok_or_else(|| (Some("level".into()), "missing: 1, 2 or 3".into()))?;
+    let level = Level::new(level)
+        .ok_or_else(|| (Some("level".into()), format!("{level} is not 1, 2 or 3")))?;
+    let region = match (region_field(fields, Field::Region, "region")?, opts.region) {
+        (Some(r), _) | (None, Some(r)) => r,
+        (None, None) => match code.get(..12).and_then(|p| p.parse().ok()) {
+            Some(r) => r,
+            None => {
+                return err(
+                    "region",
+                    "missing, and the grid code does not start with a 12-digit region code",
+                )
+            }
+        },
+    };
+    Ok(vec![Record::Grid(ImportedGrid {
+        id,
+        region,
+        level,
+        code: GridCode(code.to_string()),
+        name: opt_str(fields, Field::Name).unwrap_or_default().to_string(),
+        parent: opt_str(fields, Field::Parent).map(|s| GridCode(s.to_string())),
+        geometry: polygons(g, opts)?,
+    })])
+}
+
+/// A stored atom of a plan.
+fn atom(
+    g: &RawGeometry,
+    fields: &dyn Fields,
+    opts: &ImportOptions,
+) -> Result<Vec<Record>, BuildError> {
+    let region = match (region_field(fields, Field::Region, "region")?, opts.region) {
+        (Some(r), _) | (None, Some(r)) => r,
+        (None, None) => return err("region", "missing: name it with --region"),
+    };
+    let atom_id: u32 =
+        parse_num(fields, Field::Id, "id")?.ok_or_else(|| (Some("id".into()), "missing".into()))?;
+    let kind = match opt_str(fields, Field::Kind) {
+        None => AtomKind::Block,
+        Some(k) => AtomKind::parse(k)
+            .ok_or_else(|| (Some("kind".into()), format!("unknown atom kind {k:?}")))?,
+    };
+    Ok(vec![Record::Atom(Atom {
+        id: atom_id,
+        region,
+        kind,
+        geometry: polygons(g, opts)?,
+    })])
+}
+
+/// Roads: one record per line of the feature, the first keeping its id.
+fn roads(
+    id: i64,
+    g: &RawGeometry,
+    fields: &dyn Fields,
+    opts: &ImportOptions,
+) -> Result<Vec<Record>, BuildError> {
+    let detail = opt_str(fields, Field::ClassDetail);
+    let class_s = opt_str(fields, Field::Class);
+    let class = detail
+        .and_then(RoadClass::parse)
+        .or_else(|| class_s.and_then(RoadClass::parse))
+        .or_else(|| (detail == Some("pier")).then_some(RoadClass::Path));
+    let Some(class) = class else {
+        return err(
+            "class",
+            format!("unknown road class {:?}", detail.or(class_s).unwrap_or("")),
+        );
+    };
+    let name = opt_str(fields, Field::Name).unwrap_or_default();
+    let grade = match opt_str(fields, Field::Grade) {
+        None => Grade::Surface,
+        Some(s) => Grade::parse(s).ok_or_else(|| {
+            (
+                Some("grade".to_string()),
+                format!("unknown grade {s:?} (surface, tunnel or bridge)"),
+            )
+        })?,
+    };
+    Ok(lines(g, opts)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            Record::Road(Road {
+                id: if i == 0 { id } else { 0 },
+                class,
+                name: name.to_string(),
+                grade,
+                geometry: l,
+            })
+        })
+        .collect())
+}
+
+/// A building footprint with plausible levels and height.
+fn building(
+    id: i64,
+    g: &RawGeometry,
+    fields: &dyn Fields,
+    opts: &ImportOptions,
+) -> Result<Vec<Record>, BuildError> {
+    let levels: Option<f64> = parse_num(fields, Field::Levels, "levels")?;
+    let height: Option<f64> = parse_num(fields, Field::Height, "height")?;
+    if let Some(h) = height.filter(|h| !(0.0..=1000.0).contains(h)) {
+        return err(
+            "height",
+            format!("{h} m is not a plausible building height"),
+        );
+    }
+    Ok(vec![Record::Building(Building {
+        id,
+        levels: levels
+            .filter(|l| (0.0..=200.0).contains(l))
+            .map(|l| l.round() as u16),
+        height_m: height,
+        kind: opt_str(fields, Field::Kind).unwrap_or("yes").to_string(),
+        geometry: polygons(g, opts)?,
+    })])
+}
+
+/// Water: rivers as lines (one record per line), areas as polygons.
+fn water(
+    id: i64,
+    g: &RawGeometry,
+    fields: &dyn Fields,
+    opts: &ImportOptions,
+) -> Result<Vec<Record>, BuildError> {
+    let name = opt_str(fields, Field::Name).unwrap_or_default().to_string();
+    Ok(match g {
+        RawGeometry::Lines(_) => lines(g, opts)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| {
+                Record::Water(Water {
+                    id: if i == 0 { id } else { 0 },
+                    kind: WaterKind::River,
+                    name: name.clone(),
+                    geometry: Geometry::LineString(l),
                 })
-                .collect::<Result<Vec<_>, _>>()?;
-            vec![Record::Person(Person {
+            })
+            .collect(),
+        RawGeometry::Polygons(_) => {
+            vec![Record::Water(Water {
                 id,
-                name: opt_str(fields, Field::Name).unwrap_or_default().to_string(),
-                phone: opt_str(fields, Field::Phone)
-                    .unwrap_or_default()
-                    .to_string(),
-                roles,
-                team: opt_str(fields, Field::Team).map(str::to_string),
-                skills: list(opt_str(fields, Field::Skills)),
-                available: parse_bool(fields, Field::Available, "available", true)?,
-                reserve: parse_bool(fields, Field::Reserve, "reserve", false)?,
-                home: point(g, opts)?,
-                grids: list(opt_str(fields, Field::Grids))
-                    .into_iter()
-                    .map(GridCode)
-                    .collect(),
-                region: region_field(Field::Region, "region")?,
+                kind: WaterKind::Area,
+                name,
+                geometry: Geometry::MultiPolygon(polygons(g, opts)?),
             })]
         }
-        Layer::Regions => {
-            let boundary = polygons(g, opts)?;
-            let code = match opt_str(fields, Field::Code) {
-                Some(s) => parse_code(s, "code")?,
-                None => match opts.region {
-                    Some(c) => c,
-                    None => {
-                        return err(
-                            "code",
-                            "missing: a region needs its statistical division code",
-                        )
-                    }
-                },
-            };
-            vec![Record::Region(Region {
-                code,
-                name: opt_str(fields, Field::Name).map_or_else(|| code.to_string(), str::to_string),
-                parent: region_field(Field::Parent, "parent")?.filter(|p| *p != code),
-                boundary,
-            })]
-        }
-        Layer::Grids => {
-            let Some(code) = opt_str(fields, Field::Code) else {
-                return err("code", "missing: a grid needs its code");
-            };
-            let level: u8 = parse_num(fields, Field::Level, "level")?
-                .ok_or_else(|| (Some("level".into()), "missing: 1, 2 or 3".into()))?;
-            let level = Level::new(level)
-                .ok_or_else(|| (Some("level".into()), format!("{level} is not 1, 2 or 3")))?;
-            let region =
-                match (region_field(Field::Region, "region")?, opts.region) {
-                    (Some(r), _) | (None, Some(r)) => r,
-                    (None, None) => match code.get(..12).and_then(|p| p.parse().ok()) {
-                        Some(r) => r,
-                        None => return err(
-                            "region",
-                            "missing, and the grid code does not start with a 12-digit region code",
-                        ),
-                    },
-                };
-            vec![Record::Grid(ImportedGrid {
-                id,
-                region,
-                level,
-                code: GridCode(code.to_string()),
-                name: opt_str(fields, Field::Name).unwrap_or_default().to_string(),
-                parent: opt_str(fields, Field::Parent).map(|s| GridCode(s.to_string())),
-                geometry: polygons(g, opts)?,
-            })]
-        }
-        Layer::Atoms => {
-            let region = match (region_field(Field::Region, "region")?, opts.region) {
-                (Some(r), _) | (None, Some(r)) => r,
-                (None, None) => return err("region", "missing: name it with --region"),
-            };
-            let atom_id: u32 = parse_num(fields, Field::Id, "id")?
-                .ok_or_else(|| (Some("id".into()), "missing".into()))?;
-            let kind = match opt_str(fields, Field::Kind) {
-                None => AtomKind::Block,
-                Some(k) => AtomKind::parse(k)
-                    .ok_or_else(|| (Some("kind".into()), format!("unknown atom kind {k:?}")))?,
-            };
-            vec![Record::Atom(Atom {
-                id: atom_id,
-                region,
-                kind,
-                geometry: polygons(g, opts)?,
-            })]
-        }
-        Layer::Roads => {
-            let detail = opt_str(fields, Field::ClassDetail);
-            let class_s = opt_str(fields, Field::Class);
-            let class = detail
-                .and_then(RoadClass::parse)
-                .or_else(|| class_s.and_then(RoadClass::parse))
-                .or_else(|| (detail == Some("pier")).then_some(RoadClass::Path));
-            let Some(class) = class else {
-                return err(
-                    "class",
-                    format!("unknown road class {:?}", detail.or(class_s).unwrap_or("")),
-                );
-            };
-            let name = opt_str(fields, Field::Name).unwrap_or_default();
-            let grade = match opt_str(fields, Field::Grade) {
-                None => Grade::Surface,
-                Some(s) => Grade::parse(s).ok_or_else(|| {
-                    (
-                        Some("grade".to_string()),
-                        format!("unknown grade {s:?} (surface, tunnel or bridge)"),
-                    )
-                })?,
-            };
-            lines(g, opts)?
-                .into_iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    Record::Road(Road {
-                        id: if i == 0 { id } else { 0 },
-                        class,
-                        name: name.to_string(),
-                        grade,
-                        geometry: l,
-                    })
-                })
-                .collect()
-        }
-        Layer::Buildings => {
-            let levels: Option<f64> = parse_num(fields, Field::Levels, "levels")?;
-            let height: Option<f64> = parse_num(fields, Field::Height, "height")?;
-            if let Some(h) = height.filter(|h| !(0.0..=1000.0).contains(h)) {
-                return err(
-                    "height",
-                    format!("{h} m is not a plausible building height"),
-                );
-            }
-            vec![Record::Building(Building {
-                id,
-                levels: levels
-                    .filter(|l| (0.0..=200.0).contains(l))
-                    .map(|l| l.round() as u16),
-                height_m: height,
-                kind: opt_str(fields, Field::Kind).unwrap_or("yes").to_string(),
-                geometry: polygons(g, opts)?,
-            })]
-        }
-        Layer::Water => {
-            let name = opt_str(fields, Field::Name).unwrap_or_default().to_string();
-            match g {
-                RawGeometry::Lines(_) => lines(g, opts)?
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, l)| {
-                        Record::Water(Water {
-                            id: if i == 0 { id } else { 0 },
-                            kind: WaterKind::River,
-                            name: name.clone(),
-                            geometry: Geometry::LineString(l),
-                        })
-                    })
-                    .collect(),
-                RawGeometry::Polygons(_) => {
-                    vec![Record::Water(Water {
-                        id,
-                        kind: WaterKind::Area,
-                        name,
-                        geometry: Geometry::MultiPolygon(polygons(g, opts)?),
-                    })]
-                }
-                other => {
-                    return geom_err(format!(
-                        "expected a line or a polygon, found {}",
-                        other.kind()
-                    ))
-                }
-            }
+        other => {
+            return geom_err(format!(
+                "expected a line or a polygon, found {}",
+                other.kind()
+            ))
         }
     })
 }

@@ -16,6 +16,28 @@ use std::str::FromStr;
 use geo_types::Coord;
 
 /// The CRS an import states.
+///
+/// # Examples
+///
+/// A point read off Amap (GCJ-02) converted to WGS-84 and back:
+///
+/// ```
+/// use geo_types::Coord;
+/// use wangge::spatial::crs::Crs;
+///
+/// let gcj02: Crs = "gcj02".parse()?;
+/// let amap = Coord { x: 116.397_428, y: 39.909_23 }; // Tiananmen on Amap
+/// let wgs84 = gcj02.to_wgs84(amap);
+/// // In Beijing the shift is several hundred metres (about 0.006° east-west)...
+/// assert!((amap.x - wgs84.x).abs() > 0.005);
+/// // ...and the inverse undoes it to well below 1e-7°.
+/// let back = gcj02.from_wgs84(wgs84);
+/// assert!((back.x - amap.x).abs() < 1e-7 && (back.y - amap.y).abs() < 1e-7);
+/// // Outside China nothing moves, as in the reference libraries.
+/// let paris = Coord { x: 2.35, y: 48.85 };
+/// assert_eq!(gcj02.to_wgs84(paris), paris);
+/// # Ok::<(), wangge::spatial::crs::UnknownCrs>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Crs {
     /// EPSG:4326.

@@ -22,6 +22,26 @@ type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
 /// Regions indexed for placement. Build: O(n log n); a lookup: O(log n)
 /// plus the exact tests on the few candidates.
+///
+/// # Examples
+///
+/// Two communities side by side: a household on the edge they share
+/// lands in the one with the smaller code, whatever the order they came in.
+///
+/// ```
+/// use geo_types::{point, MultiPolygon, Rect};
+/// use wangge::domain::RegionCode;
+/// use wangge::spatial::placement::RegionIndex;
+///
+/// let square = |x: f64| MultiPolygon(vec![Rect::new((x, 0.0), (x + 1.0, 1.0)).to_polygon()]);
+/// let west: RegionCode = "610902001001".parse()?;
+/// let east: RegionCode = "610902001002".parse()?;
+/// let index = RegionIndex::new(&[(east, square(1.0)), (west, square(0.0))]);
+/// assert_eq!(index.locate(point!(x: 1.5, y: 0.5)), Some(east));
+/// assert_eq!(index.locate(point!(x: 1.0, y: 0.5)), Some(west)); // on the shared edge
+/// assert_eq!(index.locate(point!(x: 5.0, y: 0.5)), None);
+/// # Ok::<(), wangge::domain::RegionCodeError>(())
+/// ```
 pub struct RegionIndex {
     regions: Vec<(RegionCode, usize, MultiPolygon<f64>)>,
     tree: RTree<Entry>,

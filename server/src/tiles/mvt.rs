@@ -248,6 +248,34 @@ impl LayerBuilder {
 }
 
 /// Layers to bytes; an empty list gives an empty tile (no bytes).
+///
+/// # Examples
+///
+/// One household as a point feature of a zoom-14 tile, and the bytes
+/// read back with the same schema:
+///
+/// ```
+/// use geo_types::Coord;
+/// use prost::Message;
+/// use wangge::tiles::mvt::{encode, mercator, Frame, LayerBuilder, Prop, Tile};
+///
+/// let home = Coord { x: 108.9, y: 32.7 }; // Ankang
+/// // The tile holding it: the unit-square Mercator position times 2^14.
+/// let m = mercator(home);
+/// let frame = Frame::new(14, (m.x * 16_384.0) as u32, (m.y * 16_384.0) as u32).unwrap();
+/// let mut layer = LayerBuilder::new("households");
+/// let geometry = frame.points([home]).expect("the point is inside its tile");
+/// layer.add(Some(7), geometry, &[("care", Prop::from("cared")), ("size", Prop::from(3u32))]);
+/// let bytes = encode(vec![layer.finish()]);
+///
+/// let tile = Tile::decode(&bytes[..])?;
+/// assert_eq!(tile.layers[0].name, "households");
+/// assert_eq!(tile.layers[0].features[0].id, Some(7));
+/// assert_eq!(tile.layers[0].keys, ["care", "size"]);
+/// // Empty layers are left out; no layer at all is no bytes.
+/// assert!(encode(vec![LayerBuilder::new("empty").finish()]).is_empty());
+/// # Ok::<(), prost::DecodeError>(())
+/// ```
 pub fn encode(layers: Vec<Layer>) -> Vec<u8> {
     Tile {
         layers: layers

@@ -1,9 +1,18 @@
 use geo::{Area, BooleanOps, Contains, Intersects, Validation};
 use geo_types::{LineString, MultiPolygon, Point, Polygon};
 
+use std::collections::HashSet;
+
+use geo::BoundingRect;
+use geo_types::Rect;
+
+use super::circle::{reock, smallest_circle};
 use super::*;
 use crate::domain::{CareLevel, HouseholdId, RoadClass, SensitiveFlags, WaterKind};
+use crate::domain::{Household, Region, Road, Water};
 use crate::generate::{generate, Params};
+use crate::partition::atoms::EdgeKind;
+use crate::spatial::projection::LocalProjection;
 
 fn settings() -> Settings {
     Settings::from_policy(&Policy::preset("ankang").unwrap())
