@@ -186,6 +186,8 @@ async function load(code: string): Promise<void> {
   st.loading = false;
   render();
   drawAll();
+  // The figures start at the region's heading: bring it into view.
+  part('cov-region')?.scrollIntoView({ block: 'start' });
 }
 
 // --- panel -----------------------------------------------------------------
@@ -230,7 +232,7 @@ function render(): void {
   const fmt = numberFormat(0);
 
   // Exports.
-  const actions = el('div', { class: 'em-actions' });
+  const actions = el('div', { class: 'em-actions action-bar' });
   for (const f of ['csv', 'xlsx'] as const) {
     const a = el('a', { class: 'em-button', id: `cov-${f}`, href: api.coverageFileUrl(st.region, f), download: `coverage-${st.region}.${f}` });
     a.textContent = t(`cov.export.${f}`);

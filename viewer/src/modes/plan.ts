@@ -11,7 +11,8 @@
 
 import type { FilterSpecification, GeoJSONSource, Map as MlMap, MapLayerMouseEvent, MapMouseEvent } from 'maplibre-gl';
 import * as api from '../api';
-import { applyI18n, t, type Key } from '../i18n';
+import { applyI18n, formatTime, t, type Key } from '../i18n';
+import { serverText } from '../problem';
 import { labelPoint, reloadTiles } from '../layers';
 import { FONT_REGULAR, STYLE_LAYERS } from '../style';
 import { bboxOf, el, numberFormat, pct, READ_ROLES, WRITE_ROLES } from './dom';
@@ -494,7 +495,7 @@ async function generate(form: HTMLFormElement): Promise<void> {
   } catch (e) {
     st.job = null;
     // A 400 says what is wrong with the form (a lock, a barrier, a point).
-    st.jobError = e instanceof api.ApiError && e.status === 400 ? t('plan.invalid', { detail: e.detail }) : errorText(e);
+    st.jobError = e instanceof api.ApiError && e.status === 400 ? t('plan.invalid', { detail: e.message }) : errorText(e);
     renderJob();
     return;
   }
@@ -948,8 +949,8 @@ function renderVersions(): void {
     if (many) head.append(el('span', {}, regionName(v.region)));
     if (v.published) head.append(el('span', { class: 'badge badge-published', 'data-published': 'true' }, t('plan.version.published')));
     if (shown.has(v.id)) head.append(el('span', { class: 'badge' }, t('plan.version.current')));
-    const when = v.created_at ? new Date(v.created_at).toLocaleString(document.documentElement.lang, { dateStyle: 'short', timeStyle: 'short' }) : '';
-    li.append(head, el('div', { class: 'em-meta' }, `${v.author} · ${when}`), el('div', { class: 'plan-message' }, v.message));
+    const when = v.created_at ? formatTime(v.created_at) : '';
+    li.append(head, el('div', { class: 'em-meta' }, `${v.author} · ${when}`), el('div', { class: 'plan-message' }, serverText(v.message)));
     li.addEventListener('click', () => void showVersion(v));
     ul.append(li);
   }

@@ -10,7 +10,8 @@
 import type { FilterSpecification, GeoJSONSource, Map as MlMap } from 'maplibre-gl';
 import * as api from '../api';
 import type { Draw } from '../draw';
-import { t, type Key } from '../i18n';
+import { formatTime, lang, t, type Key } from '../i18n';
+import { serverText } from '../problem';
 import { labelPoint, reloadTiles } from '../layers';
 import { FONT_REGULAR } from '../style';
 import { el, numberFormat, pct } from './dom';
@@ -470,7 +471,7 @@ export function createEditor(host: EditorHost): Editor {
       if (e instanceof api.ApiError && e.status === 422 && e.problem) st.refusal = e.problem as unknown as api.Refusal;
       // The commonest 400: a lasso or stroke around no block's inside point.
       else if (e instanceof api.ApiError && e.status === 400 && /picks no atom/.test(e.detail)) st.error = t('plan.edit.noBlock');
-      else if (e instanceof api.ApiError && e.status === 400) st.error = t('plan.edit.invalid', { detail: e.detail });
+      else if (e instanceof api.ApiError && e.status === 400) st.error = t('plan.edit.invalid', { detail: e.message });
       else st.error = errorText(e);
     }
     st.busy = false;
@@ -781,7 +782,7 @@ export function createEditor(host: EditorHost): Editor {
     box.append(balance());
     if (st.conflict) box.append(conflict(st.conflict.c));
 
-    const actions = el('div', { class: 'em-actions plan-edit-actions' });
+    const actions = el('div', { class: 'em-actions plan-edit-actions action-bar' });
     const message = el('input', { type: 'text', id: 'plan-edit-message', class: 'plan-edit-message', maxlength: '200', placeholder: t('plan.edit.message') });
     message.value = st.message;
     message.addEventListener('input', () => (st.message = message.value));
@@ -807,6 +808,9 @@ export function createEditor(host: EditorHost): Editor {
     actions.append(message, saveB, discard, undoB, redoB, pub);
     box.append(actions);
     if (st.notice) box.append(el('p', { class: 'em-sub plan-edit-notice', id: 'plan-edit-notice', role: 'status' }, st.notice));
+    // What the last action said (an error, a refusal, a notice) is brought
+    // into view; the action bar itself sticks to the panel's foot.
+    box.querySelector('#plan-edit-error, #plan-edit-refusal, #plan-edit-notice')?.scrollIntoView({ block: 'nearest' });
   }
 
   /**
@@ -843,7 +847,8 @@ export function createEditor(host: EditorHost): Editor {
       const rule = st.refusal.rule;
       const key = `plan.edit.rule.${rule}` as Key;
       const p = el('p', { class: 'em-error', role: 'alert', id: 'plan-edit-refusal', 'data-rule': rule });
-      p.append(el('b', {}, t(isRule(rule) ? key : 'plan.edit.rule.invalid')), ' ', st.refusal.detail);
+      // The server's detail is English: shown beside the rule in English only.
+      p.append(el('b', {}, t(isRule(rule) ? key : 'plan.edit.rule.invalid')), lang() === 'en' ? ` ${st.refusal.detail}` : '');
       box.append(p);
     }
     const r = st.result;
@@ -907,7 +912,7 @@ export function createEditor(host: EditorHost): Editor {
     if (r.retired.length) box.append(el('p', { class: 'em-sub', id: 'plan-edit-retired' }, t('plan.edit.retired', { codes: r.retired.join(', ') })));
     if (r.warnings.length) {
       const ul = el('ul', { class: 'plan-edit-warnings', id: 'plan-edit-warnings' });
-      for (const w of r.warnings) ul.append(el('li', {}, w));
+      for (const w of r.warnings) ul.append(el('li', {}, serverText(w)));
       box.append(el('p', { class: 'em-label' }, t('plan.edit.warnings', { n: r.warnings.length })), ul);
     }
     return box;
@@ -916,14 +921,14 @@ export function createEditor(host: EditorHost): Editor {
   function conflict(c: api.Conflict): HTMLElement {
     const box = el('div', { id: 'plan-edit-conflict', class: 'plan-conflict', role: 'alert' });
     const s = c.since;
-    const when = s?.created_at ? new Date(s.created_at).toLocaleString(document.documentElement.lang, { dateStyle: 'short', timeStyle: 'short' }) : '';
+    const when = s?.created_at ? formatTime(s.created_at) : '';
     box.append(el('b', {}, t('plan.edit.conflict.title')));
     box.append(
       el(
         'p',
         { id: 'plan-edit-conflict-text' },
         s
-          ? t('plan.edit.conflict.since', { author: s.author, when, message: s.message || '—', version: versionName(c.newest), atoms: s.atoms_moved })
+          ? t('plan.edit.conflict.since', { author: s.author, when, message: s.message ? serverText(s.message) : '—', version: versionName(c.newest), atoms: s.atoms_moved })
           : t('plan.edit.conflict.unknown', { version: versionName(c.newest) }),
       ),
     );

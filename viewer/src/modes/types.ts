@@ -83,12 +83,10 @@ export function regionFigures(ctx: ModeContext): HTMLElement {
   h.textContent = r ? `${r.name} ${r.code}` : t('figures.all');
   const fmt = new Intl.NumberFormat(document.documentElement.lang);
   const dl = document.createElement('dl');
-  for (const [k, label] of [
-    ['households', 'figures.households'],
-    ['people', 'figures.people'],
-    ['atoms', 'figures.atoms'],
-    ['grids', 'figures.grids'],
-  ] as const) {
+  // The public map has no blocks (atoms) or people to show: no zero rows.
+  const shown = ctx.role() === 'viewer' ? (['households', 'grids'] as const) : (['households', 'people', 'atoms', 'grids'] as const);
+  for (const k of shown) {
+    const label = `figures.${k}` as const;
     const dt = document.createElement('dt');
     dt.textContent = t(label);
     const dd = document.createElement('dd');
