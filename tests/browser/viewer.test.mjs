@@ -1547,6 +1547,13 @@ print(code, n)`,
     await page.click('#plan-edit-tools [data-tool="select"]');
     const published = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${v5}/publish`) && r.request().method() === 'POST');
     await page.click('#plan-edit-publish');
+    // Asked first: Esc keeps it unpublished, 发布 publishes.
+    await page.waitForSelector('#publish-confirm');
+    assert.match(await page.textContent('#publish-confirm h2'), /^发布第 \d+ 版？$/);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#publish-confirm', { state: 'detached' });
+    await page.click('#plan-edit-publish');
+    await page.click('#publish-confirm-ok');
     const pubRes = await published;
     assert.equal(pubRes.status(), 201);
     const v6 = (await pubRes.json()).version.id;

@@ -110,6 +110,7 @@ const canWrite = (ctx: ModeContext) => WRITE_ROLES.includes(ctx.role());
 const editor = createEditor({
   ctx: () => st.ctx,
   grid: (code) => st.grids.get(code),
+  grids: (plan) => [...st.grids.values()].filter((g) => g.plan === plan),
   shown: () => st.active,
   detail: (id) => st.details.get(id),
   etag: (id) => st.etags.get(id),

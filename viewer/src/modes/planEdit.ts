@@ -33,6 +33,8 @@ export interface EditGrid {
 export interface EditorHost {
   ctx(): ModeContext | null;
   grid(code: string): EditGrid | undefined;
+  /** Every grid of plan version `plan` that is shown. */
+  grids(plan: number): EditGrid[];
   /** The plan shown per leaf region. */
   shown(): Map<string, number>;
   detail(id: number): api.PlanDetail | undefined;
@@ -581,6 +583,10 @@ export function createEditor(host: EditorHost): Editor {
     const ep = editPlan();
     const ctx = host.ctx();
     if (!ep || !ctx || st.saving) return;
+    // Publishing puts the plan in force: asked first, with the grids whose
+    // household count is out of the policy's range listed.
+    const out = host.grids(ep.plan).filter((g) => !g.metrics.in_range);
+    if (!(await confirmPublish(versionName(ep.plan), out))) return;
     st.saving = true;
     st.error = null;
     st.notice = null;
@@ -1073,4 +1079,52 @@ export function buffer(line: GeoJSON.Position[], width: number): GeoJSON.MultiPo
     polys.push([[toLL(x0 + nx, y0 + ny), toLL(x1 + nx, y1 + ny), toLL(x1 - nx, y1 - ny), toLL(x0 - nx, y0 - ny), toLL(x0 + nx, y0 + ny)]]);
   }
   return { type: 'MultiPolygon', coordinates: polys };
+}
+
+/**
+ * The publish confirmation: a modal listing the out-of-range grids (level,
+ * code, households, deviation). Resolves true on 发布, false on 取消 or Esc.
+ */
+function confirmPublish(version: string, out: EditGrid[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    const opener = document.activeElement as HTMLElement | null;
+    const back = el('div', { id: 'publish-confirm', class: 'modal', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'publish-confirm-title' });
+    const box = el('div', { class: 'modal-box' });
+    box.append(el('h2', { id: 'publish-confirm-title' }, t('plan.publish.confirm.title', { version })));
+    box.append(el('p', {}, t('plan.publish.confirm.body')));
+    if (out.length) {
+      box.append(el('p', { class: 'em-error' }, t('plan.publish.confirm.out', { n: out.length })));
+      const ul = el('ul', { class: 'modal-list', id: 'publish-confirm-out' });
+      const fmt = numberFormat(0);
+      for (const g of [...out].sort((a, b) => Math.abs(b.metrics.deviation) - Math.abs(a.metrics.deviation)).slice(0, 50)) {
+        const li = el('li', { 'data-code': g.code, title: g.code });
+        li.textContent = `${t(`plan.level.${g.level as 1 | 2 | 3}`)} ${g.label} · ${fmt.format(g.metrics.households)} ${t('regions.households')} · ${g.metrics.deviation >= 0 ? '+' : ''}${fmt.format(g.metrics.deviation * 100)}%`;
+        ul.append(li);
+      }
+      box.append(ul);
+    } else box.append(el('p', { class: 'em-sub' }, t('plan.publish.confirm.allIn')));
+    const row = el('div', { class: 'em-actions' });
+    const ok = el('button', { type: 'button', id: 'publish-confirm-ok', class: 'em-button em-primary' }, t('plan.publish.confirm.ok'));
+    const cancel = el('button', { type: 'button', id: 'publish-confirm-cancel', class: 'em-button' }, t('plan.publish.confirm.cancel'));
+    row.append(ok, cancel);
+    box.append(row);
+    back.append(box);
+    document.body.append(back);
+    const done = (yes: boolean) => {
+      document.removeEventListener('keydown', onKey, true);
+      back.remove();
+      opener?.focus?.();
+      resolve(yes);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.stopPropagation();
+        done(false);
+      }
+    };
+    document.addEventListener('keydown', onKey, true);
+    ok.addEventListener('click', () => done(true));
+    cancel.addEventListener('click', () => done(false));
+    cancel.focus();
+  });
 }
