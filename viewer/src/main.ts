@@ -244,8 +244,13 @@ onSession((me) => {
   if (!me) return; // dismissed: the view and any unsaved edit stay
   const same = me.user === who.user && me.role === who.role;
   who = me;
-  // The same user again (a session that expired): nothing else changes.
-  if (same) return;
+  // The same user again (a session that expired): the view, the mode and
+  // any unsaved edit stay; only tiles refused meanwhile are asked again.
+  if (same) {
+    reloadTiles(map);
+    loader.schedule(0);
+    return;
+  }
   // Another user or role: their modes, their regions, their tiles.
   modes[mode].deactivate(ctx);
   const next = usable(mode);
