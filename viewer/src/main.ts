@@ -180,6 +180,9 @@ function switchMode(next: ModeId): void {
   writeHash();
 }
 
+// A mode's legend rows can change when its data arrives.
+window.addEventListener('wangge:legend', () => refreshLegend());
+
 function refreshLegend(): void {
   renderLegend(legendBox, loader, modes[mode].legend?.() ?? [], map.getZoom());
 }
@@ -417,6 +420,8 @@ map.on('click', (e: MapMouseEvent) => {
   if (mode === 'emergency') return;
   // A mode picking points on the map (规划 seed points) takes the click.
   if (modes[mode].ownsClicks?.()) return;
+  const own = (modes[mode].clickLayers?.() ?? []).filter((l) => map.getLayer(l));
+  if (own.length && map.queryRenderedFeatures(e.point, { layers: own }).length) return;
   // In 规划 a click on a plan grid selects it (plan.ts) instead.
   if (map.getLayer('plan-grids-fill') && map.queryRenderedFeatures(e.point, { layers: ['plan-grids-fill'] }).length) return;
   const f = map.queryRenderedFeatures(e.point, { layers: popupLayers.filter((l) => map.getLayoutProperty(l, 'visibility') !== 'none') })[0];

@@ -40,6 +40,8 @@ export interface Mode {
   onRegion?(ctx: ModeContext): void;
   /** True while the mode takes map clicks itself (no popups then). */
   ownsClicks?(): boolean;
+  /** Map layers whose features the mode opens itself on a click (no popup then). */
+  clickLayers?(): string[];
   /** Extra legend rows while the mode is active. */
   legend?(): LegendRow[];
 }
