@@ -856,7 +856,10 @@ function renderGrid(): void {
   box.append(el('h4', {}, t('plan.grid.staff')));
   const staff = st.staff.get(g.region);
   const sdl = el('dl', { class: 'em-tally', id: 'plan-grid-staff' });
-  if (staff === undefined || staff === 'loading') box.append(el('p', { class: 'em-sub' }, t('regions.loading')));
+  // Staff are assigned to the grids in force: a version not published has none yet.
+  const notInForce = st.versions.find((v) => v.id === g.plan)?.published === false;
+  if (notInForce) box.append(el('p', { class: 'em-sub', id: 'plan-grid-staff-na' }, t('plan.grid.staff.notInForce')));
+  else if (staff === undefined || staff === 'loading') box.append(el('p', { class: 'em-sub' }, t('regions.loading')));
   else if (staff === 'error') box.append(el('p', { class: 'em-sub' }, t('plan.grid.staff.na')));
   else {
     const f = staff.get(g.code);
