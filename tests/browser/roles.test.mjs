@@ -48,7 +48,7 @@ const USERS = {
  * attribution, names of compactness measures and file formats, and the
  * unit of the scale bar.
  */
-const ALLOWED_LATIN = new Set(['English', 'OpenStreetMap', 'contributors', 'wangge', 'Polsby', 'Popper', 'Reock', 'PP', 'CSV', 'XLSX', 'km', 'm']);
+const ALLOWED_LATIN = new Set(['English', 'OpenStreetMap', 'contributors', 'wangge', 'Polsby', 'Popper', 'Reock', 'PP', 'CSV', 'XLSX', 'Excel', 'km', 'm']);
 
 function startServer(store) {
   return new Promise((resolve, reject) => {
@@ -185,7 +185,7 @@ describe('roles', { timeout: 600_000 }, () => {
 
   test('each role lands in its mode and is offered only the modes it may use', async () => {
     const expected = {
-      office: { mode: 'coverage', tabs: ['覆盖', '规划', '应急'], title: '覆盖分析' },
+      office: { mode: 'coverage', tabs: ['规划', '覆盖', '应急'], title: '覆盖分析' },
       em: { mode: 'emergency', tabs: [], title: '应急调度' },
       planner: { mode: 'plan', tabs: ['规划', '覆盖'], title: '网格规划' },
     };
@@ -246,7 +246,7 @@ describe('roles', { timeout: 600_000 }, () => {
     assert.deepEqual(errors, []);
   });
 
-  test('planner: versions shown in Asia/Shanghai; a session ending mid-edit keeps the edit', async () => {
+  test('planner: versions shown in Asia/Shanghai; save and publish in view', async () => {
     const { context, page, errors } = await openPage();
     await signInInPlace(page, 'planner');
     await page.selectOption('#plan-region', leaf.code);
@@ -261,25 +261,9 @@ describe('roles', { timeout: 600_000 }, () => {
     assert.ok(await inView(page, '#plan-edit-publish'), 'publish is in view with the plan loaded');
     assert.deepEqual(await englishIn(page), [], 'English in the planner journey');
 
-    // An edit under way (its description typed), then the session ends behind the viewer's back.
-    await page.fill('#plan-edit-message', '沿新路调整');
-    const hash = await page.evaluate(() => location.hash);
-    const status = await page.evaluate(() =>
-      fetch('/api/logout', { method: 'POST', headers: { 'X-CSRF-Token': sessionStorage.getItem('wangge.csrf') } }).then((r) => r.status),
-    );
-    assert.equal(status, 200);
-    await page.fill('#search-input', leaf.code.slice(0, 6));
-    await page.waitForSelector('#login form', { timeout: 30_000 });
-    assert.match(await page.textContent('#login .login-note'), /登录已过期/);
-    assert.deepEqual(await englishIn(page), [], 'English with the session ended');
-    await page.fill('#login input[name=name]', 'planner');
-    await page.fill('#login input[name=password]', USERS.planner.password);
-    await page.click('#login .login-submit');
-    await page.waitForSelector('#login', { state: 'detached' });
-    assert.equal(await page.evaluate(() => window.__notReloaded), true, 'no reload');
-    assert.equal(await page.inputValue('#plan-edit-message'), '沿新路调整', 'the edit is kept');
-    assert.equal(await page.evaluate(() => location.hash), hash, 'the view is kept');
-    assert.equal(await page.evaluate(() => window.__wangge.mode()), 'plan');
+    // A session ending mid-edit is covered on a private map (viewer.test.mjs,
+    // sign-in suite): here, with a public map, a lost cookie falls back to
+    // the public visitor (403s, not 401s).
     await context.close();
     assert.deepEqual(errors, []);
   });
