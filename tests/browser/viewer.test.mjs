@@ -286,7 +286,10 @@ describe('viewer', { timeout: 300_000 }, () => {
     await idle();
     // The shell: product name, three mode tabs, the region list from /api/regions.
     assert.equal((await page.textContent('.brand-mark')).trim(), '网格');
-    assert.deepEqual(await page.$$eval('#mode-tabs button', (bs) => bs.map((b) => b.textContent)), ['规划', '覆盖', '应急']);
+    // The public map is the map alone: no mode tabs (no 应急 a visitor could not use), the map's own panel.
+    assert.equal(await page.isVisible('#mode-tabs'), false, 'no mode tabs on the public map');
+    assert.equal(await page.evaluate(() => window.__wangge.mode()), 'map');
+    assert.equal(await page.textContent('#mode-panel h2'), '公开地图');
     const listed = await page.$$eval('#region-list .region-item', (bs) => bs.map((b) => b.dataset.code));
     assert.deepEqual(new Set(listed), new Set(regions.map((r) => r.code)));
     // Scale bar, legend and layer switcher are on the map.
@@ -331,7 +334,7 @@ describe('viewer', { timeout: 300_000 }, () => {
     await idle();
     const c = await page.evaluate(() => window.__wanggeMap.getCenter().toArray());
     assert.ok(c[0] >= r.bbox[0] && c[0] <= r.bbox[2] && c[1] >= r.bbox[1] && c[1] <= r.bbox[3], `centre ${c} outside ${r.bbox}`);
-    assert.match(await page.evaluate(() => location.hash), /#map=[\d.]+\/[\d.-]+\/[\d.-]+&mode=plan&lang=zh/);
+    assert.match(await page.evaluate(() => location.hash), /#map=[\d.]+\/[\d.-]+\/[\d.-]+&mode=map&lang=zh/);
   });
 
   test('grids render on the map', async (t) => {
@@ -498,7 +501,7 @@ describe('viewer', { timeout: 300_000 }, () => {
 
   test('the language switch changes visible strings', async () => {
     await page.click('#lang-switch button[data-lang="en"]');
-    assert.deepEqual(await page.$$eval('#mode-tabs button', (bs) => bs.map((b) => b.textContent)), ['Plan', 'Coverage', 'Emergency']);
+    assert.equal(await page.textContent('#mode-panel h2'), 'Public map');
     assert.equal(await page.textContent('#panel .panel-section h2'), 'Regions');
     assert.equal(await page.getAttribute('#search-input', 'placeholder'), 'Search grid code, region code, name or address');
     assert.match(await page.textContent('#legend h3'), /Legend/);
@@ -523,8 +526,9 @@ describe('viewer', { timeout: 300_000 }, () => {
     }));
     assert.ok(Math.abs(view.zoom - 13.5) < 0.01, `zoom ${view.zoom}`);
     assert.ok(Math.abs(view.center[0] - lon) < 1e-4 && Math.abs(view.center[1] - lat) < 1e-4, `centre ${view.center}`);
-    assert.equal(view.mode, 'coverage');
-    assert.equal(await page.textContent('#mode-tabs button[aria-selected="true"]'), 'Coverage');
+    // 覆盖 is not the public's: a link naming it opens the map.
+    assert.equal(view.mode, 'map');
+    assert.match(await page.evaluate(() => location.hash), /mode=map/);
     await page.click('#lang-switch button[data-lang="zh"]');
   });
 
@@ -533,8 +537,8 @@ describe('viewer', { timeout: 300_000 }, () => {
     const r = regions.find((x) => !x.parent) ?? regions[0];
     await page.evaluate((b) => window.__wanggeMap.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30, duration: 0 }), r.bbox);
     await idle();
-    for (const mode of ['plan', 'coverage', 'emergency']) {
-      await page.click(`#mode-tabs button[data-mode="${mode}"]`);
+    // The public map has one mode; the others are shot in their own suites.
+    for (const mode of ['map']) {
       assert.match(await page.evaluate(() => location.hash), new RegExp(`mode=${mode}`));
       await idle();
       await page.screenshot({ path: path.join(artifacts, `viewer-${mode}.png`) });
@@ -666,12 +670,16 @@ describe('sign-in', { timeout: 300_000 }, () => {
     await page.click(`#region-list .region-item[data-code="${code}"]`);
     await page.waitForSelector('#login form', { timeout: 30_000 });
     assert.equal(await page.$$eval('#login', (d) => d.length), 1, 'one dialog however many calls failed');
+    // Signed in again in place: no reload (the page's own marker survives), the view kept.
+    await page.evaluate(() => (window.__notReloaded = true));
+    const hashBefore = await page.evaluate(() => location.hash);
     await page.fill('#login input[name=name]', 'tester');
     await page.fill('#login input[name=password]', 'correct horse battery staple');
-    await Promise.all([page.waitForEvent('load'), page.click('#login .login-submit')]);
-    await page.waitForFunction(() => window.__wangge !== undefined, null, { timeout: 30_000 });
-    await page.evaluate(() => window.__wangge.idle());
-    assert.equal((await page.textContent('#user-box .user-name')).trim(), 'tester · Street office', 'the language survives the reload');
+    await page.click('#login .login-submit');
+    await page.waitForSelector('#login', { state: 'detached' });
+    assert.equal(await page.evaluate(() => window.__notReloaded), true, 'signed in again without a reload');
+    assert.equal(await page.evaluate(() => location.hash), hashBefore, 'the view is kept');
+    assert.equal((await page.textContent('#user-box .user-name')).trim(), 'tester · Street office', 'the language is kept');
     await context.close();
   });
 
@@ -774,7 +782,9 @@ describe('emergency mode', { timeout: 300_000 }, () => {
     assert.ok(consoleErrors.every((e) => /401 \(Unauthorized\)/.test(e)), consoleErrors.join('\n'));
     consoleErrors.length = 0;
 
-    await page.click('#mode-tabs button[data-mode="emergency"]');
+    // Emergency staff land in 应急, their only mode: no tabs.
+    assert.equal(await page.evaluate(() => window.__wangge.mode()), 'emergency');
+    assert.equal(await page.isVisible('#mode-tabs'), false, 'one mode, no tabs');
     assert.equal(await page.textContent('#mode-panel h2'), '应急调度');
     assert.equal(await page.textContent('#em-draw'), '圈定危险区域');
     assert.deepEqual(
@@ -1537,6 +1547,13 @@ print(code, n)`,
     await page.click('#plan-edit-tools [data-tool="select"]');
     const published = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${v5}/publish`) && r.request().method() === 'POST');
     await page.click('#plan-edit-publish');
+    // Asked first: Esc keeps it unpublished, 发布 publishes.
+    await page.waitForSelector('#publish-confirm');
+    assert.match(await page.textContent('#publish-confirm h2'), /^发布第 \d+ 版？$/);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#publish-confirm', { state: 'detached' });
+    await page.click('#plan-edit-publish');
+    await page.click('#publish-confirm-ok');
     const pubRes = await published;
     assert.equal(pubRes.status(), 201);
     const v6 = (await pubRes.json()).version.id;

@@ -2,6 +2,7 @@
 // makes goes through here or through the map style, never to another host.
 
 import { csrf, sessionEnded } from './ui/login';
+import { problemText } from './problem';
 
 export interface RegionCounts {
   households: number;
@@ -30,6 +31,7 @@ export interface Page extends GeoJSON.FeatureCollection {
   links?: Array<{ rel: string; href: string }>;
 }
 
+/** A non-2xx answer. `message` is for people (its `code` in the chosen language); `detail` is the server's English. */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -37,7 +39,7 @@ export class ApiError extends Error {
     /** The problem document itself, for answers that carry more than a detail (422, 412). */
     readonly problem: Record<string, unknown> | null = null,
   ) {
-    super(detail);
+    super(problemText(status, problem));
   }
 }
 

@@ -17,6 +17,8 @@
 import type { GeoJSONSource, Map as MlMap, MapSourceDataEvent, VectorTileSource } from 'maplibre-gl';
 import * as api from './api';
 import { sessionEnded } from './ui/login';
+import { t } from './i18n';
+import { problemText } from './problem';
 import {
   DATA_LAYERS,
   HOUSEHOLD_CELLS,
@@ -112,7 +114,8 @@ export class LayerLoader {
         console.error(err);
         return;
       }
-      this.errors.set(sourceId, err?.status ? `${err.status}` : (err?.message ?? String(err)));
+      // Said in the chosen language: a status by its code, else offline.
+      this.errors.set(sourceId, err?.status ? problemText(err.status, null) : t('err.network'));
       this.updateSoon();
     });
   }
@@ -129,7 +132,7 @@ export class LayerLoader {
   }
 
   /** True when the caller may see household points (known once /api/layers answered). */
-  private pointsAllowed(): boolean {
+  pointsAllowed(): boolean {
     return this.available?.has('households') ?? false;
   }
 
@@ -234,7 +237,7 @@ export class LayerLoader {
         this.setPoints({ layer: 'households', state: 'done', shown, total });
       } catch (e) {
         if (controller.signal.aborted) return;
-        this.setPoints({ layer: 'households', state: 'error', message: e instanceof Error ? e.message : String(e) });
+        this.setPoints({ layer: 'households', state: 'error', message: e instanceof api.ApiError ? e.message : t('err.network') });
       }
     }
     if (this.controller === controller) {

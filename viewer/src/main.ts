@@ -20,7 +20,8 @@ import { renderLegend } from './ui/legend';
 import { renderRegions } from './ui/regions';
 import { lookup, merge, renderHits, type Hit } from './ui/search';
 import type { Draw } from './draw';
-import { me as whoAmI, renderUser, showLogin } from './ui/login';
+import { me as whoAmI, onSession, renderUser, showLogin, type Me } from './ui/login';
+import { allowedModes, landingMode } from './modes/roles';
 
 // CJK is drawn by the browser from the machine's own fonts: every Chinese
 // desktop has one of these, and shipping a CJK font would cost 10-20 MB.
@@ -47,7 +48,7 @@ const initial = parseHash(window.location.hash);
 setLang(initial.lang);
 
 // Nothing loads before the server knows who we are (or serves a public map).
-const who = (await whoAmI()) ?? (await showLogin());
+let who: Me = (await whoAmI()) ?? (await showLogin('start', false))!;
 renderUser(who);
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector<T>(sel)!;
@@ -107,6 +108,9 @@ map.addControl(new Box(legendBox), 'bottom-right');
 const defaults = DATA_LAYERS.filter((l) => LAYER_CONFIG[l].defaultOn);
 const initialLayers = (initial.layers?.filter((l): l is DataLayer => (DATA_LAYERS as readonly string[]).includes(l)) ?? defaults);
 const status = new Map<DataLayer, LoadReport>();
+/** Why the region list failed, for the status bar too (it must not say 就绪 then). */
+let regionsError = '';
+
 const loader = new LayerLoader(map, initialLayers, (r) => {
   status.set(r.layer, r);
   renderStatus();
@@ -114,7 +118,7 @@ const loader = new LayerLoader(map, initialLayers, (r) => {
 
 function renderStatus(): void {
   markZoom(layerBox, map.getZoom());
-  const parts: string[] = [];
+  const parts: string[] = regionsError ? [regionsError] : [];
   for (const r of status.values()) {
     const name = t(`layer.${r.layer}`);
     if (r.state === 'loading') parts.push(t('status.loading', { layer: name }));
@@ -141,12 +145,17 @@ const ctx: ModeContext = {
   selected: () => regionList.find((r) => r.code === selected) ?? null,
   role: () => who.role,
 };
-let mode: ModeId = initial.mode;
+/** The hash's mode when the role may use it, else the role's landing mode. */
+const usable = (m: ModeId | null): ModeId => (m && allowedModes(who.role).includes(m) ? m : landingMode(who.role));
+let mode: ModeId = usable(initial.mode);
 
 function renderTabs(): void {
   const nav = $('#mode-tabs');
   nav.innerHTML = '';
-  for (const id of MODES) {
+  const allowed = allowedModes(who.role);
+  // One mode (the public map, an emergency officer) needs no tabs.
+  nav.hidden = allowed.length < 2;
+  for (const id of MODES.filter((m) => allowed.includes(m))) {
     const b = document.createElement('button');
     b.type = 'button';
     b.role = 'tab';
@@ -160,6 +169,7 @@ function renderTabs(): void {
 }
 
 function switchMode(next: ModeId): void {
+  next = usable(next);
   if (next !== mode) modes[mode].deactivate(ctx);
   mode = next;
   document.body.dataset.mode = mode;
@@ -170,8 +180,11 @@ function switchMode(next: ModeId): void {
   writeHash();
 }
 
+// A mode's legend rows can change when its data arrives.
+window.addEventListener('wangge:legend', () => refreshLegend());
+
 function refreshLegend(): void {
-  renderLegend(legendBox, loader, modes[mode].legend?.() ?? []);
+  renderLegend(legendBox, loader, modes[mode].legend?.() ?? [], map.getZoom());
 }
 
 // --- URL hash ------------------------------------------------------------
@@ -187,14 +200,21 @@ function writeHash(): void {
   });
   if (h !== window.location.hash) history.replaceState(null, '', h);
 }
+let legendZoom = -1;
 map.on('moveend', () => {
   writeHash();
   renderStatus();
+  // The legend follows what the zoom draws (layers appear at their minzoom).
+  const z = Math.floor(map.getZoom());
+  if (z !== legendZoom) {
+    legendZoom = z;
+    refreshLegend();
+  }
 });
 window.addEventListener('hashchange', () => {
   const s = parseHash(window.location.hash);
   if (s.lang !== lang()) setLang(s.lang);
-  if (s.mode !== mode) switchMode(s.mode);
+  if (s.mode && s.mode !== mode) switchMode(s.mode);
   if (s.hasView) map.jumpTo({ center: s.center, zoom: s.zoom });
 });
 
@@ -219,6 +239,28 @@ onLangChange(() => {
   renderStatus();
   relabelMapControls();
   writeHash();
+});
+
+// --- sign-in without a reload ---------------------------------------------
+onSession((me) => {
+  renderUser(me);
+  if (!me) return; // dismissed: the view and any unsaved edit stay
+  const same = me.user === who.user && me.role === who.role;
+  who = me;
+  // The same user again (a session that expired): the view, the mode and
+  // any unsaved edit stay; only tiles refused meanwhile are asked again.
+  if (same) {
+    reloadTiles(map);
+    loader.schedule(0);
+    return;
+  }
+  // Another user or role: their modes, their regions, their tiles.
+  modes[mode].deactivate(ctx);
+  const next = usable(mode);
+  mode = next;
+  switchMode(next);
+  reloadTiles(map);
+  void loadRegions().then(() => loader.schedule(0));
 });
 
 function onLayersChanged(): void {
@@ -270,8 +312,10 @@ async function loadRegions(): Promise<void> {
   el.innerHTML = `<li class="muted">${t('regions.loading')}</li>`;
   try {
     const [regions, layers] = await Promise.all([api.regions(), api.layers()]);
+    regionsError = '';
     regionList = regions;
     loader.setAvailable(layers.map((l) => l.name));
+    refreshLegend();
     renderRegions(el, regions, zoomToRegion);
     modes[mode].onRegion?.(ctx);
     applyI18n(ctx.panel);
@@ -287,7 +331,9 @@ async function loadRegions(): Promise<void> {
     el.innerHTML = '';
     const li = document.createElement('li');
     li.className = 'error';
-    li.textContent = `${t('regions.error')}: ${e instanceof Error ? e.message : String(e)}`;
+    li.textContent = `${t('regions.error')}：${e instanceof api.ApiError ? e.message : t('err.network')}`;
+    regionsError = li.textContent;
+    renderStatus();
     el.append(li);
   }
 }
@@ -336,6 +382,32 @@ $('#search').addEventListener('submit', (e) => {
 document.addEventListener('click', (e) => {
   if (!$('#search').contains(e.target as Node)) searchResults.hidden = true;
 });
+// Keyboard: ArrowDown from the box into the hits, arrows between them, Esc
+// back to the box (and the hits closed).
+searchInput.addEventListener('keydown', (e) => {
+  if (e.key === 'ArrowDown') {
+    const first = searchResults.querySelector<HTMLButtonElement>('button');
+    if (first && !searchResults.hidden) {
+      e.preventDefault();
+      first.focus();
+    }
+  } else if (e.key === 'Escape') {
+    searchResults.hidden = true;
+  }
+});
+searchResults.addEventListener('keydown', (e) => {
+  const buttons = [...searchResults.querySelectorAll<HTMLButtonElement>('button')];
+  const i = buttons.indexOf(document.activeElement as HTMLButtonElement);
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    e.preventDefault();
+    const j = i + (e.key === 'ArrowDown' ? 1 : -1);
+    if (j < 0) searchInput.focus();
+    else buttons[Math.min(j, buttons.length - 1)]?.focus();
+  } else if (e.key === 'Escape') {
+    searchResults.hidden = true;
+    searchInput.focus();
+  }
+});
 
 // --- popups --------------------------------------------------------------
 const popupLayers = ['households-circle', ...GRID_LINE_LAYERS, 'regions-fill'];
@@ -348,6 +420,8 @@ map.on('click', (e: MapMouseEvent) => {
   if (mode === 'emergency') return;
   // A mode picking points on the map (规划 seed points) takes the click.
   if (modes[mode].ownsClicks?.()) return;
+  const own = (modes[mode].clickLayers?.() ?? []).filter((l) => map.getLayer(l));
+  if (own.length && map.queryRenderedFeatures(e.point, { layers: own }).length) return;
   // In 规划 a click on a plan grid selects it (plan.ts) instead.
   if (map.getLayer('plan-grids-fill') && map.queryRenderedFeatures(e.point, { layers: ['plan-grids-fill'] }).length) return;
   const f = map.queryRenderedFeatures(e.point, { layers: popupLayers.filter((l) => map.getLayoutProperty(l, 'visibility') !== 'none') })[0];

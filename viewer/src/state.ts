@@ -4,13 +4,14 @@
 
 import type { Lang } from './i18n';
 
-export type ModeId = 'plan' | 'coverage' | 'emergency';
-export const MODES: ModeId[] = ['plan', 'coverage', 'emergency'];
+export type ModeId = 'plan' | 'coverage' | 'emergency' | 'map';
+export const MODES: ModeId[] = ['plan', 'coverage', 'emergency', 'map'];
 
 export interface ViewState {
   zoom: number;
   center: [number, number]; // lon, lat
-  mode: ModeId;
+  /** null: the role's landing mode. */
+  mode: ModeId | null;
   lang: Lang;
   layers: string[] | null; // null = the default set
   hasView: boolean; // the hash named a view (otherwise fit the regions)
@@ -18,7 +19,7 @@ export interface ViewState {
 
 export function parseHash(hash: string): ViewState {
   const p = new URLSearchParams(hash.replace(/^#/, ''));
-  const s: ViewState = { zoom: 3.5, center: [105, 35], mode: 'plan', lang: 'zh', layers: null, hasView: false };
+  const s: ViewState = { zoom: 3.5, center: [105, 35], mode: null, lang: 'zh', layers: null, hasView: false };
   const m = (p.get('map') ?? '').split('/').map(Number);
   if (m.length === 3 && m.every(Number.isFinite) && Math.abs(m[1]) <= 85 && Math.abs(m[2]) <= 180) {
     s.zoom = Math.min(22, Math.max(0, m[0]));
@@ -34,7 +35,7 @@ export function parseHash(hash: string): ViewState {
   return s;
 }
 
-export function formatHash(s: Omit<ViewState, 'hasView'>): string {
+export function formatHash(s: Omit<ViewState, 'hasView' | 'mode'> & { mode: ModeId }): string {
   const z = s.zoom.toFixed(2);
   const lat = s.center[1].toFixed(5);
   const lon = s.center[0].toFixed(5);

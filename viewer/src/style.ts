@@ -330,7 +330,10 @@ export function buildStyle(): StyleSpecification {
         filter: ['<=', gridLevel, ['step', ['zoom'], 1, 16, 2, 17, 3]],
         layout: {
           'symbol-sort-key': gridLevel,
-          'text-field': ['coalesce', ['get', 'name'], ['get', 'code'], ''],
+          // A grid without a name by its own sequence only (the digits its
+          // level adds to the parent's code: 3, 2, 2 after the 12-digit
+          // region): 15-19 digit codes collide. The popup gives the full code.
+          'text-field': ['coalesce', ['get', 'name'], ['slice', ['to-string', ['coalesce', ['get', 'code'], '']], ['match', gridLevel, 1, 12, 2, 15, 17]], ''],
           'text-font': [FONT_REGULAR],
           'text-size': 11,
         },

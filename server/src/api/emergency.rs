@@ -12,7 +12,7 @@ use geo_types::{Coord, MultiPolygon};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::{audit, timestamp, Authenticated};
+use super::auth::{audit, Authenticated};
 use super::heavy::Class;
 use super::limits;
 use super::{ApiError, AppState, CallerOf};
@@ -446,7 +446,7 @@ pub async fn plan(
         .run(Class::Emergency, move |cancel| {
             let a = area_spec.parse()?;
             let plan = area::plan(&s, &a, &params, &who, &care_names(), cancel)?;
-            let at = timestamp(0);
+            let at = super::when::now_for_people();
             let body = match format.as_str() {
                 "geojson" => crate::emergency::output::geojson(&plan)
                     .to_string()

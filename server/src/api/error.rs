@@ -96,6 +96,61 @@ impl ApiError {
             Self::Store(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+
+    /// The problem document's `code`: stable, so clients show the message
+    /// in their own language instead of `detail`, which is English prose.
+    /// A few messages of one variant get their own code (wrong credentials,
+    /// a missing CSRF token, the role's refusal), matched on the fixed text
+    /// the server writes for them.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "not_found",
+            Self::NoRoute(_) => "no_route",
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized(d) if d.contains("wrong name or password") => "wrong_credentials",
+            Self::Unauthorized(d) if d.starts_with("sign in first") => "sign_in",
+            Self::Unauthorized(_) => "session_ended",
+            Self::Forbidden(d) if d.contains("X-CSRF-Token") => "csrf",
+            Self::Forbidden(d) if d.starts_with("role ") => "role_forbidden",
+            Self::Forbidden(_) => "forbidden",
+            Self::CountsOnly(_) => "counts_only",
+            Self::NotAcceptable(_) => "not_acceptable",
+            Self::TooManyAttempts(_) => "too_many_attempts",
+            Self::Refused { .. } => "refused",
+            Self::Stale { .. } | Self::Store(StoreError::Stale { .. }) => "stale",
+            Self::PreconditionRequired(_) => "precondition_required",
+            Self::OverLimit(_) => "over_limit",
+            Self::Busy { .. } => "busy",
+            Self::Store(StoreError::NotFound { .. }) => "not_found",
+            Self::Store(StoreError::Conflict(_)) => "conflict",
+            Self::Store(StoreError::Unavailable { .. }) => "store_unavailable",
+            Self::Store(_) | Self::Internal(_) => "internal",
+        }
+    }
+}
+
+/// The `code` of a problem document made from a bare status (a route that
+/// does not exist, a method not allowed, a timeout): see [`ApiError::code`].
+pub fn status_code_name(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "session_ended",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        406 => "not_acceptable",
+        408 => "timeout",
+        409 => "conflict",
+        412 => "stale",
+        413 => "over_limit",
+        415 => "unsupported_media_type",
+        422 => "refused",
+        428 => "precondition_required",
+        429 => "too_many_attempts",
+        503 => "busy",
+        s if s >= 500 => "internal",
+        _ => "error",
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -119,6 +174,7 @@ impl IntoResponse for ApiError {
             "title": status.canonical_reason().unwrap_or("error"),
             "status": status.as_u16(),
             "detail": detail,
+            "code": self.code(),
         });
         let extra = match &self {
             Self::Refused { extra, .. } | Self::Stale { extra, .. } => Some(extra.clone()),
@@ -127,15 +183,6 @@ impl IntoResponse for ApiError {
         };
         if let (Some(serde_json::Value::Object(extra)), Some(b)) = (extra, body.as_object_mut()) {
             b.extend(extra);
-        }
-        let code = match &self {
-            Self::CountsOnly(_) => Some("counts_only"),
-            Self::NotFound(_) | Self::Store(StoreError::NotFound { .. }) => Some("not_found"),
-            Self::NoRoute(_) => Some("no_route"),
-            _ => None,
-        };
-        if let (Some(code), Some(b)) = (code, body.as_object_mut()) {
-            b.insert("code".into(), json!(code));
         }
         let mut resp = (
             status,

@@ -241,7 +241,18 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
     // the fallback keeps unknown paths of the API's prefixes from the viewer.
     let app = match viewer_dist.filter(|d| d.join("index.html").is_file()) {
         Some(dist) => {
-            let files = ServeDir::new(dist).fallback(ServeFile::new(dist.join("index.html")));
+            let files = Router::new()
+                .fallback_service(
+                    ServeDir::new(dist)
+                        .precompressed_br()
+                        .precompressed_gzip()
+                        .fallback(
+                            ServeFile::new(dist.join("index.html"))
+                                .precompressed_br()
+                                .precompressed_gzip(),
+                        ),
+                )
+                .layer(axum::middleware::map_response(asset_caching));
             api.fallback(move |req: axum::extract::Request| {
                 let files = files.clone();
                 async move {
@@ -271,6 +282,31 @@ pub fn router(state: AppState, viewer_dist: Option<&Path>) -> Router {
         ))
         .layer(axum::middleware::map_response(problems_only));
     with_security_headers(app, tls).layer(axum::middleware::from_fn(access_log))
+}
+
+/// Cache rules of the viewer's files: the build names everything under
+/// `/assets/` by a hash of its content, so those are cached for a year and
+/// never asked again; the rest (index.html, which names the current hashes)
+/// is revalidated on every visit. Precompressed `.br`/`.gz` siblings made
+/// at build time are sent to clients that accept them.
+async fn asset_caching(mut resp: axum::response::Response) -> axum::response::Response {
+    use axum::http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+    if !(resp.status().is_success() || resp.status() == axum::http::StatusCode::NOT_MODIFIED) {
+        return resp;
+    }
+    let html = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let value = if html {
+        "no-cache"
+    } else {
+        "public, max-age=31536000, immutable"
+    };
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static(value));
+    resp
 }
 
 /// `GET /health` answered before routing, authentication and the store
@@ -378,6 +414,7 @@ async fn problems_only(resp: axum::response::Response) -> axum::response::Respon
         "title": status.canonical_reason().unwrap_or("error"),
         "status": status.as_u16(),
         "detail": detail,
+        "code": error::status_code_name(status),
     });
     let mut out = (
         status,

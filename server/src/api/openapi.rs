@@ -284,7 +284,8 @@ pub fn document() -> Value {
                         "type": { "type": "string" },
                         "title": { "type": "string" },
                         "status": { "type": "integer" },
-                        "detail": { "type": "string" }
+                        "detail": { "type": "string" },
+                        "code": { "type": "string", "description": "stable name of the message (not_found, session_ended, role_forbidden, refused, stale, ...): clients show it in their language" }
                     }
                 },
                 "Feature": {

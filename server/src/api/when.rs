@@ -22,6 +22,31 @@ pub fn utc(s: &str) -> Result<String, String> {
         .expect("formats"))
 }
 
+/// The offset times are shown in to people (sheets, CSV): `WANGGE_UTC_OFFSET`
+/// (`+08:00`), else Asia/Shanghai's +08:00, which keeps no summer time.
+pub fn display_offset() -> time::UtcOffset {
+    std::env::var("WANGGE_UTC_OFFSET")
+        .ok()
+        .and_then(|s| {
+            time::UtcOffset::parse(
+                s.trim(),
+                time::macros::format_description!("[offset_hour]:[offset_minute]"),
+            )
+            .ok()
+        })
+        .unwrap_or(time::macros::offset!(+8))
+}
+
+/// Now, for people: `2026-12-03 18:27 (UTC+08:00)`, to the minute, in
+/// [`display_offset`].
+pub fn now_for_people() -> String {
+    let t = OffsetDateTime::now_utc().to_offset(display_offset());
+    let f = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute] (UTC[offset_hour sign:mandatory]:[offset_minute])"
+    );
+    t.format(&f).expect("formats")
+}
+
 /// `field` as [`utc`], or 400 naming it.
 pub fn query_time(field: &str, s: &str) -> Result<String, ApiError> {
     utc(s).map_err(|e| ApiError::BadRequest(format!("{field}: {e}")))
@@ -57,6 +82,14 @@ pub fn ogc_datetime(s: &str) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_for_people_are_to_the_minute_with_their_offset() {
+        let s = now_for_people();
+        assert_eq!(s.len(), "2026-12-03 18:27 (UTC+08:00)".len(), "{s}");
+        assert!(s.ends_with(":00)"), "{s}");
+        assert!(!s.contains('.'), "no fractions of a second: {s}");
+    }
 
     #[test]
     fn times_parse_or_say_why() {

@@ -5,7 +5,7 @@
 // (click to zoom), the roll-up figures of the region and its sub-regions,
 // suggested sites for new carers, and the CSV / Excel exports.
 
-import type { GeoJSONSource, Map as MlMap } from 'maplibre-gl';
+import type { GeoJSONSource, MapMouseEvent, Map as MlMap } from 'maplibre-gl';
 import * as api from '../api';
 import { applyI18n, isKey, t, type Key } from '../i18n';
 import { FONT_BOLD } from '../style';
@@ -151,6 +151,37 @@ function zoomTo(i: number): void {
     .forEach((b) => b.setAttribute('aria-current', String(Number(b.dataset.idx) === i)));
 }
 
+/** The focused finding's card: what it is, where, and why it counts. */
+function findingCard(p: api.GapProps): HTMLElement {
+  const card = el('div', { class: 'cov-card', id: 'cov-card' });
+  const dl = el('dl', { class: 'em-tally' });
+  const region = st.ctx?.regions().find((r) => r.code === p.region);
+  const row = (k: Key, v: string) => dl.append(el('dt', {}, t(k)), el('dd', {}, v));
+  row('cov.card.what', `${kindName(p.kind, p.kind_name)} · ${t(`cov.severity.${p.severity}` as Key)}`);
+  row('cov.card.where', region ? `${region.name} ${region.code}` : p.region);
+  if (p.grids.length) row('cov.card.grids', p.grids.join(', '));
+  const why = `cov.why.${p.kind}`;
+  card.append(dl);
+  if (isKey(why)) card.append(el('p', { class: 'em-sub' }, t(why)));
+  return card;
+}
+
+/** A click on a finding drawn on the map opens it in the list (not a region's popup). */
+function onMapClick(e: MapMouseEvent): void {
+  const map = st.ctx?.map;
+  if (!map) return;
+  const f = map.queryRenderedFeatures(e.point, { layers: ['cov-gaps-point', 'cov-gaps-fill'].filter((l) => map.getLayer(l)) })[0];
+  if (!f) return;
+  const p = f.properties as api.GapProps & { grids: unknown };
+  const i = st.gaps.findIndex((g) => g.properties.kind === p.kind && g.properties.region === p.region && g.properties.households === p.households && g.properties.area_m2 === p.area_m2);
+  if (i < 0) return;
+  st.kind = null;
+  st.focus = i;
+  drawFocus();
+  render();
+  part('cov-card')?.scrollIntoView({ block: 'nearest' });
+}
+
 // --- loading ---------------------------------------------------------------
 
 async function load(code: string): Promise<void> {
@@ -186,6 +217,9 @@ async function load(code: string): Promise<void> {
   st.loading = false;
   render();
   drawAll();
+  window.dispatchEvent(new Event('wangge:legend'));
+  // The figures start at the region's heading: bring it into view.
+  part('cov-region')?.scrollIntoView({ block: 'start' });
 }
 
 // --- panel -----------------------------------------------------------------
@@ -230,7 +264,7 @@ function render(): void {
   const fmt = numberFormat(0);
 
   // Exports.
-  const actions = el('div', { class: 'em-actions' });
+  const actions = el('div', { class: 'em-actions action-bar' });
   for (const f of ['csv', 'xlsx'] as const) {
     const a = el('a', { class: 'em-button', id: `cov-${f}`, href: api.coverageFileUrl(st.region, f), download: `coverage-${st.region}.${f}` });
     a.textContent = t(`cov.export.${f}`);
@@ -302,8 +336,12 @@ function render(): void {
     if (p.households > 0) meta.push(t('cov.hh', { n: fmt.format(p.households) }));
     if (p.vulnerable > 0) meta.push(t('cov.vul', { n: fmt.format(p.vulnerable) }));
     b.append(head, el('div', { class: 'em-meta' }, meta.join(' · ') || p.region));
-    b.addEventListener('click', () => zoomTo(i));
+    b.addEventListener('click', () => {
+      zoomTo(i);
+      render();
+    });
     li.append(b);
+    if (st.focus === i) li.append(findingCard(g.properties));
     ul.append(li);
   }
   if (listed.length > LIST_MAX) ul.append(el('li', { class: 'em-sub' }, t('cov.more', { n: listed.length - LIST_MAX })));
@@ -337,6 +375,7 @@ export const coverageMode: Mode = {
     st.ctx = ctx;
     addLayers(ctx.map);
     buildPanel(ctx);
+    ctx.map.on('click', onMapClick);
     const code = defaultRegion(ctx);
     if (code && canRead(ctx)) void load(code);
   },
@@ -352,6 +391,7 @@ export const coverageMode: Mode = {
   },
   deactivate(ctx) {
     st.abort?.abort();
+    ctx.map.off('click', onMapClick);
     removeLayers(ctx.map);
     ctx.panel.classList.remove('cov-panel');
     ctx.panel.innerHTML = '';
@@ -360,6 +400,7 @@ export const coverageMode: Mode = {
     st.report = null;
     st.gaps = [];
   },
+  clickLayers: () => ['cov-gaps-point', 'cov-gaps-fill'],
   legend(): LegendRow[] {
     if (!st.ctx || !canRead(st.ctx)) return [];
     const rows: Array<[Key, string, LegendRow['kind']]> = [
@@ -371,6 +412,10 @@ export const coverageMode: Mode = {
       ['cov.kind.unreached_cell', KIND_COLORS.unreached_cell, 'fill'],
       ['cov.legend.suggest', SUGGEST, 'point'],
     ];
-    return rows.map(([label, color, kind]) => ({ label, color, kind }));
+    // Only the kinds the map shows now.
+    const shown = new Set(st.gaps.map((g) => g.properties.kind));
+    return rows
+      .filter(([label]) => (label === 'cov.legend.suggest' ? !!st.report?.suggestions.length : shown.has(label.slice('cov.kind.'.length))))
+      .map(([label, color, kind]) => ({ label, color, kind }));
   },
 };

@@ -8,7 +8,7 @@
 import type { GeoJSONSource, Map as MlMap, MapMouseEvent } from 'maplibre-gl';
 import * as api from '../api';
 import type { Draw } from '../draw';
-import { applyI18n, t, type Key } from '../i18n';
+import { applyI18n, formatTime, t, type Key } from '../i18n';
 import { colors } from '../style';
 import type { LegendRow, Mode, ModeContext } from './types';
 
@@ -403,7 +403,7 @@ async function downloadCsv(): Promise<void> {
     const url = URL.createObjectURL(blob);
     const a = document.createElement('a');
     a.href = url;
-    a.download = `调度单-${new Date().toISOString().slice(0, 10)}.csv`;
+    a.download = `调度单-${formatTime(new Date()).slice(0, 10)}.csv`;
     document.body.append(a);
     a.click();
     a.remove();
@@ -669,7 +669,7 @@ function renderPlan(): void {
       t('em.plan.summary', { households: p.households, served: p.served, unserved: p.unserved.length, routes: p.routes.length, travel: metres(p.total_travel_m) }),
     ),
   );
-  const buttons = el('div', { class: 'em-actions' });
+  const buttons = el('div', { class: 'em-actions action-bar' });
   const print = el('button', { type: 'button', id: 'em-print', class: 'em-button' }, t('em.plan.print'));
   print.addEventListener('click', () => void printSheet());
   const csv = el('button', { type: 'button', id: 'em-csv', class: 'em-button' }, t('em.plan.csv'));

@@ -11,7 +11,8 @@
 
 import type { FilterSpecification, GeoJSONSource, Map as MlMap, MapLayerMouseEvent, MapMouseEvent } from 'maplibre-gl';
 import * as api from '../api';
-import { applyI18n, t, type Key } from '../i18n';
+import { applyI18n, formatTime, t, type Key } from '../i18n';
+import { serverText } from '../problem';
 import { labelPoint, reloadTiles } from '../layers';
 import { FONT_REGULAR, STYLE_LAYERS } from '../style';
 import { bboxOf, el, numberFormat, pct, READ_ROLES, WRITE_ROLES } from './dom';
@@ -109,6 +110,7 @@ const canWrite = (ctx: ModeContext) => WRITE_ROLES.includes(ctx.role());
 const editor = createEditor({
   ctx: () => st.ctx,
   grid: (code) => st.grids.get(code),
+  grids: (plan) => [...st.grids.values()].filter((g) => g.plan === plan),
   shown: () => st.active,
   detail: (id) => st.details.get(id),
   etag: (id) => st.etags.get(id),
@@ -494,7 +496,7 @@ async function generate(form: HTMLFormElement): Promise<void> {
   } catch (e) {
     st.job = null;
     // A 400 says what is wrong with the form (a lock, a barrier, a point).
-    st.jobError = e instanceof api.ApiError && e.status === 400 ? t('plan.invalid', { detail: e.detail }) : errorText(e);
+    st.jobError = e instanceof api.ApiError && e.status === 400 ? t('plan.invalid', { detail: e.message }) : errorText(e);
     renderJob();
     return;
   }
@@ -854,7 +856,10 @@ function renderGrid(): void {
   box.append(el('h4', {}, t('plan.grid.staff')));
   const staff = st.staff.get(g.region);
   const sdl = el('dl', { class: 'em-tally', id: 'plan-grid-staff' });
-  if (staff === undefined || staff === 'loading') box.append(el('p', { class: 'em-sub' }, t('regions.loading')));
+  // Staff are assigned to the grids in force: a version not published has none yet.
+  const notInForce = st.versions.find((v) => v.id === g.plan)?.published === false;
+  if (notInForce) box.append(el('p', { class: 'em-sub', id: 'plan-grid-staff-na' }, t('plan.grid.staff.notInForce')));
+  else if (staff === undefined || staff === 'loading') box.append(el('p', { class: 'em-sub' }, t('regions.loading')));
   else if (staff === 'error') box.append(el('p', { class: 'em-sub' }, t('plan.grid.staff.na')));
   else {
     const f = staff.get(g.code);
@@ -948,8 +953,8 @@ function renderVersions(): void {
     if (many) head.append(el('span', {}, regionName(v.region)));
     if (v.published) head.append(el('span', { class: 'badge badge-published', 'data-published': 'true' }, t('plan.version.published')));
     if (shown.has(v.id)) head.append(el('span', { class: 'badge' }, t('plan.version.current')));
-    const when = v.created_at ? new Date(v.created_at).toLocaleString(document.documentElement.lang, { dateStyle: 'short', timeStyle: 'short' }) : '';
-    li.append(head, el('div', { class: 'em-meta' }, `${v.author} · ${when}`), el('div', { class: 'plan-message' }, v.message));
+    const when = v.created_at ? formatTime(v.created_at) : '';
+    li.append(head, el('div', { class: 'em-meta' }, `${v.author} · ${when}`), el('div', { class: 'plan-message' }, serverText(v.message)));
     li.addEventListener('click', () => void showVersion(v));
     ul.append(li);
   }

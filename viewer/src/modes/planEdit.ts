@@ -10,7 +10,8 @@
 import type { FilterSpecification, GeoJSONSource, Map as MlMap } from 'maplibre-gl';
 import * as api from '../api';
 import type { Draw } from '../draw';
-import { t, type Key } from '../i18n';
+import { formatTime, lang, t, type Key } from '../i18n';
+import { serverText } from '../problem';
 import { labelPoint, reloadTiles } from '../layers';
 import { FONT_REGULAR } from '../style';
 import { el, numberFormat, pct } from './dom';
@@ -32,6 +33,8 @@ export interface EditGrid {
 export interface EditorHost {
   ctx(): ModeContext | null;
   grid(code: string): EditGrid | undefined;
+  /** Every grid of plan version `plan` that is shown. */
+  grids(plan: number): EditGrid[];
   /** The plan shown per leaf region. */
   shown(): Map<string, number>;
   detail(id: number): api.PlanDetail | undefined;
@@ -470,7 +473,7 @@ export function createEditor(host: EditorHost): Editor {
       if (e instanceof api.ApiError && e.status === 422 && e.problem) st.refusal = e.problem as unknown as api.Refusal;
       // The commonest 400: a lasso or stroke around no block's inside point.
       else if (e instanceof api.ApiError && e.status === 400 && /picks no atom/.test(e.detail)) st.error = t('plan.edit.noBlock');
-      else if (e instanceof api.ApiError && e.status === 400) st.error = t('plan.edit.invalid', { detail: e.detail });
+      else if (e instanceof api.ApiError && e.status === 400) st.error = t('plan.edit.invalid', { detail: e.message });
       else st.error = errorText(e);
     }
     st.busy = false;
@@ -580,6 +583,10 @@ export function createEditor(host: EditorHost): Editor {
     const ep = editPlan();
     const ctx = host.ctx();
     if (!ep || !ctx || st.saving) return;
+    // Publishing puts the plan in force: asked first, with the grids whose
+    // household count is out of the policy's range listed.
+    const out = host.grids(ep.plan).filter((g) => !g.metrics.in_range);
+    if (!(await confirmPublish(versionName(ep.plan), out))) return;
     st.saving = true;
     st.error = null;
     st.notice = null;
@@ -781,7 +788,7 @@ export function createEditor(host: EditorHost): Editor {
     box.append(balance());
     if (st.conflict) box.append(conflict(st.conflict.c));
 
-    const actions = el('div', { class: 'em-actions plan-edit-actions' });
+    const actions = el('div', { class: 'em-actions plan-edit-actions action-bar' });
     const message = el('input', { type: 'text', id: 'plan-edit-message', class: 'plan-edit-message', maxlength: '200', placeholder: t('plan.edit.message') });
     message.value = st.message;
     message.addEventListener('input', () => (st.message = message.value));
@@ -807,6 +814,9 @@ export function createEditor(host: EditorHost): Editor {
     actions.append(message, saveB, discard, undoB, redoB, pub);
     box.append(actions);
     if (st.notice) box.append(el('p', { class: 'em-sub plan-edit-notice', id: 'plan-edit-notice', role: 'status' }, st.notice));
+    // What the last action said (an error, a refusal, a notice) is brought
+    // into view; the action bar itself sticks to the panel's foot.
+    box.querySelector('#plan-edit-error, #plan-edit-refusal, #plan-edit-notice')?.scrollIntoView({ block: 'nearest' });
   }
 
   /**
@@ -843,7 +853,8 @@ export function createEditor(host: EditorHost): Editor {
       const rule = st.refusal.rule;
       const key = `plan.edit.rule.${rule}` as Key;
       const p = el('p', { class: 'em-error', role: 'alert', id: 'plan-edit-refusal', 'data-rule': rule });
-      p.append(el('b', {}, t(isRule(rule) ? key : 'plan.edit.rule.invalid')), ' ', st.refusal.detail);
+      // The server's detail is English: shown beside the rule in English only.
+      p.append(el('b', {}, t(isRule(rule) ? key : 'plan.edit.rule.invalid')), lang() === 'en' ? ` ${st.refusal.detail}` : '');
       box.append(p);
     }
     const r = st.result;
@@ -907,7 +918,7 @@ export function createEditor(host: EditorHost): Editor {
     if (r.retired.length) box.append(el('p', { class: 'em-sub', id: 'plan-edit-retired' }, t('plan.edit.retired', { codes: r.retired.join(', ') })));
     if (r.warnings.length) {
       const ul = el('ul', { class: 'plan-edit-warnings', id: 'plan-edit-warnings' });
-      for (const w of r.warnings) ul.append(el('li', {}, w));
+      for (const w of r.warnings) ul.append(el('li', {}, serverText(w)));
       box.append(el('p', { class: 'em-label' }, t('plan.edit.warnings', { n: r.warnings.length })), ul);
     }
     return box;
@@ -916,14 +927,14 @@ export function createEditor(host: EditorHost): Editor {
   function conflict(c: api.Conflict): HTMLElement {
     const box = el('div', { id: 'plan-edit-conflict', class: 'plan-conflict', role: 'alert' });
     const s = c.since;
-    const when = s?.created_at ? new Date(s.created_at).toLocaleString(document.documentElement.lang, { dateStyle: 'short', timeStyle: 'short' }) : '';
+    const when = s?.created_at ? formatTime(s.created_at) : '';
     box.append(el('b', {}, t('plan.edit.conflict.title')));
     box.append(
       el(
         'p',
         { id: 'plan-edit-conflict-text' },
         s
-          ? t('plan.edit.conflict.since', { author: s.author, when, message: s.message || '—', version: versionName(c.newest), atoms: s.atoms_moved })
+          ? t('plan.edit.conflict.since', { author: s.author, when, message: s.message ? serverText(s.message) : '—', version: versionName(c.newest), atoms: s.atoms_moved })
           : t('plan.edit.conflict.unknown', { version: versionName(c.newest) }),
       ),
     );
@@ -1068,4 +1079,52 @@ export function buffer(line: GeoJSON.Position[], width: number): GeoJSON.MultiPo
     polys.push([[toLL(x0 + nx, y0 + ny), toLL(x1 + nx, y1 + ny), toLL(x1 - nx, y1 - ny), toLL(x0 - nx, y0 - ny), toLL(x0 + nx, y0 + ny)]]);
   }
   return { type: 'MultiPolygon', coordinates: polys };
+}
+
+/**
+ * The publish confirmation: a modal listing the out-of-range grids (level,
+ * code, households, deviation). Resolves true on 发布, false on 取消 or Esc.
+ */
+function confirmPublish(version: string, out: EditGrid[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    const opener = document.activeElement as HTMLElement | null;
+    const back = el('div', { id: 'publish-confirm', class: 'modal', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'publish-confirm-title' });
+    const box = el('div', { class: 'modal-box' });
+    box.append(el('h2', { id: 'publish-confirm-title' }, t('plan.publish.confirm.title', { version })));
+    box.append(el('p', {}, t('plan.publish.confirm.body')));
+    if (out.length) {
+      box.append(el('p', { class: 'em-error' }, t('plan.publish.confirm.out', { n: out.length })));
+      const ul = el('ul', { class: 'modal-list', id: 'publish-confirm-out' });
+      const fmt = numberFormat(0);
+      for (const g of [...out].sort((a, b) => Math.abs(b.metrics.deviation) - Math.abs(a.metrics.deviation)).slice(0, 50)) {
+        const li = el('li', { 'data-code': g.code, title: g.code });
+        li.textContent = `${t(`plan.level.${g.level as 1 | 2 | 3}`)} ${g.label} · ${fmt.format(g.metrics.households)} ${t('regions.households')} · ${g.metrics.deviation >= 0 ? '+' : ''}${fmt.format(g.metrics.deviation * 100)}%`;
+        ul.append(li);
+      }
+      box.append(ul);
+    } else box.append(el('p', { class: 'em-sub' }, t('plan.publish.confirm.allIn')));
+    const row = el('div', { class: 'em-actions' });
+    const ok = el('button', { type: 'button', id: 'publish-confirm-ok', class: 'em-button em-primary' }, t('plan.publish.confirm.ok'));
+    const cancel = el('button', { type: 'button', id: 'publish-confirm-cancel', class: 'em-button' }, t('plan.publish.confirm.cancel'));
+    row.append(ok, cancel);
+    box.append(row);
+    back.append(box);
+    document.body.append(back);
+    const done = (yes: boolean) => {
+      document.removeEventListener('keydown', onKey, true);
+      back.remove();
+      opener?.focus?.();
+      resolve(yes);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.stopPropagation();
+        done(false);
+      }
+    };
+    document.addEventListener('keydown', onKey, true);
+    ok.addEventListener('click', () => done(true));
+    cancel.addEventListener('click', () => done(false));
+    cancel.focus();
+  });
 }

@@ -40,6 +40,8 @@ export interface Mode {
   onRegion?(ctx: ModeContext): void;
   /** True while the mode takes map clicks itself (no popups then). */
   ownsClicks?(): boolean;
+  /** Map layers whose features the mode opens itself on a click (no popup then). */
+  clickLayers?(): string[];
   /** Extra legend rows while the mode is active. */
   legend?(): LegendRow[];
 }
@@ -83,12 +85,10 @@ export function regionFigures(ctx: ModeContext): HTMLElement {
   h.textContent = r ? `${r.name} ${r.code}` : t('figures.all');
   const fmt = new Intl.NumberFormat(document.documentElement.lang);
   const dl = document.createElement('dl');
-  for (const [k, label] of [
-    ['households', 'figures.households'],
-    ['people', 'figures.people'],
-    ['atoms', 'figures.atoms'],
-    ['grids', 'figures.grids'],
-  ] as const) {
+  // The public map has no blocks (atoms) or people to show: no zero rows.
+  const shown = ctx.role() === 'viewer' ? (['households', 'grids'] as const) : (['households', 'people', 'atoms', 'grids'] as const);
+  for (const k of shown) {
+    const label = `figures.${k}` as const;
     const dt = document.createElement('dt');
     dt.textContent = t(label);
     const dd = document.createElement('dd');

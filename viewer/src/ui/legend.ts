@@ -3,9 +3,9 @@
 import { t } from '../i18n';
 import { collapsible } from './box';
 import { PANEL_ORDER } from './layerSwitcher';
-import type { LayerLoader } from '../layers';
+import { LAYER_CONFIG, type LayerLoader } from '../layers';
 import type { LegendRow } from '../modes/types';
-import { colors, type DataLayer } from '../style';
+import { colors, HOUSEHOLD_POINTS_FROM, type DataLayer } from '../style';
 
 const LAYER_ROWS: Record<DataLayer, LegendRow[]> = {
   regions: [{ label: 'layer.regions', color: colors.region, kind: 'line' }],
@@ -32,7 +32,12 @@ function swatch(row: LegendRow): HTMLElement {
   return s;
 }
 
-export function renderLegend(el: HTMLElement, loader: LayerLoader, extra: LegendRow[]): void {
+/**
+ * Rows for what the map shows now: layers that are on and drawn at this
+ * zoom; household care levels only where points are drawn (never on the
+ * public map, which shows counts per cell).
+ */
+export function renderLegend(el: HTMLElement, loader: LayerLoader, extra: LegendRow[], zoom: number): void {
   const body = collapsible(el, t('legend.title'));
   const ul = document.createElement('ul');
   const add = (row: LegendRow, label: string = t(row.label)) => {
@@ -40,10 +45,13 @@ export function renderLegend(el: HTMLElement, loader: LayerLoader, extra: Legend
     li.append(swatch(row), document.createTextNode(label));
     ul.append(li);
   };
-  for (const layer of PANEL_ORDER.filter((l) => loader.isVisible(l))) {
+  for (const layer of PANEL_ORDER.filter((l) => loader.isVisible(l) && zoom >= LAYER_CONFIG[l].minzoom)) {
     if (layer === 'households') {
-      // Counts per cell below the points' zoom, then points by care level.
-      add({ label: 'legend.householdCells', color: colors.householdCell, kind: 'point' });
+      const points = loader.pointsAllowed() && zoom >= HOUSEHOLD_POINTS_FROM;
+      if (!points) {
+        add({ label: 'legend.householdCells', color: colors.householdCell, kind: 'point' });
+        continue;
+      }
       const li = document.createElement('li');
       li.className = 'legend-group';
       li.textContent = `${t('layer.households')} · ${t('legend.careLevel')}`;
@@ -54,4 +62,3 @@ export function renderLegend(el: HTMLElement, loader: LayerLoader, extra: Legend
   for (const row of extra) add(row);
   body.append(ul);
 }
-

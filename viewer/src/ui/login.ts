@@ -4,6 +4,7 @@
 // for writes is kept in sessionStorage for this tab only.
 
 import { applyI18n, lang, onLangChange, setLang, t, type Key, type Lang } from '../i18n';
+import { problemText } from '../problem';
 
 export interface Me {
   user: string;
@@ -21,12 +22,12 @@ export function csrf(): string | null {
   return sessionStorage.getItem(CSRF_KEY);
 }
 
+/** A failed answer's message for people, in the chosen language. */
 async function problem(res: Response): Promise<string> {
   try {
-    const p = await res.json();
-    return p.detail ?? p.title ?? `${res.status}`;
+    return problemText(res.status, await res.json());
   } catch {
-    return `${res.status} ${res.statusText}`;
+    return problemText(res.status, null);
   }
 }
 
@@ -51,34 +52,46 @@ function rememberLang(next: Lang): void {
 /** What the error line says: a key of the table, or the server's own words. */
 type ErrorLine = { key: Key; vars?: Record<string, string | number> } | { text: string } | null;
 
-/** Why a login failed, from the status and the problem document. */
+/** Why a login failed, from the status and the problem document's `code`. */
 async function loginError(res: Response): Promise<ErrorLine> {
-  const detail = await problem(res);
+  let p: Record<string, unknown> | null = null;
+  try {
+    p = await res.json();
+  } catch {
+    /* not JSON */
+  }
+  const detail = typeof p?.detail === 'string' ? p.detail : '';
   if (res.status === 429) {
     // Retry-After, else the number in "try again in N s".
     const seconds = Number(res.headers.get('Retry-After') ?? detail.match(/(\d+)\s*s\b/)?.[1] ?? NaN);
-    return Number.isFinite(seconds) ? { key: 'login.throttled', vars: { seconds } } : { text: detail };
+    if (Number.isFinite(seconds)) return { key: 'login.throttled', vars: { seconds } };
   }
-  if (res.status === 401) return /wrong name or password/i.test(detail) ? { key: 'login.wrong' } : { text: detail };
+  if (res.status === 401 && (p?.code === 'wrong_credentials' || /wrong name or password/i.test(detail))) return { key: 'login.wrong' };
   if (res.status === 400) return { key: 'login.missing' };
-  return { text: detail };
+  return { text: problemText(res.status, p) };
 }
 
-let pending: Promise<Me> | null = null;
+let pending: Promise<Me | null> | null = null;
+
+/** Why the dialog opened: a first sign-in, or a session that ended mid-work. */
+export type LoginReason = 'start' | 'expired';
 
 /**
- * Shows the sign-in dialog; resolves once the server accepted a login.
- * Calls while it is open share the one dialog.
+ * Shows the sign-in dialog; resolves with who signed in, or null when it
+ * was dismissed (Esc, the close button). Calls while it is open share the
+ * one dialog. `dismissable: false` for the first sign-in of a private map,
+ * where nothing is behind the dialog.
  */
-export function showLogin(): Promise<Me> {
-  pending ??= openDialog().finally(() => {
+export function showLogin(reason: LoginReason = 'start', dismissable = true): Promise<Me | null> {
+  pending ??= openDialog(reason, dismissable).finally(() => {
     pending = null;
   });
   return pending;
 }
 
-function openDialog(): Promise<Me> {
+function openDialog(reason: LoginReason, dismissable: boolean): Promise<Me | null> {
   document.getElementById('login')?.remove();
+  const opener = document.activeElement as HTMLElement | null;
   const dialog = document.createElement('div');
   dialog.id = 'login';
   dialog.setAttribute('role', 'dialog');
@@ -92,7 +105,9 @@ function openDialog(): Promise<Me> {
           <button type="button" data-lang="zh">中文</button>
           <button type="button" data-lang="en">English</button>
         </div>
+        ${dismissable ? '<button type="button" class="login-close" data-i18n-title="dialog.close">×</button>' : ''}
       </div>
+      ${reason === 'expired' ? '<p class="login-note" data-i18n="login.expired"></p>' : ''}
       <label><span data-i18n="login.name"></span><input name="name" autocomplete="username" required /></label>
       <label><span data-i18n="login.password"></span><input name="password" type="password" autocomplete="current-password" required /></label>
       <p class="login-error" role="alert" hidden></p>
@@ -104,6 +119,7 @@ function openDialog(): Promise<Me> {
   const nameEl = form.querySelector<HTMLInputElement>('input[name=name]')!;
   const passwordEl = form.querySelector<HTMLInputElement>('input[name=password]')!;
   const submit = form.querySelector<HTMLButtonElement>('.login-submit')!;
+  const closeEl = dialog.querySelector<HTMLButtonElement>('.login-close');
 
   let error: ErrorLine = null;
   const render = () => {
@@ -111,6 +127,7 @@ function openDialog(): Promise<Me> {
     for (const b of dialog.querySelectorAll<HTMLButtonElement>('.login-lang button')) {
       b.setAttribute('aria-pressed', String(b.dataset.lang === lang()));
     }
+    closeEl?.setAttribute('aria-label', t('dialog.close'));
     errorEl.hidden = error === null;
     errorEl.textContent = error === null ? '' : 'key' in error ? t(error.key, error.vars) : error.text;
   };
@@ -128,6 +145,17 @@ function openDialog(): Promise<Me> {
   nameEl.focus();
 
   return new Promise((resolve) => {
+    const close = (me: Me | null) => {
+      document.removeEventListener('keydown', onKey);
+      dialog.remove();
+      opener?.focus?.();
+      resolve(me);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && dismissable) close(null);
+    };
+    document.addEventListener('keydown', onKey);
+    closeEl?.addEventListener('click', () => close(null));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       if (!nameEl.value.trim() || !passwordEl.value) {
@@ -145,8 +173,7 @@ function openDialog(): Promise<Me> {
         if (res.ok) {
           const body = await res.json();
           sessionStorage.setItem(CSRF_KEY, body.csrf);
-          dialog.remove();
-          resolve({ user: body.user, role: body.role, scope: body.scope });
+          close({ user: body.user, role: body.role, scope: body.scope });
           return;
         }
         error = await loginError(res);
@@ -162,17 +189,36 @@ function openDialog(): Promise<Me> {
   });
 }
 
+const listeners: Array<(me: Me | null) => void> = [];
+
+/**
+ * Called whenever sign-in changes without a reload: who signed in (in place,
+ * after the session ended or from the public map), or null when a session
+ * ended and the dialog was dismissed.
+ */
+export function onSession(f: (me: Me | null) => void): void {
+  listeners.push(f);
+}
+
+function announce(me: Me | null): void {
+  for (const f of listeners) f(me);
+}
+
 let ending = false;
 
 /**
  * An API call answered 401 after start-up (the session expired or was ended
- * elsewhere): asks to sign in again, then reloads so everything loads anew.
+ * elsewhere): asks to sign in again in place. Nothing reloads, so the view,
+ * the open panels and an unsaved edit stay as they were.
  */
 export function sessionEnded(): void {
   if (ending) return;
   ending = true;
   sessionStorage.removeItem(CSRF_KEY);
-  void showLogin().then(() => window.location.reload());
+  void showLogin('expired').then((me) => {
+    ending = false;
+    announce(me);
+  });
 }
 
 /** Ends the session, then shows the sign-in dialog again (by reloading). */
@@ -195,16 +241,24 @@ const ROLE_KEYS: Record<string, Key> = {
   viewer: 'role.viewer',
 };
 
-/** The user chip in the top bar: name and role, and 退出 (or 登录 for the public map). */
-export function renderUser(who: Me): void {
+/**
+ * The user chip in the top bar: name and role, and 退出 (or 登录 for the
+ * public map, or after a session ended and the dialog was dismissed: `who`
+ * null).
+ */
+export function renderUser(who: Me | null): void {
   const box = document.getElementById('user-box')!;
+  const signedOut = who === null;
+  who ??= { user: ANONYMOUS, role: 'viewer', scope: [] };
   const anonymous = who.user === ANONYMOUS;
   box.replaceChildren();
   box.dataset.user = who.user;
   box.dataset.role = who.role;
   const label = document.createElement('span');
   label.className = 'user-name';
-  if (anonymous) {
+  if (signedOut) {
+    label.dataset.i18n = 'login.signedOut';
+  } else if (anonymous) {
     label.dataset.i18n = 'login.public';
   } else {
     const name = document.createElement('strong');
@@ -220,8 +274,8 @@ export function renderUser(who: Me): void {
   button.dataset.i18n = anonymous ? 'login.submit' : 'login.signOut';
   button.addEventListener('click', async () => {
     if (anonymous) {
-      await showLogin();
-      window.location.reload();
+      const me = await showLogin();
+      if (me) announce(me);
       return;
     }
     button.disabled = true;
