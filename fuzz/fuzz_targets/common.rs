@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use wangge::io::{read, ImportOptions};
-use wangge::store::Layer;
+use wangge::domain::Layer;
 
 static DIR: OnceLock<PathBuf> = OnceLock::new();
 

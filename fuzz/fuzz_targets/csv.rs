@@ -4,7 +4,7 @@
 #[path = "common.rs"]
 mod common;
 use libfuzzer_sys::fuzz_target;
-use wangge::store::Layer;
+use wangge::domain::Layer;
 
 fuzz_target!(|data: &[u8]| {
     common::import(data, "csv", Some(Layer::Households));

@@ -3,7 +3,7 @@
 #[path = "common.rs"]
 mod common;
 use libfuzzer_sys::fuzz_target;
-use wangge::store::Layer;
+use wangge::domain::Layer;
 
 fuzz_target!(|data: &[u8]| {
     common::import(data, "geojson", Some(Layer::Regions));

@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use geo_types::{coord, Point, Rect};
 use wangge::access::Scope;
+use wangge::domain::Dataset;
 use wangge::domain::{CareLevel, Household, Region, RegionCode, SensitiveFlags};
 use wangge::snapshot::Snapshot;
 use wangge::spatial::placement::RegionIndex;
-use wangge::store::Dataset;
 
 const N: usize = 1_000_000;
 const SIDE: usize = 20;

@@ -20,7 +20,7 @@ use crate::access::Scope;
 use crate::domain::{
     Atom, Building, Household, ImportedGrid, Person, Plan, Region, RegionCode, Road, Water,
 };
-use crate::store::{Dataset, Layer, Record};
+use crate::domain::{Dataset, Layer, Record};
 
 mod derived;
 pub use derived::{Evaluated, GridsInForce};

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use prost::Message;
 use serde_json::Value;
 use wangge::api::route_specs;
-use wangge::store::Layer;
+use wangge::domain::Layer;
 use wangge::tiles::mvt::Tile as Mvt;
 use wangge::tiles::Source;
 

@@ -13,8 +13,9 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use wangge::domain::Dataset;
 use wangge::sealing::{normalise_phone, Key, Sealer};
-use wangge::store::{self, Dataset, Store};
+use wangge::store::{self, Store};
 
 use crate::common::{wangge, Server};
 

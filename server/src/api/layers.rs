@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use super::{ApiError, AppState, CallerOf};
 use crate::access::Caller;
+use crate::domain::Layer;
+use crate::domain::Record;
 use crate::io::feature::feature_for;
-use crate::store::Layer;
-use crate::store::Record;
 
 /// Features per page when the caller does not say.
 const DEFAULT_LIMIT: usize = 1000;

@@ -7,7 +7,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::{route_specs, Access, RouteSpec};
-use crate::store::Layer;
+use crate::domain::Layer;
 
 fn path_param(name: &str) -> Value {
     let schema = match name {

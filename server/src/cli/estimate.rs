@@ -7,12 +7,13 @@ use anyhow::Context;
 use geo_types::Coord;
 use serde::Deserialize;
 
+use crate::domain::{Layer, Record};
 use crate::estimate::{buildings, census};
 use crate::io::{self, ImportOptions};
 use crate::spatial::crs::Crs;
 use crate::spatial::placement::RegionIndex;
 use crate::store::gpkg::GeoPackage;
-use crate::store::{Layer, Record, Store};
+use crate::store::Store;
 
 /// Arguments of `wangge estimate`.
 #[derive(Debug, clap::Args)]

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::domain::{Layer, Record};
 use crate::io::{self, Columns, ImportOptions};
 use crate::spatial::crs::Crs;
 use crate::spatial::placement::RegionIndex;
-use crate::store::{Layer, Record};
 
 /// Arguments of `wangge import`.
 #[derive(Debug, clap::Args)]

@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use anyhow::Context;
 use serde_json::json;
 
+use crate::domain::Record;
 use crate::domain::{ImportedGrid, Plan, PlanVersion, RegionCode};
 use crate::edit;
 use crate::partition::plan::{grounds, RegionPlan};
 use crate::snapshot::Snapshot;
-use crate::store::{Backend, Record};
+use crate::store::Backend;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

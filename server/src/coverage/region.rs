@@ -53,7 +53,7 @@ pub fn grids_in_force(
 ///     SensitiveFlags,
 /// };
 /// use wangge::snapshot::Snapshot;
-/// use wangge::store::Dataset;
+/// use wangge::domain::Dataset;
 ///
 /// let code: RegionCode = "610902001001".parse().unwrap();
 /// let square = MultiPolygon(vec![polygon![

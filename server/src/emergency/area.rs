@@ -475,7 +475,7 @@ mod test {
         let p = crate::store::suite::sample()
             .into_iter()
             .find_map(|r| match r {
-                crate::store::Record::Person(p) => Some(p),
+                crate::domain::Record::Person(p) => Some(p),
                 _ => None,
             })
             .unwrap();

@@ -19,12 +19,12 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
+use crate::domain::Record;
 use crate::domain::{
     Building, CareLevel, GridCode, Household, ImportedGrid, Level, Person, Region, RegionCode,
     Road, Role, SensitiveFlags, Water, WaterKind,
 };
 use crate::spatial::projection::LocalProjection;
-use crate::store::Record;
 use city::City;
 
 /// Lattice cells per community side; streets are 3 × 3 communities.

@@ -6,11 +6,11 @@ use geo_types::{point, polygon, MultiPolygon};
 use super::*;
 use crate::access::Role;
 use crate::access::Scope;
+use crate::domain::Dataset;
 use crate::domain::{
     Atom, AtomKind, CareLevel, GridCode, GridLabel, Household, ImportedGrid, Level, Plan,
     PlanVersion, Region, SensitiveFlags,
 };
-use crate::store::Dataset;
 
 fn square(x0: f64, y0: f64, side: f64) -> MultiPolygon<f64> {
     MultiPolygon(vec![polygon![

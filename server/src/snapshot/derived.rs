@@ -183,11 +183,11 @@ mod tests {
 
     use crate::access::Scope;
     use crate::coverage::{region::analyse, Options};
+    use crate::domain::Dataset;
     use crate::domain::Policy;
     use crate::generate::{generate, Params};
     use crate::partition::plan::{grounds, plan_region, Settings};
     use crate::snapshot::{GridsInForce, Snapshot};
-    use crate::store::Dataset;
     use crate::tiles::mvt::Frame;
     use crate::tiles::{Source, TileCache};
 

@@ -19,10 +19,9 @@ use crate::access::account::{AuditEntry, Token, User};
 use crate::sealing::{KeyId, Sealer};
 pub use accounts::AccountStore;
 
-use crate::domain::{Atom, Household, Plan, PlanVersion, Region, RegionCode};
-/// Temporary: the shared words moved to `domain`; this keeps other callers
-/// compiling until their imports name `domain`.
-pub use crate::domain::{Dataset, Layer, Record};
+use crate::domain::{
+    Atom, Dataset, Household, Layer, Plan, PlanVersion, Record, Region, RegionCode,
+};
 
 /// Yielded by an import stream to make the store roll the whole import back
 /// (the importer found bad records and was told to store nothing then).

@@ -9,11 +9,11 @@ use prost::Message;
 use super::mvt::{Frame, Tile as Mvt};
 use super::{address, Fetch, Source, TileCache};
 use crate::access::Scope;
+use crate::domain::Dataset;
 use crate::domain::{
     CareLevel, GridCode, Household, ImportedGrid, Level, Person, Policy, Region, SensitiveFlags,
 };
 use crate::snapshot::Snapshot;
-use crate::store::Dataset;
 
 /// Two streets side by side, 0.01° wide, near Ankang.
 fn square(x0: f64) -> MultiPolygon<f64> {

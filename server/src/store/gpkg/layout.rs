@@ -15,9 +15,10 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::import::{opt_id, Extent};
 use super::{blob, sql, Result};
-use crate::store::rows::{corrupt, water_kind_str};
+use crate::domain::Layer;
 use crate::domain::Water;
-use crate::store::{Layer, StoreError};
+use crate::store::rows::{corrupt, water_kind_str};
+use crate::store::StoreError;
 
 /// The table of water lines.
 pub const WATERWAYS: &str = "waterways";
