@@ -19,7 +19,14 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::account::AuditEntry;
-use crate::store::AccountStore;
+
+/// Where the writer's batches go. Every account store is one (see
+/// `store::accounts`); access names only this, so it does not depend on
+/// the store.
+pub trait AuditSink: Send + Sync {
+    /// Appends lines in one transaction.
+    fn append(&self, lines: &[AuditEntry]) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
 
 /// Longest target (a path) and user name kept in a row.
 pub const MAX_TARGET: usize = 200;
@@ -288,13 +295,13 @@ impl Pending {
     }
 
     /// Writes what waits when it is time; true when nothing is left.
-    fn flush(&mut self, accounts: &dyn AccountStore, now: Instant) -> bool {
+    fn flush(&mut self, accounts: &dyn AuditSink, now: Instant) -> bool {
         if self.lines.is_empty() || now < self.next_try {
             return self.lines.is_empty();
         }
         while !self.lines.is_empty() {
             let n = self.lines.len().min(10_000);
-            match accounts.audit_many(&self.lines[..n]) {
+            match accounts.append(&self.lines[..n]) {
                 Ok(()) => {
                     if self.backoff > Duration::ZERO {
                         tracing::warn!(lines = n, "audit log: a refused batch is written now");
@@ -323,20 +330,30 @@ impl Pending {
 /// Starts the writer thread: `window` is the aggregation window (a minute
 /// in production). Dropping every sender writes what is left (retrying a
 /// refusing store for up to `grace`) and ends the thread.
-pub fn writer(
-    accounts: Arc<dyn AccountStore>,
+pub fn writer<S: AuditSink + ?Sized + 'static>(
+    accounts: Arc<S>,
     window: Duration,
     grace: Duration,
 ) -> (Sender<AuditEntry>, JoinHandle<()>) {
     let (tx, rx) = std::sync::mpsc::channel::<AuditEntry>();
     let handle = std::thread::Builder::new()
         .name("wangge-audit".into())
-        .spawn(move || run(&*accounts, &rx, window, grace))
+        .spawn(move || run(&Borrowed(&*accounts), &rx, window, grace))
         .expect("spawn the audit writer");
     (tx, handle)
 }
 
-fn run(accounts: &dyn AccountStore, rx: &Receiver<AuditEntry>, window: Duration, grace: Duration) {
+/// A sink behind a reference, so that an unsized one (`dyn AccountStore`)
+/// is used as `&dyn AuditSink`.
+struct Borrowed<'a, S: ?Sized>(&'a S);
+
+impl<S: AuditSink + ?Sized> AuditSink for Borrowed<'_, S> {
+    fn append(&self, lines: &[AuditEntry]) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.append(lines)
+    }
+}
+
+fn run(accounts: &dyn AuditSink, rx: &Receiver<AuditEntry>, window: Duration, grace: Duration) {
     let mut agg = Aggregator::new(window);
     let mut pending = Pending {
         lines: Vec::new(),
@@ -475,78 +492,18 @@ mod tests {
         rows: std::sync::Mutex<Vec<AuditEntry>>,
     }
 
-    impl AccountStore for Flaky {
-        fn user_by_name(
+    impl AuditSink for Flaky {
+        fn append(
             &self,
-            _: &str,
-        ) -> crate::store::Result<Option<super::super::account::User>> {
-            unimplemented!()
-        }
-        fn user(&self, _: i64) -> crate::store::Result<Option<super::super::account::User>> {
-            unimplemented!()
-        }
-        fn put_user(&self, _: &super::super::account::User) -> crate::store::Result<i64> {
-            unimplemented!()
-        }
-        fn users(&self) -> crate::store::Result<Vec<super::super::account::User>> {
-            unimplemented!()
-        }
-        fn put_token(&self, _: &super::super::account::Token) -> crate::store::Result<i64> {
-            unimplemented!()
-        }
-        fn token_by_digest(
-            &self,
-            _: &str,
-        ) -> crate::store::Result<Option<super::super::account::Token>> {
-            unimplemented!()
-        }
-        fn tokens(&self, _: i64) -> crate::store::Result<Vec<super::super::account::Token>> {
-            unimplemented!()
-        }
-        fn put_session(&self, _: &super::super::account::Session) -> crate::store::Result<()> {
-            unimplemented!()
-        }
-        fn session(&self, _: &str) -> crate::store::Result<Option<super::super::account::Session>> {
-            unimplemented!()
-        }
-        fn delete_session(&self, _: &str) -> crate::store::Result<()> {
-            unimplemented!()
-        }
-        fn audit(&self, e: &AuditEntry) -> crate::store::Result<()> {
-            self.audit_many(std::slice::from_ref(e))
-        }
-        fn audit_many(&self, es: &[AuditEntry]) -> crate::store::Result<()> {
+            es: &[AuditEntry],
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             use std::sync::atomic::Ordering;
             if self.fail.load(Ordering::SeqCst) > 0 {
                 self.fail.fetch_sub(1, Ordering::SeqCst);
-                return Err(crate::store::StoreError::Database {
-                    url: "test".into(),
-                    reason: "down".into(),
-                });
+                return Err("down".into());
             }
             self.rows.lock().unwrap().extend_from_slice(es);
             Ok(())
-        }
-        fn audit_log(
-            &self,
-            _: Option<&str>,
-            _: Option<&str>,
-            _: usize,
-        ) -> crate::store::Result<Vec<AuditEntry>> {
-            unimplemented!()
-        }
-        fn audit_chain(&self) -> crate::store::Result<Option<super::super::account::AuditArchive>> {
-            unimplemented!()
-        }
-        fn audit_older(&self, _: &str, _: i64, _: usize) -> crate::store::Result<Vec<AuditEntry>> {
-            unimplemented!()
-        }
-        fn audit_prune(
-            &self,
-            _: Option<&str>,
-            _: &super::super::account::AuditArchive,
-        ) -> crate::store::Result<u64> {
-            unimplemented!()
         }
     }
 

@@ -4,7 +4,6 @@
 
 pub mod account;
 pub mod audit;
-pub mod audit_archive;
 pub mod projection;
 pub mod ratelimit;
 pub mod role;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::access::audit_archive::{self, GENESIS};
 use crate::api::auth::timestamp;
+use crate::store::audit_archive::{self, GENESIS};
 use crate::store::AccountStore;
 
 #[derive(Debug, clap::Args)]

@@ -67,3 +67,13 @@ pub trait AccountStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<AuditEntry>>;
 }
+
+/// Every account store takes the audit writer's batches.
+impl<T: AccountStore + ?Sized> crate::access::audit::AuditSink for T {
+    fn append(
+        &self,
+        lines: &[AuditEntry],
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Ok(self.audit_many(lines)?)
+    }
+}

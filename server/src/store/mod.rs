@@ -6,6 +6,7 @@
 //! `spawn_blocking`. Every write is one transaction.
 
 mod accounts;
+pub mod audit_archive;
 pub mod gpkg;
 mod personal;
 pub mod postgis;

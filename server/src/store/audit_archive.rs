@@ -16,7 +16,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::account::{AuditArchive, AuditEntry};
+use crate::access::account::{AuditArchive, AuditEntry};
 use crate::store::AccountStore;
 
 /// `prev` of the very first archived line.
