@@ -8,24 +8,29 @@
 //!
 //! # Layout
 //!
-//! - [`domain`]: regions, atoms, plans, grids, households, people, policy.
-//!   Plain data, no I/O.
+//! - [`domain`]: the shared words: regions, atoms, plans, grids, households,
+//!   people, layers, records, datasets, policy. Plain data, no I/O.
 //! - [`spatial`]: CRS conversion (GCJ-02, BD-09 → WGS-84), the local metric
-//!   projection, R-tree indexes and point-in-region placement.
-//! - [`partition`]: atoms, the atom graph and the nested grid solver.
-//! - [`coverage`]: gaps, staffing, reach and roll-ups.
-//! - [`emergency`]: nearest reserve volunteers, hazard areas, dispatch.
+//!   projection, R-tree indexes, point-in-region placement and the walking
+//!   network (coverage and emergency both walk it).
+//! - [`partition`]: atoms, the atom graph, the nested grid solver and plan
+//!   operations, one file each.
+//! - [`coverage`]: gaps, staffing, reach, findings, roll-ups, suggestions.
+//! - [`emergency`]: nearest reserve volunteers (its own index), hazard
+//!   areas, dispatch.
 //! - [`cancel`]: the flag long computations check to stop early.
 //! - [`edit`]: every plan edit (reassign, merge, move, split, re-solve,
 //!   restore) named, checked, made and measured (figures, staffing).
 //! - [`access`]: users, roles, region scopes, personal-field projection.
 //! - [`sealing`]: personal fields encrypted at rest, the key and its
 //!   sources, the phone blind index.
-//! - [`store`]: the `Store` trait, its GeoPackage and PostGIS implementations.
+//! - [`store`]: the `Store` and `AccountStore` traits, their GeoPackage and
+//!   PostGIS implementations, the audit archive.
 //! - [`io`]: importers (GeoJSON, CSV/XLSX, OSM PBF) and exporters.
-//! - [`snapshot`]: the immutable in-memory view every request reads.
+//! - [`snapshot`]: the immutable in-memory view every request reads, and
+//!   the one home of evaluated plans (each version evaluated once).
 //! - [`search`]: regions, grids and addresses by what people type.
-//! - [`tiles`]: vector tiles cut from the snapshot, cached with ETags.
+//! - [`tiles`]: vector tiles rendered from the snapshot, cached with ETags.
 //! - [`ogc`]: OGC API – Features documents over the snapshot.
 //! - [`api`]: axum routers, problem documents, GeoJSON layers.
 //! - [`cli`]: the `wangge` subcommands, one file each.
