@@ -66,8 +66,12 @@ use crate::domain::RegionCode;
 /// assert_eq!(plan.levels.len(), 3);
 /// assert!(plan.levels.iter().all(|l| l.split == 0 && l.nest == 0));
 /// // ...its code the region's code and a number per level, in reading order.
-/// let first = plan.grids.iter().find(|g| g.level.get() == 3).unwrap();
-/// assert_eq!(first.code.0, "6109020010010010101");
+/// let mut codes: Vec<&str> = plan.grids.iter()
+///     .filter(|g| g.level.get() == 3)
+///     .map(|g| g.code.0.as_str())
+///     .collect();
+/// codes.sort_unstable();
+/// assert_eq!(codes[0], "6109020010010010101"); // level 1 no. 01, level 2 no. 01, level 3 no. 01
 /// // Every household is in a level-3 grid.
 /// let level3: u32 = plan.grids.iter().filter(|g| g.level.get() == 3).map(|g| g.metrics.households).sum();
 /// assert_eq!(level3, 480);
