@@ -16,6 +16,10 @@ fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "a benchmark is one script of measured steps"
+)]
 fn main() {
     let households = std::env::var("WANGGE_BENCH_COVERAGE_HOUSEHOLDS")
         .ok()

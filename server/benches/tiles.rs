@@ -11,6 +11,7 @@ use std::sync::Arc;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;
 
+use wangge::access::projection::Detail;
 use wangge::access::Scope;
 use wangge::domain::Policy;
 use wangge::snapshot::Snapshot;
@@ -83,7 +84,7 @@ fn main() -> anyhow::Result<()> {
                 cut.push(t.elapsed().as_secs_f64() * 1000.0);
                 bytes += tile.gzip.len();
                 let t = Instant::now();
-                let layers = cache.layers(&s, source, &frame, &scope);
+                let layers = cache.layers(&s, source, &frame, &scope, Detail::Individuals);
                 render.push(t.elapsed().as_secs_f64() * 1000.0);
                 drop(layers);
             }

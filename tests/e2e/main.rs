@@ -1,6 +1,10 @@
 //! End-to-end suites: the real `wangge` binary, real files, real HTTP.
 //! Suites named `real_*` read `../shared/data/real/` (see its README).
 
+// An end-to-end test is one user's journey read top to bottom (sign in,
+// act, check every view); cutting it into helpers hides the story.
+#![allow(clippy::too_many_lines)]
+
 mod access;
 mod anonymity;
 mod at_rest;

@@ -150,6 +150,10 @@ fn care_names() -> Vec<String> {
         .collect()
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one match over the subcommand's forms (nearest, area, plan, report), each a few lines on the same loaded state"
+)]
 pub fn run(args: Args) -> anyhow::Result<()> {
     let caller = Caller::cli();
     match args.command {

@@ -66,6 +66,10 @@ pub enum Method {
     },
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "one match over the estimate methods (census, buildings), each reading its inputs"
+)]
 pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     match args.method {

@@ -48,6 +48,10 @@ pub struct Args {
     pub columns: Columns,
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "the import's script in order (layer, options, placement, clip, audit, report) around one match over layers"
+)]
 pub fn run(args: Args) -> anyhow::Result<()> {
     let layer = match args.layer.as_str() {
         "all" => None,

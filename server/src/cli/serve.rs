@@ -102,6 +102,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     rt.block_on(serve(args))
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "start-up in the order the log tells it (store, snapshot, audit, pools, router, listener, TLS, shutdown)"
+)]
 async fn serve(args: Args) -> anyhow::Result<()> {
     let (spec, shown) = match (&args.database, &args.store) {
         (Some(url), _) => {

@@ -27,6 +27,10 @@ pub struct RegionGeometry {
 /// Checks the grids of one region. `grids` are the region's own (any
 /// level); `water` are the water areas that meet the region (not land, so
 /// not a gap).
+#[allow(
+    clippy::too_many_lines,
+    reason = "one region's overlay checks in order (uncovered land, overlaps, outside), sharing the projected shapes"
+)]
 pub fn check_region(
     code: RegionCode,
     boundary: &MultiPolygon<f64>,

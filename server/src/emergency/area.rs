@@ -341,6 +341,10 @@ pub struct DispatchPlan {
 }
 
 /// Pairs available volunteers with the area's vulnerable households.
+#[allow(
+    clippy::too_many_lines,
+    reason = "the dispatch plan's steps in order (candidates, costs, min-cost flow, unserved) sharing the cancel checks"
+)]
 pub fn plan(
     s: &impl Layers,
     area: &Area,

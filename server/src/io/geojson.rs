@@ -190,6 +190,10 @@ fn passed_reason(props: Option<&serde_json::Map<String, Value>>) -> String {
 }
 
 /// Opens a GeoJSON file; `layer` `None` takes each feature's `layer`.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one match over layers for each feature: which record a GeoJSON feature makes"
+)]
 pub fn read(
     path: &Path,
     layer: Option<Layer>,

@@ -270,6 +270,10 @@ impl Lands {
 }
 
 /// Reads a PBF file; `layer` keeps only that layer's records.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one pass over the PBF elements with a match over what each tag set makes"
+)]
 pub fn read(
     path: &Path,
     layer: Option<Layer>,

@@ -13,6 +13,10 @@ use super::{Local, Mode, COMPACTNESS, NONE, OUTSIDE, REFINE_PASSES};
 /// balance penalty + cut cost - compactness, never disconnecting or
 /// emptying a grid.
 #[allow(clippy::many_single_char_names)]
+#[allow(
+    clippy::too_many_lines,
+    reason = "the solver's hot loop kept whole: its locals stay in registers and its moves read as one pass"
+)]
 pub(super) fn refine(
     l: &Local,
     comp: &[u32],
