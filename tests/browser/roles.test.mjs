@@ -275,7 +275,8 @@ describe('roles', { timeout: 600_000 }, () => {
     assert.equal(denied.status, 403);
     assert.equal((await denied.json()).code, 'role_forbidden');
     const missing = await em.get('/api/nothing-here');
-    assert.equal((await missing.json()).code, 'not_found');
+    assert.equal(missing.status, 404);
+    assert.equal((await missing.json()).code, 'no_route');
 
     const { context, page } = await openPage();
     const shown = await page.evaluate(async () => {

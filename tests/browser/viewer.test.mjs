@@ -1265,7 +1265,7 @@ print(code, n)`,
     await page.click('#plan-generate-button');
     assert.equal((await bad).status(), 400);
     await page.waitForSelector('#plan-form-error');
-    assert.match(await page.textContent('#plan-form-error'), /参数有误：.*NOPE.*no plan in scope has this grid/);
+    assert.match(await page.textContent('#plan-form-error'), /参数有误：锁定的网格 NOPE 不在您范围内的任何方案中/);
     // That 400 (and chromium's console line about it) was asked for.
     const asked = (x) => x === `400 ${server.origin}/api/regions/${leaf.code}/plans` || /status of 400/.test(x);
     for (const list of [badResponses, consoleErrors]) for (let i = list.length - 1; i >= 0; i--) if (asked(list[i])) list.splice(i, 1);
@@ -1298,7 +1298,7 @@ print(code, n)`,
     const b = leaf.bbox.map((x) => x.toFixed(6)).join(',');
     const atoms = (await other.get(`/api/layers/atoms?bbox=${b}&limit=5000`)).features
       .filter((f) => String(f.properties.region) === leaf.code)
-      .map((f) => ({ id: f.id, geometry: f.geometry, at: innerPoint(f.geometry) }))
+      .map((f) => ({ id: f.properties.atom, geometry: f.geometry, at: innerPoint(f.geometry) }))
       .filter((a) => a.at);
     for (const a of atoms) a.grid = grids3.find((g) => inGeometry(a.at, g.geometry))?.properties.code;
     const byGrid = new Map();

@@ -9,11 +9,21 @@ export function problemText(status: number, p: Record<string, unknown> | null): 
   const code = typeof p?.code === 'string' ? p.code : fallbackCode(status);
   const detail = typeof p?.detail === 'string' ? p.detail : '';
   if (lang() === 'en' && detail) return detail;
+  // A detail that names what is wrong (a grid code, say) keeps it in Chinese too.
+  for (const [re, f] of DETAIL_TEXTS) {
+    const m = detail.match(re);
+    if (m) return f(m);
+  }
   const rule = typeof p?.rule === 'string' ? `plan.edit.rule.${p.rule}` : '';
   if (code === 'refused' && isKey(rule)) return t(rule);
   const key = `err.${code}`;
   return isKey(key) ? t(key) : t('err.status', { status });
 }
+
+/** Server details that name the offending value, said in the chosen language. */
+const DETAIL_TEXTS: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
+  [/^lock (\S+): no plan in scope has this grid$/, (m) => t('err.lockUnknown', { code: m[1] })],
+];
 
 /** The code of an answer without a problem document (a proxy's 502, say). */
 function fallbackCode(status: number): string {

@@ -133,8 +133,12 @@ pub fn upgrade(c: &mut Connection) -> Result<()> {
     }
     // Atom fids: a file from before layer-wide ids has small ones.
     tx.execute(
-        "UPDATE atoms SET fid = CAST(region AS INTEGER) * 1000000 + atom_id
-         WHERE atom_id < 1000000 AND fid != CAST(region AS INTEGER) * 1000000 + atom_id",
+        "UPDATE atoms SET fid = CASE WHEN atom_id < 10000
+             THEN CAST(region AS INTEGER) * 10000 + atom_id
+             ELSE CAST(region AS INTEGER) * 1000000 + atom_id END
+         WHERE atom_id < 1000000 AND fid != CASE WHEN atom_id < 10000
+             THEN CAST(region AS INTEGER) * 10000 + atom_id
+             ELSE CAST(region AS INTEGER) * 1000000 + atom_id END",
         [],
     )
     .map_err(sql("upgrade atom ids"))?;
