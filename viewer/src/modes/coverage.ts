@@ -10,6 +10,7 @@ import * as api from '../api';
 import { applyI18n, isKey, t, type Key } from '../i18n';
 import { FONT_BOLD } from '../style';
 import { bboxOf, el, numberFormat, pct, READ_ROLES } from './dom';
+import { defaultRegion } from './types';
 import type { LegendRow, Mode, ModeContext } from './types';
 
 export const KIND_COLORS: Record<string, string> = {
@@ -358,14 +359,6 @@ function render(): void {
     }
     box.append(sl);
   }
-}
-
-function defaultRegion(ctx: ModeContext): string | null {
-  const sel = ctx.selected();
-  if (sel) return sel.code;
-  const all = ctx.regions();
-  const codes = new Set(all.map((r) => r.code));
-  return (all.find((r) => !r.parent || !codes.has(r.parent)) ?? all[0])?.code ?? null;
 }
 
 export const coverageMode: Mode = {

@@ -17,7 +17,7 @@ import { labelPoint, reloadTiles } from '../layers';
 import { FONT_REGULAR, STYLE_LAYERS } from '../style';
 import { bboxOf, el, numberFormat, pct, READ_ROLES, WRITE_ROLES } from './dom';
 import { createEditor } from './planEdit';
-import { regionFigures, type LegendRow, type Mode, type ModeContext } from './types';
+import { regionFigures, type LegendRow, type Mode, type ModeContext, defaultRegion } from './types';
 
 export const BALANCE_COLORS = { under: '#2563eb', ok: '#16a34a', over: '#dc2626' };
 const SELECTED = '#f97316';
@@ -972,14 +972,6 @@ function renderAll(): void {
   renderVersions();
   editor.render();
   editor.renderDiff();
-}
-
-function defaultRegion(ctx: ModeContext): string | null {
-  const sel = ctx.selected();
-  if (sel) return sel.code;
-  const all = ctx.regions();
-  const codes = new Set(all.map((r) => r.code));
-  return (all.find((r) => !r.parent || !codes.has(r.parent)) ?? all[0])?.code ?? null;
 }
 
 export const planMode: Mode = {

@@ -23,6 +23,15 @@ export interface ModeContext {
   role: () => string;
 }
 
+/** The region a mode opens on: the one picked, else the topmost. */
+export function defaultRegion(ctx: ModeContext): string | null {
+  const sel = ctx.selected();
+  if (sel) return sel.code;
+  const all = ctx.regions();
+  const codes = new Set(all.map((r) => r.code));
+  return (all.find((r) => !r.parent || !codes.has(r.parent)) ?? all[0])?.code ?? null;
+}
+
 export interface LegendRow {
   label: Key;
   color: string;
