@@ -1685,7 +1685,7 @@ print(code, n)`,
     await drawLine(miss);
     await page.waitForSelector('#plan-edit-refusal[data-rule="split"]', { timeout: 20_000 });
     assert.match(await page.textContent('#plan-edit-refusal'), /无法分割/);
-    assert.match(await page.textContent('#plan-edit-refusal'), new RegExp(`grid ${code}`));
+    assert.match(await page.textContent('#plan-edit-refusal'), new RegExp(`（网格 ${code}）`));
     assert.equal(await page.isDisabled('#plan-edit-save'), true);
 
     // The line across the middle: the balance panel shows the grid's

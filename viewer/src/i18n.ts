@@ -296,6 +296,7 @@ const table = {
   'plan.edit.rule.locked': { zh: '涉及锁定网格。', en: 'A locked grid would change.' },
   'plan.edit.rule.not_empty': { zh: '网格会被清空。', en: 'A grid would be left empty.' },
   'plan.edit.rule.same_parent': { zh: '两个网格不属于同一上级网格。', en: 'The grids have different parents.' },
+  'plan.edit.rule.grid': { zh: '（网格 {grid}）', en: ' (grid {grid})' },
   'plan.edit.rule.split': { zh: '无法分割：分割线须穿过网格，并把它分成两块。', en: 'Cannot split: the line must cross the grid and cut it into two pieces.' },
   'plan.edit.rule.invalid': { zh: '编辑无效。', en: 'Invalid edit.' },
   'plan.edit.message': { zh: '说明（可选）', en: 'Message (optional)' },

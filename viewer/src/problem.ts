@@ -15,7 +15,11 @@ export function problemText(status: number, p: Record<string, unknown> | null): 
     if (m) return f(m);
   }
   const rule = typeof p?.rule === 'string' ? `plan.edit.rule.${p.rule}` : '';
-  if (code === 'refused' && isKey(rule)) return t(rule);
+  if (code === 'refused' && isKey(rule)) {
+    // The grid the rule refused, as the server's detail names it.
+    const grid = typeof p?.grid === 'string' ? p.grid : '';
+    return grid ? `${t(rule)}${t('plan.edit.rule.grid', { grid })}` : t(rule);
+  }
   const key = `err.${code}`;
   return isKey(key) ? t(key) : t('err.status', { status });
 }
