@@ -20,7 +20,7 @@ pub enum KeyError {
 }
 
 /// A 256-bit master key. Its bytes never leave this module except through
-/// [`Key::derive`]; `Debug` shows the id only, and the bytes are wiped on drop.
+/// `Key::derive`; `Debug` shows the id only, and the bytes are wiped on drop.
 pub struct Key([u8; 32]);
 
 /// A key's fingerprint: 8 hex digits of a keyed digest of a fixed label,

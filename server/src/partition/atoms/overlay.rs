@@ -94,7 +94,7 @@ impl Snap {
         }
     }
 
-    /// For a region in its local plane (what [`build`] uses).
+    /// For a region in its local plane (what [`super::build`] uses).
     pub fn of(region: &MultiPolygon<f64>) -> Self {
         Self::within(region.bounding_rect().map_or(1.0, frame_reach))
     }

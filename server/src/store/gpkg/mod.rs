@@ -4,12 +4,12 @@
 //!
 //! # Layout
 //! - this file: the store and the [`Store`] trait's methods;
-//! - [`open`]: opening, creating and migrating the file;
-//! - [`import`]: writing records (imports, copies, atoms);
-//! - [`load`]: reading the layers back;
-//! - [`plans`]: plan versions;
-//! - [`accounts`]: the [`AccountStore`](crate::store::AccountStore);
-//! - [`personal`]: households and people, their personal fields sealed;
+//! - `open`: opening, creating and migrating the file;
+//! - `import`: writing records (imports, copies, atoms);
+//! - `load`: reading the layers back;
+//! - `plans`: plan versions;
+//! - `accounts`: the [`AccountStore`](crate::store::AccountStore);
+//! - `personal`: households and people, their personal fields sealed;
 //! - [`blob`]: GeoPackage geometry blobs;
 //! - `schema.sql`, `accounts.sql`, `audit_archive.sql`: the tables.
 

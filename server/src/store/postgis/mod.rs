@@ -4,14 +4,14 @@
 //!
 //! # Layout
 //! - this file: the store, its errors and the [`Store`] trait's methods;
-//! - [`pool`]: connecting, the sync/async bridge, transactions;
-//! - [`migrations`]: the schema, `migrations/*.sql`, applied in order at
+//! - `pool`: connecting, the sync/async bridge, transactions;
+//! - `migrations`: the schema, `migrations/*.sql`, applied in order at
 //!   start-up;
-//! - [`import`]: writing records (imports, copies, atoms);
-//! - [`load`]: reading the layers back;
-//! - [`plans`]: plan versions;
-//! - [`accounts`]: the [`AccountStore`](crate::store::AccountStore);
-//! - [`personal`]: households and people, their personal fields sealed;
+//! - `import`: writing records (imports, copies, atoms);
+//! - `load`: reading the layers back;
+//! - `plans`: plan versions;
+//! - `accounts`: the [`AccountStore`](crate::store::AccountStore);
+//! - `personal`: households and people, their personal fields sealed;
 //! - [`ewkb`]: geometry on the wire (EWKB, SRID 4326);
 //! - `sql/*.sql`: the queries of those files that are more than a line,
 //!   kept as SQL (as the martin tile server keeps its own).
@@ -19,7 +19,7 @@
 //! The [`Store`] trait is synchronous (SQLite is, and the API calls it from
 //! `spawn_blocking`), tokio-postgres is not: the store owns a small private
 //! runtime that drives its connections, and every call blocks the calling
-//! thread on a future run with that runtime's handle ([`PostGis::block_on`]).
+//! thread on a future run with that runtime's handle (`PostGis::block_on`).
 //! That works from the command line (no runtime), from `spawn_blocking`,
 //! from plain threads (the audit writer) and, through `block_in_place`,
 //! from async handlers, without ever nesting a `block_on` inside a runtime.
