@@ -854,7 +854,9 @@ export function createEditor(host: EditorHost): Editor {
       const key = `plan.edit.rule.${rule}` as Key;
       const p = el('p', { class: 'em-error', role: 'alert', id: 'plan-edit-refusal', 'data-rule': rule });
       // The server's detail is English: shown beside the rule in English only.
-      p.append(el('b', {}, t(isRule(rule) ? key : 'plan.edit.rule.invalid')), lang() === 'en' ? ` ${st.refusal.detail}` : '');
+      // In Chinese the grid the server names follows the rule's text.
+      const grid = st.refusal.grid ? t('plan.edit.rule.grid', { grid: st.refusal.grid }) : '';
+      p.append(el('b', {}, t(isRule(rule) ? key : 'plan.edit.rule.invalid')), lang() === 'en' ? ` ${st.refusal.detail}` : grid);
       box.append(p);
     }
     const r = st.result;
