@@ -8,7 +8,7 @@
 //! - [`import`]: writing records (imports, copies, atoms);
 //! - [`load`]: reading the layers back;
 //! - [`plans`]: plan versions;
-//! - [`plan_shapes`]: plan grids with shapes and the current/published views;
+//! - [`plan_shapes`]: plan grids with shapes, the current and published plans;
 //! - [`accounts`]: the [`AccountStore`](crate::store::AccountStore);
 //! - [`personal`]: households and people, their personal fields sealed;
 //! - [`blob`]: GeoPackage geometry blobs;

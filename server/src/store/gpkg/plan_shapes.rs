@@ -1,6 +1,6 @@
 //! Plan grids with their shapes: the `plan_grid_shapes` table and the
-//! `plan_grids_current` / `plan_grids_published` views over it, so a
-//! desktop GIS sees each region's plan as a layer without exporting it.
+//! `plan_grids_current` / `plan_grids_published` layers copied from it, so
+//! a desktop GIS sees each region's plan as a layer without exporting it.
 
 use geo::{Geometry, MultiPolygon};
 use rusqlite::{params, Connection};
@@ -57,7 +57,9 @@ pub(super) fn ensure(c: &Connection) -> Result<()> {
 }
 
 impl GeoPackage {
-    /// Replaces the shapes of plan version `version` (one transaction).
+    /// Replaces the shapes of plan version `version` (one transaction), and
+    /// its region's rows of the current (published) layer when it is the
+    /// region's newest (published) version.
     pub(super) fn put_shapes(&self, version: i64, shapes: &[PlanGridShape]) -> Result<()> {
         let op = "put plan grid shapes";
         let mut c = self.lock();
@@ -94,6 +96,30 @@ impl GeoPackage {
                     s.households,
                     s.balance
                 ])
+                .map_err(sql(op))?;
+            }
+        }
+        let newest = |published: bool| -> Result<Option<i64>> {
+            tx.query_row(
+                "SELECT max(number) FROM plan_versions WHERE region = ?1 AND (?2 = 0 OR published <> 0)",
+                params![region, published],
+                |r| r.get(0),
+            )
+            .map_err(sql(op))
+        };
+        for (table, published) in [
+            ("plan_grids_current", false),
+            ("plan_grids_published", true),
+        ] {
+            if newest(published)? == Some(number) {
+                tx.execute(&format!("DELETE FROM {table} WHERE region = ?1"), [&region])
+                    .map_err(sql(op))?;
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {table} SELECT * FROM plan_grid_shapes WHERE version = ?1"
+                    ),
+                    [version],
+                )
                 .map_err(sql(op))?;
             }
         }
