@@ -1,8 +1,9 @@
 //! The current plan as real layers (issue 24): GDAL lists
 //! `plan_grids_current` and `plan_grids_published` in our GeoPackage as
 //! feature layers with every grid of each region's newest (published)
-//! version, valid shapes and an extent, copies them to FlatGeobuf, and
-//! the layer follows an edit saved over HTTP.
+//! version, valid shapes and an extent, copies them to FlatGeobuf; a file
+//! without shapes gets them when the server starts, and the layer follows
+//! an edit saved over HTTP.
 
 use std::path::Path;
 
@@ -117,7 +118,28 @@ fn plan_layers_list_the_current_plan_export_it_and_follow_an_edit() {
         &store,
         &format!("SELECT count(*) AS n FROM plan_grids_current WHERE region = '{region}'"),
     );
+    // A file from before shapes were kept: the server fills them in.
+    gdal(
+        "ogrinfo",
+        None,
+        &[file, "-sql", "DELETE FROM plan_grids_current"],
+    );
+    gdal(
+        "ogrinfo",
+        None,
+        &[file, "-sql", "DELETE FROM plan_grid_shapes"],
+    );
+    assert_eq!(local_count(&store), 0);
     let s = Server::start(&store, &[]);
+    let started = std::time::Instant::now();
+    while local_count(&store) != grids {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "shapes filled in at start: {} of {grids}",
+            local_count(&store)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     let body = format!(r#"{{"edit":{{"op":"restore","version":{id}}},"message":"layers"}}"#);
     let (status, _, text) = s.post_with(
         &format!("/api/plans/{id}/edits"),

@@ -191,6 +191,13 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 
+    /// Plan versions whose grid shapes are not kept (saved before shapes
+    /// were, or where evaluating failed), oldest first; none for a store
+    /// that keeps no shapes.
+    fn versions_without_shapes(&self) -> Result<Vec<i64>> {
+        Ok(vec![])
+    }
+
     /// Plan versions of a region, oldest first.
     fn plan_versions(&self, region: RegionCode) -> Result<Vec<PlanVersion>>;
 

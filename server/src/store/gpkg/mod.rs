@@ -178,6 +178,10 @@ impl Store for GeoPackage {
         self.put_shapes(version, shapes)
     }
 
+    fn versions_without_shapes(&self) -> Result<Vec<i64>> {
+        self.without_shapes()
+    }
+
     fn plan_versions(&self, region: RegionCode) -> Result<Vec<PlanVersion>> {
         let c = self.lock();
         let rows: Vec<_> = c

@@ -133,7 +133,7 @@ impl GeoPackage {
 
     /// Plan versions with no stored shapes (saved before shapes were kept,
     /// or by a path that does not write them), oldest first.
-    pub fn versions_without_shapes(&self) -> Result<Vec<i64>> {
+    pub(super) fn without_shapes(&self) -> Result<Vec<i64>> {
         self.lock()
             .prepare(
                 "SELECT id FROM plan_versions v
