@@ -306,7 +306,7 @@ fn fill_plan_shapes(
                     filled += 1;
                 }
                 Err(e) => {
-                    tracing::warn!(plan = id, error = %e, "plan not evaluated: no grid shapes")
+                    tracing::warn!(plan = id, error = %e, "plan not evaluated: no grid shapes");
                 }
             }
         }
