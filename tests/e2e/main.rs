@@ -23,6 +23,7 @@ mod import;
 mod ogc;
 mod openapi;
 mod partition;
+mod plan_layers;
 mod plans;
 mod postgis;
 mod real_data;

@@ -225,6 +225,17 @@ async fn save(
     };
     let v = saved.version.clone();
     let snapshot = st.snapshot.put_plan(&saved, &added);
+    // The plan's grids with their shapes, kept before answering so the
+    // `plan_grids_current` layer never lacks the version just saved.
+    let (store, policy, s, id) = (st.store.clone(), st.policy.clone(), snapshot.clone(), v.id);
+    tokio::task::spawn_blocking(move || match s.evaluated(&policy, &saved) {
+        Ok(p) => store.put_plan_grid_shapes(id, &crate::store::PlanGridShape::of(&p)),
+        Err(e) => {
+            tracing::warn!(plan = id, error = %e, "saved plan not evaluated: no grid shapes kept");
+            Ok(())
+        }
+    })
+    .await??;
     // Tiles compare snapshots: only the region's grids are cut again.
     let tiles = st.tiles.clone();
     tokio::task::spawn_blocking(move || tiles.warm_grids(&snapshot));

@@ -289,6 +289,8 @@ fn run_job(
         let v = st
             .store
             .save_partition(p.region, &p.atoms, &record, &line)?;
+        st.store
+            .put_plan_grid_shapes(v.id, &crate::store::PlanGridShape::of(&p))?;
         out.push(json!({
             "region": p.region.to_string(),
             "id": v.id,

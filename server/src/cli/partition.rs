@@ -269,7 +269,9 @@ pub fn run_plan(args: &Args) -> anyhow::Result<()> {
                 &format!("regions/{}/plans", p.region),
                 &args.message,
             );
-            Some(store.save_partition(p.region, &p.atoms, &plan, &line)?)
+            let v = store.save_partition(p.region, &p.atoms, &plan, &line)?;
+            store.put_plan_grid_shapes(v.id, &crate::store::PlanGridShape::of(&p))?;
+            Some(v)
         };
         rows.push((g.region.name.clone(), p, version));
     }

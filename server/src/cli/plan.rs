@@ -287,6 +287,9 @@ fn publish(
         &next.version.message,
     );
     let v = store.save_plan_on(&next, &[], id, &line)?;
+    let (s, saved) = loaded(store, v.id)?;
+    let rp = evaluate(&s, policy, &saved)?;
+    store.put_plan_grid_shapes(v.id, &crate::store::PlanGridShape::of(&rp))?;
     println!(
         "published plan {id} as plan {} (version {})",
         v.id, v.number

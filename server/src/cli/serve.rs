@@ -186,6 +186,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     {
         // Plan grids evaluated before the first map asks for them.
         let snapshot = state.snapshot.load();
+        let (store, policy) = (state.store.clone(), state.policy.clone());
         std::thread::spawn(move || {
             let started = std::time::Instant::now();
             tiles.warm_grids(&snapshot);
@@ -193,6 +194,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
                 ms = started.elapsed().as_millis() as u64,
                 "tiles: grids of every region ready"
             );
+            match fill_plan_shapes(&*store, &snapshot, &policy) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(versions = n, "plan grid shapes kept for older versions"),
+                Err(e) => tracing::warn!(error = %e, "plan grid shapes not filled in"),
+            }
         });
     }
     let app = api::router(state, Some(&args.viewer));
@@ -266,4 +272,44 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown requested");
+}
+
+/// Keeps the grid shapes of each region's newest and newest published
+/// plan version where the store has none (files from before shapes were
+/// kept), so the current and published plan layers are whole; the
+/// evaluations are the ones the tiles just made. Returns how many.
+fn fill_plan_shapes(
+    store: &dyn crate::store::Store,
+    s: &Snapshot,
+    policy: &crate::domain::Policy,
+) -> crate::store::Result<usize> {
+    let mut missing: std::collections::HashSet<i64> =
+        store.versions_without_shapes()?.into_iter().collect();
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    let mut filled = 0;
+    for region in s.plans.keys() {
+        let versions = store.plan_versions(*region)?;
+        let newest = versions.last().map(|v| v.id);
+        let published = versions.iter().rev().find(|v| v.published).map(|v| v.id);
+        for id in [newest, published].into_iter().flatten() {
+            if !missing.remove(&id) {
+                continue;
+            }
+            let Some(plan) = store.plan(id)? else {
+                continue;
+            };
+            match s.evaluated(policy, &plan) {
+                Ok(p) => {
+                    store.put_plan_grid_shapes(id, &crate::store::PlanGridShape::of(&p))?;
+                    filled += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(plan = id, error = %e, "plan not evaluated: no grid shapes");
+                }
+            }
+        }
+    }
+    Ok(filled)
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use crate::access::account::{AuditEntry, Token, User};
 use crate::sealing::{KeyId, Sealer};
 pub use accounts::AccountStore;
+pub use gpkg::PlanGridShape;
 
 use crate::domain::{
     Atom, Dataset, Household, Layer, Plan, PlanVersion, Record, Region, RegionCode,
@@ -180,6 +181,22 @@ pub trait Store: Send + Sync {
         plan: &Plan,
         audit: &AuditEntry,
     ) -> Result<PlanVersion>;
+
+    /// Keeps the grids of saved plan version `version` with their shapes
+    /// and figures (replacing any kept before), for the layers of the
+    /// current and published plans. A store without such layers yet
+    /// ignores them.
+    fn put_plan_grid_shapes(&self, version: i64, shapes: &[PlanGridShape]) -> Result<()> {
+        let _ = (version, shapes);
+        Ok(())
+    }
+
+    /// Plan versions whose grid shapes are not kept (saved before shapes
+    /// were, or where evaluating failed), oldest first; none for a store
+    /// that keeps no shapes.
+    fn versions_without_shapes(&self) -> Result<Vec<i64>> {
+        Ok(vec![])
+    }
 
     /// Plan versions of a region, oldest first.
     fn plan_versions(&self, region: RegionCode) -> Result<Vec<PlanVersion>>;

@@ -8,6 +8,7 @@
 //! - `import`: writing records (imports, copies, atoms);
 //! - `load`: reading the layers back;
 //! - `plans`: plan versions;
+//! - `plan_shapes`: plan grids with shapes, the current and published plans;
 //! - `accounts`: the [`AccountStore`](crate::store::AccountStore);
 //! - `personal`: households and people, their personal fields sealed;
 //! - [`blob`]: GeoPackage geometry blobs;
@@ -20,6 +21,7 @@ mod layout;
 mod load;
 mod open;
 mod personal;
+mod plan_shapes;
 mod plans;
 mod rtree;
 
@@ -41,6 +43,7 @@ use import::{insert, insert_atom, replace_atoms_in, update_contents};
 use load::{load_all, load_regions};
 #[cfg(test)]
 use open::{APPLICATION_ID, SCHEMA, USER_VERSION};
+pub use plan_shapes::PlanGridShape;
 use plans::{load_plan, save_plan_in, to_version, version_row, VERSION_COLS};
 
 /// A GeoPackage file. The connection sits behind a `Mutex` because SQLite
@@ -169,6 +172,14 @@ impl Store for GeoPackage {
         accounts::insert_audit(&tx, &crate::store::saved_audit(audit, &v))?;
         tx.commit().map_err(sql("commit partition"))?;
         Ok(v)
+    }
+
+    fn put_plan_grid_shapes(&self, version: i64, shapes: &[PlanGridShape]) -> Result<()> {
+        self.put_shapes(version, shapes)
+    }
+
+    fn versions_without_shapes(&self) -> Result<Vec<i64>> {
+        self.without_shapes()
     }
 
     fn plan_versions(&self, region: RegionCode) -> Result<Vec<PlanVersion>> {

@@ -80,6 +80,7 @@ impl GeoPackage {
         let mut c = self.lock();
         migrate_road_grade(&c)?;
         super::layout::upgrade(&mut c)?;
+        super::plan_shapes::ensure(&c)?;
         super::rtree::ensure_all(&c)?;
         Self::migrate_accounts(&mut c)?;
         personal::prepare(&mut c, &self.sealer.load())
