@@ -692,7 +692,12 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
 
 /// Saves in a loop on `server` until it is killed; the versions it
 /// acknowledged (201), in order.
-fn save_until_killed(base: &str, token: &str, plan: i64) -> Vec<i64> {
+fn save_until_killed(
+    base: &str,
+    token: &str,
+    plan: i64,
+    count: &std::sync::atomic::AtomicUsize,
+) -> Vec<i64> {
     let mut acked = Vec::new();
     let mut head = plan;
     loop {
@@ -713,6 +718,7 @@ fn save_until_killed(base: &str, token: &str, plan: i64) -> Vec<i64> {
         let v: Value = serde_json::from_str(&resp.into_body().read_to_string().unwrap()).unwrap();
         head = v["version"]["id"].as_i64().unwrap();
         acked.push(head);
+        count.store(acked.len(), std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -734,8 +740,18 @@ fn kill_during_saves(
     let region = plan.version.region;
     let s = Server::start_with(serve, token.clone());
     let (base, tok) = (s.base.clone(), token.clone());
-    let saver = std::thread::spawn(move || save_until_killed(&base, &tok, plan.version.id));
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    let saver = std::thread::spawn(move || save_until_killed(&base, &tok, plan.version.id, &seen));
+    // A few saves acknowledged (however slow the machine), then the kill
+    // lands while the next is in flight.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while count.load(std::sync::atomic::Ordering::SeqCst) < 3
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(5));
     // SIGKILL: no shutdown, no flush.
     let pid = s.child.id().to_string();
     assert!(std::process::Command::new("kill")
