@@ -88,6 +88,7 @@ pub fn render(
 }
 
 /// What every source's layers are cut with.
+#[derive(Clone, Copy)]
 struct Cut<'a> {
     s: &'a Snapshot,
     source: Source,
@@ -100,10 +101,13 @@ struct Cut<'a> {
 
 /// Region boundaries and a label point inside each, with their depth.
 fn regions(c: &Cut<'_>, out: &mut Vec<Layer>) {
-    let s = c.s;
-    let frame = c.frame;
-    let scope = c.scope;
-    let bounds = c.bounds;
+    let Cut {
+        s,
+        frame,
+        scope,
+        bounds,
+        ..
+    } = *c;
     let all = usize::MAX;
     let mut polys = LayerBuilder::new("regions");
     let mut labels = LayerBuilder::new("region_labels");
@@ -168,12 +172,15 @@ fn regions(c: &Cut<'_>, out: &mut Vec<Layer>) {
 
 /// Grids of each region in the tile by level, with labels.
 fn grids(c: &Cut<'_>, out: &mut Vec<Layer>) {
-    let s = c.s;
-    let source = c.source;
-    let frame = c.frame;
-    let scope = c.scope;
-    let z = c.frame.z;
-    let bounds = c.bounds;
+    let Cut {
+        s,
+        source,
+        frame,
+        scope,
+        bounds,
+        ..
+    } = *c;
+    let z = frame.z;
     let all = usize::MAX;
     let grids = c.derived.grids;
     let mut levels = [
@@ -228,12 +235,15 @@ fn grids(c: &Cut<'_>, out: &mut Vec<Layer>) {
 
 /// Atoms, from the zoom they show at.
 fn atoms(c: &Cut<'_>, out: &mut Vec<Layer>) {
-    let s = c.s;
-    let source = c.source;
-    let frame = c.frame;
-    let scope = c.scope;
-    let z = c.frame.z;
-    let bounds = c.bounds;
+    let Cut {
+        s,
+        source,
+        frame,
+        scope,
+        bounds,
+        ..
+    } = *c;
+    let z = frame.z;
     let all = usize::MAX;
     let mut l = LayerBuilder::new("atoms");
     if shows(source, "atoms", z) {
@@ -258,12 +268,15 @@ fn atoms(c: &Cut<'_>, out: &mut Vec<Layer>) {
 
 /// Household points (id only) from [`HOUSEHOLD_POINTS_FROM`], counts per cell below.
 fn households(c: &Cut<'_>, out: &mut Vec<Layer>) {
-    let s = c.s;
-    let source = c.source;
-    let frame = c.frame;
-    let scope = c.scope;
-    let z = c.frame.z;
-    let bounds = c.bounds;
+    let Cut {
+        s,
+        source,
+        frame,
+        scope,
+        bounds,
+        ..
+    } = *c;
+    let z = frame.z;
     let all = usize::MAX;
     let page = s.households.query(Some(bounds), scope, 0, all);
     if z >= HOUSEHOLD_POINTS_FROM {
@@ -300,12 +313,15 @@ fn households(c: &Cut<'_>, out: &mut Vec<Layer>) {
 
 /// Grid staff and volunteers: role and availability.
 fn people(c: &Cut<'_>, out: &mut Vec<Layer>) {
-    let s = c.s;
-    let source = c.source;
-    let frame = c.frame;
-    let scope = c.scope;
-    let z = c.frame.z;
-    let bounds = c.bounds;
+    let Cut {
+        s,
+        source,
+        frame,
+        scope,
+        bounds,
+        ..
+    } = *c;
+    let z = frame.z;
     let all = usize::MAX;
     let mut l = LayerBuilder::new("people");
     if shows(source, "people", z) {
@@ -332,14 +348,17 @@ fn people(c: &Cut<'_>, out: &mut Vec<Layer>) {
 /// Coverage findings with an area, of leaf regions; for counts-only
 /// callers none counting fewer than k households.
 fn gaps(c: &Cut<'_>, out: &mut Vec<Layer>) {
-    let s = c.s;
-    let source = c.source;
-    let frame = c.frame;
-    let scope = c.scope;
-    let detail = c.detail;
-    let derived = c.derived;
-    let z = c.frame.z;
-    let bounds = c.bounds;
+    let Cut {
+        s,
+        source,
+        frame,
+        scope,
+        detail,
+        derived,
+        bounds,
+        ..
+    } = *c;
+    let z = frame.z;
     let all = usize::MAX;
     let min_count = c.derived.min_cell_households;
     let mut l = LayerBuilder::new("gaps");
@@ -383,11 +402,14 @@ fn gaps(c: &Cut<'_>, out: &mut Vec<Layer>) {
 
 /// Water, roads and buildings: every caller sees them.
 fn basemap(c: &Cut<'_>, out: &mut Vec<Layer>) {
-    let s = c.s;
-    let source = c.source;
-    let frame = c.frame;
-    let z = c.frame.z;
-    let bounds = c.bounds;
+    let Cut {
+        s,
+        source,
+        frame,
+        bounds,
+        ..
+    } = *c;
+    let z = frame.z;
     let all = usize::MAX;
     let everyone = Scope::all();
     // One geometry type per layer, as in the GeoPackage and OGC.
