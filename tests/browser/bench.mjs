@@ -22,26 +22,13 @@ import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const bin = path.resolve(root, process.env.WANGGE_BIN ?? 'target/release/wangge');
 const viewerDist = path.join(root, 'viewer', 'dist');
 const browserPath = process.env.WANGGE_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-gpu',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-dev-shm-usage',
-  '--use-gl=angle',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--ignore-gpu-blocklist',
-];
 
 const [demoStore, panStore] = process.argv.slice(2);
 if (!demoStore || !panStore) {
@@ -126,7 +113,7 @@ function pan(page) {
   );
 }
 
-const browser = await chromium.launch({ executablePath: browserPath, args: ARGS, headless: true });
+const browser = await chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, headless: true });
 
 // 1. Time to first rendered grid.
 {

@@ -138,3 +138,20 @@ export async function buildFixture(bin, store, viewerDist) {
     if (r.status !== 0) throw new Error(`ogr2ogr ${name}: ${r.stderr || r.error}`);
   }
 }
+
+/** Chromium flags every browser test and bench uses: quiet, no network
+ * side traffic, WebGL without a GPU (ANGLE on SwiftShader, software). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-gpu',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--disable-dev-shm-usage',
+  '--use-gl=angle',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--ignore-gpu-blocklist',
+];

@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { buildFixture } from './fixture.mjs';
+import { buildFixture, CHROMIUM_ARGS } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -40,21 +40,6 @@ const bin = path.resolve(root, process.env.WANGGE_BIN ?? 'target/debug/wangge');
 const viewerDist = path.join(root, 'viewer', 'dist');
 const browserPath = process.env.WANGGE_CHROMIUM ?? '/usr/bin/chromium';
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-gpu',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-  '--disable-dev-shm-usage',
-  // WebGL without a GPU: ANGLE on SwiftShader (software).
-  '--use-gl=angle',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-  '--ignore-gpu-blocklist',
-];
 
 mkdirSync(artifacts, { recursive: true });
 
