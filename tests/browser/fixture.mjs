@@ -5,7 +5,7 @@
 // GDAL's ogr2ogr appends the layers (the store is a plain GeoPackage).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const X0 = 109.0;
@@ -155,3 +155,19 @@ export const CHROMIUM_ARGS = [
   '--enable-unsafe-swiftshader',
   '--ignore-gpu-blocklist',
 ];
+
+/**
+ * Stops a test server and waits until it has exited, then removes its store
+ * directory. Removing first races the server's last writes (a WAL file
+ * created while the directory is being emptied makes `rmdir` fail).
+ */
+export async function stopServerAndRemove(child, dir) {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const late = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(late);
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}

@@ -11,12 +11,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS } from './fixture.mjs';
+import { CHROMIUM_ARGS, stopServerAndRemove } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -119,8 +119,7 @@ describe('roles', { timeout: 600_000 }, () => {
 
   after(async () => {
     await browser?.close();
-    server?.child.kill();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stopServerAndRemove(server?.child, dir);
   });
 
   /** A fresh page on the public map; a browser far from Shanghai, to see times are not local. */

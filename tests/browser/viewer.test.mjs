@@ -26,12 +26,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { buildFixture, CHROMIUM_ARGS } from './fixture.mjs';
+import { buildFixture, CHROMIUM_ARGS, stopServerAndRemove } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -261,8 +261,7 @@ describe('viewer', { timeout: 300_000 }, () => {
 
   after(async () => {
     await browser?.close();
-    server?.child.kill();
-    if (generated) rmSync(path.dirname(generated), { recursive: true, force: true });
+    await stopServerAndRemove(server?.child, generated && path.dirname(generated));
   });
 
   test('the demo loads without console errors', async () => {
@@ -570,8 +569,7 @@ describe('sign-in', { timeout: 300_000 }, () => {
 
   after(async () => {
     await browser?.close();
-    server?.child.kill();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stopServerAndRemove(server?.child, dir);
   });
 
   test('sign in, see the map and who is signed in, sign out', async () => {
@@ -749,8 +747,7 @@ describe('emergency mode', { timeout: 300_000 }, () => {
 
   after(async () => {
     await browser?.close();
-    server?.child.kill();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stopServerAndRemove(server?.child, dir);
   });
 
   test('sign in as emergency staff, find the nearest volunteers, draw a hazard area, make and print a dispatch plan', async () => {
@@ -1012,8 +1009,7 @@ print(code, n)`,
 
   after(async () => {
     await browser?.close();
-    server?.child.kill();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await stopServerAndRemove(server?.child, dir);
   });
 
   test('plan mode: generate a plan, see its grids, tree and map in step, levels, metrics, versions', async () => {
