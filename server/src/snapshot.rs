@@ -344,7 +344,7 @@ impl Snapshot {
     /// roads and water near it, its households (in layer order, the order
     /// a plan's atoms place them in).
     pub fn ground(&self, code: RegionCode) -> Option<crate::partition::plan::Ground<'_>> {
-        crate::partition::plan::grounds(
+        let mut g = crate::partition::plan::grounds(
             self.regions.items(),
             self.roads.items(),
             self.water.items(),
@@ -352,7 +352,15 @@ impl Snapshot {
             Some(code),
         )
         .into_iter()
-        .find(|g| g.region.code == code)
+        .find(|g| g.region.code == code)?;
+        // The buildings a plan made afresh keeps land without homes whole by.
+        if let Some(r) = g.region.boundary.bounding_rect() {
+            g.buildings = self
+                .buildings
+                .query(Some(r), &Scope::all(), 0, usize::MAX)
+                .items;
+        }
+        Some(g)
     }
 
     /// The atoms `plan` labels, in its order, from the shown and the

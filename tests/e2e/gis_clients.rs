@@ -296,6 +296,7 @@ fn gis_qgis_opens_the_geopackage_the_ogc_api_with_basic_auth_and_the_tiles() {
     );
     let v: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
         .unwrap_or_else(|e| panic!("{e}: the script prints JSON last:\n{stdout}\n{stderr}"));
+    eprintln!("QGIS read and drew: {v}");
     for layer in LAYERS {
         assert_eq!(v["gpkg"][layer], counts[layer], "GeoPackage {layer}: {v}");
         assert_eq!(v["ogc"][layer], counts[layer], "OGC API {layer}: {v}");
@@ -303,6 +304,17 @@ fn gis_qgis_opens_the_geopackage_the_ogc_api_with_basic_auth_and_the_tiles() {
     for source in ["basemap", "regions", "atoms"] {
         assert_eq!(v["tiles"][source], true, "vector tiles {source}: {v}");
     }
+    assert_eq!(v["tiles"]["grids"], true, "vector tiles grids: {v}");
+    // QGIS fetched and decoded each source: drawn alone it paints the map,
+    // the plan's grids too; refused (no credentials), nothing.
+    for source in ["basemap", "regions", "atoms", "grids"] {
+        let painted = v["tile_painted"][source].as_u64().unwrap();
+        assert!(painted > 500, "QGIS draws tiles {source}: {v}");
+    }
+    assert_eq!(
+        v["tile_painted_anonymous"], 0,
+        "refused tiles draw nothing: {v}"
+    );
     assert!(v["painted"].as_u64().unwrap() > 1000, "a drawn map: {v}");
     assert!(png.is_file(), "{}", png.display());
 }

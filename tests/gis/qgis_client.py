@@ -6,8 +6,13 @@ Opens every layer of the GeoPackage, every OGC API collection with a Basic
 authentication configuration (user and API token, as a QGIS user sets it
 up), and the vector tile sources with the same configuration; counts the
 features QGIS reads; renders the GeoPackage's layers and the tiles to a
-PNG. Prints one JSON line last: {"gpkg": {layer: n}, "ogc": {layer: n},
-"tiles": {source: valid}, "painted": pixels}.
+PNG. Each tile source is also drawn alone, and once more without the
+authentication configuration (the server refuses it: nothing may be
+drawn), which shows QGIS fetched and decoded the tiles: QGIS 3.22 gives
+Python no way to fetch or decode one tile itself, so pixels are the
+proof. Prints one JSON line last: {"gpkg": {layer: n}, "ogc": {layer: n},
+"tiles": {source: valid}, "tile_painted": {source: pixels},
+"tile_painted_anonymous": pixels, "painted": pixels}.
 """
 
 import json
@@ -28,6 +33,7 @@ from qgis.core import (  # noqa: E402
     QgsRectangle,
     QgsTileXYZ,
     QgsVectorLayer,
+    QgsVectorTileBasicRenderer,
     QgsVectorTileLayer,
 )
 from qgis.PyQt.QtCore import QSize  # noqa: E402
@@ -65,6 +71,38 @@ def tile_layer_names(layer, x, y, z):
     except TypeError:
         ok = dec.decode(raw)
     return sorted(dec.layers()) if ok else []
+
+
+def painted_alone(layer, frame):
+    """Pixels (of a 1-in-16 sample) a tile layer paints on white when QGIS
+    draws it alone over `frame`'s extent at 512 × 512."""
+    if not layer.isValid():
+        return 0
+    style = QgsVectorTileBasicRenderer.simpleStyleWithRandomColors()
+    renderer = QgsVectorTileBasicRenderer()
+    renderer.setStyles(style)
+    layer.setRenderer(renderer)
+    extent = QgsRectangle(frame.extent())
+    extent.scale(1.05)
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setDestinationCrs(frame.crs())
+    settings.setExtent(extent)
+    settings.setOutputSize(QSize(512, 512))
+    settings.setBackgroundColor(QColor(255, 255, 255))
+    img = QImage(QSize(512, 512), QImage.Format_ARGB32_Premultiplied)
+    img.fill(QColor(255, 255, 255))
+    painter = QPainter(img)
+    job = QgsMapRendererCustomPainterJob(settings, painter)
+    job.renderSynchronously()
+    painter.end()
+    white = QColor(255, 255, 255).rgb()
+    return sum(
+        1
+        for x in range(0, img.width(), 4)
+        for y in range(0, img.height(), 4)
+        if img.pixel(x, y) != white
+    )
 
 
 def main():
@@ -124,10 +162,23 @@ def main():
         out.setdefault("tile_layers", {})[source] = names
         tile_layers.append(lyr)
 
+    # Each tile source drawn alone over the regions, with the renderer a
+    # QGIS user gets (random colours per layer, polygons filled); then the
+    # grids without credentials, refused by the server: a blank map.
+    regions = next(layer for layer in gpkg_layers if layer.name() == "regions")
+    out["tile_painted"] = {}
+    for lyr, source in zip(tile_layers, ["basemap", "regions", "atoms"]):
+        out["tile_painted"][source] = painted_alone(lyr, regions)
+    grids_uri = f"type=xyz&url={tiles}/grids/{{z}}/{{x}}/{{y}}.mvt&zmin=0&zmax=18"
+    grids = QgsVectorTileLayer(f"{grids_uri}&authcfg={authcfg}", "tiles grids")
+    out["tiles"]["grids"] = grids.isValid()
+    out["tile_painted"]["grids"] = painted_alone(grids, regions)
+    anonymous = QgsVectorTileLayer(grids_uri, "tiles grids, no credentials")
+    out["tile_painted_anonymous"] = painted_alone(anonymous, regions)
+
     # Render: tiles under the GeoPackage's regions and atoms.
     for lyr in gpkg_layers + tile_layers:
         QgsProject.instance().addMapLayer(lyr, False)
-    regions = next(layer for layer in gpkg_layers if layer.name() == "regions")
     extent = QgsRectangle(regions.extent())
     extent.scale(1.05)
     settings = QgsMapSettings()

@@ -240,6 +240,7 @@ fn run_job(
         Some(job.region),
     );
     ground.retain(|g| scope.contains(g.region.code));
+    crate::partition::plan::attach_buildings(&mut ground, s.buildings.items());
     let mut settings = Settings::from_policy(&st.policy);
     if let Some(seed) = seed {
         settings.solver.seed = seed;

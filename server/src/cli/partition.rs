@@ -177,13 +177,14 @@ pub fn run_plan(args: &Args) -> anyhow::Result<()> {
             args.store.display()
         );
     }
-    let ground = grounds(
+    let mut ground = grounds(
         &data.regions,
         &data.roads,
         &data.water,
         &data.households,
         region,
     );
+    crate::partition::plan::attach_buildings(&mut ground, &data.buildings);
     anyhow::ensure!(!ground.is_empty(), "no region to plan");
     let locks: Vec<GridCode> = args.locks.iter().map(|c| GridCode(c.clone())).collect();
     // Locks name grids of the newest plan of their region.

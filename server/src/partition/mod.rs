@@ -119,6 +119,68 @@ impl AtomGraph {
     pub fn around(&self, i: u32) -> std::ops::Range<usize> {
         self.start[i as usize]..self.start[i as usize + 1]
     }
+
+    /// The graph with atoms drawn together: atom `i` becomes node `of[i]`
+    /// (ids `0..m`, each node's atoms connected). A node sums households,
+    /// areas and outer boundary, sits at the area-weighted centroid and
+    /// borders a neighbour along the sum of its atoms' shared lengths, a
+    /// road where most of that length is, at their length-weighted cost.
+    pub fn contract(&self, of: &[u32]) -> Self {
+        use std::collections::BTreeMap;
+        let m = of.iter().max().map_or(0, |&x| x as usize + 1);
+        let mut households = vec![0u32; m];
+        let (mut x, mut y, mut area, mut mass) =
+            (vec![0.0; m], vec![0.0; m], vec![0.0; m], vec![0.0; m]);
+        let mut outer = vec![0.0; m];
+        let mut seed = vec![false; m];
+        for i in 0..self.len() {
+            let j = of[i] as usize;
+            // A weight for the centroid even where an atom has no area.
+            let w = self.area[i].max(1e-9);
+            households[j] += self.households[i];
+            x[j] += self.x[i] * w;
+            y[j] += self.y[i] * w;
+            mass[j] += w;
+            area[j] += self.area[i];
+            outer[j] += self.outer[i];
+            seed[j] |= self.seed[i];
+        }
+        for j in 0..m {
+            x[j] /= mass[j];
+            y[j] /= mass[j];
+        }
+        // (length, of which along a road, length × cost) per node pair.
+        let mut shared: BTreeMap<(u32, u32), (f64, f64, f64)> = BTreeMap::new();
+        for a in 0..self.len() as u32 {
+            for k in self.around(a) {
+                let b = self.nbr[k];
+                let (ja, jb) = (of[a as usize], of[b as usize]);
+                if a > b || ja == jb {
+                    continue;
+                }
+                let e = shared.entry((ja.min(jb), ja.max(jb))).or_default();
+                e.0 += self.len[k];
+                if self.road[k] {
+                    e.1 += self.len[k];
+                }
+                e.2 += self.len[k] * self.weight[k];
+            }
+        }
+        let edges: Vec<(u32, u32, f64, bool)> = shared
+            .iter()
+            .map(|(&(a, b), &(l, r, _))| (a, b, l, 2.0 * r >= l))
+            .collect();
+        let mut g = Self::new(households, x, y, area, outer, &edges);
+        for a in 0..g.len() as u32 {
+            for k in g.around(a) {
+                let b = g.nbr[k];
+                let (l, _, c) = shared[&(a.min(b), a.max(b))];
+                g.weight[k] = if l > 0.0 { c / l } else { 1.0 };
+            }
+        }
+        g.seed = seed;
+        g
+    }
 }
 
 /// Knobs of the solver.
@@ -202,4 +264,33 @@ fn solve_parents(
     });
     results.sort_by_key(|r| r.0);
     results.into_iter().flat_map(|r| r.1).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AtomGraph;
+
+    #[test]
+    fn contracting_keeps_households_area_and_shared_lengths() {
+        // A path a – b – c – d; b and c become one node.
+        let g = AtomGraph::new(
+            vec![3, 0, 0, 5],
+            vec![0.0, 1.0, 2.0, 3.0],
+            vec![0.0; 4],
+            vec![1.0, 2.0, 2.0, 1.0],
+            vec![1.0, 0.5, 0.5, 1.0],
+            &[(0, 1, 10.0, true), (1, 2, 7.0, false), (2, 3, 4.0, false)],
+        );
+        let c = g.contract(&[0, 1, 1, 2]);
+        assert_eq!(c.households, vec![3, 0, 5]);
+        assert_eq!(c.area, vec![1.0, 4.0, 1.0]);
+        assert_eq!(c.outer, vec![1.0, 1.0, 1.0]);
+        assert!((c.x[1] - 1.5).abs() < 1e-9);
+        // The inner boundary (7 m) is gone; the outer ones stay as they were.
+        let lens: Vec<(u32, f64, bool)> = c
+            .around(1)
+            .map(|k| (c.nbr[k], c.len[k], c.road[k]))
+            .collect();
+        assert_eq!(lens, vec![(0, 10.0, true), (2, 4.0, false)]);
+    }
 }

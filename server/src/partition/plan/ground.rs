@@ -7,7 +7,7 @@ use geo::BoundingRect;
 use geo_types::{Geometry, MultiPolygon, Rect};
 
 use super::super::atoms::{Cut, Dweller, EdgeKind};
-use crate::domain::{Atom, Household, Region, RegionCode, Road, Water};
+use crate::domain::{Atom, Building, Household, Region, RegionCode, Road, Water};
 use crate::spatial::projection::LocalProjection;
 
 /// Everything one region's plan is made from.
@@ -17,6 +17,10 @@ pub struct Ground<'d> {
     pub roads: Vec<&'d Road>,
     pub water: Vec<&'d Water>,
     pub households: Vec<&'d Household>,
+    /// Buildings near it, when the caller gave them ([`attach_buildings`]):
+    /// land whose buildings hold no homes is kept whole
+    /// ([`super::no_homes`]).
+    pub buildings: Vec<&'d Building>,
 }
 
 /// The leaf regions at or under `within` (all when `None`), each with the
@@ -63,9 +67,45 @@ pub fn grounds<'d>(
                     .filter(|x| x.geometry.bounding_rect().is_some_and(|b| meets(b, bbox)))
                     .collect(),
                 households: by_region.remove(&r.code).unwrap_or_default(),
+                buildings: Vec::new(),
             })
         })
         .collect()
+}
+
+/// Gives each ground the buildings near its region. Only plans made from
+/// scratch use them; evaluating or editing a stored plan does not.
+pub fn attach_buildings<'d>(grounds: &mut [Ground<'d>], buildings: &'d [Building]) {
+    use rstar::primitives::{GeomWithData, Rectangle};
+    use rstar::{RTree, AABB};
+    let tree = RTree::bulk_load(
+        buildings
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                let r = b.geometry.bounding_rect()?;
+                Some(GeomWithData::new(
+                    Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                    i,
+                ))
+            })
+            .collect(),
+    );
+    for g in grounds {
+        let Some(r) = g.region.boundary.bounding_rect() else {
+            continue;
+        };
+        let r = grow(r, 0.001);
+        let mut near: Vec<usize> = tree
+            .locate_in_envelope_intersecting(&AABB::from_corners(
+                [r.min().x, r.min().y],
+                [r.max().x, r.max().y],
+            ))
+            .map(|e| e.data)
+            .collect();
+        near.sort_unstable();
+        g.buildings = near.into_iter().map(|i| &buildings[i]).collect();
+    }
 }
 
 fn grow(r: Rect<f64>, d: f64) -> Rect<f64> {

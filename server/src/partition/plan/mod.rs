@@ -10,6 +10,7 @@ mod evaluate;
 pub(crate) mod fixture;
 mod ground;
 mod ledger;
+mod no_homes;
 mod numbering;
 mod resolve;
 mod snap;
@@ -26,7 +27,7 @@ use super::{LevelSpec, Options};
 use crate::domain::{Atom, GridCode, GridLabel, Level, Plan, PlanVersion, Policy, RegionCode};
 
 pub use evaluate::evaluate;
-pub use ground::{grounds, Ground};
+pub use ground::{attach_buildings, grounds, Ground};
 pub use ledger::Ledger;
 pub use resolve::resolve;
 pub use snap::{snap, Snapped};

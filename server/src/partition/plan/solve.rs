@@ -9,6 +9,7 @@ use super::super::atoms::{self, Atoms};
 use super::super::{solve, Options};
 use super::evaluate::finish;
 use super::ground::{local, local_pieces, Ground, Local};
+use super::no_homes;
 use super::numbering::number;
 use super::{PlanError, Previous, RegionPlan, Settings};
 use crate::domain::RegionCode;
@@ -58,6 +59,7 @@ use crate::domain::RegionCode;
 ///     roads: vec![],
 ///     water: vec![],
 ///     households: households.iter().collect(),
+///     buildings: vec![],
 /// };
 /// let settings = Settings::from_policy(&Policy::preset("ankang")?);
 ///
@@ -94,11 +96,12 @@ pub fn plan_region(
         None => atoms::build(&loc.boundary, &loc.cuts, &loc.dwellers, &settings.atoms),
     };
     let seeds = seed_atoms(&loc, &set, &settings.seed_points);
+    let quiet = no_homes::marked(&set, &loc.proj, &ground.buildings);
     let labels = match previous {
-        Some(p) => solve_around_locks(&set, settings, p, &seeds)?,
+        Some(p) => solve_around_locks(&set, settings, p, &seeds, &quiet)?,
         None => {
             let all: Vec<u32> = (0..set.len() as u32).collect();
-            solve_seeded(&set, &all, settings, &seeds)
+            solve_seeded(&set, &all, settings, &seeds, &quiet)
         }
     };
     let codes = number(code, &set, &labels, settings.code_widths, previous);
@@ -171,8 +174,15 @@ fn seed_atoms(loc: &Local, set: &Atoms, points: &[Coord<f64>]) -> Vec<u32> {
 }
 
 /// Solves the atoms `keep` (all levels), level-1 growth starting from the
-/// seed atoms when there are any.
-fn solve_seeded(set: &Atoms, keep: &[u32], settings: &Settings, seeds: &[u32]) -> Vec<Vec<u32>> {
+/// seed atoms when there are any, land without homes (`quiet`, per atom)
+/// kept whole.
+fn solve_seeded(
+    set: &Atoms,
+    keep: &[u32],
+    settings: &Settings,
+    seeds: &[u32],
+    quiet: &[bool],
+) -> Vec<Vec<u32>> {
     let mut g = set.subgraph(keep, &settings.atoms.barriers);
     let mut levels = settings.levels.clone();
     for (i, &a) in keep.iter().enumerate() {
@@ -183,7 +193,13 @@ fn solve_seeded(set: &Atoms, keep: &[u32], settings: &Settings, seeds: &[u32]) -
             }
         }
     }
-    solve(&g, &levels, &settings.solver)
+    match no_homes::contraction(set, quiet, keep, &settings.atoms.barriers) {
+        None => solve(&g, &levels, &settings.solver),
+        Some(of) => solve(&g.contract(&of), &levels, &settings.solver)
+            .into_iter()
+            .map(|level| of.iter().map(|&j| level[j as usize]).collect())
+            .collect(),
+    }
 }
 
 /// Solves everything but the level-1 grids holding a locked grid, which
@@ -193,6 +209,7 @@ fn solve_around_locks(
     settings: &Settings,
     p: Previous<'_>,
     seeds: &[u32],
+    quiet: &[bool],
 ) -> Result<Vec<Vec<u32>>, PlanError> {
     let plan = p.plan;
     if plan.labels.len() != set.len() || plan.atoms.len() != set.len() {
@@ -221,7 +238,7 @@ fn solve_around_locks(
     let free: Vec<u32> = (0..set.len() as u32)
         .filter(|&a| !is_locked(a as usize))
         .collect();
-    let sub_labels = solve_seeded(set, &free, settings, seeds);
+    let sub_labels = solve_seeded(set, &free, settings, seeds, quiet);
     let levels = settings.levels.len();
     let mut labels = vec![vec![0u32; set.len()]; levels];
     // Kept grids first, in their old order, then the new ones.

@@ -226,6 +226,7 @@ fn ground_of<'a>(
         roads: roads.iter().collect(),
         water: water.iter().collect(),
         households: households.iter().collect(),
+        buildings: vec![],
     }
 }
 
@@ -671,4 +672,114 @@ fn tunnels_are_left_out_of_the_ground_and_bridges_kept() {
     let ids: Vec<i64> = all[0].roads.iter().map(|r| r.id).collect();
     assert!(!ids.contains(&9_001));
     assert!(ids.contains(&9_002));
+}
+
+/// A 1 km square community on a 100 m street lattice with a campus of
+/// 4 × 4 blocks in the middle: teaching buildings, nobody living there,
+/// its inner streets minor roads like the rest.
+fn campus_ground() -> (
+    Region,
+    Vec<Road>,
+    Vec<Household>,
+    Vec<crate::domain::Building>,
+) {
+    let code: RegionCode = "610902001001".parse().unwrap();
+    let region = Region {
+        code,
+        name: "校园社区".into(),
+        parent: None,
+        boundary: MultiPolygon(vec![square_deg(0.0, 0.0, 1000.0, 1000.0)]),
+    };
+    let mut roads = Vec::new();
+    for i in 1..10 {
+        let v = f64::from(i) * 100.0;
+        roads.push(road(
+            i64::from(i),
+            &[(v, -50.0), (v, 1050.0)],
+            RoadClass::Residential,
+        ));
+        roads.push(road(
+            100 + i64::from(i),
+            &[(-50.0, v), (1050.0, v)],
+            RoadClass::Residential,
+        ));
+    }
+    let on_campus = |bx: i32, by: i32| (3..7).contains(&bx) && (3..7).contains(&by);
+    let (mut households, mut buildings) = (Vec::new(), Vec::new());
+    let mut id = 1;
+    for bx in 0..10 {
+        for by in 0..10 {
+            let (x, y) = (f64::from(bx) * 100.0 + 50.0, f64::from(by) * 100.0 + 50.0);
+            let building = i64::from(bx * 10 + by);
+            buildings.push(crate::domain::Building {
+                id: building,
+                levels: Some(5),
+                height_m: None,
+                kind: if on_campus(bx, by) {
+                    "university"
+                } else {
+                    "residential"
+                }
+                .into(),
+                geometry: MultiPolygon(vec![square_deg(x - 30.0, y - 30.0, x + 30.0, y + 30.0)]),
+            });
+            if on_campus(bx, by) {
+                continue;
+            }
+            for k in 0..12 {
+                let (lon, lat) = deg(
+                    x - 25.0 + f64::from(k % 4) * 15.0,
+                    y - 20.0 + f64::from(k / 4) * 20.0,
+                );
+                households.push(household(id, lon, lat, Some(building), code));
+                id += 1;
+            }
+        }
+    }
+    (region, roads, households, buildings)
+}
+
+/// The level-3 grids holding the campus blocks' centres.
+fn campus_grids(p: &RegionPlan) -> HashSet<GridCode> {
+    let mut out = HashSet::new();
+    for bx in 3..7 {
+        for by in 3..7 {
+            let (lon, lat) = deg(f64::from(bx) * 100.0 + 50.0, f64::from(by) * 100.0 + 50.0);
+            let at = Point::new(lon, lat);
+            let g = p
+                .grids
+                .iter()
+                .find(|g| g.level == Level::THREE && g.geometry.intersects(&at))
+                .expect("every block is in a level-3 grid");
+            out.insert(g.code.clone());
+        }
+    }
+    out
+}
+
+#[test]
+fn land_without_homes_is_left_to_one_grid_at_every_level() {
+    let (region, roads, households, buildings) = campus_ground();
+    let mut ground = ground_of(&region, &roads, &[], &households);
+    let s = hard_settings();
+    // Without the buildings' use the campus is just empty blocks, which
+    // the grids around it share out for their shapes.
+    let blind = plan_region(&ground, &s, None).unwrap();
+    assert!(
+        campus_grids(&blind).len() > 1,
+        "the control should split the campus"
+    );
+    attach_buildings(std::slice::from_mut(&mut ground), &buildings);
+    assert_eq!(ground.buildings.len(), 100);
+    let p = plan_region(&ground, &s, None).unwrap();
+    assert_sound(&p, &region);
+    let held = campus_grids(&p);
+    assert_eq!(
+        held.len(),
+        1,
+        "the campus lies in one level-3 grid: {held:?}"
+    );
+    // Balance is untouched: the campus holds nobody.
+    assert_eq!(p.households, households.len());
+    assert!(in_range(&p, 2) >= in_range(&blind, 2) - 0.05);
 }
