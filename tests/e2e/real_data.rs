@@ -425,6 +425,16 @@ fn real_shanghai_tunnels_bound_no_atom_and_no_level1_grid() {
     assert!(ok, "{out}{err}");
     let (ok, out, err) = wangge(&["partition", "--store", path, "--region", "310101"]);
     assert!(ok, "{out}{err}");
+    // Blocks of banks, hotels and offices with no homes, each left to one
+    // grid (issue 24 item 6), counted and printed.
+    let areas: usize = out
+        .lines()
+        .find_map(|l| l.strip_prefix("land without homes left to one grid: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the partition reports land without homes:\n{out}"));
+    eprintln!("黄浦区: {areas} area(s) without homes left to one grid");
+    assert!(areas > 0, "{out}");
 
     let d = wangge::store::gpkg::GeoPackage::open(&store)
         .unwrap()

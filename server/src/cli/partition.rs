@@ -299,6 +299,7 @@ pub fn run_plan(args: &Args) -> anyhow::Result<()> {
                         "version": v.as_ref().map(|v| v.id),
                         "number": v.as_ref().map(|v| v.number),
                         "levels": p.levels,
+                        "without_homes": p.without_homes.len(),
                     })
                 })
                 .collect();
@@ -361,6 +362,13 @@ pub fn run_plan(args: &Args) -> anyhow::Result<()> {
                     t.road_share
                 );
             }
+            let areas: Vec<&Vec<u32>> =
+                rows.iter().flat_map(|(_, p, _)| &p.without_homes).collect();
+            println!(
+                "land without homes left to one grid: {} area(s) of {} atoms",
+                areas.len(),
+                areas.iter().map(|a| a.len()).sum::<usize>()
+            );
         }
     }
     eprintln!(

@@ -133,5 +133,6 @@ pub(super) fn finish(
         tiling_error_m2,
         adjacency,
         ledger: std::sync::Arc::new(ledger),
+        without_homes: Vec::new(),
     }
 }

@@ -210,6 +210,9 @@ pub struct RegionPlan {
     pub adjacency: Vec<(usize, usize)>,
     /// Per-atom figures for measuring grids again after an edit.
     pub ledger: std::sync::Arc<Ledger>,
+    /// Land without homes the solver kept whole (atom ids of each area of
+    /// two atoms or more), when this plan was solved; empty when evaluated.
+    pub without_homes: Vec<Vec<u32>>,
 }
 
 impl RegionPlan {

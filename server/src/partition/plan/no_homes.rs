@@ -112,3 +112,20 @@ pub(super) fn contraction(
     }
     Some(of)
 }
+
+/// The areas [`contraction`] draws together: atom ids, two or more each.
+pub(super) fn areas(
+    set: &Atoms,
+    marked: &[bool],
+    keep: &[u32],
+    barriers: &[EdgeKind],
+) -> Vec<Vec<u32>> {
+    let Some(of) = contraction(set, marked, keep, barriers) else {
+        return Vec::new();
+    };
+    let mut by_node: std::collections::BTreeMap<u32, Vec<u32>> = std::collections::BTreeMap::new();
+    for (&a, &node) in keep.iter().zip(&of) {
+        by_node.entry(node).or_default().push(a);
+    }
+    by_node.into_values().filter(|a| a.len() > 1).collect()
+}

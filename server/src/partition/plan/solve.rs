@@ -105,7 +105,11 @@ pub fn plan_region(
         }
     };
     let codes = number(code, &set, &labels, settings.code_widths, previous);
-    Ok(finish(code, &loc, set, labels, codes, ground, settings))
+    let all: Vec<u32> = (0..set.len() as u32).collect();
+    let without_homes = no_homes::areas(&set, &quiet, &all, &settings.atoms.barriers);
+    let mut plan = finish(code, &loc, set, labels, codes, ground, settings);
+    plan.without_homes = without_homes;
+    Ok(plan)
 }
 
 /// Plans many regions, a region per thread at a time (each region's own
