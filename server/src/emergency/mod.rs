@@ -66,7 +66,10 @@ pub struct EmergencyIndex {
     /// asks for, so the nearest search visits few that fail the filter.
     ready: RTree<Entry>,
     skill_bits: HashMap<String, u32>,
+    /// Each person's skills as bits, `words` 64-bit words a person (as
+    /// many as the distinct skills need: any number of skills works).
     masks: Vec<u64>,
+    words: usize,
     walking: Option<Walking>,
     snaps: Vec<Option<Snap>>,
 }
@@ -117,20 +120,18 @@ impl EmergencyIndex {
         let center = extent.map_or(Coord { x: 0.0, y: 0.0 }, |r| r.center());
         let proj = LocalProjection::new(center);
         let mut skill_bits: HashMap<String, u32> = HashMap::new();
-        let masks = people
-            .iter()
-            .map(|p| {
-                p.skills.iter().fold(0u64, |m, s| {
-                    let n = skill_bits.len() as u32;
-                    let bit = *skill_bits.entry(s.clone()).or_insert(n);
-                    if bit < 64 {
-                        m | (1 << bit)
-                    } else {
-                        m
-                    }
-                })
-            })
-            .collect();
+        for s in people.iter().flat_map(|p| &p.skills) {
+            let n = skill_bits.len() as u32;
+            skill_bits.entry(s.clone()).or_insert(n);
+        }
+        let words = skill_bits.len().div_ceil(64).max(1);
+        let mut masks = vec![0u64; people.len() * words];
+        for (i, p) in people.iter().enumerate() {
+            for s in &p.skills {
+                let bit = skill_bits[s] as usize;
+                masks[i * words + bit / 64] |= 1 << (bit % 64);
+            }
+        }
         let entries: Vec<Entry> = people
             .iter()
             .enumerate()
@@ -155,6 +156,7 @@ impl EmergencyIndex {
             ready: RTree::bulk_load(ready),
             skill_bits,
             masks,
+            words,
             walking,
             snaps,
         }
@@ -173,21 +175,22 @@ impl EmergencyIndex {
         self.walking.as_ref().map(|w| &w.network)
     }
 
-    /// The skills mask a filter requires; `None` when a skill nobody has is
-    /// asked for (then nobody qualifies), or more than 64 skills exist.
-    fn required(&self, f: &Filter) -> Option<u64> {
-        f.skills.iter().try_fold(0u64, |m, s| {
-            self.skill_bits
-                .get(s)
-                .filter(|b| **b < 64)
-                .map(|b| m | (1 << b))
-        })
+    /// The skills mask a filter requires (`words` words); `None` when a
+    /// skill nobody has is asked for (then nobody qualifies).
+    fn required(&self, f: &Filter) -> Option<Vec<u64>> {
+        let mut need = vec![0u64; self.words];
+        for s in &f.skills {
+            let bit = *self.skill_bits.get(s)? as usize;
+            need[bit / 64] |= 1 << (bit % 64);
+        }
+        Some(need)
     }
 
-    fn qualifies(&self, p: &Person, i: usize, need: u64, f: &Filter, scope: &Scope) -> bool {
+    fn qualifies(&self, p: &Person, i: usize, need: &[u64], f: &Filter, scope: &Scope) -> bool {
+        let has = &self.masks[i * self.words..(i + 1) * self.words];
         p.available
             && f.reserve.is_none_or(|r| p.reserve == r)
-            && self.masks[i] & need == need
+            && has.iter().zip(need).all(|(h, n)| h & n == *n)
             && f.team.as_ref().is_none_or(|t| p.team.as_ref() == Some(t))
             && scope.contains_opt(p.region)
     }
@@ -254,7 +257,7 @@ impl EmergencyIndex {
             .nearest_neighbor_iter_with_distance_2(&[q.x, q.y])
             .map(|(e, d2)| (e.data as usize, d2.sqrt()))
             .take_while(|(_, d)| *d <= limit)
-            .filter(|(i, _)| self.qualifies(&people[*i], *i, need, f, scope));
+            .filter(|(i, _)| self.qualifies(&people[*i], *i, &need, f, scope));
         let walk_net = self
             .network()
             .filter(|_| walk)
@@ -367,7 +370,7 @@ impl EmergencyIndex {
             .people
             .locate_in_envelope(&AABB::from_corners([a.x, a.y], [b.x, b.y]))
             .map(|e| e.data as usize)
-            .filter(|&i| self.qualifies(&people[i], i, need, f, scope))
+            .filter(|&i| self.qualifies(&people[i], i, &need, f, scope))
             .filter_map(|i| {
                 let d = self.distance_to_area(area, people[i].home.0);
                 (d <= margin_m).then_some(Found {
@@ -450,4 +453,70 @@ pub fn grid_of<'a>(
 pub struct Tally {
     pub by_care: BTreeMap<u8, u64>,
     pub by_grid: BTreeMap<String, BTreeMap<u8, u64>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use geo_types::{coord, point};
+
+    use super::{EmergencyIndex, Filter};
+    use crate::access::Scope;
+    use crate::domain::{Person, Role};
+
+    fn volunteer(id: i64, lon: f64, skills: &[String]) -> Person {
+        Person {
+            id,
+            name: String::new(),
+            phone: String::new(),
+            roles: vec![Role::Volunteer],
+            team: None,
+            skills: skills.to_vec(),
+            available: true,
+            reserve: true,
+            home: point!(x: lon, y: 32.0),
+            grids: Vec::new(),
+            region: None,
+        }
+    }
+
+    #[test]
+    fn the_skill_filter_works_past_64_distinct_skills() {
+        // 130 distinct skills: three 64-bit words a person.
+        let skill = |i: usize| format!("技能{i}");
+        let all: Vec<String> = (0..130).map(skill).collect();
+        let people = vec![
+            volunteer(1, 108.001, &all[..64]),
+            volunteer(2, 108.002, &all[64..]),
+            volunteer(3, 108.003, &[skill(0), skill(65), skill(129)]),
+        ];
+        let index = EmergencyIndex::build(&people, &[], None);
+        let find = |wanted: &[usize]| -> Vec<i64> {
+            let f = Filter {
+                skills: wanted.iter().map(|&i| skill(i)).collect(),
+                ..Filter::default()
+            };
+            let at = coord! { x: 108.0, y: 32.0 };
+            let mut ids: Vec<i64> = index
+                .nearest(&people, at, 10, None, &f, false, &Scope::all())
+                .iter()
+                .map(|x| people[x.person].id)
+                .collect();
+            ids.sort_unstable();
+            ids
+        };
+        assert_eq!(find(&[64]), vec![2], "the 65th skill matches its holder");
+        assert_eq!(find(&[129]), vec![2, 3]);
+        assert_eq!(find(&[0, 65, 129]), vec![3], "all of them, across words");
+        assert_eq!(find(&[0, 64]), Vec::<i64>::new());
+        assert_eq!(find(&[]), vec![1, 2, 3]);
+        // A skill nobody has matches nobody.
+        let f = Filter {
+            skills: vec!["潜水".into()],
+            ..Filter::default()
+        };
+        let at = coord! { x: 108.0, y: 32.0 };
+        assert!(index
+            .nearest(&people, at, 10, None, &f, false, &Scope::all())
+            .is_empty());
+    }
 }
