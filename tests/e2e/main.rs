@@ -23,6 +23,7 @@ mod import;
 mod ogc;
 mod openapi;
 mod partition;
+mod partition_guard;
 mod plan_layers;
 mod plans;
 mod postgis;
