@@ -2,11 +2,12 @@
 
 Usage: qgis_client.py STORE.gpkg OGC_URL TILES_URL USER TOKEN OUT.png COUNTS_JSON
 
-Opens every layer of the GeoPackage, every OGC API collection with a Basic
-authentication configuration (user and API token, as a QGIS user sets it
-up), and the vector tile sources with the same configuration; counts the
-features QGIS reads; renders the GeoPackage's layers and the tiles to a
-PNG. Prints one JSON line last: {"gpkg": {layer: n}, "ogc": {layer: n},
+Opens every layer named in COUNTS_JSON from the GeoPackage and as an OGC
+API collection with a Basic authentication configuration (user and API
+token, as a QGIS user sets it up), and the vector tile sources with the
+same configuration; counts the features QGIS reads; renders the
+GeoPackage's layers, the current plan's grids from the OGC API (when
+asked for) and the tiles to a PNG. Prints one JSON line last: {"gpkg": {layer: n}, "ogc": {layer: n},
 "tiles": {source: valid}, "painted": pixels}.
 """
 
@@ -98,6 +99,7 @@ def main():
         out["gpkg"][name] = sum(1 for _ in lyr.getFeatures())
         gpkg_layers.append(lyr)
 
+    ogc_layers = []
     for name in layers:
         uri = (
             f"url='{ogc}' typename='{name}' authcfg='{authcfg}' "
@@ -109,6 +111,7 @@ def main():
         # QGIS keeps one feature per id: unique ids or lost features.
         assert len(set(ids)) == len(ids), f"{name}: repeated feature ids"
         out["ogc"][name] = len(ids)
+        ogc_layers.append(lyr)
 
     # Vector tiles: a tile at the households' centre, fetched with the
     # Basic configuration and decoded by QGIS, holds the source's layer.
@@ -124,8 +127,9 @@ def main():
         out.setdefault("tile_layers", {})[source] = names
         tile_layers.append(lyr)
 
-    # Render: tiles under the GeoPackage's regions and atoms.
-    for lyr in gpkg_layers + tile_layers:
+    # Render: tiles under the GeoPackage's regions and atoms, and the
+    # current plan's grids as the OGC API serves them.
+    for lyr in gpkg_layers + ogc_layers + tile_layers:
         QgsProject.instance().addMapLayer(lyr, False)
     regions = next(layer for layer in gpkg_layers if layer.name() == "regions")
     extent = QgsRectangle(regions.extent())
@@ -134,7 +138,8 @@ def main():
     drawn = [
         layer for layer in gpkg_layers if layer.name() in ("regions", "atoms", "waterways", "water")
     ]
-    settings.setLayers(drawn + tile_layers)
+    plan = [layer for layer in ogc_layers if layer.name() == "ogc plan_grids_current"]
+    settings.setLayers(plan + drawn + tile_layers)
     settings.setDestinationCrs(regions.crs())
     settings.setExtent(extent)
     settings.setOutputSize(QSize(1024, 1024))
