@@ -23,6 +23,7 @@ import math  # noqa: E402
 from qgis.core import (  # noqa: E402
     QgsApplication,
     QgsAuthMethodConfig,
+    QgsFillSymbol,
     QgsMapRendererCustomPainterJob,
     QgsMapSettings,
     QgsProject,
@@ -138,7 +139,14 @@ def main():
     drawn = [
         layer for layer in gpkg_layers if layer.name() in ("regions", "atoms", "waterways", "water")
     ]
+    # The current plan's grids on top, as red outlines.
     plan = [layer for layer in ogc_layers if layer.name() == "ogc plan_grids_current"]
+    for layer in plan:
+        layer.renderer().setSymbol(
+            QgsFillSymbol.createSimple(
+                {"style": "no", "outline_color": "220,30,30", "outline_width": "0.6"}
+            )
+        )
     settings.setLayers(plan + drawn + tile_layers)
     settings.setDestinationCrs(regions.crs())
     settings.setExtent(extent)
