@@ -188,7 +188,7 @@ pub fn collection_doc(
     let id = coll.id;
     let (title, description) = title(coll);
     let href = format!("{base}/collections/{id}");
-    let mut c = json!({
+    let mut doc = json!({
         "id": id,
         "title": title,
         "description": description,
@@ -216,12 +216,12 @@ pub fn collection_doc(
         }),
     };
     if let Some(r) = extent {
-        c["extent"] = json!({ "spatial": {
+        doc["extent"] = json!({ "spatial": {
             "bbox": [[r.min().x, r.min().y, r.max().x, r.max().y]],
             "crs": CRS84,
         } });
     }
-    c
+    doc
 }
 
 /// The collections `caller` may read: households and people only for

@@ -249,14 +249,13 @@ pub async fn items(
         .as_deref()
         .map(super::when::ogc_datetime)
         .transpose()?;
-    let page = match coll.plans() {
-        Some(set) => plan_page(&st, &caller, set, &query).await?,
-        None => {
-            let s = st.snapshot.load();
-            let page = ogc::items(&s, coll, &caller, &query);
-            super::layers::audit_reveal(&st, &caller, &auth.address, coll.layer, &page.items);
-            ogc::features(&page, caller.role)?
-        }
+    let page = if let Some(set) = coll.plans() {
+        plan_page(&st, &caller, set, &query).await?
+    } else {
+        let s = st.snapshot.load();
+        let page = ogc::items(&s, coll, &caller, &query);
+        super::layers::audit_reveal(&st, &caller, &auth.address, coll.layer, &page.items);
+        ogc::features(&page, caller.role)?
     };
     let doc = ogc::items_doc(coll, page, &query, &base_url(&st, &headers), &timestamp(0));
     Ok(respond(GEOJSON, &doc))
@@ -310,22 +309,25 @@ pub async fn item(
     let base = base_url(&st, &headers);
     if let Some(set) = coll.plans() {
         let version = version_param(&q)?;
-        let f = plan_item(&st, &caller, set, n, version)
+        let feature = plan_item(&st, &caller, set, n, version)
             .await?
             .ok_or_else(missing)?;
-        return Ok(respond(GEOJSON, &ogc::item_doc(coll, f, &base, version)));
+        return Ok(respond(
+            GEOJSON,
+            &ogc::item_doc(coll, feature, &base, version),
+        ));
     }
     let s = st.snapshot.load();
-    let r = ogc::item(&s, coll, n, &caller).ok_or_else(missing)?;
+    let record = ogc::item(&s, coll, n, &caller).ok_or_else(missing)?;
     super::layers::audit_reveal(
         &st,
         &caller,
         &auth.address,
         coll.layer,
-        std::slice::from_ref(&r),
+        std::slice::from_ref(&record),
     );
-    let f = ogc::record_feature(&r, caller.role)?;
-    Ok(respond(GEOJSON, &ogc::item_doc(coll, f, &base, None)))
+    let feature = ogc::record_feature(&record, caller.role)?;
+    Ok(respond(GEOJSON, &ogc::item_doc(coll, feature, &base, None)))
 }
 
 /// Grid `id` of a plan collection, when the versions it shows the caller
@@ -340,14 +342,13 @@ async fn plan_item(
     let Some(grid) = GridId::parse(id) else {
         return Ok(None);
     };
-    let plans = match version {
-        Some(v) => vec![plan_sets::asked(st, &caller.scope, v).await?],
-        None => {
-            let s = st.snapshot.load();
-            let mut versions = plan_sets::versions(st, &s, &caller.scope, set).await?;
-            versions.retain(|(_, v)| *v == grid.version);
-            plan_sets::evaluated(st, s, versions).await?
-        }
+    let plans = if let Some(v) = version {
+        vec![plan_sets::asked(st, &caller.scope, v).await?]
+    } else {
+        let s = st.snapshot.load();
+        let mut versions = plan_sets::versions(st, &s, &caller.scope, set).await?;
+        versions.retain(|(_, v)| *v == grid.version);
+        plan_sets::evaluated(st, s, versions).await?
     };
     Ok(ogc::plans::find(&plans, id).map(|s| s.feature()))
 }
