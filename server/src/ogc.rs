@@ -451,4 +451,56 @@ mod test {
         assert!(rels.iter().all(|(r, _)| *r != "next"));
         assert_eq!(doc["numberMatched"], 2);
     }
+
+    #[test]
+    fn plan_collections_keep_version_and_level_in_their_links() {
+        let current = collection("plan_grids_current").unwrap();
+        assert_eq!(current.plans(), Some(PlanSet::Current));
+        assert_eq!(current.layer, Layer::Grids, "listed by the grids' rule");
+        assert_eq!(collection("grids").unwrap().plans(), None);
+        let q = ItemsQuery {
+            bbox: None,
+            limit: 5,
+            offset: 0,
+            datetime: None,
+            version: Some(42),
+            level: Some(Level::TWO),
+        };
+        let page = Page {
+            matched: 12,
+            offset: 0,
+            items: vec![json!({ "type": "Feature", "id": 42_200_003 }); 5],
+        };
+        let doc = items_doc(current, page, &q, "http://h/ogc", "now");
+        let next = doc["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .unwrap();
+        assert_eq!(
+            next["href"],
+            "http://h/ogc/collections/plan_grids_current/items?limit=5&offset=5&version=42&level=2"
+        );
+        let one = item_doc(
+            current,
+            json!({ "id": 42_200_003 }),
+            "http://h/ogc",
+            Some(42),
+        );
+        assert_eq!(
+            one["links"][0]["href"],
+            "http://h/ogc/collections/plan_grids_current/items/42200003?version=42"
+        );
+        let region = item_doc(
+            collection("regions").unwrap(),
+            json!({ "id": "610902001001" }),
+            "http://h/ogc",
+            None,
+        );
+        assert_eq!(
+            region["links"][0]["href"],
+            "http://h/ogc/collections/regions/items/610902001001"
+        );
+    }
 }

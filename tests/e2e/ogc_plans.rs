@@ -16,6 +16,7 @@ use wangge::store::gpkg::GeoPackage;
 use wangge::store::Store;
 
 use crate::common::{generated, user_with_token_in, wangge, Server};
+use crate::ogc::{feature_count, gdal};
 
 const CURRENT: &str = "/ogc/collections/plan_grids_current";
 const PUBLISHED: &str = "/ogc/collections/plan_grids_published";
@@ -227,6 +228,13 @@ fn journey(s: &Server, planned: &[String; 2], [viewer, outsider]: [String; 2]) {
         .to_string();
     assert!(next.contains("level=3"), "{next}");
 
+    // GDAL's OGC API driver counts as many.
+    let gdal_count = |collection: &str| {
+        let url = format!("OAPIF:{}", s.url("/ogc"));
+        feature_count(&gdal("ogrinfo", Some(&admin), &["-ro", "-so", &url, collection]).0)
+    };
+    assert_eq!(gdal_count("plan_grids_current"), all.len() as u64);
+
     // A viewer reads them too (no personal field); nothing is published.
     assert_eq!(
         features(s, &format!("{CURRENT}/items"), &viewer).len(),
@@ -274,6 +282,7 @@ fn journey(s: &Server, planned: &[String; 2], [viewer, outsider]: [String; 2]) {
         "the same grids as the current plan"
     );
     assert!(!ok(s, PUBLISHED, &admin)["extent"].is_null());
+    assert_eq!(gdal_count("plan_grids_published"), pubs.len() as u64);
     let later = save(s, published, false);
     let pubs2 = features(s, &format!("{PUBLISHED}/items"), &admin);
     assert_eq!(pubs2, pubs, "the published plan stays after an edit");
