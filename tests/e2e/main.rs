@@ -21,6 +21,7 @@ mod heavy;
 mod http_api;
 mod import;
 mod ogc;
+mod ogc_plans;
 mod openapi;
 mod partition;
 mod partition_guard;

@@ -27,6 +27,7 @@ const table = {
   },
   'app.skip': { zh: '跳到面板', en: 'Skip to the panel' },
   'err.not_found': { zh: '未找到，或不在您的权限范围内', en: 'Not found, or outside your scope' },
+  'err.unknown_plan_version': { zh: '方案版本不存在，或不在您的权限范围内', en: 'No such plan version, or outside your scope' },
   'err.no_route': { zh: '没有这个地址', en: 'No such address' },
   'err.bad_request': { zh: '请求内容有误，请检查输入', en: 'The request is not valid; check the input' },
   'err.lockUnknown': { zh: '锁定的网格 {code} 不在您范围内的任何方案中', en: 'Locked grid {code}: no plan in scope has this grid' },
