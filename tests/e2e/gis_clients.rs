@@ -91,8 +91,18 @@ fn gis_gdal_finds_every_spatial_index_and_exports_every_layer() {
     );
     // One geometry type per layer: every layer goes to a Shapefile and
     // to FlatGeobuf with no error, feature for feature.
+    // The plan's grids too: every version's, the current and the published.
+    let plan_layers = [
+        "plan_grid_shapes",
+        "plan_grids_current",
+        "plan_grids_published",
+    ];
+    assert!(
+        local_count(&store, "plan_grids_current") > 0,
+        "the plan's grids are a layer"
+    );
     for (driver, ext) in [("ESRI Shapefile", "shp"), ("FlatGeobuf", "fgb")] {
-        for layer in LAYERS {
+        for layer in LAYERS.iter().chain(&plan_layers) {
             let out = dir.path().join(format!("{layer}.{ext}"));
             let (_, err) = gdal(
                 "ogr2ogr",
