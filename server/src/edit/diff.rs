@@ -23,6 +23,35 @@ impl Diff {
             .sum()
     }
 
+    /// The staff to reassign when the newer plan is put in force: for
+    /// each grid it retires or changes (any level) that has people
+    /// assigned, their number by role (counts only, no names: every reader
+    /// of a diff may see it).
+    pub fn staff(&self, people: &[crate::domain::Person]) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        for l in &self.levels {
+            let grids = l.retired.iter().map(|c| (c, "retired"));
+            for (code, change) in grids.chain(l.changed.iter().map(|c| (c, "changed"))) {
+                let mut roles: std::collections::BTreeMap<&'static str, u32> =
+                    std::collections::BTreeMap::new();
+                let mut people_n = 0u32;
+                for p in people.iter().filter(|p| p.grids.contains(code)) {
+                    people_n += 1;
+                    for r in &p.roles {
+                        *roles.entry(r.as_str()).or_default() += 1;
+                    }
+                }
+                if people_n > 0 {
+                    out.push(serde_json::json!({
+                        "level": l.level, "code": code, "change": change,
+                        "people": people_n, "roles": roles,
+                    }));
+                }
+            }
+        }
+        out
+    }
+
     /// The atoms that changed grid as GeoJSON features (atom id, from, to,
     /// households), from an evaluated plan over the same atoms.
     pub fn features(
