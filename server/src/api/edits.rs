@@ -276,6 +276,11 @@ async fn base_of(
         .map(|n| n.version.id);
     match newest {
         Some(n) if n != id && named(headers, n) => Ok(load(st, scope, n).await?.1),
+        // An older version and an ETag that is not the newest's: what
+        // changed since, as for any stale save.
+        Some(n) if n != id && headers.contains_key(header::IF_MATCH) => {
+            Err(stale(st, scope, plan, n, tried.clone()).await)
+        }
         _ => {
             precondition(headers, id)?;
             newest_is(st, scope, plan, tried).await?;
