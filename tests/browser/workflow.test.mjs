@@ -250,6 +250,11 @@ describe('plan and coverage journeys (issue 26)', { timeout: 600_000 }, () => {
     page.off('request', onPost);
     assert.deepEqual(posts, [], 'undo and redo save nothing');
     assert.equal(await listed(), before + 1, 'undo and redo add no version');
+    // The version shown is not published: its staff figures are not in force (no 0/0/0).
+    await page.mouse.click(...(await at(page, innerPoint(a.geometry))));
+    await page.waitForSelector('#plan-grid-staff-na');
+    assert.match(await page.textContent('#plan-grid-staff-na'), /^未生效/);
+    assert.equal(await page.$('#plan-grid-staff [data-staff="workers"]'), null);
     console.log(`# undo: ${undoMs} ms from click to the map updated`);
 
     // Publish: asked first, with the staff of the grids the merge changed

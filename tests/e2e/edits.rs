@@ -571,7 +571,10 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
     assert_eq!(status, 201, "{v}");
     let v7 = v["version"]["id"].as_i64().unwrap();
     assert_eq!(etag7, format!("\"plan-{v7}\""));
-    assert_eq!(v["version"]["parent"], id, "derived from the version edited");
+    assert_eq!(
+        v["version"]["parent"], id,
+        "derived from the version edited"
+    );
     assert_eq!(
         content(&get_plan(&store, v7)),
         content(&get_plan(&store, v1)),

@@ -229,7 +229,7 @@ const table = {
   'plan.grid.households': { zh: '住户', en: 'Households' },
   'plan.grid.staff': { zh: '人员', en: 'Staff' },
   'plan.grid.staff.none': { zh: '暂无人员', en: 'No staff' },
-  'plan.grid.staff.notInForce': { zh: '该版本未发布、尚未启用：人员仍按已启用的网格配置。', en: 'This version is not published, so not in force: staff stay on the grids in force.' },
+  'plan.grid.staff.notInForce': { zh: '未生效：该版本尚未发布，人员仍按已发布的网格配置。', en: 'Not in force: this version is not published; staff stay on the grids in force.' },
   'plan.grid.staff.na': { zh: '该方案尚未启用，无人员数据', en: 'This plan is not in use: no staff figures' },
   'plan.grid.workers': { zh: '网格员', en: 'Grid workers' },
   'plan.grid.leaders': { zh: '网格长', en: 'Grid leaders' },

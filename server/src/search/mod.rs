@@ -223,7 +223,8 @@ impl Heads {
         let full = |f| visibility(caller.role, f) == Visibility::Full;
         let digits = digits(q);
         let phone_like = digits.len() >= 4
-            && q.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+'));
+            && q.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+'));
         Self {
             name: (full(PersonalField::HouseholdName) && !phone_like).then(|| q.to_string()),
             phone: (full(PersonalField::HouseholdPhone) && phone_like).then_some(digits),
@@ -235,7 +236,11 @@ impl Heads {
             .name
             .as_ref()
             .is_some_and(|q| !h.head_name.is_empty() && h.head_name.to_lowercase().contains(q));
-        named || self.phone.as_ref().is_some_and(|d| digits(&h.phone).contains(d.as_str()))
+        named
+            || self
+                .phone
+                .as_ref()
+                .is_some_and(|d| digits(&h.phone).contains(d.as_str()))
     }
 }
 
