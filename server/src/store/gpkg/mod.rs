@@ -33,7 +33,9 @@ use arc_swap::ArcSwap;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::rows::code_str;
-use super::{Abort, Dump, ImportCounts, Result, Store, StoreError};
+use super::{
+    Abort, Dump, ImportCounts, PlanGridShape, Result, ShapesByVersion, Store, StoreError,
+};
 use crate::access::account::AuditEntry;
 use crate::domain::{
     Atom, Dataset, Household, Layer, Plan, PlanVersion, Record, Region, RegionCode,
@@ -43,7 +45,7 @@ use import::{insert, insert_atom, replace_atoms_in, update_contents};
 use load::{load_all, load_regions};
 #[cfg(test)]
 use open::{APPLICATION_ID, SCHEMA, USER_VERSION};
-pub use plan_shapes::PlanGridShape;
+use plan_shapes::{put_shapes_in, shapes_of};
 use plans::{load_plan, save_plan_in, to_version, version_row, VERSION_COLS};
 
 /// A GeoPackage file. The connection sits behind a `Mutex` because SQLite
@@ -115,10 +117,11 @@ impl Store for GeoPackage {
         tx.commit().map_err(sql("commit replace atoms"))
     }
 
-    fn save_plan(&self, plan: &Plan) -> Result<PlanVersion> {
+    fn save_plan(&self, plan: &Plan, shapes: &[PlanGridShape]) -> Result<PlanVersion> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save plan"))?;
         let v = save_plan_in(&tx, plan, false)?;
+        put_shapes_in(&tx, v.id, shapes)?;
         tx.commit().map_err(sql("commit plan"))?;
         Ok(v)
     }
@@ -129,6 +132,7 @@ impl Store for GeoPackage {
         added: &[Atom],
         base: i64,
         audit: &AuditEntry,
+        shapes: &[PlanGridShape],
     ) -> Result<PlanVersion> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save plan"))?;
@@ -153,6 +157,7 @@ impl Store for GeoPackage {
         }
         update_contents(&tx, &ext)?;
         let v = save_plan_in(&tx, plan, false)?;
+        put_shapes_in(&tx, v.id, shapes)?;
         accounts::insert_audit(&tx, &crate::store::saved_audit(audit, &v))?;
         tx.commit().map_err(sql("commit plan"))?;
         Ok(v)
@@ -164,11 +169,13 @@ impl Store for GeoPackage {
         atoms: &[Atom],
         plan: &Plan,
         audit: &AuditEntry,
+        shapes: &[PlanGridShape],
     ) -> Result<PlanVersion> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save partition"))?;
         replace_atoms_in(&tx, region, atoms)?;
         let v = save_plan_in(&tx, plan, false)?;
+        put_shapes_in(&tx, v.id, shapes)?;
         accounts::insert_audit(&tx, &crate::store::saved_audit(audit, &v))?;
         tx.commit().map_err(sql("commit partition"))?;
         Ok(v)
@@ -180,6 +187,10 @@ impl Store for GeoPackage {
 
     fn versions_without_shapes(&self) -> Result<Vec<i64>> {
         self.without_shapes()
+    }
+
+    fn plan_grid_shapes(&self, versions: Option<&[i64]>) -> Result<ShapesByVersion> {
+        shapes_of(&self.lock(), versions)
     }
 
     fn plan_versions(&self, region: RegionCode) -> Result<Vec<PlanVersion>> {
@@ -236,6 +247,11 @@ impl Store for GeoPackage {
         update_contents(&tx, &ext)?;
         for p in &dump.data.plans {
             save_plan_in(&tx, p, true)?;
+            done += 1;
+        }
+        // After every version, so that each region's newest is known.
+        for (version, shapes) in &dump.shapes {
+            put_shapes_in(&tx, *version, shapes)?;
             done += 1;
         }
         progress(done);
