@@ -287,9 +287,8 @@ fn plan_layers_on_postgis_survive_copies_both_ways_and_serve_tiles_unevaluated()
     assert!(ok, "{out}{err}");
     assert_eq!(shapes(b), with_published, "shapes copied back");
     assert_eq!(local_count(&back), grids);
-    let published = feature_count(
-        &gdal("ogrinfo", None, &["-ro", "-so", b, "plan_grids_published"]).0,
-    );
+    let published =
+        feature_count(&gdal("ogrinfo", None, &["-ro", "-so", b, "plan_grids_published"]).0);
     assert_eq!(published, of_plan);
 
     // A server on the database: a grid tile answers, no plan evaluated.

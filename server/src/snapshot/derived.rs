@@ -187,8 +187,12 @@ impl Snapshot {
     /// evaluate it again.
     pub fn seed(&self, policy: &Policy, plan: &Plan, mut evaluated: RegionPlan) {
         evaluated.version = Some(plan.version.clone());
-        self.evaluations
-            .seed(policy, plan.version.id, self.generation, Arc::new(evaluated));
+        self.evaluations.seed(
+            policy,
+            plan.version.id,
+            self.generation,
+            Arc::new(evaluated),
+        );
     }
 
     /// Plan version `id` evaluated, when it already was over this ground.

@@ -46,7 +46,12 @@ impl Snapshot {
                 .sum();
             let held = self.region_counts(plan.version.region).households;
             if list.is_empty() || counted != held {
-                tracing::info!(plan = id, counted, held, "stored grid shapes not used: households changed since");
+                tracing::info!(
+                    plan = id,
+                    counted,
+                    held,
+                    "stored grid shapes not used: households changed since"
+                );
                 continue;
             }
             kept.insert(id, Arc::new(list));

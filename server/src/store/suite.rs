@@ -129,8 +129,8 @@ pub fn run_all(store: &dyn Backend) {
     abort_rolls_everything_back(store);
     same_id_replaces_and_zero_id_is_assigned(store);
     plans_are_numbered_per_region(store);
-    saves_write_their_grid_shapes_atomically(store);
     users_tokens_sessions_and_the_audit_log(store);
+    saves_write_their_grid_shapes_atomically(store);
     households_are_found_by_phone_through_the_blind_index(store);
     a_key_rotation_reseals_everything_and_keeps_the_phone_lookup(store);
 }
@@ -158,7 +158,9 @@ pub fn restore_copies_everything(from: &dyn Backend, to: &dyn Backend) {
         .map(|p| p.version.number)
         .max()
         .unwrap();
-    let v = to.save_plan(&plan("610902001001", Some(newest)), &[]).unwrap();
+    let v = to
+        .save_plan(&plan("610902001001", Some(newest)), &[])
+        .unwrap();
     assert!(v.id > newest && v.number == last + 1, "{v:?}");
     let uid = to
         .put_user(&user(&format!("zhao{}", dump.users.len())))
@@ -318,7 +320,9 @@ fn same_id_replaces_and_zero_id_is_assigned(store: &dyn Store) {
 
 fn plans_are_numbered_per_region(store: &dyn Store) {
     let a1 = store.save_plan(&plan("610902001001", None), &[]).unwrap();
-    let a2 = store.save_plan(&plan("610902001001", Some(a1.id)), &[]).unwrap();
+    let a2 = store
+        .save_plan(&plan("610902001001", Some(a1.id)), &[])
+        .unwrap();
     let b1 = store.save_plan(&plan("610902001002", None), &[]).unwrap();
     assert_eq!((a1.number, a2.number, b1.number), (1, 2, 1));
     let versions = store
@@ -391,12 +395,12 @@ fn partition_saves_atoms_and_plan_together(store: &dyn Store) {
             &[atom(0)],
             &bad,
             &audit_entry("planner", "2026-11-24T00:00:00Z"),
-            &shapes(2),
+            &shapes(5),
         )
         .is_err());
     let all = store.plan_grid_shapes(None).unwrap();
     assert!(
-        all.values().all(|s| *s != shapes(2)),
+        all.values().all(|s| *s != shapes(5)),
         "a refused save keeps none of its shapes"
     );
     assert_eq!(atoms_of(store), 2);
@@ -428,26 +432,53 @@ fn saves_write_their_grid_shapes_atomically(store: &dyn Backend) {
             .remove(&id)
             .unwrap_or_default()
     };
-    let a = store.save_plan(&plan("610902001004", None), &shapes(3)).unwrap();
+    let a = store
+        .save_plan(&plan("610902001004", None), &shapes(3))
+        .unwrap();
     assert_eq!(shapes_of(a.id), shapes(3));
     assert!(!store.versions_without_shapes().unwrap().contains(&a.id));
-    let line = audit_entry("planner", "2026-11-27T00:00:00Z");
+    let line = audit_entry("planner", "2026-11-24T00:00:00Z");
     let audits = store.audit_log(None, None, usize::MAX).unwrap().len();
-    let stale = store.save_plan_on(&plan("610902001004", Some(a.id)), &[], a.id - 1, &line, &shapes(2));
+    let stale = store.save_plan_on(
+        &plan("610902001004", Some(a.id)),
+        &[],
+        a.id - 1,
+        &line,
+        &shapes(2),
+    );
     assert!(matches!(stale, Err(StoreError::Stale { .. })), "{stale:?}");
     let mut published = plan("610902001004", Some(a.id));
     published.version.published = true;
     let b = store
         .save_plan_on(&published, &[], a.id, &line, &shapes(2))
         .unwrap();
-    assert_eq!(store.plan_versions("610902001004".parse().unwrap()).unwrap().len(), 2, "the stale save wrote nothing");
+    assert_eq!(
+        store
+            .plan_versions("610902001004".parse().unwrap())
+            .unwrap()
+            .len(),
+        2,
+        "the stale save wrote nothing"
+    );
     assert_eq!(shapes_of(b.id), shapes(2));
-    assert_eq!(store.audit_log(None, None, usize::MAX).unwrap().len(), audits + 1);
+    assert_eq!(
+        store.audit_log(None, None, usize::MAX).unwrap().len(),
+        audits + 1
+    );
+    let kept = store.plan_grid_shapes(None).unwrap();
     let mut bad = plan("610902001004", Some(b.id));
     bad.labels.pop();
-    assert!(store.save_plan_on(&bad, &[], b.id, &line, &shapes(1)).is_err());
-    assert!(store.plan_grid_shapes(None).unwrap().values().all(|s| *s != shapes(1)));
-    let c = store.save_plan(&plan("610902001004", Some(b.id)), &[]).unwrap();
+    assert!(store
+        .save_plan_on(&bad, &[], b.id, &line, &shapes(4))
+        .is_err());
+    assert_eq!(
+        store.plan_grid_shapes(None).unwrap(),
+        kept,
+        "a refused save keeps no shapes"
+    );
+    let c = store
+        .save_plan(&plan("610902001004", Some(b.id)), &[])
+        .unwrap();
     assert!(shapes_of(c.id).is_empty());
     assert!(store.versions_without_shapes().unwrap().contains(&c.id));
     store.put_plan_grid_shapes(c.id, &shapes(1)).unwrap();

@@ -33,9 +33,7 @@ use arc_swap::ArcSwap;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::rows::code_str;
-use super::{
-    Abort, Dump, ImportCounts, PlanGridShape, Result, ShapesByVersion, Store, StoreError,
-};
+use super::{Abort, Dump, ImportCounts, PlanGridShape, Result, ShapesByVersion, Store, StoreError};
 use crate::access::account::AuditEntry;
 use crate::domain::{
     Atom, Dataset, Household, Layer, Plan, PlanVersion, Record, Region, RegionCode,
@@ -288,6 +286,26 @@ mod test {
         let dir = tempfile::tempdir().unwrap();
         let store = GeoPackage::open(dir.path().join("t.gpkg")).unwrap();
         crate::store::suite::run_all(&store);
+        // The layers follow each region's newest (published) version.
+        let c = store.lock();
+        for (layer, want) in [
+            (
+                "plan_grids_current",
+                vec![("610902001003".into(), 1), ("610902001004".into(), 1)],
+            ),
+            ("plan_grids_published", vec![("610902001004".into(), 2)]),
+        ] {
+            let rows: Vec<(String, i64)> = c
+                .prepare(&format!(
+                    "SELECT region, count(*) FROM {layer} GROUP BY region ORDER BY region"
+                ))
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(rows, want, "{layer}");
+        }
     }
 
     #[test]

@@ -46,9 +46,7 @@ use futures_util::future::join_all;
 use tokio_postgres::Row;
 
 use super::rows::code_str;
-use super::{
-    Abort, Dump, ImportCounts, PlanGridShape, Result, ShapesByVersion, Store, StoreError,
-};
+use super::{Abort, Dump, ImportCounts, PlanGridShape, Result, ShapesByVersion, Store, StoreError};
 use crate::access::account::AuditEntry;
 use crate::domain::{
     Atom, Dataset, Household, Layer, Plan, PlanVersion, Record, Region, RegionCode,
@@ -454,6 +452,34 @@ mod test {
     fn postgis_passes_the_store_suite() {
         let store = testdb::fresh("suite");
         crate::store::suite::run_all(&store);
+        // The views follow each region's newest (published) version.
+        let c = store.read_conn("test").unwrap();
+        for (layer, want) in [
+            (
+                "plan_grids_current",
+                vec![
+                    ("610902001003".to_string(), 1),
+                    ("610902001004".to_string(), 1),
+                ],
+            ),
+            (
+                "plan_grids_published",
+                vec![("610902001004".to_string(), 2)],
+            ),
+        ] {
+            let rows: Vec<(String, i64)> = store.block_on(async {
+                c.query(
+                    &format!("SELECT region, count(DISTINCT fid) FROM {layer} GROUP BY region ORDER BY region"),
+                    &[],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect()
+            });
+            assert_eq!(rows, want, "{layer}");
+        }
     }
 
     #[test]
@@ -519,7 +545,11 @@ mod test {
                 (2, "accounts and the audit log".to_string()),
                 (3, "audit log archives".to_string()),
                 (4, "personal fields sealed".to_string()),
-                (5, "road grade: surface, tunnel or bridge".to_string())
+                (5, "road grade: surface, tunnel or bridge".to_string()),
+                (
+                    6,
+                    "plan grids with their shapes, the current and published plans".to_string()
+                )
             ]
         );
         assert_eq!(again.load().unwrap().households.len(), 1);
