@@ -21,7 +21,7 @@ impl Snapshot {
         let data = store.load()?;
         let ids: Vec<i64> = data.plans.iter().map(|p| p.version.id).collect();
         let shapes = if ids.is_empty() {
-            Default::default()
+            crate::store::ShapesByVersion::default()
         } else {
             store.plan_grid_shapes(Some(&ids))?
         };

@@ -109,16 +109,21 @@ pub(super) fn put_shapes_in(
 pub(super) fn shapes_of(c: &Connection, versions: Option<&[i64]>) -> Result<ShapesByVersion> {
     let op = "read plan grid shapes";
     let mut out = ShapesByVersion::new();
-    let mut st = c
-        .prepare_cached(
-            "SELECT version, geom, level, code, parent, households, balance
-             FROM plan_grid_shapes WHERE ?1 IS NULL OR version = ?1 ORDER BY version, level, code",
-        )
-        .map_err(sql(op))?;
-    let ids: Vec<Option<i64>> = match versions {
-        Some(v) => v.iter().copied().map(Some).collect(),
-        None => vec![None],
+    // One indexed look-up per version asked for (`version = ?1` uses the
+    // (version, level, code) index; an `OR ?1 IS NULL` would scan).
+    let cols =
+        "SELECT version, geom, level, code, parent, households, balance FROM plan_grid_shapes";
+    let (query, ids): (String, Vec<Option<i64>>) = match versions {
+        Some(v) => (
+            format!("{cols} WHERE version = ?1 ORDER BY level, code"),
+            v.iter().copied().map(Some).collect(),
+        ),
+        None => (
+            format!("{cols} WHERE ?1 IS NULL ORDER BY version, level, code"),
+            vec![None],
+        ),
     };
+    let mut st = c.prepare_cached(&query).map_err(sql(op))?;
     for id in ids {
         let mut rows = st.query([id]).map_err(sql(op))?;
         while let Some(r) = rows.next().map_err(sql(op))? {
