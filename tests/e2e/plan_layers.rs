@@ -118,6 +118,19 @@ fn plan_layers_list_the_current_plan_export_it_and_follow_an_edit() {
         &store,
         &format!("SELECT count(*) AS n FROM plan_grids_current WHERE region = '{region}'"),
     );
+    // Shapes stored: a server start draws grid tiles without evaluating.
+    {
+        let d = wangge::store::open(file).unwrap().load().unwrap();
+        let h = d.households.iter().find(|h| h.region.is_some()).unwrap();
+        let s = Server::start(&store, &[]);
+        let (x, y) = tile_xy(15, h.location.x(), h.location.y());
+        let (status, _, body) =
+            s.get_bytes(&format!("/tiles/grids/15/{x}/{y}.mvt"), Some(&s.token));
+        assert_eq!(status, 200);
+        assert!(!body.is_empty(), "the tile holds grids");
+        let (_, ready, _) = s.get_json("/health/ready");
+        assert_eq!(ready["plans_evaluated"], 0, "{ready}");
+    }
     // A file from before shapes were kept: the server fills them in.
     gdal(
         "ogrinfo",
