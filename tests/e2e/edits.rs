@@ -887,8 +887,8 @@ fn city_on_postgis(tag: &str, user: &str) -> (String, String) {
 }
 
 /// `kill -9` right after a 201 from an edit: on restart the store holds
-/// the new version and its one audit line, both written by the save's
-/// own transaction, and the server serves the version.
+/// the new version, its grid shapes and its one audit line, all written
+/// by the save's own transaction, and the server serves the version.
 fn kill_after_a_201(
     serve: &[&str],
     token: String,
@@ -925,6 +925,14 @@ fn kill_after_a_201(
     assert!(
         versions.iter().any(|v| v.id == saved),
         "acknowledged version {saved} lost: {versions:?}"
+    );
+    // Its grid shapes (the current plan layer) were in the same transaction.
+    let shapes = store.plan_grid_shapes(Some(&[saved])).unwrap();
+    let of_plan: usize = plan.codes.iter().map(Vec::len).sum();
+    assert_eq!(
+        shapes.get(&saved).map_or(0, Vec::len),
+        of_plan,
+        "grid shapes of acknowledged version {saved}"
     );
     let needle = format!("saved as plan {saved} (");
     let log = store.audit_log(None, None, usize::MAX).unwrap();

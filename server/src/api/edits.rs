@@ -207,12 +207,34 @@ async fn save(
     mut body: Value,
     audit: AuditEntry,
 ) -> Result<Response, ApiError> {
-    let store = st.store.clone();
     let base_id = base.version.id;
+    // The plan's grids with their shapes, evaluated before the save and
+    // written in its transaction: the `plan_grids_current` layer never
+    // lacks an acknowledged version. An evaluation that fails does not
+    // lose the save: it is saved without shapes (the start fills them).
+    let (s, policy, unsaved, kept) = (
+        st.snapshot.load(),
+        st.policy.clone(),
+        next.clone(),
+        added.clone(),
+    );
+    let evaluated = tokio::task::spawn_blocking(move || {
+        s.evaluate_unsaved(&policy, &unsaved, &kept)
+            .map_err(|e| e.to_string())
+    })
+    .await?;
+    let shapes = match &evaluated {
+        Ok(p) => crate::store::PlanGridShape::of(p),
+        Err(e) => {
+            tracing::warn!(base = base_id, error = %e, "plan not evaluated: saved without grid shapes");
+            Vec::new()
+        }
+    };
+    let store = st.store.clone();
     let kept = added.clone();
     let saved = tokio::task::spawn_blocking(move || {
         store
-            .save_plan_on(&next, &kept, base_id, &audit)
+            .save_plan_on(&next, &kept, base_id, &audit, &shapes)
             .map(|v| Plan { version: v, ..next })
     })
     .await?;
@@ -225,17 +247,9 @@ async fn save(
     };
     let v = saved.version.clone();
     let snapshot = st.snapshot.put_plan(&saved, &added);
-    // The plan's grids with their shapes, kept before answering so the
-    // `plan_grids_current` layer never lacks the version just saved.
-    let (store, policy, s, id) = (st.store.clone(), st.policy.clone(), snapshot.clone(), v.id);
-    tokio::task::spawn_blocking(move || match s.evaluated(&policy, &saved) {
-        Ok(p) => store.put_plan_grid_shapes(id, &crate::store::PlanGridShape::of(&p)),
-        Err(e) => {
-            tracing::warn!(plan = id, error = %e, "saved plan not evaluated: no grid shapes kept");
-            Ok(())
-        }
-    })
-    .await??;
+    if let Ok(p) = evaluated {
+        snapshot.seed(&st.policy, &saved, p);
+    }
     // Tiles compare snapshots: only the region's grids are cut again.
     let tiles = st.tiles.clone();
     tokio::task::spawn_blocking(move || tiles.warm_grids(&snapshot));

@@ -487,6 +487,9 @@ async fn ready(state: axum::extract::State<AppState>) -> axum::response::Respons
         // The server binds only once the snapshot is loaded; every write
         // swaps in a newer one (a higher generation) once committed.
         "snapshot": { "loaded": true, "generation": s.generation },
+        // Plans evaluated over the snapshot's ground so far: none at a
+        // start whose store kept the grid shapes of the plans in force.
+        "plans_evaluated": s.evaluations(),
         "heavy": load,
     });
     let status = if ready {

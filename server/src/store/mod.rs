@@ -9,6 +9,7 @@ mod accounts;
 pub mod audit_archive;
 pub mod gpkg;
 mod personal;
+mod plan_shapes;
 pub mod postgis;
 mod rows;
 #[cfg(test)]
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use crate::access::account::{AuditEntry, Token, User};
 use crate::sealing::{KeyId, Sealer};
 pub use accounts::AccountStore;
-pub use gpkg::PlanGridShape;
+pub use plan_shapes::{PlanGridShape, ShapesByVersion};
 
 use crate::domain::{
     Atom, Dataset, Household, Layer, Plan, PlanVersion, Record, Region, RegionCode,
@@ -34,12 +35,15 @@ pub struct Abort;
 pub type ImportCounts = std::collections::BTreeMap<Layer, u64>;
 
 /// Everything a store holds, as `wangge copy` moves it: the layers, every
-/// plan version (in `data.plans`, by id), the accounts with their tokens
-/// and the whole audit log. Login sessions are not moved: they are
+/// plan version (in `data.plans`, by id) with its grid shapes, the
+/// accounts with their tokens and the whole audit log. Login sessions are not moved: they are
 /// short-lived and their users sign in again.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Dump {
     pub data: Dataset,
+    /// The grid shapes kept of each plan version (none for a version the
+    /// source store keeps none of).
+    pub shapes: ShapesByVersion,
     pub users: Vec<User>,
     pub tokens: Vec<Token>,
     pub audit: Vec<AuditEntry>,
@@ -50,6 +54,7 @@ impl Dump {
     pub fn len(&self) -> u64 {
         (self.data.records().len()
             + self.data.plans.len()
+            + self.shapes.len()
             + self.users.len()
             + self.tokens.len()
             + self.audit.len()) as u64
@@ -152,8 +157,12 @@ pub trait Store: Send + Sync {
     fn replace_atoms(&self, region: RegionCode, atoms: &[Atom]) -> Result<()>;
 
     /// Saves a plan as a new immutable version; `plan.version.id` and
-    /// `number` are assigned by the store and returned.
-    fn save_plan(&self, plan: &Plan) -> Result<PlanVersion>;
+    /// `number` are assigned by the store and returned. `shapes` (the plan
+    /// evaluated, see [`PlanGridShape::of`]; empty when evaluating failed)
+    /// are written in the same transaction, with the region's current and
+    /// published plan layers: every save (and publish, a save of a
+    /// published version) below does so too.
+    fn save_plan(&self, plan: &Plan, shapes: &[PlanGridShape]) -> Result<PlanVersion>;
 
     /// Saves a plan as the region's next version only while its newest
     /// version is `base` (the one the plan was edited from), with `added`
@@ -169,6 +178,7 @@ pub trait Store: Send + Sync {
         added: &[Atom],
         base: i64,
         audit: &AuditEntry,
+        shapes: &[PlanGridShape],
     ) -> Result<PlanVersion>;
 
     /// Replaces a region's atoms and saves a plan over them, in one
@@ -180,11 +190,13 @@ pub trait Store: Send + Sync {
         atoms: &[Atom],
         plan: &Plan,
         audit: &AuditEntry,
+        shapes: &[PlanGridShape],
     ) -> Result<PlanVersion>;
 
     /// Keeps the grids of saved plan version `version` with their shapes
     /// and figures (replacing any kept before), for the layers of the
-    /// current and published plans. A store without such layers yet
+    /// current and published plans: for versions saved before shapes were
+    /// kept (the server fills them at start). A store without such layers
     /// ignores them.
     fn put_plan_grid_shapes(&self, version: i64, shapes: &[PlanGridShape]) -> Result<()> {
         let _ = (version, shapes);
@@ -196,6 +208,13 @@ pub trait Store: Send + Sync {
     /// that keeps no shapes.
     fn versions_without_shapes(&self) -> Result<Vec<i64>> {
         Ok(vec![])
+    }
+
+    /// The grid shapes kept of plan versions `versions` (of every version
+    /// when `None`), by version; a version without shapes is absent.
+    fn plan_grid_shapes(&self, versions: Option<&[i64]>) -> Result<ShapesByVersion> {
+        let _ = versions;
+        Ok(ShapesByVersion::new())
     }
 
     /// Plan versions of a region, oldest first.
@@ -299,8 +318,10 @@ pub fn dump(store: &dyn Backend) -> Result<Dump> {
     }
     tokens.sort_by_key(|t| t.id);
     let audit = store.audit_log(None, None, usize::MAX)?;
+    let shapes = store.plan_grid_shapes(None)?;
     Ok(Dump {
         data,
+        shapes,
         users,
         tokens,
         audit,
