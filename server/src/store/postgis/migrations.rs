@@ -35,6 +35,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "road grade: surface, tunnel or bridge",
         include_str!("migrations/0005_road_grade.sql"),
     ),
+    (
+        6,
+        "the change log",
+        include_str!("migrations/0006_changes.sql"),
+    ),
 ];
 
 impl PostGis {

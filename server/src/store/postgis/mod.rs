@@ -29,6 +29,7 @@
 //! ids and plan numbers (max + 1) cannot race.
 
 mod accounts;
+mod changes;
 pub mod ewkb;
 mod import;
 mod load;
@@ -368,6 +369,22 @@ impl Store for PostGis {
         tx.commit(self, "commit key rotation")?;
         self.sealer.store(new);
         Ok(n)
+    }
+
+    fn write_household(
+        &self,
+        write: &crate::store::HouseholdWrite,
+        audit: &AuditEntry,
+    ) -> Result<crate::store::Change> {
+        self.write_household_tx(write, audit)
+    }
+
+    fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<crate::store::Change>> {
+        self.changes_after(since, limit)
+    }
+
+    fn etag_seq(&self, layer: Layer, id: i64) -> Result<i64> {
+        self.etag_of(layer, id)
     }
 }
 
