@@ -23,6 +23,7 @@ use crate::domain::{
 use crate::domain::{Dataset, Layer, Record};
 
 mod derived;
+mod ledger;
 pub use derived::{Evaluated, GridsInForce};
 
 /// Something a layer holds: an id, a bounding box and maybe a region.
