@@ -76,6 +76,29 @@ fn journey(s: &Server, office: &str, other: &str, planner: &str) {
     let (lon, lat) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
     let count0 = household_count(s, &region);
     let seq0 = last_seq(s);
+    // A tile over the household, and one far from it (another household's).
+    let (_, all, _) = s.get_json("/api/layers/households?limit=10000");
+    let far_at = all["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["geometry"]["coordinates"][0].as_f64().unwrap(),
+                f["geometry"]["coordinates"][1].as_f64().unwrap(),
+            )
+        })
+        .max_by(|a, b| dist(*a, (lon, lat)).total_cmp(&dist(*b, (lon, lat))))
+        .unwrap();
+    let near = tile_path(lon, lat);
+    let far = tile_path(far_at.0, far_at.1);
+    assert_ne!(near, far);
+    let tag = |p: &str| {
+        let (st, etag, _) = s.get_with(p, Some(&s.token), &[], "etag");
+        assert!(st == 200 || st == 204, "{p}: {st}");
+        etag
+    };
+    let (near0, far0) = (tag(&near), tag(&far));
 
     // Read with an ETag.
     let (st, etag, _, h) = call(
@@ -109,6 +132,16 @@ fn journey(s: &Server, office: &str, other: &str, planner: &str) {
         !log.to_string().contains("台账路"),
         "no personal field in the log"
     );
+    // Every view follows at once: search finds the new address, the tile
+    // over it changed, a far tile kept its ETag.
+    let (st, found, _) = s.get_as(
+        "/api/search?q=%E5%8F%B0%E8%B4%A6%E8%B7%AF1%E5%8F%B7",
+        Some(office),
+    );
+    assert_eq!(st, 200, "{found}");
+    assert!(found.to_string().contains("台账路1号"), "{found}");
+    assert_ne!(tag(&near), near0, "the tile over the new household changed");
+    assert_eq!(tag(&far), far0, "a far tile keeps its ETag");
 
     // Bad input: a code each, nothing stored.
     let bad: &[(Value, u16, &str)] = &[
@@ -261,6 +294,20 @@ fn journey(s: &Server, office: &str, other: &str, planner: &str) {
     assert_eq!(st, 200);
     assert_eq!(b["changes"].as_array().unwrap().len(), 0, "{b}");
     let _ = h;
+}
+
+fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
+    (a.0 - b.0).hypot(a.1 - b.1)
+}
+
+/// The zoom-16 household tile holding a lon/lat.
+fn tile_path(lon: f64, lat: f64) -> String {
+    let z = 16u8;
+    let n = f64::from(1u32 << z);
+    let r = lat.to_radians();
+    let y = (1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+    let x = (lon + 180.0) / 360.0 * n;
+    format!("/tiles/households/{z}/{}/{}.mvt", x as u32, y as u32)
 }
 
 #[test]

@@ -39,6 +39,7 @@ impl From<LedgerError> for ApiError {
         match e {
             LedgerError::Role(_) | LedgerError::OutOfScope(_) => Self::Forbidden(e.to_string()),
             LedgerError::NotFound(_) => Self::NotFound(e.to_string()),
+            LedgerError::CountsOnly => Self::CountsOnly(e.to_string()),
             LedgerError::Invalid { code, detail } => Self::Refused {
                 detail,
                 extra: json!({ "code": code }),

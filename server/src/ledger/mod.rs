@@ -20,6 +20,9 @@ pub enum LedgerError {
     /// The role writes no households (planner, emergency, viewer).
     #[error("role {0} may not write households; office and admin may")]
     Role(&'static str),
+    /// The role sees households only as counts (viewer, a public map).
+    #[error("role viewer sees households only as counts")]
+    CountsOnly,
     /// The record would land, or lies, outside the writer's scope.
     #[error("outside your scope: {0}")]
     OutOfScope(String),
@@ -69,6 +72,7 @@ mod double_option {
 pub fn may_write(caller: &Caller) -> Result<(), LedgerError> {
     match caller.role {
         Role::Admin | Role::Office => Ok(()),
+        Role::Viewer => Err(LedgerError::CountsOnly),
         r => Err(LedgerError::Role(r.as_str())),
     }
 }
