@@ -364,3 +364,112 @@ fn fresh_url(tag: &str) -> String {
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}schema=e2e_{tag}_{}_{nanos}", std::process::id())
 }
+
+/// Writes households from four threads until the server dies; returns the
+/// acknowledged (id, ETag seq).
+fn write_until_killed(s: &Server, token: &str, lon: f64, lat: f64) -> Vec<(i64, i64)> {
+    let acked = std::sync::Mutex::new(Vec::new());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|t| {
+        for w in 0..4 {
+            let (acked, stop) = (&acked, &stop);
+            t.spawn(move || {
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let body = json!({"location": [lon, lat], "size": 1 + (i % 5), "care": i % 3, "address": format!("写入{w}-{i}")});
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        call(s, "POST", "/api/households", token, None, Some(&body))
+                    }));
+                    match r {
+                        Ok((201, etag, _, b)) => {
+                            let seq = etag.trim_matches('"').rsplit('-').next().unwrap().parse().unwrap();
+                            acked.lock().unwrap().push((b["id"].as_i64().unwrap(), seq));
+                        }
+                        Ok((st, _, _, b)) => panic!("write refused: {st} {b}"),
+                        Err(_) => break, // the server is gone
+                    }
+                    i += 1;
+                }
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    acked.into_inner().unwrap()
+}
+
+/// kill -9 while four writers write; after a restart every acknowledged
+/// write is there with its change row and audit line, and the change log
+/// has no gap.
+fn survives_kill_9(start: &dyn Fn() -> Server) {
+    let mut s = start();
+    let (_, page, _) = s.get_json("/api/layers/households?limit=1");
+    let at = &page["features"][0]["geometry"]["coordinates"];
+    let (lon, lat) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    let seq0 = last_seq(&s);
+    let token = s.token.clone();
+    let acked = std::thread::scope(|t| {
+        let w = t.spawn(|| write_until_killed(&s, &token, lon, lat));
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        // std's kill is SIGKILL on Unix: no shutdown, no flush.
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &s.child.id().to_string()])
+            .status();
+        w.join().unwrap()
+    });
+    let _ = s.child.wait();
+    assert!(
+        acked.len() >= 5,
+        "only {} writes before the kill",
+        acked.len()
+    );
+    let s = start();
+    let (st, log, _) = s.get_json(&format!("/api/changes?since={seq0}&limit=1000"));
+    assert_eq!(st, 200, "{log}");
+    let seqs: Vec<i64> = log["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["seq"].as_i64().unwrap())
+        .collect();
+    let want: Vec<i64> = (seq0 + 1..=seq0 + seqs.len() as i64).collect();
+    assert_eq!(seqs, want, "no gap in the change log");
+    let (_, audit, _) = s.get_json("/api/audit?limit=100000");
+    let audit = audit.to_string();
+    for (id, seq) in &acked {
+        assert!(seqs.contains(seq), "acknowledged change {seq} is logged");
+        let (st, _, _) = s.get_json(&format!("/api/layers/households/{id}"));
+        assert_eq!(st, 200, "acknowledged household {id} is stored");
+        assert!(
+            audit.contains(&format!("create households {id} (change {seq})")),
+            "acknowledged write {seq} has its audit line"
+        );
+    }
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_on_a_geopackage() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = generated(dir.path(), "2000", "3");
+    let token = user_with_token(&store, "admin1", "admin", "*");
+    let spec = store.to_str().unwrap().to_string();
+    survives_kill_9(&|| Server::start_with(&["--store", &spec], token.clone()));
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_on_postgis() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = generated(dir.path(), "2000", "3");
+    let url = fresh_url("ledger_kill");
+    let (ok, out, err) = wangge(&[
+        "copy",
+        "--from",
+        a.to_str().unwrap(),
+        "--to",
+        &url,
+        "--quiet",
+    ]);
+    assert!(ok, "copy: {out}{err}");
+    let token = user_with_token_in(&url, "admin1", "admin", "*");
+    survives_kill_9(&|| Server::start_with(&["--database", &url], token.clone()));
+}

@@ -52,12 +52,20 @@ pub struct HouseholdFields {
     /// Care level: 0 放心户, 1 关爱户, 2 连心户 (the policy's levels).
     pub care: Option<i64>,
     #[serde(default, with = "double_option")]
+    #[allow(
+        clippy::option_option,
+        reason = "absent keeps the building, null clears it"
+    )]
     pub building: Option<Option<i64>>,
     pub address: Option<String>,
     pub head_name: Option<String>,
     pub phone: Option<String>,
 }
 
+#[allow(
+    clippy::option_option,
+    reason = "absent, null and a value are three different requests"
+)]
 mod double_option {
     use serde::{Deserialize, Deserializer};
 

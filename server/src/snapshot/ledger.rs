@@ -66,17 +66,17 @@ impl Snapshot {
     /// This snapshot with household `id` replaced by `new` (created, or
     /// deleted when `None`): a new generation and a new ground.
     #[must_use]
-    pub fn with_household(&self, id: i64, new: Option<Household>) -> Self {
+    pub fn with_household(&self, id: i64, new: Option<&Household>) -> Self {
         let old_region = self
             .households
             .get(id, &crate::access::Scope::all())
             .and_then(|h| h.region);
-        let new_region = new.as_ref().and_then(|h| h.region);
+        let new_region = new.and_then(|h| h.region);
         let existed = self
             .households
             .get(id, &crate::access::Scope::all())
             .is_some();
-        let households = Arc::new(self.households.with_item(id, new.clone()));
+        let households = Arc::new(self.households.with_item(id, new.cloned()));
         let mut counts = (*self.counts).clone();
         let parents = crate::domain::region::parents(self.regions.items());
         let mut bump = |code: Option<RegionCode>, up: bool| {
@@ -130,7 +130,7 @@ impl SnapshotCell {
     /// Puts household `id` as `new` into the current snapshot (against
     /// concurrent swaps) and returns the snapshot that holds it.
     pub fn put_household(&self, id: i64, new: Option<&Household>) -> Arc<Snapshot> {
-        let old = self.0.rcu(|s| Arc::new(s.with_household(id, new.cloned())));
+        let old = self.0.rcu(|s| Arc::new(s.with_household(id, new)));
         drop(old);
         self.load()
     }
@@ -144,33 +144,33 @@ mod test {
 
     #[test]
     fn a_household_written_is_found_where_it_now_is_and_counted() {
-        let Some(crate::domain::Record::Household(h)) = crate::store::suite::sample()
+        let Some(crate::domain::Record::Household(hh)) = crate::store::suite::sample()
             .into_iter()
             .find(|r| matches!(r, crate::domain::Record::Household(_)))
         else {
             unreachable!()
         };
-        let region = h.region.unwrap();
+        let region = hh.region.unwrap();
         let s = Snapshot::build(Dataset {
-            households: vec![h.clone()],
+            households: vec![hh.clone()],
             ..Dataset::default()
         });
         assert_eq!(s.region_counts(region).households, 1);
-        let mut moved = h.clone();
+        let mut moved = hh.clone();
         moved.location = geo_types::point!(x: 109.5, y: 32.9);
-        let t = s.with_household(h.id, Some(moved.clone()));
+        let t = s.with_household(hh.id, Some(&moved));
         assert!(t.generation > s.generation && t.ground == t.generation);
         let far = geo_types::Rect::new((109.4, 32.8), (109.6, 33.0));
         let found = t.households.query(Some(far), &Scope::all(), 0, 10).items;
         assert_eq!(found, vec![&moved]);
-        let mut new = h.clone();
-        new.id = h.id + 1;
-        let u = t.with_household(new.id, Some(new));
+        let mut new = hh.clone();
+        new.id = hh.id + 1;
+        let u = t.with_household(new.id, Some(&new));
         assert_eq!(u.households.len(), 2);
         assert_eq!(u.region_counts(region).households, 2);
-        let v = u.with_household(h.id, None);
+        let v = u.with_household(hh.id, None);
         assert_eq!(v.households.len(), 1);
         assert_eq!(v.region_counts(region).households, 1);
-        assert!(v.households.get(h.id, &Scope::all()).is_none());
+        assert!(v.households.get(hh.id, &Scope::all()).is_none());
     }
 }

@@ -139,6 +139,19 @@ fn a_write_lands_with_its_change_and_audit_line(s: &dyn Backend) {
     assert_eq!(deleted.seq, updated.seq + 1);
     assert_eq!(s.load().unwrap().households.len(), n0);
 
+    logged_in_order(s, seq0, id, h.region, audits0, deleted.seq);
+}
+
+/// The three writes of [`a_write_lands_with_its_change_and_audit_line`]
+/// are logged in order, without a gap, each with its audit line.
+fn logged_in_order(
+    s: &dyn Backend,
+    seq0: i64,
+    id: i64,
+    region: Option<crate::domain::RegionCode>,
+    audits0: usize,
+    last: i64,
+) {
     let log = s.changes_since(seq0, 100).unwrap();
     let ops: Vec<_> = log.iter().map(|c| (c.seq, c.op, c.id)).collect();
     assert_eq!(
@@ -151,7 +164,7 @@ fn a_write_lands_with_its_change_and_audit_line(s: &dyn Backend) {
     );
     assert!(log
         .iter()
-        .all(|c| c.actor == "office1" && c.region == h.region));
+        .all(|c| c.actor == "office1" && c.region == region));
     assert_eq!(s.changes_since(seq0, 2).unwrap().len(), 2, "limit");
 
     let audits = s.audit_log(None, None, usize::MAX).unwrap();
@@ -160,10 +173,10 @@ fn a_write_lands_with_its_change_and_audit_line(s: &dyn Backend) {
         audits0 + 3,
         "one audit line per acknowledged write"
     );
-    let last = &audits[audits.len() - 1];
+    let newest = &audits[audits.len() - 1];
     assert!(
-        last.detail.contains(&format!("change {}", deleted.seq)),
+        newest.detail.contains(&format!("change {last}")),
         "{}",
-        last.detail
+        newest.detail
     );
 }
