@@ -2,7 +2,12 @@
 //! the snapshot, so that GDAL, QGIS and OWSLib read the layers without
 //! knowing this API. Every read goes through the same scoped, projected
 //! snapshot queries as `/api/layers`; this module only shapes the answers
-//! (links, extents, paging figures) the standard asks for.
+//! (links, extents, paging figures) the standard asks for. The plan
+//! collections ([`plans`]) show evaluated plan versions instead of a
+//! layer; the API picks and evaluates the versions, this module shapes
+//! them the same way.
+
+pub mod plans;
 
 use std::fmt::Write as _;
 
@@ -12,9 +17,10 @@ use serde_json::{json, Value};
 use crate::access::projection::may_list;
 use crate::access::Caller;
 use crate::access::Role;
-use crate::domain::{Layer, Record};
+use crate::domain::{Layer, Level, Record};
 use crate::io::feature::feature_for;
 use crate::snapshot::{Page, Snapshot};
+pub use plans::PlanSet;
 
 /// Where the OGC API lives on the server.
 pub const PREFIX: &str = "/ogc";
@@ -34,9 +40,12 @@ pub const MAX_LIMIT: usize = 10_000;
 const GEOJSON: &str = "application/geo+json";
 const JSON: &str = "application/json";
 
-/// One collection: a layer, or one geometry type of it. Water holds areas
-/// and lines; clients want one geometry type per collection (a Shapefile
-/// holds one), so it is served as `water` (areas) and `waterways` (lines).
+/// One collection: a layer, or one geometry type of it, or a set of plan
+/// versions. Water holds areas and lines; clients want one geometry type
+/// per collection (a Shapefile holds one), so it is served as `water`
+/// (areas) and `waterways` (lines). The plan collections carry the grids
+/// layer as `layer`: who may list them, and how, is the grids' rule
+/// (everyone in scope; no personal field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Collection {
     pub id: &'static str,
@@ -49,6 +58,7 @@ enum Part {
     All,
     Areas,
     Lines,
+    Plans(PlanSet),
 }
 
 impl Collection {
@@ -75,7 +85,26 @@ impl Collection {
                     part: Part::All,
                 }],
             })
+            .chain(
+                [
+                    ("plan_grids_current", PlanSet::Current),
+                    ("plan_grids_published", PlanSet::Published),
+                ]
+                .map(|(id, set)| Collection {
+                    id,
+                    layer: Layer::Grids,
+                    part: Part::Plans(set),
+                }),
+            )
             .collect()
+    }
+
+    /// The plan versions shown, for a plan collection; `None` for a layer's.
+    pub fn plans(self) -> Option<PlanSet> {
+        match self.part {
+            Part::Plans(set) => Some(set),
+            _ => None,
+        }
     }
 
     /// True when `r` belongs here (its layer's, of this geometry type).
@@ -97,8 +126,10 @@ pub fn collection(id: &str) -> Option<Collection> {
 }
 
 fn title(c: Collection) -> (&'static str, &'static str) {
-    if c.part == Part::Lines {
-        return ("Waterways", "river, stream and canal centre lines");
+    match c.part {
+        Part::Lines => return ("Waterways", "river, stream and canal centre lines"),
+        Part::Plans(set) => return plans::title(set),
+        Part::All | Part::Areas => {}
     }
     match c.layer {
         Layer::Regions => (
@@ -144,12 +175,20 @@ pub fn conformance() -> Value {
 }
 
 /// One collection as `caller` sees it: its extent covers only what their
-/// scope holds (no extent when it holds nothing).
-pub fn collection_doc(s: &Snapshot, coll: Collection, caller: &Caller, base: &str) -> Value {
+/// scope holds (no extent when it holds nothing). A plan collection's
+/// extent is the API's to give (`plan_extent`): it depends on versions
+/// the snapshot alone does not know.
+pub fn collection_doc(
+    s: &Snapshot,
+    coll: Collection,
+    caller: &Caller,
+    base: &str,
+    plan_extent: &impl Fn(PlanSet) -> Option<Rect<f64>>,
+) -> Value {
     let id = coll.id;
     let (title, description) = title(coll);
     let href = format!("{base}/collections/{id}");
-    let mut c = json!({
+    let mut doc = json!({
         "id": id,
         "title": title,
         "description": description,
@@ -162,7 +201,8 @@ pub fn collection_doc(s: &Snapshot, coll: Collection, caller: &Caller, base: &st
     });
     let extent = match coll.part {
         Part::All => s.layer_extent(coll.layer, &caller.scope),
-        _ => part_of(s, coll, caller, None).iter().fold(None, |e, r| {
+        Part::Plans(set) => plan_extent(set),
+        Part::Areas | Part::Lines => part_of(s, coll, caller, None).iter().fold(None, |e, r| {
             use geo::BoundingRect;
             let Record::Water(w) = r else { return e };
             match (e, w.geometry.bounding_rect()) {
@@ -176,23 +216,28 @@ pub fn collection_doc(s: &Snapshot, coll: Collection, caller: &Caller, base: &st
         }),
     };
     if let Some(r) = extent {
-        c["extent"] = json!({ "spatial": {
+        doc["extent"] = json!({ "spatial": {
             "bbox": [[r.min().x, r.min().y, r.max().x, r.max().y]],
             "crs": CRS84,
         } });
     }
-    c
+    doc
 }
 
 /// The collections `caller` may read: households and people only for
 /// roles that see individuals (no extent of them either for the others).
-pub fn collections_doc(s: &Snapshot, caller: &Caller, base: &str) -> Value {
+pub fn collections_doc(
+    s: &Snapshot,
+    caller: &Caller,
+    base: &str,
+    plan_extent: &impl Fn(PlanSet) -> Option<Rect<f64>>,
+) -> Value {
     json!({
         "links": [link(&format!("{base}/collections"), "self", JSON, "collections")],
         "collections": Collection::all()
             .into_iter()
             .filter(|c| may_list(caller.role, c.layer))
-            .map(|c| collection_doc(s, c, caller, base))
+            .map(|c| collection_doc(s, c, caller, base, plan_extent))
             .collect::<Vec<_>>(),
     })
 }
@@ -205,6 +250,10 @@ pub struct ItemsQuery {
     pub offset: usize,
     /// Echoed in paging links; features carry no time, so it filters nothing.
     pub datetime: Option<String>,
+    /// Plan collections: the plan version asked for instead of the set's.
+    pub version: Option<i64>,
+    /// Plan collections: grids of this level only.
+    pub level: Option<Level>,
 }
 
 impl ItemsQuery {
@@ -220,6 +269,12 @@ impl ItemsQuery {
         if let Some(d) = &self.datetime {
             h.push_str("&datetime=");
             h.push_str(&percent_encode(d));
+        }
+        if let Some(v) = self.version {
+            let _ = write!(h, "&version={v}");
+        }
+        if let Some(l) = self.level {
+            let _ = write!(h, "&level={}", l.get());
         }
         h
     }
@@ -240,6 +295,7 @@ fn percent_encode(s: &str) -> String {
 
 /// A page of a collection as the caller may see it: the same scoped and
 /// projected query as `/api/layers`.
+/// Plan collections hold no records: the API pages them ([`plans::grids`]).
 pub fn items(s: &Snapshot, coll: Collection, caller: &Caller, q: &ItemsQuery) -> Page<Record> {
     if coll.part == Part::All {
         return s.layer_page(coll.layer, q.bbox, caller, q.offset, q.limit);
@@ -274,21 +330,30 @@ pub fn item(s: &Snapshot, coll: Collection, id: i64, caller: &Caller) -> Option<
         .filter(|r| coll.holds(r))
 }
 
-/// The GeoJSON FeatureCollection of a page, with `self`, `next`, `prev`
-/// and `collection` links and the paging figures; `now` is `timeStamp`.
+/// The features of a page of records as `role` may see them.
+pub fn features(page: &Page<Record>, role: Role) -> Result<Page<Value>, serde_json::Error> {
+    Ok(Page {
+        matched: page.matched,
+        offset: page.offset,
+        items: page
+            .items
+            .iter()
+            .map(|r| serde_json::to_value(feature_for(r, role)))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// The GeoJSON FeatureCollection of a page of features, with `self`,
+/// `next`, `prev` and `collection` links and the paging figures; `now` is
+/// `timeStamp`.
 pub fn items_doc(
     coll: Collection,
-    role: Role,
-    page: &Page<Record>,
+    page: Page<Value>,
     q: &ItemsQuery,
     base: &str,
     now: &str,
-) -> Result<Value, serde_json::Error> {
-    let features = page
-        .items
-        .iter()
-        .map(|r| serde_json::to_value(feature_for(r, role)))
-        .collect::<Result<Vec<_>, _>>()?;
+) -> Value {
+    let features = page.items;
     let returned = features.len();
     let mut links = vec![
         link(&q.href(base, coll, q.offset), "self", GEOJSON, "this page"),
@@ -315,36 +380,39 @@ pub fn items_doc(
             "previous page",
         ));
     }
-    Ok(json!({
+    json!({
         "type": "FeatureCollection",
         "timeStamp": now,
         "numberMatched": page.matched,
         "numberReturned": returned,
         "links": links,
         "features": features,
-    }))
+    })
 }
 
-/// One feature as `role` may see it, with its `self` and `collection` links.
-pub fn item_doc(
-    c: Collection,
-    role: Role,
-    record: &Record,
-    base: &str,
-) -> Result<Value, serde_json::Error> {
-    let mut f = serde_json::to_value(feature_for(record, role))?;
-    let id = crate::snapshot::record_id(record);
+/// One record's feature as `role` may see it.
+pub fn record_feature(record: &Record, role: Role) -> Result<Value, serde_json::Error> {
+    serde_json::to_value(feature_for(record, role))
+}
+
+/// A feature with its `self` and `collection` links; `version` is the
+/// plan version it was asked under (`?version=`), kept in its self link.
+pub fn item_doc(c: Collection, mut f: Value, base: &str, version: Option<i64>) -> Value {
     let coll = format!("{base}/collections/{}", c.id);
+    // A region's id is its code, a string: the link has it bare.
+    let id = match &f["id"] {
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    let mut href = format!("{coll}/items/{id}");
+    if let Some(v) = version {
+        let _ = write!(href, "?version={v}");
+    }
     f["links"] = json!([
-        link(
-            &format!("{coll}/items/{id}"),
-            "self",
-            GEOJSON,
-            "this feature"
-        ),
+        link(&href, "self", GEOJSON, "this feature"),
         link(&coll, "collection", JSON, "the collection"),
     ]);
-    Ok(f)
+    f
 }
 
 #[cfg(test)]
@@ -358,6 +426,8 @@ mod test {
             limit: 2,
             offset: 2,
             datetime: Some("2020-01-01T00:00:00Z/..".into()),
+            version: None,
+            level: None,
         };
         let page = Page {
             matched: 2,
@@ -365,7 +435,7 @@ mod test {
             items: vec![],
         };
         let roads = collection("roads").unwrap();
-        let doc = items_doc(roads, Role::Viewer, &page, &q, "http://h/ogc", "now").unwrap();
+        let doc = items_doc(roads, page, &q, "http://h/ogc", "now");
         let rels: Vec<_> = doc["links"]
             .as_array()
             .unwrap()
@@ -380,5 +450,57 @@ mod test {
         // The last page: no next link past the data.
         assert!(rels.iter().all(|(r, _)| *r != "next"));
         assert_eq!(doc["numberMatched"], 2);
+    }
+
+    #[test]
+    fn plan_collections_keep_version_and_level_in_their_links() {
+        let current = collection("plan_grids_current").unwrap();
+        assert_eq!(current.plans(), Some(PlanSet::Current));
+        assert_eq!(current.layer, Layer::Grids, "listed by the grids' rule");
+        assert_eq!(collection("grids").unwrap().plans(), None);
+        let q = ItemsQuery {
+            bbox: None,
+            limit: 5,
+            offset: 0,
+            datetime: None,
+            version: Some(42),
+            level: Some(Level::TWO),
+        };
+        let page = Page {
+            matched: 12,
+            offset: 0,
+            items: vec![json!({ "type": "Feature", "id": 42_200_003 }); 5],
+        };
+        let doc = items_doc(current, page, &q, "http://h/ogc", "now");
+        let next = doc["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .unwrap();
+        assert_eq!(
+            next["href"],
+            "http://h/ogc/collections/plan_grids_current/items?limit=5&offset=5&version=42&level=2"
+        );
+        let one = item_doc(
+            current,
+            json!({ "id": 42_200_003 }),
+            "http://h/ogc",
+            Some(42),
+        );
+        assert_eq!(
+            one["links"][0]["href"],
+            "http://h/ogc/collections/plan_grids_current/items/42200003?version=42"
+        );
+        let region = item_doc(
+            collection("regions").unwrap(),
+            json!({ "id": "610902001001" }),
+            "http://h/ogc",
+            None,
+        );
+        assert_eq!(
+            region["links"][0]["href"],
+            "http://h/ogc/collections/regions/items/610902001001"
+        );
     }
 }

@@ -24,6 +24,7 @@ use crate::domain::{Dataset, Layer, Record};
 
 mod derived;
 mod ledger;
+mod stored;
 pub use derived::{Evaluated, GridsInForce};
 
 /// Something a layer holds: an id, a bounding box and maybe a region.
@@ -261,6 +262,9 @@ pub struct Snapshot {
     /// Plans evaluated over this snapshot's ground ([`Self::evaluated`]),
     /// shared with the snapshots a saved plan makes from it.
     evaluations: Arc<derived::Evaluations>,
+    /// Grid shapes the store kept for the plans in force at load
+    /// ([`Self::from_store`]), drawn before any plan is evaluated.
+    stored: stored::Stored,
 }
 
 static GENERATION: AtomicU64 = AtomicU64::new(1);
@@ -338,6 +342,7 @@ impl Snapshot {
             plans,
             counts: Arc::new(counts),
             evaluations: Arc::default(),
+            stored: Arc::default(),
         }
     }
 
@@ -431,6 +436,7 @@ impl Snapshot {
             emergency: self.emergency.clone(),
             counts: self.counts.clone(),
             evaluations: self.evaluations.clone(),
+            stored: self.stored.clone(),
         }
     }
 

@@ -1,16 +1,23 @@
 // Viewer figures for docs/benchmarks.md, measured in Debian's chromium
 // (headless, WebGL on SwiftShader: no GPU) driven by playwright-core:
 //
-//   1. time to first rendered grid: from navigation start to the first
-//      frame in which the map has a grid feature rendered from the grid
-//      vector tiles (`queryRenderedFeatures` on the grid line layers
-//      grids-line-1/2/3, checked every frame), on the demo store, public
-//      map, the whole city in view;
+//   1. time to first rendered basemap and to first rendered grid: from
+//      navigation start to the first frame in which the map has a base-map
+//      feature (roads, water or buildings from the basemap tiles) and a
+//      grid feature (grid line layers grids-line-1/2/3) rendered
+//      (`queryRenderedFeatures`, checked every frame), on the demo store,
+//      public map, the whole city in view; with the bytes the page fetched
+//      on that first visit (compressed; the map worker's own requests, its
+//      script and the tiles, are not in the page's timeline) and the
+//      script among them;
 //   2. frame time while panning: requestAnimationFrame intervals during a
 //      scripted pan (four 2-second `panBy` animations) with every grid
 //      level of a partitioned ankang city drawn (plan mode, level 3).
 //
-//   node tests/browser/bench.mjs DEMO_STORE PARTITIONED_STORE
+//   node tests/browser/bench.mjs DEMO_STORE [PARTITIONED_STORE]
+//
+// Without PARTITIONED_STORE only (1) runs. WANGGE_VIEWER_DIST serves another
+// build of the viewer (default viewer/dist), to compare two builds.
 //
 // PARTITIONED_STORE needs a user `bench-planner` (role planner, password
 // $WANGGE_BENCH_PASSWORD, default "viewer bench password").
@@ -27,12 +34,12 @@ import { CHROMIUM_ARGS } from './fixture.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const bin = path.resolve(root, process.env.WANGGE_BIN ?? 'target/release/wangge');
-const viewerDist = path.join(root, 'viewer', 'dist');
+const viewerDist = path.resolve(root, process.env.WANGGE_VIEWER_DIST ?? path.join('viewer', 'dist'));
 const browserPath = process.env.WANGGE_CHROMIUM ?? '/usr/bin/chromium';
 
 const [demoStore, panStore] = process.argv.slice(2);
-if (!demoStore || !panStore) {
-  console.error('usage: node tests/browser/bench.mjs DEMO_STORE PARTITIONED_STORE');
+if (!demoStore) {
+  console.error('usage: node tests/browser/bench.mjs DEMO_STORE [PARTITIONED_STORE]');
   process.exit(2);
 }
 
@@ -124,15 +131,19 @@ const browser = await chromium.launch({ executablePath: browserPath, args: CHROM
   // The whole city, zoomed in enough for level-2 grids (their tiles start at 11).
   const zoom = 12;
   const runs = [];
+  const bases = [];
+  const bytes = [];
   for (let i = 0; i < 6; i++) {
     const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
     await context.addInitScript(() => {
       const check = () => {
         const m = window.__wanggeMap;
         const lines = ['grids-line-1', 'grids-line-2', 'grids-line-3'];
+        const base = ['roads-line', 'water-fill', 'buildings-fill'];
+        if (window.__firstBase === undefined && m && m.getLayer(base[0]) && m.queryRenderedFeatures({ layers: base }).length > 0) window.__firstBase = performance.now();
         if (m && m.getLayer(lines[0]) && m.queryRenderedFeatures({ layers: lines }).length > 0) {
           window.__firstGrid = performance.now();
-          return;
+          if (window.__firstBase !== undefined) return;
         }
         requestAnimationFrame(check);
       };
@@ -140,23 +151,37 @@ const browser = await chromium.launch({ executablePath: browserPath, args: CHROM
     });
     const page = await context.newPage();
     await page.goto(`${origin}/#map=${zoom}/${lat.toFixed(5)}/${lon.toFixed(5)}&mode=plan&lang=zh`);
-    await page.waitForFunction(() => window.__firstGrid !== undefined, null, { timeout: 120_000, polling: 50 });
-    const ms = await page.evaluate(() => window.__firstGrid);
+    await page.waitForFunction(() => window.__firstGrid !== undefined && window.__firstBase !== undefined, null, { timeout: 120_000, polling: 50 });
+    const [grid, base] = await page.evaluate(() => [window.__firstGrid, window.__firstBase]);
+    // Bytes on the wire (compressed) of this first visit, once the map is idle.
+    await page.evaluate(() => window.__wangge.idle());
+    const sent = await page.evaluate(() => {
+      const all = [performance.getEntriesByType('navigation')[0], ...performance.getEntriesByType('resource')];
+      const sum = (es) => es.reduce((a, e) => a + (e.transferSize || 0), 0);
+      return { all: sum(all), script: sum(all.filter((e) => /\.m?js(\?|$)/.test(e.name))) };
+    });
     // The first run warms the server's and the OS's caches; it is not counted.
-    if (i > 0) runs.push(ms);
+    if (i > 0) {
+      runs.push(grid);
+      bases.push(base);
+      bytes.push(sent);
+    }
     await context.close();
   }
-  console.log(
-    `time to first rendered grid (demo store: ${c.households.toLocaleString('en')} households, ${c.grids.toLocaleString('en')} grids; zoom ${zoom}, 1366×768): ` +
-      `median ${quantile(runs, 0.5).toFixed(0)} ms, min ${Math.min(...runs).toFixed(0)} ms, max ${Math.max(...runs).toFixed(0)} ms over ${runs.length} loads`,
-  );
+  const what = `demo store: ${c.households.toLocaleString('en')} households, ${c.grids.toLocaleString('en')} grids; zoom ${zoom}, 1366×768`;
+  const figure = (xs) => `median ${quantile(xs, 0.5).toFixed(0)} ms, min ${Math.min(...xs).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms over ${xs.length} loads`;
+  console.log(`time to first rendered basemap (${what}): ${figure(bases)}`);
+  console.log(`time to first rendered grid (${what}): ${figure(runs)}`);
+  const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
+  // The page's timeline: the map worker's own requests (its script, the tiles) are not in it.
+  console.log(`first visit, what the page fetched (compressed; not the map worker's script and tiles): ${kb(quantile(bytes.map((b) => b.all), 0.5))}, of which script ${kb(quantile(bytes.map((b) => b.script), 0.5))} (median)`);
   child.kill();
 }
 
 // 2. Frame time while panning with every grid level drawn: the plans made
 // by `wangge partition`, in 规划 plan mode at level 3 (level-3 fills and
 // labels, the lines of all three levels), signed in as a planner.
-{
+if (panStore) {
   const { child, origin } = await serve(path.resolve(panStore));
   const c = await city(origin);
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });

@@ -199,6 +199,80 @@ describe('roles', { timeout: 600_000 }, () => {
     }
   });
 
+  test('phone (390×844): no blocks offered to the public; the legend never covers the layer switcher', async () => {
+    const boxes = (page) =>
+      page.evaluate(() => {
+        const r = (e) => {
+          const b = e.getBoundingClientRect();
+          return { left: b.left, top: b.top, right: b.right, bottom: b.bottom };
+        };
+        return {
+          map: r(document.querySelector('#map')),
+          switcher: r(document.querySelector('#layer-switcher')),
+          legend: r(document.querySelector('#legend')),
+          rows: [...document.querySelectorAll('#layer-switcher .layer-toggle')].map((l) => ({ layer: l.querySelector('input').dataset.layer, ...r(l) })),
+        };
+      });
+    const apart = (a, b) => a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top;
+    const inside = (a, m) => a.left >= m.left && a.right <= m.right && a.top >= m.top && a.bottom <= m.bottom;
+    for (const who of [null, 'planner']) {
+      const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN' });
+      const page = await context.newPage();
+      await page.goto(`${origin}/`, { waitUntil: 'load' });
+      await page.waitForFunction(() => window.__wangge && window.__wangge.regions().length > 0, null, { timeout: 60_000 });
+      if (who) await signInInPlace(page, who);
+      await page.evaluate(() => window.__wangge.idle());
+      const b = await boxes(page);
+      const layers = b.rows.map((r) => r.layer);
+      if (who) assert.ok(layers.includes('atoms'), 'a planner is offered the blocks');
+      else {
+        assert.ok(!layers.includes('atoms'), `no 基础单元 on the public map: ${layers}`);
+        assert.doesNotMatch(await page.textContent('#layer-switcher'), /基础单元/);
+      }
+      assert.ok(apart(b.switcher, b.legend), `${who ?? 'public'}: legend ${JSON.stringify(b.legend)} over the switcher ${JSON.stringify(b.switcher)}`);
+      // Each row as far as it shows (rows scrolled out of the switcher are clipped by it).
+      for (const row of b.rows) {
+        const seen = { left: row.left, right: row.right, top: Math.max(row.top, b.switcher.top), bottom: Math.min(row.bottom, b.switcher.bottom) };
+        if (seen.bottom > seen.top) assert.ok(apart(seen, b.legend), `${who ?? 'public'}: the legend covers the ${row.layer} row`);
+      }
+      assert.ok(inside(b.switcher, b.map) && inside(b.legend, b.map), `${who ?? 'public'}: both boxes on the map`);
+      // The last row is reached by scrolling the switcher, not hidden under anything.
+      await page.$eval('#layer-switcher', (e) => (e.scrollTop = e.scrollHeight));
+      const last = b.rows.at(-1).layer;
+      const hit = await page.$eval(`#layer-switcher input[data-layer="${last}"]`, (i) => {
+        const r = i.getBoundingClientRect();
+        const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return !!top && i.closest('#layer-switcher').contains(top);
+      });
+      assert.ok(hit, `${who ?? 'public'}: the ${last} row can be reached`);
+      await page.screenshot({ path: path.join(root, 'tests', 'artifacts', `roles-phone-${who ?? 'public'}.png`) });
+      await context.close();
+    }
+  });
+
+  test('readable map: one palette for grids, selection and dispatch; density lets the base map through', async () => {
+    const { context, page } = await openPage();
+    assert.deepEqual(await page.evaluate(() => window.__wangge.paletteClashes()), [], 'colours that could be confused');
+    const style = await page.evaluate(() => {
+      const m = window.__wanggeMap;
+      const ids = m.getStyle().layers.map((l) => l.id);
+      return {
+        cells: ids.indexOf('households-cells'),
+        roads: ids.indexOf('roads-casing'),
+        opacity: m.getPaintProperty('households-cells', 'circle-opacity'),
+        grid: [1, 2, 3].map((l) => m.getPaintProperty(`grids-line-${l}`, 'line-color')),
+        selection: m.getPaintProperty('selection-line', 'line-color'),
+        label: m.getLayoutProperty('grids-label', 'text-field'),
+      };
+    });
+    assert.ok(style.cells >= 0 && style.cells < style.roads, 'household density under the roads');
+    assert.ok(style.opacity <= 0.4, `density opacity ${style.opacity}`);
+    assert.ok(!style.grid.includes(style.selection), 'the selection is not a grid colour');
+    // Short labels: the last level's digits of the code (slice), not the whole code.
+    assert.match(JSON.stringify(style.label), /slice/);
+    await context.close();
+  });
+
   test('the sign-in dialog is dismissed with Esc and with its close button', async () => {
     const { context, page } = await openPage();
     await page.click('#user-box button');

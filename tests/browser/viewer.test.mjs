@@ -1437,28 +1437,61 @@ print(code, n)`,
     assert.equal((await rendered(['plan-edit-preview-line'])).length, 0, 'the preview is cleared once saved');
     assert.equal(await page.isDisabled('#plan-edit-undo'), false);
 
-    // Undo (Ctrl+Z): the figures before come back, as a new version.
+    // Undo (Ctrl+Z) and redo move a pointer over this session's versions:
+    // the version before is shown with its figures, nothing is saved, the
+    // version list does not grow.
+    const listed = () => page.$$eval('#plan-version-list li[data-id]', (lis) => lis.length);
+    const afterSave = await listed();
+    const posts = [];
+    const onPost = (r) => {
+      if (r.method() === 'POST' && /\/api\/plans\/\d+\/(edits|publish)$/.test(r.url())) posts.push(r.url());
+    };
+    page.on('request', onPost);
     await page.click('#plan-edit-tools [data-tool="select"]');
-    const undone = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${v1}/edits`) && r.request().method() === 'POST');
     await page.keyboard.press('Control+z');
-    const undoRes = await undone;
-    assert.equal(undoRes.status(), 201);
-    assert.deepEqual(undoRes.request().postDataJSON().edit, { op: 'restore', version: base });
-    const v2 = (await undoRes.json()).version.id;
-    await page.waitForSelector(`#plan-version-list li[data-id="${v2}"][aria-current="true"]`);
+    await page.waitForSelector(`#plan-version-list li[data-id="${base}"][aria-current="true"]`);
     assert.equal(await households(T), rowT.before);
     assert.equal(await households(N), rowN.before);
+    assert.match(await page.textContent('#plan-edit-notice'), /已撤销/);
+    assert.equal(await page.getAttribute('#plan-edit-pointer', 'data-newest'), String(v1));
+    assert.equal(await page.$('#plan-edit-old'), null, 'no "not the newest" error while undone');
+    assert.equal(await page.isDisabled('#plan-edit-undo'), true);
     assert.equal(await page.isDisabled('#plan-edit-redo'), false);
-
     // Redo (the button): the edit again.
-    const redone = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${v2}/edits`) && r.request().method() === 'POST');
     await page.click('#plan-edit-redo');
-    const redoRes = await redone;
-    assert.equal(redoRes.status(), 201);
-    assert.deepEqual(redoRes.request().postDataJSON().edit, { op: 'restore', version: v1 });
-    const v3 = (await redoRes.json()).version.id;
-    await page.waitForSelector(`#plan-version-list li[data-id="${v3}"][aria-current="true"]`);
+    await page.waitForSelector(`#plan-version-list li[data-id="${v1}"][aria-current="true"]`);
     assert.equal(await households(T), rowT.after);
+    assert.equal(await households(N), rowN.after);
+    assert.match(await page.textContent('#plan-edit-notice'), /已重做/);
+    assert.equal(await page.isDisabled('#plan-edit-redo'), true);
+    // Undone again, a new edit branches from the version shown: sent as an
+    // edit of it, saved after the newest (If-Match names the newest).
+    await page.keyboard.press('Control+z');
+    await page.waitForSelector(`#plan-version-list li[data-id="${base}"][aria-current="true"]`);
+    assert.equal(await households(T), rowT.before);
+    page.off('request', onPost);
+    assert.deepEqual(posts, [], 'undo and redo save nothing');
+    assert.equal(await listed(), afterSave, 'undo and redo add no version');
+    await page.mouse.click(...(await at(pick.t.at)));
+    await page.waitForSelector(`#plan-edit-target[data-code="${T}"]`);
+    await page.click('#plan-edit-tools [data-tool="lasso"]');
+    for (const [x, y] of [...lasso.corners, lasso.corners[0]]) {
+      await page.mouse.move(canvas.x + x, canvas.y + y, { steps: 3 });
+      await page.mouse.click(canvas.x + x, canvas.y + y);
+      await page.waitForTimeout(150);
+    }
+    await page.waitForSelector('#plan-edit-summary[data-live="false"][data-atoms="2"]', { timeout: 10_000 });
+    const branched = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${base}/edits`) && r.request().method() === 'POST');
+    await page.click('#plan-edit-save');
+    const branchRes = await branched;
+    assert.equal(branchRes.status(), 201);
+    assert.equal(branchRes.request().headers()['if-match'], `"plan-${v1}"`);
+    const v3 = (await branchRes.json()).version.id;
+    await page.waitForSelector(`#plan-version-list li[data-id="${v3}"][aria-current="true"]`);
+    assert.equal(await listed(), afterSave + 1, 'the edit adds one version');
+    assert.equal(await households(T), rowT.after);
+    assert.equal(await page.isDisabled('#plan-edit-redo'), true, 'the branch leaves redo nothing');
+    await page.click('#plan-edit-tools [data-tool="select"]');
 
     // History: two versions ticked show their diff, the moved blocks on the map.
     await page.check(`#plan-version-list input.plan-compare[data-id="${base}"]`);
@@ -1740,14 +1773,11 @@ print(code, n)`,
     const after = (await other.get(`/api/plans/${v1}/grids?level=3`)).features.map((f) => f.properties.code);
     assert.ok(after.includes(born) && after.includes(code));
 
-    // Undo: the plan before the split comes back (the new grid gone).
+    // Undo: the plan before the split is shown again (the new grid gone),
+    // nothing saved.
     assert.equal(await page.isDisabled('#plan-edit-undo'), false);
-    const undone = page.waitForResponse((r) => r.url().endsWith(`/api/plans/${v1}/edits`) && r.request().method() === 'POST');
     await page.click('#plan-edit-undo');
-    const undoRes = await undone;
-    assert.equal(undoRes.status(), 201);
-    assert.deepEqual(undoRes.request().postDataJSON().edit, { op: 'restore', version: base });
-    const v2 = (await undoRes.json()).version.id;
+    const v2 = base;
     await page.waitForSelector(`#plan-version-list li[data-id="${v2}"][aria-current="true"]`);
     shown = await mapGrids();
     assert.equal(shown[code], rowG.before);

@@ -242,6 +242,11 @@ fn requests(
     let circle = format!(r#"{{"circle":{{"lon":{hx},"lat":{hy},"radius_m":600}}}}"#);
     let get = |p: String| (method, p, None);
     let layers: Vec<&str> = Layer::ALL.iter().map(|l| l.as_str()).collect();
+    // Every OGC collection: the layers' and the plan's grids.
+    let collections: Vec<&str> = wangge::ogc::Collection::all()
+        .iter()
+        .map(|c| c.id)
+        .collect();
     match pattern {
         "/api/layers/{layer}" => layers
             .iter()
@@ -267,15 +272,15 @@ fn requests(
                 ]
             })
             .collect(),
-        "/ogc/collections/{collectionId}" => layers
+        "/ogc/collections/{collectionId}" => collections
             .iter()
             .map(|l| get(format!("/ogc/collections/{l}")))
             .collect(),
-        "/ogc/collections/{collectionId}/items" => layers
+        "/ogc/collections/{collectionId}/items" => collections
             .iter()
             .map(|l| get(format!("/ogc/collections/{l}/items?limit=10000")))
             .collect(),
-        "/ogc/collections/{collectionId}/items/{featureId}" => layers
+        "/ogc/collections/{collectionId}/items/{featureId}" => collections
             .iter()
             .flat_map(|l| {
                 [
@@ -486,6 +491,14 @@ fn lists_hide_individuals(s: &Server, viewer: &str) {
             !ids.contains(&"households") && !ids.contains(&"people"),
             "{ids:?}"
         );
+        // The plan's grids carry no personal field: listed and read as
+        // `grids` is.
+        assert!(ids.contains(&"plan_grids_current"), "{ids:?}");
+        let path = "/ogc/collections/plan_grids_current/items?limit=1";
+        let a = call(s, "GET", path, token, None);
+        let v: Value = serde_json::from_slice(&a.body).unwrap();
+        assert_eq!(a.status, 200, "{v}");
+        assert!(v["numberMatched"].as_u64().unwrap() > 0, "{v}");
         let a = call(s, "GET", "/api/regions", token, None);
         let v: Value = serde_json::from_slice(&a.body).unwrap();
         assert!(

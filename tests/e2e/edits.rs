@@ -555,6 +555,31 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
     let body = format!(r#"{{"edit":{{"op":"resolve","parent":"{a}"}}}}"#);
     let (status, _, v) = post(&s, &format!("/api/plans/{v6}/preview"), &[], &body);
     assert_eq!(status, 400, "{v}");
+
+    // An edit of an older version saved on top of the newest (the viewer
+    // undoes by pointing at an older version; an edit made there branches
+    // from it): `If-Match` must name the newest, anything else is a 412.
+    let (status, _, v) = post(&s, &format!("{base}/edits"), &[("If-Match", &etag1)], &edit);
+    assert_eq!(status, 412, "{v}");
+    assert_eq!(v["newest"], v6, "{v}");
+    let (status, etag7, v) = post(
+        &s,
+        &format!("{base}/edits"),
+        &[("If-Match", &format!("\"plan-{v6}\""))],
+        &edit,
+    );
+    assert_eq!(status, 201, "{v}");
+    let v7 = v["version"]["id"].as_i64().unwrap();
+    assert_eq!(etag7, format!("\"plan-{v7}\""));
+    assert_eq!(
+        v["version"]["parent"], id,
+        "derived from the version edited"
+    );
+    assert_eq!(
+        content(&get_plan(&store, v7)),
+        content(&get_plan(&store, v1)),
+        "the edit applied to the version edited"
+    );
     drop(s);
 
     // The command line over the same store.
@@ -568,7 +593,7 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
         &plan.version.region.to_string(),
     ]);
     assert!(ok, "{err}");
-    assert_eq!(out.lines().count(), 1 + 7, "{out}");
+    assert_eq!(out.lines().count(), 1 + 8, "{out}");
     assert!(
         out.contains("published plan") || out.contains("first publication"),
         "{out}"
@@ -687,7 +712,7 @@ fn edits_preview_save_conflict_undo_redo_diff_publish_and_the_map_follows() {
     // Publishing from the command line refuses a version that is not the
     // newest, and names the newest.
     let (ok, _, err) = wangge(&["plan", "publish", &v3.to_string(), "--store", st]);
-    assert!(!ok && err.contains(&v6.to_string()), "{err}");
+    assert!(!ok && err.contains(&v7.to_string()), "{err}");
 }
 
 /// Saves in a loop on `server` until it is killed; the versions it
@@ -862,8 +887,8 @@ fn city_on_postgis(tag: &str, user: &str) -> (String, String) {
 }
 
 /// `kill -9` right after a 201 from an edit: on restart the store holds
-/// the new version and its one audit line, both written by the save's
-/// own transaction, and the server serves the version.
+/// the new version, its grid shapes and its one audit line, all written
+/// by the save's own transaction, and the server serves the version.
 fn kill_after_a_201(
     serve: &[&str],
     token: String,
@@ -900,6 +925,14 @@ fn kill_after_a_201(
     assert!(
         versions.iter().any(|v| v.id == saved),
         "acknowledged version {saved} lost: {versions:?}"
+    );
+    // Its grid shapes (the current plan layer) were in the same transaction.
+    let shapes = store.plan_grid_shapes(Some(&[saved])).unwrap();
+    let of_plan: usize = plan.codes.iter().map(Vec::len).sum();
+    assert_eq!(
+        shapes.get(&saved).map_or(0, Vec::len),
+        of_plan,
+        "grid shapes of acknowledged version {saved}"
     );
     let needle = format!("saved as plan {saved} (");
     let log = store.audit_log(None, None, usize::MAX).unwrap();

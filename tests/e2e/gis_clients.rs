@@ -13,7 +13,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::common::{repo_root, user_with_token, Server};
-use crate::ogc::{city, feature_count, gdal, LAYERS};
+use crate::ogc::{city, feature_count, gdal, LAYERS, PLAN_COLLECTIONS};
 
 /// Runs a GDAL tool with HTTP Basic credentials; (success, stdout, stderr).
 fn gdal_basic(tool: &str, userpwd: &str, args: &[&str]) -> (bool, String, String) {
@@ -91,8 +91,18 @@ fn gis_gdal_finds_every_spatial_index_and_exports_every_layer() {
     );
     // One geometry type per layer: every layer goes to a Shapefile and
     // to FlatGeobuf with no error, feature for feature.
+    // The plan's grids too: every version's, the current and the published.
+    let plan_layers = [
+        "plan_grid_shapes",
+        "plan_grids_current",
+        "plan_grids_published",
+    ];
+    assert!(
+        local_count(&store, "plan_grids_current") > 0,
+        "the plan's grids are a layer"
+    );
     for (driver, ext) in [("ESRI Shapefile", "shp"), ("FlatGeobuf", "fgb")] {
-        for layer in LAYERS {
+        for layer in LAYERS.iter().chain(&plan_layers) {
             let out = dir.path().join(format!("{layer}.{ext}"));
             let (_, err) = gdal(
                 "ogr2ogr",
@@ -163,12 +173,26 @@ fn gis_gdal_reads_ogc_with_basic_auth_and_tiles_over_vsicurl() {
     let userpwd = format!("gis-analyst:{token}");
     let url = format!("OAPIF:{}", server.url("/ogc"));
 
-    // Every collection over Basic holds what the GeoPackage holds.
-    for layer in LAYERS {
+    // Every collection over Basic holds what the GeoPackage holds; the
+    // plan collections as many grids as its plan layers (nothing is
+    // published in this city).
+    for layer in LAYERS.iter().chain(&PLAN_COLLECTIONS) {
         let (ok, out, err) = gdal_basic("ogrinfo", &userpwd, &["-ro", "-so", &url, layer]);
         assert!(ok && !err.contains("ERROR"), "{layer}:\n{out}\n{err}");
         assert_eq!(feature_count(&out), local_count(&store, layer), "{layer}");
     }
+    assert!(local_count(&store, "plan_grids_current") > 0);
+    let (status, _, v) = get_basic(
+        &server,
+        "/ogc/collections/plan_grids_current/items?limit=1",
+        "gis-analyst",
+        &token,
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["numberMatched"].as_u64(),
+        Some(local_count(&store, "plan_grids_current"))
+    );
     // Atom ids are unique in the collection, and each names one atom.
     let (ok, out, err) = gdal_basic(
         "ogrinfo",
@@ -264,8 +288,11 @@ fn gis_qgis_opens_the_geopackage_the_ogc_api_with_basic_auth_and_the_tiles() {
     let store = city(dir.path());
     let token = user_with_token(&store, "qgis-analyst", "admin", "*");
     let server = Server::start(&store, &[]);
+    // The current plan's grids too: QGIS loads them from both, and draws
+    // the OGC API's.
     let counts: serde_json::Map<String, Value> = LAYERS
         .iter()
+        .chain(&["plan_grids_current"])
         .map(|l| (l.to_string(), local_count(&store, l).into()))
         .collect();
     let out_dir = repo_root().join("target/gis");
@@ -297,10 +324,15 @@ fn gis_qgis_opens_the_geopackage_the_ogc_api_with_basic_auth_and_the_tiles() {
     let v: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
         .unwrap_or_else(|e| panic!("{e}: the script prints JSON last:\n{stdout}\n{stderr}"));
     eprintln!("QGIS read and drew: {v}");
-    for layer in LAYERS {
+    for layer in counts.keys() {
         assert_eq!(v["gpkg"][layer], counts[layer], "GeoPackage {layer}: {v}");
         assert_eq!(v["ogc"][layer], counts[layer], "OGC API {layer}: {v}");
     }
+    // ... and as many as our own API answers.
+    let (status, ours, _) = server.get_json("/ogc/collections/plan_grids_current/items?limit=1");
+    assert_eq!(status, 200, "{ours}");
+    assert!(ours["numberMatched"].as_u64().unwrap() > 0);
+    assert_eq!(v["ogc"]["plan_grids_current"], ours["numberMatched"], "{v}");
     for source in ["basemap", "regions", "atoms"] {
         assert_eq!(v["tiles"][source], true, "vector tiles {source}: {v}");
     }

@@ -22,6 +22,7 @@ mod http_api;
 mod import;
 mod ledger;
 mod ogc;
+mod ogc_plans;
 mod openapi;
 mod partition;
 mod partition_guard;

@@ -23,6 +23,16 @@ pub const LAYERS: [&str; 9] = [
     "waterways",
     "grids",
 ];
+/// The plan collections: each region's newest (published) plan version's
+/// grids, also GeoPackage layers of the same names (tests/e2e/ogc_plans.rs
+/// has their own journey).
+pub const PLAN_COLLECTIONS: [&str; 2] = ["plan_grids_current", "plan_grids_published"];
+
+/// Every collection, in the order `/ogc/collections` lists them.
+pub fn collections() -> Vec<&'static str> {
+    LAYERS.iter().chain(&PLAN_COLLECTIONS).copied().collect()
+}
+
 /// A community of the generated city, the scoped user's whole territory.
 const COMMUNITY: &str = "610902001001";
 
@@ -306,7 +316,7 @@ fn ogc_owslib_reads_landing_conformance_collections_and_items() {
             v["conformance"]
         );
     }
-    assert_eq!(v["feature_collections"], serde_json::json!(LAYERS));
+    assert_eq!(v["feature_collections"], serde_json::json!(collections()));
     let paths = v["api_paths"].as_array().unwrap();
     assert!(
         paths
@@ -332,6 +342,19 @@ fn ogc_owslib_reads_landing_conformance_collections_and_items() {
             "{layer}: a next link exactly when more pages follow: {rels:?}"
         );
     }
+    // The current plan: every grid the GeoPackage's layer of it holds.
+    let grids = feature_count(
+        &gdal(
+            "ogrinfo",
+            None,
+            &["-ro", "-so", store.to_str().unwrap(), "plan_grids_current"],
+        )
+        .0,
+    );
+    assert!(grids > 0);
+    let c = &v["collections"]["plan_grids_current"];
+    assert_eq!(c["numberMatched"].as_u64(), Some(grids), "{c}");
+    assert_eq!(c["bbox"][0].as_array().map(Vec::len), Some(4), "{c}");
     let want = matched(&server, &server.token, "households", Some(&bbox));
     assert_eq!(
         v["bbox"]["numberMatched"].as_u64(),
@@ -384,7 +407,7 @@ fn ogc_documents_paging_links_and_problems_over_http() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, LAYERS);
+    assert_eq!(ids, collections());
     let (_, v, _) = server.get_json("/ogc/collections/households");
     assert_eq!(v["itemType"], "feature");
     assert_eq!(

@@ -15,7 +15,7 @@ fn base_url() -> String {
 }
 
 /// A URL to a schema of its own (created by the store on first open).
-fn fresh_url(tag: &str) -> String {
+pub fn fresh_url(tag: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -101,6 +101,28 @@ fn search_finds_grids_anywhere_and_addresses_as_each_role_sees_them() {
     let (_, v, _) = server.get_as(&q(&street), Some(&viewer));
     assert!(hits(&v).iter().all(|h| h["kind"] != "household"), "{v}");
 
+    // By the head's name or phone: the office (which sees both in full)
+    // finds the household; a planner (names masked, no phone) and the
+    // public-map role find none; the reads are audited.
+    assert!(!house.head_name.is_empty() && !house.phone.is_empty());
+    for text in [house.head_name.as_str(), house.phone.as_str()] {
+        let (status, v, _) = server.get_as(&q(text), Some(&office));
+        assert_eq!(status, 200, "{v}");
+        assert!(
+            hits(&v)
+                .iter()
+                .any(|h| h["kind"] == "household" && h["code"] == house.id.to_string()),
+            "{text}: {v}"
+        );
+        for who in [&planner, &viewer] {
+            let (_, v, _) = server.get_as(&q(text), Some(who));
+            assert!(
+                hits(&v).iter().all(|h| h["kind"] != "household"),
+                "{text}: {v}"
+            );
+        }
+    }
+
     // Scope: a user of another community does not find this grid.
     let (status, v, _) = server.get_as(&q(&grid), Some(&local));
     assert_eq!(status, 200);
@@ -137,4 +159,8 @@ fn search_finds_grids_anywhere_and_addresses_as_each_role_sees_them() {
     // Full addresses shown are audited.
     let (_, audit, _) = server.get_json("/api/audit?limit=50");
     assert!(audit.to_string().contains("search-office"), "{audit}");
+    assert!(
+        audit.to_string().contains(&house.id.to_string()),
+        "the household found by name or phone is in the audit: {audit}"
+    );
 }

@@ -2,17 +2,19 @@
 
 Usage: qgis_client.py STORE.gpkg OGC_URL TILES_URL USER TOKEN OUT.png COUNTS_JSON
 
-Opens every layer of the GeoPackage, every OGC API collection with a Basic
-authentication configuration (user and API token, as a QGIS user sets it
-up), and the vector tile sources with the same configuration; counts the
-features QGIS reads; renders the GeoPackage's layers and the tiles to a
-PNG. Each tile source is also drawn alone, and once more without the
-authentication configuration (the server refuses it: nothing may be
-drawn), which shows QGIS fetched and decoded the tiles: QGIS 3.22 gives
-Python no way to fetch or decode one tile itself, so pixels are the
-proof. Prints one JSON line last: {"gpkg": {layer: n}, "ogc": {layer: n},
-"tiles": {source: valid}, "tile_painted": {source: pixels},
-"tile_painted_anonymous": pixels, "painted": pixels}.
+Opens every layer named in COUNTS_JSON from the GeoPackage and as an OGC
+API collection with a Basic authentication configuration (user and API
+token, as a QGIS user sets it up), and the vector tile sources with the
+same configuration; counts the features QGIS reads; renders the
+GeoPackage's layers, the current plan's grids from the OGC API (when
+asked for) and the tiles to a PNG. Each tile source is also drawn alone,
+and once more without the authentication configuration (the server
+refuses it: nothing may be drawn), which shows QGIS fetched and decoded
+the tiles: QGIS 3.22 gives Python no way to fetch or decode one tile
+itself, so pixels are the proof. Prints one JSON line last:
+{"gpkg": {layer: n}, "ogc": {layer: n}, "tiles": {source: valid},
+"tile_painted": {source: pixels}, "tile_painted_anonymous": pixels,
+"painted": pixels}.
 """
 
 import json
@@ -27,6 +29,7 @@ import math  # noqa: E402
 from qgis.core import (  # noqa: E402
     QgsApplication,
     QgsAuthMethodConfig,
+    QgsFillSymbol,
     QgsMapRendererCustomPainterJob,
     QgsMapSettings,
     QgsProject,
@@ -136,6 +139,7 @@ def main():
         out["gpkg"][name] = sum(1 for _ in lyr.getFeatures())
         gpkg_layers.append(lyr)
 
+    ogc_layers = []
     for name in layers:
         uri = (
             f"url='{ogc}' typename='{name}' authcfg='{authcfg}' "
@@ -147,6 +151,7 @@ def main():
         # QGIS keeps one feature per id: unique ids or lost features.
         assert len(set(ids)) == len(ids), f"{name}: repeated feature ids"
         out["ogc"][name] = len(ids)
+        ogc_layers.append(lyr)
 
     # Vector tiles: a tile at the households' centre, fetched with the
     # Basic configuration and decoded by QGIS, holds the source's layer.
@@ -176,8 +181,9 @@ def main():
     anonymous = QgsVectorTileLayer(grids_uri, "tiles grids, no credentials")
     out["tile_painted_anonymous"] = painted_alone(anonymous, regions)
 
-    # Render: tiles under the GeoPackage's regions and atoms.
-    for lyr in gpkg_layers + tile_layers:
+    # Render: tiles under the GeoPackage's regions and atoms, and the
+    # current plan's grids as the OGC API serves them.
+    for lyr in gpkg_layers + ogc_layers + tile_layers:
         QgsProject.instance().addMapLayer(lyr, False)
     extent = QgsRectangle(regions.extent())
     extent.scale(1.05)
@@ -185,7 +191,15 @@ def main():
     drawn = [
         layer for layer in gpkg_layers if layer.name() in ("regions", "atoms", "waterways", "water")
     ]
-    settings.setLayers(drawn + tile_layers)
+    # The current plan's grids on top, as red outlines.
+    plan = [layer for layer in ogc_layers if layer.name() == "ogc plan_grids_current"]
+    for layer in plan:
+        layer.renderer().setSymbol(
+            QgsFillSymbol.createSimple(
+                {"style": "no", "outline_color": "220,30,30", "outline_width": "0.6"}
+            )
+        )
+    settings.setLayers(plan + drawn + tile_layers)
     settings.setDestinationCrs(regions.crs())
     settings.setExtent(extent)
     settings.setOutputSize(QSize(1024, 1024))

@@ -44,16 +44,28 @@ export class ApiError extends Error {
 }
 
 async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(path, { signal, headers: { Accept: 'application/json' } });
-  await check(res);
+  const res = await send(() => fetch(path, { signal, headers: { Accept: 'application/json' } }));
   return (await res.json()) as T;
+}
+
+/**
+ * Makes the call; on a 401 (the session expired or was ended elsewhere)
+ * asks to sign in again in place and, once signed in, makes the same call
+ * again: an edit being saved is sent, not lost, and the view stays. `go`
+ * builds the request afresh (the new session's CSRF token).
+ */
+async function send(go: () => Promise<Response>): Promise<Response> {
+  let res = await go();
+  if (res.status === 401 && (await sessionEnded())) res = await go();
+  await check(res);
+  return res;
 }
 
 /** Throws an ApiError with the problem document's detail unless the answer is 2xx. */
 async function check(res: Response): Promise<void> {
   if (res.status === 401) {
-    // The session ended (expired, signed out elsewhere): sign in again.
-    sessionEnded();
+    // Still no session: ask again (one dialog for every call refused).
+    void sessionEnded();
   }
   if (!res.ok) {
     let detail = `${res.status} ${res.statusText}`;
@@ -72,14 +84,14 @@ async function check(res: Response): Promise<void> {
 
 /** POSTs JSON with the session's CSRF token; the raw answer once it is 2xx. */
 async function post(path: string, body: unknown, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<Response> {
-  const res = await fetch(path, {
-    method: 'POST',
-    signal,
-    headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrf() ?? '', ...headers },
-    body: JSON.stringify(body),
-  });
-  await check(res);
-  return res;
+  return send(() =>
+    fetch(path, {
+      method: 'POST',
+      signal,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrf() ?? '', ...headers },
+      body: JSON.stringify(body),
+    }),
+  );
 }
 
 export async function regions(): Promise<Region[]> {
@@ -296,8 +308,7 @@ export function plan(id: number, signal?: AbortSignal): Promise<PlanDetail> {
 
 /** The plan with its ETag, which a save of an edit sends back in If-Match. */
 export async function planTagged(id: number, signal?: AbortSignal): Promise<{ detail: PlanDetail; etag: string }> {
-  const res = await fetch(`/api/plans/${id}`, { signal, headers: { Accept: 'application/json' } });
-  await check(res);
+  const res = await send(() => fetch(`/api/plans/${id}`, { signal, headers: { Accept: 'application/json' } }));
   const detail = (await res.json()) as PlanDetail;
   return { detail, etag: res.headers.get('ETag') ?? `"plan-${id}"` };
 }
@@ -370,6 +381,15 @@ export interface PublishResult {
   renamed: Array<{ from: string; to: string }>;
 }
 
+export interface StaffToReassign {
+  level: number;
+  code: string;
+  change: 'retired' | 'changed';
+  people: number;
+  /** People by role (grid_leader, full_time_worker, ...). */
+  roles: Record<string, number>;
+}
+
 export interface PlanDiff {
   from: number;
   to: number;
@@ -377,6 +397,8 @@ export interface PlanDiff {
   levels: Array<{ level: number; added: string[]; retired: string[]; changed: string[] }>;
   atoms_moved: number;
   households_moved: number;
+  /** Grids `to` retires or changes that have staff assigned: staff to reassign. */
+  staff?: StaffToReassign[];
   moved: GeoJSON.FeatureCollection<GeoJSON.Geometry, { atom: number; from: string; to: string; households: number }>;
 }
 

@@ -109,7 +109,7 @@ export class LayerLoader {
     map.on('error', (e) => {
       const sourceId = (e as { sourceId?: string }).sourceId;
       const err = e.error as Error & { status?: number };
-      if (err?.status === 401) sessionEnded(); // the session ended: sign in again
+      if (err?.status === 401) void sessionEnded(); // the session ended: sign in again
       if (!sourceId || !VECTOR_SOURCES.includes(sourceId)) {
         console.error(err);
         return;

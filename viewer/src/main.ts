@@ -18,9 +18,11 @@ import { buildStyle, DATA_LAYERS, GRID_LINE_LAYERS, type DataLayer } from './sty
 import { markZoom, renderLayerSwitcher } from './ui/layerSwitcher';
 import { renderLegend } from './ui/legend';
 import { renderRegions } from './ui/regions';
+import { householdsAt, householdsPopup } from './ui/households';
+import { clashes } from './palette';
 import { lookup, merge, renderHits, type Hit } from './ui/search';
 import type { Draw } from './draw';
-import { me as whoAmI, onSession, renderUser, showLogin, type Me } from './ui/login';
+import { ANONYMOUS, me as whoAmI, onSession, renderUser, showLogin, type Me } from './ui/login';
 import { allowedModes, landingMode } from './modes/roles';
 
 // CJK is drawn by the browser from the machine's own fonts: every Chinese
@@ -38,6 +40,8 @@ declare global {
       draw: () => Promise<Draw>;
       /** Resolves once the tiles and household points for the current view are loaded and drawn. */
       idle: () => Promise<void>;
+      /** Grid, selection and dispatch colours closer than a glance tells apart (palette.ts): none. */
+      paletteClashes: () => string[];
     };
   }
 }
@@ -232,7 +236,7 @@ onLangChange(() => {
   renderTabs();
   modes[mode].relabel?.(ctx);
   applyI18n(ctx.panel);
-  renderLayerSwitcher(layerBox, loader, onLayersChanged);
+  renderLayers();
   refreshLegend();
   renderRegions($('#region-list'), regionList, zoomToRegion);
   markSelected();
@@ -260,8 +264,19 @@ onSession((me) => {
   mode = next;
   switchMode(next);
   reloadTiles(map);
+  renderLayers();
   void loadRegions().then(() => loader.schedule(0));
 });
+
+/**
+ * The layer switcher for who is signed in: blocks (基础单元) are what plans
+ * are built from, so the public map and viewers are not offered them.
+ */
+function renderLayers(): void {
+  const counts = who.user === ANONYMOUS || who.role === 'viewer';
+  if (counts && loader.isVisible('atoms')) loader.setVisible('atoms', false);
+  renderLayerSwitcher(layerBox, loader, onLayersChanged, (l) => !(counts && l === 'atoms'));
+}
 
 function onLayersChanged(): void {
   refreshLegend();
@@ -421,11 +436,31 @@ map.on('click', (e: MapMouseEvent) => {
   // A mode picking points on the map (规划 seed points) takes the click.
   if (modes[mode].ownsClicks?.()) return;
   const own = (modes[mode].clickLayers?.() ?? []).filter((l) => map.getLayer(l));
-  if (own.length && map.queryRenderedFeatures(e.point, { layers: own }).length) return;
+  // A household point on top of a mode's area (a coverage finding's land)
+  // is the more precise thing clicked: its card, not the area's.
+  const onHousehold = map.getLayer('households-circle') && map.getLayoutProperty('households-circle', 'visibility') !== 'none' && map.queryRenderedFeatures(e.point, { layers: ['households-circle'] }).length > 0;
+  const mine = onHousehold ? own.filter((l) => map.getLayer(l)?.type !== 'fill') : own;
+  if (mine.length && map.queryRenderedFeatures(e.point, { layers: mine }).length) return;
   // In 规划 a click on a plan grid selects it (plan.ts) instead.
   if (map.getLayer('plan-grids-fill') && map.queryRenderedFeatures(e.point, { layers: ['plan-grids-fill'] }).length) return;
   const f = map.queryRenderedFeatures(e.point, { layers: popupLayers.filter((l) => map.getLayoutProperty(l, 'visibility') !== 'none') })[0];
   if (!f) return;
+  // Households: every one under the pointer (a building's flats stack on
+  // one point), listed to pick from when there are several.
+  if (f.layer.id === 'households-circle') {
+    const r = 4;
+    const box: [[number, number], [number, number]] = [
+      [e.point.x - r, e.point.y - r],
+      [e.point.x + r, e.point.y + r],
+    ];
+    const under = map.queryRenderedFeatures(box, { layers: ['households-circle'] });
+    // And the other flats of the building clicked: they stack in it.
+    const building = f.properties?.building;
+    const mates = building == null ? [] : map.querySourceFeatures('households', { filter: ['==', ['get', 'building'], building] });
+    const list = householdsAt([f, ...under, ...(mates as typeof under)]);
+    new maplibregl.Popup({ closeButton: true, maxWidth: '300px', className: 'household-popup' }).setLngLat(e.lngLat).setDOMContent(householdsPopup(list)).addTo(map);
+    return;
+  }
   const p = f.properties ?? {};
   const rows: Array<[string, unknown]> = [
     [t('popup.name'), p.name ?? p.address],
@@ -443,6 +478,12 @@ map.on('click', (e: MapMouseEvent) => {
   }
   new maplibregl.Popup({ closeButton: true, maxWidth: '260px' }).setLngLat(e.lngLat).setDOMContent(div).addTo(map);
 });
+// A grid label shows the last level's sequence only: the full code on hover.
+map.on('mousemove', 'grids-label', (e) => {
+  const code = e.features?.[0]?.properties?.code;
+  map.getCanvas().title = code ? String(code) : '';
+});
+map.on('mouseleave', 'grids-label', () => (map.getCanvas().title = ''));
 for (const l of pointerLayers) {
   map.on('mouseenter', l, () => (map.getCanvas().style.cursor = 'pointer'));
   map.on('mouseleave', l, () => (map.getCanvas().style.cursor = ''));
@@ -454,6 +495,7 @@ window.__wangge = {
   regions: () => regionList,
   mode: () => mode,
   draw: () => ctx.draw(),
+  paletteClashes: () => clashes(),
   idle: async () => {
     // Household points fetched for the current view, then a frame drawn
     // with every tile in view loaded (MapLibre asks for the tiles of a new
@@ -469,7 +511,7 @@ let started = false;
 
 applyI18n();
 renderLangSwitch();
-renderLayerSwitcher(layerBox, loader, onLayersChanged);
+renderLayers();
 map.on('load', async () => {
   loader.applyVisibility();
   switchMode(mode);

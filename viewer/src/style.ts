@@ -31,6 +31,8 @@ import type {
 import notoRegular from '@fontsource/noto-sans/files/noto-sans-latin-400-normal.woff2?url';
 import notoBold from '@fontsource/noto-sans/files/noto-sans-latin-700-normal.woff2?url';
 
+import { GRID, SELECTION } from './palette';
+
 export const FONT_REGULAR = 'Noto Sans Regular';
 export const FONT_BOLD = 'Noto Sans Bold';
 
@@ -47,16 +49,16 @@ export const colors = {
   railway: '#8a8a8a',
   region: '#3b6fb6',
   regionFill: 'rgba(59,111,182,0.05)',
-  grid1: '#c2410c',
-  grid2: '#7c3aed',
-  grid3: '#0f766e',
+  grid1: GRID[1],
+  grid2: GRID[2],
+  grid3: GRID[3],
   atom: '#9aa4b2',
   care0: '#2e7d32',
   care1: '#f59e0b',
   care2: '#d32f2f',
   householdCell: '#b45309',
   label: '#1f2937',
-  selection: '#ea580c',
+  selection: SELECTION,
   halo: '#ffffff',
 };
 
@@ -187,6 +189,27 @@ export function buildStyle(): StyleSpecification {
         paint: { 'fill-color': colors.building, 'fill-outline-color': colors.buildingLine },
       },
       {
+        // Where people live below the points' zoom (at every zoom for
+        // counts-only roles): households counted per cell by the server, a
+        // soft circle per cell whose area grows with the count; a count is
+        // never below the server's k. No household is identifiable in it.
+        // Drawn under the roads and half transparent, so the base map (the
+        // streets, the water, the labels) reads through it.
+        id: HOUSEHOLD_CELLS_LAYER,
+        type: 'circle',
+        source: HOUSEHOLD_CELLS,
+        'source-layer': 'household_cells',
+        minzoom: 10,
+        maxzoom: HOUSEHOLD_POINTS_FROM,
+        layout: { 'circle-sort-key': ['get', 'count'] },
+        paint: {
+          'circle-color': colors.householdCell,
+          'circle-opacity': 0.35,
+          'circle-blur': 0.35,
+          'circle-radius': ['interpolate', ['linear'], ['sqrt', ['to-number', ['get', 'count'], 0]], 1, 2, 5, 5, 15, 9],
+        },
+      },
+      {
         // Tunnels and metro lines underground: thin and dashed, under the
         // streets they pass beneath (they bound no block).
         id: 'roads-tunnel',
@@ -270,26 +293,6 @@ export function buildStyle(): StyleSpecification {
         type: 'line',
         source: 'selection',
         paint: { 'line-color': colors.selection, 'line-width': 3 },
-      },
-      {
-        // Where people live below the points' zoom (at every zoom for
-        // counts-only roles): households counted per cell by the server, a
-        // circle per cell whose area grows with the count; a count is never
-        // below the server's k. No household is identifiable in it.
-        id: HOUSEHOLD_CELLS_LAYER,
-        type: 'circle',
-        source: HOUSEHOLD_CELLS,
-        'source-layer': 'household_cells',
-        minzoom: 10,
-        maxzoom: HOUSEHOLD_POINTS_FROM,
-        layout: { 'circle-sort-key': ['get', 'count'] },
-        paint: {
-          'circle-color': colors.householdCell,
-          'circle-opacity': 0.55,
-          'circle-radius': ['interpolate', ['linear'], ['sqrt', ['to-number', ['get', 'count'], 0]], 1, 2, 5, 5, 15, 9],
-          'circle-stroke-color': '#ffffff',
-          'circle-stroke-width': 0.5,
-        },
       },
       {
         id: 'households-circle',

@@ -207,12 +207,34 @@ async fn save(
     mut body: Value,
     audit: AuditEntry,
 ) -> Result<Response, ApiError> {
-    let store = st.store.clone();
     let base_id = base.version.id;
+    // The plan's grids with their shapes, evaluated before the save and
+    // written in its transaction: the `plan_grids_current` layer never
+    // lacks an acknowledged version. An evaluation that fails does not
+    // lose the save: it is saved without shapes (the start fills them).
+    let (s, policy, unsaved, kept) = (
+        st.snapshot.load(),
+        st.policy.clone(),
+        next.clone(),
+        added.clone(),
+    );
+    let evaluated = tokio::task::spawn_blocking(move || {
+        s.evaluate_unsaved(&policy, &unsaved, &kept)
+            .map_err(|e| e.to_string())
+    })
+    .await?;
+    let shapes = match &evaluated {
+        Ok(p) => crate::store::PlanGridShape::of(p),
+        Err(e) => {
+            tracing::warn!(base = base_id, error = %e, "plan not evaluated: saved without grid shapes");
+            Vec::new()
+        }
+    };
+    let store = st.store.clone();
     let kept = added.clone();
     let saved = tokio::task::spawn_blocking(move || {
         store
-            .save_plan_on(&next, &kept, base_id, &audit)
+            .save_plan_on(&next, &kept, base_id, &audit, &shapes)
             .map(|v| Plan { version: v, ..next })
     })
     .await?;
@@ -225,17 +247,9 @@ async fn save(
     };
     let v = saved.version.clone();
     let snapshot = st.snapshot.put_plan(&saved, &added);
-    // The plan's grids with their shapes, kept before answering so the
-    // `plan_grids_current` layer never lacks the version just saved.
-    let (store, policy, s, id) = (st.store.clone(), st.policy.clone(), snapshot.clone(), v.id);
-    tokio::task::spawn_blocking(move || match s.evaluated(&policy, &saved) {
-        Ok(p) => store.put_plan_grid_shapes(id, &crate::store::PlanGridShape::of(&p)),
-        Err(e) => {
-            tracing::warn!(plan = id, error = %e, "saved plan not evaluated: no grid shapes kept");
-            Ok(())
-        }
-    })
-    .await??;
+    if let Ok(p) = evaluated {
+        snapshot.seed(&st.policy, &saved, p);
+    }
     // Tiles compare snapshots: only the region's grids are cut again.
     let tiles = st.tiles.clone();
     tokio::task::spawn_blocking(move || tiles.warm_grids(&snapshot));
@@ -251,6 +265,50 @@ async fn save(
         Json(body),
     )
         .into_response())
+}
+
+/// The version a save of an edit to `plan` goes on top of: `plan` itself
+/// when `If-Match` names it, or the region's newest when `If-Match` names
+/// that one and `plan` is an older version of the same region. The viewer
+/// undoes and redoes by showing older versions of its session (a pointer,
+/// no new version each time); an edit made there branches from what is
+/// shown but is saved after the newest, which the caller must have seen
+/// (the stale-base protection stays: any other `If-Match` is a 412).
+async fn base_of(
+    st: &AppState,
+    scope: &Scope,
+    headers: &HeaderMap,
+    plan: &Arc<Plan>,
+    tried: &Value,
+) -> Result<Arc<Plan>, ApiError> {
+    let id = plan.version.id;
+    let newest = st
+        .snapshot
+        .load()
+        .plans
+        .get(&plan.version.region)
+        .map(|n| n.version.id);
+    match newest {
+        Some(n) if n != id && named(headers, n) => Ok(load(st, scope, n).await?.1),
+        // An older version and an ETag that is not the newest's: what
+        // changed since, as for any stale save.
+        Some(n) if n != id && headers.contains_key(header::IF_MATCH) => {
+            Err(stale(st, scope, plan, n, tried.clone()).await)
+        }
+        _ => {
+            precondition(headers, id)?;
+            newest_is(st, scope, plan, tried).await?;
+            Ok(plan.clone())
+        }
+    }
+}
+
+/// Whether `If-Match` names version `id`.
+fn named(headers: &HeaderMap, id: i64) -> bool {
+    headers
+        .get(header::IF_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| h.split(',').any(|t| t.trim() == etag(id)))
 }
 
 /// The region's newest version must be `id`, or 412 before any work.
@@ -269,7 +327,8 @@ async fn newest_is(
     }
 }
 
-/// `POST /api/plans/{id}/edits` with `If-Match: "plan-{id}"`: applies the
+/// `POST /api/plans/{id}/edits` with `If-Match: "plan-{id}"` (or the ETag
+/// of the region's newest version, see [`base_of`]): applies the
 /// edit and saves it as a new version (201, its ETag and figures).
 pub async fn commit(
     State(st): State<AppState>,
@@ -281,12 +340,12 @@ pub async fn commit(
 ) -> Result<Response, ApiError> {
     req.check_text()?;
     let (rp, plan) = load(&st, &caller.scope, id).await?;
-    precondition(&headers, id)?;
     let tried = serde_json::to_value(&req.edit).unwrap_or_default();
-    newest_is(&st, &caller.scope, &plan, &tried).await?;
+    let base = base_of(&st, &caller.scope, &headers, &plan, &tried).await?;
     let out = edited(&st, &caller.scope, &rp, &plan, &req).await?;
     let (mut next, added) = (out.plan, out.added);
     let message = req.message.clone().unwrap_or_else(|| req.edit.describe());
+    // Derived from the version edited, saved after `base`.
     next.version = PlanVersion::unsaved(plan.version.region, &caller.name, &message, Some(id));
     next.version.created_at = timestamp(0);
     let line = entry(
@@ -299,7 +358,7 @@ pub async fn commit(
     save(
         &st,
         &caller.scope,
-        &plan,
+        &base,
         next,
         added,
         tried,
@@ -330,9 +389,8 @@ pub async fn publish(
         super::text::capped_opt("message", b.0.message.as_deref(), super::text::MESSAGE)?;
     }
     let (rp, plan) = load(&st, &caller.scope, id).await?;
-    precondition(&headers, id)?;
     let tried = json!({ "op": "publish" });
-    newest_is(&st, &caller.scope, &plan, &tried).await?;
+    let base = base_of(&st, &caller.scope, &headers, &plan, &tried).await?;
     let region = plan.version.region;
     let store = st.store.clone();
     let history = blocking(move || -> Result<Vec<Plan>, ApiError> {
@@ -375,7 +433,7 @@ pub async fn publish(
     save(
         &st,
         &caller.scope,
-        &plan,
+        &base,
         next,
         Vec::new(),
         tried,
@@ -542,6 +600,7 @@ pub async fn diff(
             "levels": d.levels,
             "atoms_moved": d.moved.len(),
             "households_moved": d.households_moved(rp.ledger.households()),
+            "staff": d.staff(st.snapshot.load().people.items()),
             "moved": collection,
         }))
         .into_response()),

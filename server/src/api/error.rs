@@ -104,6 +104,8 @@ impl ApiError {
     /// the server writes for them.
     pub fn code(&self) -> &'static str {
         match self {
+            // A plan collection's `?version=` naming no version in scope.
+            Self::NotFound(d) if d.starts_with("plan version ") => "unknown_plan_version",
             Self::NotFound(_) => "not_found",
             Self::NoRoute(_) => "no_route",
             Self::BadRequest(_) => "bad_request",

@@ -189,9 +189,9 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("GET", "/ogc", SignedIn, "OGC API – Features landing page: links to the API definition, conformance and collections", get(ogc::landing)),
         r("GET", "/ogc/", SignedIn, "the landing page again: clients that join relative paths need the slash", get(ogc::landing)),
         r("GET", "/ogc/conformance", SignedIn, "OGC API – Features conformance classes (core, geojson, oas30)", get(ogc::conformance)),
-        r("GET", "/ogc/collections", SignedIn, "one OGC collection per layer, with its extent in the caller's scope", get(ogc::collections)),
+        r("GET", "/ogc/collections", SignedIn, "one OGC collection per layer, and the grids of each region's current and published plan (plan_grids_current, plan_grids_published), with extents in the caller's scope", get(ogc::collections)),
         r("GET", "/ogc/collections/{collectionId}", SignedIn, "one OGC collection", get(ogc::collection_one)),
-        r("GET", "/ogc/collections/{collectionId}/items", SignedIn, "a collection's features as GeoJSON: bbox filter, limit/offset paging with next/prev links; households and people: 403 counts_only for viewer and the public map", get(ogc::items)),
+        r("GET", "/ogc/collections/{collectionId}/items", SignedIn, "a collection's features as GeoJSON: bbox filter, limit/offset paging with next/prev links; households and people: 403 counts_only for viewer and the public map; plan collections also take version (another plan version's grids) and level", get(ogc::items)),
         r("GET", "/ogc/collections/{collectionId}/items/{featureId}", SignedIn, "one feature as GeoJSON", get(ogc::item)),
         r("GET", "/api/regions/{code}/coverage", Roles(COVERAGE), "coverage of a region: roll-ups, per-grid figures, findings, suggested carers (json, csv, xlsx)", get(coverage::coverage)),
         r("GET", "/api/regions/{code}/gaps", Roles(COVERAGE), "gaps of a region as GeoJSON: kind, severity, counts", get(coverage::gaps)),
@@ -497,6 +497,9 @@ async fn ready(state: axum::extract::State<AppState>) -> axum::response::Respons
         // The server binds only once the snapshot is loaded; every write
         // swaps in a newer one (a higher generation) once committed.
         "snapshot": { "loaded": true, "generation": s.generation },
+        // Plans evaluated over the snapshot's ground so far: none at a
+        // start whose store kept the grid shapes of the plans in force.
+        "plans_evaluated": s.evaluations(),
         "heavy": load,
     });
     let status = if ready {

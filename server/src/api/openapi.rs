@@ -26,10 +26,10 @@ fn path_param(name: &str) -> Value {
             json!({ "type": "string", "pattern": "^[0-9]+\\.(mvt|pbf)$", "description": "row, then .mvt" })
         }
         "collectionId" => {
-            json!({ "type": "string", "enum": crate::ogc::Collection::all().iter().map(|c| c.id).collect::<Vec<_>>(), "description": "a collection: one per layer, water as areas (water) and lines (waterways)" })
+            json!({ "type": "string", "enum": crate::ogc::Collection::all().iter().map(|c| c.id).collect::<Vec<_>>(), "description": "a collection: one per layer, water as areas (water) and lines (waterways), and the grids of each region's newest plan version (plan_grids_current) and newest published one (plan_grids_published)" })
         }
         "featureId" => {
-            json!({ "type": "string", "description": "the feature's id, unique in its collection (a region's is its code, an atom's its region's code and six digits)" })
+            json!({ "type": "string", "description": "the feature's id, unique in its collection (a region's is its code, an atom's its region's code and six digits, a plan grid's its version × 1000000 + level × 100000 + its number in the level)" })
         }
         _ => json!({ "type": "string" }),
     };
@@ -64,6 +64,24 @@ fn query_params(spec: &RouteSpec) -> Vec<Value> {
                 "datetime",
                 json!({ "type": "string" }),
                 "accepted for conformance; features carry no time, so it filters nothing",
+            ),
+            q(
+                "version",
+                json!({ "type": "integer", "minimum": 1 }),
+                "plan_grids_current and plan_grids_published only: this plan version's grids instead of the collection's (404 unknown_plan_version when no such version is in scope)",
+            ),
+            q(
+                "level",
+                json!({ "type": "integer", "enum": [1, 2, 3] }),
+                "plan_grids_current and plan_grids_published only: grids of this level",
+            ),
+            f(),
+        ],
+        "/ogc/collections/{collectionId}/items/{featureId}" => vec![
+            q(
+                "version",
+                json!({ "type": "integer", "minimum": 1 }),
+                "plan collections only: the plan version the feature was listed under",
             ),
             f(),
         ],

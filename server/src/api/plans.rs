@@ -287,11 +287,10 @@ fn run_job(
             "-",
             &format!("job {}: {message}", job.id),
         );
+        let shapes = crate::store::PlanGridShape::of(&p);
         let v = st
             .store
-            .save_partition(p.region, &p.atoms, &record, &line)?;
-        st.store
-            .put_plan_grid_shapes(v.id, &crate::store::PlanGridShape::of(&p))?;
+            .save_partition(p.region, &p.atoms, &record, &line, &shapes)?;
         out.push(json!({
             "region": p.region.to_string(),
             "id": v.id,
@@ -301,8 +300,7 @@ fn run_job(
         }));
     }
     // The new atoms and plans are what every reader sees from now on.
-    let data = st.store.load()?;
-    st.snapshot.swap(Snapshot::build(data));
+    st.snapshot.swap(Snapshot::from_store(&*st.store)?);
     st.tiles.warm_grids(&st.snapshot.load());
     Ok(out)
 }

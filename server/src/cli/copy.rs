@@ -95,8 +95,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     let layers: u64 = to.counts()?.iter().map(|(_, n)| n).sum();
     println!(
-        "copied {layers} features, {} plan versions, {} users, {} tokens, {} audit lines from {} to {} in {:.1} s",
+        "copied {layers} features, {} plan versions ({} with grid shapes), {} users, {} tokens, {} audit lines from {} to {} in {:.1} s",
         dump.data.plans.len(),
+        dump.shapes.len(),
         dump.users.len(),
         dump.tokens.len(),
         dump.audit.len(),

@@ -270,9 +270,8 @@ pub fn run_plan(args: &Args) -> anyhow::Result<()> {
                 &format!("regions/{}/plans", p.region),
                 &args.message,
             );
-            let v = store.save_partition(p.region, &p.atoms, &plan, &line)?;
-            store.put_plan_grid_shapes(v.id, &crate::store::PlanGridShape::of(&p))?;
-            Some(v)
+            let shapes = crate::store::PlanGridShape::of(&p);
+            Some(store.save_partition(p.region, &p.atoms, &plan, &line, &shapes)?)
         };
         rows.push((g.region.name.clone(), p, version));
     }

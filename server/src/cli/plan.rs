@@ -286,10 +286,16 @@ fn publish(
         &format!("plans/{id}"),
         &next.version.message,
     );
-    let v = store.save_plan_on(&next, &[], id, &line)?;
-    let (s, saved) = loaded(store, v.id)?;
-    let rp = evaluate(&s, policy, &saved)?;
-    store.put_plan_grid_shapes(v.id, &crate::store::PlanGridShape::of(&rp))?;
+    // The published grids are written with the version, in one transaction.
+    let s = Snapshot::build(store.load()?);
+    let shapes = match s.evaluate_unsaved(policy, &next, &[]) {
+        Ok(rp) => crate::store::PlanGridShape::of(&rp),
+        Err(e) => {
+            tracing::warn!(plan = id, error = %e, "plan not evaluated: published without grid shapes");
+            Vec::new()
+        }
+    };
+    let v = store.save_plan_on(&next, &[], id, &line, &shapes)?;
     println!(
         "published plan {id} as plan {} (version {})",
         v.id, v.number

@@ -125,8 +125,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let (store, snapshot) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let t = std::time::Instant::now();
         let store = crate::store::open(&spec).with_context(|| format!("opening store {shown2}"))?;
-        let data = store.load().context("loading the store")?;
-        let snapshot = Snapshot::build(data);
+        // With the grid shapes kept of the plans in force: grid tiles are
+        // ready without evaluating a plan.
+        let snapshot = Snapshot::from_store(&*store).context("loading the store")?;
         tracing::info!(
             store = %shown2,
             kind = store.kind(),
@@ -184,7 +185,8 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     };
     let tiles = state.tiles.clone();
     {
-        // Plan grids evaluated before the first map asks for them.
+        // Plan grids ready before the first map asks for them: stored
+        // shapes, or (versions saved before shapes were kept) evaluated.
         let snapshot = state.snapshot.load();
         let (store, policy) = (state.store.clone(), state.policy.clone());
         std::thread::spawn(move || {
@@ -192,6 +194,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             tiles.warm_grids(&snapshot);
             tracing::info!(
                 ms = started.elapsed().as_millis() as u64,
+                evaluated = snapshot.evaluations(),
                 "tiles: grids of every region ready"
             );
             match fill_plan_shapes(&*store, &snapshot, &policy) {
@@ -276,8 +279,10 @@ async fn shutdown_signal() {
 
 /// Keeps the grid shapes of each region's newest and newest published
 /// plan version where the store has none (files from before shapes were
-/// kept), so the current and published plan layers are whole; the
-/// evaluations are the ones the tiles just made. Returns how many.
+/// kept, or saved when evaluating failed), so the current and published
+/// plan layers are whole. Only those versions are evaluated (the newest
+/// ones the tiles just did); every other version is read from its stored
+/// shapes. Returns how many.
 fn fill_plan_shapes(
     store: &dyn crate::store::Store,
     s: &Snapshot,

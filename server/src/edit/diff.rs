@@ -23,6 +23,35 @@ impl Diff {
             .sum()
     }
 
+    /// The staff to reassign when the newer plan is put in force: for
+    /// each grid it retires or changes (any level) that has people
+    /// assigned, their number by role (counts only, no names: every reader
+    /// of a diff may see it).
+    pub fn staff(&self, people: &[crate::domain::Person]) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        for l in &self.levels {
+            let grids = l.retired.iter().map(|c| (c, "retired"));
+            for (code, change) in grids.chain(l.changed.iter().map(|c| (c, "changed"))) {
+                let mut roles: std::collections::BTreeMap<&'static str, u32> =
+                    std::collections::BTreeMap::new();
+                let mut people_n = 0u32;
+                for p in people.iter().filter(|p| p.grids.contains(code)) {
+                    people_n += 1;
+                    for r in &p.roles {
+                        *roles.entry(r.as_str()).or_default() += 1;
+                    }
+                }
+                if people_n > 0 {
+                    out.push(serde_json::json!({
+                        "level": l.level, "code": code, "change": change,
+                        "people": people_n, "roles": roles,
+                    }));
+                }
+            }
+        }
+        out
+    }
+
     /// The atoms that changed grid as GeoJSON features (atom id, from, to,
     /// households), from an evaluated plan over the same atoms.
     pub fn features(
@@ -101,4 +130,56 @@ pub fn diff(a: &Plan, b: &Plan) -> Option<Diff> {
         }
     }
     Some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Person, Role};
+
+    fn person(id: i64, roles: Vec<Role>, grids: &[&str]) -> Person {
+        Person {
+            id,
+            name: format!("人{id}"),
+            phone: String::new(),
+            roles,
+            team: None,
+            skills: Vec::new(),
+            available: true,
+            reserve: false,
+            home: geo_types::Point::new(109.0, 32.7),
+            grids: grids.iter().map(|g| GridCode((*g).into())).collect(),
+            region: None,
+        }
+    }
+
+    #[test]
+    fn staff_to_reassign_are_those_of_retired_and_changed_grids_counted_by_role() {
+        let code = |c: &str| GridCode(c.into());
+        let d = Diff {
+            levels: vec![LevelDiff {
+                level: 3,
+                added: vec![code("new")],
+                retired: vec![code("gone")],
+                changed: vec![code("moved"), code("empty")],
+            }],
+            moved: Vec::new(),
+        };
+        let people = [
+            person(1, vec![Role::GridLeader, Role::FullTimeWorker], &["gone"]),
+            person(2, vec![Role::PartTimeWorker], &["moved", "kept"]),
+            person(3, vec![Role::FullTimeWorker], &["kept"]),
+            person(4, vec![Role::Volunteer], &["new"]),
+        ];
+        let s = d.staff(&people);
+        assert_eq!(s.len(), 2, "{s:?}");
+        assert_eq!(s[0]["code"], "gone");
+        assert_eq!(s[0]["change"], "retired");
+        assert_eq!(s[0]["people"], 1);
+        assert_eq!(s[0]["roles"]["grid_leader"], 1);
+        assert_eq!(s[0]["roles"]["full_time_worker"], 1);
+        assert_eq!(s[1]["code"], "moved");
+        assert_eq!(s[1]["change"], "changed");
+        assert_eq!(s[1]["roles"]["part_time_worker"], 1);
+    }
 }

@@ -1,8 +1,10 @@
 //! Finding things by what people type: a region by code or name, a grid by
 //! code or name (current plans and imported grids), a household by its
-//! address. City-wide, but only within the caller's scope, and addresses
-//! are matched as the caller's role sees them (a planner, who sees streets
-//! but not house numbers, finds streets; a public viewer finds none).
+//! address, or by its head's name or phone for roles that see those in
+//! full (office, emergency, admin). City-wide, but only within the
+//! caller's scope, and addresses are matched as the caller's role sees
+//! them (a planner, who sees streets but not house numbers, finds streets;
+//! a public viewer finds none).
 
 use geo::BoundingRect;
 use geo_types::Rect;
@@ -142,9 +144,29 @@ pub fn search(s: &Snapshot, caller: &Caller, query: &str, limit: usize) -> Vec<H
         == crate::access::projection::Detail::Individuals;
     if seen != Visibility::Hidden && individuals {
         let mut by_label: Vec<Hit> = Vec::new();
+        let mut by_head: Vec<Hit> = Vec::new();
+        let heads = Heads::of(caller, &q);
         let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for h in s.households.items() {
-            if !scope.contains_opt(h.region) || !h.address.to_lowercase().contains(&q) {
+            if !scope.contains_opt(h.region) {
+                continue;
+            }
+            if heads.find(h) {
+                if by_head.len() < limit {
+                    let p = h.location.0;
+                    by_head.push(Hit {
+                        kind: Kind::Household,
+                        code: h.id.to_string(),
+                        label: format!("{} · {}", h.head_name, h.address),
+                        level: None,
+                        count: Some(1),
+                        bbox: Some([p.x, p.y, p.x, p.y]),
+                        point: Some([p.x, p.y]),
+                    });
+                }
+                continue;
+            }
+            if !h.address.to_lowercase().contains(&q) {
                 continue;
             }
             // Masked: match what the role sees, not the hidden number.
@@ -179,10 +201,51 @@ pub fn search(s: &Snapshot, caller: &Caller, query: &str, limit: usize) -> Vec<H
                 point: Some([p.x, p.y]),
             });
         }
+        hits.extend(by_head);
         hits.extend(by_label);
     }
     hits.truncate(limit);
     hits
+}
+
+/// Finding a household by its head's name or phone: only for a role that
+/// sees that field in full (a masked name or a hidden phone must not be
+/// matched, or a search would tell what the mask hides).
+struct Heads {
+    /// The query, lower case, when names are searched.
+    name: Option<String>,
+    /// The query's digits, when it is a phone number (4 digits or more).
+    phone: Option<String>,
+}
+
+impl Heads {
+    fn of(caller: &Caller, q: &str) -> Self {
+        let full = |f| visibility(caller.role, f) == Visibility::Full;
+        let digits = digits(q);
+        let phone_like = digits.len() >= 4
+            && q.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '+'));
+        Self {
+            name: (full(PersonalField::HouseholdName) && !phone_like).then(|| q.to_string()),
+            phone: (full(PersonalField::HouseholdPhone) && phone_like).then_some(digits),
+        }
+    }
+
+    fn find(&self, h: &crate::domain::Household) -> bool {
+        let named = self
+            .name
+            .as_ref()
+            .is_some_and(|q| !h.head_name.is_empty() && h.head_name.to_lowercase().contains(q));
+        named
+            || self
+                .phone
+                .as_ref()
+                .is_some_and(|d| digits(&h.phone).contains(d.as_str()))
+    }
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
 }
 
 fn corners(r: Rect<f64>) -> [f64; 4] {

@@ -60,7 +60,11 @@ fn snapshot() -> Snapshot {
         households: vec![
             household(1, 109.001, "新城街道兴安路12号3栋", a),
             household(2, 109.002, "新城街道兴安路14号", a),
-            household(3, 109.011, "老城街道巴山路1号", b),
+            Household {
+                head_name: "李四海".into(),
+                phone: "139 1234 5678".into(),
+                ..household(3, 109.011, "老城街道巴山路1号", b)
+            },
         ],
         grids: vec![ImportedGrid {
             id: 1,
@@ -167,4 +171,32 @@ fn nothing_outside_the_scope_is_found() {
         "region and 2 addresses"
     );
     assert_eq!(search(&s, &a_only, "新城", 2).len(), 2, "the limit holds");
+}
+
+#[test]
+fn households_are_found_by_head_name_or_phone_only_by_roles_that_see_them() {
+    let s = snapshot();
+    let office = caller(Role::Office, Scope::all());
+    let hits = search(&s, &office, "李四", 20);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].kind, Kind::Household);
+    assert_eq!(hits[0].code, "3");
+    assert_eq!(hits[0].label, "李四海 · 老城街道巴山路1号");
+    assert_eq!(hits[0].point, Some([109.011, 32.685]));
+    // A phone however it is typed, by its digits.
+    for q in ["13912345678", "139-1234-5678", "5678"] {
+        let hits = search(&s, &office, q, 20);
+        assert_eq!(hits.len(), 1, "{q}: {hits:?}");
+        assert_eq!(hits[0].code, "3");
+    }
+    // A planner sees names masked and no phone: neither is searched.
+    let planner = caller(Role::Planner, Scope::all());
+    assert!(search(&s, &planner, "李四", 20).is_empty());
+    assert!(search(&s, &planner, "13912345678", 20).is_empty());
+    // Nor by anyone who sees counts only, nor outside the scope.
+    let viewer = caller(Role::Viewer, Scope::all());
+    assert!(search(&s, &viewer, "李四", 20).is_empty());
+    assert!(search(&s, &viewer, "13912345678", 20).is_empty());
+    let a_only = caller(Role::Office, Scope::prefixes(["610902001"]));
+    assert!(search(&s, &a_only, "李四", 20).is_empty());
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Snapshot;
-use crate::domain::{ImportedGrid, Plan, Policy, RegionCode};
+use crate::domain::{Atom, AtomId, ImportedGrid, Plan, Policy, RegionCode};
 use crate::partition::plan::{evaluate, PlanError, RegionPlan, Settings};
 
 /// What evaluating a plan gives; errors are shared by all who waited.
@@ -88,10 +88,52 @@ impl Evaluations {
         slot.value.get_or_init(run).clone()
     }
 
+    /// Keeps `value` as the evaluation of `plan` (saved just now, evaluated
+    /// before its save) unless one is kept already or `policy` is not the
+    /// one evaluations use.
+    pub(super) fn seed(&self, policy: &Policy, id: i64, generation: u64, value: Arc<RegionPlan>) {
+        if self.policy.get_or_init(|| policy.clone()) != policy {
+            return;
+        }
+        let mut slots = self.slots.lock().expect("evaluations");
+        slots.entry(id).or_insert_with(|| {
+            let value = OnceLock::from(Ok(value));
+            Arc::new(Slot { generation, value })
+        });
+    }
+
     /// The evaluation of version `id` when one succeeded already.
     pub(super) fn peek(&self, id: i64) -> Option<Arc<RegionPlan>> {
         let slots = self.slots.lock().expect("evaluations");
         slots.get(&id)?.value.get()?.as_ref().ok().cloned()
+    }
+
+    /// A copy keeping every evaluation but those of `regions` (their
+    /// ground changed: a household written), and those of `versions`
+    /// (not evaluated yet, region unknown): a write re-evaluates its
+    /// regions only.
+    pub(super) fn without(&self, regions: &[RegionCode], versions: &[i64]) -> Self {
+        let slots = self.slots.lock().expect("evaluations");
+        let kept = slots
+            .iter()
+            .filter(|(id, slot)| {
+                !versions.contains(id)
+                    && match slot.value.get() {
+                        Some(Ok(p)) => !regions.contains(&p.region),
+                        _ => false,
+                    }
+            })
+            .map(|(id, slot)| (*id, slot.clone()))
+            .collect();
+        let policy = OnceLock::new();
+        if let Some(p) = self.policy.get() {
+            let _ = policy.set(p.clone());
+        }
+        Self {
+            policy,
+            slots: Mutex::new(kept),
+            runs: AtomicU64::new(self.runs()),
+        }
     }
 
     pub(super) fn runs(&self) -> u64 {
@@ -134,6 +176,53 @@ impl Snapshot {
         )
     }
 
+    /// `plan`, not saved yet (its atoms among this snapshot's and `added`),
+    /// evaluated: what a save writes as its grid shapes, in the save's own
+    /// transaction. Not cached (the plan has no id yet): [`Self::seed`]
+    /// keeps it once saved. Counted in [`Self::evaluations`].
+    pub fn evaluate_unsaved(
+        &self,
+        policy: &Policy,
+        plan: &Plan,
+        added: &[Atom],
+    ) -> Result<RegionPlan, PlanError> {
+        self.evaluations.runs.fetch_add(1, Ordering::Relaxed);
+        let code = plan.version.region;
+        let atoms = if added.is_empty() {
+            self.plan_atoms(plan)
+        } else {
+            let mut by_id: HashMap<AtomId, &Atom> = self
+                .atoms
+                .items()
+                .iter()
+                .filter(|a| a.region == code)
+                .map(|a| (a.id, a))
+                .collect();
+            for a in self.retired.get(&code).into_iter().flatten().chain(added) {
+                by_id.insert(a.id, a);
+            }
+            plan.atoms
+                .iter()
+                .map(|id| by_id.get(id).map(|a| (*a).clone()))
+                .collect()
+        }
+        .ok_or(PlanError::Mismatch)?;
+        self.evaluate_over(policy, plan, &atoms)
+    }
+
+    /// Keeps `evaluated` (from [`Self::evaluate_unsaved`]) as the
+    /// evaluation of `plan`, saved since: tiles and coverage do not
+    /// evaluate it again.
+    pub fn seed(&self, policy: &Policy, plan: &Plan, mut evaluated: RegionPlan) {
+        evaluated.version = Some(plan.version.clone());
+        self.evaluations.seed(
+            policy,
+            plan.version.id,
+            self.generation,
+            Arc::new(evaluated),
+        );
+    }
+
     /// Plan version `id` evaluated, when it already was over this ground.
     pub fn evaluated_id(&self, id: i64) -> Option<Arc<RegionPlan>> {
         self.evaluations.peek(id)
@@ -166,10 +255,19 @@ impl Snapshot {
     }
 
     fn evaluate(&self, policy: &Policy, plan: &Plan) -> Result<RegionPlan, PlanError> {
-        let code = plan.version.region;
         let atoms = self.plan_atoms(plan).ok_or(PlanError::Mismatch)?;
+        self.evaluate_over(policy, plan, &atoms)
+    }
+
+    fn evaluate_over(
+        &self,
+        policy: &Policy,
+        plan: &Plan,
+        atoms: &[Atom],
+    ) -> Result<RegionPlan, PlanError> {
+        let code = plan.version.region;
         let ground = self.ground(code).ok_or(PlanError::EmptyRegion(code))?;
-        let mut r = evaluate(&ground, &Settings::from_policy(policy), plan, &atoms)?;
+        let mut r = evaluate(&ground, &Settings::from_policy(policy), plan, atoms)?;
         r.version = Some(plan.version.clone());
         Ok(r)
     }

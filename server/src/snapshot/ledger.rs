@@ -3,9 +3,10 @@
 //! First step of issue 20's incremental snapshot: the written layer's
 //! items and R-tree are copied and patched (one `memcpy`-like clone of
 //! the layer, no sort, no bulk load), the region counts are patched up the
-//! hierarchy, and everything derived from the ground (plan evaluations) is
-//! dropped so coverage is computed over the new ground. Other layers are
-//! shared. Tiles follow by themselves: the tile cache diffs each swap with
+//! hierarchy, and what was derived from the touched regions' ground (their
+//! plans' evaluations and stored grid figures) is dropped so coverage and
+//! grid tiles are computed over the new ground. Other layers and the other
+//! regions' evaluations are shared. Tiles follow by themselves: the tile cache diffs each swap with
 //! the one before and drops tiles only over what changed.
 
 use std::sync::atomic::Ordering;
@@ -103,11 +104,22 @@ impl Snapshot {
         if new.is_some() {
             bump(new_region, true);
         }
+        // Stored grid figures of the touched regions' plans no longer add
+        // up: those plans are evaluated again; other regions keep theirs.
+        let touched: Vec<RegionCode> = [old_region, new_region].into_iter().flatten().collect();
+        let versions: Vec<i64> = touched
+            .iter()
+            .filter_map(|c| self.plans.get(c).map(|p| p.version.id))
+            .collect();
+        let mut stored = (*self.stored).clone();
+        for v in &versions {
+            stored.remove(v);
+        }
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
         Self {
             generation,
             // Households are ground: what was derived from the old one
-            // (plan evaluations) is computed again.
+            // (the touched regions' plan evaluations) is computed again.
             ground: generation,
             regions: self.regions.clone(),
             atoms: self.atoms.clone(),
@@ -121,7 +133,8 @@ impl Snapshot {
             plans: self.plans.clone(),
             emergency: self.emergency.clone(),
             counts: Arc::new(counts),
-            evaluations: Arc::default(),
+            evaluations: Arc::new(self.evaluations.without(&touched, &versions)),
+            stored: Arc::new(stored),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod changes;
 mod changes_suite;
 pub mod gpkg;
 mod personal;
+mod plan_shapes;
 pub mod postgis;
 mod rows;
 #[cfg(test)]
@@ -23,7 +24,7 @@ use crate::access::account::{AuditEntry, Token, User};
 use crate::sealing::{KeyId, Sealer};
 pub use accounts::AccountStore;
 pub use changes::{Change, ChangeOp, HouseholdWrite};
-pub use gpkg::PlanGridShape;
+pub use plan_shapes::{PlanGridShape, ShapesByVersion};
 
 use crate::domain::{
     Atom, Dataset, Household, Layer, Plan, PlanVersion, Record, Region, RegionCode,
@@ -38,12 +39,15 @@ pub struct Abort;
 pub type ImportCounts = std::collections::BTreeMap<Layer, u64>;
 
 /// Everything a store holds, as `wangge copy` moves it: the layers, every
-/// plan version (in `data.plans`, by id), the accounts with their tokens
-/// and the whole audit log. Login sessions are not moved: they are
+/// plan version (in `data.plans`, by id) with its grid shapes, the
+/// accounts with their tokens and the whole audit log. Login sessions are not moved: they are
 /// short-lived and their users sign in again.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Dump {
     pub data: Dataset,
+    /// The grid shapes kept of each plan version (none for a version the
+    /// source store keeps none of).
+    pub shapes: ShapesByVersion,
     pub users: Vec<User>,
     pub tokens: Vec<Token>,
     pub audit: Vec<AuditEntry>,
@@ -54,6 +58,7 @@ impl Dump {
     pub fn len(&self) -> u64 {
         (self.data.records().len()
             + self.data.plans.len()
+            + self.shapes.len()
             + self.users.len()
             + self.tokens.len()
             + self.audit.len()) as u64
@@ -160,8 +165,12 @@ pub trait Store: Send + Sync {
     fn replace_atoms(&self, region: RegionCode, atoms: &[Atom]) -> Result<()>;
 
     /// Saves a plan as a new immutable version; `plan.version.id` and
-    /// `number` are assigned by the store and returned.
-    fn save_plan(&self, plan: &Plan) -> Result<PlanVersion>;
+    /// `number` are assigned by the store and returned. `shapes` (the plan
+    /// evaluated, see [`PlanGridShape::of`]; empty when evaluating failed)
+    /// are written in the same transaction, with the region's current and
+    /// published plan layers: every save (and publish, a save of a
+    /// published version) below does so too.
+    fn save_plan(&self, plan: &Plan, shapes: &[PlanGridShape]) -> Result<PlanVersion>;
 
     /// Saves a plan as the region's next version only while its newest
     /// version is `base` (the one the plan was edited from), with `added`
@@ -177,6 +186,7 @@ pub trait Store: Send + Sync {
         added: &[Atom],
         base: i64,
         audit: &AuditEntry,
+        shapes: &[PlanGridShape],
     ) -> Result<PlanVersion>;
 
     /// Replaces a region's atoms and saves a plan over them, in one
@@ -188,11 +198,13 @@ pub trait Store: Send + Sync {
         atoms: &[Atom],
         plan: &Plan,
         audit: &AuditEntry,
+        shapes: &[PlanGridShape],
     ) -> Result<PlanVersion>;
 
     /// Keeps the grids of saved plan version `version` with their shapes
     /// and figures (replacing any kept before), for the layers of the
-    /// current and published plans. A store without such layers yet
+    /// current and published plans: for versions saved before shapes were
+    /// kept (the server fills them at start). A store without such layers
     /// ignores them.
     fn put_plan_grid_shapes(&self, version: i64, shapes: &[PlanGridShape]) -> Result<()> {
         let _ = (version, shapes);
@@ -204,6 +216,13 @@ pub trait Store: Send + Sync {
     /// that keeps no shapes.
     fn versions_without_shapes(&self) -> Result<Vec<i64>> {
         Ok(vec![])
+    }
+
+    /// The grid shapes kept of plan versions `versions` (of every version
+    /// when `None`), by version; a version without shapes is absent.
+    fn plan_grid_shapes(&self, versions: Option<&[i64]>) -> Result<ShapesByVersion> {
+        let _ = versions;
+        Ok(ShapesByVersion::new())
     }
 
     /// Plan versions of a region, oldest first.
@@ -322,8 +341,10 @@ pub fn dump(store: &dyn Backend) -> Result<Dump> {
     }
     tokens.sort_by_key(|t| t.id);
     let audit = store.audit_log(None, None, usize::MAX)?;
+    let shapes = store.plan_grid_shapes(None)?;
     Ok(Dump {
         data,
+        shapes,
         users,
         tokens,
         audit,

@@ -130,6 +130,7 @@ pub fn run_all(store: &dyn Backend) {
     same_id_replaces_and_zero_id_is_assigned(store);
     plans_are_numbered_per_region(store);
     users_tokens_sessions_and_the_audit_log(store);
+    saves_write_their_grid_shapes_atomically(store);
     households_are_found_by_phone_through_the_blind_index(store);
     a_key_rotation_reseals_everything_and_keeps_the_phone_lookup(store);
     super::changes_suite::run(store);
@@ -142,6 +143,7 @@ pub fn restore_copies_everything(from: &dyn Backend, to: &dyn Backend) {
     let dump = super::dump(from).unwrap();
     assert!(dump.data.plans.len() >= 4, "every plan version is dumped");
     assert!(!dump.users.is_empty() && !dump.tokens.is_empty() && !dump.audit.is_empty());
+    assert!(dump.shapes.len() >= 3, "grid shapes are dumped");
     let mut seen = 0;
     to.restore(&dump, &mut |n| seen = n).unwrap();
     assert_eq!(seen, dump.len());
@@ -157,7 +159,9 @@ pub fn restore_copies_everything(from: &dyn Backend, to: &dyn Backend) {
         .map(|p| p.version.number)
         .max()
         .unwrap();
-    let v = to.save_plan(&plan("610902001001", Some(newest))).unwrap();
+    let v = to
+        .save_plan(&plan("610902001001", Some(newest)), &[])
+        .unwrap();
     assert!(v.id > newest && v.number == last + 1, "{v:?}");
     let uid = to
         .put_user(&user(&format!("zhao{}", dump.users.len())))
@@ -316,9 +320,11 @@ fn same_id_replaces_and_zero_id_is_assigned(store: &dyn Store) {
 }
 
 fn plans_are_numbered_per_region(store: &dyn Store) {
-    let a1 = store.save_plan(&plan("610902001001", None)).unwrap();
-    let a2 = store.save_plan(&plan("610902001001", Some(a1.id))).unwrap();
-    let b1 = store.save_plan(&plan("610902001002", None)).unwrap();
+    let a1 = store.save_plan(&plan("610902001001", None), &[]).unwrap();
+    let a2 = store
+        .save_plan(&plan("610902001001", Some(a1.id)), &[])
+        .unwrap();
+    let b1 = store.save_plan(&plan("610902001002", None), &[]).unwrap();
     assert_eq!((a1.number, a2.number, b1.number), (1, 2, 1));
     let versions = store
         .plan_versions("610902001001".parse().unwrap())
@@ -363,9 +369,15 @@ fn partition_saves_atoms_and_plan_together(store: &dyn Store) {
             &[atom(0), atom(1)],
             &p,
             &audit_entry("planner", "2026-11-24T00:00:00Z"),
+            &shapes(1),
         )
         .unwrap();
     assert_eq!(v.number, 1);
+    assert_eq!(
+        store.plan_grid_shapes(Some(&[v.id])).unwrap().get(&v.id),
+        Some(&shapes(1)),
+        "the partition's grid shapes are saved with it"
+    );
     let atoms_of = |s: &dyn Store| {
         s.load()
             .unwrap()
@@ -383,11 +395,96 @@ fn partition_saves_atoms_and_plan_together(store: &dyn Store) {
             region,
             &[atom(0)],
             &bad,
-            &audit_entry("planner", "2026-11-24T00:00:00Z")
+            &audit_entry("planner", "2026-11-24T00:00:00Z"),
+            &shapes(5),
         )
         .is_err());
+    let all = store.plan_grid_shapes(None).unwrap();
+    assert!(
+        all.values().all(|s| *s != shapes(5)),
+        "a refused save keeps none of its shapes"
+    );
     assert_eq!(atoms_of(store), 2);
     assert_eq!(store.plan_versions(region).unwrap().len(), 1);
+}
+
+/// Grid shapes of `n` grids, distinct per `n`.
+fn shapes(n: u8) -> Vec<super::PlanGridShape> {
+    (1..=n)
+        .map(|i| super::PlanGridShape {
+            level: i.min(3),
+            code: format!("6109020010040010{i}"),
+            parent: (i > 1).then(|| "610902001004001".to_string()),
+            households: u32::from(i) * 40,
+            balance: f64::from(i) / 8.0 - 0.5,
+            geometry: square_with_hole(),
+        })
+        .collect()
+}
+
+/// A save and its grid shapes are one write, in every save path: a stale
+/// or refused save keeps no shapes, a save that could not evaluate its
+/// plan (no shapes) is listed as lacking them.
+fn saves_write_their_grid_shapes_atomically(store: &dyn Backend) {
+    let shapes_of = |id: i64| {
+        store
+            .plan_grid_shapes(Some(&[id]))
+            .unwrap()
+            .remove(&id)
+            .unwrap_or_default()
+    };
+    let a = store
+        .save_plan(&plan("610902001004", None), &shapes(3))
+        .unwrap();
+    assert_eq!(shapes_of(a.id), shapes(3));
+    assert!(!store.versions_without_shapes().unwrap().contains(&a.id));
+    let line = audit_entry("planner", "2026-11-24T00:00:00Z");
+    let audits = store.audit_log(None, None, usize::MAX).unwrap().len();
+    let stale = store.save_plan_on(
+        &plan("610902001004", Some(a.id)),
+        &[],
+        a.id - 1,
+        &line,
+        &shapes(2),
+    );
+    assert!(matches!(stale, Err(StoreError::Stale { .. })), "{stale:?}");
+    let mut published = plan("610902001004", Some(a.id));
+    published.version.published = true;
+    let b = store
+        .save_plan_on(&published, &[], a.id, &line, &shapes(2))
+        .unwrap();
+    assert_eq!(
+        store
+            .plan_versions("610902001004".parse().unwrap())
+            .unwrap()
+            .len(),
+        2,
+        "the stale save wrote nothing"
+    );
+    assert_eq!(shapes_of(b.id), shapes(2));
+    assert_eq!(
+        store.audit_log(None, None, usize::MAX).unwrap().len(),
+        audits + 1
+    );
+    let kept = store.plan_grid_shapes(None).unwrap();
+    let mut bad = plan("610902001004", Some(b.id));
+    bad.labels.pop();
+    assert!(store
+        .save_plan_on(&bad, &[], b.id, &line, &shapes(4))
+        .is_err());
+    assert_eq!(
+        store.plan_grid_shapes(None).unwrap(),
+        kept,
+        "a refused save keeps no shapes"
+    );
+    let c = store
+        .save_plan(&plan("610902001004", Some(b.id)), &[])
+        .unwrap();
+    assert!(shapes_of(c.id).is_empty());
+    assert!(store.versions_without_shapes().unwrap().contains(&c.id));
+    store.put_plan_grid_shapes(c.id, &shapes(1)).unwrap();
+    assert_eq!(shapes_of(c.id), shapes(1));
+    assert!(!store.versions_without_shapes().unwrap().contains(&c.id));
 }
 
 fn households_are_found_by_phone_through_the_blind_index(store: &dyn Store) {

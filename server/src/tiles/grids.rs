@@ -38,8 +38,19 @@ pub struct RegionGrids {
 }
 
 /// The grids of one region as the tiles show them: the grids in force
-/// ([`Snapshot::grids_in_force`]), projected and ranked for tiles.
+/// ([`Snapshot::grids_in_force`]), projected and ranked for tiles. A plan
+/// the snapshot has not evaluated is drawn from its stored grid shapes
+/// when the store kept them ([`Snapshot::stored_shapes`]): a server start
+/// evaluates no plan before the first grid tile.
 pub fn region_grids(s: &Snapshot, policy: &Policy, code: RegionCode) -> RegionGrids {
+    if let Some(plan) = s.plans.get(&code) {
+        let id = plan.version.id;
+        if s.evaluated_id(id).is_none() {
+            if let Some(stored) = s.stored_shapes(id) {
+                return stored_grids(policy, code, id, &stored);
+            }
+        }
+    }
     match s.grids_in_force(policy, code) {
         GridsInForce::Plan(p) => RegionGrids {
             plan: p.version.as_ref().map(|v| v.id),
@@ -87,6 +98,56 @@ pub fn region_grids(s: &Snapshot, policy: &Policy, code: RegionCode) -> RegionGr
                 .collect(),
         },
     }
+}
+
+/// Stored grid shapes as tiles show them, households and balance class
+/// as plan evaluation gives them: in range between the level's minimum and
+/// maximum households, else under or over its target.
+fn stored_grids(
+    policy: &Policy,
+    code: RegionCode,
+    id: i64,
+    stored: &[crate::store::PlanGridShape],
+) -> RegionGrids {
+    let grids = stored
+        .iter()
+        .map(|g| {
+            let (balance, deviation) = balance(policy, g.level, g.households);
+            feature(
+                g.level,
+                g.code.clone(),
+                g.parent.clone(),
+                code,
+                Some(g.households),
+                balance,
+                deviation.or(Some(g.balance)),
+                g.geometry.clone(),
+            )
+        })
+        .collect();
+    RegionGrids {
+        plan: Some(id),
+        grids,
+    }
+}
+
+/// The balance class and deviation of a grid of `households` at `level`
+/// under `policy`, computed as the plan ledger does.
+fn balance(policy: &Policy, level: u8, households: u32) -> (&'static str, Option<f64>) {
+    let Some(spec) = policy.levels.get(usize::from(level).wrapping_sub(1)) else {
+        return ("unknown", None);
+    };
+    let h = f64::from(households);
+    let target = f64::from(spec.target_households);
+    let deviation = (h - target) / target;
+    let class = if h >= f64::from(spec.min_households) && h <= f64::from(spec.max_households) {
+        "in"
+    } else if deviation < 0.0 {
+        "under"
+    } else {
+        "over"
+    };
+    (class, Some(deviation))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -173,6 +173,8 @@ function onMapClick(e: MapMouseEvent): void {
   if (!map) return;
   const f = map.queryRenderedFeatures(e.point, { layers: ['cov-gaps-point', 'cov-gaps-fill'].filter((l) => map.getLayer(l)) })[0];
   if (!f) return;
+  // A household point over a finding's land opens the household (main.ts).
+  if (f.layer.id === 'cov-gaps-fill' && map.getLayer('households-circle') && map.queryRenderedFeatures(e.point, { layers: ['households-circle'] }).length) return;
   const p = f.properties as api.GapProps & { grids: unknown };
   const i = st.gaps.findIndex((g) => g.properties.kind === p.kind && g.properties.region === p.region && g.properties.households === p.households && g.properties.area_m2 === p.area_m2);
   if (i < 0) return;

@@ -10,16 +10,17 @@ import * as api from '../api';
 import type { Draw } from '../draw';
 import { applyI18n, formatTime, t, type Key } from '../i18n';
 import { colors } from '../style';
+import { DISPATCH, GRID } from '../palette';
 import type { LegendRow, Mode, ModeContext } from './types';
 
 const SKILLS = ['急救', '水上救援', '驾驶', '医护', '心理疏导', '电工', '搬运'] as const;
 
 const COLORS = {
-  nearestLine: '#7c3aed',
-  volunteer: '#1d4ed8',
-  area: '#dc2626',
-  plan: '#0f766e',
-  unserved: '#111827',
+  nearestLine: DISPATCH.line,
+  volunteer: DISPATCH.volunteer,
+  area: DISPATCH.area,
+  plan: GRID[2],
+  unserved: DISPATCH.unserved,
 };
 
 const SRC = {

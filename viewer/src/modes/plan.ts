@@ -15,12 +15,13 @@ import { applyI18n, formatTime, t, type Key } from '../i18n';
 import { serverText } from '../problem';
 import { labelPoint, reloadTiles } from '../layers';
 import { FONT_REGULAR, STYLE_LAYERS } from '../style';
+import { GRID, SELECTION } from '../palette';
 import { bboxOf, el, numberFormat, pct, READ_ROLES, WRITE_ROLES } from './dom';
 import { createEditor } from './planEdit';
 import { regionFigures, type LegendRow, type Mode, type ModeContext, defaultRegion } from './types';
 
 export const BALANCE_COLORS = { under: '#2563eb', ok: '#16a34a', over: '#dc2626' };
-const SELECTED = '#f97316';
+const SELECTED = SELECTION;
 
 const LOCKED = '#0f172a';
 const SEED = '#db2777';
@@ -189,7 +190,7 @@ function addLayers(map: MlMap): void {
       filter: ['<=', ['get', 'level'], st.level],
       layout: { 'line-join': 'round' },
       paint: {
-        'line-color': ['match', ['get', 'level'], 1, '#7c2d12', 2, '#5b21b6', '#115e59'],
+        'line-color': ['match', ['get', 'level'], 1, GRID[1], 2, GRID[2], GRID[3]],
         'line-width': ['match', ['get', 'level'], 1, 2.6, 2, 1.6, 1],
       },
     },

@@ -2,7 +2,9 @@
 // lasso and brush blocks into it, split it along a drawn line, merge two
 // grids, lock grids), re-solving the unlocked rest of a parent grid, a balance
 // panel that the server's dry run (/preview) fills while drawing, save as a
-// new version (If-Match), undo and redo by restoring versions, a clear
+// new version (If-Match), undo and redo moving a pointer over the versions
+// of this editing session (no new version each; an edit made after an undo
+// branches from the version shown and is saved after the newest), a clear
 // message when someone else saved first (412), publishing, and the diff of
 // two versions drawn on the map. plan.ts owns the plans shown and hands
 // this module what it needs through an EditorHost.
@@ -16,6 +18,7 @@ import { labelPoint, reloadTiles } from '../layers';
 import { FONT_REGULAR } from '../style';
 import { el, numberFormat, pct } from './dom';
 import type { ModeContext } from './types';
+import { confirmPublish, type StaffNote } from './publishDialog';
 
 export type Tool = 'select' | 'lasso' | 'brush' | 'split' | 'merge' | 'lock';
 
@@ -77,11 +80,15 @@ interface Pending {
   shape: GeoJSON.Geometry | null;
 }
 
+/**
+ * The versions saved in this editing session of a region, oldest first, and
+ * the one shown. Undo and redo move `at` and show that version: nothing is
+ * saved, the version list does not grow. The last one is the region's
+ * newest (as far as this session knows): a save goes after it.
+ */
 interface History {
-  /** The version the stacks are about; another one shown resets them. */
-  current: number;
-  undo: number[];
-  redo: number[];
+  versions: number[];
+  at: number;
 }
 
 interface EditState {
@@ -312,13 +319,21 @@ export function createEditor(host: EditorHost): Editor {
     return host.locks().filter((c) => host.grid(c)?.plan === id);
   }
 
-  function historyOf(region: string, current: number): History {
+  /** The session of `region` pointing at `shown`; another version shown starts a new one. */
+  function historyOf(region: string, shown: number): History {
     let h = st.history.get(region);
-    if (!h || h.current !== current) {
-      h = { current, undo: [], redo: [] };
+    if (!h || h.versions[h.at] !== shown) {
+      h = { versions: [shown], at: 0 };
       st.history.set(region, h);
     }
     return h;
+  }
+
+  /** The ETag a save of an edit to `plan` sends: the newest version's of its session. */
+  function ifMatch(region: string, plan: number): string {
+    const h = st.history.get(region);
+    const tip = h && h.versions[h.at] === plan ? h.versions[h.versions.length - 1] : plan;
+    return tip === plan ? host.etag(plan) ?? `"plan-${plan}"` : `"plan-${tip}"`;
   }
 
   /** The undo/redo stacks of the region edited last, if still about what is shown. */
@@ -327,7 +342,7 @@ export function createEditor(host: EditorHost): Editor {
     if (!region) return null;
     const h = st.history.get(region);
     const shown = host.shown().get(region);
-    if (!h || shown === undefined || h.current !== shown) return null;
+    if (!h || shown === undefined || h.versions[h.at] !== shown) return null;
     return { region, h };
   }
 
@@ -511,7 +526,7 @@ export function createEditor(host: EditorHost): Editor {
     try {
       const body: api.EditBody = { edit, locks: edit.op === 'restore' ? [] : locksFor(base) };
       if (message) body.message = message;
-      const r = await api.saveEdit(base, host.etag(base) ?? `"plan-${base}"`, body);
+      const r = await api.saveEdit(base, ifMatch(region, base), body);
       st.saving = false;
       st.lastRegion = region;
       // A split cuts blocks, and a restore may cross a split: the blocks'
@@ -535,48 +550,53 @@ export function createEditor(host: EditorHost): Editor {
   async function save(): Promise<void> {
     const p = st.pending;
     if (!p || !st.result || st.saving || st.busy) return;
+    const h = historyOf(p.region, p.plan);
     const v = await commit(p.region, p.plan, p.edit, st.message.trim() || undefined);
     if (!v) return;
-    const h = historyOf(p.region, p.plan);
-    h.undo.push(p.plan);
-    h.redo = [];
-    h.current = v.id;
+    // A branch: the versions redo could reach are left behind.
+    h.versions = [...h.versions.slice(0, h.at + 1), v.id];
+    h.at = h.versions.length - 1;
     st.message = '';
     clearPreview();
     st.notice = t('plan.edit.saved', { n: v.number });
     render();
   }
 
-  async function undo(): Promise<void> {
+  /** Undo (-1) or redo (+1): shows the session's version before or after the one shown. */
+  async function step(by: -1 | 1): Promise<void> {
     const a = activeHistory();
-    if (!a || !a.h.undo.length || st.saving) return;
+    if (!a || st.saving) return;
     const { region, h } = a;
-    const back = h.undo[h.undo.length - 1];
-    const from = h.current;
-    const v = await commit(region, from, { op: 'restore', version: back }, t('plan.edit.undoMessage', { version: versionName(back) }));
-    if (!v) return;
-    h.undo.pop();
-    h.redo.push(from);
-    h.current = v.id;
+    const to = h.at + by;
+    if (to < 0 || to >= h.versions.length) return;
+    h.at = to;
     clearPreview();
-    st.notice = t('plan.edit.undone', { n: v.number });
+    st.lastRegion = region;
+    await host.show(region, h.versions[to]);
+    st.notice = t(by < 0 ? 'plan.edit.undone' : 'plan.edit.redone', { n: versionOf(h.versions[to])?.number ?? h.versions[to] });
     render();
   }
 
-  async function redo(): Promise<void> {
-    const a = activeHistory();
-    if (!a || !a.h.redo.length || st.saving) return;
-    const { region, h } = a;
-    const again = h.redo[h.redo.length - 1];
-    const from = h.current;
-    const v = await commit(region, from, { op: 'restore', version: again }, t('plan.edit.redoMessage', { version: versionName(again) }));
-    if (!v) return;
-    h.redo.pop();
-    h.undo.push(from);
-    h.current = v.id;
-    clearPreview();
-    st.notice = t('plan.edit.redone', { n: v.number });
-    render();
+  const undo = () => step(-1);
+  const redo = () => step(1);
+
+  /**
+   * The staff publishing `plan` leaves on grids it removes or changes:
+   * the diff from the version in force (the region's newest published).
+   */
+  async function staffToReassign(region: string, plan: number): Promise<StaffNote | null> {
+    const inForce = host
+      .versions()
+      .filter((v) => v.region === region && v.published && v.id !== plan)
+      .sort((a, b) => b.number - a.number)[0];
+    if (!inForce) return null;
+    const version = versionName(inForce.id);
+    try {
+      return { version, staff: (await api.planDiff(inForce.id, plan)).staff ?? [] };
+    } catch {
+      // Plans over other blocks (generated afresh, or split) do not diff.
+      return { version, staff: null };
+    }
   }
 
   async function publish(): Promise<void> {
@@ -586,17 +606,17 @@ export function createEditor(host: EditorHost): Editor {
     // Publishing puts the plan in force: asked first, with the grids whose
     // household count is out of the policy's range listed.
     const out = host.grids(ep.plan).filter((g) => !g.metrics.in_range);
-    if (!(await confirmPublish(versionName(ep.plan), out))) return;
+    if (!(await confirmPublish(versionName(ep.plan), out, await staffToReassign(ep.region, ep.plan)))) return;
     st.saving = true;
     st.error = null;
     st.notice = null;
     render();
     try {
-      const r = await api.publishPlan(ep.plan, host.etag(ep.plan) ?? `"plan-${ep.plan}"`, st.message.trim() || undefined);
+      const r = await api.publishPlan(ep.plan, ifMatch(ep.region, ep.plan), st.message.trim() || undefined);
       st.saving = false;
       st.message = '';
       // Undo does not reach back across a publication.
-      st.history.set(ep.region, { current: r.version.id, undo: [], redo: [] });
+      st.history.set(ep.region, { versions: [r.version.id], at: 0 });
       st.lastRegion = ep.region;
       clearPreview();
       reloadTiles(ctx.map, ['grids']);
@@ -749,7 +769,12 @@ export function createEditor(host: EditorHost): Editor {
     const d = ep ? host.detail(ep.plan) : undefined;
     if (ep) {
       box.append(el('p', { class: 'em-sub', id: 'plan-edit-plan', 'data-plan': String(ep.plan) }, t('plan.edit.on', { version: versionName(ep.plan) })));
-      if (d?.newest != null && d.newest !== ep.plan) box.append(el('p', { class: 'em-error', id: 'plan-edit-old' }, t('plan.edit.notNewest', { version: versionName(d.newest) })));
+      const h = activeHistory()?.h;
+      const tip = h ? h.versions[h.versions.length - 1] : undefined;
+      // Undone to an older version of this session: edits branch from it.
+      if (h && h.at < h.versions.length - 1 && tip === (d?.newest ?? tip))
+        box.append(el('p', { class: 'em-sub', id: 'plan-edit-pointer', 'data-at': String(h.at), 'data-newest': String(tip) }, t('plan.edit.pointer', { version: versionName(tip!) })));
+      else if (d?.newest != null && d.newest !== ep.plan) box.append(el('p', { class: 'em-error', id: 'plan-edit-old' }, t('plan.edit.notNewest', { version: versionName(d.newest) })));
     }
 
     const bar = el('div', { class: 'plan-edit-tools', role: 'toolbar', id: 'plan-edit-tools', 'aria-label': t('plan.edit.title') });
@@ -803,10 +828,10 @@ export function createEditor(host: EditorHost): Editor {
     });
     const a = activeHistory();
     const undoB = el('button', { type: 'button', id: 'plan-edit-undo', class: 'em-button', title: t('plan.edit.undo.key') }, t('plan.edit.undo'));
-    undoB.disabled = !a?.h.undo.length || st.saving;
+    undoB.disabled = !a || a.h.at === 0 || st.saving;
     undoB.addEventListener('click', () => void undo());
     const redoB = el('button', { type: 'button', id: 'plan-edit-redo', class: 'em-button', title: t('plan.edit.redo.key') }, t('plan.edit.redo'));
-    redoB.disabled = !a?.h.redo.length || st.saving;
+    redoB.disabled = !a || a.h.at >= a.h.versions.length - 1 || st.saving;
     redoB.addEventListener('click', () => void redo());
     const pub = el('button', { type: 'button', id: 'plan-edit-publish', class: 'em-button' }, ep ? t('plan.edit.publish', { version: versionName(ep.plan) }) : t('plan.edit.publish', { version: '' }));
     pub.disabled = !ep || st.saving || !!st.pending || !!versionOf(ep.plan)?.published;
@@ -1081,52 +1106,4 @@ export function buffer(line: GeoJSON.Position[], width: number): GeoJSON.MultiPo
     polys.push([[toLL(x0 + nx, y0 + ny), toLL(x1 + nx, y1 + ny), toLL(x1 - nx, y1 - ny), toLL(x0 - nx, y0 - ny), toLL(x0 + nx, y0 + ny)]]);
   }
   return { type: 'MultiPolygon', coordinates: polys };
-}
-
-/**
- * The publish confirmation: a modal listing the out-of-range grids (level,
- * code, households, deviation). Resolves true on 发布, false on 取消 or Esc.
- */
-function confirmPublish(version: string, out: EditGrid[]): Promise<boolean> {
-  return new Promise((resolve) => {
-    const opener = document.activeElement as HTMLElement | null;
-    const back = el('div', { id: 'publish-confirm', class: 'modal', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'publish-confirm-title' });
-    const box = el('div', { class: 'modal-box' });
-    box.append(el('h2', { id: 'publish-confirm-title' }, t('plan.publish.confirm.title', { version })));
-    box.append(el('p', {}, t('plan.publish.confirm.body')));
-    if (out.length) {
-      box.append(el('p', { class: 'em-error' }, t('plan.publish.confirm.out', { n: out.length })));
-      const ul = el('ul', { class: 'modal-list', id: 'publish-confirm-out' });
-      const fmt = numberFormat(0);
-      for (const g of [...out].sort((a, b) => Math.abs(b.metrics.deviation) - Math.abs(a.metrics.deviation)).slice(0, 50)) {
-        const li = el('li', { 'data-code': g.code, title: g.code });
-        li.textContent = `${t(`plan.level.${g.level as 1 | 2 | 3}`)} ${g.label} · ${fmt.format(g.metrics.households)} ${t('regions.households')} · ${g.metrics.deviation >= 0 ? '+' : ''}${fmt.format(g.metrics.deviation * 100)}%`;
-        ul.append(li);
-      }
-      box.append(ul);
-    } else box.append(el('p', { class: 'em-sub' }, t('plan.publish.confirm.allIn')));
-    const row = el('div', { class: 'em-actions' });
-    const ok = el('button', { type: 'button', id: 'publish-confirm-ok', class: 'em-button em-primary' }, t('plan.publish.confirm.ok'));
-    const cancel = el('button', { type: 'button', id: 'publish-confirm-cancel', class: 'em-button' }, t('plan.publish.confirm.cancel'));
-    row.append(ok, cancel);
-    box.append(row);
-    back.append(box);
-    document.body.append(back);
-    const done = (yes: boolean) => {
-      document.removeEventListener('keydown', onKey, true);
-      back.remove();
-      opener?.focus?.();
-      resolve(yes);
-    };
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') {
-        e.stopPropagation();
-        done(false);
-      }
-    };
-    document.addEventListener('keydown', onKey, true);
-    ok.addEventListener('click', () => done(true));
-    cancel.addEventListener('click', () => done(false));
-    cancel.focus();
-  });
 }

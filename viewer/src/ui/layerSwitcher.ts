@@ -8,9 +8,10 @@ import { DATA_LAYERS, type DataLayer } from '../style';
 /** Top of the map first: the order of the switcher and the legend. */
 export const PANEL_ORDER: DataLayer[] = ['regions', 'grids', 'atoms', 'households', 'buildings', 'roads', 'water'];
 
-export function renderLayerSwitcher(el: HTMLElement, loader: LayerLoader, onChange: () => void): void {
+/** One checkbox per data layer `offered` (all by default). */
+export function renderLayerSwitcher(el: HTMLElement, loader: LayerLoader, onChange: () => void, offered: (l: DataLayer) => boolean = () => true): void {
   const body = collapsible(el, t('layers.title'));
-  for (const layer of PANEL_ORDER.filter((l) => DATA_LAYERS.includes(l))) {
+  for (const layer of PANEL_ORDER.filter((l) => DATA_LAYERS.includes(l) && offered(l))) {
     const label = document.createElement('label');
     label.className = 'layer-toggle';
     const box = document.createElement('input');

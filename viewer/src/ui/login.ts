@@ -204,21 +204,24 @@ function announce(me: Me | null): void {
   for (const f of listeners) f(me);
 }
 
-let ending = false;
+let ending: Promise<Me | null> | null = null;
 
 /**
  * An API call answered 401 after start-up (the session expired or was ended
  * elsewhere): asks to sign in again in place. Nothing reloads, so the view,
- * the open panels and an unsaved edit stay as they were.
+ * the open panels and an unsaved edit stay as they were. Resolves with who
+ * signed in (null: dismissed); every call refused meanwhile shares the one
+ * dialog and may then be made again.
  */
-export function sessionEnded(): void {
-  if (ending) return;
-  ending = true;
+export function sessionEnded(): Promise<Me | null> {
+  if (ending) return ending;
   sessionStorage.removeItem(CSRF_KEY);
-  void showLogin('expired').then((me) => {
-    ending = false;
+  ending = showLogin('expired').then((me) => {
+    ending = null;
     announce(me);
+    return me;
   });
+  return ending;
 }
 
 /** Ends the session, then shows the sign-in dialog again (by reloading). */

@@ -34,7 +34,7 @@ use arc_swap::ArcSwap;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::rows::code_str;
-use super::{Abort, Dump, ImportCounts, Result, Store, StoreError};
+use super::{Abort, Dump, ImportCounts, PlanGridShape, Result, ShapesByVersion, Store, StoreError};
 use crate::access::account::AuditEntry;
 use crate::domain::{
     Atom, Dataset, Household, Layer, Plan, PlanVersion, Record, Region, RegionCode,
@@ -44,7 +44,7 @@ use import::{insert, insert_atom, replace_atoms_in, update_contents};
 use load::{load_all, load_regions};
 #[cfg(test)]
 use open::{APPLICATION_ID, SCHEMA, USER_VERSION};
-pub use plan_shapes::PlanGridShape;
+use plan_shapes::{put_shapes_in, shapes_of};
 use plans::{load_plan, save_plan_in, to_version, version_row, VERSION_COLS};
 
 /// A GeoPackage file. The connection sits behind a `Mutex` because SQLite
@@ -116,10 +116,11 @@ impl Store for GeoPackage {
         tx.commit().map_err(sql("commit replace atoms"))
     }
 
-    fn save_plan(&self, plan: &Plan) -> Result<PlanVersion> {
+    fn save_plan(&self, plan: &Plan, shapes: &[PlanGridShape]) -> Result<PlanVersion> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save plan"))?;
         let v = save_plan_in(&tx, plan, false)?;
+        put_shapes_in(&tx, v.id, shapes)?;
         tx.commit().map_err(sql("commit plan"))?;
         Ok(v)
     }
@@ -130,6 +131,7 @@ impl Store for GeoPackage {
         added: &[Atom],
         base: i64,
         audit: &AuditEntry,
+        shapes: &[PlanGridShape],
     ) -> Result<PlanVersion> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save plan"))?;
@@ -154,6 +156,7 @@ impl Store for GeoPackage {
         }
         update_contents(&tx, &ext)?;
         let v = save_plan_in(&tx, plan, false)?;
+        put_shapes_in(&tx, v.id, shapes)?;
         accounts::insert_audit(&tx, &crate::store::saved_audit(audit, &v))?;
         tx.commit().map_err(sql("commit plan"))?;
         Ok(v)
@@ -165,11 +168,13 @@ impl Store for GeoPackage {
         atoms: &[Atom],
         plan: &Plan,
         audit: &AuditEntry,
+        shapes: &[PlanGridShape],
     ) -> Result<PlanVersion> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin save partition"))?;
         replace_atoms_in(&tx, region, atoms)?;
         let v = save_plan_in(&tx, plan, false)?;
+        put_shapes_in(&tx, v.id, shapes)?;
         accounts::insert_audit(&tx, &crate::store::saved_audit(audit, &v))?;
         tx.commit().map_err(sql("commit partition"))?;
         Ok(v)
@@ -181,6 +186,10 @@ impl Store for GeoPackage {
 
     fn versions_without_shapes(&self) -> Result<Vec<i64>> {
         self.without_shapes()
+    }
+
+    fn plan_grid_shapes(&self, versions: Option<&[i64]>) -> Result<ShapesByVersion> {
+        shapes_of(&self.lock(), versions)
     }
 
     fn plan_versions(&self, region: RegionCode) -> Result<Vec<PlanVersion>> {
@@ -239,6 +248,11 @@ impl Store for GeoPackage {
             save_plan_in(&tx, p, true)?;
             done += 1;
         }
+        // After every version, so that each region's newest is known.
+        for (version, shapes) in &dump.shapes {
+            put_shapes_in(&tx, *version, shapes)?;
+            done += 1;
+        }
         progress(done);
         accounts::restore(&tx, dump)?;
         done += (dump.users.len() + dump.tokens.len() + dump.audit.len()) as u64;
@@ -289,6 +303,26 @@ mod test {
         let dir = tempfile::tempdir().unwrap();
         let store = GeoPackage::open(dir.path().join("t.gpkg")).unwrap();
         crate::store::suite::run_all(&store);
+        // The layers follow each region's newest (published) version.
+        let c = store.lock();
+        for (layer, want) in [
+            (
+                "plan_grids_current",
+                vec![("610902001003".into(), 1), ("610902001004".into(), 1)],
+            ),
+            ("plan_grids_published", vec![("610902001004".into(), 2)]),
+        ] {
+            let rows: Vec<(String, i64)> = c
+                .prepare(&format!(
+                    "SELECT region, count(*) FROM {layer} GROUP BY region ORDER BY region"
+                ))
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(rows, want, "{layer}");
+        }
     }
 
     #[test]

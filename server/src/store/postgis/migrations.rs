@@ -37,8 +37,13 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
     ),
     (
         6,
+        "plan grids with their shapes, the current and published plans",
+        include_str!("migrations/0006_plan_grid_shapes.sql"),
+    ),
+    (
+        7,
         "the change log",
-        include_str!("migrations/0006_changes.sql"),
+        include_str!("migrations/0007_changes.sql"),
     ),
 ];
 

@@ -35,6 +35,7 @@ mod import;
 mod load;
 mod migrations;
 mod personal;
+mod plan_shapes;
 mod plans;
 mod pool;
 
@@ -46,7 +47,7 @@ use futures_util::future::join_all;
 use tokio_postgres::Row;
 
 use super::rows::code_str;
-use super::{Abort, Dump, ImportCounts, Result, Store, StoreError};
+use super::{Abort, Dump, ImportCounts, PlanGridShape, Result, ShapesByVersion, Store, StoreError};
 use crate::access::account::AuditEntry;
 use crate::domain::{
     Atom, Dataset, Household, Layer, Plan, PlanVersion, Record, Region, RegionCode,
@@ -56,6 +57,7 @@ use import::{insert, insert_batch, inserted, replace_atoms_in, NextIds, BATCH};
 use load::{load_all, load_regions};
 #[cfg(test)]
 use migrations::MIGRATIONS;
+use plan_shapes::put_shapes_in;
 use plans::{load_plan, save_plan_in, to_version};
 #[cfg(test)]
 use pool::split_schema;
@@ -212,9 +214,13 @@ impl Store for PostGis {
         tx.commit(self, "commit replace atoms")
     }
 
-    fn save_plan(&self, plan: &Plan) -> Result<PlanVersion> {
+    fn save_plan(&self, plan: &Plan, shapes: &[PlanGridShape]) -> Result<PlanVersion> {
         let tx = self.begin_write("save plan")?;
-        let v = self.block_on(save_plan_in(tx.c(), plan, false))?;
+        let v = self.block_on(async {
+            let v = save_plan_in(tx.c(), plan, false).await?;
+            put_shapes_in(tx.c(), v.id, shapes).await?;
+            Ok::<_, StoreError>(v)
+        })?;
         tx.commit(self, "commit plan")?;
         Ok(v)
     }
@@ -225,6 +231,7 @@ impl Store for PostGis {
         added: &[Atom],
         base: i64,
         audit: &AuditEntry,
+        shapes: &[PlanGridShape],
     ) -> Result<PlanVersion> {
         // The write lock makes the check and the insert one step.
         let tx = self.begin_write("save plan")?;
@@ -251,6 +258,7 @@ impl Store for PostGis {
                 inserted(join_all(chunk.iter().map(|r| insert(tx.c(), r, &s))).await)?;
             }
             let v = save_plan_in(tx.c(), plan, false).await?;
+            put_shapes_in(tx.c(), v.id, shapes).await?;
             accounts::insert_audit(tx.c(), &crate::store::saved_audit(audit, &v), None).await?;
             Ok(v)
         })?;
@@ -264,16 +272,30 @@ impl Store for PostGis {
         atoms: &[Atom],
         plan: &Plan,
         audit: &AuditEntry,
+        shapes: &[PlanGridShape],
     ) -> Result<PlanVersion> {
         let tx = self.begin_write("save partition")?;
         let v = self.block_on(async {
             replace_atoms_in(tx.c(), region, atoms, &self.sealer.load()).await?;
             let v = save_plan_in(tx.c(), plan, false).await?;
+            put_shapes_in(tx.c(), v.id, shapes).await?;
             accounts::insert_audit(tx.c(), &crate::store::saved_audit(audit, &v), None).await?;
             Ok::<_, StoreError>(v)
         })?;
         tx.commit(self, "commit partition")?;
         Ok(v)
+    }
+
+    fn put_plan_grid_shapes(&self, version: i64, shapes: &[PlanGridShape]) -> Result<()> {
+        self.put_shapes(version, shapes)
+    }
+
+    fn versions_without_shapes(&self) -> Result<Vec<i64>> {
+        self.without_shapes()
+    }
+
+    fn plan_grid_shapes(&self, versions: Option<&[i64]>) -> Result<ShapesByVersion> {
+        self.shapes(versions)
     }
 
     fn plan_versions(&self, region: RegionCode) -> Result<Vec<PlanVersion>> {
@@ -328,6 +350,10 @@ impl Store for PostGis {
             self.block_on(save_plan_in(tx.c(), p, true))?;
             done += 1;
             progress(done);
+        }
+        for (version, shapes) in &dump.shapes {
+            self.block_on(put_shapes_in(tx.c(), *version, shapes))?;
+            done += 1;
         }
         self.block_on(accounts::restore(tx.c(), dump))?;
         done += (dump.users.len() + dump.tokens.len() + dump.audit.len()) as u64;
@@ -443,6 +469,34 @@ mod test {
     fn postgis_passes_the_store_suite() {
         let store = testdb::fresh("suite");
         crate::store::suite::run_all(&store);
+        // The views follow each region's newest (published) version.
+        let c = store.read_conn("test").unwrap();
+        for (layer, want) in [
+            (
+                "plan_grids_current",
+                vec![
+                    ("610902001003".to_string(), 1),
+                    ("610902001004".to_string(), 1),
+                ],
+            ),
+            (
+                "plan_grids_published",
+                vec![("610902001004".to_string(), 2)],
+            ),
+        ] {
+            let rows: Vec<(String, i64)> = store.block_on(async {
+                c.query(
+                    &format!("SELECT region, count(DISTINCT fid) FROM {layer} GROUP BY region ORDER BY region"),
+                    &[],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect()
+            });
+            assert_eq!(rows, want, "{layer}");
+        }
     }
 
     #[test]
@@ -508,7 +562,12 @@ mod test {
                 (2, "accounts and the audit log".to_string()),
                 (3, "audit log archives".to_string()),
                 (4, "personal fields sealed".to_string()),
-                (5, "road grade: surface, tunnel or bridge".to_string())
+                (5, "road grade: surface, tunnel or bridge".to_string()),
+                (
+                    6,
+                    "plan grids with their shapes, the current and published plans".to_string()
+                ),
+                (7, "the change log".to_string())
             ]
         );
         assert_eq!(again.load().unwrap().households.len(), 1);
@@ -525,14 +584,16 @@ mod test {
     }
 
     #[test]
-    fn every_geometry_column_has_a_gist_index() {
+    fn every_geometry_column_of_a_table_has_a_gist_index() {
         let s = testdb::fresh("gist");
         let schema = current_schema(&s);
         let c = s.read_conn("test").unwrap();
         let (cols, indexed): (i64, i64) = s.block_on(async {
             let cols = c
                 .query_one(
-                    "SELECT count(*) FROM geometry_columns WHERE f_table_schema = $1",
+                    "SELECT count(*) FROM geometry_columns g
+                     JOIN pg_tables t ON t.schemaname = g.f_table_schema AND t.tablename = g.f_table_name
+                     WHERE f_table_schema = $1",
                     &[&schema],
                 )
                 .await
@@ -548,7 +609,7 @@ mod test {
                 .get(0);
             (cols, indexed)
         });
-        assert_eq!((cols, indexed), (8, 8));
+        assert_eq!((cols, indexed), (9, 9));
     }
 
     #[test]
