@@ -46,6 +46,7 @@ pub mod emergency;
 pub mod estimate;
 pub mod generate;
 pub mod io;
+pub mod ledger;
 pub mod ogc;
 pub mod partition;
 pub mod sealing;

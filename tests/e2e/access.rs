@@ -221,6 +221,30 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
             None,
         ),
     );
+    // The ledger: household 3 is out of scope; a write without If-Match
+    // is 428 once access is granted.
+    for method in ["GET", "PATCH", "DELETE"] {
+        m.insert(
+            (method, "/api/households/{id}"),
+            (
+                "/api/households/1".into(),
+                Some("/api/households/3".into()),
+                (method == "PATCH").then_some("{}"),
+            ),
+        );
+    }
+    m.insert(
+        ("POST", "/api/households"),
+        (
+            "/api/households".into(),
+            None,
+            Some(r#"{"location":[116.405,39.905],"size":2,"care":1}"#),
+        ),
+    );
+    m.insert(
+        ("GET", "/api/changes"),
+        ("/api/changes?since=0".into(), None, None),
+    );
     m.insert(
         ("GET", "/api/layers/{layer}/{id}"),
         (
@@ -252,8 +276,20 @@ fn call(
             }
             r.call()
         }
-        _ => {
-            let mut r = agent.post(&url).header("Content-Type", "application/json");
+        "DELETE" => {
+            let mut r = agent.delete(&url);
+            if let Some(t) = token {
+                r = r.header("Authorization", &format!("Bearer {t}"));
+            }
+            r.call()
+        }
+        m => {
+            let r = if m == "PATCH" {
+                agent.patch(&url)
+            } else {
+                agent.post(&url)
+            };
+            let mut r = r.header("Content-Type", "application/json");
             if let Some(t) = token {
                 r = r.header("Authorization", &format!("Bearer {t}"));
             }
@@ -375,8 +411,13 @@ fn access_matrix_from_the_route_table() {
             // A job starts with 202 Accepted.
             let ok_status = if spec.method == "POST" && spec.path.ends_with("/plans") {
                 202
-            } else if spec.path.ends_with("/edits") || spec.path.ends_with("/publish") {
+            } else if spec.path.ends_with("/edits")
+                || spec.path.ends_with("/publish")
+                || (spec.path == "/api/households/{id}" && spec.method != "GET")
+            {
                 428
+            } else if spec.path == "/api/households" {
+                201
             } else if spec.path.ends_with("/from-grids") {
                 201
             } else {

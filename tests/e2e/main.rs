@@ -20,6 +20,7 @@ mod hardening;
 mod heavy;
 mod http_api;
 mod import;
+mod ledger;
 mod ogc;
 mod ogc_plans;
 mod openapi;

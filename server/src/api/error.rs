@@ -114,6 +114,7 @@ impl ApiError {
             Self::Unauthorized(_) => "session_ended",
             Self::Forbidden(d) if d.contains("X-CSRF-Token") => "csrf",
             Self::Forbidden(d) if d.starts_with("role ") => "role_forbidden",
+            Self::Forbidden(d) if d.starts_with("outside your scope") => "out_of_scope",
             Self::Forbidden(_) => "forbidden",
             Self::CountsOnly(_) => "counts_only",
             Self::NotAcceptable(_) => "not_acceptable",

@@ -9,6 +9,7 @@ pub mod emergency;
 pub mod error;
 pub mod heavy;
 mod layers;
+mod ledger;
 pub mod limits;
 mod ogc;
 pub mod openapi;
@@ -82,6 +83,10 @@ fn table() -> Vec<(RouteSpec, Handler)> {
     const COVERAGE: &[Role] = &[Role::Admin, Role::Office, Role::Planner];
     const PLAN_READ: &[Role] = &[Role::Admin, Role::Office, Role::Planner];
     const PLAN_WRITE: &[Role] = &[Role::Admin, Role::Planner];
+    // Office and admin write the ledger; the viewer is let through so the
+    // core answers it as every household read does (403 counts_only).
+    const LEDGER: &[Role] = &[Role::Admin, Role::Office, Role::Viewer];
+    const CHANGES: &[Role] = &[Role::Admin, Role::Office, Role::Emergency, Role::Planner];
     vec![
         r(
             "GET",
@@ -205,6 +210,11 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("GET", "/tiles", SignedIn, "vector tile sources with their TileJSON", get(tiles::list)),
         r("GET", "/tiles/{source}", SignedIn, "TileJSON 3.0.0 of a tile source", get(tiles::tilejson)),
         r("GET", "/tiles/{source}/{z}/{x}/{y}", SignedIn, "a vector tile (Mapbox Vector Tile 2.1, gzip) in the caller's scope and for their role (viewer, public map: household counts of at least k, no people); y ends in .mvt; ETag, 304, 204 when empty", get(tiles::tile)),
+        r("GET", "/api/households/{id}", Roles(LEDGER), "one household as the ledger holds it, with its ETag (office, admin)", get(ledger::get_one)),
+        r("PATCH", "/api/households/{id}", Roles(LEDGER), "change a household's address, size, care level, building or location; needs If-Match with its ETag: 428 without, 412 with the current record when stale; 422 with a code for a bad field; 403 outside the writer's scope", axum::routing::patch(ledger::update)),
+        r("DELETE", "/api/households/{id}", Roles(LEDGER), "a household moved out (204); needs If-Match", axum::routing::delete(ledger::delete)),
+        r("POST", "/api/households", Roles(LEDGER), "a new household (201, ETag, Location): body {location: [lon, lat], size, care, building, address, head_name, phone}; placed in the region holding it, which must be in the writer's scope", post(ledger::create)),
+        r("GET", "/api/changes", Roles(CHANGES), "the change log after ?since=SEQ (limit ≤ 1000): seq, time, layer, id, op, region, actor, in the caller's scope; no personal field", get(ledger::changes)),
         r("GET", "/api/emergency/nearest", Roles(EMERGENCY), "k nearest available reserve volunteers to a point, by road or straight line", get(emergency::nearest)),
         r("POST", "/api/emergency/area", Roles(EMERGENCY), "a hazard area: households by care level and grid, grids and staff, volunteers nearby", post(emergency::area)),
         r("POST", "/api/emergency/plan", Roles(EMERGENCY), "dispatch plan: volunteers paired with vulnerable households (json, geojson, csv, html)", post(emergency::plan)),

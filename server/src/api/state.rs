@@ -37,6 +37,8 @@ pub struct AppState {
     pub heavy: Arc<super::heavy::HeavyPool>,
     /// The batching audit writer, when the server runs one.
     pub audit_sink: Option<std::sync::mpsc::Sender<crate::access::account::AuditEntry>>,
+    /// Household writes: their order into the snapshot.
+    pub ledger: Arc<super::ledger::LedgerState>,
 }
 
 impl AppState {
@@ -63,6 +65,7 @@ impl AppState {
             plans: Arc::default(),
             heavy,
             audit_sink: None,
+            ledger: Arc::default(),
         }
     }
 }

@@ -108,6 +108,34 @@ impl Evaluations {
         slots.get(&id)?.value.get()?.as_ref().ok().cloned()
     }
 
+    /// A copy keeping every evaluation but those of `regions` (their
+    /// ground changed: a household written), and those of `versions`
+    /// (not evaluated yet, region unknown): a write re-evaluates its
+    /// regions only.
+    pub(super) fn without(&self, regions: &[RegionCode], versions: &[i64]) -> Self {
+        let slots = self.slots.lock().expect("evaluations");
+        let kept = slots
+            .iter()
+            .filter(|(id, slot)| {
+                !versions.contains(id)
+                    && match slot.value.get() {
+                        Some(Ok(p)) => !regions.contains(&p.region),
+                        _ => false,
+                    }
+            })
+            .map(|(id, slot)| (*id, slot.clone()))
+            .collect();
+        let policy = OnceLock::new();
+        if let Some(p) = self.policy.get() {
+            let _ = policy.set(p.clone());
+        }
+        Self {
+            policy,
+            slots: Mutex::new(kept),
+            runs: AtomicU64::new(self.runs()),
+        }
+    }
+
     pub(super) fn runs(&self) -> u64 {
         self.runs.load(Ordering::Relaxed)
     }

@@ -7,6 +7,9 @@
 
 mod accounts;
 pub mod audit_archive;
+pub mod changes;
+#[cfg(test)]
+mod changes_suite;
 pub mod gpkg;
 mod personal;
 mod plan_shapes;
@@ -20,6 +23,7 @@ use std::sync::Arc;
 use crate::access::account::{AuditEntry, Token, User};
 use crate::sealing::{KeyId, Sealer};
 pub use accounts::AccountStore;
+pub use changes::{Change, ChangeOp, HouseholdWrite};
 pub use plan_shapes::{PlanGridShape, ShapesByVersion};
 
 use crate::domain::{
@@ -112,6 +116,10 @@ pub enum StoreError {
         base: i64,
         newest: i64,
     },
+    /// A record write named an ETag that is no longer the record's:
+    /// `current` is its ETag seq now (see [`changes::etag`]).
+    #[error("the record changed since it was read (its version is now {current})")]
+    Precondition { current: i64 },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -242,6 +250,21 @@ pub trait Store: Send + Sync {
     /// interrupted or failed, the store is as it was, under the old key.
     /// Afterwards this handle uses `new`. Returns the records re-sealed.
     fn rotate_key(&self, new: Arc<Sealer>) -> Result<u64>;
+
+    /// Applies one household write in one transaction: checks the writer's
+    /// ETag seq against the record's current one
+    /// ([`StoreError::Precondition`] when it moved on, [`StoreError::NotFound`]
+    /// when the record is gone), writes the record (personal fields sealed
+    /// as an import seals them), appends its change row and `audit`
+    /// (completed with the change), all or nothing. Returns the change,
+    /// with the household's id (new for a create) and its new seq.
+    fn write_household(&self, write: &HouseholdWrite, audit: &AuditEntry) -> Result<Change>;
+
+    /// Changes after `since`, oldest first, at most `limit`.
+    fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<Change>>;
+
+    /// The ETag seq of one record (see [`changes::etag`]).
+    fn etag_seq(&self, layer: Layer, id: i64) -> Result<i64>;
 }
 
 /// A store with its accounts: what the server and the command line use.

@@ -133,6 +133,7 @@ pub fn run_all(store: &dyn Backend) {
     saves_write_their_grid_shapes_atomically(store);
     households_are_found_by_phone_through_the_blind_index(store);
     a_key_rotation_reseals_everything_and_keeps_the_phone_lookup(store);
+    super::changes_suite::run(store);
 }
 
 /// `from` ran [`run_all`]; `to` is empty (maybe of the other kind). A

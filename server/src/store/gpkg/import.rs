@@ -35,6 +35,8 @@ impl GeoPackage {
             *counts.entry(rec.layer()).or_insert(0) += 1;
         }
         update_contents(&tx, &ext)?;
+        let (at, actor) = crate::store::changes::import_stamp(audit);
+        super::changes::append_imports(&tx, &counts, &at, &actor)?;
         if let Some(a) = audit {
             accounts::insert_audit(&tx, &imported_audit(a, &counts))?;
         }

@@ -16,6 +16,7 @@
 
 mod accounts;
 pub mod blob;
+mod changes;
 mod import;
 mod layout;
 mod load;
@@ -273,6 +274,22 @@ impl Store for GeoPackage {
         let n = personal::rotate(&mut c, &self.sealer.load(), &new)?;
         self.sealer.store(new);
         Ok(n)
+    }
+
+    fn write_household(
+        &self,
+        write: &crate::store::HouseholdWrite,
+        audit: &AuditEntry,
+    ) -> Result<crate::store::Change> {
+        self.write_household_tx(write, audit)
+    }
+
+    fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<crate::store::Change>> {
+        self.changes_after(since, limit)
+    }
+
+    fn etag_seq(&self, layer: Layer, id: i64) -> Result<i64> {
+        self.etag_of(layer, id)
     }
 }
 

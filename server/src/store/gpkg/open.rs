@@ -81,6 +81,7 @@ impl GeoPackage {
         migrate_road_grade(&c)?;
         super::layout::upgrade(&mut c)?;
         super::plan_shapes::ensure(&c)?;
+        super::changes::ensure(&c)?;
         super::rtree::ensure_all(&c)?;
         Self::migrate_accounts(&mut c)?;
         personal::prepare(&mut c, &self.sealer.load())

@@ -56,6 +56,8 @@ impl PostGis {
                 break;
             }
         }
+        let (at, actor) = crate::store::changes::import_stamp(audit);
+        self.block_on(super::changes::append_imports(tx.c(), &counts, &at, &actor))?;
         if let Some(a) = audit {
             let a = imported_audit(a, &counts);
             self.block_on(accounts::insert_audit(tx.c(), &a, None))?;

@@ -40,6 +40,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "plan grids with their shapes, the current and published plans",
         include_str!("migrations/0006_plan_grid_shapes.sql"),
     ),
+    (
+        7,
+        "the change log",
+        include_str!("migrations/0007_changes.sql"),
+    ),
 ];
 
 impl PostGis {

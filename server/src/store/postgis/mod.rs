@@ -29,6 +29,7 @@
 //! ids and plan numbers (max + 1) cannot race.
 
 mod accounts;
+mod changes;
 pub mod ewkb;
 mod import;
 mod load;
@@ -395,6 +396,22 @@ impl Store for PostGis {
         self.sealer.store(new);
         Ok(n)
     }
+
+    fn write_household(
+        &self,
+        write: &crate::store::HouseholdWrite,
+        audit: &AuditEntry,
+    ) -> Result<crate::store::Change> {
+        self.write_household_tx(write, audit)
+    }
+
+    fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<crate::store::Change>> {
+        self.changes_after(since, limit)
+    }
+
+    fn etag_seq(&self, layer: Layer, id: i64) -> Result<i64> {
+        self.etag_of(layer, id)
+    }
 }
 
 async fn c_query_one(c: &ClientWrapper, sql: &str) -> Result<Row> {
@@ -549,7 +566,8 @@ mod test {
                 (
                     6,
                     "plan grids with their shapes, the current and published plans".to_string()
-                )
+                ),
+                (7, "the change log".to_string())
             ]
         );
         assert_eq!(again.load().unwrap().households.len(), 1);

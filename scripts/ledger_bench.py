@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""One household write over HTTP, acknowledged and visible (issue 20).
+
+    scripts/ledger_bench.py --wangge target/release/wangge --store city.gpkg [--writes 200]
+
+Starts `wangge serve` on the store (a generated city, e.g. `wangge generate
+--households 349028`), makes an office token for the whole city, then
+PATCHes one household `--writes` times (If-Match from the previous answer,
+the size alternating) and, after each write, fetches the zoom-16 household
+tile over it. A write is acknowledged once its store transaction has
+committed and the snapshot holds it (the server swaps the snapshot before
+it answers), so the PATCH round trip is "acknowledged and visible"; the
+tile fetch is the first read that cuts the tile again over the change.
+Prints p50/p99 in ms of each, and of both together.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from math import cos, log, pi, radians, tan
+
+
+def tile_of(z, lon, lat):
+    n = 2**z
+    y = (1 - log(tan(radians(lat)) + 1 / cos(radians(lat))) / pi) / 2 * n
+    return int((lon + 180) / 360 * n), int(y)
+
+
+def call(method, url, token, body=None, if_match=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Authorization", f"Bearer {token}")
+    req.add_header("Content-Type", "application/json")
+    if if_match:
+        req.add_header("If-Match", if_match)
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return r.status, r.headers.get("ETag"), r.read()
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wangge", required=True)
+    ap.add_argument("--store", required=True)
+    ap.add_argument("--writes", type=int, default=200)
+    a = ap.parse_args()
+    run = lambda *args: subprocess.run([a.wangge, *args], check=True, capture_output=True, text=True).stdout
+    name = f"bench-office-{os.getpid()}"
+    run("user", "add", name, "--role", "office", "--scope", "*", "--store", a.store)
+    token = run("token", "create", name, "--store", a.store).strip().splitlines()[-1].strip()
+    p = subprocess.Popen([a.wangge, "serve", "--listen", "127.0.0.1:0", "--store", a.store],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        base = None
+        for line in p.stdout:
+            if line.startswith("wangge listening on "):
+                base = line.split("wangge listening on ", 1)[1].strip()
+                break
+        while True:
+            try:
+                if call("GET", base + "/health", token)[0] == 200:
+                    break
+            except Exception:
+                time.sleep(0.1)
+        _, _, body = call("GET", base + "/api/layers/households?limit=1", token)
+        f = json.loads(body)["features"][0]
+        hid = f["id"]
+        lon, lat = f["geometry"]["coordinates"]
+        x, y = tile_of(16, lon, lat)
+        tile = f"{base}/tiles/households/16/{x}/{y}.mvt"
+        _, etag, _ = call("GET", f"{base}/api/households/{hid}", token)
+        call("GET", tile, token)
+        writes, tiles, both = [], [], []
+        for i in range(a.writes):
+            t0 = time.perf_counter()
+            st, etag, _ = call("PATCH", f"{base}/api/households/{hid}", token, {"size": 2 + i % 2}, etag)
+            assert st == 200, st
+            t1 = time.perf_counter()
+            call("GET", tile, token)
+            t2 = time.perf_counter()
+            writes.append((t1 - t0) * 1000)
+            tiles.append((t2 - t1) * 1000)
+            both.append((t2 - t0) * 1000)
+        for label, xs in [("write acknowledged (PATCH)", writes), ("tile over it after", tiles), ("both", both)]:
+            print(f"{label}: p50 {pct(xs, 50):.1f} ms, p99 {pct(xs, 99):.1f} ms, mean {statistics.mean(xs):.1f} ms ({len(xs)} writes)")
+    finally:
+        p.kill()
+        p.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+//! The change log: one row per write, numbered by a monotonic `seq`, in
+//! the write's own transaction, so a reader that sees a write sees its row
+//! and the other way round.
+//!
+//! Both stores number rows without gaps a reader could see: the GeoPackage
+//! by SQLite's AUTOINCREMENT, whose counter (`sqlite_sequence`) is written
+//! in the same transaction and rolled back with it; PostGIS by
+//! `max(seq) + 1` taken under the store's write lock (every write
+//! transaction takes it first), so writers commit one after the other in
+//! `seq` order and a rolled-back write leaves no hole (a SEQUENCE would).
+//!
+//! A record's ETag is the seq of the last change that touched it, or of
+//! its layer's last bulk import when that is newer ([`etag`]): a re-import
+//! invalidates every ETag of the layer.
+
+use serde::Serialize;
+
+use super::rows::{code_str, corrupt};
+use super::{Result, StoreError};
+use crate::access::account::AuditEntry;
+use crate::domain::{Household, Layer, RegionCode};
+
+/// What a change did to its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOp {
+    Create,
+    Update,
+    Delete,
+    /// A bulk import into the layer (no id).
+    Import,
+    /// A plan save (no id).
+    Plan,
+}
+
+impl ChangeOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::Import => "import",
+            Self::Plan => "plan",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Create,
+            Self::Update,
+            Self::Delete,
+            Self::Import,
+            Self::Plan,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+}
+
+/// One row of the change log. Holds no personal field: ids, kinds and
+/// places only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub seq: i64,
+    /// RFC 3339 UTC.
+    pub at: String,
+    pub layer: Layer,
+    /// `None` for a bulk import or a plan save.
+    pub id: Option<i64>,
+    pub op: ChangeOp,
+    /// The record's region (after the write; before it, for a delete).
+    pub region: Option<RegionCode>,
+    /// The user who wrote.
+    pub actor: String,
+}
+
+/// A change row as both stores read it back.
+pub(crate) fn change_row(
+    seq: i64,
+    at: String,
+    layer: &str,
+    id: Option<i64>,
+    op: &str,
+    region: Option<&str>,
+    actor: String,
+) -> Result<Change> {
+    Ok(Change {
+        seq,
+        at,
+        layer: Layer::parse(layer).ok_or_else(|| corrupt("changes.layer", layer))?,
+        id,
+        op: ChangeOp::parse(op).ok_or_else(|| corrupt("changes.op", op))?,
+        region: region
+            .map(|r| super::rows::region_code(r, "changes.region"))
+            .transpose()?,
+        actor,
+    })
+}
+
+/// The region column of a change.
+pub(crate) fn region_text(c: Option<RegionCode>) -> Option<String> {
+    c.map(code_str)
+}
+
+/// The ETag seq of a record: its last change's, or its layer's last
+/// import's when newer; 0 when neither exists.
+pub fn etag(record_seq: Option<i64>, import_seq: Option<i64>) -> i64 {
+    record_seq.unwrap_or(0).max(import_seq.unwrap_or(0))
+}
+
+/// One write to one household, as [`super::Store::write_household`] applies
+/// it. `expect` is the ETag seq the writer read (`If-Match`).
+#[derive(Debug, Clone)]
+pub enum HouseholdWrite {
+    /// A new household: its id is assigned by the store.
+    Create(Household),
+    /// Replaces the household with the same id.
+    Update { household: Household, expect: i64 },
+    /// The household moved out.
+    Delete {
+        id: i64,
+        region: Option<RegionCode>,
+        expect: i64,
+    },
+}
+
+impl HouseholdWrite {
+    pub fn op(&self) -> ChangeOp {
+        match self {
+            Self::Create(_) => ChangeOp::Create,
+            Self::Update { .. } => ChangeOp::Update,
+            Self::Delete { .. } => ChangeOp::Delete,
+        }
+    }
+
+    pub fn expect(&self) -> Option<i64> {
+        match self {
+            Self::Create(_) => None,
+            Self::Update { expect, .. } | Self::Delete { expect, .. } => Some(*expect),
+        }
+    }
+
+    pub fn region(&self) -> Option<RegionCode> {
+        match self {
+            Self::Create(h) | Self::Update { household: h, .. } => h.region,
+            Self::Delete { region, .. } => *region,
+        }
+    }
+}
+
+/// The change row a write appends (its seq assigned by the store).
+pub(crate) fn pending(
+    layer: Layer,
+    id: i64,
+    op: ChangeOp,
+    region: Option<RegionCode>,
+    audit: &AuditEntry,
+) -> Change {
+    Change {
+        seq: 0,
+        at: audit.at.clone(),
+        layer,
+        id: Some(id),
+        op,
+        region,
+        actor: audit.user.clone(),
+    }
+}
+
+/// The audit line of a record write, completed with its change seq.
+pub(crate) fn written_audit(audit: &AuditEntry, c: &Change) -> AuditEntry {
+    let id = c.id.map_or_else(String::new, |i| format!(" {i}"));
+    let head = format!("{} {}{id} (change {})", c.op.as_str(), c.layer, c.seq);
+    AuditEntry {
+        target: format!("{}{id}", c.layer),
+        detail: if audit.detail.is_empty() {
+            head
+        } else {
+            format!("{head}; {}", audit.detail)
+        },
+        ..audit.clone()
+    }
+}
+
+/// RFC 3339 UTC now, for an import's change rows when it has no audit line.
+pub(crate) fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The time and actor of an import's change rows.
+pub(crate) fn import_stamp(audit: Option<&AuditEntry>) -> (String, String) {
+    audit.map_or_else(
+        || (now(), "import".to_string()),
+        |a| (a.at.clone(), a.user.clone()),
+    )
+}
+
+/// The current ETag seq differs from the one the writer read.
+pub(crate) fn stale(current: i64) -> StoreError {
+    StoreError::Precondition { current }
+}
+
+/// The record is not there (an update or delete of a missing id).
+pub(crate) fn missing(layer: Layer, id: i64) -> StoreError {
+    StoreError::NotFound {
+        what: format!("{layer} {id}"),
+    }
+}

@@ -1,0 +1,182 @@
+//! The change log and one-record writes, checked on every store (called
+//! from [`super::suite::run_all`]).
+
+use super::{Backend, ChangeOp, HouseholdWrite, StoreError};
+use crate::access::account::AuditEntry;
+use crate::domain::{Household, Layer, Record};
+
+fn audit(user: &str) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        at: "2026-12-03T10:00:00Z".into(),
+        user: user.into(),
+        action: "household_write".into(),
+        target: "households".into(),
+        from: "127.0.0.1".into(),
+        detail: "size: 4 → 5".into(),
+    }
+}
+
+fn household() -> Household {
+    let Record::Household(h) = super::suite::sample()[2].clone() else {
+        unreachable!()
+    };
+    h
+}
+
+fn last_seq(s: &dyn Backend) -> i64 {
+    s.changes_since(0, usize::MAX)
+        .unwrap()
+        .last()
+        .map_or(0, |c| c.seq)
+}
+
+/// Runs every check; the store may hold anything, and is left holding
+/// one more household.
+pub fn run(s: &dyn Backend) {
+    imports_log_one_row_per_layer(s);
+    a_write_lands_with_its_change_and_audit_line(s);
+}
+
+fn imports_log_one_row_per_layer(s: &dyn Backend) {
+    let before = last_seq(s);
+    let mut h = household();
+    h.id = 0;
+    s.import(&mut vec![Ok(Record::Household(h))].into_iter())
+        .unwrap();
+    let new = s.changes_since(before, 100).unwrap();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(
+        (new[0].op, new[0].layer, new[0].id, new[0].seq),
+        (ChangeOp::Import, Layer::Households, None, before + 1)
+    );
+    // Every household's ETag is now that import's seq.
+    assert_eq!(s.etag_seq(Layer::Households, 42).unwrap(), before + 1);
+    assert!(s.etag_seq(Layer::People, 5).unwrap() <= before);
+}
+
+fn a_write_lands_with_its_change_and_audit_line(s: &dyn Backend) {
+    let seq0 = last_seq(s);
+    let audits0 = s.audit_log(None, None, usize::MAX).unwrap().len();
+    let n0 = s.load().unwrap().households.len();
+
+    let created = s
+        .write_household(&HouseholdWrite::Create(household()), &audit("office1"))
+        .unwrap();
+    let id = created.id.unwrap();
+    assert!(id > 42, "a new id, never the one given");
+    assert_eq!((created.seq, created.op), (seq0 + 1, ChangeOp::Create));
+    assert_eq!(s.etag_seq(Layer::Households, id).unwrap(), created.seq);
+    let d = s.load().unwrap();
+    assert_eq!(d.households.len(), n0 + 1);
+    let stored = d.households.iter().find(|h| h.id == id).unwrap();
+    assert_eq!(
+        stored.address,
+        household().address,
+        "sealed and opened again"
+    );
+
+    let mut h = stored.clone();
+    h.size = 5;
+    let updated = s
+        .write_household(
+            &HouseholdWrite::Update {
+                household: h.clone(),
+                expect: created.seq,
+            },
+            &audit("office1"),
+        )
+        .unwrap();
+    assert_eq!(updated.seq, created.seq + 1);
+
+    // A second writer with the old ETag: refused, nothing written.
+    h.size = 9;
+    let e = s
+        .write_household(
+            &HouseholdWrite::Update {
+                household: h.clone(),
+                expect: created.seq,
+            },
+            &audit("office2"),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Precondition { current } if current == updated.seq),
+        "{e}"
+    );
+    let after = s.load().unwrap();
+    let now = after.households.iter().find(|x| x.id == id).unwrap();
+    assert_eq!(now.size, 5);
+    assert_eq!(
+        last_seq(s),
+        updated.seq,
+        "no change row for a refused write"
+    );
+
+    // A missing record: not found, nothing written.
+    let e = s
+        .write_household(
+            &HouseholdWrite::Delete {
+                id: 999_999,
+                region: None,
+                expect: 0,
+            },
+            &audit("office1"),
+        )
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
+
+    let deleted = s
+        .write_household(
+            &HouseholdWrite::Delete {
+                id,
+                region: h.region,
+                expect: updated.seq,
+            },
+            &audit("office1"),
+        )
+        .unwrap();
+    assert_eq!(deleted.seq, updated.seq + 1);
+    assert_eq!(s.load().unwrap().households.len(), n0);
+
+    logged_in_order(s, seq0, id, h.region, audits0, deleted.seq);
+}
+
+/// The three writes of [`a_write_lands_with_its_change_and_audit_line`]
+/// are logged in order, without a gap, each with its audit line.
+fn logged_in_order(
+    s: &dyn Backend,
+    seq0: i64,
+    id: i64,
+    region: Option<crate::domain::RegionCode>,
+    audits0: usize,
+    last: i64,
+) {
+    let log = s.changes_since(seq0, 100).unwrap();
+    let ops: Vec<_> = log.iter().map(|c| (c.seq, c.op, c.id)).collect();
+    assert_eq!(
+        ops,
+        vec![
+            (seq0 + 1, ChangeOp::Create, Some(id)),
+            (seq0 + 2, ChangeOp::Update, Some(id)),
+            (seq0 + 3, ChangeOp::Delete, Some(id)),
+        ]
+    );
+    assert!(log
+        .iter()
+        .all(|c| c.actor == "office1" && c.region == region));
+    assert_eq!(s.changes_since(seq0, 2).unwrap().len(), 2, "limit");
+
+    let audits = s.audit_log(None, None, usize::MAX).unwrap();
+    assert_eq!(
+        audits.len(),
+        audits0 + 3,
+        "one audit line per acknowledged write"
+    );
+    let newest = &audits[audits.len() - 1];
+    assert!(
+        newest.detail.contains(&format!("change {last}")),
+        "{}",
+        newest.detail
+    );
+}

@@ -1,0 +1,196 @@
+//! The change log and one-record writes (see [`crate::store::changes`]).
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::import::{update_contents, Extent};
+use super::{accounts, personal, sql, GeoPackage};
+use crate::access::account::AuditEntry;
+use crate::domain::Layer;
+use crate::store::changes::{
+    change_row, etag, missing, pending, region_text, stale, written_audit, Change, ChangeOp,
+    HouseholdWrite,
+};
+use crate::store::{ImportCounts, Result};
+
+const SCHEMA: &str = include_str!("changes.sql");
+
+/// Creates the table when missing (every open).
+pub(super) fn ensure(c: &Connection) -> Result<()> {
+    c.execute_batch(SCHEMA)
+        .map_err(sql("create the change log"))
+}
+
+/// Appends `c` and returns it with its seq.
+pub(super) fn append(tx: &Connection, c: &Change) -> Result<Change> {
+    tx.prepare_cached(
+        "INSERT INTO changes (at, layer, id, op, region, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            c.at,
+            c.layer.as_str(),
+            c.id,
+            c.op.as_str(),
+            region_text(c.region),
+            c.actor
+        ])
+    })
+    .map_err(sql("append a change"))?;
+    Ok(Change {
+        seq: tx.last_insert_rowid(),
+        ..c.clone()
+    })
+}
+
+/// One `import` row per layer an import wrote.
+pub(super) fn append_imports(
+    tx: &Connection,
+    counts: &ImportCounts,
+    at: &str,
+    actor: &str,
+) -> Result<()> {
+    for layer in counts.keys() {
+        append(
+            tx,
+            &Change {
+                seq: 0,
+                at: at.to_string(),
+                layer: *layer,
+                id: None,
+                op: ChangeOp::Import,
+                region: None,
+                actor: actor.to_string(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn etag_in(c: &Connection, layer: Layer, id: i64) -> Result<i64> {
+    let op = "read an etag";
+    let rec: Option<i64> = c
+        .query_row(
+            "SELECT max(seq) FROM changes WHERE layer = ?1 AND id = ?2",
+            params![layer.as_str(), id],
+            |r| r.get(0),
+        )
+        .map_err(sql(op))?;
+    let imp: Option<i64> = c
+        .query_row(
+            "SELECT max(seq) FROM changes WHERE layer = ?1 AND op = 'import'",
+            [layer.as_str()],
+            |r| r.get(0),
+        )
+        .map_err(sql(op))?;
+    Ok(etag(rec, imp))
+}
+
+fn household_exists(tx: &Connection, id: i64) -> Result<bool> {
+    Ok(tx
+        .query_row("SELECT 1 FROM households WHERE fid = ?1", [id], |_| Ok(()))
+        .optional()
+        .map_err(sql("find a household"))?
+        .is_some())
+}
+
+impl GeoPackage {
+    pub(super) fn write_household_tx(
+        &self,
+        w: &HouseholdWrite,
+        audit: &AuditEntry,
+    ) -> Result<Change> {
+        let mut c = self.lock();
+        let tx = c.transaction().map_err(sql("begin a household write"))?;
+        let sealer = self.sealer.load();
+        personal::check_key(&tx, &sealer)?;
+        let id = match w {
+            HouseholdWrite::Create(h) => {
+                let mut h = h.clone();
+                h.id = 0;
+                write_one(&tx, &h, &sealer)?;
+                tx.last_insert_rowid()
+            }
+            HouseholdWrite::Update {
+                household: h,
+                expect,
+            } => {
+                check(&tx, h.id, *expect)?;
+                write_one(&tx, h, &sealer)?;
+                h.id
+            }
+            HouseholdWrite::Delete { id, expect, .. } => {
+                check(&tx, *id, *expect)?;
+                tx.execute("DELETE FROM households WHERE fid = ?1", [id])
+                    .map_err(sql("delete a household"))?;
+                *id
+            }
+        };
+        let change = append(
+            &tx,
+            &pending(Layer::Households, id, w.op(), w.region(), audit),
+        )?;
+        accounts::insert_audit(&tx, &written_audit(audit, &change))?;
+        tx.commit().map_err(sql("commit a household write"))?;
+        Ok(change)
+    }
+
+    pub(super) fn changes_after(&self, since: i64, limit: usize) -> Result<Vec<Change>> {
+        let c = self.lock();
+        let rows = c
+            .prepare_cached(
+                "SELECT seq, at, layer, id, op, region, actor FROM changes
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(
+                    params![since, i64::try_from(limit).unwrap_or(i64::MAX)],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, Option<i64>>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, Option<String>>(5)?,
+                            r.get::<_, String>(6)?,
+                        ))
+                    },
+                )?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(sql("read changes"))?;
+        rows.into_iter()
+            .map(|(seq, at, layer, id, op, region, actor)| {
+                change_row(seq, at, &layer, id, &op, region.as_deref(), actor)
+            })
+            .collect()
+    }
+
+    pub(super) fn etag_of(&self, layer: Layer, id: i64) -> Result<i64> {
+        etag_in(&self.lock(), layer, id)
+    }
+}
+
+/// The record must be there with the ETag the writer read.
+fn check(tx: &Transaction<'_>, id: i64, expect: i64) -> Result<()> {
+    if !household_exists(tx, id)? {
+        return Err(missing(Layer::Households, id));
+    }
+    let current = etag_in(tx, Layer::Households, id)?;
+    if current != expect {
+        return Err(stale(current));
+    }
+    Ok(())
+}
+
+fn write_one(
+    tx: &Transaction<'_>,
+    h: &crate::domain::Household,
+    s: &crate::sealing::Sealer,
+) -> Result<()> {
+    let mut ext: HashMap<Layer, Extent> = HashMap::new();
+    personal::insert_household(tx, h, s, &mut ext)?;
+    update_contents(tx, &ext)
+}

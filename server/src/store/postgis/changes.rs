@@ -1,0 +1,185 @@
+//! The change log and one-record writes (see [`crate::store::changes`]).
+//! Every write holds the store's write lock (`begin_write`), so
+//! `max(seq) + 1` cannot race and commits come in seq order.
+
+use deadpool_postgres::ClientWrapper;
+
+use super::import::NextIds;
+use super::{accounts, personal, pg, PostGis};
+use crate::access::account::AuditEntry;
+use crate::domain::Layer;
+use crate::store::changes::{
+    change_row, etag, missing, pending, region_text, stale, written_audit, Change, ChangeOp,
+    HouseholdWrite,
+};
+use crate::store::{ImportCounts, Result};
+
+/// Appends `c` with the next seq and returns it with that seq.
+pub(super) async fn append(tx: &ClientWrapper, c: &Change) -> Result<Change> {
+    let op = "append a change";
+    let st = tx
+        .prepare_cached(
+            "INSERT INTO changes (seq, at, layer, id, op, region, actor)
+             SELECT coalesce(max(seq), 0) + 1, $1, $2, $3, $4, $5, $6 FROM changes
+             RETURNING seq",
+        )
+        .await
+        .map_err(pg(op))?;
+    let row = tx
+        .query_one(
+            &st,
+            &[
+                &c.at,
+                &c.layer.as_str(),
+                &c.id,
+                &c.op.as_str(),
+                &region_text(c.region),
+                &c.actor,
+            ],
+        )
+        .await
+        .map_err(pg(op))?;
+    Ok(Change {
+        seq: row.get(0),
+        ..c.clone()
+    })
+}
+
+/// One `import` row per layer an import wrote.
+pub(super) async fn append_imports(
+    tx: &ClientWrapper,
+    counts: &ImportCounts,
+    at: &str,
+    actor: &str,
+) -> Result<()> {
+    for layer in counts.keys() {
+        let c = Change {
+            seq: 0,
+            at: at.to_string(),
+            layer: *layer,
+            id: None,
+            op: ChangeOp::Import,
+            region: None,
+            actor: actor.to_string(),
+        };
+        append(tx, &c).await?;
+    }
+    Ok(())
+}
+
+async fn etag_in(c: &ClientWrapper, layer: Layer, id: i64) -> Result<i64> {
+    let op = "read an etag";
+    let row = c
+        .query_one(
+            "SELECT (SELECT max(seq) FROM changes WHERE layer = $1 AND id = $2),
+                    (SELECT max(seq) FROM changes WHERE layer = $1 AND op = 'import')",
+            &[&layer.as_str(), &id],
+        )
+        .await
+        .map_err(pg(op))?;
+    Ok(etag(row.get(0), row.get(1)))
+}
+
+/// The record must be there with the ETag the writer read.
+async fn check(c: &ClientWrapper, id: i64, expect: i64) -> Result<()> {
+    let there = c
+        .query_opt("SELECT 1 FROM households WHERE fid = $1", &[&id])
+        .await
+        .map_err(pg("find a household"))?
+        .is_some();
+    if !there {
+        return Err(missing(Layer::Households, id));
+    }
+    let current = etag_in(c, Layer::Households, id).await?;
+    if current != expect {
+        return Err(stale(current));
+    }
+    Ok(())
+}
+
+impl PostGis {
+    pub(super) fn write_household_tx(
+        &self,
+        w: &HouseholdWrite,
+        audit: &AuditEntry,
+    ) -> Result<Change> {
+        let tx = self.begin_write("write a household")?;
+        let sealer = self.sealer.load_full();
+        let change = self.block_on(async {
+            let c = tx.c();
+            personal::check_key(&**c, &sealer).await?;
+            let write = pg("write a household");
+            let id = match w {
+                HouseholdWrite::Create(h) => {
+                    let mut h = h.clone();
+                    h.id = 0;
+                    NextIds::default()
+                        .assign(c, Layer::Households, &mut h.id)
+                        .await?;
+                    personal::insert_household(c, &h, &sealer)
+                        .await
+                        .map_err(write)?;
+                    h.id
+                }
+                HouseholdWrite::Update {
+                    household: h,
+                    expect,
+                } => {
+                    check(c, h.id, *expect).await?;
+                    personal::insert_household(c, h, &sealer)
+                        .await
+                        .map_err(write)?;
+                    h.id
+                }
+                HouseholdWrite::Delete { id, expect, .. } => {
+                    check(c, *id, *expect).await?;
+                    c.execute("DELETE FROM households WHERE fid = $1", &[id])
+                        .await
+                        .map_err(write)?;
+                    *id
+                }
+            };
+            let change = append(
+                c,
+                &pending(Layer::Households, id, w.op(), w.region(), audit),
+            )
+            .await?;
+            accounts::insert_audit(c, &written_audit(audit, &change), None).await?;
+            Ok::<_, crate::store::StoreError>(change)
+        })?;
+        tx.commit(self, "commit a household write")?;
+        Ok(change)
+    }
+
+    pub(super) fn changes_after(&self, since: i64, limit: usize) -> Result<Vec<Change>> {
+        let op = "read changes";
+        let conn = self.read_conn(op)?;
+        let rows = self.block_on(async {
+            conn.query(
+                "SELECT seq, at, layer, id, op, region, actor FROM changes
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&since, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .await
+            .map_err(pg(op))
+        })?;
+        rows.iter()
+            .map(|r| {
+                change_row(
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                )
+            })
+            .collect()
+    }
+
+    pub(super) fn etag_of(&self, layer: Layer, id: i64) -> Result<i64> {
+        let conn = self.read_conn("read an etag")?;
+        self.block_on(etag_in(&conn, layer, id))
+    }
+}
