@@ -40,3 +40,16 @@ impl PlanGridShape {
 
 /// Stored shapes by plan version id.
 pub type ShapesByVersion = std::collections::BTreeMap<i64, Vec<PlanGridShape>>;
+
+/// True when an import changes what stored plan grid shapes were measured
+/// on (households, regions, atoms): they go, and a server start measures
+/// each region's newest and published version again.
+pub(crate) fn stale_after_import(counts: &crate::store::ImportCounts) -> bool {
+    [
+        crate::domain::Layer::Households,
+        crate::domain::Layer::Regions,
+        crate::domain::Layer::Atoms,
+    ]
+    .iter()
+    .any(|l| counts.get(l).is_some_and(|n| *n > 0))
+}

@@ -128,12 +128,14 @@ pub fn run_all(store: &dyn Backend) {
     every_layer_round_trips(store);
     abort_rolls_everything_back(store);
     same_id_replaces_and_zero_id_is_assigned(store);
-    plans_are_numbered_per_region(store);
-    users_tokens_sessions_and_the_audit_log(store);
-    saves_write_their_grid_shapes_atomically(store);
     households_are_found_by_phone_through_the_blind_index(store);
     a_key_rotation_reseals_everything_and_keeps_the_phone_lookup(store);
+    plans_are_numbered_per_region(store);
+    users_tokens_sessions_and_the_audit_log(store);
     super::changes_suite::run(store);
+    // Shapes last: an import of households drops the shapes saved before.
+    saves_write_their_grid_shapes_atomically(store);
+    an_import_of_households_forgets_the_shapes_measured_on_them(store);
 }
 
 /// `from` ran [`run_all`]; `to` is empty (maybe of the other kind). A
@@ -485,6 +487,50 @@ fn saves_write_their_grid_shapes_atomically(store: &dyn Backend) {
     store.put_plan_grid_shapes(c.id, &shapes(1)).unwrap();
     assert_eq!(shapes_of(c.id), shapes(1));
     assert!(!store.versions_without_shapes().unwrap().contains(&c.id));
+}
+
+/// Shapes count households: an import of households (or regions, atoms)
+/// drops them in its own transaction, and a server start measures the
+/// plans in force again; an import of other layers keeps them.
+fn an_import_of_households_forgets_the_shapes_measured_on_them(store: &dyn Backend) {
+    let before = store.plan_grid_shapes(None).unwrap();
+    let kept: Vec<i64> = before
+        .iter()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(v, _)| *v)
+        .collect();
+    assert!(!kept.is_empty(), "the checks before left shapes");
+    let only = |layer: Layer| -> Vec<Record> {
+        let rs: Vec<Record> = sample()
+            .into_iter()
+            .filter(|r| r.layer() == layer)
+            .collect();
+        assert!(!rs.is_empty());
+        rs
+    };
+    store
+        .import(&mut only(Layer::Roads).into_iter().map(Ok))
+        .unwrap();
+    assert_eq!(
+        store.plan_grid_shapes(None).unwrap(),
+        before,
+        "roads keep them"
+    );
+    store
+        .import(&mut only(Layer::Households).into_iter().map(Ok))
+        .unwrap();
+    let without = store.versions_without_shapes().unwrap();
+    assert!(kept.iter().all(|v| without.contains(v)), "{without:?}");
+    assert!(store
+        .plan_grid_shapes(None)
+        .unwrap()
+        .values()
+        .all(Vec::is_empty));
+    // Measured again (as a server start does), they are kept again.
+    for (v, list) in &before {
+        store.put_plan_grid_shapes(*v, list).unwrap();
+    }
+    assert_eq!(store.plan_grid_shapes(None).unwrap(), before);
 }
 
 fn households_are_found_by_phone_through_the_blind_index(store: &dyn Store) {

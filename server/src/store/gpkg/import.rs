@@ -35,6 +35,9 @@ impl GeoPackage {
             *counts.entry(rec.layer()).or_insert(0) += 1;
         }
         update_contents(&tx, &ext)?;
+        if crate::store::plan_shapes::stale_after_import(&counts) {
+            super::plan_shapes::forget_all(&tx)?;
+        }
         let (at, actor) = crate::store::changes::import_stamp(audit);
         super::changes::append_imports(&tx, &counts, &at, &actor)?;
         if let Some(a) = audit {

@@ -168,3 +168,12 @@ impl GeoPackage {
             .map_err(sql("versions without shapes"))
     }
 }
+
+/// Drops every stored shape (the current and published layers too), in
+/// the caller's transaction: the data they were measured on changed.
+pub(super) fn forget_all(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "DELETE FROM plan_grids_current; DELETE FROM plan_grids_published; DELETE FROM plan_grid_shapes;",
+    )
+    .map_err(sql("forget plan grid shapes"))
+}

@@ -56,6 +56,11 @@ impl PostGis {
                 break;
             }
         }
+        if crate::store::plan_shapes::stale_after_import(&counts) {
+            // Measured on what changed: a server start measures them again.
+            self.block_on(tx.c().execute("DELETE FROM plan_grid_shapes", &[]))
+                .map_err(pg("forget plan grid shapes"))?;
+        }
         let (at, actor) = crate::store::changes::import_stamp(audit);
         self.block_on(super::changes::append_imports(tx.c(), &counts, &at, &actor))?;
         if let Some(a) = audit {

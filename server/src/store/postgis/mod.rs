@@ -474,10 +474,9 @@ mod test {
         for (layer, want) in [
             (
                 "plan_grids_current",
-                vec![
-                    ("610902001003".to_string(), 1),
-                    ("610902001004".to_string(), 1),
-                ],
+                // 610902001003's plan was measured before the suite's
+                // last household import, which dropped its shapes.
+                vec![("610902001004".to_string(), 1)],
             ),
             (
                 "plan_grids_published",
