@@ -19,7 +19,7 @@ pub struct Ground<'d> {
     pub households: Vec<&'d Household>,
     /// Buildings near it, when the caller gave them ([`attach_buildings`]):
     /// land whose buildings hold no homes is kept whole
-    /// ([`super::no_homes`]).
+    /// (see `no_homes` in this module).
     pub buildings: Vec<&'d Building>,
 }
 
