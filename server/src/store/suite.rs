@@ -531,6 +531,27 @@ fn an_import_of_households_forgets_the_shapes_measured_on_them(store: &dyn Backe
         store.put_plan_grid_shapes(*v, list).unwrap();
     }
     assert_eq!(store.plan_grid_shapes(None).unwrap(), before);
+    // One household written over HTTP drops its region's shapes only.
+    let Record::Household(h) = sample()[2].clone() else {
+        unreachable!()
+    };
+    let region = h.region.expect("the sample household is placed");
+    let mut p = plan("610902001004", None);
+    p.version.region = region;
+    let v = store.save_plan(&p, &shapes(2)).unwrap();
+    assert!(!store.versions_without_shapes().unwrap().contains(&v.id));
+    let line = audit_entry("office", "2026-12-03T00:00:00Z");
+    store
+        .write_household(&super::changes::HouseholdWrite::Create(h), &line)
+        .unwrap();
+    let now = store.plan_grid_shapes(None).unwrap();
+    assert!(
+        now.get(&v.id).is_none_or(Vec::is_empty),
+        "{region}'s shapes go"
+    );
+    for (other, list) in &before {
+        assert_eq!(now.get(other), Some(list), "other regions keep theirs");
+    }
 }
 
 fn households_are_found_by_phone_through_the_blind_index(store: &dyn Store) {

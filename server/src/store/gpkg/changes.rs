@@ -105,6 +105,24 @@ impl GeoPackage {
         let tx = c.transaction().map_err(sql("begin a household write"))?;
         let sealer = self.sealer.load();
         personal::check_key(&tx, &sealer)?;
+        // The grid shapes of the regions it leaves and enters counted it.
+        let mut touched: Vec<String> = crate::store::changes::region_text(w.region())
+            .into_iter()
+            .collect();
+        if let HouseholdWrite::Update { household: h, .. } = w {
+            let was: Option<Option<String>> = tx
+                .query_row(
+                    "SELECT region FROM households WHERE fid = ?1",
+                    [h.id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql("read a household's region"))?;
+            touched.extend(was.flatten());
+        }
+        for r in &touched {
+            super::plan_shapes::forget_region(&tx, r)?;
+        }
         let id = match w {
             HouseholdWrite::Create(h) => {
                 let mut h = h.clone();

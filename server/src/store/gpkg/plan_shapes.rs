@@ -177,3 +177,18 @@ pub(super) fn forget_all(tx: &rusqlite::Transaction<'_>) -> Result<()> {
     )
     .map_err(sql("forget plan grid shapes"))
 }
+
+/// Drops the stored shapes of `region`'s versions (and its rows of the
+/// current and published layers), in the caller's transaction: a
+/// household of it was written. A server start measures them again.
+pub(super) fn forget_region(tx: &rusqlite::Transaction<'_>, region: &str) -> Result<()> {
+    for table in [
+        "plan_grids_current",
+        "plan_grids_published",
+        "plan_grid_shapes",
+    ] {
+        tx.execute(&format!("DELETE FROM {table} WHERE region = ?1"), [region])
+            .map_err(sql("forget a region's plan grid shapes"))?;
+    }
+    Ok(())
+}

@@ -109,6 +109,23 @@ impl PostGis {
             let c = tx.c();
             personal::check_key(&**c, &sealer).await?;
             let write = pg("write a household");
+            // The grid shapes of the regions it leaves and enters counted it.
+            let mut touched: Vec<String> = crate::store::changes::region_text(w.region())
+                .into_iter()
+                .collect();
+            if let HouseholdWrite::Update { household: h, .. } = w {
+                let was = c
+                    .query_opt("SELECT region FROM households WHERE fid = $1", &[&h.id])
+                    .await
+                    .map_err(pg("read a household's region"))?;
+                touched.extend(was.and_then(|r| r.get::<_, Option<String>>(0)));
+            }
+            c.execute(
+                "DELETE FROM plan_grid_shapes WHERE region = ANY($1)",
+                &[&touched],
+            )
+            .await
+            .map_err(pg("forget plan grid shapes"))?;
             let id = match w {
                 HouseholdWrite::Create(h) => {
                     let mut h = h.clone();
