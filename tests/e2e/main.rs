@@ -13,6 +13,7 @@ mod common;
 mod coverage;
 mod crs_reference;
 mod edits;
+mod edits_durability;
 mod emergency;
 mod estimate;
 mod gis_clients;
