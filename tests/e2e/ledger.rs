@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::common::{generated, user_with_token, user_with_token_in, wangge, Server};
 
 /// A request: (status, ETag, Location, body as JSON or Null).
-fn call(
+pub(crate) fn call(
     s: &Server,
     method: &str,
     path: &str,
@@ -49,7 +49,7 @@ fn call(
     )
 }
 
-fn last_seq(s: &Server) -> i64 {
+pub(crate) fn last_seq(s: &Server) -> i64 {
     let (st, b, _) = s.get_json("/api/changes?since=0&limit=1000");
     assert_eq!(st, 200, "{b}");
     b["next"].as_i64().unwrap()
@@ -354,7 +354,7 @@ fn streets(store: &str) -> (String, String) {
     (street, other)
 }
 
-fn fresh_url(tag: &str) -> String {
+pub(crate) fn fresh_url(tag: &str) -> String {
     let base = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let nanos = std::time::SystemTime::now()
