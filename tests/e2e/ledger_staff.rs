@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::ledger::{call, fresh_url, last_seq};
+use super::ledger::{call, fresh_url, last_seq, survives_kill_9};
 use crate::common::{generated, user_with_token, user_with_token_in, wangge, Server};
 
 fn coverage(s: &Server, street: &str, token: &str) -> Value {
@@ -198,4 +198,37 @@ fn ledger_an_office_keeps_its_staff_on_postgis() {
     let planner = user_with_token_in(&url, "planner1", "planner", "*");
     let s = Server::start_with(&["--database", &url], admin);
     journey(&s, &office, &other, &planner);
+}
+
+#[test]
+fn ledger_acknowledged_person_writes_survive_kill_9_on_a_geopackage() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = generated(dir.path(), "2000", "3");
+    let token = user_with_token(&store, "admin1", "admin", "*");
+    let spec = store.to_str().unwrap().to_string();
+    survives_kill_9(
+        &|| Server::start_with(&["--store", &spec], token.clone()),
+        "people",
+    );
+}
+
+#[test]
+fn ledger_acknowledged_person_writes_survive_kill_9_on_postgis() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = generated(dir.path(), "2000", "3");
+    let url = fresh_url("staff_kill");
+    let (ok, out, err) = wangge(&[
+        "copy",
+        "--from",
+        a.to_str().unwrap(),
+        "--to",
+        &url,
+        "--quiet",
+    ]);
+    assert!(ok, "copy: {out}{err}");
+    let token = user_with_token_in(&url, "admin1", "admin", "*");
+    survives_kill_9(
+        &|| Server::start_with(&["--database", &url], token.clone()),
+        "people",
+    );
 }
