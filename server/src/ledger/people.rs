@@ -244,3 +244,72 @@ pub fn audit_detail(before: Option<&Person>, after: Option<&Person>) -> String {
     }
     out.join("; ")
 }
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::domain::Dataset;
+
+    fn snapshot() -> Snapshot {
+        let mut d = Dataset::default();
+        for r in crate::store::suite::sample() {
+            match r {
+                crate::domain::Record::Region(x) => d.regions.push(x),
+                crate::domain::Record::Household(x) => d.households.push(x),
+                _ => {}
+            }
+        }
+        Snapshot::build(d)
+    }
+
+    fn office(scope: &str) -> Caller {
+        Caller::of_user("office1", crate::access::Role::Office, &[scope.to_string()])
+    }
+
+    fn fields(role: &str) -> PersonFields {
+        PersonFields {
+            location: Some(vec![109.01, 32.61]),
+            roles: Some(vec![role.into()]),
+            name: Some("网格员丙".into()),
+            ..PersonFields::default()
+        }
+    }
+
+    #[test]
+    fn staff_are_placed_in_scope_with_staff_roles_only() {
+        let s = snapshot();
+        let p = create(&s, &office("610902001"), &fields("网格长")).unwrap();
+        assert_eq!(p.roles, vec![Role::GridLeader]);
+        assert_eq!(p.region, Some("610902001001".parse().unwrap()));
+        let e = create(&s, &office("610902002"), &fields("grid_leader")).unwrap_err();
+        assert!(matches!(e, LedgerError::OutOfScope(_)), "{e}");
+        for bad in ["mayor", "volunteer"] {
+            let e = create(&s, &office("610902001"), &fields(bad)).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    LedgerError::Invalid {
+                        code: "unknown_role",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+        }
+        let e = assign(&s, &office("610902001"), &p, &["X-1".into()]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                LedgerError::Invalid {
+                    code: "unknown_grid",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let cleared = assign(&s, &office("610902001"), &p, &[]).unwrap();
+        assert!(cleared.grids.is_empty());
+        let d = audit_detail(None, Some(&p));
+        assert!(d.contains("roles:") && !d.contains("网格员丙"), "{d}");
+    }
+}
