@@ -241,6 +241,30 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
             Some(r#"{"location":[116.405,39.905],"size":2,"care":1}"#),
         ),
     );
+    // Staff: person 1 (a building head) is in scope; a write without
+    // If-Match is 428 once access is granted.
+    for method in ["GET", "PATCH", "DELETE"] {
+        m.insert(
+            (method, "/api/people/{id}"),
+            (
+                "/api/people/1".into(),
+                None,
+                (method == "PATCH").then_some("{}"),
+            ),
+        );
+    }
+    m.insert(
+        ("PUT", "/api/people/{id}/grids"),
+        ("/api/people/1/grids".into(), None, Some("[]")),
+    );
+    m.insert(
+        ("POST", "/api/people"),
+        (
+            "/api/people".into(),
+            None,
+            Some(r#"{"location":[116.405,39.905],"roles":["full_time_worker"]}"#),
+        ),
+    );
     m.insert(
         ("GET", "/api/changes"),
         ("/api/changes?since=0".into(), None, None),
@@ -286,6 +310,8 @@ fn call(
         m => {
             let r = if m == "PATCH" {
                 agent.patch(&url)
+            } else if m == "PUT" {
+                agent.put(&url)
             } else {
                 agent.post(&url)
             };
@@ -414,9 +440,10 @@ fn access_matrix_from_the_route_table() {
             } else if spec.path.ends_with("/edits")
                 || spec.path.ends_with("/publish")
                 || (spec.path == "/api/households/{id}" && spec.method != "GET")
+                || (spec.path.starts_with("/api/people/{id}") && spec.method != "GET")
             {
                 428
-            } else if spec.path == "/api/households" {
+            } else if spec.path == "/api/households" || spec.path == "/api/people" {
                 201
             } else if spec.path.ends_with("/from-grids") {
                 201

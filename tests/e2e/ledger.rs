@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::common::{generated, user_with_token, user_with_token_in, wangge, Server};
 
 /// A request: (status, ETag, Location, body as JSON or Null).
-fn call(
+pub(crate) fn call(
     s: &Server,
     method: &str,
     path: &str,
@@ -49,7 +49,7 @@ fn call(
     )
 }
 
-fn last_seq(s: &Server) -> i64 {
+pub(crate) fn last_seq(s: &Server) -> i64 {
     let (st, b, _) = s.get_json("/api/changes?since=0&limit=1000");
     assert_eq!(st, 200, "{b}");
     b["next"].as_i64().unwrap()
@@ -354,7 +354,7 @@ fn streets(store: &str) -> (String, String) {
     (street, other)
 }
 
-fn fresh_url(tag: &str) -> String {
+pub(crate) fn fresh_url(tag: &str) -> String {
     let base = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let nanos = std::time::SystemTime::now()
@@ -365,20 +365,26 @@ fn fresh_url(tag: &str) -> String {
     format!("{base}{sep}schema=e2e_{tag}_{}_{nanos}", std::process::id())
 }
 
-/// Writes households from four threads until the server dies; returns the
-/// acknowledged (id, ETag seq).
-fn write_until_killed(s: &Server, token: &str, lon: f64, lat: f64) -> Vec<(i64, i64)> {
+/// Writes records of `layer` (households or people) from four threads
+/// until the server dies; returns the acknowledged (id, ETag seq).
+fn write_until_killed(s: &Server, token: &str, at: (f64, f64), layer: &str) -> Vec<(i64, i64)> {
+    let (lon, lat) = at;
+    let path = format!("/api/{layer}");
     let acked = std::sync::Mutex::new(Vec::new());
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|t| {
         for w in 0..4 {
-            let (acked, stop) = (&acked, &stop);
+            let (acked, stop, path) = (&acked, &stop, &path);
             t.spawn(move || {
                 let mut i = 0;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let body = json!({"location": [lon, lat], "size": 1 + (i % 5), "care": i % 3, "address": format!("写入{w}-{i}")});
+                    let body = if layer == "people" {
+                        json!({"location": [lon, lat], "roles": ["part_time_worker"], "name": format!("写入{w}-{i}")})
+                    } else {
+                        json!({"location": [lon, lat], "size": 1 + (i % 5), "care": i % 3, "address": format!("写入{w}-{i}")})
+                    };
                     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        call(s, "POST", "/api/households", token, None, Some(&body))
+                        call(s, "POST", &path, token, None, Some(&body))
                     }));
                     match r {
                         Ok((201, etag, _, b)) => {
@@ -401,7 +407,7 @@ fn write_until_killed(s: &Server, token: &str, lon: f64, lat: f64) -> Vec<(i64, 
 /// kill -9 while four writers write; after a restart every acknowledged
 /// write is there with its change row and audit line, and the change log
 /// has no gap.
-fn survives_kill_9(start: &dyn Fn() -> Server) {
+pub(crate) fn survives_kill_9(start: &dyn Fn() -> Server, layer: &str) {
     let mut s = start();
     let (_, page, _) = s.get_json("/api/layers/households?limit=1");
     let at = &page["features"][0]["geometry"]["coordinates"];
@@ -409,7 +415,7 @@ fn survives_kill_9(start: &dyn Fn() -> Server) {
     let seq0 = last_seq(&s);
     let token = s.token.clone();
     let acked = std::thread::scope(|t| {
-        let w = t.spawn(|| write_until_killed(&s, &token, lon, lat));
+        let w = t.spawn(|| write_until_killed(&s, &token, (lon, lat), layer));
         std::thread::sleep(std::time::Duration::from_millis(800));
         // std's kill is SIGKILL on Unix: no shutdown, no flush.
         let _ = std::process::Command::new("kill")
@@ -438,10 +444,10 @@ fn survives_kill_9(start: &dyn Fn() -> Server) {
     let audit = audit.to_string();
     for (id, seq) in &acked {
         assert!(seqs.contains(seq), "acknowledged change {seq} is logged");
-        let (st, _, _) = s.get_json(&format!("/api/layers/households/{id}"));
-        assert_eq!(st, 200, "acknowledged household {id} is stored");
+        let (st, _, _) = s.get_json(&format!("/api/layers/{layer}/{id}"));
+        assert_eq!(st, 200, "acknowledged {layer} {id} is stored");
         assert!(
-            audit.contains(&format!("create households {id} (change {seq})")),
+            audit.contains(&format!("create {layer} {id} (change {seq})")),
             "acknowledged write {seq} has its audit line"
         );
     }
@@ -453,7 +459,10 @@ fn acknowledged_writes_survive_kill_9_on_a_geopackage() {
     let store = generated(dir.path(), "2000", "3");
     let token = user_with_token(&store, "admin1", "admin", "*");
     let spec = store.to_str().unwrap().to_string();
-    survives_kill_9(&|| Server::start_with(&["--store", &spec], token.clone()));
+    survives_kill_9(
+        &|| Server::start_with(&["--store", &spec], token.clone()),
+        "households",
+    );
 }
 
 #[test]
@@ -471,5 +480,8 @@ fn acknowledged_writes_survive_kill_9_on_postgis() {
     ]);
     assert!(ok, "copy: {out}{err}");
     let token = user_with_token_in(&url, "admin1", "admin", "*");
-    survives_kill_9(&|| Server::start_with(&["--database", &url], token.clone()));
+    survives_kill_9(
+        &|| Server::start_with(&["--database", &url], token.clone()),
+        "households",
+    );
 }

@@ -53,6 +53,8 @@ const table = {
   'err.care_out_of_range': { zh: '关爱等级超出范围', en: 'The care level is out of range' },
   'err.size_out_of_range': { zh: '户人数应为 1 至 99', en: 'A household has 1 to 99 people' },
   'err.unknown_building': { zh: '楼栋不存在', en: 'No such building' },
+  'err.unknown_role': { zh: '职务不存在（网格长、专职网格员、兼职网格员、楼栋长、党员中心户）', en: 'No such staff role (grid leader, full- or part-time grid worker, building head, party-member central household)' },
+  'err.unknown_grid': { zh: '网格不存在', en: 'No such grid' },
   'err.missing_field': { zh: '缺少必填项', en: 'A required field is missing' },
   'err.outside_regions': { zh: '位置不在任何辖区内', en: 'The location lies in no region' },
   'err.too_long': { zh: '文字过长（最多 500 字）', en: 'Text too long (500 characters at most)' },

@@ -31,14 +31,14 @@ const CHANGES_MAX: usize = 1000;
 /// What the ledger's writes share in a server.
 #[derive(Debug, Default)]
 pub struct LedgerState {
-    write: Mutex<()>,
+    pub(super) write: Mutex<()>,
 }
 
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
         match e {
             LedgerError::Role(_) | LedgerError::OutOfScope(_) => Self::Forbidden(e.to_string()),
-            LedgerError::NotFound(_) => Self::NotFound(e.to_string()),
+            LedgerError::NotFound(_) | LedgerError::NoPerson(_) => Self::NotFound(e.to_string()),
             LedgerError::CountsOnly => Self::CountsOnly(e.to_string()),
             LedgerError::Invalid { code, detail } => Self::Refused {
                 detail,
@@ -78,7 +78,12 @@ fn feature(h: &Household, caller: &Caller) -> Result<Value, ApiError> {
     Ok(serde_json::to_value(feature_for(&r, caller.role))?)
 }
 
-fn with_etag(status: StatusCode, body: Value, tag: &str, location: Option<String>) -> Response {
+pub(super) fn with_etag(
+    status: StatusCode,
+    body: Value,
+    tag: &str,
+    location: Option<String>,
+) -> Response {
     let mut resp = (status, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(tag) {
         resp.headers_mut().insert(header::ETAG, v);

@@ -13,6 +13,7 @@ mod ledger;
 pub mod limits;
 mod ogc;
 pub mod openapi;
+mod people;
 pub mod plans;
 mod regions;
 mod search;
@@ -214,6 +215,11 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("PATCH", "/api/households/{id}", Roles(LEDGER), "change a household's address, size, care level, building or location; needs If-Match with its ETag: 428 without, 412 with the current record when stale; 422 with a code for a bad field; 403 outside the writer's scope", axum::routing::patch(ledger::update)),
         r("DELETE", "/api/households/{id}", Roles(LEDGER), "a household moved out (204); needs If-Match", axum::routing::delete(ledger::delete)),
         r("POST", "/api/households", Roles(LEDGER), "a new household (201, ETag, Location): body {location: [lon, lat], size, care, building, address, head_name, phone}; placed in the region holding it, which must be in the writer's scope", post(ledger::create)),
+        r("GET", "/api/people/{id}", Roles(LEDGER), "one staff member as the ledger holds them, with their ETag (office, admin)", get(people::get_one)),
+        r("PATCH", "/api/people/{id}", Roles(LEDGER), "change a staff member's roles, home location, name, phone, team, availability or reserve flag; needs If-Match: 428 without, 412 with the current record when stale; 422 with a code (unknown_role, bad_location) for a bad field; 403 outside the writer's scope", axum::routing::patch(people::update)),
+        r("DELETE", "/api/people/{id}", Roles(LEDGER), "a staff member left (204); needs If-Match", axum::routing::delete(people::delete)),
+        r("PUT", "/api/people/{id}/grids", Roles(LEDGER), "assign a staff member exactly these grids (body: list of grid codes; [] unassigns); needs If-Match; 422 unknown_grid for a code no plan or imported grid has; 403 for a grid outside the writer's scope", axum::routing::put(people::put_grids)),
+        r("POST", "/api/people", Roles(LEDGER), "a new staff member (201, ETag, Location): body {location: [lon, lat], roles: [grid_leader|full_time_worker|part_time_worker|building_head|party_household], name, phone, team, available, reserve}; placed in the region holding their home, which must be in the writer's scope", post(people::create)),
         r("GET", "/api/changes", Roles(CHANGES), "the change log after ?since=SEQ (limit ≤ 1000): seq, time, layer, id, op, region, actor, in the caller's scope; no personal field", get(ledger::changes)),
         r("GET", "/api/emergency/nearest", Roles(EMERGENCY), "k nearest available reserve volunteers to a point, by road or straight line", get(emergency::nearest)),
         r("POST", "/api/emergency/area", Roles(EMERGENCY), "a hazard area: households by care level and grid, grids and staff, volunteers nearby", post(emergency::area)),

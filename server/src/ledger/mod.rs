@@ -18,7 +18,7 @@ use crate::spatial::placement::RegionIndex;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
     /// The role writes no households (planner, emergency, viewer).
-    #[error("role {0} may not write households; office and admin may")]
+    #[error("role {0} may not write the ledger (households, staff); office and admin may")]
     Role(&'static str),
     /// The role sees households only as counts (viewer, a public map).
     #[error("role viewer sees households only as counts")]
@@ -29,12 +29,15 @@ pub enum LedgerError {
     /// Missing, or outside the caller's scope (not told apart).
     #[error("household {0} not found")]
     NotFound(i64),
+    /// A person missing, or outside the caller's scope (not told apart).
+    #[error("person {0} not found")]
+    NoPerson(i64),
     /// A field is wrong; nothing was stored.
     #[error("{detail}")]
     Invalid { code: &'static str, detail: String },
 }
 
-fn invalid(code: &'static str, detail: impl Into<String>) -> LedgerError {
+pub(crate) fn invalid(code: &'static str, detail: impl Into<String>) -> LedgerError {
     LedgerError::Invalid {
         code,
         detail: detail.into(),
@@ -98,7 +101,7 @@ pub fn place(s: &Snapshot, p: Point<f64>) -> Option<RegionCode> {
     RegionIndex::new(&candidates).locate(p)
 }
 
-fn location(v: &[f64]) -> Result<Point<f64>, LedgerError> {
+pub(crate) fn location(v: &[f64]) -> Result<Point<f64>, LedgerError> {
     let [lon, lat] = v else {
         return Err(invalid(
             "bad_location",
@@ -184,15 +187,19 @@ fn apply(
     Ok(())
 }
 
-/// Places `h` and checks the writer's scope holds it.
-fn land(s: &Snapshot, caller: &Caller, h: &mut Household) -> Result<(), LedgerError> {
-    let region = place(s, h.location).ok_or_else(|| {
+/// The leaf region holding `p`, which the writer's scope must hold.
+pub(crate) fn land_point(
+    s: &Snapshot,
+    caller: &Caller,
+    p: Point<f64>,
+) -> Result<RegionCode, LedgerError> {
+    let region = place(s, p).ok_or_else(|| {
         invalid(
             "outside_regions",
             format!(
                 "({}, {}) lies in no region of this deployment",
-                h.location.x(),
-                h.location.y()
+                p.x(),
+                p.y()
             ),
         )
     })?;
@@ -201,7 +208,12 @@ fn land(s: &Snapshot, caller: &Caller, h: &mut Household) -> Result<(), LedgerEr
             "the location lies in region {region}"
         )));
     }
-    h.region = Some(region);
+    Ok(region)
+}
+
+/// Places `h` and checks the writer's scope holds it.
+fn land(s: &Snapshot, caller: &Caller, h: &mut Household) -> Result<(), LedgerError> {
+    h.region = Some(land_point(s, caller, h.location)?);
     Ok(())
 }
 
@@ -331,6 +343,8 @@ pub fn audit_detail(before: Option<&Household>, after: Option<&Household>) -> St
     }
     out.join("; ")
 }
+
+pub mod people;
 
 #[cfg(test)]
 mod test;

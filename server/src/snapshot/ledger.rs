@@ -15,7 +15,7 @@ use std::sync::Arc;
 use rstar::primitives::Rectangle;
 
 use super::{Entry, LayerIndex, LayerItem, Snapshot, SnapshotCell, GENERATION};
-use crate::domain::{Household, RegionCode};
+use crate::domain::{GridCode, Household, Person, RegionCode};
 
 impl<T: LayerItem + Clone> LayerIndex<T> {
     /// This index with the item of `id` replaced by `new` (added when
@@ -139,7 +139,111 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// The regions whose plans hold a grid among `codes`.
+    fn plan_regions_of(&self, codes: &[&GridCode]) -> Vec<RegionCode> {
+        self.plans
+            .iter()
+            .filter(|(_, p)| p.codes.iter().flatten().any(|c| codes.contains(&c)))
+            .map(|(r, _)| *r)
+            .collect()
+    }
+
+    /// This snapshot with person `id` replaced by `new` (created, or
+    /// deleted when `None`): the people layer patched, region counts
+    /// patched, the emergency index built again over the new people (it
+    /// reads reserve members and their homes), and the evaluations of the
+    /// plans holding the person's grids (before and after) dropped, so
+    /// coverage is computed again over the new staff. Households and
+    /// their derived figures are shared.
+    #[must_use]
+    pub fn with_person(&self, id: i64, new: Option<&Person>) -> Self {
+        let all = crate::access::Scope::all();
+        let old = self.people.get(id, &all);
+        let (old_region, new_region) = (old.and_then(|p| p.region), new.and_then(|p| p.region));
+        let codes: Vec<&GridCode> = old
+            .into_iter()
+            .chain(new)
+            .flat_map(|p| p.grids.iter())
+            .collect();
+        let mut touched: Vec<RegionCode> = [old_region, new_region].into_iter().flatten().collect();
+        touched.extend(self.plan_regions_of(&codes));
+        let people = Arc::new(self.people.with_item(id, new.cloned()));
+        let mut counts = (*self.counts).clone();
+        let parents = crate::domain::region::parents(self.regions.items());
+        let mut bump = |code: Option<RegionCode>, up: bool| {
+            let mut at = code;
+            for _ in 0..10 {
+                let Some(c) = at else { break };
+                let e = counts.entry(c).or_default();
+                e.people = if up {
+                    e.people + 1
+                } else {
+                    e.people.saturating_sub(1)
+                };
+                at = parents.get(&c).copied().filter(|p| Some(*p) != code);
+            }
+        };
+        if old.is_some() {
+            bump(old_region, false);
+        }
+        if new.is_some() {
+            bump(new_region, true);
+        }
+        let versions: Vec<i64> = touched
+            .iter()
+            .filter_map(|c| self.plans.get(c).map(|p| p.version.id))
+            .collect();
+        let mut stored = (*self.stored).clone();
+        for v in &versions {
+            stored.remove(v);
+        }
+        let extent = self
+            .regions
+            .items()
+            .iter()
+            .filter_map(|r| geo::BoundingRect::bounding_rect(&r.boundary))
+            .chain(
+                people
+                    .items()
+                    .iter()
+                    .map(|p| geo_types::Rect::new(p.home.0, p.home.0)),
+            )
+            .reduce(crate::spatial::cover);
+        let emergency =
+            crate::emergency::EmergencyIndex::build(people.items(), self.roads.items(), extent);
+        let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
+        Self {
+            generation,
+            // Staff are ground of coverage: the touched plans are evaluated again.
+            ground: generation,
+            regions: self.regions.clone(),
+            atoms: self.atoms.clone(),
+            retired: self.retired.clone(),
+            households: self.households.clone(),
+            people,
+            roads: self.roads.clone(),
+            buildings: self.buildings.clone(),
+            water: self.water.clone(),
+            grids: self.grids.clone(),
+            plans: self.plans.clone(),
+            emergency: Arc::new(emergency),
+            counts: Arc::new(counts),
+            evaluations: Arc::new(self.evaluations.without(&touched, &versions)),
+            stored: Arc::new(stored),
+        }
+    }
+}
+
 impl SnapshotCell {
+    /// Puts person `id` as `new` into the current snapshot (against
+    /// concurrent swaps) and returns the snapshot that holds it.
+    pub fn put_person(&self, id: i64, new: Option<&Person>) -> Arc<Snapshot> {
+        let old = self.0.rcu(|s| Arc::new(s.with_person(id, new)));
+        drop(old);
+        self.load()
+    }
+
     /// Puts household `id` as `new` into the current snapshot (against
     /// concurrent swaps) and returns the snapshot that holds it.
     pub fn put_household(&self, id: i64, new: Option<&Household>) -> Arc<Snapshot> {

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::rows::{code_str, corrupt};
 use super::{Result, StoreError};
 use crate::access::account::AuditEntry;
-use crate::domain::{Household, Layer, RegionCode};
+use crate::domain::{Household, Layer, Person, RegionCode};
 
 /// What a change did to its record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -143,6 +143,39 @@ impl HouseholdWrite {
     pub fn region(&self) -> Option<RegionCode> {
         match self {
             Self::Create(h) | Self::Update { household: h, .. } => h.region,
+            Self::Delete { region, .. } => *region,
+        }
+    }
+}
+
+/// One write to one person (staff), as [`super::Store::write_person`]
+/// applies it; the same shape as [`HouseholdWrite`].
+#[derive(Debug, Clone)]
+pub enum PersonWrite {
+    /// A new person: its id is assigned by the store.
+    Create(Person),
+    /// Replaces the person with the same id (fields or grids).
+    Update { person: Person, expect: i64 },
+    /// The person left.
+    Delete {
+        id: i64,
+        region: Option<RegionCode>,
+        expect: i64,
+    },
+}
+
+impl PersonWrite {
+    pub fn op(&self) -> ChangeOp {
+        match self {
+            Self::Create(_) => ChangeOp::Create,
+            Self::Update { .. } => ChangeOp::Update,
+            Self::Delete { .. } => ChangeOp::Delete,
+        }
+    }
+
+    pub fn region(&self) -> Option<RegionCode> {
+        match self {
+            Self::Create(p) | Self::Update { person: p, .. } => p.region,
             Self::Delete { region, .. } => *region,
         }
     }

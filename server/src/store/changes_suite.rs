@@ -1,9 +1,9 @@
 //! The change log and one-record writes, checked on every store (called
 //! from [`super::suite::run_all`]).
 
-use super::{Backend, ChangeOp, HouseholdWrite, StoreError};
+use super::{Backend, ChangeOp, HouseholdWrite, PersonWrite, StoreError};
 use crate::access::account::AuditEntry;
-use crate::domain::{Household, Layer, Record};
+use crate::domain::{GridCode, Household, Layer, Person, Record, Role};
 
 fn audit(user: &str) -> AuditEntry {
     AuditEntry {
@@ -36,6 +36,106 @@ fn last_seq(s: &dyn Backend) -> i64 {
 pub fn run(s: &dyn Backend) {
     imports_log_one_row_per_layer(s);
     a_write_lands_with_its_change_and_audit_line(s);
+    a_person_write_lands_with_its_change_and_audit_line(s);
+}
+
+fn person() -> Person {
+    Person {
+        id: 0,
+        name: "网格员乙".into(),
+        phone: "13900000001".into(),
+        roles: vec![Role::FullTimeWorker],
+        team: None,
+        skills: vec![],
+        available: true,
+        reserve: false,
+        home: household().location,
+        grids: vec![],
+        region: household().region,
+    }
+}
+
+/// A person created, given grids (a stale ETag refused, nothing
+/// changed), deleted: each write with its `people` change row and audit
+/// line; name and phone read back as written (sealed and opened).
+fn a_person_write_lands_with_its_change_and_audit_line(s: &dyn Backend) {
+    let seq0 = last_seq(s);
+    let audits0 = s.audit_log(None, None, usize::MAX).unwrap().len();
+    let n0 = s.load().unwrap().people.len();
+    let created = s
+        .write_person(&PersonWrite::Create(person()), &audit("office1"))
+        .unwrap();
+    assert_eq!(
+        (created.seq, created.layer, created.op),
+        (seq0 + 1, Layer::People, ChangeOp::Create)
+    );
+    let id = created.id.unwrap();
+    assert_eq!(s.etag_seq(Layer::People, id).unwrap(), created.seq);
+    let mut p = person();
+    p.id = id;
+    p.grids = vec![GridCode("610902001001001".into())];
+    let stale = s.write_person(
+        &PersonWrite::Update {
+            person: p.clone(),
+            expect: created.seq - 1,
+        },
+        &audit("office1"),
+    );
+    assert!(
+        matches!(stale, Err(StoreError::Precondition { current }) if current == created.seq),
+        "{stale:?}"
+    );
+    assert_eq!(last_seq(s), created.seq, "a stale write logs nothing");
+    let updated = s
+        .write_person(
+            &PersonWrite::Update {
+                person: p.clone(),
+                expect: created.seq,
+            },
+            &audit("office1"),
+        )
+        .unwrap();
+    let d = s.load().unwrap();
+    let back = d.people.iter().find(|q| q.id == id).expect("stored");
+    assert_eq!(
+        (&back.grids, &back.name, &back.phone),
+        (&p.grids, &p.name, &p.phone)
+    );
+    let deleted = s
+        .write_person(
+            &PersonWrite::Delete {
+                id,
+                region: p.region,
+                expect: updated.seq,
+            },
+            &audit("office1"),
+        )
+        .unwrap();
+    assert_eq!(s.load().unwrap().people.len(), n0);
+    let log: Vec<_> = s
+        .changes_since(seq0, 100)
+        .unwrap()
+        .iter()
+        .map(|c| (c.seq, c.layer, c.op, c.id))
+        .collect();
+    assert_eq!(
+        log,
+        vec![
+            (seq0 + 1, Layer::People, ChangeOp::Create, Some(id)),
+            (seq0 + 2, Layer::People, ChangeOp::Update, Some(id)),
+            (seq0 + 3, Layer::People, ChangeOp::Delete, Some(id)),
+        ]
+    );
+    assert_eq!(deleted.seq, seq0 + 3);
+    let audits = s.audit_log(None, None, usize::MAX).unwrap();
+    assert_eq!(
+        audits.len(),
+        audits0 + 3,
+        "one audit line per acknowledged write"
+    );
+    assert!(audits.iter().any(|a| a
+        .detail
+        .contains(&format!("create people {id} (change {})", seq0 + 1))));
 }
 
 fn imports_log_one_row_per_layer(s: &dyn Backend) {

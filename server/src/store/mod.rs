@@ -23,7 +23,7 @@ use std::sync::Arc;
 use crate::access::account::{AuditEntry, Token, User};
 use crate::sealing::{KeyId, Sealer};
 pub use accounts::AccountStore;
-pub use changes::{Change, ChangeOp, HouseholdWrite};
+pub use changes::{Change, ChangeOp, HouseholdWrite, PersonWrite};
 pub use plan_shapes::{PlanGridShape, ShapesByVersion};
 
 use crate::domain::{
@@ -259,6 +259,11 @@ pub trait Store: Send + Sync {
     /// (completed with the change), all or nothing. Returns the change,
     /// with the household's id (new for a create) and its new seq.
     fn write_household(&self, write: &HouseholdWrite, audit: &AuditEntry) -> Result<Change>;
+
+    /// One write to one person (staff), as [`Store::write_household`]
+    /// does it: ETag checked, personal fields sealed, change row (layer
+    /// `people`) and audit line in the same transaction.
+    fn write_person(&self, write: &PersonWrite, audit: &AuditEntry) -> Result<Change>;
 
     /// Changes after `since`, oldest first, at most `limit`.
     fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<Change>>;

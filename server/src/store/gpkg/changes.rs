@@ -10,7 +10,7 @@ use crate::access::account::AuditEntry;
 use crate::domain::Layer;
 use crate::store::changes::{
     change_row, etag, missing, pending, region_text, stale, written_audit, Change, ChangeOp,
-    HouseholdWrite,
+    HouseholdWrite, PersonWrite,
 };
 use crate::store::{ImportCounts, Result};
 
@@ -87,11 +87,16 @@ fn etag_in(c: &Connection, layer: Layer, id: i64) -> Result<i64> {
     Ok(etag(rec, imp))
 }
 
-fn household_exists(tx: &Connection, id: i64) -> Result<bool> {
+fn record_exists(tx: &Connection, layer: Layer, id: i64) -> Result<bool> {
+    // The table is the layer's own name (households, people).
     Ok(tx
-        .query_row("SELECT 1 FROM households WHERE fid = ?1", [id], |_| Ok(()))
+        .query_row(
+            &format!("SELECT 1 FROM {} WHERE fid = ?1", layer.as_str()),
+            [id],
+            |_| Ok(()),
+        )
         .optional()
-        .map_err(sql("find a household"))?
+        .map_err(sql("find a record"))?
         .is_some())
 }
 
@@ -134,12 +139,12 @@ impl GeoPackage {
                 household: h,
                 expect,
             } => {
-                check(&tx, h.id, *expect)?;
+                check(&tx, Layer::Households, h.id, *expect)?;
                 write_one(&tx, h, &sealer)?;
                 h.id
             }
             HouseholdWrite::Delete { id, expect, .. } => {
-                check(&tx, *id, *expect)?;
+                check(&tx, Layer::Households, *id, *expect)?;
                 tx.execute("DELETE FROM households WHERE fid = ?1", [id])
                     .map_err(sql("delete a household"))?;
                 *id
@@ -151,6 +156,41 @@ impl GeoPackage {
         )?;
         accounts::insert_audit(&tx, &written_audit(audit, &change))?;
         tx.commit().map_err(sql("commit a household write"))?;
+        Ok(change)
+    }
+
+    /// One person (staff) written with its change row and audit line, in
+    /// one transaction; personal fields (name, phone) sealed as an import
+    /// seals them. Plan grid shapes count households only: none dropped.
+    pub(super) fn write_person_tx(&self, w: &PersonWrite, audit: &AuditEntry) -> Result<Change> {
+        let mut c = self.lock();
+        let tx = c.transaction().map_err(sql("begin a person write"))?;
+        let sealer = self.sealer.load();
+        personal::check_key(&tx, &sealer)?;
+        let mut ext: HashMap<Layer, Extent> = HashMap::new();
+        let id = match w {
+            PersonWrite::Create(p) => {
+                let mut p = p.clone();
+                p.id = 0;
+                personal::insert_person(&tx, &p, &sealer, &mut ext)?;
+                tx.last_insert_rowid()
+            }
+            PersonWrite::Update { person: p, expect } => {
+                check(&tx, Layer::People, p.id, *expect)?;
+                personal::insert_person(&tx, p, &sealer, &mut ext)?;
+                p.id
+            }
+            PersonWrite::Delete { id, expect, .. } => {
+                check(&tx, Layer::People, *id, *expect)?;
+                tx.execute("DELETE FROM people WHERE fid = ?1", [id])
+                    .map_err(sql("delete a person"))?;
+                *id
+            }
+        };
+        update_contents(&tx, &ext)?;
+        let change = append(&tx, &pending(Layer::People, id, w.op(), w.region(), audit))?;
+        accounts::insert_audit(&tx, &written_audit(audit, &change))?;
+        tx.commit().map_err(sql("commit a person write"))?;
         Ok(change)
     }
 
@@ -192,11 +232,11 @@ impl GeoPackage {
 }
 
 /// The record must be there with the ETag the writer read.
-fn check(tx: &Transaction<'_>, id: i64, expect: i64) -> Result<()> {
-    if !household_exists(tx, id)? {
-        return Err(missing(Layer::Households, id));
+fn check(tx: &Transaction<'_>, layer: Layer, id: i64, expect: i64) -> Result<()> {
+    if !record_exists(tx, layer, id)? {
+        return Err(missing(layer, id));
     }
-    let current = etag_in(tx, Layer::Households, id)?;
+    let current = etag_in(tx, layer, id)?;
     if current != expect {
         return Err(stale(current));
     }

@@ -284,6 +284,14 @@ impl Store for GeoPackage {
         self.write_household_tx(write, audit)
     }
 
+    fn write_person(
+        &self,
+        write: &crate::store::PersonWrite,
+        audit: &AuditEntry,
+    ) -> Result<crate::store::Change> {
+        self.write_person_tx(write, audit)
+    }
+
     fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<crate::store::Change>> {
         self.changes_after(since, limit)
     }

@@ -10,7 +10,7 @@ use crate::access::account::AuditEntry;
 use crate::domain::Layer;
 use crate::store::changes::{
     change_row, etag, missing, pending, region_text, stale, written_audit, Change, ChangeOp,
-    HouseholdWrite,
+    HouseholdWrite, PersonWrite,
 };
 use crate::store::{ImportCounts, Result};
 
@@ -81,16 +81,20 @@ async fn etag_in(c: &ClientWrapper, layer: Layer, id: i64) -> Result<i64> {
 }
 
 /// The record must be there with the ETag the writer read.
-async fn check(c: &ClientWrapper, id: i64, expect: i64) -> Result<()> {
+async fn check(c: &ClientWrapper, layer: Layer, id: i64, expect: i64) -> Result<()> {
+    // The table is the layer's own name (households, people).
     let there = c
-        .query_opt("SELECT 1 FROM households WHERE fid = $1", &[&id])
+        .query_opt(
+            &format!("SELECT 1 FROM {} WHERE fid = $1", layer.as_str()),
+            &[&id],
+        )
         .await
-        .map_err(pg("find a household"))?
+        .map_err(pg("find a record"))?
         .is_some();
     if !there {
-        return Err(missing(Layer::Households, id));
+        return Err(missing(layer, id));
     }
-    let current = etag_in(c, Layer::Households, id).await?;
+    let current = etag_in(c, layer, id).await?;
     if current != expect {
         return Err(stale(current));
     }
@@ -142,14 +146,14 @@ impl PostGis {
                     household: h,
                     expect,
                 } => {
-                    check(c, h.id, *expect).await?;
+                    check(c, Layer::Households, h.id, *expect).await?;
                     personal::insert_household(c, h, &sealer)
                         .await
                         .map_err(write)?;
                     h.id
                 }
                 HouseholdWrite::Delete { id, expect, .. } => {
-                    check(c, *id, *expect).await?;
+                    check(c, Layer::Households, *id, *expect).await?;
                     c.execute("DELETE FROM households WHERE fid = $1", &[id])
                         .await
                         .map_err(write)?;
@@ -165,6 +169,50 @@ impl PostGis {
             Ok::<_, crate::store::StoreError>(change)
         })?;
         tx.commit(self, "commit a household write")?;
+        Ok(change)
+    }
+
+    /// One person (staff) written with its change row and audit line, in
+    /// one transaction (see the GeoPackage's `write_person_tx`).
+    pub(super) fn write_person_tx(&self, w: &PersonWrite, audit: &AuditEntry) -> Result<Change> {
+        let tx = self.begin_write("write a person")?;
+        let sealer = self.sealer.load_full();
+        let change = self.block_on(async {
+            let c = tx.c();
+            personal::check_key(&**c, &sealer).await?;
+            let write = pg("write a person");
+            let id = match w {
+                PersonWrite::Create(p) => {
+                    let mut p = p.clone();
+                    p.id = 0;
+                    NextIds::default()
+                        .assign(c, Layer::People, &mut p.id)
+                        .await?;
+                    personal::insert_person(c, &p, &sealer)
+                        .await
+                        .map_err(write)?;
+                    p.id
+                }
+                PersonWrite::Update { person: p, expect } => {
+                    check(c, Layer::People, p.id, *expect).await?;
+                    personal::insert_person(c, p, &sealer)
+                        .await
+                        .map_err(write)?;
+                    p.id
+                }
+                PersonWrite::Delete { id, expect, .. } => {
+                    check(c, Layer::People, *id, *expect).await?;
+                    c.execute("DELETE FROM people WHERE fid = $1", &[id])
+                        .await
+                        .map_err(write)?;
+                    *id
+                }
+            };
+            let change = append(c, &pending(Layer::People, id, w.op(), w.region(), audit)).await?;
+            accounts::insert_audit(c, &written_audit(audit, &change), None).await?;
+            Ok::<_, crate::store::StoreError>(change)
+        })?;
+        tx.commit(self, "commit a person write")?;
         Ok(change)
     }
 
