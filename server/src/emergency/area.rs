@@ -84,8 +84,8 @@ pub fn person_row(p: &Person, caller: &Caller, distance_m: f64, walk_m: Option<f
         roles: p.roles.iter().map(|r| r.as_str()).collect(),
         team: p.team,
         skills: p.skills,
-        lon: p.home.x(),
-        lat: p.home.y(),
+        lon: p.position().x(),
+        lat: p.position().y(),
         distance_m: (distance_m * 10.0).round() / 10.0,
         walk_m: walk_m.map(|w| (w * 10.0).round() / 10.0),
         walk_min: walk_m
