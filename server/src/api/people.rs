@@ -110,7 +110,8 @@ where
             .write
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let staged = stage(&st2.snapshot.load())?;
+        let snap = st2.snapshot.load();
+        let staged = stage(&snap)?;
         let (writes, afters): (Vec<(PersonWrite, AuditEntry)>, Vec<Option<Person>>) =
             staged.into_iter().map(|(w, a, p)| ((w, a), p)).unzip();
         let changes = st2.store.write_people(&writes)?;

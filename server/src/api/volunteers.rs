@@ -117,7 +117,7 @@ pub async fn list(
     let rows: Vec<Value> = page
         .iter()
         .zip(&tags)
-        .map(|(p, t)| row(p, &caller, Some(t)))
+        .map(|(p, t)| row(p, &caller, Some(t.as_str())))
         .collect();
     Ok(Json(json!({ "total": total, "offset": offset, "volunteers": rows })).into_response())
 }
@@ -247,7 +247,7 @@ pub async fn dispatch(
         .iter()
         .filter_map(|(c, p)| {
             p.as_ref()
-                .map(|p| row(p, &caller, Some(&etag(p.id, c.seq))))
+                .map(|p| row(p, &caller, Some(etag(p.id, c.seq).as_str())))
         })
         .collect();
     Ok(Json(json!({ "dispatched": rows })).into_response())

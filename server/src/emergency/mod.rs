@@ -233,7 +233,7 @@ impl EmergencyIndex {
     ///     roles: vec![Role::Volunteer],
     ///     team: None,
     ///     skills: Vec::new(),
-    ///     status: crate::domain::Availability::OnDuty,
+    ///     status: wangge::domain::Availability::OnDuty,
     ///     checkin: None,
     ///     reserve: true,
     ///     home: point!(x: lon, y: 32.0),

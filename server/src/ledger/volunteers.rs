@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use serde::Deserialize;
 
 use super::{invalid, land_point, location, LedgerError};
-use crate::access::{Caller, Role, Scope};
+use crate::access::{Caller, Role};
 use crate::domain::{Availability, Person};
 use crate::snapshot::Snapshot;
 
@@ -92,16 +92,13 @@ pub fn roster<'a>(
     f: &RosterFilter,
 ) -> Result<Vec<&'a Person>, LedgerError> {
     may_manage(caller)?;
-    Ok(in_scope(s.people.items(), &caller.scope)
+    Ok(s.people
+        .items()
+        .iter()
+        .filter(|p| is_volunteer(p) && caller.scope.contains_opt(p.region))
         .filter(|p| f.status.is_none_or(|st| p.status == st))
         .filter(|p| f.team.as_ref().is_none_or(|t| p.team.as_ref() == Some(t)))
         .collect())
-}
-
-fn in_scope<'a>(people: &'a [Person], scope: &'a Scope) -> impl Iterator<Item = &'a Person> {
-    people
-        .iter()
-        .filter(move |p| is_volunteer(p) && scope.contains_opt(p.region))
 }
 
 fn skills(given: &[String]) -> Result<Vec<String>, LedgerError> {
