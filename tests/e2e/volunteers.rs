@@ -96,10 +96,15 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
 
     // Refused, nothing stored.
     let seq0 = last_seq(s);
-    let far_home = homes_in(s, "610902002")
-        .first()
-        .cloned()
-        .expect("a household in another street");
+    // Another street's volunteer's home (the admin sees all).
+    let (_, everyone, _) = s.get_json("/api/volunteers");
+    let far_home = everyone["volunteers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| !v["region"].as_str().unwrap().starts_with(street))
+        .map(|v| v["location"].clone())
+        .expect("a volunteer in another street");
     let (st, _, _, b) = s_roster_status(s, em, "asleep");
     assert_eq!((st, b["code"].as_str()), (422, Some("unknown_status")), "{b}");
     let off = json!({"status": "off_duty"});
