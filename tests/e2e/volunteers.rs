@@ -106,10 +106,18 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
         .map(|v| v["location"].clone())
         .expect("a volunteer in another street");
     let (st, _, _, b) = s_roster_status(s, em, "asleep");
-    assert_eq!((st, b["code"].as_str()), (422, Some("unknown_status")), "{b}");
+    assert_eq!(
+        (st, b["code"].as_str()),
+        (422, Some("unknown_status")),
+        "{b}"
+    );
     let off = json!({"status": "off_duty"});
     let (st, _, _, b) = call(s, "PATCH", &path, em, None, Some(&off));
-    assert_eq!((st, b["code"].as_str()), (428, Some("precondition_required")), "{b}");
+    assert_eq!(
+        (st, b["code"].as_str()),
+        (428, Some("precondition_required")),
+        "{b}"
+    );
     for (body, status, code) in [
         (json!({"status": "asleep"}), 422, "unknown_status"),
         (json!({"checkin": [200.0, 1.0]}), 422, "bad_location"),
@@ -118,7 +126,11 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
         (json!({"checkin": far_home}), 403, "out_of_scope"),
     ] {
         let (st, _, _, b) = call(s, "PATCH", &path, em, Some(&tag), Some(&body));
-        assert_eq!((st, b["code"].as_str()), (status, Some(code)), "{body}: {b}");
+        assert_eq!(
+            (st, b["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {b}"
+        );
     }
     for (who, token) in [("planner", planner), ("viewer", viewer)] {
         let (st, _, _, b) = call(s, "PATCH", &path, token, Some(&tag), Some(&off));
@@ -144,7 +156,14 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
         .iter()
         .any(|x| x["id"] == json!(id)));
     // A stale ETag: 412 with the current record, nothing stored.
-    let (st, _, _, b) = call(s, "PATCH", &path, em, Some(&tag), Some(&json!({"team": "二队"})));
+    let (st, _, _, b) = call(
+        s,
+        "PATCH",
+        &path,
+        em,
+        Some(&tag),
+        Some(&json!({"team": "二队"})),
+    );
     assert_eq!((st, b["code"].as_str()), (412, Some("stale")), "{b}");
     assert_eq!(b["current"]["status"], "off_duty", "{b}");
     assert_eq!(last_seq(s), seq0 + 1);
@@ -158,13 +177,21 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
     let (st, tag3, _, b) = call(s, "PATCH", &path, em, Some(&tag2), Some(&body));
     assert_eq!(st, 200, "{b}");
     assert_eq!(b["location"], spot, "{b}");
-    assert_eq!(nearest(s, em, &spot), Some(id), "found where they checked in");
+    assert_eq!(
+        nearest(s, em, &spot),
+        Some(id),
+        "found where they checked in"
+    );
     assert_ne!(nearest(s, em, &home), Some(id), "no longer at home");
     let (_, tag4, _, got) = call(s, "GET", &path, em, None, None);
-    assert_eq!((tag4.as_str(), &got["skills"]), (tag3.as_str(), &json!(["急救", "驾驶"])));
+    assert_eq!(
+        (tag4.as_str(), &got["skills"]),
+        (tag3.as_str(), &json!(["急救", "驾驶"]))
+    );
 
     // A dispatch plan around the check-in, confirmed.
-    let area = json!({"circle": {"lon": spot[0], "lat": spot[1], "radius_m": 1500.0}, "walk": false});
+    let area =
+        json!({"circle": {"lon": spot[0], "lat": spot[1], "radius_m": 1500.0}, "walk": false});
     let plan = |s: &Server| {
         let (st, _, _, p) = call(s, "POST", "/api/emergency/plan", em, None, Some(&area));
         assert_eq!(st, 200, "{p}");
@@ -183,7 +210,10 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
         })
         .collect();
     assert!(!routes.is_empty(), "{p}");
-    let sent: Vec<i64> = routes.iter().map(|r| r["volunteer"].as_i64().unwrap()).collect();
+    let sent: Vec<i64> = routes
+        .iter()
+        .map(|r| r["volunteer"].as_i64().unwrap())
+        .collect();
     assert!(sent.contains(&id), "the checked-in volunteer is sent: {p}");
     let seq1 = last_seq(s);
     for (body, status, code) in [
@@ -205,18 +235,37 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
         ),
     ] {
         let (st, _, _, b) = call(s, "POST", "/api/emergency/dispatch", em, None, Some(&body));
-        assert_eq!((st, b["code"].as_str()), (status, Some(code)), "{body}: {b}");
+        assert_eq!(
+            (st, b["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {b}"
+        );
     }
     let confirm = json!({ "routes": routes });
-    let (st, _, _, b) = call(s, "POST", "/api/emergency/dispatch", planner, None, Some(&confirm));
+    let (st, _, _, b) = call(
+        s,
+        "POST",
+        "/api/emergency/dispatch",
+        planner,
+        None,
+        Some(&confirm),
+    );
     assert_eq!(st, 403, "{b}");
     assert_eq!(last_seq(s), seq1, "nothing stored");
-    let (st, _, _, b) = call(s, "POST", "/api/emergency/dispatch", em, None, Some(&confirm));
+    let (st, _, _, b) = call(
+        s,
+        "POST",
+        "/api/emergency/dispatch",
+        em,
+        None,
+        Some(&confirm),
+    );
     assert_eq!(st, 200, "{b}");
     let done = b["dispatched"].as_array().unwrap();
     assert_eq!(done.len(), sent.len());
-    assert!(done.iter().all(|d| d["status"] == "dispatched"
-        && d["etag"].as_str().unwrap().starts_with("\"people-")));
+    assert!(done.iter().all(
+        |d| d["status"] == "dispatched" && d["etag"].as_str().unwrap().starts_with("\"people-")
+    ));
     assert_eq!(last_seq(s), seq1 + sent.len() as i64, "one change each");
     let (_, tag5, _, got) = call(s, "GET", &path, em, None, None);
     assert_eq!(got["status"], "dispatched");
@@ -231,8 +280,19 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
     }
     // Confirming the same plan again: 409, nobody touched.
     let seq2 = last_seq(s);
-    let (st, _, _, b) = call(s, "POST", "/api/emergency/dispatch", em, None, Some(&confirm));
-    assert_eq!((st, b["code"].as_str()), (409, Some("volunteer_unavailable")), "{b}");
+    let (st, _, _, b) = call(
+        s,
+        "POST",
+        "/api/emergency/dispatch",
+        em,
+        None,
+        Some(&confirm),
+    );
+    assert_eq!(
+        (st, b["code"].as_str()),
+        (409, Some("volunteer_unavailable")),
+        "{b}"
+    );
     assert_eq!(last_seq(s), seq2);
     // The log and the audit hold no name.
     let (_, log, _) = s.get_json(&format!("/api/changes?since={seq0}"));
@@ -250,14 +310,28 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
         "{text}"
     );
     // Back on duty: found again.
-    let (st, _, _, b) = call(s, "PATCH", &path, em, Some(&tag5), Some(&json!({"status": "on_duty", "checkin": null})));
+    let (st, _, _, b) = call(
+        s,
+        "PATCH",
+        &path,
+        em,
+        Some(&tag5),
+        Some(&json!({"status": "on_duty", "checkin": null})),
+    );
     assert_eq!(st, 200, "{b}");
     assert_eq!(b["location"], home);
     assert_eq!(nearest(s, em, &home), Some(id));
 }
 
 fn s_roster_status(s: &Server, token: &str, status: &str) -> (u16, String, String, Value) {
-    call(s, "GET", &format!("/api/volunteers?status={status}"), token, None, None)
+    call(
+        s,
+        "GET",
+        &format!("/api/volunteers?status={status}"),
+        token,
+        None,
+        None,
+    )
 }
 
 fn urlencode(s: &str) -> String {

@@ -16,11 +16,11 @@ use super::auth::Authenticated;
 use super::error::blocking;
 use super::ledger::with_etag;
 use super::{ApiError, AppState, CallerOf};
+use crate::access::account::AuditEntry;
 use crate::access::Caller;
 use crate::domain::{Layer, Person, Record};
 use crate::io::feature::feature_for;
 use crate::ledger::people::{self, PersonFields};
-use crate::access::account::AuditEntry;
 use crate::store::{Change, PersonWrite, StoreError};
 
 /// A person's ETag (a volunteer's too: the same record).

@@ -106,12 +106,7 @@ pub async fn list(
     let s = st.snapshot.load();
     let all = volunteers::roster(&s, &caller, &filter)?;
     let total = all.len();
-    let page: Vec<Person> = all
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .cloned()
-        .collect();
+    let page: Vec<Person> = all.into_iter().skip(offset).take(limit).cloned().collect();
     let tags = etags(&st, page.iter().map(|p| p.id).collect()).await?;
     reveal(&st, &caller, &auth.address, &page);
     let rows: Vec<Value> = page
@@ -134,13 +129,21 @@ pub async fn get_one(
     let p = volunteers::current(&s, &caller, id)?.clone();
     let tag = etags(&st, vec![id]).await?.remove(0);
     reveal(&st, &caller, &auth.address, std::slice::from_ref(&p));
-    Ok(with_etag(StatusCode::OK, row(&p, &caller, None), &tag, None))
+    Ok(with_etag(
+        StatusCode::OK,
+        row(&p, &caller, None),
+        &tag,
+        None,
+    ))
 }
 
 /// The 412 of a stale write to volunteer `id`: their current record.
 fn stale(st: &AppState, caller: &Caller, id: i64, current: i64) -> ApiError {
     let s = st.snapshot.load();
-    let now = s.people.get(id, &caller.scope).map(|p| row(p, caller, None));
+    let now = s
+        .people
+        .get(id, &caller.scope)
+        .map(|p| row(p, caller, None));
     ApiError::Stale {
         detail: format!("volunteer {id} changed since it was read"),
         extra: json!({ "current": now, "etag": etag(id, current) }),
@@ -163,7 +166,13 @@ pub async fn update(
     let expect = if_match(&headers, id)?;
     let after = volunteers::update(&s, &caller, &before, &f)?;
     let detail = volunteers::audit_detail(&before, &after, &[]);
-    let audit = super::auth::entry(&caller.name, "volunteer_write", "people", &auth.address, &detail);
+    let audit = super::auth::entry(
+        &caller.name,
+        "volunteer_write",
+        "people",
+        &auth.address,
+        &detail,
+    );
     let w = PersonWrite::Update {
         person: after.clone(),
         expect,
@@ -236,8 +245,7 @@ pub async fn dispatch(
     let done = match commit(&st, stage).await {
         Err(ApiError::Store(StoreError::Precondition { current })) => {
             return Err(ApiError::Stale {
-                detail: "a volunteer changed since the plan was read; nobody was dispatched"
-                    .into(),
+                detail: "a volunteer changed since the plan was read; nobody was dispatched".into(),
                 extra: json!({ "seq": current }),
             })
         }

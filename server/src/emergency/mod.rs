@@ -135,7 +135,11 @@ impl EmergencyIndex {
         Self::over(self.proj, self.walking.clone(), people)
     }
 
-    fn over(proj: LocalProjection, walking: Option<std::sync::Arc<Walking>>, people: &[Person]) -> Self {
+    fn over(
+        proj: LocalProjection,
+        walking: Option<std::sync::Arc<Walking>>,
+        people: &[Person],
+    ) -> Self {
         let mut skill_bits: HashMap<String, u32> = HashMap::new();
         for s in people.iter().flat_map(|p| &p.skills) {
             let n = skill_bits.len() as u32;

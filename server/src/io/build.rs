@@ -447,7 +447,12 @@ fn person(
         roles,
         team: opt_str(fields, Field::Team).map(str::to_string),
         skills: list(opt_str(fields, Field::Skills)),
-        status: crate::domain::Availability::from_available(parse_bool(fields, Field::Available, "available", true)?),
+        status: crate::domain::Availability::from_available(parse_bool(
+            fields,
+            Field::Available,
+            "available",
+            true,
+        )?),
         checkin: None,
         reserve: parse_bool(fields, Field::Reserve, "reserve", false)?,
         home: point(g, opts)?,

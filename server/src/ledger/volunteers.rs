@@ -144,7 +144,10 @@ pub fn update(
     if let Some(t) = &f.team {
         let t = t.as_deref().map(str::trim).filter(|t| !t.is_empty());
         if t.is_some_and(|t| t.chars().count() > 100) {
-            return Err(invalid("too_long", "a team name has at most 100 characters"));
+            return Err(invalid(
+                "too_long",
+                "a team name has at most 100 characters",
+            ));
         }
         p.team = t.map(str::to_string);
     }
@@ -318,12 +321,30 @@ mod test {
             status: Some("asleep".into()),
             ..VolunteerFields::default()
         });
-        assert!(matches!(e, LedgerError::Invalid { code: "unknown_status", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                LedgerError::Invalid {
+                    code: "unknown_status",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = bad(VolunteerFields {
             checkin: Some(Some(vec![109.0])),
             ..VolunteerFields::default()
         });
-        assert!(matches!(e, LedgerError::Invalid { code: "bad_location", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                LedgerError::Invalid {
+                    code: "bad_location",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let other = caller(crate::access::Role::Office, "610902002");
         assert!(current(&s, &other, 5).is_err(), "out of scope is not found");
         let off = update(
@@ -342,7 +363,10 @@ mod test {
         assert_eq!(off.skills, vec!["急救".to_string()]);
         assert_eq!(off.position(), geo_types::point!(x: 109.02, y: 32.62));
         let d = audit_detail(&v, &off, &[]);
-        assert!(d.contains("status: on_duty → off_duty") && !d.contains("李四"), "{d}");
+        assert!(
+            d.contains("status: on_duty → off_duty") && !d.contains("李四"),
+            "{d}"
+        );
         let req = DispatchRequest {
             routes: vec![DispatchRoute {
                 volunteer: 5,
@@ -354,8 +378,20 @@ mod test {
         assert_eq!(sent[0].1.status, Availability::Dispatched);
         let t = s.with_person(5, Some(&sent[0].1));
         let e = dispatch(&t, &em, &req, 10).unwrap_err();
-        assert_eq!(e, LedgerError::NotOnDuty(vec![(5, Availability::Dispatched)]));
+        assert_eq!(
+            e,
+            LedgerError::NotOnDuty(vec![(5, Availability::Dispatched)])
+        );
         let e = dispatch(&s, &em, &DispatchRequest { routes: vec![] }, 10).unwrap_err();
-        assert!(matches!(e, LedgerError::Invalid { code: "empty_dispatch", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                LedgerError::Invalid {
+                    code: "empty_dispatch",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 }

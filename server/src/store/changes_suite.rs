@@ -334,7 +334,10 @@ fn a_dispatch_writes_all_its_volunteers_or_none(s: &dyn Backend) {
     assert_eq!(last_seq(s), seq0, "nothing logged");
     let d = s.load().unwrap();
     let status = |d: &crate::domain::Dataset, id| {
-        d.people.iter().find(|p| p.id == id).map(|p| (p.status, p.checkin))
+        d.people
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| (p.status, p.checkin))
     };
     assert_eq!(status(&d, ida), Some((Availability::OnDuty, None)));
     assert_eq!(

@@ -8,8 +8,8 @@ use geo_types::{Geometry, LineString, MultiPolygon, Point};
 
 use super::{Result, StoreError};
 use crate::domain::{
-    Atom, AtomId, AtomKind, Availability, Building, Grade, GridCode, ImportedGrid, Level, Region, RegionCode,
-    Road, RoadClass, Role, Water, WaterKind,
+    Atom, AtomId, AtomKind, Availability, Building, Grade, GridCode, ImportedGrid, Level, Region,
+    RegionCode, Road, RoadClass, Role, Water, WaterKind,
 };
 
 /// A stored value that does not make a domain value, with its column.

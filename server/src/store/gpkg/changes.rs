@@ -183,7 +183,6 @@ impl GeoPackage {
         Ok(out)
     }
 
-
     pub(super) fn changes_after(&self, since: i64, limit: usize) -> Result<Vec<Change>> {
         let c = self.lock();
         let rows = c

@@ -252,9 +252,7 @@ async fn write_person(
         }
         PersonWrite::Update { person: p, expect } => {
             check(c, Layer::People, p.id, *expect).await?;
-            personal::insert_person(c, p, sealer)
-                .await
-                .map_err(write)?;
+            personal::insert_person(c, p, sealer).await.map_err(write)?;
             p.id
         }
         PersonWrite::Delete { id, expect, .. } => {
