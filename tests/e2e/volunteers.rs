@@ -294,6 +294,55 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
         "{b}"
     );
     assert_eq!(last_seq(s), seq2);
+    // All or nothing: one on duty with one dispatched is refused whole,
+    // naming only the dispatched one; the other stays on duty.
+    let free: Vec<i64> = roster(s, em, "?status=on_duty")["volunteers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_i64().unwrap())
+        .collect();
+    assert!(free.len() >= 3, "{free:?}");
+    let body = json!({"routes": [{"volunteer": free[0]}, {"volunteer": id}]});
+    let (st, _, _, b) = call(s, "POST", "/api/emergency/dispatch", em, None, Some(&body));
+    assert_eq!(st, 409, "{b}");
+    assert_eq!(b["volunteers"], json!([{"id": id, "status": "dispatched"}]));
+    let (_, _, _, got) = call(
+        s,
+        "GET",
+        &format!("/api/volunteers/{}", free[0]),
+        em,
+        None,
+        None,
+    );
+    assert_eq!(got["status"], "on_duty");
+    assert_eq!(last_seq(s), seq2);
+    // Two overlapping confirms at once: one wins whole, the other is 409.
+    let answers: Vec<u16> = std::thread::scope(|t| {
+        let a = t.spawn(|| {
+            let b = json!({"routes": [{"volunteer": free[0]}, {"volunteer": free[1]}]});
+            call(s, "POST", "/api/emergency/dispatch", em, None, Some(&b)).0
+        });
+        let b = t.spawn(|| {
+            let b = json!({"routes": [{"volunteer": free[1]}, {"volunteer": free[2]}]});
+            call(s, "POST", "/api/emergency/dispatch", em, None, Some(&b)).0
+        });
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    let mut sorted = answers.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, vec![200, 409], "{answers:?}");
+    assert_eq!(last_seq(s), seq2 + 2, "only the winner's two changes");
+    let loser = if answers[0] == 409 { free[0] } else { free[2] };
+    let (_, _, _, got) = call(
+        s,
+        "GET",
+        &format!("/api/volunteers/{loser}"),
+        em,
+        None,
+        None,
+    );
+    assert_eq!(got["status"], "on_duty", "the loser's other volunteer");
     // The log and the audit hold no name.
     let (_, log, _) = s.get_json(&format!("/api/changes?since={seq0}"));
     let names: Vec<String> = list
