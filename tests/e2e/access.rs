@@ -265,6 +265,32 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
             Some(r#"{"location":[116.405,39.905],"roles":["full_time_worker"]}"#),
         ),
     );
+    // Volunteers: person 3 (a reserve volunteer) is in scope, person 2
+    // not; a write
+    // without If-Match is 428, an empty dispatch 422, once access is
+    // granted.
+    m.insert(
+        ("GET", "/api/volunteers"),
+        ("/api/volunteers".into(), None, None),
+    );
+    for method in ["GET", "PATCH"] {
+        m.insert(
+            (method, "/api/volunteers/{id}"),
+            (
+                "/api/volunteers/3".into(),
+                Some("/api/volunteers/2".into()),
+                (method == "PATCH").then_some(r#"{"status":"off_duty"}"#),
+            ),
+        );
+    }
+    m.insert(
+        ("POST", "/api/emergency/dispatch"),
+        (
+            "/api/emergency/dispatch".into(),
+            None,
+            Some(r#"{"routes":[]}"#),
+        ),
+    );
     m.insert(
         ("GET", "/api/changes"),
         ("/api/changes?since=0".into(), None, None),
@@ -339,7 +365,7 @@ fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = fixture(dir.path());
     let people = dir.path().join("people.csv");
-    std::fs::write(&people, "id,name,phone,lon,lat,roles,team,skills,available,reserve\n1,李四,13900000001,116.405,39.905,building_head,,,1,0\n2,王五,13900000002,116.415,39.905,volunteer,应急一队,急救,1,1\n").unwrap();
+    std::fs::write(&people, "id,name,phone,lon,lat,roles,team,skills,available,reserve\n1,李四,13900000001,116.405,39.905,building_head,,,1,0\n2,王五,13900000002,116.415,39.905,volunteer,应急一队,急救,1,1\n3,赵六,13900000003,116.405,39.915,volunteer,应急一队,急救,1,1\n").unwrap();
     let (ok, out, err) = wangge(&[
         "import",
         "people",
@@ -441,8 +467,11 @@ fn access_matrix_from_the_route_table() {
                 || spec.path.ends_with("/publish")
                 || (spec.path == "/api/households/{id}" && spec.method != "GET")
                 || (spec.path.starts_with("/api/people/{id}") && spec.method != "GET")
+                || (spec.path == "/api/volunteers/{id}" && spec.method != "GET")
             {
                 428
+            } else if spec.path == "/api/emergency/dispatch" {
+                422
             } else if spec.path == "/api/households" || spec.path == "/api/people" {
                 201
             } else if spec.path.ends_with("/from-grids") {

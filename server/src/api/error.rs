@@ -55,6 +55,14 @@ pub enum ApiError {
         detail: String,
         extra: serde_json::Value,
     },
+    /// The records are not in the state the request needs (a dispatch of
+    /// volunteers no longer on duty): 409; `extra` holds a `code` and what
+    /// is in the way.
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        extra: serde_json::Value,
+    },
     /// A write that must name the version it builds on did not.
     #[error("{0}")]
     PreconditionRequired(String),
@@ -86,6 +94,7 @@ impl ApiError {
                 StatusCode::PRECONDITION_FAILED
             }
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::OverLimit(o) => {
                 StatusCode::from_u16(o.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
             }
@@ -122,6 +131,7 @@ impl ApiError {
             Self::Refused { .. } => "refused",
             Self::Stale { .. } | Self::Store(StoreError::Stale { .. }) => "stale",
             Self::PreconditionRequired(_) => "precondition_required",
+            Self::Conflict { .. } => "conflict",
             Self::OverLimit(_) => "over_limit",
             Self::Busy { .. } => "busy",
             Self::Store(StoreError::NotFound { .. }) => "not_found",
@@ -180,7 +190,9 @@ impl IntoResponse for ApiError {
             "code": self.code(),
         });
         let extra = match &self {
-            Self::Refused { extra, .. } | Self::Stale { extra, .. } => Some(extra.clone()),
+            Self::Refused { extra, .. }
+            | Self::Stale { extra, .. }
+            | Self::Conflict { extra, .. } => Some(extra.clone()),
             Self::OverLimit(o) => Some(o.members()),
             _ => None,
         };

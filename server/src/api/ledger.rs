@@ -37,8 +37,22 @@ pub struct LedgerState {
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
         match e {
-            LedgerError::Role(_) | LedgerError::OutOfScope(_) => Self::Forbidden(e.to_string()),
-            LedgerError::NotFound(_) | LedgerError::NoPerson(_) => Self::NotFound(e.to_string()),
+            LedgerError::Role(_) | LedgerError::VolunteerRole(_) | LedgerError::OutOfScope(_) => {
+                Self::Forbidden(e.to_string())
+            }
+            LedgerError::NotFound(_) | LedgerError::NoPerson(_) | LedgerError::NoVolunteer(_) => {
+                Self::NotFound(e.to_string())
+            }
+            LedgerError::NotOnDuty(ref ids) => Self::Conflict {
+                extra: json!({
+                    "code": "volunteer_unavailable",
+                    "volunteers": ids
+                        .iter()
+                        .map(|(id, s)| json!({ "id": id, "status": s.as_str() }))
+                        .collect::<Vec<_>>(),
+                }),
+                detail: e.to_string(),
+            },
             LedgerError::CountsOnly => Self::CountsOnly(e.to_string()),
             LedgerError::Invalid { code, detail } => Self::Refused {
                 detail,

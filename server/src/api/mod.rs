@@ -20,6 +20,7 @@ mod search;
 mod state;
 mod text;
 mod tiles;
+mod volunteers;
 pub mod when;
 
 use std::path::Path;
@@ -223,7 +224,11 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("GET", "/api/changes", Roles(CHANGES), "the change log after ?since=SEQ (limit ≤ 1000): seq, time, layer, id, op, region, actor, in the caller's scope; no personal field", get(ledger::changes)),
         r("GET", "/api/emergency/nearest", Roles(EMERGENCY), "k nearest available reserve volunteers to a point, by road or straight line", get(emergency::nearest)),
         r("POST", "/api/emergency/area", Roles(EMERGENCY), "a hazard area: households by care level and grid, grids and staff, volunteers nearby", post(emergency::area)),
-        r("POST", "/api/emergency/plan", Roles(EMERGENCY), "dispatch plan: volunteers paired with vulnerable households (json, geojson, csv, html)", post(emergency::plan)),
+        r("POST", "/api/emergency/plan", Roles(EMERGENCY), "dispatch plan: volunteers paired with vulnerable households (json, geojson, csv, html); only volunteers on duty are used", post(emergency::plan)),
+        r("POST", "/api/emergency/dispatch", Roles(EMERGENCY), "confirm a dispatch plan: body {routes: [{volunteer, households: [ids], etag?}]} as the plan paired them; every volunteer marked dispatched in one transaction, or none: 409 volunteer_unavailable naming those no longer on duty, 412 when a route's etag is stale, 422 (empty_dispatch, unknown_household, duplicate_volunteer); answers the volunteers with their new ETags", post(volunteers::dispatch)),
+        r("GET", "/api/volunteers", Roles(EMERGENCY), "the volunteer roster in the caller's scope (?status=on_duty|off_duty|dispatched, team, offset, limit ≤ 1000): id, name and phone as the role sees them, team, skills, status, location (the check-in when set, else home), ETag", get(volunteers::list)),
+        r("GET", "/api/volunteers/{id}", Roles(EMERGENCY), "one volunteer with their ETag", get(volunteers::get_one)),
+        r("PATCH", "/api/volunteers/{id}", Roles(EMERGENCY), "change a volunteer's status (on_duty, off_duty, dispatched), skills, team or check-in [lon, lat] (null clears); needs If-Match: 428 without, 412 with the current record when stale; 422 with a code (unknown_status, bad_location, bad_skill, outside_regions); 403 out_of_scope for a check-in outside the writer's scope", axum::routing::patch(volunteers::update)),
     ]
 }
 

@@ -16,19 +16,21 @@ use super::auth::Authenticated;
 use super::error::blocking;
 use super::ledger::with_etag;
 use super::{ApiError, AppState, CallerOf};
+use crate::access::account::AuditEntry;
 use crate::access::Caller;
 use crate::domain::{Layer, Person, Record};
 use crate::io::feature::feature_for;
 use crate::ledger::people::{self, PersonFields};
 use crate::store::{Change, PersonWrite, StoreError};
 
-fn etag(id: i64, seq: i64) -> String {
+/// A person's ETag (a volunteer's too: the same record).
+pub(super) fn etag(id: i64, seq: i64) -> String {
     format!("\"people-{id}-{seq}\"")
 }
 
 /// The seq `If-Match` names for person `id`: 428 without one, 412 when it
 /// names another record or is not ours.
-fn if_match(headers: &HeaderMap, id: i64) -> Result<i64, ApiError> {
+pub(super) fn if_match(headers: &HeaderMap, id: i64) -> Result<i64, ApiError> {
     let Some(h) = headers.get(header::IF_MATCH) else {
         return Err(ApiError::PreconditionRequired(format!(
             "writing person {id} needs If-Match with its ETag (GET /api/people/{id})"
@@ -85,6 +87,56 @@ pub async fn get_one(
     ))
 }
 
+/// One person write as [`commit`] takes it: the write, its audit line,
+/// and the person after it (`None` for a delete).
+pub(super) type Staged = (PersonWrite, AuditEntry, Option<Person>);
+
+/// Person writes made by `stage` from the current snapshot, applied in
+/// ONE store transaction and then in the snapshot at once, all under the
+/// ledger's write lock (so a check `stage` makes on the snapshot holds
+/// when the store writes). Returns each change with the person stored
+/// (their id given for a create).
+pub(super) async fn commit<F>(
+    st: &AppState,
+    stage: F,
+) -> Result<Vec<(Change, Option<Person>)>, ApiError>
+where
+    F: FnOnce(&crate::snapshot::Snapshot) -> Result<Vec<Staged>, ApiError> + Send + 'static,
+{
+    let st2 = st.clone();
+    blocking(move || {
+        let _order = st2
+            .ledger
+            .write
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let snap = st2.snapshot.load();
+        let staged = stage(&snap)?;
+        let (writes, afters): (Vec<(PersonWrite, AuditEntry)>, Vec<Option<Person>>) =
+            staged.into_iter().map(|(w, a, p)| ((w, a), p)).unzip();
+        let changes = st2.store.write_people(&writes)?;
+        let done: Vec<(Change, Option<Person>)> = changes
+            .into_iter()
+            .zip(afters)
+            .map(|(c, p)| {
+                let id = c.id.unwrap_or_default();
+                let p = p.map(|mut p| {
+                    p.id = id;
+                    p
+                });
+                (c, p)
+            })
+            .collect();
+        let puts: Vec<(i64, Option<Person>)> = done
+            .iter()
+            .map(|(c, p)| (c.id.unwrap_or_default(), p.clone()))
+            .collect();
+        st2.snapshot.put_people(&puts);
+        Ok::<_, ApiError>(done)
+    })
+    .await
+}
+
 /// Applies `w` in the store and the snapshot, in log order; a stale ETag
 /// becomes a 412 showing the current record.
 async fn apply(
@@ -97,23 +149,10 @@ async fn apply(
 ) -> Result<(Change, Option<Person>), ApiError> {
     let detail = people::audit_detail(before.as_ref(), after.as_ref());
     let audit = super::auth::entry(&caller.name, "person_write", "people", from, &detail);
-    let (st2, id_hint) = (st.clone(), before.as_ref().map(|p| p.id));
-    let done = blocking(move || {
-        let _order = st2
-            .ledger
-            .write
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let change = st2.store.write_person(&w, &audit)?;
-        let id = change.id.unwrap_or_default();
-        let stored = after.map(|mut p| {
-            p.id = id;
-            p
-        });
-        st2.snapshot.put_person(id, stored.as_ref());
-        Ok::<_, StoreError>((change, stored))
-    })
-    .await;
+    let id_hint = before.as_ref().map(|p| p.id);
+    let done = commit(st, move |_| Ok(vec![(w, audit, after)]))
+        .await
+        .map(|mut d| d.remove(0));
     match done {
         Err(ApiError::Store(StoreError::Precondition { current })) => {
             let id = id_hint.unwrap_or_default();

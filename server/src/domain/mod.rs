@@ -21,7 +21,7 @@ pub use feature::{Building, Grade, Road, RoadClass, Water, WaterKind};
 pub use grid::{GridCode, ImportedGrid, Level};
 pub use household::{CareLevel, Household, HouseholdId, SensitiveFlags};
 pub use layer::Layer;
-pub use person::{Person, PersonId, Role};
+pub use person::{Availability, Person, PersonId, Role};
 pub use plan::{GridLabel, Plan, PlanVersion};
 pub use policy::Policy;
 pub use record::Record;

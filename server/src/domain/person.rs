@@ -75,6 +75,59 @@ impl Role {
     }
 }
 
+/// Whether a volunteer can be sent now. Only `OnDuty` volunteers are
+/// found by nearest searches and dispatch plans; `Dispatched` ones are
+/// out until someone sets them on duty again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    /// 在岗: may be sent.
+    #[default]
+    OnDuty,
+    /// 离岗: not reachable now.
+    OffDuty,
+    /// 已派出: sent by a confirmed dispatch.
+    Dispatched,
+}
+
+impl Availability {
+    pub const ALL: [Self; 3] = [Self::OnDuty, Self::OffDuty, Self::Dispatched];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OnDuty => "on_duty",
+            Self::OffDuty => "off_duty",
+            Self::Dispatched => "dispatched",
+        }
+    }
+
+    /// Chinese name as used on the job.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Self::OnDuty => "在岗",
+            Self::OffDuty => "离岗",
+            Self::Dispatched => "已派出",
+        }
+    }
+
+    /// Parses the English key or the Chinese name.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s || a.name_zh() == s)
+    }
+
+    /// What the older `available` flag meant: on duty or not.
+    pub fn from_available(available: bool) -> Self {
+        if available {
+            Self::OnDuty
+        } else {
+            Self::OffDuty
+        }
+    }
+}
+
 /// A person with a home point and grid assignments.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Person {
@@ -86,11 +139,27 @@ pub struct Person {
     pub roles: Vec<Role>,
     pub team: Option<String>,
     pub skills: Vec<String>,
-    pub available: bool,
+    /// On duty, off duty or dispatched ([`Person::available`] is on duty).
+    pub status: Availability,
     /// Member of the emergency reserve (应急预备队).
     pub reserve: bool,
     /// WGS-84 lon/lat of home.
     pub home: Point<f64>,
+    /// WGS-84 lon/lat where a volunteer checked in, when they did: where
+    /// they are sent from instead of home.
+    pub checkin: Option<Point<f64>>,
     pub grids: Vec<GridCode>,
     pub region: Option<RegionCode>,
+}
+
+impl Person {
+    /// On duty: the only volunteers a search or a plan may send.
+    pub fn available(&self) -> bool {
+        self.status == Availability::OnDuty
+    }
+
+    /// Where the person is now: the check-in point when set, else home.
+    pub fn position(&self) -> Point<f64> {
+        self.checkin.unwrap_or(self.home)
+    }
 }

@@ -76,6 +76,7 @@ pub struct AreaReport {
 
 pub fn person_row(p: &Person, caller: &Caller, distance_m: f64, walk_m: Option<f64>) -> PersonRow {
     let p = project_person(p, caller.role);
+    let at = p.position();
     let shown = |f: PersonalField, v: String| shows(caller.role, f).then_some(v);
     PersonRow {
         id: p.id,
@@ -84,8 +85,8 @@ pub fn person_row(p: &Person, caller: &Caller, distance_m: f64, walk_m: Option<f
         roles: p.roles.iter().map(|r| r.as_str()).collect(),
         team: p.team,
         skills: p.skills,
-        lon: p.home.x(),
-        lat: p.home.y(),
+        lon: at.x(),
+        lat: at.y(),
         distance_m: (distance_m * 10.0).round() / 10.0,
         walk_m: walk_m.map(|w| (w * 10.0).round() / 10.0),
         walk_min: walk_m

@@ -70,7 +70,9 @@ pub struct EmergencyIndex {
     /// many as the distinct skills need: any number of skills works).
     masks: Vec<u64>,
     words: usize,
-    walking: Option<Walking>,
+    /// Shared between snapshots: a volunteer write indexes the people
+    /// again, never the roads.
+    walking: Option<std::sync::Arc<Walking>>,
     snaps: Vec<Option<Snap>>,
 }
 
@@ -119,6 +121,25 @@ impl EmergencyIndex {
     pub fn build(people: &[Person], roads: &[Road], extent: Option<Rect<f64>>) -> Self {
         let center = extent.map_or(Coord { x: 0.0, y: 0.0 }, |r| r.center());
         let proj = LocalProjection::new(center);
+        let walking = Walking::build(roads, proj).map(std::sync::Arc::new);
+        Self::over(proj, walking, people)
+    }
+
+    /// This index over `people` instead (after a person or volunteer
+    /// write): the projection and the walking network are kept, only the
+    /// people's trees, skills and snaps are made again, so a volunteer set
+    /// off duty or dispatched leaves the available tree at once and one
+    /// who checked in elsewhere is found there.
+    #[must_use]
+    pub fn with_people(&self, people: &[Person]) -> Self {
+        Self::over(self.proj, self.walking.clone(), people)
+    }
+
+    fn over(
+        proj: LocalProjection,
+        walking: Option<std::sync::Arc<Walking>>,
+        people: &[Person],
+    ) -> Self {
         let mut skill_bits: HashMap<String, u32> = HashMap::new();
         for s in people.iter().flat_map(|p| &p.skills) {
             let n = skill_bits.len() as u32;
@@ -136,19 +157,18 @@ impl EmergencyIndex {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let c = proj.forward(p.home.0);
+                let c = proj.forward(p.position().0);
                 Entry::new([c.x, c.y], i as u32)
             })
             .collect();
         let ready = entries
             .iter()
-            .filter(|e| people[e.data as usize].available && people[e.data as usize].reserve)
+            .filter(|e| people[e.data as usize].available() && people[e.data as usize].reserve)
             .cloned()
             .collect();
-        let walking = Walking::build(roads, proj);
         let snaps = people
             .iter()
-            .map(|p| walking.as_ref().and_then(|w| w.snap_point(p.home.0)))
+            .map(|p| walking.as_ref().and_then(|w| w.snap_point(p.position().0)))
             .collect();
         Self {
             proj,
@@ -164,7 +184,7 @@ impl EmergencyIndex {
 
     /// The walking network, when roads are loaded.
     pub fn walking(&self) -> Option<&Walking> {
-        self.walking.as_ref()
+        self.walking.as_deref()
     }
 
     pub fn has_network(&self) -> bool {
@@ -188,7 +208,7 @@ impl EmergencyIndex {
 
     fn qualifies(&self, p: &Person, i: usize, need: &[u64], f: &Filter, scope: &Scope) -> bool {
         let has = &self.masks[i * self.words..(i + 1) * self.words];
-        p.available
+        p.available()
             && f.reserve.is_none_or(|r| p.reserve == r)
             && has.iter().zip(need).all(|(h, n)| h & n == *n)
             && f.team.as_ref().is_none_or(|t| p.team.as_ref() == Some(t))
@@ -217,7 +237,8 @@ impl EmergencyIndex {
     ///     roles: vec![Role::Volunteer],
     ///     team: None,
     ///     skills: Vec::new(),
-    ///     available: true,
+    ///     status: wangge::domain::Availability::OnDuty,
+    ///     checkin: None,
     ///     reserve: true,
     ///     home: point!(x: lon, y: 32.0),
     ///     grids: Vec::new(),
@@ -372,7 +393,7 @@ impl EmergencyIndex {
             .map(|e| e.data as usize)
             .filter(|&i| self.qualifies(&people[i], i, &need, f, scope))
             .filter_map(|i| {
-                let d = self.distance_to_area(area, people[i].home.0);
+                let d = self.distance_to_area(area, people[i].position().0);
                 (d <= margin_m).then_some(Found {
                     person: i,
                     straight_m: d,
@@ -411,7 +432,7 @@ impl EmergencyIndex {
                     .iter()
                     .enumerate()
                     .filter_map(|(j, &v)| {
-                        let p = self.proj.forward(people[v].home.0);
+                        let p = self.proj.forward(people[v].position().0);
                         let straight = (p.x - q.x).hypot(p.y - q.y);
                         if straight > limit_m {
                             return None;
@@ -471,7 +492,8 @@ mod tests {
             roles: vec![Role::Volunteer],
             team: None,
             skills: skills.to_vec(),
-            available: true,
+            status: crate::domain::Availability::OnDuty,
+            checkin: None,
             reserve: true,
             home: point!(x: lon, y: 32.0),
             grids: Vec::new(),

@@ -489,7 +489,8 @@ impl Staff<'_> {
             roles: vec![role.unwrap_or(Role::Volunteer)],
             team,
             skills,
-            available: rng.random_bool(0.85),
+            status: crate::domain::Availability::from_available(rng.random_bool(0.85)),
+            checkin: None,
             reserve,
             home: h.location,
             grids: grid

@@ -93,7 +93,7 @@ fn proportions_and_ratios_within_one_percent_at_100k() {
             .or_default() += 1;
     }
     let available =
-        volunteers.iter().filter(|v| v.available).count() as f64 / volunteers.len() as f64;
+        volunteers.iter().filter(|v| v.available()).count() as f64 / volunteers.len() as f64;
     assert!((0.8..0.9).contains(&available), "{available}");
     // Gaps: communities with households but no carers.
     let carers: HashSet<_> = g

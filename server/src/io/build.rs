@@ -32,6 +32,9 @@ pub enum Field {
     Team,
     Skills,
     Available,
+    /// A volunteer's status (on_duty, off_duty, dispatched); wins over
+    /// `available` when both are given.
+    Status,
     Reserve,
     Grids,
     Level,
@@ -45,7 +48,7 @@ pub enum Field {
 }
 
 impl Field {
-    pub const ALL: [Field; 27] = [
+    pub const ALL: [Field; 28] = [
         Self::Id,
         Self::Lon,
         Self::Lat,
@@ -63,6 +66,7 @@ impl Field {
         Self::Team,
         Self::Skills,
         Self::Available,
+        Self::Status,
         Self::Reserve,
         Self::Grids,
         Self::Level,
@@ -95,6 +99,7 @@ impl Field {
             Self::Team => &["team", "队伍", "所属队伍"],
             Self::Skills => &["skills", "skill", "技能"],
             Self::Available => &["available", "可用", "在岗"],
+            Self::Status => &["status", "状态", "值守状态"],
             Self::Reserve => &["reserve", "预备队", "应急预备队"],
             Self::Grids => &["grids", "grid", "网格"],
             Self::Level => &["level", "层级", "网格层级"],
@@ -447,7 +452,24 @@ fn person(
         roles,
         team: opt_str(fields, Field::Team).map(str::to_string),
         skills: list(opt_str(fields, Field::Skills)),
-        available: parse_bool(fields, Field::Available, "available", true)?,
+        status: match opt_str(fields, Field::Status) {
+            Some(s) => crate::domain::Availability::parse(s).map_or_else(
+                || {
+                    err(
+                        "status",
+                        format!("{s:?}: on_duty, off_duty or dispatched (在岗, 离岗, 已派出)"),
+                    )
+                },
+                Ok,
+            )?,
+            None => crate::domain::Availability::from_available(parse_bool(
+                fields,
+                Field::Available,
+                "available",
+                true,
+            )?),
+        },
+        checkin: None,
         reserve: parse_bool(fields, Field::Reserve, "reserve", false)?,
         home: point(g, opts)?,
         grids: list(opt_str(fields, Field::Grids))

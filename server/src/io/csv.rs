@@ -256,6 +256,22 @@ mod tests {
     }
 
     #[test]
+    fn a_volunteer_status_column_wins_over_available_and_is_checked() {
+        let text = "编号,经度,纬度,角色,在岗,状态\n1,116.4,39.9,volunteer,1,已派出\n2,116.4,39.9,volunteer,0,\n3,116.4,39.9,volunteer,1,asleep\n"
+            .as_bytes();
+        let rows = import(text, Layer::People, &ImportOptions::default()).unwrap();
+        let status = |i: usize| match &rows[i] {
+            Ok(Record::Person(p)) => Some(p.status),
+            _ => None,
+        };
+        use crate::domain::Availability;
+        assert_eq!(status(0), Some(Availability::Dispatched));
+        assert_eq!(status(1), Some(Availability::OffDuty), "from 在岗 = 0");
+        let e = rows[2].as_ref().unwrap_err().to_string();
+        assert!(e.contains("status") && e.contains("asleep"), "{e}");
+    }
+
+    #[test]
     fn reads_gb18030() {
         let (bytes, _, _) = GB18030.encode("编号,经度,纬度,地址\n7,116.4,39.9,北京市东城区\n");
         assert_eq!(detect_encoding(&bytes), GB18030);

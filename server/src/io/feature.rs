@@ -79,7 +79,9 @@ pub fn feature_of(record: &Record) -> Feature {
             json!({
                 "region": p.region, "name": p.name, "phone": p.phone,
                 "roles": p.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-                "team": p.team, "skills": p.skills, "available": p.available,
+                "team": p.team, "skills": p.skills, "available": p.available(),
+                "status": p.status.as_str(),
+                "checkin": p.checkin.map(|c| [c.x(), c.y()]),
                 "reserve": p.reserve, "grids": p.grids,
             }),
         ),

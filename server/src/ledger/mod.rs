@@ -32,6 +32,15 @@ pub enum LedgerError {
     /// A person missing, or outside the caller's scope (not told apart).
     #[error("person {0} not found")]
     NoPerson(i64),
+    /// The role neither reads nor writes volunteers (planner, viewer).
+    #[error("role {0} may not read or write volunteers; emergency, office and admin may")]
+    VolunteerRole(&'static str),
+    /// No volunteer of that id in the caller's scope (or not a volunteer).
+    #[error("volunteer {0} not found")]
+    NoVolunteer(i64),
+    /// A dispatch names volunteers no longer on duty: none was dispatched.
+    #[error("volunteers no longer on duty: {}", .0.iter().map(|(id, s)| format!("{id} ({})", s.as_str())).collect::<Vec<_>>().join(", "))]
+    NotOnDuty(Vec<(i64, crate::domain::Availability)>),
     /// A field is wrong; nothing was stored.
     #[error("{detail}")]
     Invalid { code: &'static str, detail: String },
@@ -69,13 +78,15 @@ pub struct HouseholdFields {
     clippy::option_option,
     reason = "absent, null and a value are three different requests"
 )]
-mod double_option {
+pub(crate) mod double_option {
     use serde::{Deserialize, Deserializer};
 
     // serde's `with` calls this only when the field is present, so a present
     // `null` is `Some(None)` and an absent field stays `None`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-        Option::<i64>::deserialize(d).map(Some)
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
     }
 }
 
@@ -345,6 +356,7 @@ pub fn audit_detail(before: Option<&Household>, after: Option<&Household>) -> St
 }
 
 pub mod people;
+pub mod volunteers;
 
 #[cfg(test)]
 mod test;

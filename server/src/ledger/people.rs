@@ -82,7 +82,7 @@ fn apply(p: &mut Person, f: &PersonFields) -> Result<(), LedgerError> {
         p.team = Some(t.clone()).filter(|t| !t.is_empty());
     }
     if let Some(a) = f.available {
-        p.available = a;
+        p.status = crate::domain::Availability::from_available(a);
     }
     if let Some(r) = f.reserve {
         p.reserve = r;
@@ -109,7 +109,8 @@ pub fn create(s: &Snapshot, caller: &Caller, f: &PersonFields) -> Result<Person,
         roles: vec![],
         team: None,
         skills: vec![],
-        available: true,
+        status: crate::domain::Availability::OnDuty,
+        checkin: None,
         reserve: false,
         home: Point::new(0.0, 0.0),
         grids: vec![],

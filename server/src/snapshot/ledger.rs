@@ -150,28 +150,45 @@ impl Snapshot {
     }
 
     /// This snapshot with person `id` replaced by `new` (created, or
-    /// deleted when `None`): the people layer patched, region counts
-    /// patched, the emergency index built again over the new people (it
-    /// reads reserve members and their homes), and the evaluations of the
-    /// plans holding the person's grids (before and after) dropped, so
-    /// coverage is computed again over the new staff. Households and
-    /// their derived figures are shared.
+    /// deleted when `None`); see [`Snapshot::with_people`].
     #[must_use]
     pub fn with_person(&self, id: i64, new: Option<&Person>) -> Self {
+        self.with_people(&[(id, new.cloned())])
+    }
+
+    /// This snapshot with each person `id` replaced by their `new` record
+    /// (created, or deleted when `None`): the people layer patched, region
+    /// counts patched, the emergency index made again over the new people
+    /// (once, keeping its walking network: it reads reserve members, their
+    /// status and where they are), and the evaluations of the plans
+    /// holding the people's grids (before and after) dropped, so coverage
+    /// is computed again over the new staff. Households and their derived
+    /// figures are shared.
+    #[must_use]
+    pub fn with_people(&self, changes: &[(i64, Option<Person>)]) -> Self {
         let all = crate::access::Scope::all();
-        let old = self.people.get(id, &all);
-        let (old_region, new_region) = (old.and_then(|p| p.region), new.and_then(|p| p.region));
-        let codes: Vec<&GridCode> = old
-            .into_iter()
-            .chain(new)
-            .flat_map(|p| p.grids.iter())
-            .collect();
-        let mut touched: Vec<RegionCode> = [old_region, new_region].into_iter().flatten().collect();
+        let mut touched: Vec<RegionCode> = vec![];
+        let mut codes: Vec<&GridCode> = vec![];
+        let mut bumps: Vec<(Option<RegionCode>, bool)> = vec![];
+        let mut people = Arc::clone(&self.people);
+        for (id, new) in changes {
+            let old = self.people.get(*id, &all);
+            for p in old.iter().copied().chain(new) {
+                touched.extend(p.region);
+                codes.extend(p.grids.iter());
+            }
+            if let Some(o) = old {
+                bumps.push((o.region, false));
+            }
+            if let Some(n) = new {
+                bumps.push((n.region, true));
+            }
+            people = Arc::new(people.with_item(*id, new.clone()));
+        }
         touched.extend(self.plan_regions_of(&codes));
-        let people = Arc::new(self.people.with_item(id, new.cloned()));
         let mut counts = (*self.counts).clone();
         let parents = crate::domain::region::parents(self.regions.items());
-        let mut bump = |code: Option<RegionCode>, up: bool| {
+        for (code, up) in bumps {
             let mut at = code;
             for _ in 0..10 {
                 let Some(c) = at else { break };
@@ -183,12 +200,6 @@ impl Snapshot {
                 };
                 at = parents.get(&c).copied().filter(|p| Some(*p) != code);
             }
-        };
-        if old.is_some() {
-            bump(old_region, false);
-        }
-        if new.is_some() {
-            bump(new_region, true);
         }
         let versions: Vec<i64> = touched
             .iter()
@@ -198,20 +209,7 @@ impl Snapshot {
         for v in &versions {
             stored.remove(v);
         }
-        let extent = self
-            .regions
-            .items()
-            .iter()
-            .filter_map(|r| geo::BoundingRect::bounding_rect(&r.boundary))
-            .chain(
-                people
-                    .items()
-                    .iter()
-                    .map(|p| geo_types::Rect::new(p.home.0, p.home.0)),
-            )
-            .reduce(crate::spatial::cover);
-        let emergency =
-            crate::emergency::EmergencyIndex::build(people.items(), self.roads.items(), extent);
+        let emergency = self.emergency.with_people(people.items());
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
         Self {
             generation,
@@ -240,6 +238,14 @@ impl SnapshotCell {
     /// concurrent swaps) and returns the snapshot that holds it.
     pub fn put_person(&self, id: i64, new: Option<&Person>) -> Arc<Snapshot> {
         let old = self.0.rcu(|s| Arc::new(s.with_person(id, new)));
+        drop(old);
+        self.load()
+    }
+
+    /// Puts each person `id` as their `new` record into the current
+    /// snapshot at once (a confirmed dispatch) and returns it.
+    pub fn put_people(&self, changes: &[(i64, Option<Person>)]) -> Arc<Snapshot> {
+        let old = self.0.rcu(|s| Arc::new(s.with_people(changes)));
         drop(old);
         self.load()
     }

@@ -37,6 +37,7 @@ pub fn run(s: &dyn Backend) {
     imports_log_one_row_per_layer(s);
     a_write_lands_with_its_change_and_audit_line(s);
     a_person_write_lands_with_its_change_and_audit_line(s);
+    a_dispatch_writes_all_its_volunteers_or_none(s);
 }
 
 fn person() -> Person {
@@ -47,7 +48,8 @@ fn person() -> Person {
         roles: vec![Role::FullTimeWorker],
         team: None,
         skills: vec![],
-        available: true,
+        status: crate::domain::Availability::OnDuty,
+        checkin: None,
         reserve: false,
         home: household().location,
         grids: vec![],
@@ -279,4 +281,98 @@ fn logged_in_order(
         "{}",
         newest.detail
     );
+}
+
+/// Two volunteers dispatched in one transaction: with one stale ETag
+/// nothing is stored (no change row, no audit line, both still on duty);
+/// with both current, both are dispatched with consecutive change rows
+/// and an audit line each; status and check-in read back as written.
+fn a_dispatch_writes_all_its_volunteers_or_none(s: &dyn Backend) {
+    use crate::domain::Availability;
+    let mut v = person();
+    v.roles = vec![Role::Volunteer];
+    v.reserve = true;
+    let a = s
+        .write_person(&PersonWrite::Create(v.clone()), &audit("em1"))
+        .unwrap();
+    let b = s
+        .write_person(&PersonWrite::Create(v.clone()), &audit("em1"))
+        .unwrap();
+    let seq0 = last_seq(s);
+    let audits0 = s.audit_log(None, None, usize::MAX).unwrap().len();
+    let sent = |id: i64| {
+        let mut p = v.clone();
+        p.id = id;
+        p.status = Availability::Dispatched;
+        p.checkin = Some(geo_types::point!(x: 109.02, y: 32.62));
+        p
+    };
+    let (ida, idb) = (a.id.unwrap(), b.id.unwrap());
+    let write = |expect_b: i64| {
+        s.write_people(&[
+            (
+                PersonWrite::Update {
+                    person: sent(ida),
+                    expect: a.seq,
+                },
+                audit("em1"),
+            ),
+            (
+                PersonWrite::Update {
+                    person: sent(idb),
+                    expect: expect_b,
+                },
+                audit("em1"),
+            ),
+        ])
+    };
+    let stale = write(b.seq - 1);
+    assert!(
+        matches!(stale, Err(StoreError::Precondition { .. })),
+        "{stale:?}"
+    );
+    assert_eq!(last_seq(s), seq0, "nothing logged");
+    let d = s.load().unwrap();
+    let status = |d: &crate::domain::Dataset, id| {
+        d.people
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| (p.status, p.checkin))
+    };
+    assert_eq!(status(&d, ida), Some((Availability::OnDuty, None)));
+    assert_eq!(
+        s.audit_log(None, None, usize::MAX).unwrap().len(),
+        audits0,
+        "no audit line"
+    );
+    let done = write(b.seq).unwrap();
+    assert_eq!(
+        done.iter().map(|c| (c.seq, c.id)).collect::<Vec<_>>(),
+        vec![(seq0 + 1, Some(ida)), (seq0 + 2, Some(idb))]
+    );
+    let d = s.load().unwrap();
+    for id in [ida, idb] {
+        assert_eq!(
+            status(&d, id),
+            Some((
+                Availability::Dispatched,
+                Some(geo_types::point!(x: 109.02, y: 32.62))
+            ))
+        );
+    }
+    assert_eq!(
+        s.audit_log(None, None, usize::MAX).unwrap().len(),
+        audits0 + 2
+    );
+    for (id, seq) in [(ida, done[0].seq), (idb, done[1].seq)] {
+        s.write_person(
+            &PersonWrite::Delete {
+                id,
+                region: v.region,
+                expect: seq,
+            },
+            &audit("em1"),
+        )
+        .unwrap();
+    }
 }

@@ -263,7 +263,16 @@ pub trait Store: Send + Sync {
     /// One write to one person (staff), as [`Store::write_household`]
     /// does it: ETag checked, personal fields sealed, change row (layer
     /// `people`) and audit line in the same transaction.
-    fn write_person(&self, write: &PersonWrite, audit: &AuditEntry) -> Result<Change>;
+    fn write_person(&self, write: &PersonWrite, audit: &AuditEntry) -> Result<Change> {
+        let mut done = self.write_people(&[(write.clone(), audit.clone())])?;
+        Ok(done.remove(0))
+    }
+
+    /// Several person writes (a confirmed dispatch) in ONE transaction,
+    /// each checked, with its change row and its audit line, in order:
+    /// one stale ETag or missing person and none is stored. Returns the
+    /// changes in the order of `writes`.
+    fn write_people(&self, writes: &[(PersonWrite, AuditEntry)]) -> Result<Vec<Change>>;
 
     /// Changes after `since`, oldest first, at most `limit`.
     fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<Change>>;

@@ -8,8 +8,8 @@ use geo_types::{Geometry, LineString, MultiPolygon, Point};
 
 use super::{Result, StoreError};
 use crate::domain::{
-    Atom, AtomId, AtomKind, Building, Grade, GridCode, ImportedGrid, Level, Region, RegionCode,
-    Road, RoadClass, Role, Water, WaterKind,
+    Atom, AtomId, AtomKind, Availability, Building, Grade, GridCode, ImportedGrid, Level, Region,
+    RegionCode, Road, RoadClass, Role, Water, WaterKind,
 };
 
 /// A stored value that does not make a domain value, with its column.
@@ -71,6 +71,14 @@ pub(crate) fn roles<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Vec<
         .into_iter()
         .map(|s| Role::parse(s).ok_or_else(|| corrupt("people.roles", s)))
         .collect()
+}
+
+/// A volunteer's status from `people.status`, or from `available` in
+/// rows written before there was a status (`NULL`).
+pub(crate) fn availability(status: Option<&str>, available: bool) -> Result<Availability> {
+    status.map_or(Ok(Availability::from_available(available)), |s| {
+        Availability::parse(s).ok_or_else(|| corrupt("people.status", s))
+    })
 }
 
 /// The `water.kind` column's word for a kind.

@@ -335,7 +335,8 @@ fn people(c: &Cut<'_>, out: &mut Vec<Layer>) {
                         ("id", Prop::Int(p.id)),
                         ("role", roles.first().copied().unwrap_or("").into()),
                         ("roles", roles.join(",").into()),
-                        ("available", p.available.into()),
+                        ("available", p.available().into()),
+                        ("status", p.status.as_str().into()),
                         ("reserve", p.reserve.into()),
                     ],
                 );

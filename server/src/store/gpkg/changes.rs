@@ -159,39 +159,28 @@ impl GeoPackage {
         Ok(change)
     }
 
-    /// One person (staff) written with its change row and audit line, in
+    /// People written each with its change row and audit line, all in
     /// one transaction; personal fields (name, phone) sealed as an import
     /// seals them. Plan grid shapes count households only: none dropped.
-    pub(super) fn write_person_tx(&self, w: &PersonWrite, audit: &AuditEntry) -> Result<Change> {
+    pub(super) fn write_people_tx(
+        &self,
+        writes: &[(PersonWrite, AuditEntry)],
+    ) -> Result<Vec<Change>> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin a person write"))?;
         let sealer = self.sealer.load();
         personal::check_key(&tx, &sealer)?;
         let mut ext: HashMap<Layer, Extent> = HashMap::new();
-        let id = match w {
-            PersonWrite::Create(p) => {
-                let mut p = p.clone();
-                p.id = 0;
-                personal::insert_person(&tx, &p, &sealer, &mut ext)?;
-                tx.last_insert_rowid()
-            }
-            PersonWrite::Update { person: p, expect } => {
-                check(&tx, Layer::People, p.id, *expect)?;
-                personal::insert_person(&tx, p, &sealer, &mut ext)?;
-                p.id
-            }
-            PersonWrite::Delete { id, expect, .. } => {
-                check(&tx, Layer::People, *id, *expect)?;
-                tx.execute("DELETE FROM people WHERE fid = ?1", [id])
-                    .map_err(sql("delete a person"))?;
-                *id
-            }
-        };
+        let mut out = Vec::with_capacity(writes.len());
+        for (w, audit) in writes {
+            let id = write_person(&tx, w, &sealer, &mut ext)?;
+            let change = append(&tx, &pending(Layer::People, id, w.op(), w.region(), audit))?;
+            accounts::insert_audit(&tx, &written_audit(audit, &change))?;
+            out.push(change);
+        }
         update_contents(&tx, &ext)?;
-        let change = append(&tx, &pending(Layer::People, id, w.op(), w.region(), audit))?;
-        accounts::insert_audit(&tx, &written_audit(audit, &change))?;
         tx.commit().map_err(sql("commit a person write"))?;
-        Ok(change)
+        Ok(out)
     }
 
     pub(super) fn changes_after(&self, since: i64, limit: usize) -> Result<Vec<Change>> {
@@ -251,4 +240,32 @@ fn write_one(
     let mut ext: HashMap<Layer, Extent> = HashMap::new();
     personal::insert_household(tx, h, s, &mut ext)?;
     update_contents(tx, &ext)
+}
+
+/// One person write inside `tx`; the person's id (new for a create).
+fn write_person(
+    tx: &Transaction<'_>,
+    w: &PersonWrite,
+    sealer: &crate::sealing::Sealer,
+    ext: &mut HashMap<Layer, Extent>,
+) -> Result<i64> {
+    Ok(match w {
+        PersonWrite::Create(p) => {
+            let mut p = p.clone();
+            p.id = 0;
+            personal::insert_person(tx, &p, sealer, ext)?;
+            tx.last_insert_rowid()
+        }
+        PersonWrite::Update { person: p, expect } => {
+            check(tx, Layer::People, p.id, *expect)?;
+            personal::insert_person(tx, p, sealer, ext)?;
+            p.id
+        }
+        PersonWrite::Delete { id, expect, .. } => {
+            check(tx, Layer::People, *id, *expect)?;
+            tx.execute("DELETE FROM people WHERE fid = ?1", [id])
+                .map_err(sql("delete a person"))?;
+            *id
+        }
+    })
 }

@@ -284,12 +284,11 @@ impl Store for GeoPackage {
         self.write_household_tx(write, audit)
     }
 
-    fn write_person(
+    fn write_people(
         &self,
-        write: &crate::store::PersonWrite,
-        audit: &AuditEntry,
-    ) -> Result<crate::store::Change> {
-        self.write_person_tx(write, audit)
+        writes: &[(crate::store::PersonWrite, AuditEntry)],
+    ) -> Result<Vec<crate::store::Change>> {
+        self.write_people_tx(writes)
     }
 
     fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<crate::store::Change>> {
@@ -361,6 +360,30 @@ mod test {
         let roads = s.load().unwrap().roads;
         assert_eq!(roads.len(), 1);
         assert_eq!(roads[0].grade, Grade::Surface);
+    }
+
+    #[test]
+    fn a_file_from_before_volunteer_status_opens_with_status_from_available() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.gpkg");
+        {
+            let s = GeoPackage::open(&path).unwrap();
+            s.import(&mut crate::store::suite::sample().into_iter().map(Ok))
+                .unwrap();
+            assert!(s.load().unwrap().people[0].checkin.is_some());
+            s.lock()
+                .execute_batch(
+                    "ALTER TABLE people DROP COLUMN status; ALTER TABLE people DROP COLUMN checkin;
+                     UPDATE people SET available = 0",
+                )
+                .unwrap();
+        }
+        let s = GeoPackage::open(&path).unwrap();
+        let p = &s.load().unwrap().people[0];
+        assert_eq!(
+            (p.status, p.checkin),
+            (crate::domain::Availability::OffDuty, None)
+        );
     }
 
     #[test]

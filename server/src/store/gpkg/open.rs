@@ -79,6 +79,7 @@ impl GeoPackage {
     fn migrate(&self) -> Result<()> {
         let mut c = self.lock();
         migrate_road_grade(&c)?;
+        migrate_volunteer_status(&c)?;
         super::layout::upgrade(&mut c)?;
         super::plan_shapes::ensure(&c)?;
         super::changes::ensure(&c)?;
@@ -177,6 +178,26 @@ fn migrate_road_grade(c: &Connection) -> Result<()> {
     if !has {
         c.execute_batch("ALTER TABLE roads ADD COLUMN grade TEXT NOT NULL DEFAULT 'surface'")
             .map_err(sql("migrate: roads.grade"))?;
+    }
+    Ok(())
+}
+
+/// Files written before volunteers had a status and a check-in get both
+/// columns, empty: a `NULL` status is read from `available`.
+fn migrate_volunteer_status(c: &Connection) -> Result<()> {
+    for (column, ty) in [("status", "TEXT"), ("checkin", "BLOB")] {
+        let has: bool = c
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('people') WHERE name = ?1",
+                [column],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(sql("check people columns"))?
+            > 0;
+        if !has {
+            c.execute_batch(&format!("ALTER TABLE people ADD COLUMN {column} {ty}"))
+                .map_err(sql("migrate: people status and check-in"))?;
+        }
     }
     Ok(())
 }

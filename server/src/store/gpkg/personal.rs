@@ -256,8 +256,9 @@ pub(super) fn insert_person(
     let c = PersonCells::of(s, p);
     tx.prepare_cached(
         "INSERT OR REPLACE INTO people
-         (fid, geom, region, name, phone, roles, team, skills, available, reserve, grids, phone_index)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         (fid, geom, region, name, phone, roles, team, skills, available, reserve, grids, phone_index,
+          status, checkin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )
     .and_then(|mut st| {
         st.execute(params![
@@ -269,10 +270,12 @@ pub(super) fn insert_person(
             roles.join(","),
             p.team,
             p.skills.join(";"),
-            p.available,
+            p.available(),
             p.reserve,
             grids.join(","),
-            c.phone_index
+            c.phone_index,
+            p.status.as_str(),
+            p.checkin.map(blob::encode_point)
         ])
     })
     .map_err(sql("insert record"))?;
@@ -329,7 +332,10 @@ fn households_sealed(
 fn people_sealed(c: &Connection) -> Result<Vec<(Person, PersonCells)>> {
     let op = "load people";
     let mut st = c
-        .prepare("SELECT fid, geom, region, name, phone, roles, team, skills, available, reserve, grids FROM people ORDER BY fid")
+        .prepare(
+            "SELECT fid, geom, region, name, phone, roles, team, skills, available, reserve, grids,
+             status, checkin FROM people ORDER BY fid",
+        )
         .map_err(sql(op))?;
     let mut rows = st.query([]).map_err(sql(op))?;
     let mut out = vec![];
@@ -338,6 +344,14 @@ fn people_sealed(c: &Connection) -> Result<Vec<(Person, PersonCells)>> {
         let roles: String = r.get(5).map_err(sql(op))?;
         let skills: String = r.get(7).map_err(sql(op))?;
         let grids: String = r.get(10).map_err(sql(op))?;
+        let status: Option<String> = r.get(11).map_err(sql(op))?;
+        let checkin = match r.get_ref(12).map_err(sql(op))? {
+            rusqlite::types::ValueRef::Null => None,
+            _ => Some(rows::point(
+                geom_at(r, 12, op, "people.checkin")?,
+                "people.checkin",
+            )?),
+        };
         let cells = PersonCells {
             name: r.get(3).map_err(sql(op))?,
             phone: r.get(4).map_err(sql(op))?,
@@ -356,7 +370,8 @@ fn people_sealed(c: &Connection) -> Result<Vec<(Person, PersonCells)>> {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect(),
-            available: r.get(8).map_err(sql(op))?,
+            status: rows::availability(status.as_deref(), r.get(8).map_err(sql(op))?)?,
+            checkin,
             reserve: r.get(9).map_err(sql(op))?,
             grids: grids
                 .split(',')

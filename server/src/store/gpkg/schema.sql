@@ -84,7 +84,11 @@ CREATE TABLE people (
   skills TEXT NOT NULL,
   available INTEGER NOT NULL,
   reserve INTEGER NOT NULL,
-  grids TEXT NOT NULL
+  grids TEXT NOT NULL,
+  -- on_duty, off_duty or dispatched; NULL (older rows): from available
+  status TEXT,
+  -- where a volunteer checked in: a GeoPackage point, or NULL
+  checkin BLOB
 );
 CREATE TABLE roads (
   fid INTEGER PRIMARY KEY AUTOINCREMENT,

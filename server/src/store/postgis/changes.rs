@@ -172,48 +172,29 @@ impl PostGis {
         Ok(change)
     }
 
-    /// One person (staff) written with its change row and audit line, in
-    /// one transaction (see the GeoPackage's `write_person_tx`).
-    pub(super) fn write_person_tx(&self, w: &PersonWrite, audit: &AuditEntry) -> Result<Change> {
+    /// People written each with its change row and audit line, all in
+    /// one transaction (see the GeoPackage's `write_people_tx`).
+    pub(super) fn write_people_tx(
+        &self,
+        writes: &[(PersonWrite, AuditEntry)],
+    ) -> Result<Vec<Change>> {
         let tx = self.begin_write("write a person")?;
         let sealer = self.sealer.load_full();
-        let change = self.block_on(async {
+        let changes = self.block_on(async {
             let c = tx.c();
             personal::check_key(&**c, &sealer).await?;
-            let write = pg("write a person");
-            let id = match w {
-                PersonWrite::Create(p) => {
-                    let mut p = p.clone();
-                    p.id = 0;
-                    NextIds::default()
-                        .assign(c, Layer::People, &mut p.id)
-                        .await?;
-                    personal::insert_person(c, &p, &sealer)
-                        .await
-                        .map_err(write)?;
-                    p.id
-                }
-                PersonWrite::Update { person: p, expect } => {
-                    check(c, Layer::People, p.id, *expect).await?;
-                    personal::insert_person(c, p, &sealer)
-                        .await
-                        .map_err(write)?;
-                    p.id
-                }
-                PersonWrite::Delete { id, expect, .. } => {
-                    check(c, Layer::People, *id, *expect).await?;
-                    c.execute("DELETE FROM people WHERE fid = $1", &[id])
-                        .await
-                        .map_err(write)?;
-                    *id
-                }
-            };
-            let change = append(c, &pending(Layer::People, id, w.op(), w.region(), audit)).await?;
-            accounts::insert_audit(c, &written_audit(audit, &change), None).await?;
-            Ok::<_, crate::store::StoreError>(change)
+            let mut out = Vec::with_capacity(writes.len());
+            for (w, audit) in writes {
+                let id = write_person(c, w, &sealer).await?;
+                let change =
+                    append(c, &pending(Layer::People, id, w.op(), w.region(), audit)).await?;
+                accounts::insert_audit(c, &written_audit(audit, &change), None).await?;
+                out.push(change);
+            }
+            Ok::<_, crate::store::StoreError>(out)
         })?;
         tx.commit(self, "commit a person write")?;
-        Ok(change)
+        Ok(changes)
     }
 
     pub(super) fn changes_after(&self, since: i64, limit: usize) -> Result<Vec<Change>> {
@@ -247,4 +228,39 @@ impl PostGis {
         let conn = self.read_conn("read an etag")?;
         self.block_on(etag_in(&conn, layer, id))
     }
+}
+
+/// One person write inside the write transaction on `c`; the person's id
+/// (new for a create).
+async fn write_person(
+    c: &ClientWrapper,
+    w: &PersonWrite,
+    sealer: &crate::sealing::Sealer,
+) -> Result<i64> {
+    let write = pg("write a person");
+    Ok(match w {
+        PersonWrite::Create(p) => {
+            let mut p = p.clone();
+            p.id = 0;
+            NextIds::default()
+                .assign(c, Layer::People, &mut p.id)
+                .await?;
+            personal::insert_person(c, &p, sealer)
+                .await
+                .map_err(write)?;
+            p.id
+        }
+        PersonWrite::Update { person: p, expect } => {
+            check(c, Layer::People, p.id, *expect).await?;
+            personal::insert_person(c, p, sealer).await.map_err(write)?;
+            p.id
+        }
+        PersonWrite::Delete { id, expect, .. } => {
+            check(c, Layer::People, *id, *expect).await?;
+            c.execute("DELETE FROM people WHERE fid = $1", &[id])
+                .await
+                .map_err(write)?;
+            *id
+        }
+    })
 }

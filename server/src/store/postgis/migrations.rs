@@ -45,6 +45,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "the change log",
         include_str!("migrations/0007_changes.sql"),
     ),
+    (
+        8,
+        "volunteer status and check-in",
+        include_str!("migrations/0008_volunteer_status.sql"),
+    ),
 ];
 
 impl PostGis {

@@ -405,12 +405,11 @@ impl Store for PostGis {
         self.write_household_tx(write, audit)
     }
 
-    fn write_person(
+    fn write_people(
         &self,
-        write: &crate::store::PersonWrite,
-        audit: &AuditEntry,
-    ) -> Result<crate::store::Change> {
-        self.write_person_tx(write, audit)
+        writes: &[(crate::store::PersonWrite, AuditEntry)],
+    ) -> Result<Vec<crate::store::Change>> {
+        self.write_people_tx(writes)
     }
 
     fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<crate::store::Change>> {

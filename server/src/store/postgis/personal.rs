@@ -208,15 +208,18 @@ pub(super) async fn insert_person(
     let g = encode(&Geometry::Point(p.home));
     let roles: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
     let grids: Vec<&str> = p.grids.iter().map(GridCode::as_str).collect();
+    let checkin = p.checkin.map(|c| encode(&Geometry::Point(c)));
     let st = c
         .prepare_cached(
         "INSERT INTO people
-         (fid, geom, region, name, phone, roles, team, skills, available, reserve, grids, phone_index)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         (fid, geom, region, name, phone, roles, team, skills, available, reserve, grids, phone_index,
+          status, checkin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (fid) DO UPDATE SET geom = excluded.geom, region = excluded.region,
            name = excluded.name, phone = excluded.phone, roles = excluded.roles,
            team = excluded.team, skills = excluded.skills, available = excluded.available,
-           reserve = excluded.reserve, grids = excluded.grids, phone_index = excluded.phone_index",
+           reserve = excluded.reserve, grids = excluded.grids, phone_index = excluded.phone_index,
+           status = excluded.status, checkin = excluded.checkin",
         )
         .await?;
     c.execute(
@@ -230,10 +233,12 @@ pub(super) async fn insert_person(
             &roles,
             &p.team,
             &p.skills,
-            &p.available,
+            &p.available(),
             &p.reserve,
             &grids,
             &cells.phone_index,
+            &p.status.as_str(),
+            &checkin,
         ],
     )
     .await
@@ -285,7 +290,13 @@ fn person_row(r: &tokio_postgres::Row) -> Result<(Person, PersonCells)> {
         roles: rows::roles(roles.iter().map(String::as_str))?,
         team: col(r, 6, "people.team")?,
         skills: col(r, 7, "people.skills")?,
-        available: col(r, 8, "people.available")?,
+        status: rows::availability(
+            col::<Option<String>>(r, 11, "people.status")?.as_deref(),
+            col(r, 8, "people.available")?,
+        )?,
+        checkin: col::<Option<Geom>>(r, 12, "people.checkin")?
+            .map(|g| point(g.0, "people.checkin"))
+            .transpose()?,
         reserve: col(r, 9, "people.reserve")?,
         grids: grids.into_iter().map(GridCode).collect(),
     };
@@ -309,7 +320,11 @@ pub(super) async fn load<C: GenericClient>(
         .map(household_row)
         .collect::<Result<Vec<_>>>()?;
     let mut ps = c
-        .query("SELECT fid, geom, region, name, phone, roles, team, skills, available, reserve, grids FROM people ORDER BY fid", &[])
+        .query(
+            "SELECT fid, geom, region, name, phone, roles, team, skills, available, reserve, grids,
+             status, checkin FROM people ORDER BY fid",
+            &[],
+        )
         .await
         .map_err(pg(op))?
         .iter()
