@@ -114,14 +114,11 @@ pub fn analyse(
     let grids = grids_in_force(s, policy, &regions, |r| keep(Some(r)));
     let households: Vec<_> = s
         .households
-        .items()
-        .iter()
-        .filter(|h| keep(h.region))
+        .iter_where(keep)
         .cloned()
         .collect();
     let people: Vec<_> = s
         .people
-        .items()
         .iter()
         .filter(|p| {
             keep(p.region)
