@@ -112,11 +112,7 @@ pub fn analyse(
         .cloned()
         .collect();
     let grids = grids_in_force(s, policy, &regions, |r| keep(Some(r)));
-    let households: Vec<_> = s
-        .households
-        .iter_where(keep)
-        .cloned()
-        .collect();
+    let households: Vec<_> = s.households.iter_where(keep).cloned().collect();
     let people: Vec<_> = s
         .people
         .iter()

@@ -35,7 +35,9 @@ fn write(
     let pp: Vec<i64> = s.people.iter().map(|p| p.id).collect();
     // A place inside the city: next to a household already there.
     let near = |rng: &mut Pcg64Mcg| {
-        let h = s.households.get(hh[rng.random_range(0..hh.len())], &Scope::all());
+        let h = s
+            .households
+            .get(hh[rng.random_range(0..hh.len())], &Scope::all());
         let p = h.map_or((0.0, 0.0), |h| (h.location.x(), h.location.y()));
         vec![
             p.0 + rng.random_range(-2e-4..2e-4),
@@ -193,7 +195,11 @@ fn differ(a: &Snapshot, b: &Snapshot) -> Option<String> {
         return Some(format!("people differ, first: {first:?}"));
     }
     let ids = |p: super::Page<&Household>| {
-        format!("{} {:?}", p.matched, p.items.iter().map(|h| h.id).collect::<Vec<_>>())
+        format!(
+            "{} {:?}",
+            p.matched,
+            p.items.iter().map(|h| h.id).collect::<Vec<_>>()
+        )
     };
     for r in a.regions.items() {
         let code = r.code;
@@ -243,8 +249,7 @@ fn coverage(s: &Snapshot, tops: &[RegionCode]) -> Vec<String> {
     tops.iter()
         .map(|&code| {
             let opts = crate::coverage::Options::default();
-            let (r, _) =
-                crate::coverage::region::analyse(s, &policy, code, &Scope::all(), opts, 0);
+            let (r, _) = crate::coverage::region::analyse(s, &policy, code, &Scope::all(), opts, 0);
             let gaps = crate::coverage::export::geojson(&r).to_string();
             format!("{}\n{gaps}", serde_json::to_value(&r).unwrap())
         })
@@ -305,10 +310,17 @@ fn a_thousand_random_writes_leave_the_snapshot_a_rebuild_would_read() {
             }
         }
     }
-    assert!(tally.iter().all(|&n| n > 50), "every kind of write ran: {tally:?}");
+    assert!(
+        tally.iter().all(|&n| n > 50),
+        "every kind of write ran: {tally:?}"
+    );
     let now = cell.load();
     let rebuilt = Snapshot::from_store(&store).unwrap();
-    assert!(differ(&now, &rebuilt).is_none(), "{:?}", differ(&now, &rebuilt));
+    assert!(
+        differ(&now, &rebuilt).is_none(),
+        "{:?}",
+        differ(&now, &rebuilt)
+    );
     assert_eq!(nearest(&now), nearest(&rebuilt), "nearest volunteers");
     let (x, y) = (coverage(&now, &tops), coverage(&rebuilt, &tops));
     for (i, (x, y)) in x.iter().zip(&y).enumerate() {

@@ -88,9 +88,7 @@ impl<T: LayerItem> ShardedIndex<T> {
 
     /// The items of one region, in id order (empty when it has none).
     pub fn in_region(&self, code: RegionCode) -> &[T] {
-        self.shards
-            .get(&Some(code))
-            .map_or(&[][..], |s| s.items())
+        self.shards.get(&Some(code)).map_or(&[][..], |s| s.items())
     }
 
     /// The shards as they are shared: a shard equal by pointer in two
@@ -331,7 +329,6 @@ fn entry<T: LayerItem>(it: &T, i: usize) -> Option<Entry> {
     ))
 }
 
-
 #[cfg(test)]
 mod test {
     use super::*;
@@ -390,7 +387,10 @@ mod test {
         assert_eq!(copied.items + copied.tree, shard, "one shard copied");
         let chunk = CHUNK as usize * std::mem::size_of::<(i64, Key)>();
         assert!(copied.directory <= chunk, "{copied:?}");
-        assert!(copied.maps <= 64 * (index.shards.len() + index.dir.len()), "{copied:?}");
+        assert!(
+            copied.maps <= 64 * (index.shards.len() + index.dir.len()),
+            "{copied:?}"
+        );
         // The other shards are the same allocations.
         let shared = index
             .shards

@@ -425,7 +425,11 @@ fn walk_sharded<T: LayerItem + PartialEq>(
     }
     let a: BTreeMap<_, _> = old.shards().collect();
     let b: BTreeMap<_, _> = new.shards().collect();
-    for key in a.keys().chain(b.keys()).collect::<std::collections::BTreeSet<_>>() {
+    for key in a
+        .keys()
+        .chain(b.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         match (a.get(key), b.get(key)) {
             (Some(x), Some(y)) if Arc::ptr_eq(x, y) => {}
             (x, y) => walk_items(
