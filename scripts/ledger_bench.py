@@ -6,12 +6,13 @@
 Starts `wangge serve` on the store (a generated city, e.g. `wangge generate
 --households 349028`), makes an office token for the whole city, then
 PATCHes one household `--writes` times (If-Match from the previous answer,
-its care level alternating 1 and 2) and, after each write, reads what must
+its care level alternating 1 and 2, its place a metre east and back) and, after each write, reads what must
 follow it and checks that it does:
 
 - coverage of the household's region (`/api/regions/{code}/coverage`): its
   households by care level moved by one;
-- the zoom-16 household tile over it: a new ETag;
+- the zoom-16 household tile over it: a new ETag (the tile draws where
+  households are, not their care level);
 - the nearest volunteers to it (`/api/emergency/nearest`): answered over
   the new snapshot (a household write does not change who is nearest;
   this is the read latency right after a write).
@@ -97,7 +98,10 @@ def main():
         for i in range(a.writes):
             care = 1 + (i % 2)
             t0 = time.perf_counter()
-            st, etag, _ = call("PATCH", f"{base}/api/households/{hid}", token, {"care": care}, etag)
+            # Its care level and its place (a metre east and back): coverage
+            # counts it again, and the tile, which draws where it is, changes.
+            body = {"care": care, "location": [lon + (i % 2) * 1e-5, lat]}
+            st, etag, _ = call("PATCH", f"{base}/api/households/{hid}", token, body, etag)
             assert st == 200, st
             t1 = time.perf_counter()
             now = by_care()
