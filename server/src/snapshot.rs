@@ -23,9 +23,13 @@ use crate::domain::{
 use crate::domain::{Dataset, Layer, Record};
 
 mod derived;
+#[cfg(test)]
+mod follows;
 mod ledger;
+mod shards;
 mod stored;
 pub use derived::{Evaluated, GridsInForce};
+pub use shards::{Copied, ShardedIndex};
 
 /// Something a layer holds: an id, a bounding box and maybe a region.
 pub trait LayerItem {
@@ -245,8 +249,9 @@ pub struct Snapshot {
     // snapshot without copying a household.
     pub regions: Arc<LayerIndex<Region>>,
     pub atoms: Arc<LayerIndex<Atom>>,
-    pub households: Arc<LayerIndex<Household>>,
-    pub people: Arc<LayerIndex<Person>>,
+    /// Households and people change one at a time: cut by region.
+    pub households: Arc<ShardedIndex<Household>>,
+    pub people: Arc<ShardedIndex<Person>>,
     pub roads: Arc<LayerIndex<Road>>,
     pub buildings: Arc<LayerIndex<Building>>,
     pub water: Arc<LayerIndex<Water>>,
@@ -316,7 +321,7 @@ impl Snapshot {
             .map(|p| (p.version.region, Arc::new(p)))
             .collect();
         let (atoms, retired) = sort_atoms(&plans, data.atoms);
-        let people = LayerIndex::new(data.people);
+        let people = ShardedIndex::new(data.people);
         let extent = data
             .regions
             .iter()
@@ -333,7 +338,7 @@ impl Snapshot {
             regions: Arc::new(LayerIndex::new(data.regions)),
             atoms: Arc::new(LayerIndex::new(atoms)),
             retired: Arc::new(retired),
-            households: Arc::new(LayerIndex::new(data.households)),
+            households: Arc::new(ShardedIndex::new(data.households)),
             people: Arc::new(people),
             roads: Arc::new(LayerIndex::new(data.roads)),
             buildings: Arc::new(LayerIndex::new(data.buildings)),
@@ -354,7 +359,7 @@ impl Snapshot {
             self.regions.items(),
             self.roads.items(),
             self.water.items(),
-            self.households.items(),
+            self.households.in_region(code),
             Some(code),
         )
         .into_iter()

@@ -236,7 +236,7 @@ fn run_job(
         s.regions.items(),
         s.roads.items(),
         s.water.items(),
-        s.households.items(),
+        s.households.iter(),
         Some(job.region),
     );
     ground.retain(|g| scope.contains(g.region.code));

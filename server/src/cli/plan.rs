@@ -362,7 +362,7 @@ fn export(
                 s.regions.items(),
                 &[],
                 &[],
-                s.households.items(),
+                s.households.iter(),
                 Some(rp.region),
             )
             .into_iter()

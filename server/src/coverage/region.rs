@@ -112,16 +112,9 @@ pub fn analyse(
         .cloned()
         .collect();
     let grids = grids_in_force(s, policy, &regions, |r| keep(Some(r)));
-    let households: Vec<_> = s
-        .households
-        .items()
-        .iter()
-        .filter(|h| keep(h.region))
-        .cloned()
-        .collect();
+    let households: Vec<_> = s.households.iter_where(keep).cloned().collect();
     let people: Vec<_> = s
         .people
-        .items()
         .iter()
         .filter(|p| {
             keep(p.region)

@@ -147,10 +147,7 @@ pub fn search(s: &Snapshot, caller: &Caller, query: &str, limit: usize) -> Vec<H
         let mut by_head: Vec<Hit> = Vec::new();
         let heads = Heads::of(caller, &q);
         let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for h in s.households.items() {
-            if !scope.contains_opt(h.region) {
-                continue;
-            }
+        for h in s.households.iter_where(|r| scope.contains_opt(r)) {
             if heads.find(h) {
                 if by_head.len() < limit {
                     let p = h.location.0;

@@ -1,67 +1,20 @@
 //! The snapshot following one record write at once, without a reload.
 //!
-//! First step of issue 20's incremental snapshot: the written layer's
-//! items and R-tree are copied and patched (one `memcpy`-like clone of
-//! the layer, no sort, no bulk load), the region counts are patched up the
-//! hierarchy, and what was derived from the touched regions' ground (their
-//! plans' evaluations and stored grid figures) is dropped so coverage and
-//! grid tiles are computed over the new ground. Other layers and the other
-//! regions' evaluations are shared. Tiles follow by themselves: the tile cache diffs each swap with
-//! the one before and drops tiles only over what changed.
+//! Issue 20's incremental snapshot: the written layer's shard (the
+//! record's region, see [`super::ShardedIndex`]) is copied and patched,
+//! every other region's shard is shared; the region counts are patched up
+//! the hierarchy, and what was derived from the touched regions' ground
+//! (their plans' evaluations and stored grid figures) is dropped so
+//! coverage and grid tiles are computed over the new ground. Other layers
+//! and the other regions' evaluations are shared. Tiles follow by
+//! themselves: the tile cache diffs each swap with the one before (only
+//! the shards not shared) and drops tiles only over what changed.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use rstar::primitives::Rectangle;
-
-use super::{Entry, LayerIndex, LayerItem, Snapshot, SnapshotCell, GENERATION};
+use super::{Snapshot, SnapshotCell, GENERATION};
 use crate::domain::{GridCode, Household, Person, RegionCode};
-
-impl<T: LayerItem + Clone> LayerIndex<T> {
-    /// This index with the item of `id` replaced by `new` (added when
-    /// missing; removed when `new` is `None`).
-    fn with_item(&self, id: i64, new: Option<T>) -> Self {
-        let mut items = self.items.clone();
-        let mut tree = self.tree.clone();
-        let at = items.binary_search_by_key(&id, LayerItem::item_id);
-        match (at, new) {
-            (Ok(i), Some(n)) => {
-                if let Some(e) = entry(&items[i], i) {
-                    tree.remove(&e);
-                }
-                if let Some(e) = entry(&n, i) {
-                    tree.insert(e);
-                }
-                items[i] = n;
-            }
-            (Err(i), Some(n)) if i == items.len() => {
-                if let Some(e) = entry(&n, i) {
-                    tree.insert(e);
-                }
-                items.push(n);
-            }
-            (Err(_), Some(n)) => {
-                // An id below the newest: positions shift, index again.
-                items.push(n);
-                return Self::new(items);
-            }
-            (Ok(i), None) => {
-                items.remove(i);
-                return Self::new(items);
-            }
-            (Err(_), None) => {}
-        }
-        Self { items, tree }
-    }
-}
-
-fn entry<T: LayerItem>(it: &T, i: usize) -> Option<Entry> {
-    let r = it.bbox()?;
-    Some(Entry::new(
-        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
-        u32::try_from(i).ok()?,
-    ))
-}
 
 impl Snapshot {
     /// This snapshot with household `id` replaced by `new` (created, or
@@ -77,7 +30,7 @@ impl Snapshot {
             .households
             .get(id, &crate::access::Scope::all())
             .is_some();
-        let households = Arc::new(self.households.with_item(id, new.cloned()));
+        let households = Arc::new(self.households.with_item(id, new.cloned()).0);
         let mut counts = (*self.counts).clone();
         let parents = crate::domain::region::parents(self.regions.items());
         let mut bump = |code: Option<RegionCode>, up: bool| {
@@ -183,7 +136,7 @@ impl Snapshot {
             if let Some(n) = new {
                 bumps.push((n.region, true));
             }
-            people = Arc::new(people.with_item(*id, new.clone()));
+            people = Arc::new(people.with_item(*id, new.clone()).0);
         }
         touched.extend(self.plan_regions_of(&codes));
         let mut counts = (*self.counts).clone();

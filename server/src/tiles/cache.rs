@@ -26,7 +26,7 @@ use super::Source;
 use crate::access::projection::Detail;
 use crate::access::Scope;
 use crate::domain::{Policy, RegionCode};
-use crate::snapshot::{LayerIndex, LayerItem, Snapshot};
+use crate::snapshot::{LayerIndex, LayerItem, ShardedIndex, Snapshot};
 
 /// Bytes of encoded tiles kept.
 const CACHE_BYTES: u64 = 512 << 20;
@@ -405,12 +405,44 @@ fn meets(a: Rect<f64>, b: Rect<f64>) -> bool {
 }
 
 /// Items that differ between two layers (both versions of a changed one).
-fn walk<T: LayerItem + PartialEq>(old: &LayerIndex<T>, new: &LayerIndex<T>, mut f: impl FnMut(&T)) {
+fn walk<T: LayerItem + PartialEq>(old: &LayerIndex<T>, new: &LayerIndex<T>, f: impl FnMut(&T)) {
     if std::ptr::eq(old, new) {
         // One layer shared by both snapshots.
         return;
     }
-    let (a, b) = (old.items(), new.items());
+    walk_items(old.items(), new.items(), f);
+}
+
+/// Items that differ between two sharded layers: only shards not shared
+/// by both snapshots are compared (one write: one region's).
+fn walk_sharded<T: LayerItem + PartialEq>(
+    old: &ShardedIndex<T>,
+    new: &ShardedIndex<T>,
+    mut f: impl FnMut(&T),
+) {
+    if std::ptr::eq(old, new) {
+        return;
+    }
+    let a: BTreeMap<_, _> = old.shards().collect();
+    let b: BTreeMap<_, _> = new.shards().collect();
+    for key in a
+        .keys()
+        .chain(b.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        match (a.get(key), b.get(key)) {
+            (Some(x), Some(y)) if Arc::ptr_eq(x, y) => {}
+            (x, y) => walk_items(
+                x.map_or(&[][..], |s| s.items()),
+                y.map_or(&[][..], |s| s.items()),
+                &mut f,
+            ),
+        }
+    }
+}
+
+/// Items that differ between two id-sorted lists.
+fn walk_items<T: LayerItem + PartialEq>(a: &[T], b: &[T], mut f: impl FnMut(&T)) {
     let (mut i, mut j) = (0, 0);
     loop {
         match (a.get(i), b.get(j)) {
@@ -457,10 +489,10 @@ fn diff(old: &Snapshot, new: &Snapshot) -> (Vec<(u8, Rect<f64>)>, Vec<RegionCode
         };
         walk(&old.regions, &new.regions, |x| add(ALL_SOURCES, x, true));
         walk(&old.atoms, &new.atoms, |x| add(bit(Source::Atoms), x, true));
-        walk(&old.households, &new.households, |x| {
+        walk_sharded(&old.households, &new.households, |x| {
             add(bit(Source::Households), x, true)
         });
-        walk(&old.people, &new.people, |x| {
+        walk_sharded(&old.people, &new.people, |x| {
             add(bit(Source::People), x, false)
         });
         walk(&old.roads, &new.roads, |x| {

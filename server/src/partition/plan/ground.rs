@@ -29,7 +29,7 @@ pub fn grounds<'d>(
     regions: &'d [Region],
     roads: &'d [Road],
     water: &'d [Water],
-    households: &'d [Household],
+    households: impl IntoIterator<Item = &'d Household>,
     within: Option<RegionCode>,
 ) -> Vec<Ground<'d>> {
     let parents = crate::domain::region::parents(regions);
