@@ -23,6 +23,7 @@ use crate::domain::{
 use crate::domain::{Dataset, Layer, Record};
 
 mod derived;
+pub mod follow;
 mod ledger;
 mod stored;
 pub use derived::{Evaluated, GridsInForce};
