@@ -111,6 +111,7 @@ async fn apply(
             p
         });
         st2.snapshot.put_person(id, stored.as_ref());
+        st2.follow.wrote(change.seq);
         Ok::<_, StoreError>((change, stored))
     })
     .await;
