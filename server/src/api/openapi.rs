@@ -246,7 +246,16 @@ pub fn document() -> Value {
         let ok_content = if spec.path == "/tiles/{source}/{z}/{x}/{y}" {
             json!({ "application/vnd.mapbox-vector-tile": { "schema": { "type": "string", "format": "binary" } } })
         } else if spec.path == "/api/changes/stream" {
-            json!({ "text/event-stream": { "schema": { "type": "string" } } })
+            // Each event: `id` the change's seq, `data` the change as JSON.
+            json!({ "text/event-stream": { "schema": {
+                "type": "object",
+                "required": ["id", "data"],
+                "properties": {
+                    "id": { "type": "string", "pattern": "^[0-9]+$" },
+                    "event": { "type": "string", "enum": ["message"] },
+                    "data": { "type": "string", "contentMediaType": "application/json" }
+                }
+            } } })
         } else if spec.path == "/api/emergency/plan" {
             json!({
                 "application/json": { "schema": { "type": "object" } },
