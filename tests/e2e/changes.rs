@@ -32,7 +32,12 @@ fn listen(s: &Server, token: &str, last: Option<i64>) -> Receiver<Heard> {
     }
     let resp = req.call().expect("stream opened");
     assert_eq!(resp.status().as_u16(), 200);
-    let ctype = resp.headers().get("content-type").unwrap().to_str().unwrap();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert!(ctype.starts_with("text/event-stream"), "{ctype}");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -110,9 +115,19 @@ fn the_change_stream_hears_writes_at_once_in_scope_and_resumes() {
         (&json!("households"), &json!("create"), &json!(id))
     );
     assert_eq!(e.change["region"], json!(region));
-    assert!(!e.change.to_string().contains("流水巷"), "no personal field");
+    assert!(
+        !e.change.to_string().contains("流水巷"),
+        "no personal field"
+    );
     // What the event names is readable at once.
-    let (st, _, _, _) = call(&s, "GET", &format!("/api/households/{id}"), &office, None, None);
+    let (st, _, _, _) = call(
+        &s,
+        "GET",
+        &format!("/api/households/{id}"),
+        &office,
+        None,
+        None,
+    );
     assert_eq!(st, 200);
 
     // Two more writes while the listener is away; it comes back with
@@ -180,7 +195,10 @@ fn the_change_stream_hears_writes_at_once_in_scope_and_resumes() {
     );
     assert_eq!(e.change["region"], json!(region));
     let (_, log, _) = s.get_json(&format!("/api/changes?since={}", seq0 + 3));
-    assert_eq!(log["changes"][0], e.change, "the stream sends what the log lists");
+    assert_eq!(
+        log["changes"][0], e.change,
+        "the stream sends what the log lists"
+    );
 
     // The other street's office heard none of it.
     std::thread::sleep(Duration::from_millis(200));
@@ -203,7 +221,14 @@ fn a_cli_import_into_the_served_postgis_database_is_visible_within_a_second() {
     let dir = tempfile::tempdir().unwrap();
     let store = crate::http_api::fixture(dir.path());
     let url = crate::ledger::fresh_url("pickup");
-    let (ok, out, err) = wangge(&["copy", "--from", store.to_str().unwrap(), "--to", &url, "--quiet"]);
+    let (ok, out, err) = wangge(&[
+        "copy",
+        "--from",
+        store.to_str().unwrap(),
+        "--to",
+        &url,
+        "--quiet",
+    ]);
     assert!(ok, "copy: {out}{err}");
     let admin = crate::common::user_with_token_in(&url, "admin1", "admin", "*");
     let s = Server::start_with(&["--database", &url], admin);
@@ -254,7 +279,11 @@ fn import_is_picked_up(s: &Server, store: &str, dir: &std::path::Path) {
     };
     println!(
         "a CLI import into {} visible over HTTP {} ms after it finished",
-        if store.starts_with("postgres") { "PostGIS" } else { "the GeoPackage" },
+        if store.starts_with("postgres") {
+            "PostGIS"
+        } else {
+            "the GeoPackage"
+        },
         latency.as_millis()
     );
     assert_eq!(count("110101001"), street0 + 2, "rolled up");

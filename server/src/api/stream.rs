@@ -42,7 +42,10 @@ fn resume_point(
     now: i64,
 ) -> Result<i64, ApiError> {
     let given = match headers.get("last-event-id") {
-        Some(v) => Some(("Last-Event-ID", v.to_str().unwrap_or("?").trim().to_string())),
+        Some(v) => Some((
+            "Last-Event-ID",
+            v.to_str().unwrap_or("?").trim().to_string(),
+        )),
         None => q.get("since").map(|s| ("since", s.clone())),
     };
     let Some((name, v)) = given else {

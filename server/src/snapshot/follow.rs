@@ -201,7 +201,10 @@ mod test {
         assert!(rx.has_changed().unwrap());
         assert_eq!(*rx.borrow_and_update(), 11);
         f.wrote(11);
-        assert!(!rx.has_changed().unwrap(), "a seq reported twice is no news");
+        assert!(
+            !rx.has_changed().unwrap(),
+            "a seq reported twice is no news"
+        );
     }
 
     #[test]
@@ -228,7 +231,10 @@ mod test {
         f.saved_plans(&[70]);
         f.wait(Duration::from_secs(5)); // poked: returns at once
         f.wrote(5);
-        let rows = [row(4, ChangeLayer::Plans, 70), row(5, Layer::People.into(), 9)];
+        let rows = [
+            row(4, ChangeLayer::Plans, 70),
+            row(5, Layer::People.into(), 9),
+        ];
         assert_eq!(f.settle(&rows), None);
         assert_eq!((f.applied(), *rx.borrow_and_update()), (5, 5));
         // Another plan row (saved elsewhere) is foreign.

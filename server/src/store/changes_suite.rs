@@ -32,7 +32,11 @@ fn last_seq(s: &dyn Backend) -> i64 {
         .unwrap()
         .last()
         .map_or(0, |c| c.seq);
-    assert_eq!(s.last_seq().unwrap(), read, "last_seq is the log's last row");
+    assert_eq!(
+        s.last_seq().unwrap(),
+        read,
+        "last_seq is the log's last row"
+    );
     read
 }
 
@@ -83,7 +87,14 @@ fn plan_saves_log_their_version(s: &dyn Backend) {
         .collect();
     let row = |n: i64, id: i64, op| {
         let author = "planner".to_string();
-        (seq0 + n, ChangeLayer::Plans, Some(id), op, Some(region), author)
+        (
+            seq0 + n,
+            ChangeLayer::Plans,
+            Some(id),
+            op,
+            Some(region),
+            author,
+        )
     };
     assert_eq!(
         log,
