@@ -23,6 +23,7 @@ use crate::domain::{
 use crate::domain::{Dataset, Layer, Record};
 
 mod derived;
+pub mod follow;
 #[cfg(test)]
 mod follows;
 mod ledger;

@@ -9,6 +9,7 @@ mod access;
 mod anonymity;
 mod at_rest;
 mod audit;
+mod changes;
 mod common;
 mod coverage;
 mod crs_reference;

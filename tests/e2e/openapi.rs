@@ -18,7 +18,10 @@ fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         bin.exists(),
         "schemathesis is not installed next to {python}: run scripts/test (tests/requirements.txt)"
     );
+    let config = crate::common::repo_root().join("tests/e2e/schemathesis.toml");
     let out = Command::new(&bin)
+        .arg("--config-file")
+        .arg(&config)
         .arg("run")
         .arg(server.url("/api/openapi.json"))
         .args(["-H", &format!("Authorization: Bearer {}", server.token)])

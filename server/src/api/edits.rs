@@ -230,15 +230,22 @@ async fn save(
             Vec::new()
         }
     };
-    let store = st.store.clone();
-    let kept = added.clone();
+    // In the write order (see `ledger`): the snapshot holds the version
+    // before the change stream hears of it.
+    let (st2, kept) = (st.clone(), added);
     let saved = tokio::task::spawn_blocking(move || {
-        store
+        let _order = st2.ledger.order();
+        let saved = st2
+            .store
             .save_plan_on(&next, &kept, base_id, &audit, &shapes)
-            .map(|v| Plan { version: v, ..next })
+            .map(|v| Plan { version: v, ..next })?;
+        let snapshot = st2.snapshot.put_plan(&saved, &kept);
+        st2.follow.saved_plans(&[saved.version.id]);
+        super::pickup::settle_own(&*st2.store, &st2.follow);
+        Ok::<_, crate::store::StoreError>((saved, snapshot))
     })
     .await?;
-    let saved = match saved {
+    let (saved, snapshot) = match saved {
         Ok(p) => p,
         Err(crate::store::StoreError::Stale { newest, .. }) => {
             return Err(stale(st, scope, base, newest, tried).await)
@@ -246,7 +253,6 @@ async fn save(
         Err(e) => return Err(e.into()),
     };
     let v = saved.version.clone();
-    let snapshot = st.snapshot.put_plan(&saved, &added);
     if let Ok(p) = evaluated {
         snapshot.seed(&st.policy, &saved, p);
     }

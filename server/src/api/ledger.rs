@@ -34,6 +34,18 @@ pub struct LedgerState {
     pub(super) write: Mutex<()>,
 }
 
+impl LedgerState {
+    /// The write order: every write through this server holds it from its
+    /// store transaction until the snapshot holds the write and
+    /// [`crate::snapshot::follow::Follow`] has heard of it; the change
+    /// log's poller holds it while it settles and reloads.
+    pub(super) fn order(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.write
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
         match e {
@@ -167,6 +179,7 @@ async fn apply(
             h
         });
         st2.snapshot.put_household(id, stored.as_ref());
+        st2.follow.wrote(change.seq);
         Ok::<_, StoreError>((change, stored))
     })
     .await;
@@ -287,6 +300,6 @@ pub async fn changes(
 
 /// A change is shown when its record's region is in the caller's scope;
 /// a bulk change (no id) names nothing and is shown to all.
-fn visible(c: &Change, caller: &Caller) -> bool {
+pub(super) fn visible(c: &Change, caller: &Caller) -> bool {
     c.id.is_none() || caller.scope.contains_opt(c.region)
 }

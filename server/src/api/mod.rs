@@ -14,10 +14,12 @@ pub mod limits;
 mod ogc;
 pub mod openapi;
 mod people;
+pub mod pickup;
 pub mod plans;
 mod regions;
 mod search;
 mod state;
+mod stream;
 mod text;
 mod tiles;
 mod volunteers;
@@ -222,6 +224,7 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("PUT", "/api/people/{id}/grids", Roles(LEDGER), "assign a staff member exactly these grids (body: list of grid codes; [] unassigns); needs If-Match; 422 unknown_grid for a code no plan or imported grid has; 403 for a grid outside the writer's scope", axum::routing::put(people::put_grids)),
         r("POST", "/api/people", Roles(LEDGER), "a new staff member (201, ETag, Location): body {location: [lon, lat], roles: [grid_leader|full_time_worker|part_time_worker|building_head|party_household], name, phone, team, available, reserve}; placed in the region holding their home, which must be in the writer's scope", post(people::create)),
         r("GET", "/api/changes", Roles(CHANGES), "the change log after ?since=SEQ (limit ≤ 1000): seq, time, layer, id, op, region, actor, in the caller's scope; no personal field", get(ledger::changes)),
+        r("GET", "/api/changes/stream", Roles(CHANGES), "the change log as server-sent events (text/event-stream), live: one event per change (id: its seq, data: the change as /api/changes gives it), in the caller's scope; resumes after Last-Event-ID or ?since=SEQ, else from now; a comment every 15 s keeps it open", get(stream::stream)),
         r("GET", "/api/emergency/nearest", Roles(EMERGENCY), "k nearest available reserve volunteers to a point, by road or straight line", get(emergency::nearest)),
         r("POST", "/api/emergency/area", Roles(EMERGENCY), "a hazard area: households by care level and grid, grids and staff, volunteers nearby", post(emergency::area)),
         r("POST", "/api/emergency/plan", Roles(EMERGENCY), "dispatch plan: volunteers paired with vulnerable households (json, geojson, csv, html); only volunteers on duty are used", post(emergency::plan)),
@@ -511,6 +514,10 @@ async fn ready(state: axum::extract::State<AppState>) -> axum::response::Respons
         // Plans evaluated over the snapshot's ground so far: none at a
         // start whose store kept the grid shapes of the plans in force.
         "plans_evaluated": s.evaluations(),
+        // The change log: the seq up to which the snapshot holds every
+        // change, and how often writes made elsewhere (a `wangge import`
+        // into the served store) were picked up by a reload.
+        "changes": { "applied": state.follow.applied(), "picked_up": state.follow.pickups() },
         "heavy": load,
     });
     let status = if ready {

@@ -86,6 +86,16 @@ fn query_params(spec: &RouteSpec) -> Vec<Value> {
             f(),
         ],
         p if p.starts_with("/ogc") => vec![f()],
+        "/api/changes/stream" => vec![
+            q(
+                "since",
+                json!({ "type": "integer", "minimum": 0 }),
+                "start after this change seq (Last-Event-ID wins when both are sent; default: from now)",
+            ),
+            json!({ "name": "Last-Event-ID", "in": "header", "required": false,
+                    "schema": { "type": "integer", "minimum": 0 },
+                    "description": "the id of the last event read: a reconnecting client gets what it missed" }),
+        ],
         "/api/layers/{layer}" => vec![
             q(
                 "bbox",
@@ -235,6 +245,17 @@ pub fn document() -> Value {
         params.extend(query_params(&spec));
         let ok_content = if spec.path == "/tiles/{source}/{z}/{x}/{y}" {
             json!({ "application/vnd.mapbox-vector-tile": { "schema": { "type": "string", "format": "binary" } } })
+        } else if spec.path == "/api/changes/stream" {
+            // Each event: `id` the change's seq, `data` the change as JSON.
+            json!({ "text/event-stream": { "schema": {
+                "type": "object",
+                "required": ["id", "data"],
+                "properties": {
+                    "id": { "type": "string", "pattern": "^[0-9]+$" },
+                    "event": { "type": "string", "enum": ["message"] },
+                    "data": { "type": "string", "contentMediaType": "application/json" }
+                }
+            } } })
         } else if spec.path == "/api/emergency/plan" {
             json!({
                 "application/json": { "schema": { "type": "object" } },

@@ -132,6 +132,9 @@ where
             .map(|(c, p)| (c.id.unwrap_or_default(), p.clone()))
             .collect();
         st2.snapshot.put_people(&puts);
+        for (c, _) in &done {
+            st2.follow.wrote(c.seq);
+        }
         Ok::<_, ApiError>(done)
     })
     .await

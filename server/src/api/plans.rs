@@ -275,6 +275,9 @@ fn run_job(
         job.done.fetch_add(1, Ordering::Relaxed);
     });
     let mut out = Vec::new();
+    // In the write order (see `ledger`), saves and reload: no write of
+    // another request lands between them and is lost by the reload.
+    let order = st.ledger.order();
     for (g, r) in ground.iter().zip(results) {
         let p = r.map_err(|e| ApiError::BadRequest(format!("region {}: {e}", g.region.code)))?;
         let parent = s.plans.get(&p.region).map(|x| x.version.id);
@@ -300,7 +303,10 @@ fn run_job(
         }));
     }
     // The new atoms and plans are what every reader sees from now on.
+    let upto = st.store.last_seq()?;
     st.snapshot.swap(Snapshot::from_store(&*st.store)?);
+    st.follow.reloaded(upto);
+    drop(order);
     st.tiles.warm_grids(&st.snapshot.load());
     Ok(out)
 }

@@ -39,19 +39,25 @@ pub struct AppState {
     pub audit_sink: Option<std::sync::mpsc::Sender<crate::access::account::AuditEntry>>,
     /// Household writes: their order into the snapshot.
     pub ledger: Arc<super::ledger::LedgerState>,
+    /// Which changes of the store's log the snapshot holds; the change
+    /// stream listens to it.
+    pub follow: Arc<crate::snapshot::follow::Follow>,
 }
 
 impl AppState {
     /// The state of a server over `store`, serving `snapshot`: no public
     /// map, plain HTTP, audit lines written at once (no batching writer).
     /// `wangge serve` sets those fields after; tests and the in-process
-    /// fuzz target use it as it is.
+    /// fuzz target use it as it is. The snapshot is taken to hold every
+    /// change the store's log has now (`wangge serve` reads the log's
+    /// last seq before loading instead, and sets `follow` from it).
     pub fn new(
         store: Arc<dyn crate::store::Backend>,
         snapshot: crate::snapshot::Snapshot,
         policy: Arc<crate::domain::Policy>,
         heavy: Arc<super::heavy::HeavyPool>,
     ) -> Self {
+        let applied = store.last_seq().unwrap_or(0);
         Self {
             store: store.clone(),
             accounts: store,
@@ -66,6 +72,7 @@ impl AppState {
             heavy,
             audit_sink: None,
             ledger: Arc::default(),
+            follow: Arc::new(crate::snapshot::follow::Follow::new(applied)),
         }
     }
 }

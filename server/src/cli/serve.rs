@@ -83,6 +83,11 @@ pub struct Args {
     /// for the store and logs.
     #[arg(long, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Milliseconds between looks at the change log for writes made
+    /// elsewhere (a `wangge import` into the served store), which are then
+    /// picked up without a restart; 0: never look.
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub changes_poll_ms: u64,
 }
 
 /// A duration in seconds (fractions allowed), more than zero.
@@ -122,9 +127,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("--store FILE.gpkg or --database URL is required"),
     };
     let shown2 = shown.clone();
-    let (store, snapshot) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let (store, snapshot, applied) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let t = std::time::Instant::now();
         let store = crate::store::open(&spec).with_context(|| format!("opening store {shown2}"))?;
+        // Read before the load: a write landing during it is picked up
+        // again rather than missed.
+        let applied = store.last_seq().context("reading the change log")?;
         // With the grid shapes kept of the plans in force: grid tiles are
         // ready without evaluating a plan.
         let snapshot = Snapshot::from_store(&*store).context("loading the store")?;
@@ -137,7 +145,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             ms = t.elapsed().as_millis() as u64,
             "snapshot built"
         );
-        Ok((store, snapshot))
+        Ok((store, snapshot, applied))
     })
     .await??;
     let anonymous = args.public_map.as_deref().map(|p| {
@@ -181,8 +189,13 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         audit_sink: Some(audit_sink),
         anonymous,
         secure_cookies: args.tls_cert.is_some(),
+        follow: Arc::new(crate::snapshot::follow::Follow::new(applied)),
         ..AppState::new(store.clone(), snapshot, policy, heavy)
     };
+    if args.changes_poll_ms > 0 {
+        let every = std::time::Duration::from_millis(args.changes_poll_ms);
+        api::pickup::start(&state, every).context("starting the change log poller")?;
+    }
     let tiles = state.tiles.clone();
     {
         // Plan grids ready before the first map asks for them: stored

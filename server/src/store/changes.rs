@@ -12,11 +12,17 @@
 //! A record's ETag is the seq of the last change that touched it, or of
 //! its layer's last bulk import when that is newer ([`etag`]): a re-import
 //! invalidates every ETag of the layer.
+//!
+//! Writers: the HTTP record writes, `wangge import` (one `import` row per
+//! layer), `wangge copy` (the same, into the new store) and every plan
+//! save (layer `plans`, the version's id and region, `create` or
+//! `publish`), so a server can tell from the log alone that something was
+//! written elsewhere.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::rows::{code_str, corrupt};
-use super::{Result, StoreError};
+use super::{ImportCounts, Result, StoreError};
 use crate::access::account::AuditEntry;
 use crate::domain::{Household, Layer, Person, RegionCode};
 
@@ -29,8 +35,8 @@ pub enum ChangeOp {
     Delete,
     /// A bulk import into the layer (no id).
     Import,
-    /// A plan save (no id).
-    Plan,
+    /// A plan version saved published (layer `plans`).
+    Publish,
 }
 
 impl ChangeOp {
@@ -40,7 +46,7 @@ impl ChangeOp {
             Self::Update => "update",
             Self::Delete => "delete",
             Self::Import => "import",
-            Self::Plan => "plan",
+            Self::Publish => "publish",
         }
     }
 
@@ -50,10 +56,60 @@ impl ChangeOp {
             Self::Update,
             Self::Delete,
             Self::Import,
-            Self::Plan,
+            Self::Publish,
         ]
         .into_iter()
         .find(|o| o.as_str() == s)
+    }
+}
+
+/// What a change row names: a layer's records, or plan versions (which
+/// are no layer: they are kept beside the layers, by region).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeLayer {
+    Data(Layer),
+    Plans,
+}
+
+impl ChangeLayer {
+    /// The `layer` column: the layer's name, or `plans`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Data(l) => l.as_str(),
+            Self::Plans => "plans",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "plans" {
+            Some(Self::Plans)
+        } else {
+            Layer::parse(s).map(Self::Data)
+        }
+    }
+}
+
+impl From<Layer> for ChangeLayer {
+    fn from(l: Layer) -> Self {
+        Self::Data(l)
+    }
+}
+
+impl PartialEq<Layer> for ChangeLayer {
+    fn eq(&self, other: &Layer) -> bool {
+        *self == Self::Data(*other)
+    }
+}
+
+impl std::fmt::Display for ChangeLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ChangeLayer {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -64,8 +120,8 @@ pub struct Change {
     pub seq: i64,
     /// RFC 3339 UTC.
     pub at: String,
-    pub layer: Layer,
-    /// `None` for a bulk import or a plan save.
+    pub layer: ChangeLayer,
+    /// `None` for a bulk import; the version's id for a plan save.
     pub id: Option<i64>,
     pub op: ChangeOp,
     /// The record's region (after the write; before it, for a delete).
@@ -87,7 +143,7 @@ pub(crate) fn change_row(
     Ok(Change {
         seq,
         at,
-        layer: Layer::parse(layer).ok_or_else(|| corrupt("changes.layer", layer))?,
+        layer: ChangeLayer::parse(layer).ok_or_else(|| corrupt("changes.layer", layer))?,
         id,
         op: ChangeOp::parse(op).ok_or_else(|| corrupt("changes.op", op))?,
         region: region
@@ -192,12 +248,54 @@ pub(crate) fn pending(
     Change {
         seq: 0,
         at: audit.at.clone(),
-        layer,
+        layer: layer.into(),
         id: Some(id),
         op,
         region,
         actor: audit.user.clone(),
     }
+}
+
+/// The change row of a plan version's save: `publish` when saved
+/// published, `create` otherwise; at the version's time by its author.
+pub(crate) fn plan_saved(v: &crate::domain::PlanVersion) -> Change {
+    Change {
+        seq: 0,
+        at: if v.created_at.is_empty() {
+            now()
+        } else {
+            v.created_at.clone()
+        },
+        layer: ChangeLayer::Plans,
+        id: Some(v.id),
+        op: if v.published {
+            ChangeOp::Publish
+        } else {
+            ChangeOp::Create
+        },
+        region: Some(v.region),
+        actor: v.author.clone(),
+    }
+}
+
+/// The `import` rows of a bulk write: one per layer written, then one for
+/// the plan versions when any were (a copy).
+pub(crate) fn imports(counts: &ImportCounts, plans: usize, at: &str, actor: &str) -> Vec<Change> {
+    let row = |layer| Change {
+        seq: 0,
+        at: at.to_string(),
+        layer,
+        id: None,
+        op: ChangeOp::Import,
+        region: None,
+        actor: actor.to_string(),
+    };
+    counts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(l, _)| row(ChangeLayer::Data(*l)))
+        .chain((plans > 0).then(|| row(ChangeLayer::Plans)))
+        .collect()
 }
 
 /// The audit line of a record write, completed with its change seq.

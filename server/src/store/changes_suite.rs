@@ -1,7 +1,7 @@
 //! The change log and one-record writes, checked on every store (called
 //! from [`super::suite::run_all`]).
 
-use super::{Backend, ChangeOp, HouseholdWrite, PersonWrite, StoreError};
+use super::{Backend, ChangeLayer, ChangeOp, Dump, HouseholdWrite, PersonWrite, StoreError};
 use crate::access::account::AuditEntry;
 use crate::domain::{GridCode, Household, Layer, Person, Record, Role};
 
@@ -24,11 +24,20 @@ fn household() -> Household {
     h
 }
 
+/// The newest seq, read both ways: the whole log's last row and
+/// [`super::Store::last_seq`] agree.
 fn last_seq(s: &dyn Backend) -> i64 {
-    s.changes_since(0, usize::MAX)
+    let read = s
+        .changes_since(0, usize::MAX)
         .unwrap()
         .last()
-        .map_or(0, |c| c.seq)
+        .map_or(0, |c| c.seq);
+    assert_eq!(
+        s.last_seq().unwrap(),
+        read,
+        "last_seq is the log's last row"
+    );
+    read
 }
 
 /// Runs every check; the store may hold anything, and is left holding
@@ -38,6 +47,87 @@ pub fn run(s: &dyn Backend) {
     a_write_lands_with_its_change_and_audit_line(s);
     a_person_write_lands_with_its_change_and_audit_line(s);
     a_dispatch_writes_all_its_volunteers_or_none(s);
+    plan_saves_log_their_version(s);
+}
+
+/// Every kind of plan save appends a `plans` row naming the version and
+/// its region (`create`, or `publish` for a version saved published), in
+/// the save's transaction: a refused save logs nothing.
+fn plan_saves_log_their_version(s: &dyn Backend) {
+    let seq0 = last_seq(s);
+    let code = "610902001009";
+    let region: crate::domain::RegionCode = code.parse().unwrap();
+    let a = s.save_plan(&super::suite::plan(code, None), &[]).unwrap();
+    let mut p = super::suite::plan(code, Some(a.id));
+    p.version.published = true;
+    let b = s
+        .save_plan_on(&p, &[], a.id, &audit("planner1"), &[])
+        .unwrap();
+    let stale = s.save_plan_on(&p, &[], a.id, &audit("planner1"), &[]);
+    assert!(matches!(stale, Err(StoreError::Stale { .. })), "{stale:?}");
+    let mut bad = super::suite::plan(code, Some(b.id));
+    bad.labels.pop();
+    assert!(s
+        .save_partition(region, &[], &bad, &audit("planner1"), &[])
+        .is_err());
+    assert_eq!(last_seq(s), seq0 + 2, "refused saves log nothing");
+    let c = s
+        .save_partition(
+            region,
+            &[],
+            &super::suite::plan(code, Some(b.id)),
+            &audit("planner1"),
+            &[],
+        )
+        .unwrap();
+    let log: Vec<_> = s
+        .changes_since(seq0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.seq, c.layer, c.id, c.op, c.region, c.actor))
+        .collect();
+    let row = |n: i64, id: i64, op| {
+        let author = "planner".to_string();
+        (
+            seq0 + n,
+            ChangeLayer::Plans,
+            Some(id),
+            op,
+            Some(region),
+            author,
+        )
+    };
+    assert_eq!(
+        log,
+        vec![
+            row(1, a.id, ChangeOp::Create),
+            row(2, b.id, ChangeOp::Publish),
+            row(3, c.id, ChangeOp::Create),
+        ]
+    );
+    let json = serde_json::to_value(s.changes_since(seq0, 1).unwrap()).unwrap();
+    assert_eq!(json[0]["layer"], "plans");
+    assert_eq!(json[0]["op"], "create");
+}
+
+/// A copy (`wangge copy`) starts the new store's log with one `import`
+/// row per layer it wrote, and one for the plan versions.
+pub fn a_copy_logs_one_import_row_per_layer(dump: &Dump, to: &dyn Backend) {
+    let log = to.changes_since(0, 100).unwrap();
+    let mut want: Vec<ChangeLayer> = super::copied(dump)
+        .keys()
+        .map(|l| ChangeLayer::Data(*l))
+        .collect();
+    want.push(ChangeLayer::Plans);
+    assert_eq!(log.iter().map(|c| c.layer).collect::<Vec<_>>(), want);
+    assert!(log
+        .iter()
+        .all(|c| c.op == ChangeOp::Import && c.id.is_none() && c.actor == "copy"));
+    assert_eq!(
+        log.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        (1..=want.len() as i64).collect::<Vec<_>>()
+    );
+    assert_eq!(to.last_seq().unwrap(), want.len() as i64);
 }
 
 fn person() -> Person {
@@ -69,7 +159,7 @@ fn a_person_write_lands_with_its_change_and_audit_line(s: &dyn Backend) {
         .unwrap();
     assert_eq!(
         (created.seq, created.layer, created.op),
-        (seq0 + 1, Layer::People, ChangeOp::Create)
+        (seq0 + 1, Layer::People.into(), ChangeOp::Create)
     );
     let id = created.id.unwrap();
     assert_eq!(s.etag_seq(Layer::People, id).unwrap(), created.seq);
@@ -118,14 +208,14 @@ fn a_person_write_lands_with_its_change_and_audit_line(s: &dyn Backend) {
         .changes_since(seq0, 100)
         .unwrap()
         .iter()
-        .map(|c| (c.seq, c.layer, c.op, c.id))
+        .map(|c| (c.seq, c.layer.as_str(), c.op, c.id))
         .collect();
     assert_eq!(
         log,
         vec![
-            (seq0 + 1, Layer::People, ChangeOp::Create, Some(id)),
-            (seq0 + 2, Layer::People, ChangeOp::Update, Some(id)),
-            (seq0 + 3, Layer::People, ChangeOp::Delete, Some(id)),
+            (seq0 + 1, "people", ChangeOp::Create, Some(id)),
+            (seq0 + 2, "people", ChangeOp::Update, Some(id)),
+            (seq0 + 3, "people", ChangeOp::Delete, Some(id)),
         ]
     );
     assert_eq!(deleted.seq, seq0 + 3);
@@ -150,7 +240,7 @@ fn imports_log_one_row_per_layer(s: &dyn Backend) {
     assert_eq!(new.len(), 1, "{new:?}");
     assert_eq!(
         (new[0].op, new[0].layer, new[0].id, new[0].seq),
-        (ChangeOp::Import, Layer::Households, None, before + 1)
+        (ChangeOp::Import, Layer::Households.into(), None, before + 1)
     );
     // Every household's ETag is now that import's seq.
     assert_eq!(s.etag_seq(Layer::Households, 42).unwrap(), before + 1);

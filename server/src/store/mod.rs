@@ -23,7 +23,7 @@ use std::sync::Arc;
 use crate::access::account::{AuditEntry, Token, User};
 use crate::sealing::{KeyId, Sealer};
 pub use accounts::AccountStore;
-pub use changes::{Change, ChangeOp, HouseholdWrite, PersonWrite};
+pub use changes::{Change, ChangeLayer, ChangeOp, HouseholdWrite, PersonWrite};
 pub use plan_shapes::{PlanGridShape, ShapesByVersion};
 
 use crate::domain::{
@@ -279,6 +279,19 @@ pub trait Store: Send + Sync {
 
     /// The ETag seq of one record (see [`changes::etag`]).
     fn etag_seq(&self, layer: Layer, id: i64) -> Result<i64>;
+
+    /// The newest change's seq (0 for none): one indexed read, cheap
+    /// enough to poll a few times a second.
+    fn last_seq(&self) -> Result<i64>;
+}
+
+/// Records per layer a [`Dump`] holds: what a copy logs as imported.
+pub(crate) fn copied(dump: &Dump) -> ImportCounts {
+    let mut counts = ImportCounts::new();
+    for r in dump.data.records() {
+        *counts.entry(r.layer()).or_insert(0) += 1;
+    }
+    counts
 }
 
 /// A store with its accounts: what the server and the command line use.

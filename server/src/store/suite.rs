@@ -98,7 +98,7 @@ pub fn sample() -> Vec<Record> {
     ]
 }
 
-fn plan(region: &str, parent: Option<i64>) -> Plan {
+pub(super) fn plan(region: &str, parent: Option<i64>) -> Plan {
     Plan {
         version: PlanVersion {
             id: 0,
@@ -151,6 +151,7 @@ pub fn restore_copies_everything(from: &dyn Backend, to: &dyn Backend) {
     to.restore(&dump, &mut |n| seen = n).unwrap();
     assert_eq!(seen, dump.len());
     assert_eq!(super::dump(to).unwrap(), dump);
+    super::changes_suite::a_copy_logs_one_import_row_per_layer(&dump, to);
     let e = to.restore(&dump, &mut |_| {}).unwrap_err();
     assert!(matches!(e, StoreError::Conflict(_)), "{e}");
     let newest = dump.data.plans.iter().map(|p| p.version.id).max().unwrap();

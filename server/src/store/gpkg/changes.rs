@@ -9,7 +9,7 @@ use super::{accounts, personal, sql, GeoPackage};
 use crate::access::account::AuditEntry;
 use crate::domain::Layer;
 use crate::store::changes::{
-    change_row, etag, missing, pending, region_text, stale, written_audit, Change, ChangeOp,
+    change_row, etag, imports, missing, pending, region_text, stale, written_audit, Change,
     HouseholdWrite, PersonWrite,
 };
 use crate::store::{ImportCounts, Result};
@@ -44,28 +44,27 @@ pub(super) fn append(tx: &Connection, c: &Change) -> Result<Change> {
     })
 }
 
-/// One `import` row per layer an import wrote.
+/// The `import` rows of a bulk write (see [`imports`]): one per layer
+/// written, and one for the plan versions when `plans` > 0.
 pub(super) fn append_imports(
     tx: &Connection,
     counts: &ImportCounts,
+    plans: usize,
     at: &str,
     actor: &str,
 ) -> Result<()> {
-    for layer in counts.keys() {
-        append(
-            tx,
-            &Change {
-                seq: 0,
-                at: at.to_string(),
-                layer: *layer,
-                id: None,
-                op: ChangeOp::Import,
-                region: None,
-                actor: actor.to_string(),
-            },
-        )?;
+    for c in imports(counts, plans, at, actor) {
+        append(tx, &c)?;
     }
     Ok(())
+}
+
+/// The newest seq, 0 for an empty log: the integer primary key's last
+/// row, one B-tree step (what a server polls).
+pub(super) fn last_seq(c: &Connection) -> Result<i64> {
+    c.prepare_cached("SELECT coalesce(max(seq), 0) FROM changes")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(sql("read the last change"))
 }
 
 fn etag_in(c: &Connection, layer: Layer, id: i64) -> Result<i64> {

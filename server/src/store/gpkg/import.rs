@@ -39,7 +39,7 @@ impl GeoPackage {
             super::plan_shapes::forget_all(&tx)?;
         }
         let (at, actor) = crate::store::changes::import_stamp(audit);
-        super::changes::append_imports(&tx, &counts, &at, &actor)?;
+        super::changes::append_imports(&tx, &counts, 0, &at, &actor)?;
         if let Some(a) = audit {
             accounts::insert_audit(&tx, &imported_audit(a, &counts))?;
         }

@@ -34,7 +34,9 @@ use arc_swap::ArcSwap;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::rows::code_str;
-use super::{Abort, Dump, ImportCounts, PlanGridShape, Result, ShapesByVersion, Store, StoreError};
+use super::{
+    copied, Abort, Dump, ImportCounts, PlanGridShape, Result, ShapesByVersion, Store, StoreError,
+};
 use crate::access::account::AuditEntry;
 use crate::domain::{
     Atom, Dataset, Household, Layer, Plan, PlanVersion, Record, Region, RegionCode,
@@ -256,6 +258,8 @@ impl Store for GeoPackage {
         progress(done);
         accounts::restore(&tx, dump)?;
         done += (dump.users.len() + dump.tokens.len() + dump.audit.len()) as u64;
+        let (at, actor) = (crate::store::changes::now(), "copy");
+        changes::append_imports(&tx, &copied(dump), dump.data.plans.len(), &at, actor)?;
         tx.commit().map_err(sql("commit copy"))?;
         progress(done);
         Ok(())
@@ -293,6 +297,10 @@ impl Store for GeoPackage {
 
     fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<crate::store::Change>> {
         self.changes_after(since, limit)
+    }
+
+    fn last_seq(&self) -> Result<i64> {
+        changes::last_seq(&self.lock())
     }
 
     fn etag_seq(&self, layer: Layer, id: i64) -> Result<i64> {

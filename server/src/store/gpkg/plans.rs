@@ -91,7 +91,8 @@ pub(super) fn load_plan(c: &Connection, id: i64) -> Result<Option<Plan>> {
 }
 
 /// Writes a plan version with its labels and codes: a new id and the
-/// region's next number, or (`keep`, a copy) the plan's own id and number.
+/// region's next number, with its change row, or (`keep`, a copy) the
+/// plan's own id and number.
 pub(super) fn save_plan_in(
     tx: &rusqlite::Transaction<'_>,
     plan: &Plan,
@@ -150,9 +151,14 @@ pub(super) fn save_plan_in(
             }
         }
     }
-    Ok(PlanVersion {
+    let saved = PlanVersion {
         id,
         number,
         ..plan.version.clone()
-    })
+    };
+    // A copy logs the plan versions once, as an import (see `restore`).
+    if !keep {
+        super::changes::append(tx, &crate::store::changes::plan_saved(&saved))?;
+    }
+    Ok(saved)
 }

@@ -9,7 +9,7 @@ use super::{accounts, personal, pg, PostGis};
 use crate::access::account::AuditEntry;
 use crate::domain::Layer;
 use crate::store::changes::{
-    change_row, etag, missing, pending, region_text, stale, written_audit, Change, ChangeOp,
+    change_row, etag, imports, missing, pending, region_text, stale, written_audit, Change,
     HouseholdWrite, PersonWrite,
 };
 use crate::store::{ImportCounts, Result};
@@ -45,23 +45,16 @@ pub(super) async fn append(tx: &ClientWrapper, c: &Change) -> Result<Change> {
     })
 }
 
-/// One `import` row per layer an import wrote.
+/// The `import` rows of a bulk write (see [`imports`]): one per layer
+/// written, and one for the plan versions when `plans` > 0.
 pub(super) async fn append_imports(
     tx: &ClientWrapper,
     counts: &ImportCounts,
+    plans: usize,
     at: &str,
     actor: &str,
 ) -> Result<()> {
-    for layer in counts.keys() {
-        let c = Change {
-            seq: 0,
-            at: at.to_string(),
-            layer: *layer,
-            id: None,
-            op: ChangeOp::Import,
-            region: None,
-            actor: actor.to_string(),
-        };
+    for c in imports(counts, plans, at, actor) {
         append(tx, &c).await?;
     }
     Ok(())
@@ -195,6 +188,18 @@ impl PostGis {
         })?;
         tx.commit(self, "commit a person write")?;
         Ok(changes)
+    }
+
+    /// The newest seq, 0 for an empty log (the primary key's last entry).
+    pub(super) fn last_change(&self) -> Result<i64> {
+        let op = "read the last change";
+        let conn = self.read_conn(op)?;
+        self.block_on(async {
+            conn.query_one("SELECT coalesce(max(seq), 0) FROM changes", &[])
+                .await
+                .map_err(pg(op))
+                .map(|r| r.get(0))
+        })
     }
 
     pub(super) fn changes_after(&self, since: i64, limit: usize) -> Result<Vec<Change>> {

@@ -62,7 +62,13 @@ impl PostGis {
                 .map_err(pg("forget plan grid shapes"))?;
         }
         let (at, actor) = crate::store::changes::import_stamp(audit);
-        self.block_on(super::changes::append_imports(tx.c(), &counts, &at, &actor))?;
+        self.block_on(super::changes::append_imports(
+            tx.c(),
+            &counts,
+            0,
+            &at,
+            &actor,
+        ))?;
         if let Some(a) = audit {
             let a = imported_audit(a, &counts);
             self.block_on(accounts::insert_audit(tx.c(), &a, None))?;

@@ -358,6 +358,14 @@ impl Store for PostGis {
         self.block_on(accounts::restore(tx.c(), dump))?;
         done += (dump.users.len() + dump.tokens.len() + dump.audit.len()) as u64;
         progress(done);
+        let (at, plans) = (crate::store::changes::now(), dump.data.plans.len());
+        self.block_on(changes::append_imports(
+            tx.c(),
+            &crate::store::copied(dump),
+            plans,
+            &at,
+            "copy",
+        ))?;
         // Identities continue after the copied ids.
         self.block_on(async {
             for t in [
@@ -414,6 +422,10 @@ impl Store for PostGis {
 
     fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<crate::store::Change>> {
         self.changes_after(since, limit)
+    }
+
+    fn last_seq(&self) -> Result<i64> {
+        self.last_change()
     }
 
     fn etag_seq(&self, layer: Layer, id: i64) -> Result<i64> {

@@ -70,8 +70,8 @@ pub(super) async fn load_plan(c: &ClientWrapper, id: i64) -> Result<Option<Plan>
 }
 
 /// Writes a plan version with its labels and codes. `id` keeps a given id
-/// (a copy); otherwise the identity assigns one and the number is the
-/// region's next.
+/// (a copy); otherwise the identity assigns one, the number is the
+/// region's next and the save's change row is appended.
 pub(super) async fn save_plan_in(
     c: &ClientWrapper,
     plan: &Plan,
@@ -145,9 +145,14 @@ pub(super) async fn save_plan_in(
     )
     .await
     .map_err(pg("insert plan grids"))?;
-    Ok(PlanVersion {
+    let saved = PlanVersion {
         id,
         number: number as u32,
         ..plan.version.clone()
-    })
+    };
+    // A copy logs the plan versions once, as an import (see `restore`).
+    if !keep {
+        super::changes::append(c, &crate::store::changes::plan_saved(&saved)).await?;
+    }
+    Ok(saved)
 }
