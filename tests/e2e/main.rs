@@ -35,3 +35,4 @@ mod real_data;
 mod search;
 mod tiles;
 mod tls;
+mod upload;

@@ -55,6 +55,10 @@ pub enum ApiError {
         detail: String,
         extra: serde_json::Value,
     },
+    /// The request clashes with the state of what it names (an upload
+    /// still being checked, or committed already): 409 with `code`.
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
     /// A write that must name the version it builds on did not.
     #[error("{0}")]
     PreconditionRequired(String),
@@ -82,6 +86,7 @@ impl ApiError {
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Stale { .. } | Self::Store(StoreError::Stale { .. }) => {
                 StatusCode::PRECONDITION_FAILED
             }
@@ -120,6 +125,7 @@ impl ApiError {
             Self::NotAcceptable(_) => "not_acceptable",
             Self::TooManyAttempts(_) => "too_many_attempts",
             Self::Refused { .. } => "refused",
+            Self::Conflict { code, .. } => code,
             Self::Stale { .. } | Self::Store(StoreError::Stale { .. }) => "stale",
             Self::PreconditionRequired(_) => "precondition_required",
             Self::OverLimit(_) => "over_limit",

@@ -39,6 +39,8 @@ pub struct AppState {
     pub audit_sink: Option<std::sync::mpsc::Sender<crate::access::account::AuditEntry>>,
     /// Household writes: their order into the snapshot.
     pub ledger: Arc<super::ledger::LedgerState>,
+    /// Upload jobs (their dry runs and reports), in memory.
+    pub uploads: Arc<super::uploads::Uploads>,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             heavy,
             audit_sink: None,
             ledger: Arc::default(),
+            uploads: Arc::default(),
         }
     }
 }

@@ -55,6 +55,32 @@ impl<T: LayerItem + Clone> LayerIndex<T> {
     }
 }
 
+impl<T: LayerItem + Clone> LayerIndex<T> {
+    /// This index with many items replaced at once (a bulk upsert): one
+    /// patch for a single item, else one merge, sort and bulk load.
+    fn with_items(&self, puts: &[(i64, Option<T>)]) -> Self {
+        if let [(id, new)] = puts {
+            return self.with_item(*id, new.clone());
+        }
+        let mut items = self.items.clone();
+        let mut added = Vec::new();
+        let mut gone = std::collections::HashSet::new();
+        for (id, new) in puts {
+            match (items.binary_search_by_key(id, LayerItem::item_id), new) {
+                (Ok(i), Some(n)) => items[i] = n.clone(),
+                (Ok(_), None) => {
+                    gone.insert(*id);
+                }
+                (Err(_), Some(n)) => added.push(n.clone()),
+                (Err(_), None) => {}
+            }
+        }
+        items.retain(|it| !gone.contains(&it.item_id()));
+        items.extend(added);
+        Self::new(items)
+    }
+}
+
 fn entry<T: LayerItem>(it: &T, i: usize) -> Option<Entry> {
     let r = it.bbox()?;
     Some(Entry::new(
@@ -68,16 +94,15 @@ impl Snapshot {
     /// deleted when `None`): a new generation and a new ground.
     #[must_use]
     pub fn with_household(&self, id: i64, new: Option<&Household>) -> Self {
-        let old_region = self
-            .households
-            .get(id, &crate::access::Scope::all())
-            .and_then(|h| h.region);
-        let new_region = new.and_then(|h| h.region);
-        let existed = self
-            .households
-            .get(id, &crate::access::Scope::all())
-            .is_some();
-        let households = Arc::new(self.households.with_item(id, new.cloned()));
+        self.with_households(&[(id, new.cloned())])
+    }
+
+    /// This snapshot with many households replaced at once (a bulk
+    /// upsert), as [`Self::with_household`] does one.
+    #[must_use]
+    pub fn with_households(&self, puts: &[(i64, Option<Household>)]) -> Self {
+        let all = crate::access::Scope::all();
+        let households = Arc::new(self.households.with_items(puts));
         let mut counts = (*self.counts).clone();
         let parents = crate::domain::region::parents(self.regions.items());
         let mut bump = |code: Option<RegionCode>, up: bool| {
@@ -98,15 +123,21 @@ impl Snapshot {
                 }
             }
         };
-        if existed {
-            bump(old_region, false);
+        let mut touched = std::collections::BTreeSet::new();
+        for (id, new) in puts {
+            let old = self.households.get(*id, &all);
+            if let Some(o) = old {
+                bump(o.region, false);
+                touched.extend(o.region);
+            }
+            if let Some(n) = new {
+                bump(n.region, true);
+                touched.extend(n.region);
+            }
         }
-        if new.is_some() {
-            bump(new_region, true);
-        }
+        let touched: Vec<RegionCode> = touched.into_iter().collect();
         // Stored grid figures of the touched regions' plans no longer add
         // up: those plans are evaluated again; other regions keep theirs.
-        let touched: Vec<RegionCode> = [old_region, new_region].into_iter().flatten().collect();
         let versions: Vec<i64> = touched
             .iter()
             .filter_map(|c| self.plans.get(c).map(|p| p.version.id))
@@ -158,17 +189,25 @@ impl Snapshot {
     /// their derived figures are shared.
     #[must_use]
     pub fn with_person(&self, id: i64, new: Option<&Person>) -> Self {
+        self.with_people(&[(id, new.cloned())])
+    }
+
+    /// This snapshot with many people replaced at once (a bulk upsert),
+    /// as [`Self::with_person`] does one: the emergency index built once.
+    #[must_use]
+    pub fn with_people(&self, puts: &[(i64, Option<Person>)]) -> Self {
         let all = crate::access::Scope::all();
-        let old = self.people.get(id, &all);
-        let (old_region, new_region) = (old.and_then(|p| p.region), new.and_then(|p| p.region));
-        let codes: Vec<&GridCode> = old
-            .into_iter()
-            .chain(new)
+        let olds: Vec<Option<&Person>> = puts.iter().map(|(id, _)| self.people.get(*id, &all)).collect();
+        let codes: Vec<&GridCode> = olds
+            .iter()
+            .flatten()
+            .copied()
+            .chain(puts.iter().filter_map(|(_, n)| n.as_ref()))
             .flat_map(|p| p.grids.iter())
             .collect();
-        let mut touched: Vec<RegionCode> = [old_region, new_region].into_iter().flatten().collect();
+        let mut touched = std::collections::BTreeSet::new();
         touched.extend(self.plan_regions_of(&codes));
-        let people = Arc::new(self.people.with_item(id, new.cloned()));
+        let people = Arc::new(self.people.with_items(puts));
         let mut counts = (*self.counts).clone();
         let parents = crate::domain::region::parents(self.regions.items());
         let mut bump = |code: Option<RegionCode>, up: bool| {
@@ -184,12 +223,17 @@ impl Snapshot {
                 at = parents.get(&c).copied().filter(|p| Some(*p) != code);
             }
         };
-        if old.is_some() {
-            bump(old_region, false);
+        for (old, (_, new)) in olds.iter().zip(puts) {
+            if let Some(o) = old {
+                bump(o.region, false);
+                touched.extend(o.region);
+            }
+            if let Some(n) = new {
+                bump(n.region, true);
+                touched.extend(n.region);
+            }
         }
-        if new.is_some() {
-            bump(new_region, true);
-        }
+        let touched: Vec<RegionCode> = touched.into_iter().collect();
         let versions: Vec<i64> = touched
             .iter()
             .filter_map(|c| self.plans.get(c).map(|p| p.version.id))
@@ -239,7 +283,13 @@ impl SnapshotCell {
     /// Puts person `id` as `new` into the current snapshot (against
     /// concurrent swaps) and returns the snapshot that holds it.
     pub fn put_person(&self, id: i64, new: Option<&Person>) -> Arc<Snapshot> {
-        let old = self.0.rcu(|s| Arc::new(s.with_person(id, new)));
+        self.put_people(&[(id, new.cloned())])
+    }
+
+    /// Puts many people into the current snapshot at once (a bulk upsert)
+    /// and returns the snapshot that holds them.
+    pub fn put_people(&self, puts: &[(i64, Option<Person>)]) -> Arc<Snapshot> {
+        let old = self.0.rcu(|s| Arc::new(s.with_people(puts)));
         drop(old);
         self.load()
     }
@@ -247,7 +297,13 @@ impl SnapshotCell {
     /// Puts household `id` as `new` into the current snapshot (against
     /// concurrent swaps) and returns the snapshot that holds it.
     pub fn put_household(&self, id: i64, new: Option<&Household>) -> Arc<Snapshot> {
-        let old = self.0.rcu(|s| Arc::new(s.with_household(id, new)));
+        self.put_households(&[(id, new.cloned())])
+    }
+
+    /// Puts many households into the current snapshot at once (a bulk
+    /// upsert) and returns the snapshot that holds them.
+    pub fn put_households(&self, puts: &[(i64, Option<Household>)]) -> Arc<Snapshot> {
+        let old = self.0.rcu(|s| Arc::new(s.with_households(puts)));
         drop(old);
         self.load()
     }
