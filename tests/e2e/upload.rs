@@ -133,12 +133,13 @@ fn over_limit(s: &Server, token: &str) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
-/// The journey on a generated city: `office` is scoped to street
-/// 610902001, `other` to 610902002.
+/// The journey on a generated city: `office` is scoped to community
+/// 610902001001, `other` to its neighbour 610902001002.
 fn journey(s: &Server, office: &str, other: &str, planner: &str) {
-    let street = "610902001";
+    let street = "610902001001";
     let mine = households_in(s, street);
-    let theirs = households_in(s, "610902002");
+    let theirs = households_in(s, "610902001002");
+    assert!(mine.len() > 10 && !theirs.is_empty());
     let (held_id, lon, lat, held_address) = mine[0].clone();
     let at = |i: usize| (mine[i].1, mine[i].2);
     let street0 = household_count(s, street);
@@ -230,7 +231,8 @@ fn journey(s: &Server, office: &str, other: &str, planner: &str) {
     assert_eq!(last_seq(s), seq1, "nothing stored");
 
     // GB18030 with Chinese column names, GCJ-02 converted to WGS-84.
-    let (gx, gy) = wangge::spatial::crs::wgs84_to_gcj02(c.0, c.1);
+    let g = wangge::spatial::crs::wgs84_to_gcj02(geo_types::Coord { x: c.0, y: c.1 });
+    let (gx, gy) = (g.x, g.y);
     let text = format!("经度,纬度,人数,户类别,地址\n{gx},{gy},3,连心户,国标路8号\n");
     let (gb, _, _) = encoding_rs::GB18030.encode(&text);
     let job = upload(s, office, "layer=households&crs=gcj02", "text/csv", &gb);
@@ -315,8 +317,8 @@ fn journey(s: &Server, office: &str, other: &str, planner: &str) {
 fn upload_households_on_a_geopackage() {
     let dir = tempfile::tempdir().unwrap();
     let store = generated(dir.path(), "2000", "3");
-    let office = user_with_token(&store, "office1", "office", "610902001");
-    let other = user_with_token(&store, "office2", "office", "610902002");
+    let office = user_with_token(&store, "office1", "office", "610902001001");
+    let other = user_with_token(&store, "office2", "office", "610902001002");
     let planner = user_with_token(&store, "planner1", "planner", "*");
     let viewer = user_with_token(&store, "viewer1", "viewer", "*");
     let s = Server::start(&store, &[]);
@@ -340,8 +342,8 @@ fn upload_households_on_postgis() {
     ]);
     assert!(ok, "copy: {out}{err}");
     let admin = user_with_token_in(&url, "admin1", "admin", "*");
-    let office = user_with_token_in(&url, "office1", "office", "610902001");
-    let other = user_with_token_in(&url, "office2", "office", "610902002");
+    let office = user_with_token_in(&url, "office1", "office", "610902001001");
+    let other = user_with_token_in(&url, "office2", "office", "610902001002");
     let planner = user_with_token_in(&url, "planner1", "planner", "*");
     let s = Server::start_with(&["--database", &url], admin);
     journey(&s, &office, &other, &planner);

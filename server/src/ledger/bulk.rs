@@ -331,12 +331,6 @@ impl<'a> Check<'a> {
             }
         }
         if let Some(key) = address_key(&h.address) {
-            if let Some(first) = self.seen_addresses.insert(key.clone(), row) {
-                let detail = format!("the address is also on row {first}");
-                let r = &mut self.out.report;
-                r.problem(row, Some("address"), "duplicate_in_upload", detail);
-                return None;
-            }
             if let Some(&existing) = self.addresses.get(&key).filter(|e| **e != h.id) {
                 let r = &mut self.out.report;
                 r.duplicates.push(Duplicate {
@@ -346,6 +340,12 @@ impl<'a> Check<'a> {
                 });
                 let detail = format!("household {existing} already lives at this address (and unit); give its id to update it");
                 r.problem(row, Some("address"), "duplicate_address", detail);
+                return None;
+            }
+            if let Some(first) = self.seen_addresses.insert(key.clone(), row) {
+                let detail = format!("the address is also on row {first}");
+                let r = &mut self.out.report;
+                r.problem(row, Some("address"), "duplicate_in_upload", detail);
                 return None;
             }
         }
