@@ -314,6 +314,9 @@ fn commit_checked(
             return Err(invalid(&again.report, "the ledger changed since the dry run"));
         }
     }
+    if checked.records.is_empty() {
+        return Ok(0); // Nothing to store, nothing to log.
+    }
     let records = bulk::commit_plan(&s, &checked.records);
     let detail = format!(
         "{} rows: {} created, {} updated",
