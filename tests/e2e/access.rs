@@ -269,7 +269,11 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
     // nobody's (404 once access is granted); an empty bulk stores nothing.
     m.insert(
         ("POST", "/api/uploads"),
-        ("/api/uploads?layer=households".into(), None, Some("lon,lat\n")),
+        (
+            "/api/uploads?layer=households".into(),
+            None,
+            Some("lon,lat\n"),
+        ),
     );
     m.insert(
         ("GET", "/api/uploads/{id}"),

@@ -87,7 +87,11 @@ impl Job {
         let (status, report, extra) = match self.status() {
             Status::Checking => ("checking", None, json!({})),
             Status::Ready { checked, .. } => {
-                let s = if checked.report.ok() { "ready" } else { "invalid" };
+                let s = if checked.report.ok() {
+                    "ready"
+                } else {
+                    "invalid"
+                };
                 (s, Some(checked.report.clone()), json!({}))
             }
             Status::Failed { code, detail } => {
@@ -226,7 +230,11 @@ pub async fn start(
     let opts = options(&q, &st)?;
     let bytes = body_bytes(body).await?;
     if bytes.is_empty() {
-        return Err(refused("empty_upload", "the body is empty: send the table", json!({})));
+        return Err(refused(
+            "empty_upload",
+            "the body is empty: send the table",
+            json!({}),
+        ));
     }
     let ct = headers
         .get(header::CONTENT_TYPE)
@@ -311,7 +319,10 @@ fn commit_checked(
     if basis(&s, layer) != checked_basis {
         let again = bulk::recheck(&s, caller, layer, &checked.records)?;
         if !again.report.ok() {
-            return Err(invalid(&again.report, "the ledger changed since the dry run"));
+            return Err(invalid(
+                &again.report,
+                "the ledger changed since the dry run",
+            ));
         }
     }
     if checked.records.is_empty() {
@@ -326,32 +337,35 @@ fn commit_checked(
     );
     let audit = super::auth::entry(&caller.name, "upload_commit", layer.as_str(), from, &detail);
     let stream: io::RecordStream = Box::new(records.clone().into_iter().map(Ok));
-    let report = io::import(&*st.store, stream, &ImportOptions::default(), &audit, &mut |_| {})
-        .map_err(|e| match e {
-            io::IoError::Store(s) => ApiError::Store(s),
-            other => ApiError::Internal(other.to_string()),
-        })?;
-    match layer {
-        Layer::People => {
-            let puts: Vec<(i64, Option<Person>)> = records
-                .into_iter()
-                .filter_map(|r| match r {
-                    Record::Person(p) => Some((p.id, Some(p))),
-                    _ => None,
-                })
-                .collect();
-            st.snapshot.put_people(&puts);
-        }
-        _ => {
-            let puts: Vec<(i64, Option<Household>)> = records
-                .into_iter()
-                .filter_map(|r| match r {
-                    Record::Household(h) => Some((h.id, Some(h))),
-                    _ => None,
-                })
-                .collect();
-            st.snapshot.put_households(&puts);
-        }
+    let report = io::import(
+        &*st.store,
+        stream,
+        &ImportOptions::default(),
+        &audit,
+        &mut |_| {},
+    )
+    .map_err(|e| match e {
+        io::IoError::Store(s) => ApiError::Store(s),
+        other => ApiError::Internal(other.to_string()),
+    })?;
+    if layer == Layer::People {
+        let puts: Vec<(i64, Option<Person>)> = records
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Person(p) => Some((p.id, Some(p))),
+                _ => None,
+            })
+            .collect();
+        st.snapshot.put_people(&puts);
+    } else {
+        let puts: Vec<(i64, Option<Household>)> = records
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Household(h) => Some((h.id, Some(h))),
+                _ => None,
+            })
+            .collect();
+        st.snapshot.put_households(&puts);
     }
     Ok(report.counts.values().sum())
 }
@@ -389,11 +403,26 @@ pub async fn commit(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         match &*status {
-            Status::Checking => return Err(conflict("upload_not_ready", "the dry run is still going: poll the upload until its status is ready")),
-            Status::Committing => return Err(conflict("upload_committing", "the upload is being committed")),
-            Status::Committed { .. } => return Err(conflict("upload_committed", "the upload was committed already")),
+            Status::Checking => {
+                return Err(conflict(
+                    "upload_not_ready",
+                    "the dry run is still going: poll the upload until its status is ready",
+                ))
+            }
+            Status::Committing => {
+                return Err(conflict(
+                    "upload_committing",
+                    "the upload is being committed",
+                ))
+            }
+            Status::Committed { .. } => {
+                return Err(conflict(
+                    "upload_committed",
+                    "the upload was committed already",
+                ))
+            }
             Status::Failed { code, detail } => {
-                return Err(refused(*code, detail.clone(), json!({})));
+                return Err(refused(code, detail.clone(), json!({})));
             }
             Status::Ready { checked, .. } if !checked.report.ok() => {
                 return Err(invalid(&checked.report, "the dry run found problems"));

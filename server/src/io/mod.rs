@@ -258,7 +258,9 @@ impl TableFormat {
     /// a spreadsheet; CSV otherwise (plain text in any encoding).
     pub fn detect(bytes: &[u8], content_type: Option<&str>) -> Self {
         let ct = content_type.unwrap_or_default().to_ascii_lowercase();
-        if bytes.starts_with(b"PK\x03\x04") || ct.contains("spreadsheetml") || ct.contains("ms-excel")
+        if bytes.starts_with(b"PK\x03\x04")
+            || ct.contains("spreadsheetml")
+            || ct.contains("ms-excel")
         {
             Self::Xlsx
         } else {

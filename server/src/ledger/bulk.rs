@@ -251,7 +251,11 @@ impl<'a> Check<'a> {
     ) -> Option<RegionCode> {
         let report = &mut self.out.report;
         let Some(region) = self.regions.locate(p) else {
-            let detail = format!("({}, {}) lies in no region of this deployment", p.x(), p.y());
+            let detail = format!(
+                "({}, {}) lies in no region of this deployment",
+                p.x(),
+                p.y()
+            );
             report.problem(row, Some("location"), "outside_regions", detail);
             return None;
         };
@@ -286,7 +290,8 @@ impl<'a> Check<'a> {
         match held {
             None => Some(false),
             Some((region, _)) if !self.caller.scope.contains_opt(region) => {
-                let detail = format!("id {id} is not yours to write: it belongs outside your scope");
+                let detail =
+                    format!("id {id} is not yours to write: it belongs outside your scope");
                 report.problem(row, Some("id"), "out_of_scope", detail);
                 None
             }
@@ -324,9 +329,7 @@ impl<'a> Check<'a> {
         ] {
             if v.chars().count() > 500 {
                 let detail = format!("{name} has more than 500 characters");
-                self.out
-                    .report
-                    .problem(row, Some(name), "too_long", detail);
+                self.out.report.problem(row, Some(name), "too_long", detail);
                 return None;
             }
         }

@@ -197,7 +197,10 @@ impl Snapshot {
     #[must_use]
     pub fn with_people(&self, puts: &[(i64, Option<Person>)]) -> Self {
         let all = crate::access::Scope::all();
-        let olds: Vec<Option<&Person>> = puts.iter().map(|(id, _)| self.people.get(*id, &all)).collect();
+        let olds: Vec<Option<&Person>> = puts
+            .iter()
+            .map(|(id, _)| self.people.get(*id, &all))
+            .collect();
         let codes: Vec<&GridCode> = olds
             .iter()
             .flatten()

@@ -54,7 +54,11 @@ fn rows_are_placed_and_duplicates_and_scope_reported_by_row() {
     check.record(6, row(held.id, held.location.x(), held.location.y(), ""));
     let out = check.finish();
     let r = &out.report;
-    assert_eq!((r.rows, r.valid, r.creates, r.updates), (5, 2, 1, 1), "{r:?}");
+    assert_eq!(
+        (r.rows, r.valid, r.creates, r.updates),
+        (5, 2, 1, 1),
+        "{r:?}"
+    );
     let codes: Vec<(u64, &str)> = r.problems.iter().map(|p| (p.row, p.code)).collect();
     assert_eq!(
         codes,
@@ -91,10 +95,16 @@ fn an_address_held_already_is_refused_unless_the_id_is_given() {
         .clone();
     let c = office("6109");
     let mut check = Check::new(&s, &c, Layer::Households).unwrap();
-    check.record(2, row(0, held.location.x(), held.location.y(), &held.address));
+    check.record(
+        2,
+        row(0, held.location.x(), held.location.y(), &held.address),
+    );
     let r = check.finish().report;
     assert_eq!(r.problems[0].code, "duplicate_address", "{r:?}");
-    assert_eq!((r.duplicates[0].by, r.duplicates[0].existing), ("address", held.id));
+    assert_eq!(
+        (r.duplicates[0].by, r.duplicates[0].existing),
+        ("address", held.id)
+    );
     let planner = Caller::of_user("p", Role::Planner, &[String::new()]);
     assert!(Check::new(&s, &planner, Layer::Households).is_err());
 }
