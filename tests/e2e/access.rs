@@ -291,6 +291,28 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
             Some(r#"{"routes":[]}"#),
         ),
     );
+    // Uploads: a header-only table starts a job (202); job 999999 is
+    // nobody's (404 once access is granted); an empty bulk stores nothing.
+    m.insert(
+        ("POST", "/api/uploads"),
+        (
+            "/api/uploads?layer=households".into(),
+            None,
+            Some("lon,lat\n"),
+        ),
+    );
+    m.insert(
+        ("GET", "/api/uploads/{id}"),
+        ("/api/uploads/999999".into(), None, None),
+    );
+    m.insert(
+        ("POST", "/api/uploads/{id}/commit"),
+        ("/api/uploads/999999/commit".into(), None, None),
+    );
+    m.insert(
+        ("POST", "/api/households/bulk"),
+        ("/api/households/bulk".into(), None, Some("[]")),
+    );
     m.insert(
         ("GET", "/api/changes"),
         ("/api/changes?since=0".into(), None, None),
@@ -469,8 +491,12 @@ fn access_matrix_from_the_route_table() {
                 in_body.as_deref(),
             );
             // A job starts with 202 Accepted.
-            let ok_status = if spec.method == "POST" && spec.path.ends_with("/plans") {
+            let ok_status = if (spec.method == "POST" && spec.path.ends_with("/plans"))
+                || spec.path == "/api/uploads"
+            {
                 202
+            } else if spec.path.starts_with("/api/uploads/{id}") {
+                404
             } else if spec.path.ends_with("/edits")
                 || spec.path.ends_with("/publish")
                 || (spec.path == "/api/households/{id}" && spec.method != "GET")

@@ -55,7 +55,7 @@ pub(crate) fn last_seq(s: &Server) -> i64 {
     b["next"].as_i64().unwrap()
 }
 
-fn household_count(s: &Server, region: &str) -> u64 {
+pub(crate) fn household_count(s: &Server, region: &str) -> u64 {
     let (st, b, _) = s.get_json(&format!("/api/regions/{region}"));
     assert_eq!(st, 200, "{b}");
     b["counts"]["households"]

@@ -37,3 +37,4 @@ mod search;
 mod tiles;
 mod tls;
 mod volunteers;
+mod upload;

@@ -16,6 +16,21 @@ use super::ApiError;
 /// polygon ([`POLYGON_VERTICES`] points) is about 300 KiB.
 pub const JSON_BODY_BYTES: usize = 1024 * 1024;
 
+/// Largest uploaded table (`POST /api/uploads`, `/api/households/bulk`):
+/// 100,000 households as CSV are about 10 MiB, as a JSON array about
+/// 20 MiB; a street's ledger is a few thousand rows.
+pub const UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// Paths whose body is an upload, held to [`UPLOAD_BYTES`] instead of
+/// [`JSON_BODY_BYTES`].
+pub fn body_limit(path: &str) -> (usize, &'static str) {
+    if path == "/api/uploads" || path == "/api/households/bulk" {
+        (UPLOAD_BYTES, "upload_bytes")
+    } else {
+        (JSON_BODY_BYTES, "json_body_bytes")
+    }
+}
+
 /// Points of a hazard polygon (all rings and parts). A hand-drawn area has
 /// tens; a flood model's outline a few thousand. Each point costs a test
 /// per household in the area's bounding box.
@@ -107,18 +122,24 @@ pub fn over(
 
 /// 413: a body of `got` bytes (when known) over [`JSON_BODY_BYTES`].
 pub fn body_too_large(got: Option<u64>) -> ApiError {
+    too_large(got, JSON_BODY_BYTES, "json_body_bytes")
+}
+
+/// 413: an upload of `got` bytes (when known) over [`UPLOAD_BYTES`].
+pub fn upload_too_large(got: Option<u64>) -> ApiError {
+    too_large(got, UPLOAD_BYTES, "upload_bytes")
+}
+
+/// 413: a body over `max` bytes, the limit named `limit`.
+pub fn too_large(got: Option<u64>, max: usize, limit: &'static str) -> ApiError {
     let detail = match got {
-        Some(n) => format!(
-            "the request body has {n} bytes, over the limit of {JSON_BODY_BYTES} (json_body_bytes)"
-        ),
-        None => format!(
-            "the request body is over the limit of {JSON_BODY_BYTES} bytes (json_body_bytes)"
-        ),
+        Some(n) => format!("the request body has {n} bytes, over the limit of {max} ({limit})"),
+        None => format!("the request body is over the limit of {max} bytes ({limit})"),
     };
     ApiError::OverLimit(OverLimit {
         status: 413,
-        limit: "json_body_bytes",
-        max: JSON_BODY_BYTES.into(),
+        limit,
+        max: max.into(),
         got: got.map_or(Value::Null, Value::from),
         detail,
     })

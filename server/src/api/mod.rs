@@ -23,6 +23,7 @@ mod stream;
 mod text;
 mod tiles;
 mod volunteers;
+pub mod uploads;
 pub mod when;
 
 use std::path::Path;
@@ -90,6 +91,7 @@ fn table() -> Vec<(RouteSpec, Handler)> {
     // Office and admin write the ledger; the viewer is let through so the
     // core answers it as every household read does (403 counts_only).
     const LEDGER: &[Role] = &[Role::Admin, Role::Office, Role::Viewer];
+    const UPLOAD: &[Role] = &[Role::Admin, Role::Office];
     const CHANGES: &[Role] = &[Role::Admin, Role::Office, Role::Emergency, Role::Planner];
     vec![
         r(
@@ -218,6 +220,10 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("PATCH", "/api/households/{id}", Roles(LEDGER), "change a household's address, size, care level, building or location; needs If-Match with its ETag: 428 without, 412 with the current record when stale; 422 with a code for a bad field; 403 outside the writer's scope", axum::routing::patch(ledger::update)),
         r("DELETE", "/api/households/{id}", Roles(LEDGER), "a household moved out (204); needs If-Match", axum::routing::delete(ledger::delete)),
         r("POST", "/api/households", Roles(LEDGER), "a new household (201, ETag, Location): body {location: [lon, lat], size, care, building, address, head_name, phone}; placed in the region holding it, which must be in the writer's scope", post(ledger::create)),
+        r("POST", "/api/households/bulk", Roles(UPLOAD), "many households at once (office, admin): a JSON array of {id?, location, size, care, building, address, head_name, phone}; with a held id an update, else a create; checked as an upload is and stored all or nothing in one transaction: 200 with the report, 422 upload_invalid with it; body up to upload_bytes", post(uploads::households_bulk)),
+        r("POST", "/api/uploads", Roles(UPLOAD), "upload a CSV or XLSX table (the body; ?layer=households|people, crs=wgs84|cgcs2000|gcj02|bd09, encoding=utf-8|gb18030, name) read as `wangge import` reads it: 202 with a job whose dry run checks every row; 413 upload_bytes over the limit", post(uploads::start)),
+        r("GET", "/api/uploads/{id}", Roles(UPLOAD), "an upload job: status (checking, ready, invalid, failed, committing, committed), rows read and validated, the dry run's report: problems {row, field, code, detail}, duplicates of held households by id or address, rows outside the scope", get(uploads::status)),
+        r("POST", "/api/uploads/{id}/commit", Roles(UPLOAD), "store a checked upload all or nothing in one transaction (creates and updates, a change row, an audit line); 409 upload_not_ready / upload_committed, 422 upload_invalid when the report has problems", post(uploads::commit)),
         r("GET", "/api/people/{id}", Roles(LEDGER), "one staff member as the ledger holds them, with their ETag (office, admin)", get(people::get_one)),
         r("PATCH", "/api/people/{id}", Roles(LEDGER), "change a staff member's roles, home location, name, phone, team, availability or reserve flag; needs If-Match: 428 without, 412 with the current record when stale; 422 with a code (unknown_role, bad_location) for a bad field; 403 outside the writer's scope", axum::routing::patch(people::update)),
         r("DELETE", "/api/people/{id}", Roles(LEDGER), "a staff member left (204); needs If-Match", axum::routing::delete(people::delete)),
@@ -365,8 +371,9 @@ async fn body_within_limit(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if let Some(n) = announced.filter(|n| *n > limits::JSON_BODY_BYTES as u64) {
-        return limits::body_too_large(Some(n)).into_response();
+    let (max, limit) = limits::body_limit(req.uri().path());
+    if let Some(n) = announced.filter(|n| *n > max as u64) {
+        return limits::too_large(Some(n), max, limit).into_response();
     }
     next.run(req).await
 }

@@ -42,6 +42,8 @@ pub struct AppState {
     /// Which changes of the store's log the snapshot holds; the change
     /// stream listens to it.
     pub follow: Arc<crate::snapshot::follow::Follow>,
+    /// Upload jobs (their dry runs and reports), in memory.
+    pub uploads: Arc<super::uploads::Uploads>,
 }
 
 impl AppState {
@@ -73,6 +75,7 @@ impl AppState {
             audit_sink: None,
             ledger: Arc::default(),
             follow: Arc::new(crate::snapshot::follow::Follow::new(applied)),
+            uploads: Arc::default(),
         }
     }
 }

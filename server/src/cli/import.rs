@@ -65,11 +65,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let encoding = args
         .encoding
         .as_deref()
-        .map(|e| {
-            encoding_rs::Encoding::for_label(e.as_bytes())
-                .with_context(|| format!("unknown encoding {e:?}: use utf-8 or gb18030"))
-        })
-        .transpose()?;
+        .map(io::encoding)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let opts = ImportOptions {
         crs: args.crs,
         skip_invalid: args.skip_invalid,
@@ -83,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .transpose()
             .context("--region")?,
         passed_over: io::PassedOver::default(),
+        row: io::RowCursor::default(),
     };
     let started = Instant::now();
     let store = crate::store::open(&args.store).with_context(|| {

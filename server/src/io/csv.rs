@@ -4,7 +4,7 @@
 //! detected from the first 64 KiB unless `--encoding` names it.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use encoding_rs::{Encoding, GB18030, UTF_8};
@@ -127,31 +127,43 @@ pub(super) fn point_of(fields: &dyn Fields) -> Result<RawGeometry, (Option<Strin
 
 /// Opens a CSV file of `layer` records.
 pub fn read(path: &Path, layer: Layer, opts: &ImportOptions) -> Result<RecordStream, IoError> {
-    let mut file = File::open(path).map_err(|e| file_error(path, e.to_string()))?;
-    let encoding = match opts.encoding {
-        Some(e) => e,
-        None => {
-            let mut sample = Vec::with_capacity(64 * 1024);
-            (&mut file)
-                .take(64 * 1024)
-                .read_to_end(&mut sample)
-                .map_err(|e| file_error(path, e.to_string()))?;
-            file.seek(SeekFrom::Start(0))
-                .map_err(|e| file_error(path, e.to_string()))?;
-            detect_encoding(&sample)
-        }
-    };
+    let file = File::open(path).map_err(|e| file_error(path, e.to_string()))?;
+    read_from(
+        BufReader::with_capacity(1 << 20, file),
+        &path.display().to_string(),
+        layer,
+        opts,
+    )
+}
+
+/// Reads CSV `layer` records from any byte source (a file, an uploaded
+/// body), `name` naming it in messages: the one reader the CLI and the
+/// HTTP upload share.
+pub fn read_from(
+    source: impl Read + Send + 'static,
+    name: &str,
+    layer: Layer,
+    opts: &ImportOptions,
+) -> Result<RecordStream, IoError> {
+    let path = Path::new(name);
+    let mut source = source;
+    let mut sample = Vec::with_capacity(64 * 1024);
+    (&mut source)
+        .take(64 * 1024)
+        .read_to_end(&mut sample)
+        .map_err(|e| file_error(path, e.to_string()))?;
+    let encoding = opts.encoding.unwrap_or_else(|| detect_encoding(&sample));
     let decoded = DecodeReaderBytesBuilder::new()
         .encoding(Some(encoding))
         .bom_override(true)
         .utf8_passthru(true)
         .strip_bom(true)
-        .build(BufReader::with_capacity(1 << 20, file));
+        .build(std::io::Cursor::new(sample).chain(source));
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
         .from_reader(decoded);
-    let name = path.display().to_string();
+    let name = name.to_string();
     let mut header = csv::StringRecord::new();
     match reader.read_record(&mut header) {
         Ok(true) => {}
@@ -192,6 +204,7 @@ pub fn read(path: &Path, layer: Layer, opts: &ImportOptions) -> Result<RecordStr
             }
             Ok(true) => {
                 line = row.position().map_or(line + 1, csv::Position::line);
+                opts.row.set(line);
                 if row.len() == 1 && row.get(0).is_some_and(|c| c.trim().is_empty()) {
                     continue; // blank line
                 }

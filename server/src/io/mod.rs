@@ -42,6 +42,24 @@ pub struct ImportOptions {
     pub region: Option<RegionCode>,
     /// Where readers count what they pass over on purpose.
     pub passed_over: PassedOver,
+    /// Where table readers say which row the record last read came from.
+    pub row: RowCursor,
+}
+
+/// The 1-based line (CSV) or row (sheet) of the record a table reader
+/// yielded last, so that a consumer checking good records against other
+/// data (duplicates, scope) can name their row. Clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct RowCursor(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl RowCursor {
+    pub fn set(&self, row: u64) {
+        self.0.store(row, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Features a reader passes over on purpose, by reason: other layers of a
@@ -84,6 +102,7 @@ impl Default for ImportOptions {
             policy: Policy::default(),
             region: None,
             passed_over: PassedOver::default(),
+            row: RowCursor::default(),
         }
     }
 }
@@ -217,6 +236,51 @@ pub fn read(
             path,
             "unknown format: use .geojson/.json, .csv, .xlsx or .osm.pbf",
         ))
+    }
+}
+
+/// The text encoding a user named (`utf-8`, `gb18030`, any WHATWG label).
+pub fn encoding(label: &str) -> Result<&'static encoding_rs::Encoding, String> {
+    encoding_rs::Encoding::for_label(label.as_bytes())
+        .ok_or_else(|| format!("unknown encoding {label:?}: use utf-8 or gb18030"))
+}
+
+/// The format of an uploaded body, from its first bytes (a ZIP archive is
+/// a workbook) or, failing that, its media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    Csv,
+    Xlsx,
+}
+
+impl TableFormat {
+    /// XLSX when the body starts as a ZIP archive or the media type names
+    /// a spreadsheet; CSV otherwise (plain text in any encoding).
+    pub fn detect(bytes: &[u8], content_type: Option<&str>) -> Self {
+        let ct = content_type.unwrap_or_default().to_ascii_lowercase();
+        if bytes.starts_with(b"PK\x03\x04")
+            || ct.contains("spreadsheetml")
+            || ct.contains("ms-excel")
+        {
+            Self::Xlsx
+        } else {
+            Self::Csv
+        }
+    }
+}
+
+/// Reads a table (CSV or XLSX) of `layer` records held in memory: an
+/// upload goes through the same readers as `wangge import`.
+pub fn read_table(
+    bytes: Vec<u8>,
+    format: TableFormat,
+    name: &str,
+    layer: Layer,
+    opts: &ImportOptions,
+) -> Result<RecordStream, IoError> {
+    match format {
+        TableFormat::Csv => csv::read_from(std::io::Cursor::new(bytes), name, layer, opts),
+        TableFormat::Xlsx => xlsx::read_bytes(bytes, name, layer, opts),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use calamine::{open_workbook_auto, Data, Reader};
+use calamine::{open_workbook_auto, open_workbook_auto_from_rs, Data, Reader, Sheets};
 
 use super::build::build;
 use super::csv::{point_of, ColumnMap, Row};
@@ -24,8 +24,31 @@ fn cell_text(d: &Data) -> String {
 
 /// Opens the first sheet of a workbook as `layer` records.
 pub fn read(path: &Path, layer: Layer, opts: &ImportOptions) -> Result<RecordStream, IoError> {
-    let mut book = open_workbook_auto(path)
+    let book = open_workbook_auto(path)
         .map_err(|e| file_error(path, format!("not a readable workbook: {e}")))?;
+    first_sheet(book, &path.display().to_string(), layer, opts)
+}
+
+/// The first sheet of a workbook held in memory (an uploaded body), `name`
+/// naming it in messages: the same reader as [`read`].
+pub fn read_bytes(
+    bytes: Vec<u8>,
+    name: &str,
+    layer: Layer,
+    opts: &ImportOptions,
+) -> Result<RecordStream, IoError> {
+    let book = open_workbook_auto_from_rs(std::io::Cursor::new(bytes))
+        .map_err(|e| file_error(Path::new(name), format!("not a readable workbook: {e}")))?;
+    first_sheet(book, name, layer, opts)
+}
+
+fn first_sheet<RS: std::io::Read + std::io::Seek>(
+    mut book: Sheets<RS>,
+    name: &str,
+    layer: Layer,
+    opts: &ImportOptions,
+) -> Result<RecordStream, IoError> {
+    let path = Path::new(name);
     let Some(sheet) = book.sheet_names().first().cloned() else {
         return Err(file_error(path, "the workbook has no sheets"));
     };
@@ -44,31 +67,39 @@ pub fn read(path: &Path, layer: Layer, opts: &ImportOptions) -> Result<RecordStr
     };
     let map = ColumnMap::resolve(&header, layer, opts)
         .map_err(|p| file_error(path, format!("sheet {sheet}: {p}")))?;
-    let name = path.display().to_string();
+    let name = name.to_string();
     let opts = opts.clone();
     let records: Vec<_> = rows
         .enumerate()
         .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
         .flat_map(|(i, cells)| {
+            let row = u64::from(start_row) + 1 + i as u64;
             let fields = Row {
                 map: &map,
                 cells: &cells,
             };
             match point_of(&fields).and_then(|g| build(layer, &g, &fields, &opts)) {
-                Ok(rs) => rs.into_iter().map(Ok).collect::<Vec<_>>(),
-                Err((field, problem)) => vec![Err(RecordError {
-                    file: name.clone(),
-                    location: Location::Row {
-                        sheet: sheet.clone(),
-                        row: u64::from(start_row) + 1 + i as u64,
-                    },
-                    field,
-                    problem,
-                })],
+                Ok(rs) => rs.into_iter().map(|r| (row, Ok(r))).collect::<Vec<_>>(),
+                Err((field, problem)) => vec![(
+                    row,
+                    Err(RecordError {
+                        file: name.clone(),
+                        location: Location::Row {
+                            sheet: sheet.clone(),
+                            row,
+                        },
+                        field,
+                        problem,
+                    }),
+                )],
             }
         })
         .collect();
-    Ok(Box::new(records.into_iter()))
+    let cursor = opts.row.clone();
+    Ok(Box::new(records.into_iter().map(move |(row, r)| {
+        cursor.set(row);
+        r
+    })))
 }
 
 #[cfg(test)]

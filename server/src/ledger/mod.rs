@@ -237,6 +237,15 @@ pub fn create(
     f: &HouseholdFields,
 ) -> Result<Household, LedgerError> {
     may_write(caller)?;
+    let mut h = blank_household(f)?;
+    apply(s, policy, &mut h, f)?;
+    land(s, caller, &mut h)?;
+    Ok(h)
+}
+
+/// A household with no field set yet, for `f` to fill: refused unless
+/// `f` gives what a new household needs (location, size, care).
+fn blank_household(f: &HouseholdFields) -> Result<Household, LedgerError> {
     for (given, name) in [
         (f.location.is_some(), "location"),
         (f.size.is_some(), "size"),
@@ -246,7 +255,7 @@ pub fn create(
             return Err(invalid("missing_field", format!("{name} is required")));
         }
     }
-    let mut h = Household {
+    Ok(Household {
         id: 0,
         location: Point::new(0.0, 0.0),
         size: 1,
@@ -258,10 +267,7 @@ pub fn create(
         phone: String::new(),
         region: None,
         estimated: false,
-    };
-    apply(s, policy, &mut h, f)?;
-    land(s, caller, &mut h)?;
-    Ok(h)
+    })
 }
 
 /// The household `id` as the caller may write it: in the snapshot and in
@@ -355,6 +361,7 @@ pub fn audit_detail(before: Option<&Household>, after: Option<&Household>) -> St
     out.join("; ")
 }
 
+pub mod bulk;
 pub mod people;
 pub mod volunteers;
 

@@ -21,16 +21,15 @@ impl Snapshot {
     /// deleted when `None`): a new generation and a new ground.
     #[must_use]
     pub fn with_household(&self, id: i64, new: Option<&Household>) -> Self {
-        let old_region = self
-            .households
-            .get(id, &crate::access::Scope::all())
-            .and_then(|h| h.region);
-        let new_region = new.and_then(|h| h.region);
-        let existed = self
-            .households
-            .get(id, &crate::access::Scope::all())
-            .is_some();
-        let households = Arc::new(self.households.with_item(id, new.cloned()).0);
+        self.with_households(&[(id, new.cloned())])
+    }
+
+    /// This snapshot with many households replaced at once (a bulk
+    /// upsert), as [`Self::with_household`] does one.
+    #[must_use]
+    pub fn with_households(&self, puts: &[(i64, Option<Household>)]) -> Self {
+        let all = crate::access::Scope::all();
+        let households = Arc::new(self.households.with_items(puts));
         let mut counts = (*self.counts).clone();
         let parents = crate::domain::region::parents(self.regions.items());
         let mut bump = |code: Option<RegionCode>, up: bool| {
@@ -51,15 +50,21 @@ impl Snapshot {
                 }
             }
         };
-        if existed {
-            bump(old_region, false);
+        let mut touched = std::collections::BTreeSet::new();
+        for (id, new) in puts {
+            let old = self.households.get(*id, &all);
+            if let Some(o) = old {
+                bump(o.region, false);
+                touched.extend(o.region);
+            }
+            if let Some(n) = new {
+                bump(n.region, true);
+                touched.extend(n.region);
+            }
         }
-        if new.is_some() {
-            bump(new_region, true);
-        }
+        let touched: Vec<RegionCode> = touched.into_iter().collect();
         // Stored grid figures of the touched regions' plans no longer add
         // up: those plans are evaluated again; other regions keep theirs.
-        let touched: Vec<RegionCode> = [old_region, new_region].into_iter().flatten().collect();
         let versions: Vec<i64> = touched
             .iter()
             .filter_map(|c| self.plans.get(c).map(|p| p.version.id))
@@ -110,38 +115,33 @@ impl Snapshot {
     }
 
     /// This snapshot with each person `id` replaced by their `new` record
-    /// (created, or deleted when `None`): the people layer patched, region
-    /// counts patched, the emergency index made again over the new people
-    /// (once, keeping its walking network: it reads reserve members, their
-    /// status and where they are), and the evaluations of the plans
-    /// holding the people's grids (before and after) dropped, so coverage
-    /// is computed again over the new staff. Households and their derived
-    /// figures are shared.
+    /// (created, or deleted when `None`; a dispatch, a bulk upsert): the
+    /// people layer patched, region counts patched, the emergency index
+    /// made again over the new people (once, keeping its walking network:
+    /// it reads reserve members, their status and where they are), and
+    /// the evaluations of the plans holding the people's grids (before and
+    /// after) dropped, so coverage is computed again over the new staff.
+    /// Households and their derived figures are shared.
     #[must_use]
-    pub fn with_people(&self, changes: &[(i64, Option<Person>)]) -> Self {
+    pub fn with_people(&self, puts: &[(i64, Option<Person>)]) -> Self {
         let all = crate::access::Scope::all();
-        let mut touched: Vec<RegionCode> = vec![];
-        let mut codes: Vec<&GridCode> = vec![];
-        let mut bumps: Vec<(Option<RegionCode>, bool)> = vec![];
-        let mut people = Arc::clone(&self.people);
-        for (id, new) in changes {
-            let old = self.people.get(*id, &all);
-            for p in old.iter().copied().chain(new) {
-                touched.extend(p.region);
-                codes.extend(p.grids.iter());
-            }
-            if let Some(o) = old {
-                bumps.push((o.region, false));
-            }
-            if let Some(n) = new {
-                bumps.push((n.region, true));
-            }
-            people = Arc::new(people.with_item(*id, new.clone()).0);
-        }
+        let olds: Vec<Option<&Person>> = puts
+            .iter()
+            .map(|(id, _)| self.people.get(*id, &all))
+            .collect();
+        let codes: Vec<&GridCode> = olds
+            .iter()
+            .flatten()
+            .copied()
+            .chain(puts.iter().filter_map(|(_, n)| n.as_ref()))
+            .flat_map(|p| p.grids.iter())
+            .collect();
+        let mut touched = std::collections::BTreeSet::new();
         touched.extend(self.plan_regions_of(&codes));
+        let people = Arc::new(self.people.with_items(puts));
         let mut counts = (*self.counts).clone();
         let parents = crate::domain::region::parents(self.regions.items());
-        for (code, up) in bumps {
+        let mut bump = |code: Option<RegionCode>, up: bool| {
             let mut at = code;
             for _ in 0..10 {
                 let Some(c) = at else { break };
@@ -153,7 +153,18 @@ impl Snapshot {
                 };
                 at = parents.get(&c).copied().filter(|p| Some(*p) != code);
             }
+        };
+        for (old, (_, new)) in olds.iter().zip(puts) {
+            if let Some(o) = old {
+                bump(o.region, false);
+                touched.extend(o.region);
+            }
+            if let Some(n) = new {
+                bump(n.region, true);
+                touched.extend(n.region);
+            }
         }
+        let touched: Vec<RegionCode> = touched.into_iter().collect();
         let versions: Vec<i64> = touched
             .iter()
             .filter_map(|c| self.plans.get(c).map(|p| p.version.id))
@@ -190,15 +201,13 @@ impl SnapshotCell {
     /// Puts person `id` as `new` into the current snapshot (against
     /// concurrent swaps) and returns the snapshot that holds it.
     pub fn put_person(&self, id: i64, new: Option<&Person>) -> Arc<Snapshot> {
-        let old = self.0.rcu(|s| Arc::new(s.with_person(id, new)));
-        drop(old);
-        self.load()
+        self.put_people(&[(id, new.cloned())])
     }
 
-    /// Puts each person `id` as their `new` record into the current
-    /// snapshot at once (a confirmed dispatch) and returns it.
-    pub fn put_people(&self, changes: &[(i64, Option<Person>)]) -> Arc<Snapshot> {
-        let old = self.0.rcu(|s| Arc::new(s.with_people(changes)));
+    /// Puts many people into the current snapshot at once (a bulk upsert)
+    /// and returns the snapshot that holds them.
+    pub fn put_people(&self, puts: &[(i64, Option<Person>)]) -> Arc<Snapshot> {
+        let old = self.0.rcu(|s| Arc::new(s.with_people(puts)));
         drop(old);
         self.load()
     }
@@ -206,7 +215,13 @@ impl SnapshotCell {
     /// Puts household `id` as `new` into the current snapshot (against
     /// concurrent swaps) and returns the snapshot that holds it.
     pub fn put_household(&self, id: i64, new: Option<&Household>) -> Arc<Snapshot> {
-        let old = self.0.rcu(|s| Arc::new(s.with_household(id, new)));
+        self.put_households(&[(id, new.cloned())])
+    }
+
+    /// Puts many households into the current snapshot at once (a bulk
+    /// upsert) and returns the snapshot that holds them.
+    pub fn put_households(&self, puts: &[(i64, Option<Household>)]) -> Arc<Snapshot> {
+        let old = self.0.rcu(|s| Arc::new(s.with_households(puts)));
         drop(old);
         self.load()
     }

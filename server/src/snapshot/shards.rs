@@ -257,6 +257,93 @@ impl<T: LayerItem + Clone> ShardedIndex<T> {
     }
 }
 
+impl<T: LayerItem + Clone> ShardedIndex<T> {
+    /// This index with many items replaced at once (a bulk upsert; the
+    /// last put of an id wins): each shard and directory chunk touched is
+    /// made again once, not once per item. A few puts patch one by one.
+    pub(super) fn with_items(&self, puts: &[(i64, Option<T>)]) -> Self {
+        if puts.len() <= 8 {
+            let mut next = self.shared_copy();
+            for (id, new) in puts {
+                next = next.with_item(*id, new.clone()).0;
+            }
+            return next;
+        }
+        let latest: BTreeMap<i64, &Option<T>> = puts.iter().map(|(id, n)| (*id, n)).collect();
+        let mut gone: BTreeMap<Key, std::collections::HashSet<i64>> = BTreeMap::new();
+        let mut added: BTreeMap<Key, Vec<T>> = BTreeMap::new();
+        let mut chunks: BTreeMap<i64, Vec<(i64, Key)>> = BTreeMap::new();
+        let mut len = self.len;
+        for (&id, new) in &latest {
+            if let Some(k) = self.key_of(id) {
+                gone.entry(k).or_default().insert(id);
+                len -= 1;
+            }
+            let new_key = new.as_ref().map(LayerItem::item_region);
+            if let (Some(k), Some(n)) = (new_key, new) {
+                added.entry(k).or_default().push(n.clone());
+                len += 1;
+            }
+            let c = id.div_euclid(CHUNK);
+            let chunk = chunks
+                .entry(c)
+                .or_insert_with(|| self.dir.get(&c).map(|v| (**v).clone()).unwrap_or_default());
+            match (chunk.binary_search_by_key(&id, |e| e.0), new_key) {
+                (Ok(i), Some(k)) => chunk[i].1 = k,
+                (Err(i), Some(k)) => chunk.insert(i, (id, k)),
+                (Ok(i), None) => {
+                    chunk.remove(i);
+                }
+                (Err(_), None) => {}
+            }
+        }
+        let mut shards = self.shards.clone();
+        let keys: std::collections::BTreeSet<Key> =
+            gone.keys().chain(added.keys()).copied().collect();
+        for key in keys {
+            let drop_ids = gone.remove(&key).unwrap_or_default();
+            let mut items: Vec<T> = shards.get(&key).map_or_else(Vec::new, |s| {
+                s.items()
+                    .iter()
+                    .filter(|it| !drop_ids.contains(&it.item_id()))
+                    .cloned()
+                    .collect()
+            });
+            items.extend(added.remove(&key).unwrap_or_default());
+            items.sort_unstable_by_key(LayerItem::item_id);
+            if items.is_empty() {
+                shards.remove(&key);
+            } else {
+                shards.insert(key, Arc::new(LayerIndex::new(items)));
+            }
+        }
+        let mut dir = self.dir.clone();
+        for (c, chunk) in chunks {
+            if chunk.is_empty() {
+                dir.remove(&c);
+            } else {
+                dir.insert(c, Arc::new(chunk));
+            }
+        }
+        Self {
+            shards,
+            dir,
+            len,
+            flat: OnceLock::new(),
+        }
+    }
+
+    /// A copy sharing every shard (the start of a few patches).
+    fn shared_copy(&self) -> Self {
+        Self {
+            shards: self.shards.clone(),
+            dir: self.dir.clone(),
+            len: self.len,
+            flat: OnceLock::new(),
+        }
+    }
+}
+
 /// Bytes one write copied (shallow sizes: items' own heap strings are
 /// cloned too, counted in `item_heap` as far as they are known).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -428,5 +515,57 @@ mod test {
         let page = index.query(None, &Scope::all(), 495, 10);
         assert_eq!(page.matched, all.len());
         assert_eq!(page.items, all[495..505].iter().collect::<Vec<_>>());
+    }
+
+    /// A bulk upsert (moves, deletes, creates, an id put twice) answers
+    /// as a rebuild over the same items does, and leaves untouched
+    /// regions' shards shared.
+    #[test]
+    fn a_bulk_put_equals_a_rebuild() {
+        let p = crate::generate::Params {
+            households: 900,
+            seed: 11,
+        };
+        let mut all = crate::generate::generate(p, &mut |_| {}).households;
+        let index = ShardedIndex::new(all.clone());
+        let touched: std::collections::BTreeSet<Key> =
+            [3, 4, 5, 6, 700].iter().map(|&i| all[i].region).collect();
+        let mut puts: Vec<(i64, Option<Household>)> = vec![];
+        let (mut moved, far) = (all[3].clone(), all[700].clone());
+        moved.region = far.region;
+        moved.location = far.location;
+        puts.push((moved.id, Some(moved.clone())));
+        puts.push((all[4].id, None));
+        for i in 0..20 {
+            let mut h = all[5].clone();
+            h.id = 200_000 + i;
+            puts.push((h.id, Some(h)));
+        }
+        let mut twice = all[6].clone();
+        twice.size = 99;
+        puts.push((twice.id, None));
+        puts.push((twice.id, Some(twice.clone())));
+        let next = index.with_items(&puts);
+        all[3] = moved;
+        all[6] = twice;
+        let gone = all.remove(4).id;
+        all.extend(puts.iter().filter_map(|(id, h)| (*id >= 200_000).then(|| h.clone().unwrap())));
+        all.sort_by_key(|h| h.id);
+        assert_eq!(next.iter().collect::<Vec<_>>(), all.iter().collect::<Vec<_>>());
+        assert_eq!(next.len(), all.len());
+        assert!(next.get(gone, &Scope::all()).is_none());
+        let rebuilt = ShardedIndex::new(all.clone());
+        let page = |i: &ShardedIndex<Household>| {
+            let bbox = i.extent(&Scope::all());
+            i.query(bbox, &Scope::all(), 100, 50).items.iter().map(|h| h.id).collect::<Vec<_>>()
+        };
+        assert_eq!(page(&next), page(&rebuilt));
+        let shared = index
+            .shards
+            .iter()
+            .filter(|(k, s)| next.shards.get(k).is_some_and(|t| Arc::ptr_eq(s, t)))
+            .count();
+        assert!(shared > 0, "untouched shards are shared");
+        assert!(index.shards.len() - shared <= touched.len(), "{shared} shared");
     }
 }
