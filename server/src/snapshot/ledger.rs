@@ -20,7 +20,7 @@ use crate::domain::{GridCode, Household, Person, RegionCode};
 impl<T: LayerItem + Clone> LayerIndex<T> {
     /// This index with the item of `id` replaced by `new` (added when
     /// missing; removed when `new` is `None`).
-    fn with_item(&self, id: i64, new: Option<T>) -> Self {
+    pub(super) fn with_item(&self, id: i64, new: Option<T>) -> Self {
         let mut items = self.items.clone();
         let mut tree = self.tree.clone();
         let at = items.binary_search_by_key(&id, LayerItem::item_id);
@@ -198,20 +198,8 @@ impl Snapshot {
         for v in &versions {
             stored.remove(v);
         }
-        let extent = self
-            .regions
-            .items()
-            .iter()
-            .filter_map(|r| geo::BoundingRect::bounding_rect(&r.boundary))
-            .chain(
-                people
-                    .items()
-                    .iter()
-                    .map(|p| geo_types::Rect::new(p.home.0, p.home.0)),
-            )
-            .reduce(crate::spatial::cover);
         let emergency =
-            crate::emergency::EmergencyIndex::build(people.items(), self.roads.items(), extent);
+            super::emergency_index(self.regions.items(), people.items(), self.roads.items());
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
         Self {
             generation,

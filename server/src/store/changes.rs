@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::rows::{code_str, corrupt};
 use super::{Result, StoreError};
 use crate::access::account::AuditEntry;
-use crate::domain::{Household, Layer, Person, RegionCode};
+use crate::domain::{Household, Layer, Person, Record, RegionCode};
 
 /// What a change did to its record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -178,6 +178,73 @@ impl PersonWrite {
             Self::Create(p) | Self::Update { person: p, .. } => p.region,
             Self::Delete { region, .. } => *region,
         }
+    }
+}
+
+/// One write to one record of any layer whose table is keyed by `fid`
+/// (buildings and roads, which carry no region of their own), as
+/// [`super::Store::write_record`] applies it: the record upserted or
+/// deleted with its ETag checked, its change row and audit line, and the
+/// stored plan grid shapes of `forget` dropped, all in one transaction.
+#[derive(Debug, Clone)]
+pub struct RecordWrite {
+    pub op: RecordOp,
+    /// The change row's region: where the record lies (before a delete).
+    pub region: Option<RegionCode>,
+    /// Regions whose stored plan grid shapes were measured on the record
+    /// (before and after): they go, as a household write drops its own.
+    pub forget: Vec<RegionCode>,
+}
+
+/// What a [`RecordWrite`] does.
+#[derive(Debug, Clone)]
+pub enum RecordOp {
+    /// A new record: its id is assigned by the store.
+    Create(Record),
+    /// Replaces the record with the same id and layer.
+    Update { record: Record, expect: i64 },
+    Delete { layer: Layer, id: i64, expect: i64 },
+}
+
+impl RecordWrite {
+    pub fn op(&self) -> ChangeOp {
+        match self.op {
+            RecordOp::Create(_) => ChangeOp::Create,
+            RecordOp::Update { .. } => ChangeOp::Update,
+            RecordOp::Delete { .. } => ChangeOp::Delete,
+        }
+    }
+
+    pub fn layer(&self) -> Layer {
+        match &self.op {
+            RecordOp::Create(r) | RecordOp::Update { record: r, .. } => r.layer(),
+            RecordOp::Delete { layer, .. } => *layer,
+        }
+    }
+
+    pub fn expect(&self) -> Option<i64> {
+        match &self.op {
+            RecordOp::Create(_) => None,
+            RecordOp::Update { expect, .. } | RecordOp::Delete { expect, .. } => Some(*expect),
+        }
+    }
+
+    /// The forgotten regions as the stores' `region` column holds them.
+    pub(crate) fn forget_text(&self) -> Vec<String> {
+        self.forget.iter().map(|c| code_str(*c)).collect()
+    }
+}
+
+/// The record's id slot, to give a created record the store's id.
+pub(crate) fn id_of(r: &mut Record) -> Option<&mut i64> {
+    match r {
+        Record::Household(h) => Some(&mut h.id),
+        Record::Person(p) => Some(&mut p.id),
+        Record::Road(x) => Some(&mut x.id),
+        Record::Building(b) => Some(&mut b.id),
+        Record::Water(w) => Some(&mut w.id),
+        Record::Grid(g) => Some(&mut g.id),
+        Record::Region(_) | Record::Atom(_) => None,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::access::account::AuditEntry;
 use crate::domain::Layer;
 use crate::store::changes::{
     change_row, etag, missing, pending, region_text, stale, written_audit, Change, ChangeOp,
-    HouseholdWrite, PersonWrite,
+    HouseholdWrite, PersonWrite, RecordOp, RecordWrite,
 };
 use crate::store::{ImportCounts, Result};
 
@@ -191,6 +191,50 @@ impl GeoPackage {
         let change = append(&tx, &pending(Layer::People, id, w.op(), w.region(), audit))?;
         accounts::insert_audit(&tx, &written_audit(audit, &change))?;
         tx.commit().map_err(sql("commit a person write"))?;
+        Ok(change)
+    }
+
+    /// One record of any fid-keyed layer written with its change row and
+    /// audit line, in one transaction (see [`RecordWrite`]): the import's
+    /// own upsert writes it, so the table, its R-tree and its extent in
+    /// `gpkg_contents` follow as after an import.
+    pub(super) fn write_record_tx(&self, w: &RecordWrite, audit: &AuditEntry) -> Result<Change> {
+        let mut c = self.lock();
+        let tx = c.transaction().map_err(sql("begin a record write"))?;
+        let sealer = self.sealer.load();
+        personal::check_key(&tx, &sealer)?;
+        for r in w.forget_text() {
+            super::plan_shapes::forget_region(&tx, &r)?;
+        }
+        let layer = w.layer();
+        let mut ext: HashMap<Layer, Extent> = HashMap::new();
+        let id = match &w.op {
+            RecordOp::Create(r) => {
+                let mut r = r.clone();
+                if let Some(id) = crate::store::changes::id_of(&mut r) {
+                    *id = 0;
+                }
+                super::import::insert(&tx, &r, &sealer, &mut ext)?;
+                tx.last_insert_rowid()
+            }
+            RecordOp::Update { record, expect } => {
+                let id = crate::snapshot::record_id(record);
+                check(&tx, layer, id, *expect)?;
+                super::import::insert(&tx, record, &sealer, &mut ext)?;
+                id
+            }
+            RecordOp::Delete { id, expect, .. } => {
+                check(&tx, layer, *id, *expect)?;
+                // The table is the layer's own name (buildings, roads).
+                tx.execute(&format!("DELETE FROM {} WHERE fid = ?1", layer.as_str()), [id])
+                    .map_err(sql("delete a record"))?;
+                *id
+            }
+        };
+        update_contents(&tx, &ext)?;
+        let change = append(&tx, &pending(layer, id, w.op(), w.region, audit))?;
+        accounts::insert_audit(&tx, &written_audit(audit, &change))?;
+        tx.commit().map_err(sql("commit a record write"))?;
         Ok(change)
     }
 

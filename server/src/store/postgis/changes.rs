@@ -10,7 +10,7 @@ use crate::access::account::AuditEntry;
 use crate::domain::Layer;
 use crate::store::changes::{
     change_row, etag, missing, pending, region_text, stale, written_audit, Change, ChangeOp,
-    HouseholdWrite, PersonWrite,
+    HouseholdWrite, PersonWrite, RecordOp, RecordWrite,
 };
 use crate::store::{ImportCounts, Result};
 
@@ -213,6 +213,64 @@ impl PostGis {
             Ok::<_, crate::store::StoreError>(change)
         })?;
         tx.commit(self, "commit a person write")?;
+        Ok(change)
+    }
+
+    /// One record of any fid-keyed layer written with its change row and
+    /// audit line, in one transaction (see the GeoPackage's
+    /// `write_record_tx`), by the import's own upsert.
+    pub(super) fn write_record_tx(&self, w: &RecordWrite, audit: &AuditEntry) -> Result<Change> {
+        let tx = self.begin_write("write a record")?;
+        let sealer = self.sealer.load_full();
+        let layer = w.layer();
+        let change = self.block_on(async {
+            let c = tx.c();
+            personal::check_key(&**c, &sealer).await?;
+            let write = pg("write a record");
+            c.execute(
+                "DELETE FROM plan_grid_shapes WHERE region = ANY($1)",
+                &[&w.forget_text()],
+            )
+            .await
+            .map_err(pg("forget plan grid shapes"))?;
+            let id = match &w.op {
+                RecordOp::Create(r) => {
+                    let mut r = r.clone();
+                    let mut id = 0;
+                    NextIds::default().assign(c, layer, &mut id).await?;
+                    if let Some(slot) = crate::store::changes::id_of(&mut r) {
+                        *slot = id;
+                    }
+                    super::import::insert(c, &r, &sealer)
+                        .await
+                        .map_err(write)?;
+                    id
+                }
+                RecordOp::Update { record, expect } => {
+                    let id = crate::snapshot::record_id(record);
+                    check(c, layer, id, *expect).await?;
+                    super::import::insert(c, record, &sealer)
+                        .await
+                        .map_err(write)?;
+                    id
+                }
+                RecordOp::Delete { id, expect, .. } => {
+                    check(c, layer, *id, *expect).await?;
+                    // The table is the layer's own name (buildings, roads).
+                    c.execute(
+                        &format!("DELETE FROM {} WHERE fid = $1", layer.as_str()),
+                        &[id],
+                    )
+                    .await
+                    .map_err(write)?;
+                    *id
+                }
+            };
+            let change = append(c, &pending(layer, id, w.op(), w.region, audit)).await?;
+            accounts::insert_audit(c, &written_audit(audit, &change), None).await?;
+            Ok::<_, crate::store::StoreError>(change)
+        })?;
+        tx.commit(self, "commit a record write")?;
         Ok(change)
     }
 
