@@ -125,6 +125,7 @@ impl SnapshotCell {
 mod test {
     use super::*;
     use crate::domain::{Dataset, Record};
+    use geo_types::line_string;
 
     #[test]
     fn a_road_written_reaches_the_walking_network_and_drops_nearby_evaluations() {
@@ -142,7 +143,7 @@ mod test {
         assert_eq!(s.road_reach(&road), vec!["610902001001".parse().unwrap()]);
         let mut far = road.clone();
         far.id = 100;
-        far.geometry = geo_types::line_string![(x: 120.0, y: 30.0), (x: 120.01, y: 30.0)];
+        far.geometry = line_string![(x: 120.0, y: 30.0), (x: 120.01, y: 30.0)];
         assert!(s.road_reach(&far).is_empty());
         let t = s.with_road(far.id, Some(&far));
         assert_eq!(t.roads.len(), 2);

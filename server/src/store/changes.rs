@@ -235,6 +235,30 @@ impl RecordWrite {
     }
 }
 
+impl From<&PersonWrite> for RecordWrite {
+    /// A person write is a record write that forgets no plan grid shapes
+    /// (they count households only).
+    fn from(w: &PersonWrite) -> Self {
+        let op = match w {
+            PersonWrite::Create(p) => RecordOp::Create(Record::Person(p.clone())),
+            PersonWrite::Update { person, expect } => RecordOp::Update {
+                record: Record::Person(person.clone()),
+                expect: *expect,
+            },
+            PersonWrite::Delete { id, expect, .. } => RecordOp::Delete {
+                layer: Layer::People,
+                id: *id,
+                expect: *expect,
+            },
+        };
+        Self {
+            op,
+            region: w.region(),
+            forget: vec![],
+        }
+    }
+}
+
 /// The record's id slot, to give a created record the store's id.
 pub(crate) fn id_of(r: &mut Record) -> Option<&mut i64> {
     match r {

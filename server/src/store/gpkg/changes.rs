@@ -160,38 +160,10 @@ impl GeoPackage {
     }
 
     /// One person (staff) written with its change row and audit line, in
-    /// one transaction; personal fields (name, phone) sealed as an import
-    /// seals them. Plan grid shapes count households only: none dropped.
+    /// one transaction: a [`RecordWrite`] (personal fields sealed as an
+    /// import seals them; no plan grid shapes dropped).
     pub(super) fn write_person_tx(&self, w: &PersonWrite, audit: &AuditEntry) -> Result<Change> {
-        let mut c = self.lock();
-        let tx = c.transaction().map_err(sql("begin a person write"))?;
-        let sealer = self.sealer.load();
-        personal::check_key(&tx, &sealer)?;
-        let mut ext: HashMap<Layer, Extent> = HashMap::new();
-        let id = match w {
-            PersonWrite::Create(p) => {
-                let mut p = p.clone();
-                p.id = 0;
-                personal::insert_person(&tx, &p, &sealer, &mut ext)?;
-                tx.last_insert_rowid()
-            }
-            PersonWrite::Update { person: p, expect } => {
-                check(&tx, Layer::People, p.id, *expect)?;
-                personal::insert_person(&tx, p, &sealer, &mut ext)?;
-                p.id
-            }
-            PersonWrite::Delete { id, expect, .. } => {
-                check(&tx, Layer::People, *id, *expect)?;
-                tx.execute("DELETE FROM people WHERE fid = ?1", [id])
-                    .map_err(sql("delete a person"))?;
-                *id
-            }
-        };
-        update_contents(&tx, &ext)?;
-        let change = append(&tx, &pending(Layer::People, id, w.op(), w.region(), audit))?;
-        accounts::insert_audit(&tx, &written_audit(audit, &change))?;
-        tx.commit().map_err(sql("commit a person write"))?;
-        Ok(change)
+        self.write_record_tx(&RecordWrite::from(w), audit)
     }
 
     /// One record of any fid-keyed layer written with its change row and

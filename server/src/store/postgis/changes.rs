@@ -173,47 +173,9 @@ impl PostGis {
     }
 
     /// One person (staff) written with its change row and audit line, in
-    /// one transaction (see the GeoPackage's `write_person_tx`).
+    /// one transaction: a [`RecordWrite`] (see the GeoPackage's).
     pub(super) fn write_person_tx(&self, w: &PersonWrite, audit: &AuditEntry) -> Result<Change> {
-        let tx = self.begin_write("write a person")?;
-        let sealer = self.sealer.load_full();
-        let change = self.block_on(async {
-            let c = tx.c();
-            personal::check_key(&**c, &sealer).await?;
-            let write = pg("write a person");
-            let id = match w {
-                PersonWrite::Create(p) => {
-                    let mut p = p.clone();
-                    p.id = 0;
-                    NextIds::default()
-                        .assign(c, Layer::People, &mut p.id)
-                        .await?;
-                    personal::insert_person(c, &p, &sealer)
-                        .await
-                        .map_err(write)?;
-                    p.id
-                }
-                PersonWrite::Update { person: p, expect } => {
-                    check(c, Layer::People, p.id, *expect).await?;
-                    personal::insert_person(c, p, &sealer)
-                        .await
-                        .map_err(write)?;
-                    p.id
-                }
-                PersonWrite::Delete { id, expect, .. } => {
-                    check(c, Layer::People, *id, *expect).await?;
-                    c.execute("DELETE FROM people WHERE fid = $1", &[id])
-                        .await
-                        .map_err(write)?;
-                    *id
-                }
-            };
-            let change = append(c, &pending(Layer::People, id, w.op(), w.region(), audit)).await?;
-            accounts::insert_audit(c, &written_audit(audit, &change), None).await?;
-            Ok::<_, crate::store::StoreError>(change)
-        })?;
-        tx.commit(self, "commit a person write")?;
-        Ok(change)
+        self.write_record_tx(&RecordWrite::from(w), audit)
     }
 
     /// One record of any fid-keyed layer written with its change row and
@@ -227,12 +189,14 @@ impl PostGis {
             let c = tx.c();
             personal::check_key(&**c, &sealer).await?;
             let write = pg("write a record");
-            c.execute(
-                "DELETE FROM plan_grid_shapes WHERE region = ANY($1)",
-                &[&w.forget_text()],
-            )
-            .await
-            .map_err(pg("forget plan grid shapes"))?;
+            if !w.forget.is_empty() {
+                c.execute(
+                    "DELETE FROM plan_grid_shapes WHERE region = ANY($1)",
+                    &[&w.forget_text()],
+                )
+                .await
+                .map_err(pg("forget plan grid shapes"))?;
+            }
             let id = match &w.op {
                 RecordOp::Create(r) => {
                     let mut r = r.clone();
