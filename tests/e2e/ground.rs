@@ -89,12 +89,14 @@ fn refusals(s: &Server, planner: &str, other: &str, office: &str, at: (f64, f64)
 }
 
 /// The journey on a running server holding a generated city; `planner`
-/// is scoped to the street holding `at`, `other` to another street.
+/// is scoped to the community holding `at`, `other` to another one.
 fn journey(s: &Server, planner: &str, other: &str, office: &str, at: (f64, f64), far: (f64, f64)) {
     refusals(s, planner, other, office, at);
     let (b0, r0, seq0) = (count(s, "buildings"), count(s, "roads"), last_seq(s));
-    let (_, far_tag) = tile(s, far);
+    let (st, far_tag) = tile(s, far);
+    assert_eq!(st, 200, "a far tile with content");
     let (_, near_tag) = tile(s, at);
+    assert_ne!(near_tag, far_tag, "two tiles");
 
     // A building: created, read with its ETag, shown by the layers and OGC.
     let body = json!({"geometry": square(at, 0.0002), "levels": 6, "height_m": 18.5, "kind": "residential"});
@@ -136,11 +138,12 @@ fn journey(s: &Server, planner: &str, other: &str, office: &str, at: (f64, f64),
     let (st, _, _, b) = call(s, "PATCH", &loc, planner, Some(&tag3), Some(&json!({"geometry": bowtie})));
     assert_eq!((st, b["code"].as_str()), (422, Some("self_intersection")), "{b}");
     let (st, _, _, b) = call(s, "PATCH", &loc, other, Some(&tag3), Some(&json!({"levels": 2})));
-    assert_eq!(st, 403, "another street's planner: {b}");
+    assert_eq!(st, 403, "another community's planner: {b}");
     assert_eq!(last_seq(s), seq1);
 
     // A road through the same place; then both deleted.
-    let line = json!({"type": "LineString", "coordinates": [[x - 0.0005, y - 0.0003], [x + 0.0005, y - 0.0003]]});
+    // (Across the building's square, which lies in the planner's scope.)
+    let line = json!({"type": "LineString", "coordinates": [[x, y + 0.0001], [x + 0.0002, y + 0.0001]]});
     let (st, rtag, rloc, r) = call(s, "POST", "/api/roads", planner, None, Some(&json!({"geometry": line, "class": "residential", "name": "新建路"})));
     assert_eq!(st, 201, "{r}");
     assert_eq!(count(s, "roads"), r0 + 1);
@@ -177,35 +180,37 @@ fn journey(s: &Server, planner: &str, other: &str, office: &str, at: (f64, f64),
     assert!(audit.to_string().contains("levels: 6 → 7"), "{audit}");
 }
 
-/// A household's place in the store's first street, a household's place
-/// in another street, and the two streets.
+/// A household's place in the store's first community, the place of the
+/// household farthest from it (another tile), that community and another.
 fn places(store: &str) -> ((f64, f64), (f64, f64), String, String) {
     let s = wangge::store::open(store).unwrap();
     let d = s.load().unwrap();
-    let street = |h: &wangge::domain::Household| h.region.unwrap().to_string()[..9].to_string();
+    let p = |h: &wangge::domain::Household| (h.location.x(), h.location.y());
     let first = d.households.iter().min_by_key(|h| h.id).unwrap();
-    let other = d
+    let home = first.region.unwrap();
+    let gap = |h: &wangge::domain::Household| (p(h).0 - p(first).0).hypot(p(h).1 - p(first).1);
+    let far = d
         .households
         .iter()
-        .filter(|h| street(h) != street(first))
-        .max_by(|a, b| {
-            let da = (a.location.x() - first.location.x()).hypot(a.location.y() - first.location.y());
-            let db = (b.location.x() - first.location.x()).hypot(b.location.y() - first.location.y());
-            da.total_cmp(&db)
-        })
+        .max_by(|a, b| gap(a).total_cmp(&gap(b)))
         .unwrap();
-    let p = |h: &wangge::domain::Household| (h.location.x(), h.location.y());
-    (p(first), p(other), street(first), street(other))
+    let other = d
+        .regions
+        .iter()
+        .map(|r| r.code)
+        .find(|c| *c != home && c.to_string().len() == 12 && !c.to_string().ends_with("000"))
+        .unwrap();
+    (p(first), p(far), home.to_string(), other.to_string())
 }
 
 #[test]
 fn ground_a_planner_keeps_buildings_and_roads_on_a_geopackage() {
     let dir = tempfile::tempdir().unwrap();
     let store = generated(dir.path(), "3000", "7");
-    let (at, far, street, other) = places(store.to_str().unwrap());
-    let planner = user_with_token(&store, "planner1", "planner", &street);
+    let (at, far, community, other) = places(store.to_str().unwrap());
+    let planner = user_with_token(&store, "planner1", "planner", &community);
     let other = user_with_token(&store, "planner2", "planner", &other);
-    let office = user_with_token(&store, "office1", "office", &street);
+    let office = user_with_token(&store, "office1", "office", &community);
     let s = Server::start(&store, &[]);
     journey(&s, &planner, &other, &office, at, far);
 }
@@ -215,14 +220,14 @@ fn ground_a_planner_keeps_buildings_and_roads_on_postgis() {
     let dir = tempfile::tempdir().unwrap();
     let a = generated(dir.path(), "3000", "7");
     let a = a.to_str().unwrap();
-    let (at, far, street, other) = places(a);
+    let (at, far, community, other) = places(a);
     let url = fresh_url("ground");
     let (ok, out, err) = wangge(&["copy", "--from", a, "--to", &url, "--quiet"]);
     assert!(ok, "copy: {out}{err}");
     let admin = user_with_token_in(&url, "admin1", "admin", "*");
-    let planner = user_with_token_in(&url, "planner1", "planner", &street);
+    let planner = user_with_token_in(&url, "planner1", "planner", &community);
     let other = user_with_token_in(&url, "planner2", "planner", &other);
-    let office = user_with_token_in(&url, "office1", "office", &street);
+    let office = user_with_token_in(&url, "office1", "office", &community);
     let s = Server::start_with(&["--database", &url], admin);
     journey(&s, &planner, &other, &office, at, far);
 }
