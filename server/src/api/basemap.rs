@@ -166,6 +166,7 @@ fn write(op: RecordOp, region: RegionCode, forget: Vec<RegionCode>) -> RecordWri
         op,
         region: Some(region),
         forget,
+        forget_stored: false,
     }
 }
 

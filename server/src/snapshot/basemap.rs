@@ -128,7 +128,7 @@ mod test {
     use geo_types::line_string;
 
     #[test]
-    fn a_road_written_reaches_the_walking_network_and_drops_nearby_evaluations() {
+    fn a_road_written_reaches_the_walking_network_and_a_building_only_its_layer() {
         let mut d = Dataset::default();
         for r in crate::store::suite::sample() {
             match r {
@@ -145,16 +145,30 @@ mod test {
         far.id = 100;
         far.geometry = line_string![(x: 120.0, y: 30.0), (x: 120.01, y: 30.0)];
         assert!(s.road_reach(&far).is_empty());
+        // The walking network behind nearest-by-road holds the new road:
+        // a point on it snaps to it at once, and no longer once deleted.
+        let on = geo_types::coord! { x: 120.005, y: 30.0 };
+        let off = |s: &Snapshot| {
+            s.emergency
+                .walking()
+                .and_then(|w| w.snap_point(on))
+                .map_or(f64::INFINITY, |p| p.off)
+        };
+        assert!(off(&s) > 1000.0, "{}", off(&s));
         let t = s.with_road(far.id, Some(&far));
         assert_eq!(t.roads.len(), 2);
         assert!(t.generation > s.generation);
         assert!(Arc::ptr_eq(&s.buildings, &t.buildings));
-        assert!(!Arc::ptr_eq(&s.emergency, &t.emergency));
+        assert!(off(&t) < 1.0, "{}", off(&t));
         let u = t.with_road(far.id, None);
         assert_eq!(u.roads.len(), 1);
+        assert!(off(&u) > 1000.0, "{}", off(&u));
+        // A building: its layer only; plan evaluations and the emergency
+        // index are shared (stored plans are evaluated without buildings).
         let b = s.buildings.items()[0].clone();
         let v = s.with_building(b.id, None);
         assert!(v.buildings.is_empty() && Arc::ptr_eq(&s.roads, &v.roads));
         assert!(Arc::ptr_eq(&s.emergency, &v.emergency));
+        assert!(Arc::ptr_eq(&s.evaluations, &v.evaluations));
     }
 }

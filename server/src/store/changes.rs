@@ -194,6 +194,9 @@ pub struct RecordWrite {
     /// Regions whose stored plan grid shapes were measured on the record
     /// (before and after): they go, as a household write drops its own.
     pub forget: Vec<RegionCode>,
+    /// Forget the region the stored record names too (where a household
+    /// was before an update moved it), read in the write's transaction.
+    pub forget_stored: bool,
 }
 
 /// What a [`RecordWrite`] does.
@@ -229,6 +232,15 @@ impl RecordWrite {
         }
     }
 
+    /// The id of the record updated or deleted (none for a create).
+    pub fn id(&self) -> Option<i64> {
+        match &self.op {
+            RecordOp::Create(_) => None,
+            RecordOp::Update { record, .. } => Some(crate::snapshot::record_id(record)),
+            RecordOp::Delete { id, .. } => Some(*id),
+        }
+    }
+
     /// The forgotten regions as the stores' `region` column holds them.
     pub(crate) fn forget_text(&self) -> Vec<String> {
         self.forget.iter().map(|c| code_str(*c)).collect()
@@ -255,6 +267,32 @@ impl From<&PersonWrite> for RecordWrite {
             op,
             region: w.region(),
             forget: vec![],
+            forget_stored: false,
+        }
+    }
+}
+
+impl From<&HouseholdWrite> for RecordWrite {
+    /// A household write forgets the plan grid shapes of the region it
+    /// lands in and of the one it was in: they counted it.
+    fn from(w: &HouseholdWrite) -> Self {
+        let op = match w {
+            HouseholdWrite::Create(h) => RecordOp::Create(Record::Household(h.clone())),
+            HouseholdWrite::Update { household, expect } => RecordOp::Update {
+                record: Record::Household(household.clone()),
+                expect: *expect,
+            },
+            HouseholdWrite::Delete { id, expect, .. } => RecordOp::Delete {
+                layer: Layer::Households,
+                id: *id,
+                expect: *expect,
+            },
+        };
+        Self {
+            op,
+            region: w.region(),
+            forget: w.region().into_iter().collect(),
+            forget_stored: true,
         }
     }
 }

@@ -59,6 +59,7 @@ fn buildings_and_roads_land_with_their_change_and_audit_line(s: &dyn Backend) {
             op,
             region,
             forget: region.into_iter().collect(),
+            forget_stored: false,
         };
         let created = s
             .write_record(&w(RecordOp::Create(sample[i].clone())), &audit("planner1"))

@@ -101,62 +101,15 @@ fn record_exists(tx: &Connection, layer: Layer, id: i64) -> Result<bool> {
 }
 
 impl GeoPackage {
+    /// One household written with its change row and audit line, in one
+    /// transaction: a [`RecordWrite`] forgetting the plan grid shapes of
+    /// the regions it leaves and enters.
     pub(super) fn write_household_tx(
         &self,
         w: &HouseholdWrite,
         audit: &AuditEntry,
     ) -> Result<Change> {
-        let mut c = self.lock();
-        let tx = c.transaction().map_err(sql("begin a household write"))?;
-        let sealer = self.sealer.load();
-        personal::check_key(&tx, &sealer)?;
-        // The grid shapes of the regions it leaves and enters counted it.
-        let mut touched: Vec<String> = crate::store::changes::region_text(w.region())
-            .into_iter()
-            .collect();
-        if let HouseholdWrite::Update { household: h, .. } = w {
-            let was: Option<Option<String>> = tx
-                .query_row(
-                    "SELECT region FROM households WHERE fid = ?1",
-                    [h.id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql("read a household's region"))?;
-            touched.extend(was.flatten());
-        }
-        for r in &touched {
-            super::plan_shapes::forget_region(&tx, r)?;
-        }
-        let id = match w {
-            HouseholdWrite::Create(h) => {
-                let mut h = h.clone();
-                h.id = 0;
-                write_one(&tx, &h, &sealer)?;
-                tx.last_insert_rowid()
-            }
-            HouseholdWrite::Update {
-                household: h,
-                expect,
-            } => {
-                check(&tx, Layer::Households, h.id, *expect)?;
-                write_one(&tx, h, &sealer)?;
-                h.id
-            }
-            HouseholdWrite::Delete { id, expect, .. } => {
-                check(&tx, Layer::Households, *id, *expect)?;
-                tx.execute("DELETE FROM households WHERE fid = ?1", [id])
-                    .map_err(sql("delete a household"))?;
-                *id
-            }
-        };
-        let change = append(
-            &tx,
-            &pending(Layer::Households, id, w.op(), w.region(), audit),
-        )?;
-        accounts::insert_audit(&tx, &written_audit(audit, &change))?;
-        tx.commit().map_err(sql("commit a household write"))?;
-        Ok(change)
+        self.write_record_tx(&RecordWrite::from(w), audit)
     }
 
     /// One person (staff) written with its change row and audit line, in
@@ -175,10 +128,23 @@ impl GeoPackage {
         let tx = c.transaction().map_err(sql("begin a record write"))?;
         let sealer = self.sealer.load();
         personal::check_key(&tx, &sealer)?;
-        for r in w.forget_text() {
+        let layer = w.layer();
+        let mut forget = w.forget_text();
+        if let Some(id) = w.id().filter(|_| w.forget_stored) {
+            // The table is the layer's own name (households).
+            let was: Option<Option<String>> = tx
+                .query_row(
+                    &format!("SELECT region FROM {} WHERE fid = ?1", layer.as_str()),
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql("read a record's region"))?;
+            forget.extend(was.flatten());
+        }
+        for r in forget {
             super::plan_shapes::forget_region(&tx, &r)?;
         }
-        let layer = w.layer();
         let mut ext: HashMap<Layer, Extent> = HashMap::new();
         let id = match &w.op {
             RecordOp::Create(r) => {
@@ -257,14 +223,4 @@ fn check(tx: &Transaction<'_>, layer: Layer, id: i64, expect: i64) -> Result<()>
         return Err(stale(current));
     }
     Ok(())
-}
-
-fn write_one(
-    tx: &Transaction<'_>,
-    h: &crate::domain::Household,
-    s: &crate::sealing::Sealer,
-) -> Result<()> {
-    let mut ext: HashMap<Layer, Extent> = HashMap::new();
-    personal::insert_household(tx, h, s, &mut ext)?;
-    update_contents(tx, &ext)
 }

@@ -102,74 +102,14 @@ async fn check(c: &ClientWrapper, layer: Layer, id: i64, expect: i64) -> Result<
 }
 
 impl PostGis {
+    /// One household written with its change row and audit line, in one
+    /// transaction: a [`RecordWrite`] (see the GeoPackage's).
     pub(super) fn write_household_tx(
         &self,
         w: &HouseholdWrite,
         audit: &AuditEntry,
     ) -> Result<Change> {
-        let tx = self.begin_write("write a household")?;
-        let sealer = self.sealer.load_full();
-        let change = self.block_on(async {
-            let c = tx.c();
-            personal::check_key(&**c, &sealer).await?;
-            let write = pg("write a household");
-            // The grid shapes of the regions it leaves and enters counted it.
-            let mut touched: Vec<String> = crate::store::changes::region_text(w.region())
-                .into_iter()
-                .collect();
-            if let HouseholdWrite::Update { household: h, .. } = w {
-                let was = c
-                    .query_opt("SELECT region FROM households WHERE fid = $1", &[&h.id])
-                    .await
-                    .map_err(pg("read a household's region"))?;
-                touched.extend(was.and_then(|r| r.get::<_, Option<String>>(0)));
-            }
-            c.execute(
-                "DELETE FROM plan_grid_shapes WHERE region = ANY($1)",
-                &[&touched],
-            )
-            .await
-            .map_err(pg("forget plan grid shapes"))?;
-            let id = match w {
-                HouseholdWrite::Create(h) => {
-                    let mut h = h.clone();
-                    h.id = 0;
-                    NextIds::default()
-                        .assign(c, Layer::Households, &mut h.id)
-                        .await?;
-                    personal::insert_household(c, &h, &sealer)
-                        .await
-                        .map_err(write)?;
-                    h.id
-                }
-                HouseholdWrite::Update {
-                    household: h,
-                    expect,
-                } => {
-                    check(c, Layer::Households, h.id, *expect).await?;
-                    personal::insert_household(c, h, &sealer)
-                        .await
-                        .map_err(write)?;
-                    h.id
-                }
-                HouseholdWrite::Delete { id, expect, .. } => {
-                    check(c, Layer::Households, *id, *expect).await?;
-                    c.execute("DELETE FROM households WHERE fid = $1", &[id])
-                        .await
-                        .map_err(write)?;
-                    *id
-                }
-            };
-            let change = append(
-                c,
-                &pending(Layer::Households, id, w.op(), w.region(), audit),
-            )
-            .await?;
-            accounts::insert_audit(c, &written_audit(audit, &change), None).await?;
-            Ok::<_, crate::store::StoreError>(change)
-        })?;
-        tx.commit(self, "commit a household write")?;
-        Ok(change)
+        self.write_record_tx(&RecordWrite::from(w), audit)
     }
 
     /// One person (staff) written with its change row and audit line, in
@@ -189,10 +129,22 @@ impl PostGis {
             let c = tx.c();
             personal::check_key(&**c, &sealer).await?;
             let write = pg("write a record");
-            if !w.forget.is_empty() {
+            let mut forget = w.forget_text();
+            if let Some(id) = w.id().filter(|_| w.forget_stored) {
+                // The table is the layer's own name (households).
+                let was = c
+                    .query_opt(
+                        &format!("SELECT region FROM {} WHERE fid = $1", layer.as_str()),
+                        &[&id],
+                    )
+                    .await
+                    .map_err(pg("read a record's region"))?;
+                forget.extend(was.and_then(|r| r.get::<_, Option<String>>(0)));
+            }
+            if !forget.is_empty() {
                 c.execute(
                     "DELETE FROM plan_grid_shapes WHERE region = ANY($1)",
-                    &[&w.forget_text()],
+                    &[&forget],
                 )
                 .await
                 .map_err(pg("forget plan grid shapes"))?;
