@@ -387,8 +387,14 @@ fn world() -> World {
     assert!(ok, "{out}{err}");
     // One building and one road in scope (ids 1), for the ground routes.
     let ground = [
-        ("buildings", r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"building":"residential"},"geometry":{"type":"Polygon","coordinates":[[[116.4041,39.9041],[116.4043,39.9041],[116.4043,39.9043],[116.4041,39.9043],[116.4041,39.9041]]]}}]}"#),
-        ("roads", r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"highway":"residential","name":"多福巷"},"geometry":{"type":"LineString","coordinates":[[116.401,39.902],[116.403,39.902]]}}]}"#),
+        (
+            "buildings",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"building":"residential"},"geometry":{"type":"Polygon","coordinates":[[[116.4041,39.9041],[116.4043,39.9041],[116.4043,39.9043],[116.4041,39.9043],[116.4041,39.9041]]]}}]}"#,
+        ),
+        (
+            "roads",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"highway":"residential","name":"多福巷"},"geometry":{"type":"LineString","coordinates":[[116.401,39.902],[116.403,39.902]]}}]}"#,
+        ),
     ];
     for (layer, text) in ground {
         let file = dir.path().join(format!("{layer}.geojson"));
@@ -499,8 +505,13 @@ fn access_matrix_from_the_route_table() {
                     && spec.method != "GET")
             {
                 428
-            } else if ["/api/households", "/api/people", "/api/buildings", "/api/roads"]
-                .contains(&spec.path)
+            } else if [
+                "/api/households",
+                "/api/people",
+                "/api/buildings",
+                "/api/roads",
+            ]
+            .contains(&spec.path)
             {
                 201
             } else if spec.path.ends_with("/from-grids") {

@@ -54,14 +54,46 @@ fn refusals(s: &Server, planner: &str, other: &str, office: &str, at: (f64, f64)
     let bowtie = json!({"type": "Polygon", "coordinates": [[[x, y], [x + 0.0002, y + 0.0002], [x + 0.0002, y], [x, y + 0.0002], [x, y]]]});
     let swapped = json!({"type": "Polygon", "coordinates": [[[y, x], [y + 0.0002, x], [y + 0.0002, x + 0.0002], [y, x]]]});
     for (body, code, at) in [
-        (json!({"geometry": open}), "unclosed_ring", json!({"polygon": 0, "ring": 0})),
-        (json!({"geometry": bowtie}), "self_intersection", json!({"polygon": 0, "ring": 0})),
-        (json!({"geometry": swapped}), "swapped_coordinates", json!({"polygon": 0, "ring": 0, "vertex": 0})),
-        (json!({"geometry": square((2.35, 48.85), 0.0002)}), "outside_regions", Value::Null),
-        (json!({"geometry": square(at, 0.0002), "crs": "mars"}), "unknown_crs", json!({})),
-        (json!({"geometry": square((500_000.0, 3_400_000.0), 10.0)}), "projected_coordinates", json!({"polygon": 0, "ring": 0, "vertex": 0})),
-        (json!({"geometry": {"type": "Point", "coordinates": [x, y]}}), "wrong_geometry_type", json!({})),
-        (json!({"geometry": square(at, 0.0002), "levels": 0}), "levels_out_of_range", Value::Null),
+        (
+            json!({"geometry": open}),
+            "unclosed_ring",
+            json!({"polygon": 0, "ring": 0}),
+        ),
+        (
+            json!({"geometry": bowtie}),
+            "self_intersection",
+            json!({"polygon": 0, "ring": 0}),
+        ),
+        (
+            json!({"geometry": swapped}),
+            "swapped_coordinates",
+            json!({"polygon": 0, "ring": 0, "vertex": 0}),
+        ),
+        (
+            json!({"geometry": square((2.35, 48.85), 0.0002)}),
+            "outside_regions",
+            Value::Null,
+        ),
+        (
+            json!({"geometry": square(at, 0.0002), "crs": "mars"}),
+            "unknown_crs",
+            json!({}),
+        ),
+        (
+            json!({"geometry": square((500_000.0, 3_400_000.0), 10.0)}),
+            "projected_coordinates",
+            json!({"polygon": 0, "ring": 0, "vertex": 0}),
+        ),
+        (
+            json!({"geometry": {"type": "Point", "coordinates": [x, y]}}),
+            "wrong_geometry_type",
+            json!({}),
+        ),
+        (
+            json!({"geometry": square(at, 0.0002), "levels": 0}),
+            "levels_out_of_range",
+            Value::Null,
+        ),
         (json!({"levels": 3}), "missing_field", Value::Null),
     ] {
         let (st, _, _, b) = call(s, "POST", "/api/buildings", planner, None, Some(&body));
@@ -74,7 +106,10 @@ fn refusals(s: &Server, planner: &str, other: &str, office: &str, at: (f64, f64)
     let line = json!({"type": "LineString", "coordinates": [[x, y], [x + 0.001, y + 0.001]]});
     for (body, code) in [
         (json!({"geometry": line, "class": "canal"}), "unknown_class"),
-        (json!({"geometry": {"type": "LineString", "coordinates": [[x, y]]}, "class": "residential"}), "short_line"),
+        (
+            json!({"geometry": {"type": "LineString", "coordinates": [[x, y]]}, "class": "residential"}),
+            "short_line",
+        ),
         (json!({"geometry": line}), "missing_field"),
     ] {
         let (st, _, _, b) = call(s, "POST", "/api/roads", planner, None, Some(&body));
@@ -119,35 +154,89 @@ fn journey(s: &Server, planner: &str, other: &str, office: &str, at: (f64, f64),
     // Tiles: the one over the building changes, a far one keeps its ETag.
     let (st, near_after) = tile(s, at);
     assert_eq!(st, 200);
-    assert_ne!(near_after, near_tag, "the tile over the new building is cut again");
+    assert_ne!(
+        near_after, near_tag,
+        "the tile over the new building is cut again"
+    );
     assert_eq!(tile(s, far).1, far_tag, "a far tile keeps its ETag");
 
     // Update: If-Match required, stale refused with the current record.
     let (st, _, _, b) = call(s, "PATCH", &loc, planner, None, Some(&json!({"levels": 7})));
-    assert_eq!((st, b["code"].as_str()), (428, Some("precondition_required")), "{b}");
-    let (st, tag3, _, b) = call(s, "PATCH", &loc, planner, Some(&tag), Some(&json!({"levels": 7})));
+    assert_eq!(
+        (st, b["code"].as_str()),
+        (428, Some("precondition_required")),
+        "{b}"
+    );
+    let (st, tag3, _, b) = call(
+        s,
+        "PATCH",
+        &loc,
+        planner,
+        Some(&tag),
+        Some(&json!({"levels": 7})),
+    );
     assert_eq!(st, 200, "{b}");
     assert_eq!(b["properties"]["levels"], 7);
-    let (st, _, _, b) = call(s, "PATCH", &loc, planner, Some(&tag), Some(&json!({"levels": 9})));
+    let (st, _, _, b) = call(
+        s,
+        "PATCH",
+        &loc,
+        planner,
+        Some(&tag),
+        Some(&json!({"levels": 9})),
+    );
     assert_eq!((st, b["code"].as_str()), (412, Some("stale")), "{b}");
     assert_eq!(b["current"]["properties"]["levels"], 7, "{b}");
     let seq1 = last_seq(s);
     // Bad geometry on update, or moving it out of scope: nothing stored.
     let (x, y) = at;
     let bowtie = json!({"type": "Polygon", "coordinates": [[[x, y], [x + 0.0002, y + 0.0002], [x + 0.0002, y], [x, y + 0.0002], [x, y]]]});
-    let (st, _, _, b) = call(s, "PATCH", &loc, planner, Some(&tag3), Some(&json!({"geometry": bowtie})));
-    assert_eq!((st, b["code"].as_str()), (422, Some("self_intersection")), "{b}");
-    let (st, _, _, b) = call(s, "PATCH", &loc, other, Some(&tag3), Some(&json!({"levels": 2})));
+    let (st, _, _, b) = call(
+        s,
+        "PATCH",
+        &loc,
+        planner,
+        Some(&tag3),
+        Some(&json!({"geometry": bowtie})),
+    );
+    assert_eq!(
+        (st, b["code"].as_str()),
+        (422, Some("self_intersection")),
+        "{b}"
+    );
+    let (st, _, _, b) = call(
+        s,
+        "PATCH",
+        &loc,
+        other,
+        Some(&tag3),
+        Some(&json!({"levels": 2})),
+    );
     assert_eq!(st, 403, "another community's planner: {b}");
     assert_eq!(last_seq(s), seq1);
 
     // A road through the same place; then both deleted.
     // (Across the building's square, which lies in the planner's scope.)
-    let line = json!({"type": "LineString", "coordinates": [[x, y + 0.0001], [x + 0.0002, y + 0.0001]]});
-    let (st, rtag, rloc, r) = call(s, "POST", "/api/roads", planner, None, Some(&json!({"geometry": line, "class": "residential", "name": "新建路"})));
+    let line =
+        json!({"type": "LineString", "coordinates": [[x, y + 0.0001], [x + 0.0002, y + 0.0001]]});
+    let (st, rtag, rloc, r) = call(
+        s,
+        "POST",
+        "/api/roads",
+        planner,
+        None,
+        Some(&json!({"geometry": line, "class": "residential", "name": "新建路"})),
+    );
     assert_eq!(st, 201, "{r}");
     assert_eq!(count(s, "roads"), r0 + 1);
-    let (st, rtag2, _, r) = call(s, "PATCH", &rloc, planner, Some(&rtag), Some(&json!({"class": "service", "grade": "bridge"})));
+    let (st, rtag2, _, r) = call(
+        s,
+        "PATCH",
+        &rloc,
+        planner,
+        Some(&rtag),
+        Some(&json!({"class": "service", "grade": "bridge"})),
+    );
     assert_eq!(st, 200, "{r}");
     assert_eq!(r["properties"]["class"], "service", "{r}");
     let (st, _, _, _) = call(s, "DELETE", &rloc, planner, None, None);
@@ -164,7 +253,12 @@ fn journey(s: &Server, planner: &str, other: &str, office: &str, at: (f64, f64),
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["layer"].as_str().unwrap().into(), c["op"].as_str().unwrap().into()))
+        .map(|c| {
+            (
+                c["layer"].as_str().unwrap().into(),
+                c["op"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     let want = [
         ("buildings", "create"),

@@ -120,7 +120,9 @@ async fn apply(
             r
         });
         match (layer, &stored) {
-            (Layer::Buildings, Some(Record::Building(b))) => drop(st2.snapshot.put_building(id, Some(b))),
+            (Layer::Buildings, Some(Record::Building(b))) => {
+                drop(st2.snapshot.put_building(id, Some(b)))
+            }
             (Layer::Buildings, _) => drop(st2.snapshot.put_building(id, None)),
             (_, Some(Record::Road(r))) => drop(st2.snapshot.put_road(id, Some(r))),
             _ => drop(st2.snapshot.put_road(id, None)),
@@ -219,7 +221,15 @@ pub async fn update_building(
         record: record.clone(),
         expect,
     };
-    apply(&st, &caller, &auth.address, write(op, at.region, vec![]), Some(record), &detail).await
+    apply(
+        &st,
+        &caller,
+        &auth.address,
+        write(op, at.region, vec![]),
+        Some(record),
+        &detail,
+    )
+    .await
 }
 
 /// `DELETE /api/buildings/{id}` with `If-Match` (204).
@@ -240,7 +250,15 @@ pub async fn delete_building(
         id,
         expect,
     };
-    apply(&st, &caller, &auth.address, write(op, at.region, vec![]), None, &detail).await
+    apply(
+        &st,
+        &caller,
+        &auth.address,
+        write(op, at.region, vec![]),
+        None,
+        &detail,
+    )
+    .await
 }
 
 /// `GET /api/roads/{id}`: the road with its ETag.
@@ -296,7 +314,15 @@ pub async fn update_road(
         record: record.clone(),
         expect,
     };
-    apply(&st, &caller, &auth.address, write(op, at.region, forget), Some(record), &detail).await
+    apply(
+        &st,
+        &caller,
+        &auth.address,
+        write(op, at.region, forget),
+        Some(record),
+        &detail,
+    )
+    .await
 }
 
 /// `DELETE /api/roads/{id}` with `If-Match` (204).
@@ -318,5 +344,13 @@ pub async fn delete_road(
         expect,
     };
     let forget = s.road_reach(&before);
-    apply(&st, &caller, &auth.address, write(op, at.region, forget), None, &detail).await
+    apply(
+        &st,
+        &caller,
+        &auth.address,
+        write(op, at.region, forget),
+        None,
+        &detail,
+    )
+    .await
 }

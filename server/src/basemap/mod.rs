@@ -178,7 +178,10 @@ pub fn place(s: &Snapshot, caller: &Caller, g: &Geometry<f64>) -> Result<Placed,
 
 fn text(v: &str, what: &str) -> Result<String, BasemapError> {
     if v.chars().count() > 200 {
-        return Err(invalid("too_long", format!("{what} has at most 200 characters")));
+        return Err(invalid(
+            "too_long",
+            format!("{what} has at most 200 characters"),
+        ));
     }
     Ok(v.trim().to_string())
 }
@@ -187,7 +190,10 @@ fn levels(v: f64) -> Result<u16, BasemapError> {
     if v.fract() == 0.0 && (1.0..=300.0).contains(&v) {
         Ok(v as u16)
     } else {
-        Err(invalid("levels_out_of_range", format!("levels {v}: a whole number of storeys, 1 to 300")))
+        Err(invalid(
+            "levels_out_of_range",
+            format!("levels {v}: a whole number of storeys, 1 to 300"),
+        ))
     }
 }
 
@@ -195,7 +201,10 @@ fn height(v: f64) -> Result<f64, BasemapError> {
     if v.is_finite() && v > 0.0 && v <= 1000.0 {
         Ok(v)
     } else {
-        Err(invalid("height_out_of_range", format!("height_m {v}: more than 0, at most 1000 metres")))
+        Err(invalid(
+            "height_out_of_range",
+            format!("height_m {v}: more than 0, at most 1000 metres"),
+        ))
     }
 }
 
@@ -236,8 +245,12 @@ fn apply_road(r: &mut Road, f: &RoadFields) -> Result<(), BasemapError> {
         r.name = text(n, "name")?;
     }
     if let Some(g) = &f.grade {
-        r.grade = Grade::parse(g)
-            .ok_or_else(|| invalid("unknown_grade", format!("grade {g:?}: surface, tunnel or bridge")))?;
+        r.grade = Grade::parse(g).ok_or_else(|| {
+            invalid(
+                "unknown_grade",
+                format!("grade {g:?}: surface, tunnel or bridge"),
+            )
+        })?;
     }
     Ok(())
 }
@@ -276,7 +289,10 @@ pub fn create_road(
     f: &RoadFields,
 ) -> Result<(Road, Placed), BasemapError> {
     may_write(caller)?;
-    required(&[(f.geometry.is_some(), "geometry"), (f.class.is_some(), "class")])?;
+    required(&[
+        (f.geometry.is_some(), "geometry"),
+        (f.class.is_some(), "class"),
+    ])?;
     let mut r = Road {
         id: 0,
         class: RoadClass::Residential,
@@ -308,7 +324,11 @@ pub fn current_building(
 }
 
 /// Road `id` as the caller may write it (see [`current_building`]).
-pub fn current_road(s: &Snapshot, caller: &Caller, id: i64) -> Result<(Road, Placed), BasemapError> {
+pub fn current_road(
+    s: &Snapshot,
+    caller: &Caller,
+    id: i64,
+) -> Result<(Road, Placed), BasemapError> {
     may_write(caller)?;
     let r = s
         .roads
@@ -362,7 +382,11 @@ pub fn building_detail(before: Option<&Building>, after: Option<&Building>) -> S
         .unwrap_or_default()
     };
     let (x, y) = (f(before), f(after));
-    for (name, a, b) in [("levels", x.0, y.0), ("height_m", x.1, y.1), ("kind", x.2, y.2)] {
+    for (name, a, b) in [
+        ("levels", x.0, y.0),
+        ("height_m", x.1, y.1),
+        ("kind", x.2, y.2),
+    ] {
         if a != b {
             out.push(format!("{name}: {a} → {b}"));
         }
@@ -377,8 +401,14 @@ pub fn building_detail(before: Option<&Building>, after: Option<&Building>) -> S
 pub fn road_detail(before: Option<&Road>, after: Option<&Road>) -> String {
     let mut out = vec![];
     let f = |r: Option<&Road>| {
-        r.map(|r| (r.class.as_str().to_string(), r.name.clone(), r.grade.as_str().to_string()))
-            .unwrap_or_default()
+        r.map(|r| {
+            (
+                r.class.as_str().to_string(),
+                r.name.clone(),
+                r.grade.as_str().to_string(),
+            )
+        })
+        .unwrap_or_default()
     };
     let (x, y) = (f(before), f(after));
     for (name, a, b) in [("class", x.0, y.0), ("name", x.1, y.1), ("grade", x.2, y.2)] {

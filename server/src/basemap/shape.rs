@@ -33,8 +33,9 @@ fn fault(code: &'static str, detail: impl Into<String>, at: Value) -> Fault {
 /// The CRS a request declares (`wgs84` when none).
 pub fn crs(name: Option<&str>) -> Result<Crs, Fault> {
     name.map_or(Ok(Crs::Wgs84), |n| {
-        n.parse()
-            .map_err(|e: crate::spatial::crs::UnknownCrs| fault("unknown_crs", e.to_string(), json!({})))
+        n.parse().map_err(|e: crate::spatial::crs::UnknownCrs| {
+            fault("unknown_crs", e.to_string(), json!({}))
+        })
     })
 }
 
@@ -43,7 +44,10 @@ fn position(p: &[f64], crs: Crs, at: Value) -> Result<Coord<f64>, Fault> {
     let [x, y, ..] = p else {
         return Err(fault(
             "bad_coordinate",
-            format!("a position needs longitude and latitude, got {} numbers", p.len()),
+            format!(
+                "a position needs longitude and latitude, got {} numbers",
+                p.len()
+            ),
             at,
         ));
     };
@@ -75,7 +79,11 @@ fn too_many(n: usize) -> Result<(), Fault> {
 /// least 4 positions and not crossing itself, holes inside the shell.
 fn polygon(rings: &[Vec<Position>], crs: Crs, pi: usize) -> Result<Polygon<f64>, Fault> {
     if rings.is_empty() {
-        return Err(fault("empty_geometry", "a polygon has no rings", json!({"polygon": pi})));
+        return Err(fault(
+            "empty_geometry",
+            "a polygon has no rings",
+            json!({"polygon": pi}),
+        ));
     }
     let mut out = Vec::with_capacity(rings.len());
     for (ri, ring) in rings.iter().enumerate() {
@@ -83,12 +91,21 @@ fn polygon(rings: &[Vec<Position>], crs: Crs, pi: usize) -> Result<Polygon<f64>,
         let coords = ring
             .iter()
             .enumerate()
-            .map(|(vi, p)| position(p.as_slice(), crs, json!({"polygon": pi, "ring": ri, "vertex": vi})))
+            .map(|(vi, p)| {
+                position(
+                    p.as_slice(),
+                    crs,
+                    json!({"polygon": pi, "ring": ri, "vertex": vi}),
+                )
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if coords.len() < 4 {
             return Err(fault(
                 "short_ring",
-                format!("ring {ri} has {} positions; a ring needs at least 4", coords.len()),
+                format!(
+                    "ring {ri} has {} positions; a ring needs at least 4",
+                    coords.len()
+                ),
                 at,
             ));
         }
@@ -133,14 +150,21 @@ pub fn footprint(g: &geojson::Geometry, crs: Crs) -> Result<MultiPolygon<f64>, F
         other => {
             return Err(fault(
                 "wrong_geometry_type",
-                format!("a building is a Polygon or MultiPolygon, not a {}", other.type_name()),
+                format!(
+                    "a building is a Polygon or MultiPolygon, not a {}",
+                    other.type_name()
+                ),
                 json!({}),
             ))
         }
     };
     too_many(polys.iter().flat_map(|p| p.iter()).map(Vec::len).sum())?;
     if polys.is_empty() {
-        return Err(fault("empty_geometry", "a MultiPolygon with no polygon", json!({})));
+        return Err(fault(
+            "empty_geometry",
+            "a MultiPolygon with no polygon",
+            json!({}),
+        ));
     }
     let out = polys
         .iter()
@@ -170,7 +194,10 @@ pub fn centre_line(g: &geojson::Geometry, crs: Crs) -> Result<LineString<f64>, F
     if coords.len() < 2 || !distinct {
         return Err(fault(
             "short_line",
-            format!("a line needs at least 2 distinct positions, has {}", coords.len()),
+            format!(
+                "a line needs at least 2 distinct positions, has {}",
+                coords.len()
+            ),
             json!({}),
         ));
     }
@@ -191,17 +218,29 @@ mod test {
         assert_eq!(footprint(&geom(sq), Crs::Wgs84).unwrap().0.len(), 1);
         let open = json!({"type": "Polygon", "coordinates": [[[109.0, 32.6], [109.001, 32.6], [109.001, 32.601], [109.0, 32.601]]]});
         let f = footprint(&geom(open), Crs::Wgs84).unwrap_err();
-        assert_eq!((f.code, f.at.clone()), ("unclosed_ring", json!({"polygon": 0, "ring": 0})));
+        assert_eq!(
+            (f.code, f.at.clone()),
+            ("unclosed_ring", json!({"polygon": 0, "ring": 0}))
+        );
         let bow = json!({"type": "Polygon", "coordinates": [[[109.0, 32.6], [109.001, 32.601], [109.001, 32.6], [109.0, 32.601], [109.0, 32.6]]]});
-        assert_eq!(footprint(&geom(bow), Crs::Wgs84).unwrap_err().code, "self_intersection");
+        assert_eq!(
+            footprint(&geom(bow), Crs::Wgs84).unwrap_err().code,
+            "self_intersection"
+        );
         let swapped = json!({"type": "Polygon", "coordinates": [[[32.6, 109.0], [32.6, 109.001], [32.601, 109.001], [32.6, 109.0]]]});
         let f = footprint(&geom(swapped), Crs::Wgs84).unwrap_err();
         assert_eq!(f.code, "swapped_coordinates");
         assert_eq!(f.at, json!({"polygon": 0, "ring": 0, "vertex": 0}));
         let metres = json!({"type": "LineString", "coordinates": [[500000.0, 3400000.0], [500010.0, 3400000.0]]});
-        assert_eq!(centre_line(&geom(metres), Crs::Wgs84).unwrap_err().code, "projected_coordinates");
+        assert_eq!(
+            centre_line(&geom(metres), Crs::Wgs84).unwrap_err().code,
+            "projected_coordinates"
+        );
         let point = json!({"type": "Point", "coordinates": [109.0, 32.6]});
-        assert_eq!(centre_line(&geom(point), Crs::Wgs84).unwrap_err().code, "wrong_geometry_type");
+        assert_eq!(
+            centre_line(&geom(point), Crs::Wgs84).unwrap_err().code,
+            "wrong_geometry_type"
+        );
         assert_eq!(crs(Some("mars")).unwrap_err().code, "unknown_crs");
         // GCJ-02 is converted: the stored line lies some hundred metres off.
         let l = json!({"type": "LineString", "coordinates": [[109.0, 32.6], [109.01, 32.6]]});

@@ -205,8 +205,15 @@ pub enum RecordOp {
     /// A new record: its id is assigned by the store.
     Create(Record),
     /// Replaces the record with the same id and layer.
-    Update { record: Record, expect: i64 },
-    Delete { layer: Layer, id: i64, expect: i64 },
+    Update {
+        record: Record,
+        expect: i64,
+    },
+    Delete {
+        layer: Layer,
+        id: i64,
+        expect: i64,
+    },
 }
 
 impl RecordWrite {

@@ -79,19 +79,33 @@ fn buildings_and_roads_land_with_their_change_and_audit_line(s: &dyn Backend) {
             }
             _ => unreachable!(),
         }
-        let update = |expect| w(RecordOp::Update {
-            record: changed.clone(),
-            expect,
-        });
+        let update = |expect| {
+            w(RecordOp::Update {
+                record: changed.clone(),
+                expect,
+            })
+        };
         let e = s.write_record(&update(created.seq - 1), &audit("planner1"));
         assert!(matches!(e, Err(StoreError::Precondition { .. })), "{e:?}");
         assert_eq!(last_seq(s), created.seq, "a stale write logs nothing");
-        let updated = s.write_record(&update(created.seq), &audit("planner1")).unwrap();
+        let updated = s
+            .write_record(&update(created.seq), &audit("planner1"))
+            .unwrap();
         let d = s.load().unwrap();
         assert_eq!(count(&d), n0 + 1);
         let back = match layer {
-            Layer::Buildings => d.buildings.iter().find(|b| b.id == id).cloned().map(Record::Building),
-            _ => d.roads.iter().find(|r| r.id == id).cloned().map(Record::Road),
+            Layer::Buildings => d
+                .buildings
+                .iter()
+                .find(|b| b.id == id)
+                .cloned()
+                .map(Record::Building),
+            _ => d
+                .roads
+                .iter()
+                .find(|r| r.id == id)
+                .cloned()
+                .map(Record::Road),
         };
         assert_eq!(back.as_ref(), Some(&changed));
         let del = w(RecordOp::Delete {

@@ -164,8 +164,11 @@ impl GeoPackage {
             RecordOp::Delete { id, expect, .. } => {
                 check(&tx, layer, *id, *expect)?;
                 // The table is the layer's own name (buildings, roads).
-                tx.execute(&format!("DELETE FROM {} WHERE fid = ?1", layer.as_str()), [id])
-                    .map_err(sql("delete a record"))?;
+                tx.execute(
+                    &format!("DELETE FROM {} WHERE fid = ?1", layer.as_str()),
+                    [id],
+                )
+                .map_err(sql("delete a record"))?;
                 *id
             }
         };

@@ -157,9 +157,7 @@ impl PostGis {
                     if let Some(slot) = crate::store::changes::id_of(&mut r) {
                         *slot = id;
                     }
-                    super::import::insert(c, &r, &sealer)
-                        .await
-                        .map_err(write)?;
+                    super::import::insert(c, &r, &sealer).await.map_err(write)?;
                     id
                 }
                 RecordOp::Update { record, expect } => {
