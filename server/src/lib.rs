@@ -37,6 +37,7 @@
 
 pub mod access;
 pub mod api;
+pub mod basemap;
 pub mod cancel;
 pub mod cli;
 pub mod coverage;

@@ -22,6 +22,7 @@ use crate::domain::{
 };
 use crate::domain::{Dataset, Layer, Record};
 
+mod basemap;
 mod derived;
 pub mod follow;
 #[cfg(test)]
@@ -323,14 +324,7 @@ impl Snapshot {
             .collect();
         let (atoms, retired) = sort_atoms(&plans, data.atoms);
         let people = ShardedIndex::new(data.people);
-        let extent = data
-            .regions
-            .iter()
-            .filter_map(|r| r.boundary.bounding_rect())
-            .chain(people.items().iter().map(|p| Rect::new(p.home.0, p.home.0)))
-            .reduce(crate::spatial::cover);
-        let emergency =
-            crate::emergency::EmergencyIndex::build(people.items(), &data.roads, extent);
+        let emergency = emergency_index(&data.regions, people.items(), &data.roads);
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
         Self {
             generation,
@@ -588,6 +582,22 @@ impl crate::emergency::Layers for Snapshot {
     fn grids_in(&self, bbox: Option<Rect<f64>>, scope: &Scope) -> Vec<&ImportedGrid> {
         self.grids.query(bbox, scope, 0, usize::MAX).items
     }
+}
+
+/// Volunteers and the walking network over `roads`, in a projection
+/// centred on the regions and people: O(people + roads), what a change of
+/// either costs.
+fn emergency_index(
+    regions: &[Region],
+    people: &[Person],
+    roads: &[Road],
+) -> crate::emergency::EmergencyIndex {
+    let extent = regions
+        .iter()
+        .filter_map(|r| r.boundary.bounding_rect())
+        .chain(people.iter().map(|p| Rect::new(p.home.0, p.home.0)))
+        .reduce(crate::spatial::cover);
+    crate::emergency::EmergencyIndex::build(people, roads, extent)
 }
 
 /// Atoms the newest plan of their region uses (all of a region without

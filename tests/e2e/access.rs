@@ -313,6 +313,41 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
         ("POST", "/api/households/bulk"),
         ("/api/households/bulk".into(), None, Some("[]")),
     );
+    // Buildings and roads: building 1 and road 1 lie in scope; a write
+    // without If-Match is 428 once access is granted (planner, admin).
+    for layer in ["buildings", "roads"] {
+        for method in ["GET", "PATCH", "DELETE"] {
+            let route: &'static str = if layer == "buildings" {
+                "/api/buildings/{id}"
+            } else {
+                "/api/roads/{id}"
+            };
+            m.insert(
+                (method, route),
+                (
+                    format!("/api/{layer}/1"),
+                    None,
+                    (method == "PATCH").then_some("{}"),
+                ),
+            );
+        }
+    }
+    m.insert(
+        ("POST", "/api/buildings"),
+        (
+            "/api/buildings".into(),
+            None,
+            Some(r#"{"geometry":{"type":"Polygon","coordinates":[[[116.4051,39.9051],[116.4053,39.9051],[116.4053,39.9053],[116.4051,39.9051]]]}}"#),
+        ),
+    );
+    m.insert(
+        ("POST", "/api/roads"),
+        (
+            "/api/roads".into(),
+            None,
+            Some(r#"{"geometry":{"type":"LineString","coordinates":[[116.402,39.903],[116.404,39.904]]},"class":"residential"}"#),
+        ),
+    );
     m.insert(
         ("GET", "/api/changes"),
         ("/api/changes?since=0".into(), None, None),
@@ -406,6 +441,31 @@ fn world() -> World {
         "wgs84",
     ]);
     assert!(ok, "{out}{err}");
+    // One building and one road in scope (ids 1), for the ground routes.
+    let ground = [
+        (
+            "buildings",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"building":"residential"},"geometry":{"type":"Polygon","coordinates":[[[116.4041,39.9041],[116.4043,39.9041],[116.4043,39.9043],[116.4041,39.9043],[116.4041,39.9041]]]}}]}"#,
+        ),
+        (
+            "roads",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"highway":"residential","name":"多福巷"},"geometry":{"type":"LineString","coordinates":[[116.401,39.902],[116.403,39.902]]}}]}"#,
+        ),
+    ];
+    for (layer, text) in ground {
+        let file = dir.path().join(format!("{layer}.geojson"));
+        std::fs::write(&file, text).unwrap();
+        let (ok, out, err) = wangge(&[
+            "import",
+            layer,
+            file.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+            "--crs",
+            "wgs84",
+        ]);
+        assert!(ok, "{out}{err}");
+    }
     let tokens = [
         Role::Admin,
         Role::Planner,
@@ -502,11 +562,20 @@ fn access_matrix_from_the_route_table() {
                 || (spec.path == "/api/households/{id}" && spec.method != "GET")
                 || (spec.path.starts_with("/api/people/{id}") && spec.method != "GET")
                 || (spec.path == "/api/volunteers/{id}" && spec.method != "GET")
+                || ((spec.path == "/api/buildings/{id}" || spec.path == "/api/roads/{id}")
+                    && spec.method != "GET")
             {
                 428
             } else if spec.path == "/api/emergency/dispatch" {
                 422
-            } else if spec.path == "/api/households" || spec.path == "/api/people" {
+            } else if [
+                "/api/households",
+                "/api/people",
+                "/api/buildings",
+                "/api/roads",
+            ]
+            .contains(&spec.path)
+            {
                 201
             } else if spec.path.ends_with("/from-grids") {
                 201

@@ -18,6 +18,7 @@ mod edits_durability;
 mod emergency;
 mod estimate;
 mod gis_clients;
+mod ground;
 mod hardening;
 mod heavy;
 mod http_api;

@@ -24,7 +24,7 @@ use serde::{Serialize, Serializer};
 use super::rows::{code_str, corrupt};
 use super::{ImportCounts, Result, StoreError};
 use crate::access::account::AuditEntry;
-use crate::domain::{Household, Layer, Person, RegionCode};
+use crate::domain::{Household, Layer, Person, Record, RegionCode};
 
 /// What a change did to its record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -234,6 +234,142 @@ impl PersonWrite {
             Self::Create(p) | Self::Update { person: p, .. } => p.region,
             Self::Delete { region, .. } => *region,
         }
+    }
+}
+
+/// One write to one record of any layer whose table is keyed by `fid`
+/// (buildings and roads, which carry no region of their own), as
+/// [`super::Store::write_record`] applies it: the record upserted or
+/// deleted with its ETag checked, its change row and audit line, and the
+/// stored plan grid shapes of `forget` dropped, all in one transaction.
+#[derive(Debug, Clone)]
+pub struct RecordWrite {
+    pub op: RecordOp,
+    /// The change row's region: where the record lies (before a delete).
+    pub region: Option<RegionCode>,
+    /// Regions whose stored plan grid shapes were measured on the record
+    /// (before and after): they go, as a household write drops its own.
+    pub forget: Vec<RegionCode>,
+    /// Forget the region the stored record names too (where a household
+    /// was before an update moved it), read in the write's transaction.
+    pub forget_stored: bool,
+}
+
+/// What a [`RecordWrite`] does.
+#[derive(Debug, Clone)]
+pub enum RecordOp {
+    /// A new record: its id is assigned by the store.
+    Create(Record),
+    /// Replaces the record with the same id and layer.
+    Update {
+        record: Record,
+        expect: i64,
+    },
+    Delete {
+        layer: Layer,
+        id: i64,
+        expect: i64,
+    },
+}
+
+impl RecordWrite {
+    pub fn op(&self) -> ChangeOp {
+        match self.op {
+            RecordOp::Create(_) => ChangeOp::Create,
+            RecordOp::Update { .. } => ChangeOp::Update,
+            RecordOp::Delete { .. } => ChangeOp::Delete,
+        }
+    }
+
+    pub fn layer(&self) -> Layer {
+        match &self.op {
+            RecordOp::Create(r) | RecordOp::Update { record: r, .. } => r.layer(),
+            RecordOp::Delete { layer, .. } => *layer,
+        }
+    }
+
+    pub fn expect(&self) -> Option<i64> {
+        match &self.op {
+            RecordOp::Create(_) => None,
+            RecordOp::Update { expect, .. } | RecordOp::Delete { expect, .. } => Some(*expect),
+        }
+    }
+
+    /// The id of the record updated or deleted (none for a create).
+    pub fn id(&self) -> Option<i64> {
+        match &self.op {
+            RecordOp::Create(_) => None,
+            RecordOp::Update { record, .. } => Some(crate::snapshot::record_id(record)),
+            RecordOp::Delete { id, .. } => Some(*id),
+        }
+    }
+
+    /// The forgotten regions as the stores' `region` column holds them.
+    pub(crate) fn forget_text(&self) -> Vec<String> {
+        self.forget.iter().map(|c| code_str(*c)).collect()
+    }
+}
+
+impl From<&PersonWrite> for RecordWrite {
+    /// A person write is a record write that forgets no plan grid shapes
+    /// (they count households only).
+    fn from(w: &PersonWrite) -> Self {
+        let op = match w {
+            PersonWrite::Create(p) => RecordOp::Create(Record::Person(p.clone())),
+            PersonWrite::Update { person, expect } => RecordOp::Update {
+                record: Record::Person(person.clone()),
+                expect: *expect,
+            },
+            PersonWrite::Delete { id, expect, .. } => RecordOp::Delete {
+                layer: Layer::People,
+                id: *id,
+                expect: *expect,
+            },
+        };
+        Self {
+            op,
+            region: w.region(),
+            forget: vec![],
+            forget_stored: false,
+        }
+    }
+}
+
+impl From<&HouseholdWrite> for RecordWrite {
+    /// A household write forgets the plan grid shapes of the region it
+    /// lands in and of the one it was in: they counted it.
+    fn from(w: &HouseholdWrite) -> Self {
+        let op = match w {
+            HouseholdWrite::Create(h) => RecordOp::Create(Record::Household(h.clone())),
+            HouseholdWrite::Update { household, expect } => RecordOp::Update {
+                record: Record::Household(household.clone()),
+                expect: *expect,
+            },
+            HouseholdWrite::Delete { id, expect, .. } => RecordOp::Delete {
+                layer: Layer::Households,
+                id: *id,
+                expect: *expect,
+            },
+        };
+        Self {
+            op,
+            region: w.region(),
+            forget: w.region().into_iter().collect(),
+            forget_stored: true,
+        }
+    }
+}
+
+/// The record's id slot, to give a created record the store's id.
+pub(crate) fn id_of(r: &mut Record) -> Option<&mut i64> {
+    match r {
+        Record::Household(h) => Some(&mut h.id),
+        Record::Person(p) => Some(&mut p.id),
+        Record::Road(x) => Some(&mut x.id),
+        Record::Building(b) => Some(&mut b.id),
+        Record::Water(w) => Some(&mut w.id),
+        Record::Grid(g) => Some(&mut g.id),
+        Record::Region(_) | Record::Atom(_) => None,
     }
 }
 

@@ -1,7 +1,10 @@
 //! The change log and one-record writes, checked on every store (called
 //! from [`super::suite::run_all`]).
 
-use super::{Backend, ChangeLayer, ChangeOp, Dump, HouseholdWrite, PersonWrite, StoreError};
+use super::{
+    Backend, ChangeLayer, ChangeOp, Dump, HouseholdWrite, PersonWrite, RecordOp, RecordWrite,
+    StoreError,
+};
 use crate::access::account::AuditEntry;
 use crate::domain::{GridCode, Household, Layer, Person, Record, Role};
 
@@ -48,6 +51,7 @@ pub fn run(s: &dyn Backend) {
     a_person_write_lands_with_its_change_and_audit_line(s);
     a_dispatch_writes_all_its_volunteers_or_none(s);
     plan_saves_log_their_version(s);
+    buildings_and_roads_land_with_their_change_and_audit_line(s);
 }
 
 /// Every kind of plan save appends a `plans` row naming the version and
@@ -128,6 +132,98 @@ pub fn a_copy_logs_one_import_row_per_layer(dump: &Dump, to: &dyn Backend) {
         (1..=want.len() as i64).collect::<Vec<_>>()
     );
     assert_eq!(to.last_seq().unwrap(), want.len() as i64);
+}
+
+/// A building and a road each created, updated (a stale ETag refused,
+/// nothing logged), deleted through [`RecordWrite`]: their change rows
+/// name their layer and the region given, one audit line each, and the
+/// geometry reads back as written.
+fn buildings_and_roads_land_with_their_change_and_audit_line(s: &dyn Backend) {
+    let sample = super::suite::sample();
+    let region = household().region;
+    for (i, layer) in [(5usize, Layer::Buildings), (4, Layer::Roads)] {
+        let seq0 = last_seq(s);
+        let audits0 = s.audit_log(None, None, usize::MAX).unwrap().len();
+        let count = |d: &crate::domain::Dataset| match layer {
+            Layer::Buildings => d.buildings.len(),
+            _ => d.roads.len(),
+        };
+        let n0 = count(&s.load().unwrap());
+        let w = |op| RecordWrite {
+            op,
+            region,
+            forget: region.into_iter().collect(),
+            forget_stored: false,
+        };
+        let created = s
+            .write_record(&w(RecordOp::Create(sample[i].clone())), &audit("planner1"))
+            .unwrap();
+        let id = created.id.unwrap();
+        assert_eq!((created.seq, created.layer), (seq0 + 1, layer));
+        assert_eq!(s.etag_seq(layer, id).unwrap(), created.seq);
+        let mut changed = sample[i].clone();
+        match &mut changed {
+            Record::Building(b) => {
+                b.id = id;
+                b.levels = Some(3);
+            }
+            Record::Road(r) => {
+                r.id = id;
+                r.name = "新路".into();
+            }
+            _ => unreachable!(),
+        }
+        let update = |expect| {
+            w(RecordOp::Update {
+                record: changed.clone(),
+                expect,
+            })
+        };
+        let e = s.write_record(&update(created.seq - 1), &audit("planner1"));
+        assert!(matches!(e, Err(StoreError::Precondition { .. })), "{e:?}");
+        assert_eq!(last_seq(s), created.seq, "a stale write logs nothing");
+        let updated = s
+            .write_record(&update(created.seq), &audit("planner1"))
+            .unwrap();
+        let d = s.load().unwrap();
+        assert_eq!(count(&d), n0 + 1);
+        let back = match layer {
+            Layer::Buildings => d
+                .buildings
+                .iter()
+                .find(|b| b.id == id)
+                .cloned()
+                .map(Record::Building),
+            _ => d
+                .roads
+                .iter()
+                .find(|r| r.id == id)
+                .cloned()
+                .map(Record::Road),
+        };
+        assert_eq!(back.as_ref(), Some(&changed));
+        let del = w(RecordOp::Delete {
+            layer,
+            id,
+            expect: updated.seq,
+        });
+        s.write_record(&del, &audit("planner1")).unwrap();
+        assert_eq!(count(&s.load().unwrap()), n0);
+        let log: Vec<_> = s
+            .changes_since(seq0, 100)
+            .unwrap()
+            .iter()
+            .map(|c| (c.layer, c.op, c.id, c.region))
+            .collect();
+        assert_eq!(
+            log,
+            [ChangeOp::Create, ChangeOp::Update, ChangeOp::Delete]
+                .map(|op| (layer, op, Some(id), region))
+                .to_vec()
+        );
+        let audits = s.audit_log(None, None, usize::MAX).unwrap();
+        assert_eq!(audits.len(), audits0 + 3);
+    }
 }
 
 fn person() -> Person {

@@ -23,7 +23,9 @@ use std::sync::Arc;
 use crate::access::account::{AuditEntry, Token, User};
 use crate::sealing::{KeyId, Sealer};
 pub use accounts::AccountStore;
-pub use changes::{Change, ChangeLayer, ChangeOp, HouseholdWrite, PersonWrite};
+pub use changes::{
+    Change, ChangeLayer, ChangeOp, HouseholdWrite, PersonWrite, RecordOp, RecordWrite,
+};
 pub use plan_shapes::{PlanGridShape, ShapesByVersion};
 
 use crate::domain::{
@@ -273,6 +275,12 @@ pub trait Store: Send + Sync {
     /// one stale ETag or missing person and none is stored. Returns the
     /// changes in the order of `writes`.
     fn write_people(&self, writes: &[(PersonWrite, AuditEntry)]) -> Result<Vec<Change>>;
+
+    /// One write to one record of a layer keyed by id (buildings, roads),
+    /// as [`Store::write_household`] does it: ETag checked, change row
+    /// (the record's layer) and audit line, and the stored plan grid
+    /// shapes of [`RecordWrite::forget`] dropped, in one transaction.
+    fn write_record(&self, write: &RecordWrite, audit: &AuditEntry) -> Result<Change>;
 
     /// Changes after `since`, oldest first, at most `limit`.
     fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<Change>>;

@@ -554,6 +554,33 @@ fn an_import_of_households_forgets_the_shapes_measured_on_them(store: &dyn Backe
     for (other, list) in &before {
         assert_eq!(now.get(other), Some(list), "other regions keep theirs");
     }
+    // A building written forgets none; a road the regions it names.
+    store.put_plan_grid_shapes(v.id, &shapes(2)).unwrap();
+    let write = |r: Record, forget: Vec<crate::domain::RegionCode>| super::RecordWrite {
+        op: super::RecordOp::Create(r),
+        region: Some(region),
+        forget,
+        forget_stored: false,
+    };
+    store
+        .write_record(&write(sample()[5].clone(), vec![]), &line)
+        .unwrap();
+    assert_eq!(
+        store
+            .plan_grid_shapes(Some(&[v.id]))
+            .unwrap()
+            .get(&v.id)
+            .map(Vec::len),
+        Some(shapes(2).len())
+    );
+    store
+        .write_record(&write(sample()[4].clone(), vec![region]), &line)
+        .unwrap();
+    let now = store.plan_grid_shapes(None).unwrap();
+    assert!(
+        now.get(&v.id).is_none_or(Vec::is_empty),
+        "a road's regions' shapes go"
+    );
 }
 
 fn households_are_found_by_phone_through_the_blind_index(store: &dyn Store) {

@@ -476,6 +476,7 @@ fn walk_items<T: LayerItem + PartialEq>(a: &[T], b: &[T], mut f: impl FnMut(&T))
 fn diff(old: &Snapshot, new: &Snapshot) -> (Vec<(u8, Rect<f64>)>, Vec<RegionCode>) {
     let mut boxes: BTreeMap<u8, Vec<Rect<f64>>> = BTreeMap::new();
     let mut regions: Vec<RegionCode> = Vec::new();
+    let mut reach: Vec<RegionCode> = Vec::new();
     {
         let mut add = |sources: u8, it: &dyn LayerItemDyn, grids_of_region: bool| {
             if let Some(r) = it.rect() {
@@ -495,8 +496,11 @@ fn diff(old: &Snapshot, new: &Snapshot) -> (Vec<(u8, Rect<f64>)>, Vec<RegionCode
         walk_sharded(&old.people, &new.people, |x| {
             add(bit(Source::People), x, false)
         });
+        // Boundaries follow roads: the grids of the regions whose ground
+        // holds a changed road are measured again.
         walk(&old.roads, &new.roads, |x| {
-            add(bit(Source::Basemap), x, false)
+            add(bit(Source::Basemap), x, false);
+            reach.extend(new.road_reach(x));
         });
         walk(&old.buildings, &new.buildings, |x| {
             add(bit(Source::Basemap), x, false)
@@ -506,6 +510,7 @@ fn diff(old: &Snapshot, new: &Snapshot) -> (Vec<(u8, Rect<f64>)>, Vec<RegionCode
         });
         walk(&old.grids, &new.grids, |x| add(bit(Source::Grids), x, true));
     }
+    regions.extend(reach);
     let plan_of = |s: &Snapshot, c: &RegionCode| s.plans.get(c).map(|p| p.version.id);
     for c in old.plans.keys().chain(new.plans.keys()) {
         if plan_of(old, c) != plan_of(new, c) {

@@ -10,7 +10,7 @@ use crate::access::account::AuditEntry;
 use crate::domain::Layer;
 use crate::store::changes::{
     change_row, etag, imports, missing, pending, region_text, stale, written_audit, Change,
-    HouseholdWrite, PersonWrite,
+    ChangeOp, HouseholdWrite, PersonWrite, RecordOp, RecordWrite,
 };
 use crate::store::{ImportCounts, Result};
 
@@ -100,85 +100,51 @@ fn record_exists(tx: &Connection, layer: Layer, id: i64) -> Result<bool> {
 }
 
 impl GeoPackage {
+    /// One household written with its change row and audit line, in one
+    /// transaction: a [`RecordWrite`] forgetting the plan grid shapes of
+    /// the regions it leaves and enters.
     pub(super) fn write_household_tx(
         &self,
         w: &HouseholdWrite,
         audit: &AuditEntry,
     ) -> Result<Change> {
-        let mut c = self.lock();
-        let tx = c.transaction().map_err(sql("begin a household write"))?;
-        let sealer = self.sealer.load();
-        personal::check_key(&tx, &sealer)?;
-        // The grid shapes of the regions it leaves and enters counted it.
-        let mut touched: Vec<String> = crate::store::changes::region_text(w.region())
-            .into_iter()
-            .collect();
-        if let HouseholdWrite::Update { household: h, .. } = w {
-            let was: Option<Option<String>> = tx
-                .query_row(
-                    "SELECT region FROM households WHERE fid = ?1",
-                    [h.id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql("read a household's region"))?;
-            touched.extend(was.flatten());
-        }
-        for r in &touched {
-            super::plan_shapes::forget_region(&tx, r)?;
-        }
-        let id = match w {
-            HouseholdWrite::Create(h) => {
-                let mut h = h.clone();
-                h.id = 0;
-                write_one(&tx, &h, &sealer)?;
-                tx.last_insert_rowid()
-            }
-            HouseholdWrite::Update {
-                household: h,
-                expect,
-            } => {
-                check(&tx, Layer::Households, h.id, *expect)?;
-                write_one(&tx, h, &sealer)?;
-                h.id
-            }
-            HouseholdWrite::Delete { id, expect, .. } => {
-                check(&tx, Layer::Households, *id, *expect)?;
-                tx.execute("DELETE FROM households WHERE fid = ?1", [id])
-                    .map_err(sql("delete a household"))?;
-                *id
-            }
-        };
-        let change = append(
-            &tx,
-            &pending(Layer::Households, id, w.op(), w.region(), audit),
-        )?;
-        accounts::insert_audit(&tx, &written_audit(audit, &change))?;
-        tx.commit().map_err(sql("commit a household write"))?;
-        Ok(change)
+        self.write_record_tx(&RecordWrite::from(w), audit)
     }
 
     /// People written each with its change row and audit line, all in
-    /// one transaction; personal fields (name, phone) sealed as an import
-    /// seals them. Plan grid shapes count households only: none dropped.
+    /// one transaction (a confirmed dispatch): record writes.
     pub(super) fn write_people_tx(
         &self,
         writes: &[(PersonWrite, AuditEntry)],
     ) -> Result<Vec<Change>> {
+        let records: Vec<RecordWrite> = writes.iter().map(|(w, _)| RecordWrite::from(w)).collect();
+        let pairs: Vec<(&RecordWrite, &AuditEntry)> =
+            records.iter().zip(writes.iter().map(|(_, a)| a)).collect();
+        self.write_records_tx(&pairs)
+    }
+
+    /// One record of any fid-keyed layer written with its change row and
+    /// audit line, in one transaction (see [`RecordWrite`]).
+    pub(super) fn write_record_tx(&self, w: &RecordWrite, audit: &AuditEntry) -> Result<Change> {
+        Ok(self.write_records_tx(&[(w, audit)])?.remove(0))
+    }
+
+    /// Records written in order, each with its change row and audit
+    /// line, all in one transaction: the import's own upsert writes them,
+    /// so the tables, their R-trees and their extents in `gpkg_contents`
+    /// follow as after an import. One refusal and none is stored.
+    fn write_records_tx(&self, writes: &[(&RecordWrite, &AuditEntry)]) -> Result<Vec<Change>> {
         let mut c = self.lock();
-        let tx = c.transaction().map_err(sql("begin a person write"))?;
+        let tx = c.transaction().map_err(sql("begin a record write"))?;
         let sealer = self.sealer.load();
         personal::check_key(&tx, &sealer)?;
         let mut ext: HashMap<Layer, Extent> = HashMap::new();
         let mut out = Vec::with_capacity(writes.len());
         for (w, audit) in writes {
-            let id = write_person(&tx, w, &sealer, &mut ext)?;
-            let change = append(&tx, &pending(Layer::People, id, w.op(), w.region(), audit))?;
-            accounts::insert_audit(&tx, &written_audit(audit, &change))?;
-            out.push(change);
+            out.push(write_record(&tx, w, audit, &sealer, &mut ext)?);
         }
         update_contents(&tx, &ext)?;
-        tx.commit().map_err(sql("commit a person write"))?;
+        tx.commit().map_err(sql("commit a record write"))?;
         Ok(out)
     }
 
@@ -231,40 +197,59 @@ fn check(tx: &Transaction<'_>, layer: Layer, id: i64, expect: i64) -> Result<()>
     Ok(())
 }
 
-fn write_one(
+/// One record write inside `tx`: its plan grid shapes forgotten, ETag
+/// checked, the row upserted or deleted, its change row and audit line.
+fn write_record(
     tx: &Transaction<'_>,
-    h: &crate::domain::Household,
-    s: &crate::sealing::Sealer,
-) -> Result<()> {
-    let mut ext: HashMap<Layer, Extent> = HashMap::new();
-    personal::insert_household(tx, h, s, &mut ext)?;
-    update_contents(tx, &ext)
-}
-
-/// One person write inside `tx`; the person's id (new for a create).
-fn write_person(
-    tx: &Transaction<'_>,
-    w: &PersonWrite,
+    w: &RecordWrite,
+    audit: &AuditEntry,
     sealer: &crate::sealing::Sealer,
     ext: &mut HashMap<Layer, Extent>,
-) -> Result<i64> {
-    Ok(match w {
-        PersonWrite::Create(p) => {
-            let mut p = p.clone();
-            p.id = 0;
-            personal::insert_person(tx, &p, sealer, ext)?;
+) -> Result<Change> {
+    let layer = w.layer();
+    let mut forget = w.forget_text();
+    if let Some(id) = w.id().filter(|_| w.forget_stored) {
+        // The table is the layer's own name (households).
+        let was: Option<Option<String>> = tx
+            .query_row(
+                &format!("SELECT region FROM {} WHERE fid = ?1", layer.as_str()),
+                [id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("read a record's region"))?;
+        forget.extend(was.flatten());
+    }
+    for r in forget {
+        super::plan_shapes::forget_region(tx, &r)?;
+    }
+    let id = match &w.op {
+        RecordOp::Create(r) => {
+            let mut r = r.clone();
+            if let Some(id) = crate::store::changes::id_of(&mut r) {
+                *id = 0;
+            }
+            super::import::insert(tx, &r, sealer, ext)?;
             tx.last_insert_rowid()
         }
-        PersonWrite::Update { person: p, expect } => {
-            check(tx, Layer::People, p.id, *expect)?;
-            personal::insert_person(tx, p, sealer, ext)?;
-            p.id
+        RecordOp::Update { record, expect } => {
+            let id = crate::snapshot::record_id(record);
+            check(tx, layer, id, *expect)?;
+            super::import::insert(tx, record, sealer, ext)?;
+            id
         }
-        PersonWrite::Delete { id, expect, .. } => {
-            check(tx, Layer::People, *id, *expect)?;
-            tx.execute("DELETE FROM people WHERE fid = ?1", [id])
-                .map_err(sql("delete a person"))?;
+        RecordOp::Delete { id, expect, .. } => {
+            check(tx, layer, *id, *expect)?;
+            // The table is the layer's own name (buildings, roads).
+            tx.execute(
+                &format!("DELETE FROM {} WHERE fid = ?1", layer.as_str()),
+                [id],
+            )
+            .map_err(sql("delete a record"))?;
             *id
         }
-    })
+    };
+    let change = append(tx, &pending(layer, id, w.op(), w.region, audit))?;
+    accounts::insert_audit(tx, &written_audit(audit, &change))?;
+    Ok(change)
 }

@@ -295,6 +295,14 @@ impl Store for GeoPackage {
         self.write_people_tx(writes)
     }
 
+    fn write_record(
+        &self,
+        write: &crate::store::RecordWrite,
+        audit: &AuditEntry,
+    ) -> Result<crate::store::Change> {
+        self.write_record_tx(write, audit)
+    }
+
     fn changes_since(&self, since: i64, limit: usize) -> Result<Vec<crate::store::Change>> {
         self.changes_after(since, limit)
     }

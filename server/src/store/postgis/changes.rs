@@ -10,7 +10,7 @@ use crate::access::account::AuditEntry;
 use crate::domain::Layer;
 use crate::store::changes::{
     change_row, etag, imports, missing, pending, region_text, stale, written_audit, Change,
-    HouseholdWrite, PersonWrite,
+    ChangeOp, HouseholdWrite, PersonWrite, RecordOp, RecordWrite,
 };
 use crate::store::{ImportCounts, Result};
 
@@ -95,99 +95,26 @@ async fn check(c: &ClientWrapper, layer: Layer, id: i64, expect: i64) -> Result<
 }
 
 impl PostGis {
+    /// One household written with its change row and audit line, in one
+    /// transaction: a [`RecordWrite`] (see the GeoPackage's).
     pub(super) fn write_household_tx(
         &self,
         w: &HouseholdWrite,
         audit: &AuditEntry,
     ) -> Result<Change> {
-        let tx = self.begin_write("write a household")?;
-        let sealer = self.sealer.load_full();
-        let change = self.block_on(async {
-            let c = tx.c();
-            personal::check_key(&**c, &sealer).await?;
-            let write = pg("write a household");
-            // The grid shapes of the regions it leaves and enters counted it.
-            let mut touched: Vec<String> = crate::store::changes::region_text(w.region())
-                .into_iter()
-                .collect();
-            if let HouseholdWrite::Update { household: h, .. } = w {
-                let was = c
-                    .query_opt("SELECT region FROM households WHERE fid = $1", &[&h.id])
-                    .await
-                    .map_err(pg("read a household's region"))?;
-                touched.extend(was.and_then(|r| r.get::<_, Option<String>>(0)));
-            }
-            c.execute(
-                "DELETE FROM plan_grid_shapes WHERE region = ANY($1)",
-                &[&touched],
-            )
-            .await
-            .map_err(pg("forget plan grid shapes"))?;
-            let id = match w {
-                HouseholdWrite::Create(h) => {
-                    let mut h = h.clone();
-                    h.id = 0;
-                    NextIds::default()
-                        .assign(c, Layer::Households, &mut h.id)
-                        .await?;
-                    personal::insert_household(c, &h, &sealer)
-                        .await
-                        .map_err(write)?;
-                    h.id
-                }
-                HouseholdWrite::Update {
-                    household: h,
-                    expect,
-                } => {
-                    check(c, Layer::Households, h.id, *expect).await?;
-                    personal::insert_household(c, h, &sealer)
-                        .await
-                        .map_err(write)?;
-                    h.id
-                }
-                HouseholdWrite::Delete { id, expect, .. } => {
-                    check(c, Layer::Households, *id, *expect).await?;
-                    c.execute("DELETE FROM households WHERE fid = $1", &[id])
-                        .await
-                        .map_err(write)?;
-                    *id
-                }
-            };
-            let change = append(
-                c,
-                &pending(Layer::Households, id, w.op(), w.region(), audit),
-            )
-            .await?;
-            accounts::insert_audit(c, &written_audit(audit, &change), None).await?;
-            Ok::<_, crate::store::StoreError>(change)
-        })?;
-        tx.commit(self, "commit a household write")?;
-        Ok(change)
+        self.write_record_tx(&RecordWrite::from(w), audit)
     }
 
     /// People written each with its change row and audit line, all in
-    /// one transaction (see the GeoPackage's `write_people_tx`).
+    /// one transaction (a confirmed dispatch): record writes.
     pub(super) fn write_people_tx(
         &self,
         writes: &[(PersonWrite, AuditEntry)],
     ) -> Result<Vec<Change>> {
-        let tx = self.begin_write("write a person")?;
-        let sealer = self.sealer.load_full();
-        let changes = self.block_on(async {
-            let c = tx.c();
-            personal::check_key(&**c, &sealer).await?;
-            let mut out = Vec::with_capacity(writes.len());
-            for (w, audit) in writes {
-                let id = write_person(c, w, &sealer).await?;
-                let change =
-                    append(c, &pending(Layer::People, id, w.op(), w.region(), audit)).await?;
-                accounts::insert_audit(c, &written_audit(audit, &change), None).await?;
-                out.push(change);
-            }
-            Ok::<_, crate::store::StoreError>(out)
-        })?;
-        tx.commit(self, "commit a person write")?;
-        Ok(changes)
+        let records: Vec<RecordWrite> = writes.iter().map(|(w, _)| RecordWrite::from(w)).collect();
+        let pairs: Vec<(&RecordWrite, &AuditEntry)> =
+            records.iter().zip(writes.iter().map(|(_, a)| a)).collect();
+        self.write_records_tx(&pairs)
     }
 
     /// The newest seq, 0 for an empty log (the primary key's last entry).
@@ -200,6 +127,31 @@ impl PostGis {
                 .map_err(pg(op))
                 .map(|r| r.get(0))
         })
+    }
+
+    /// One record of any fid-keyed layer written with its change row and
+    /// audit line, in one transaction (see the GeoPackage's
+    /// `write_record_tx`), by the import's own upsert.
+    pub(super) fn write_record_tx(&self, w: &RecordWrite, audit: &AuditEntry) -> Result<Change> {
+        Ok(self.write_records_tx(&[(w, audit)])?.remove(0))
+    }
+
+    /// Records written in order, each with its change row and audit line,
+    /// all in one transaction: one refusal and none is stored.
+    fn write_records_tx(&self, writes: &[(&RecordWrite, &AuditEntry)]) -> Result<Vec<Change>> {
+        let tx = self.begin_write("write a record")?;
+        let sealer = self.sealer.load_full();
+        let changes = self.block_on(async {
+            let c = tx.c();
+            personal::check_key(&**c, &sealer).await?;
+            let mut out = Vec::with_capacity(writes.len());
+            for (w, audit) in writes {
+                out.push(write_record(c, w, audit, &sealer).await?);
+            }
+            Ok::<_, crate::store::StoreError>(out)
+        })?;
+        tx.commit(self, "commit a record write")?;
+        Ok(changes)
     }
 
     pub(super) fn changes_after(&self, since: i64, limit: usize) -> Result<Vec<Change>> {
@@ -235,37 +187,69 @@ impl PostGis {
     }
 }
 
-/// One person write inside the write transaction on `c`; the person's id
-/// (new for a create).
-async fn write_person(
+/// One record write inside the write transaction on `c`: its plan grid
+/// shapes forgotten, ETag checked, the row upserted or deleted, its
+/// change row and audit line.
+async fn write_record(
     c: &ClientWrapper,
-    w: &PersonWrite,
+    w: &RecordWrite,
+    audit: &AuditEntry,
     sealer: &crate::sealing::Sealer,
-) -> Result<i64> {
-    let write = pg("write a person");
-    Ok(match w {
-        PersonWrite::Create(p) => {
-            let mut p = p.clone();
-            p.id = 0;
-            NextIds::default()
-                .assign(c, Layer::People, &mut p.id)
-                .await?;
-            personal::insert_person(c, &p, sealer)
+) -> Result<Change> {
+    let layer = w.layer();
+    let write = pg("write a record");
+    let mut forget = w.forget_text();
+    if let Some(id) = w.id().filter(|_| w.forget_stored) {
+        // The table is the layer's own name (households).
+        let was = c
+            .query_opt(
+                &format!("SELECT region FROM {} WHERE fid = $1", layer.as_str()),
+                &[&id],
+            )
+            .await
+            .map_err(pg("read a record's region"))?;
+        forget.extend(was.and_then(|r| r.get::<_, Option<String>>(0)));
+    }
+    if !forget.is_empty() {
+        c.execute(
+            "DELETE FROM plan_grid_shapes WHERE region = ANY($1)",
+            &[&forget],
+        )
+        .await
+        .map_err(pg("forget plan grid shapes"))?;
+    }
+    let id = match &w.op {
+        RecordOp::Create(r) => {
+            let mut r = r.clone();
+            let mut id = 0;
+            NextIds::default().assign(c, layer, &mut id).await?;
+            if let Some(slot) = crate::store::changes::id_of(&mut r) {
+                *slot = id;
+            }
+            super::import::insert(c, &r, sealer).await.map_err(write)?;
+            id
+        }
+        RecordOp::Update { record, expect } => {
+            let id = crate::snapshot::record_id(record);
+            check(c, layer, id, *expect).await?;
+            super::import::insert(c, record, sealer)
                 .await
                 .map_err(write)?;
-            p.id
+            id
         }
-        PersonWrite::Update { person: p, expect } => {
-            check(c, Layer::People, p.id, *expect).await?;
-            personal::insert_person(c, p, sealer).await.map_err(write)?;
-            p.id
-        }
-        PersonWrite::Delete { id, expect, .. } => {
-            check(c, Layer::People, *id, *expect).await?;
-            c.execute("DELETE FROM people WHERE fid = $1", &[id])
-                .await
-                .map_err(write)?;
+        RecordOp::Delete { id, expect, .. } => {
+            check(c, layer, *id, *expect).await?;
+            // The table is the layer's own name (buildings, roads).
+            c.execute(
+                &format!("DELETE FROM {} WHERE fid = $1", layer.as_str()),
+                &[id],
+            )
+            .await
+            .map_err(write)?;
             *id
         }
-    })
+    };
+    let change = append(c, &pending(layer, id, w.op(), w.region, audit)).await?;
+    accounts::insert_audit(c, &written_audit(audit, &change), None).await?;
+    Ok(change)
 }
