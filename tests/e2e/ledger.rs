@@ -340,7 +340,7 @@ fn an_office_keeps_the_ledger_on_postgis() {
 }
 
 /// The street of the store's first household, and another street.
-fn streets(store: &str) -> (String, String) {
+pub(crate) fn streets(store: &str) -> (String, String) {
     let s = wangge::store::open(store).unwrap();
     let d = s.load().unwrap();
     let first = d.households.iter().min_by_key(|h| h.id).unwrap();

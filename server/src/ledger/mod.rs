@@ -344,6 +344,7 @@ pub fn audit_detail(before: Option<&Household>, after: Option<&Household>) -> St
     out.join("; ")
 }
 
+pub mod history;
 pub mod people;
 
 #[cfg(test)]

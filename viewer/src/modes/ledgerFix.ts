@@ -63,6 +63,7 @@ export function renderFindings(): void {
   const ul = el('ul', { id: 'ledger-findings', class: 'ledger-list' });
   for (const g of gaps.slice(0, 200)) {
     const li = el('li', { 'data-kind': g.properties.kind, 'data-grid': g.properties.grids.at(-1) ?? '' });
+    if (g.geometry.type === 'Point') li.dataset.at = (g.geometry.coordinates as number[]).join(',');
     const b = el('button', { type: 'button', class: 'ledger-fix' });
     const where = g.geometry.type === 'Point' ? (g.geometry.coordinates as number[]).map((x) => x.toFixed(5)).join(', ') : (g.properties.grids[0] ?? '');
     b.append(el('b', {}, t(`cov.kind.${g.properties.kind}` as 'cov.kind.unreached')), el('span', { class: 'ledger-code' }, ` ${g.properties.grids.at(-1) ?? where}`), el('span', { class: 'ledger-go' }, t('ledger.fix')));
