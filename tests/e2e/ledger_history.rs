@@ -13,7 +13,8 @@ fn history_journey(s: &Server, office: &str, other: &str, planner: &str) {
     let (_, page, _) = s.get_json("/api/layers/households?limit=1");
     let at = page["features"][0]["geometry"]["coordinates"].clone();
     // Created, then changed (size, address), by the office.
-    let body = json!({"location": at, "size": 2, "care": 1, "address": "履历巷9号", "head_name": "李四"});
+    let body =
+        json!({"location": at, "size": 2, "care": 1, "address": "履历巷9号", "head_name": "李四"});
     let (st, tag, _, h) = call(s, "POST", "/api/households", office, None, Some(&body));
     assert_eq!(st, 201, "{h}");
     let id = h["id"].as_i64().unwrap();
@@ -50,7 +51,14 @@ fn history_journey(s: &Server, office: &str, other: &str, planner: &str) {
     assert_eq!(b["code"], "role_forbidden");
     let (st, _, _, b) = call(s, "GET", &hist, other, None, None);
     assert_eq!(st, 404, "{b}");
-    let (st, _, _, b) = call(s, "GET", "/api/households/999999999/history", office, None, None);
+    let (st, _, _, b) = call(
+        s,
+        "GET",
+        "/api/households/999999999/history",
+        office,
+        None,
+        None,
+    );
     assert_eq!(st, 404, "{b}");
     let (st, _, _, b) = call(s, "GET", "/api/households/x/history", office, None, None);
     assert_eq!(st, 400, "{b}");

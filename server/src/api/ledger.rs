@@ -256,8 +256,7 @@ pub async fn history(
         st.accounts.clone(),
         ledger::history::target(Layer::Households, id),
     );
-    let lines =
-        blocking(move || accounts.audit_of(&target, ledger::history::HISTORY_MAX)).await?;
+    let lines = blocking(move || accounts.audit_of(&target, ledger::history::HISTORY_MAX)).await?;
     let entries: Vec<_> = lines.iter().map(ledger::history::entry).collect();
     Ok(Json(json!({ "id": id, "entries": entries })))
 }

@@ -183,8 +183,20 @@ function viewBox(map: MlMap): [number, number, number, number] {
   return [clamp(b.getWest(), 180), clamp(b.getSouth(), 85), clamp(b.getEast(), 180), clamp(b.getNorth(), 85)];
 }
 
+/** The newest load of the view; a caller waits for whichever is newest when it ends. */
+let viewLoad: Promise<void> = Promise.resolve();
+
 /** The households and people in the map's view; the table follows. */
 async function reloadView(): Promise<void> {
+  viewLoad = loadView();
+  let p: Promise<void>;
+  do {
+    p = viewLoad;
+    await p;
+  } while (p !== viewLoad);
+}
+
+async function loadView(): Promise<void> {
   const map = S.ctx?.map;
   if (!map || !LEDGER_ROLES.includes(S.ctx!.role())) return;
   viewAbort?.abort();
@@ -222,8 +234,19 @@ async function reloadView(): Promise<void> {
   refresh();
 }
 
+let coverageLoad: Promise<void> = Promise.resolve();
+
 /** Coverage and gaps of the region, for the findings and the filters. */
 async function reloadCoverage(): Promise<void> {
+  coverageLoad = loadCoverage();
+  let p: Promise<void>;
+  do {
+    p = coverageLoad;
+    await p;
+  } while (p !== coverageLoad);
+}
+
+async function loadCoverage(): Promise<void> {
   if (!S.ctx || !S.region) return;
   coverageAbort?.abort();
   const controller = new AbortController();
@@ -458,6 +481,8 @@ export const ledgerMode: Mode = {
   relabel(ctx) {
     build(ctx);
     refresh();
+    // The side form again, in the new language (a typed, unsaved change is dropped).
+    if (S.selected !== null && LEDGER_ROLES.includes(ctx.role())) void openEdit(S.selected);
   },
   onRegion(ctx) {
     const code = defaultRegion(ctx);
