@@ -18,13 +18,13 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, stopServerAndRemove } from './fixture.mjs';
+import { CHROMIUM_ARGS, startServer, stopServerAndRemove } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -34,25 +34,6 @@ const browserPath = process.env.WANGGE_CHROMIUM ?? '/usr/bin/chromium';
 const artifacts = path.join(root, 'tests', 'artifacts');
 
 const OFFICE = { name: 'clerk', role: 'office', password: 'street office password' };
-
-function startServer(store) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['serve', '--store', store, '--listen', '127.0.0.1:0', '--viewer', viewerDist], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not listen within 60 s\n${out}`)), 60_000);
-    const seen = (d) => {
-      out += d;
-      const m = out.match(/wangge listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, origin: m[1] });
-      }
-    };
-    child.stdout.on('data', seen);
-    child.stderr.on('data', seen);
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}\n${out}`)));
-  });
-}
 
 /** A session from Node (not the page), for setting up and checking. */
 async function nodeSession(origin, name, password) {
@@ -94,7 +75,7 @@ describe('the ledger (台账) of a street office (issue 20)', { timeout: 600_000
       encoding: 'utf8',
     });
     assert.equal(add.status, 0, add.stderr);
-    server = await startServer(store);
+    server = await startServer(bin, store, viewerDist);
     origin = server.origin;
     api = await nodeSession(origin, OFFICE.name, OFFICE.password);
     // A leaf region with an unreached vulnerable household in a grid.

@@ -6,8 +6,8 @@
 
 use serde_json::json;
 
-use crate::common::{generated, user_with_token, user_with_token_in, wangge, Server};
-use crate::ledger::{call, fresh_url, last_seq, streets};
+use crate::common::Server;
+use crate::ledger::{call, last_seq, on_a_geopackage, on_postgis};
 
 fn history_journey(s: &Server, office: &str, other: &str, planner: &str) {
     let (_, page, _) = s.get_json("/api/layers/households?limit=1");
@@ -73,29 +73,10 @@ fn history_journey(s: &Server, office: &str, other: &str, planner: &str) {
 
 #[test]
 fn a_household_history_on_a_geopackage() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = generated(dir.path(), "2000", "7");
-    let (street, other) = streets(&store.to_string_lossy());
-    let office = user_with_token(&store, "office1", "office", &street);
-    let other = user_with_token(&store, "office2", "office", &other);
-    let planner = user_with_token(&store, "planner1", "planner", "*");
-    let s = Server::start(&store, &[]);
-    history_journey(&s, &office, &other, &planner);
+    on_a_geopackage(history_journey);
 }
 
 #[test]
 fn a_household_history_on_postgis() {
-    let dir = tempfile::tempdir().unwrap();
-    let a = generated(dir.path(), "2000", "7");
-    let a = a.to_str().unwrap();
-    let (street, other) = streets(a);
-    let url = fresh_url("ledger_history");
-    let (ok, out, err) = wangge(&["copy", "--from", a, "--to", &url, "--quiet"]);
-    assert!(ok, "copy: {out}{err}");
-    let admin = user_with_token_in(&url, "admin1", "admin", "*");
-    let office = user_with_token_in(&url, "office1", "office", &street);
-    let other = user_with_token_in(&url, "office2", "office", &other);
-    let planner = user_with_token_in(&url, "planner1", "planner", "*");
-    let s = Server::start_with(&["--database", &url], admin);
-    history_journey(&s, &office, &other, &planner);
+    on_postgis("ledger_history", history_journey);
 }

@@ -183,18 +183,25 @@ function viewBox(map: MlMap): [number, number, number, number] {
   return [clamp(b.getWest(), 180), clamp(b.getSouth(), 85), clamp(b.getEast(), 180), clamp(b.getNorth(), 85)];
 }
 
-/** The newest load of the view; a caller waits for whichever is newest when it ends. */
-let viewLoad: Promise<void> = Promise.resolve();
+/**
+ * `load` run again on each call, a newer call aborting an older one: the
+ * caller waits until the newest load started meanwhile has ended, so what
+ * it reads afterwards is current.
+ */
+function newest(load: () => Promise<void>): () => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  return async () => {
+    last = load();
+    let p: Promise<void>;
+    do {
+      p = last;
+      await p;
+    } while (p !== last);
+  };
+}
 
 /** The households and people in the map's view; the table follows. */
-async function reloadView(): Promise<void> {
-  viewLoad = loadView();
-  let p: Promise<void>;
-  do {
-    p = viewLoad;
-    await p;
-  } while (p !== viewLoad);
-}
+const reloadView = newest(loadView);
 
 async function loadView(): Promise<void> {
   const map = S.ctx?.map;
@@ -234,17 +241,8 @@ async function loadView(): Promise<void> {
   refresh();
 }
 
-let coverageLoad: Promise<void> = Promise.resolve();
-
 /** Coverage and gaps of the region, for the findings and the filters. */
-async function reloadCoverage(): Promise<void> {
-  coverageLoad = loadCoverage();
-  let p: Promise<void>;
-  do {
-    p = coverageLoad;
-    await p;
-  } while (p !== coverageLoad);
-}
+const reloadCoverage = newest(loadCoverage);
 
 async function loadCoverage(): Promise<void> {
   if (!S.ctx || !S.region) return;
