@@ -228,7 +228,11 @@ async function loadView(): Promise<void> {
     S.people = people;
     S.note = hh.matched > hh.features.length ? t('ledger.truncated', { shown: hh.features.length, total: hh.matched }) : '';
     // The grid tiles of this view: placed once they are drawn.
-    await new Promise<void>((r) => (map.loaded() && !map.isMoving() ? r() : map.once('idle', () => r())));
+    await new Promise<void>((r) => {
+      if (map.loaded() && !map.isMoving()) return r();
+      map.once('idle', () => r());
+      window.setTimeout(r, 5000);
+    });
     placeInGrids(map);
   } catch (e) {
     if (controller.signal.aborted) return;

@@ -160,6 +160,8 @@ async function saved(r: L.Tagged<L.HouseholdFeature>, notice: string): Promise<v
   actions.pending(null);
   S.selected = r.body.id;
   await Promise.all([actions.reloadView(), actions.reloadCoverage()]);
+  // Its row selected, on the table's page that holds it.
+  actions.select(r.body.id, false);
 }
 
 /** Someone else wrote the record first: theirs beside ours, and a way on. */
