@@ -15,6 +15,7 @@
 import type { GeoJSONSource, MapLayerMouseEvent, MapLayerTouchEvent, MapMouseEvent, Map as MlMap } from 'maplibre-gl';
 import * as api from '../api';
 import { t } from '../i18n';
+import { colors } from '../style';
 import { el, numberFormat, pct, READ_ROLES } from './dom';
 import { defaultRegion, type LegendRow, type Mode, type ModeContext } from './types';
 import { householdsIn, peopleIn, type PersonFeature } from './ledgerApi';
@@ -28,7 +29,10 @@ import './ledger.css';
 const LIMIT = 2000;
 /** Below this zoom the view holds too many households to list. */
 const MIN_ZOOM = 14;
-const CARE_COLORS = ['#64748b', '#f59e0b', '#dc2626'];
+/** The care colours of the map's household points (style.ts), so one legend serves both. */
+const CARE_COLORS = [colors.care0, colors.care1, colors.care2];
+/** The ring of a household an unreached finding names (覆盖's colour for it). */
+const UNREACHED = '#db2777';
 const SRC = { hh: 'ledger-hh', add: 'ledger-new', cand: 'ledger-cand' } as const;
 const LAYERS = ['ledger-hh-circle', 'ledger-hh-selected', 'ledger-new-circle', 'ledger-cand-circle', 'ledger-cand-label'];
 const LEDGER_ROLES = ['admin', 'office'];
@@ -53,7 +57,7 @@ function addLayers(map: MlMap): void {
     paint: {
       'circle-color': ['match', ['get', 'care'], 0, CARE_COLORS[0], 1, CARE_COLORS[1], CARE_COLORS[2]] as never,
       'circle-radius': ['interpolate', ['linear'], ['zoom'], 14, 3.5, 18, 7],
-      'circle-stroke-color': ['case', ['==', ['get', 'unreached'], 1], '#db2777', '#ffffff'] as never,
+      'circle-stroke-color': ['case', ['==', ['get', 'unreached'], 1], UNREACHED, '#ffffff'] as never,
       'circle-stroke-width': ['case', ['==', ['get', 'unreached'], 1], 2.5, 1.2] as never,
     },
   });
@@ -496,10 +500,6 @@ export const ledgerMode: Mode = {
   },
   ownsClicks: () => S.adding || drag !== null,
   clickLayers: () => ['ledger-hh-circle', 'ledger-cand-circle'],
-  legend: (): LegendRow[] => [
-    { label: 'legend.care.1', color: CARE_COLORS[0], kind: 'point' },
-    { label: 'legend.care.2', color: CARE_COLORS[1], kind: 'point' },
-    { label: 'legend.care.3', color: CARE_COLORS[2], kind: 'point' },
-    { label: 'cov.kind.unreached', color: '#db2777', kind: 'point' },
-  ],
+  // Care colours are the household layer's own legend rows.
+  legend: (): LegendRow[] => [{ label: 'cov.kind.unreached', color: UNREACHED, kind: 'point' }],
 };

@@ -234,6 +234,8 @@ export async function openEdit(id: number): Promise<void> {
     const r = await L.household(id);
     open = { id, base: r.body, etag: r.etag, at: r.body.geometry.coordinates as [number, number] };
     render(open);
+    // On a phone the panel scrolls under the map: the form comes into view.
+    side()?.scrollIntoView({ block: 'nearest' });
   } catch (e) {
     side()?.replaceChildren(el('p', { class: 'error', id: 'ledger-form-error' }, e instanceof api.ApiError ? e.message : t('err.network')));
   }
