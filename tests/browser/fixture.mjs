@@ -171,3 +171,23 @@ export async function stopServerAndRemove(child, dir) {
   }
   if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
+
+/** Starts `wangge serve` on a free port; resolves once it listens. */
+export function startServer(bin, store, viewerDist, extra = []) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['serve', '--store', store, '--listen', '127.0.0.1:0', '--viewer', viewerDist, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not listen within 60 s\n${out}`)), 60_000);
+    const seen = (d) => {
+      out += d;
+      const m = out.match(/wangge listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, origin: m[1] });
+      }
+    };
+    child.stdout.on('data', seen);
+    child.stderr.on('data', seen);
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}\n${out}`)));
+  });
+}

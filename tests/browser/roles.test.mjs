@@ -171,7 +171,7 @@ describe('roles', { timeout: 600_000 }, () => {
 
   test('each role lands in its mode and is offered only the modes it may use', async () => {
     const expected = {
-      office: { mode: 'coverage', tabs: ['规划', '覆盖', '应急'], title: '覆盖分析' },
+      office: { mode: 'coverage', tabs: ['规划', '覆盖', '台账', '应急'], title: '覆盖分析' },
       em: { mode: 'emergency', tabs: [], title: '应急调度' },
       planner: { mode: 'plan', tabs: ['规划', '覆盖'], title: '网格规划' },
     };

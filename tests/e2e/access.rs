@@ -234,6 +234,14 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
         );
     }
     m.insert(
+        ("GET", "/api/households/{id}/history"),
+        (
+            "/api/households/1/history".into(),
+            Some("/api/households/3/history".into()),
+            None,
+        ),
+    );
+    m.insert(
         ("POST", "/api/households"),
         (
             "/api/households".into(),

@@ -310,8 +310,9 @@ fn tile_path(lon: f64, lat: f64) -> String {
     format!("/tiles/households/{z}/{}/{}.mvt", x as u32, y as u32)
 }
 
-#[test]
-fn an_office_keeps_the_ledger_on_a_geopackage() {
+/// Runs `journey(server, office, office of another street, planner)` on a
+/// generated city in a GeoPackage.
+pub(crate) fn on_a_geopackage(journey: fn(&Server, &str, &str, &str)) {
     let dir = tempfile::tempdir().unwrap();
     let store = generated(dir.path(), "3000", "7");
     let (street, other) = streets(&store.to_string_lossy());
@@ -322,13 +323,13 @@ fn an_office_keeps_the_ledger_on_a_geopackage() {
     journey(&s, &office, &other, &planner);
 }
 
-#[test]
-fn an_office_keeps_the_ledger_on_postgis() {
+/// [`on_a_geopackage`] on a fresh PostGIS database (`tag` names it).
+pub(crate) fn on_postgis(tag: &str, journey: fn(&Server, &str, &str, &str)) {
     let dir = tempfile::tempdir().unwrap();
     let a = generated(dir.path(), "3000", "7");
     let a = a.to_str().unwrap();
     let (street, other) = streets(a);
-    let url = fresh_url("ledger");
+    let url = fresh_url(tag);
     let (ok, out, err) = wangge(&["copy", "--from", a, "--to", &url, "--quiet"]);
     assert!(ok, "copy: {out}{err}");
     let admin = user_with_token_in(&url, "admin1", "admin", "*");
@@ -337,6 +338,16 @@ fn an_office_keeps_the_ledger_on_postgis() {
     let planner = user_with_token_in(&url, "planner1", "planner", "*");
     let s = Server::start_with(&["--database", &url], admin);
     journey(&s, &office, &other, &planner);
+}
+
+#[test]
+fn an_office_keeps_the_ledger_on_a_geopackage() {
+    on_a_geopackage(journey);
+}
+
+#[test]
+fn an_office_keeps_the_ledger_on_postgis() {
+    on_postgis("ledger", journey);
 }
 
 /// The street of the store's first household, and another street.

@@ -24,6 +24,7 @@ mod heavy;
 mod http_api;
 mod import;
 mod ledger;
+mod ledger_history;
 mod ledger_staff;
 mod ogc;
 mod ogc_plans;

@@ -94,6 +94,32 @@ async function post(path: string, body: unknown, signal?: AbortSignal, headers: 
   );
 }
 
+/**
+ * A write with the session's CSRF token (PATCH, PUT, DELETE, POST) and
+ * optional `If-Match`; the raw answer once it is 2xx, else an ApiError
+ * carrying the problem document (412: the current record, 422: a code).
+ */
+export async function write(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return send(() =>
+    fetch(path, {
+      method,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': csrf() ?? '', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+  );
+}
+
+/** A GET whose ETag matters (a ledger record): the body and the tag. */
+export async function getTagged<T>(path: string, signal?: AbortSignal): Promise<{ body: T; etag: string }> {
+  const res = await send(() => fetch(path, { signal, headers: { Accept: 'application/json' } }));
+  return { body: (await res.json()) as T, etag: res.headers.get('ETag') ?? '' };
+}
+
+/** Any JSON GET of the API (for modules with their own typed calls). */
+export function getJsonOf<T>(path: string, signal?: AbortSignal): Promise<T> {
+  return getJson<T>(path, signal);
+}
+
 export async function regions(): Promise<Region[]> {
   const list = (await getJson<{ regions: Region[] }>('/api/regions')).regions;
   // Codes are 12-digit strings; keep them strings whatever the JSON says.

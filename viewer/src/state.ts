@@ -4,8 +4,8 @@
 
 import type { Lang } from './i18n';
 
-export type ModeId = 'plan' | 'coverage' | 'emergency' | 'map';
-export const MODES: ModeId[] = ['plan', 'coverage', 'emergency', 'map'];
+export type ModeId = 'plan' | 'coverage' | 'ledger' | 'emergency' | 'map';
+export const MODES: ModeId[] = ['plan', 'coverage', 'ledger', 'emergency', 'map'];
 
 export interface ViewState {
   zoom: number;

@@ -270,6 +270,24 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// `GET /api/households/{id}/history`: who wrote the household, what
+/// and when, newest first (office, admin in their scope).
+pub async fn history(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    ledger::history::may_read(&st.snapshot.load(), &caller, id)?;
+    let (accounts, target) = (
+        st.accounts.clone(),
+        ledger::history::target(Layer::Households, id),
+    );
+    let lines = blocking(move || accounts.audit_of(&target, ledger::history::HISTORY_MAX)).await?;
+    let entries: Vec<_> = lines.iter().map(ledger::history::entry).collect();
+    Ok(Json(json!({ "id": id, "entries": entries })))
+}
+
 /// `GET /api/changes?since=SEQ&limit=N`: the changes after `since` in the
 /// caller's scope, oldest first (ids, kinds, layer, region: no personal
 /// field). `next` is the seq to ask from next (the last one read, in

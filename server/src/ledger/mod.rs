@@ -362,6 +362,7 @@ pub fn audit_detail(before: Option<&Household>, after: Option<&Household>) -> St
 }
 
 pub mod bulk;
+pub mod history;
 pub mod people;
 pub mod volunteers;
 

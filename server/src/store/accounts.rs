@@ -59,6 +59,9 @@ pub trait AccountStore: Send + Sync {
     /// its `before`, ids up to its `last_id`); returns how many. The store
     /// refuses to delete any line no archive holds.
     fn audit_prune(&self, prev: Option<&str>, archive: &AuditArchive) -> Result<u64>;
+    /// The audit lines of one record (`target`, as a record write names
+    /// it: `households 12`), newest first, at most `limit`.
+    fn audit_of(&self, target: &str, limit: usize) -> Result<Vec<AuditEntry>>;
     /// Audit lines, oldest first, optionally of one user and since a time.
     fn audit_log(
         &self,

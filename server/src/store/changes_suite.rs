@@ -467,6 +467,15 @@ fn logged_in_order(
         "{}",
         newest.detail
     );
+    // The record's own lines (its history), newest first; a limit holds.
+    let of = s.audit_of(&format!("households {id}"), 10).unwrap();
+    let heads: Vec<&str> = of
+        .iter()
+        .map(|a| a.detail.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(heads, ["delete", "update", "create"]);
+    assert_eq!(s.audit_of(&format!("households {id}"), 1).unwrap().len(), 1);
+    assert!(s.audit_of("households 999999", 10).unwrap().is_empty());
 }
 
 /// Two volunteers dispatched in one transaction: with one stale ETag

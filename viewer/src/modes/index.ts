@@ -61,6 +61,7 @@ function lazy(id: ModeId, tab: Key, load: () => Promise<Mode>): Mode {
 export const modes: Record<ModeId, Mode> = {
   plan: lazy('plan', 'mode.plan', () => import('./plan').then((m) => m.planMode)),
   coverage: lazy('coverage', 'mode.coverage', () => import('./coverage').then((m) => m.coverageMode)),
+  ledger: lazy('ledger', 'mode.ledger', () => import('./ledger').then((m) => m.ledgerMode)),
   emergency: lazy('emergency', 'mode.emergency', () => import('./emergency').then((m) => m.emergencyMode)),
   map: mapMode,
 };

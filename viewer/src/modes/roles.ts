@@ -1,13 +1,13 @@
 // Which modes a role may use and where it lands: the server's access table
-// (api/mod.rs: PLAN_READ, COVERAGE, EMERGENCY) seen from the viewer. A mode
+// (api/mod.rs: PLAN_READ, COVERAGE, LEDGER, EMERGENCY) seen from the viewer. A mode
 // the role cannot use is not offered at all.
 
 import type { ModeId } from '../state';
 
 const ALLOWED: Record<string, ModeId[]> = {
-  admin: ['plan', 'coverage', 'emergency'],
+  admin: ['plan', 'coverage', 'ledger', 'emergency'],
   planner: ['plan', 'coverage'],
-  office: ['coverage', 'plan', 'emergency'],
+  office: ['coverage', 'ledger', 'plan', 'emergency'],
   emergency: ['emergency'],
 };
 

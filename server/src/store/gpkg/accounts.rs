@@ -337,6 +337,21 @@ impl AccountStore for GeoPackage {
         Ok(n as u64)
     }
 
+    fn audit_of(&self, target: &str, limit: usize) -> Result<Vec<AuditEntry>> {
+        let c = self.lock();
+        let mut st = c
+            .prepare(
+                "SELECT id, at, user, action, target, source, detail FROM wangge_audit
+                 WHERE target = ?1 ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(sql("read a record's audit lines"))?;
+        let rows = st
+            .query_map(params![target, limit as i64], audit_row)
+            .map_err(sql("read a record's audit lines"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(sql("read a record's audit lines"))
+    }
+
     fn audit_log(
         &self,
         user: Option<&str>,

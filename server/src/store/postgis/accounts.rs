@@ -383,6 +383,22 @@ impl AccountStore for PostGis {
         Ok(n)
     }
 
+    fn audit_of(&self, target: &str, limit: usize) -> Result<Vec<AuditEntry>> {
+        let c = self.read_conn("read a record's audit lines")?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.block_on(async {
+            c.query(
+                &format!(
+                    "SELECT {AUDIT_COLS} FROM wangge_audit WHERE target = $1 ORDER BY id DESC LIMIT $2"
+                ),
+                &[&target, &limit],
+            )
+            .await
+            .map(|rows| rows.iter().map(audit_of).collect())
+            .map_err(pg("read a record's audit lines"))
+        })
+    }
+
     fn audit_log(
         &self,
         user: Option<&str>,
