@@ -38,5 +38,5 @@ mod real_data;
 mod search;
 mod tiles;
 mod tls;
-mod volunteers;
 mod upload;
+mod volunteers;

@@ -95,7 +95,6 @@ impl ApiError {
                 StatusCode::PRECONDITION_FAILED
             }
             Self::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::OverLimit(o) => {
                 StatusCode::from_u16(o.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
             }

@@ -23,8 +23,8 @@ mod state;
 mod stream;
 mod text;
 mod tiles;
-mod volunteers;
 pub mod uploads;
+mod volunteers;
 pub mod when;
 
 use std::path::Path;

@@ -549,15 +549,25 @@ mod test {
         all[3] = moved;
         all[6] = twice;
         let gone = all.remove(4).id;
-        all.extend(puts.iter().filter_map(|(id, h)| (*id >= 200_000).then(|| h.clone().unwrap())));
+        all.extend(
+            puts.iter()
+                .filter_map(|(id, h)| (*id >= 200_000).then(|| h.clone().unwrap())),
+        );
         all.sort_by_key(|h| h.id);
-        assert_eq!(next.iter().collect::<Vec<_>>(), all.iter().collect::<Vec<_>>());
+        assert_eq!(
+            next.iter().collect::<Vec<_>>(),
+            all.iter().collect::<Vec<_>>()
+        );
         assert_eq!(next.len(), all.len());
         assert!(next.get(gone, &Scope::all()).is_none());
         let rebuilt = ShardedIndex::new(all.clone());
         let page = |i: &ShardedIndex<Household>| {
             let bbox = i.extent(&Scope::all());
-            i.query(bbox, &Scope::all(), 100, 50).items.iter().map(|h| h.id).collect::<Vec<_>>()
+            i.query(bbox, &Scope::all(), 100, 50)
+                .items
+                .iter()
+                .map(|h| h.id)
+                .collect::<Vec<_>>()
         };
         assert_eq!(page(&next), page(&rebuilt));
         let shared = index
@@ -566,6 +576,9 @@ mod test {
             .filter(|(k, s)| next.shards.get(k).is_some_and(|t| Arc::ptr_eq(s, t)))
             .count();
         assert!(shared > 0, "untouched shards are shared");
-        assert!(index.shards.len() - shared <= touched.len(), "{shared} shared");
+        assert!(
+            index.shards.len() - shared <= touched.len(),
+            "{shared} shared"
+        );
     }
 }

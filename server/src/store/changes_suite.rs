@@ -159,7 +159,7 @@ fn buildings_and_roads_land_with_their_change_and_audit_line(s: &dyn Backend) {
             .write_record(&w(RecordOp::Create(sample[i].clone())), &audit("planner1"))
             .unwrap();
         let id = created.id.unwrap();
-        assert_eq!((created.seq, created.layer), (seq0 + 1, layer));
+        assert_eq!((created.seq, created.layer), (seq0 + 1, layer.into()));
         assert_eq!(s.etag_seq(layer, id).unwrap(), created.seq);
         let mut changed = sample[i].clone();
         match &mut changed {
@@ -218,7 +218,7 @@ fn buildings_and_roads_land_with_their_change_and_audit_line(s: &dyn Backend) {
         assert_eq!(
             log,
             [ChangeOp::Create, ChangeOp::Update, ChangeOp::Delete]
-                .map(|op| (layer, op, Some(id), region))
+                .map(|op| (layer.into(), op, Some(id), region))
                 .to_vec()
         );
         let audits = s.audit_log(None, None, usize::MAX).unwrap();

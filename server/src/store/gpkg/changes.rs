@@ -10,7 +10,7 @@ use crate::access::account::AuditEntry;
 use crate::domain::Layer;
 use crate::store::changes::{
     change_row, etag, imports, missing, pending, region_text, stale, written_audit, Change,
-    ChangeOp, HouseholdWrite, PersonWrite, RecordOp, RecordWrite,
+    HouseholdWrite, PersonWrite, RecordOp, RecordWrite,
 };
 use crate::store::{ImportCounts, Result};
 
