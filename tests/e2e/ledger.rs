@@ -428,6 +428,11 @@ pub(crate) fn survives_kill_9(start: &dyn Fn() -> Server, layer: &str) {
     let acked = std::thread::scope(|t| {
         let w = t.spawn(|| write_until_killed(&s, &token, (lon, lat), layer));
         std::thread::sleep(std::time::Duration::from_millis(800));
+        // A loaded machine writes slowly: kill once a few are in.
+        let by = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while last_seq(&s) < seq0 + 6 && std::time::Instant::now() < by {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
         // std's kill is SIGKILL on Unix: no shutdown, no flush.
         let _ = std::process::Command::new("kill")
             .args(["-9", &s.child.id().to_string()])

@@ -389,7 +389,8 @@ mod test {
             assert!(s.load().unwrap().people[0].checkin.is_some());
             s.lock()
                 .execute_batch(
-                    "ALTER TABLE people DROP COLUMN status; ALTER TABLE people DROP COLUMN checkin;
+                    "ALTER TABLE people DROP COLUMN status; ALTER TABLE people DROP COLUMN checkin_lon;
+                     ALTER TABLE people DROP COLUMN checkin_lat;
                      UPDATE people SET available = 0",
                 )
                 .unwrap();

@@ -182,10 +182,16 @@ fn migrate_road_grade(c: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Files written before volunteers had a status and a check-in get both
-/// columns, empty: a `NULL` status is read from `available`.
+/// Files written before volunteers had a status and a check-in get the
+/// columns, empty: a `NULL` status is read from `available`. The check-in
+/// is two numbers, not a second geometry blob: a GeoPackage table has one
+/// geometry column, and GIS clients export a blob as an unreadable field.
 fn migrate_volunteer_status(c: &Connection) -> Result<()> {
-    for (column, ty) in [("status", "TEXT"), ("checkin", "BLOB")] {
+    for (column, ty) in [
+        ("status", "TEXT"),
+        ("checkin_lon", "REAL"),
+        ("checkin_lat", "REAL"),
+    ] {
         let has: bool = c
             .query_row(
                 "SELECT count(*) FROM pragma_table_info('people') WHERE name = ?1",

@@ -257,8 +257,8 @@ pub(super) fn insert_person(
     tx.prepare_cached(
         "INSERT OR REPLACE INTO people
          (fid, geom, region, name, phone, roles, team, skills, available, reserve, grids, phone_index,
-          status, checkin)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+          status, checkin_lon, checkin_lat)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )
     .and_then(|mut st| {
         st.execute(params![
@@ -275,7 +275,8 @@ pub(super) fn insert_person(
             grids.join(","),
             c.phone_index,
             p.status.as_str(),
-            p.checkin.map(blob::encode_point)
+            p.checkin.map(|c| c.x()),
+            p.checkin.map(|c| c.y())
         ])
     })
     .map_err(sql("insert record"))?;
@@ -334,7 +335,7 @@ fn people_sealed(c: &Connection) -> Result<Vec<(Person, PersonCells)>> {
     let mut st = c
         .prepare(
             "SELECT fid, geom, region, name, phone, roles, team, skills, available, reserve, grids,
-             status, checkin FROM people ORDER BY fid",
+             status, checkin_lon, checkin_lat FROM people ORDER BY fid",
         )
         .map_err(sql(op))?;
     let mut rows = st.query([]).map_err(sql(op))?;
@@ -345,13 +346,9 @@ fn people_sealed(c: &Connection) -> Result<Vec<(Person, PersonCells)>> {
         let skills: String = r.get(7).map_err(sql(op))?;
         let grids: String = r.get(10).map_err(sql(op))?;
         let status: Option<String> = r.get(11).map_err(sql(op))?;
-        let checkin = match r.get_ref(12).map_err(sql(op))? {
-            rusqlite::types::ValueRef::Null => None,
-            _ => Some(rows::point(
-                geom_at(r, 12, op, "people.checkin")?,
-                "people.checkin",
-            )?),
-        };
+        let lon: Option<f64> = r.get(12).map_err(sql(op))?;
+        let lat: Option<f64> = r.get(13).map_err(sql(op))?;
+        let checkin = lon.zip(lat).map(|(x, y)| geo_types::Point::new(x, y));
         let cells = PersonCells {
             name: r.get(3).map_err(sql(op))?,
             phone: r.get(4).map_err(sql(op))?,

@@ -87,8 +87,10 @@ CREATE TABLE people (
   grids TEXT NOT NULL,
   -- on_duty, off_duty or dispatched; NULL (older rows): from available
   status TEXT,
-  -- where a volunteer checked in: a GeoPackage point, or NULL
-  checkin BLOB
+  -- where a volunteer checked in (WGS-84 degrees), or NULL: numbers, since
+  -- a GeoPackage table holds one geometry column
+  checkin_lon REAL,
+  checkin_lat REAL
 );
 CREATE TABLE roads (
   fid INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -593,7 +593,8 @@ mod test {
                     6,
                     "plan grids with their shapes, the current and published plans".to_string()
                 ),
-                (7, "the change log".to_string())
+                (7, "the change log".to_string()),
+                (8, "volunteer status and check-in".to_string())
             ]
         );
         assert_eq!(again.load().unwrap().households.len(), 1);
@@ -627,7 +628,11 @@ mod test {
                 .get(0);
             let indexed = c
                 .query_one(
-                    "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexdef LIKE '%USING gist (geom)%'",
+                    "SELECT count(*) FROM geometry_columns g
+                     WHERE f_table_schema = $1 AND EXISTS (
+                       SELECT 1 FROM pg_indexes i
+                       WHERE i.schemaname = g.f_table_schema AND i.tablename = g.f_table_name
+                         AND i.indexdef LIKE '%USING gist (' || g.f_geometry_column || ')%')",
                     &[&schema],
                 )
                 .await
@@ -635,7 +640,7 @@ mod test {
                 .get(0);
             (cols, indexed)
         });
-        assert_eq!((cols, indexed), (9, 9));
+        assert_eq!((cols, indexed), (10, 10), "people.checkin too");
     }
 
     #[test]
