@@ -17,7 +17,7 @@ use super::error::blocking;
 use super::ledger::with_etag;
 use super::{ApiError, AppState, CallerOf};
 use crate::access::Caller;
-use crate::basemap::{self, BasemapError, BuildingFields, RoadFields};
+use crate::basemap::{self, BasemapError, Ground};
 use crate::domain::{Layer, Record, RegionCode};
 use crate::io::feature::feature_for;
 use crate::store::{Change, RecordOp, RecordWrite, StoreError};
@@ -172,185 +172,85 @@ fn write(op: RecordOp, region: RegionCode, forget: Vec<RegionCode>) -> RecordWri
     }
 }
 
-/// `GET /api/buildings/{id}`: the building with its ETag.
-pub async fn get_building(
+/// `GET /api/buildings/{id}`, `GET /api/roads/{id}`: the feature with its
+/// ETag, for any signed-in user (the basemap is everyone's).
+pub async fn get_one<T: Ground>(
     State(st): State<AppState>,
     CallerOf(caller): CallerOf,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(Layer::Buildings, &id)?;
+    let id = parse_id(T::LAYER, &id)?;
     let r = st
         .snapshot
         .load()
-        .layer_item(Layer::Buildings, id, &caller)
-        .ok_or(BasemapError::NotFound(Layer::Buildings, id))?;
+        .layer_item(T::LAYER, id, &caller)
+        .ok_or(BasemapError::NotFound(T::LAYER, id))?;
     read(&st, &caller, r).await
 }
 
-/// `POST /api/buildings`: a new building (201, ETag, Location).
-pub async fn create_building(
+/// `POST /api/buildings`, `POST /api/roads`: a new feature (201, ETag,
+/// Location).
+pub async fn create<T: Ground>(
     State(st): State<AppState>,
     CallerOf(caller): CallerOf,
     Extension(auth): Extension<Authenticated>,
-    Json(f): Json<BuildingFields>,
-) -> Result<Response, ApiError> {
-    let (b, at) = basemap::create_building(&st.snapshot.load(), &caller, &f)?;
-    let detail = basemap::building_detail(None, Some(&b));
-    let r = Record::Building(b);
-    let w = write(RecordOp::Create(r.clone()), at.region, vec![]);
-    apply(&st, &caller, &auth.address, w, Some(r), &detail).await
-}
-
-/// `PATCH /api/buildings/{id}` with `If-Match`: changes the fields given.
-pub async fn update_building(
-    State(st): State<AppState>,
-    CallerOf(caller): CallerOf,
-    Extension(auth): Extension<Authenticated>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Json(f): Json<BuildingFields>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(Layer::Buildings, &id)?;
-    let s = st.snapshot.load();
-    let (before, _) = basemap::current_building(&s, &caller, id)?;
-    let expect = if_match(&headers, Layer::Buildings, id)?;
-    let (after, at) = basemap::update_building(&s, &caller, &before, &f)?;
-    let detail = basemap::building_detail(Some(&before), Some(&after));
-    let record = Record::Building(after);
-    let op = RecordOp::Update {
-        record: record.clone(),
-        expect,
-    };
-    apply(
-        &st,
-        &caller,
-        &auth.address,
-        write(op, at.region, vec![]),
-        Some(record),
-        &detail,
-    )
-    .await
-}
-
-/// `DELETE /api/buildings/{id}` with `If-Match` (204).
-pub async fn delete_building(
-    State(st): State<AppState>,
-    CallerOf(caller): CallerOf,
-    Extension(auth): Extension<Authenticated>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let id = parse_id(Layer::Buildings, &id)?;
-    let s = st.snapshot.load();
-    let (before, at) = basemap::current_building(&s, &caller, id)?;
-    let expect = if_match(&headers, Layer::Buildings, id)?;
-    let detail = basemap::building_detail(Some(&before), None);
-    let op = RecordOp::Delete {
-        layer: Layer::Buildings,
-        id,
-        expect,
-    };
-    apply(
-        &st,
-        &caller,
-        &auth.address,
-        write(op, at.region, vec![]),
-        None,
-        &detail,
-    )
-    .await
-}
-
-/// `GET /api/roads/{id}`: the road with its ETag.
-pub async fn get_road(
-    State(st): State<AppState>,
-    CallerOf(caller): CallerOf,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let id = parse_id(Layer::Roads, &id)?;
-    let r = st
-        .snapshot
-        .load()
-        .layer_item(Layer::Roads, id, &caller)
-        .ok_or(BasemapError::NotFound(Layer::Roads, id))?;
-    read(&st, &caller, r).await
-}
-
-/// `POST /api/roads`: a new road (201, ETag, Location).
-pub async fn create_road(
-    State(st): State<AppState>,
-    CallerOf(caller): CallerOf,
-    Extension(auth): Extension<Authenticated>,
-    Json(f): Json<RoadFields>,
+    Json(f): Json<T::Fields>,
 ) -> Result<Response, ApiError> {
     let s = st.snapshot.load();
-    let (road, at) = basemap::create_road(&s, &caller, &f)?;
-    let detail = basemap::road_detail(None, Some(&road));
-    let forget = s.road_reach(&road);
-    let r = Record::Road(road);
+    let (x, at) = basemap::create::<T>(&s, &caller, &f)?;
+    let detail = T::detail(None, Some(&x));
+    let forget = x.measured_in(&s);
+    let r = x.into_record();
     let w = write(RecordOp::Create(r.clone()), at.region, forget);
     apply(&st, &caller, &auth.address, w, Some(r), &detail).await
 }
 
-/// `PATCH /api/roads/{id}` with `If-Match`: changes the fields given.
-pub async fn update_road(
+/// `PATCH /api/buildings/{id}`, `PATCH /api/roads/{id}` with `If-Match`:
+/// changes the fields given.
+pub async fn update<T: Ground>(
     State(st): State<AppState>,
     CallerOf(caller): CallerOf,
     Extension(auth): Extension<Authenticated>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Json(f): Json<RoadFields>,
+    Json(f): Json<T::Fields>,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(Layer::Roads, &id)?;
+    let id = parse_id(T::LAYER, &id)?;
     let s = st.snapshot.load();
-    let (before, _) = basemap::current_road(&s, &caller, id)?;
-    let expect = if_match(&headers, Layer::Roads, id)?;
-    let (after, at) = basemap::update_road(&s, &caller, &before, &f)?;
-    let detail = basemap::road_detail(Some(&before), Some(&after));
-    let mut forget = s.road_reach(&before);
-    forget.extend(s.road_reach(&after));
-    let record = Record::Road(after);
+    let (before, _) = basemap::current::<T>(&s, &caller, id)?;
+    let expect = if_match(&headers, T::LAYER, id)?;
+    let (after, at) = basemap::update(&s, &caller, &before, &f)?;
+    let detail = T::detail(Some(&before), Some(&after));
+    let mut forget = before.measured_in(&s);
+    forget.extend(after.measured_in(&s));
+    let record = after.into_record();
     let op = RecordOp::Update {
         record: record.clone(),
         expect,
     };
-    apply(
-        &st,
-        &caller,
-        &auth.address,
-        write(op, at.region, forget),
-        Some(record),
-        &detail,
-    )
-    .await
+    let w = write(op, at.region, forget);
+    apply(&st, &caller, &auth.address, w, Some(record), &detail).await
 }
 
-/// `DELETE /api/roads/{id}` with `If-Match` (204).
-pub async fn delete_road(
+/// `DELETE /api/buildings/{id}`, `DELETE /api/roads/{id}` with
+/// `If-Match` (204).
+pub async fn delete<T: Ground>(
     State(st): State<AppState>,
     CallerOf(caller): CallerOf,
     Extension(auth): Extension<Authenticated>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(Layer::Roads, &id)?;
+    let id = parse_id(T::LAYER, &id)?;
     let s = st.snapshot.load();
-    let (before, at) = basemap::current_road(&s, &caller, id)?;
-    let expect = if_match(&headers, Layer::Roads, id)?;
-    let detail = basemap::road_detail(Some(&before), None);
+    let (before, at) = basemap::current::<T>(&s, &caller, id)?;
+    let expect = if_match(&headers, T::LAYER, id)?;
+    let detail = T::detail(Some(&before), None);
     let op = RecordOp::Delete {
-        layer: Layer::Roads,
+        layer: T::LAYER,
         id,
         expect,
     };
-    let forget = s.road_reach(&before);
-    apply(
-        &st,
-        &caller,
-        &auth.address,
-        write(op, at.region, forget),
-        None,
-        &detail,
-    )
-    .await
+    let w = write(op, at.region, before.measured_in(&s));
+    apply(&st, &caller, &auth.address, w, None, &detail).await
 }

@@ -73,6 +73,7 @@ type Handler = axum::routing::MethodRouter<AppState>;
 )]
 fn table() -> Vec<(RouteSpec, Handler)> {
     use crate::access::Role;
+    use crate::domain::{Building, Road};
     use Access::{Public, Roles, SignedIn};
     let r = |method, path, access, summary, h: Handler| {
         (
@@ -233,14 +234,14 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("DELETE", "/api/people/{id}", Roles(LEDGER), "a staff member left (204); needs If-Match", axum::routing::delete(people::delete)),
         r("PUT", "/api/people/{id}/grids", Roles(LEDGER), "assign a staff member exactly these grids (body: list of grid codes; [] unassigns); needs If-Match; 422 unknown_grid for a code no plan or imported grid has; 403 for a grid outside the writer's scope", axum::routing::put(people::put_grids)),
         r("POST", "/api/people", Roles(LEDGER), "a new staff member (201, ETag, Location): body {location: [lon, lat], roles: [grid_leader|full_time_worker|part_time_worker|building_head|party_household], name, phone, team, available, reserve}; placed in the region holding their home, which must be in the writer's scope", post(people::create)),
-        r("GET", "/api/buildings/{id}", SignedIn, "one building (levels, height_m, kind, footprint) with its ETag", get(basemap::get_building)),
-        r("PATCH", "/api/buildings/{id}", Roles(GROUND), "change a building's footprint (geometry: GeoJSON Polygon or MultiPolygon, crs wgs84|cgcs2000|gcj02|bd09), levels, height_m or kind (its use); needs If-Match: 428 without, 412 with the current record when stale; 422 with a code and where (polygon, ring, vertex) for bad geometry; 403 when it lies in a region outside the writer's scope (planner, admin)", axum::routing::patch(basemap::update_building)),
-        r("DELETE", "/api/buildings/{id}", Roles(GROUND), "delete a building (204); needs If-Match", axum::routing::delete(basemap::delete_building)),
-        r("POST", "/api/buildings", Roles(GROUND), "a new building (201, ETag, Location): body {geometry, crs, levels, height_m, kind}; every region it lies in must be in the writer's scope", post(basemap::create_building)),
-        r("GET", "/api/roads/{id}", SignedIn, "one road (class, name, grade, centre line) with its ETag", get(basemap::get_road)),
-        r("PATCH", "/api/roads/{id}", Roles(GROUND), "change a road's centre line (geometry: GeoJSON LineString, crs), class, name or grade; needs If-Match: 428 without, 412 when stale; 422 with a code for a bad field; 403 outside the writer's scope; nearest-by-road and plan boundaries follow at once", axum::routing::patch(basemap::update_road)),
-        r("DELETE", "/api/roads/{id}", Roles(GROUND), "delete a road (204); needs If-Match", axum::routing::delete(basemap::delete_road)),
-        r("POST", "/api/roads", Roles(GROUND), "a new road (201, ETag, Location): body {geometry, crs, class, name, grade}; every region it runs through must be in the writer's scope", post(basemap::create_road)),
+        r("GET", "/api/buildings/{id}", SignedIn, "one building (levels, height_m, kind, footprint) with its ETag", get(basemap::get_one::<Building>)),
+        r("PATCH", "/api/buildings/{id}", Roles(GROUND), "change a building's footprint (geometry: GeoJSON Polygon or MultiPolygon, crs wgs84|cgcs2000|gcj02|bd09), levels, height_m or kind (its use); needs If-Match: 428 without, 412 with the current record when stale; 422 with a code and where (polygon, ring, vertex) for bad geometry; 403 when it lies in a region outside the writer's scope (planner, admin)", axum::routing::patch(basemap::update::<Building>)),
+        r("DELETE", "/api/buildings/{id}", Roles(GROUND), "delete a building (204); needs If-Match", axum::routing::delete(basemap::delete::<Building>)),
+        r("POST", "/api/buildings", Roles(GROUND), "a new building (201, ETag, Location): body {geometry, crs, levels, height_m, kind}; every region it lies in must be in the writer's scope", post(basemap::create::<Building>)),
+        r("GET", "/api/roads/{id}", SignedIn, "one road (class, name, grade, centre line) with its ETag", get(basemap::get_one::<Road>)),
+        r("PATCH", "/api/roads/{id}", Roles(GROUND), "change a road's centre line (geometry: GeoJSON LineString, crs), class, name or grade; needs If-Match: 428 without, 412 when stale; 422 with a code for a bad field; 403 outside the writer's scope; nearest-by-road and plan boundaries follow at once", axum::routing::patch(basemap::update::<Road>)),
+        r("DELETE", "/api/roads/{id}", Roles(GROUND), "delete a road (204); needs If-Match", axum::routing::delete(basemap::delete::<Road>)),
+        r("POST", "/api/roads", Roles(GROUND), "a new road (201, ETag, Location): body {geometry, crs, class, name, grade}; every region it runs through must be in the writer's scope", post(basemap::create::<Road>)),
         r("GET", "/api/changes", Roles(CHANGES), "the change log after ?since=SEQ (limit ≤ 1000): seq, time, layer, id, op, region, actor, in the caller's scope; no personal field", get(ledger::changes)),
         r("GET", "/api/changes/stream", Roles(CHANGES), "the change log as server-sent events (text/event-stream), live: one event per change (id: its seq, data: the change as /api/changes gives it), in the caller's scope; resumes after Last-Event-ID or ?since=SEQ, else from now; a comment every 15 s keeps it open", get(stream::stream)),
         r("GET", "/api/emergency/nearest", Roles(EMERGENCY), "k nearest available reserve volunteers to a point, by road or straight line", get(emergency::nearest)),

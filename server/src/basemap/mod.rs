@@ -6,12 +6,14 @@
 //! which region its change row names. The store applies the write
 //! ([`crate::store::Store::write_record`]); the snapshot follows
 //! ([`crate::snapshot::Snapshot::with_building`],
-//! [`crate::snapshot::Snapshot::with_road`]).
+//! [`crate::snapshot::Snapshot::with_road`]). The rules are generic over
+//! [`Ground`], which buildings and roads implement ([`kinds`]).
 //!
 //! Buildings and roads carry no region: they are placed by where they
 //! lie. A feature that meets no region of the deployment is refused
 //! (`outside_regions`): that is where swapped or far-off coordinates end.
 
+pub mod kinds;
 pub mod shape;
 
 use geo::{BoundingRect, Intersects};
@@ -20,7 +22,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::access::{Caller, Role, Scope};
-use crate::domain::{Building, Grade, Layer, RegionCode, Road, RoadClass};
+use crate::domain::{Layer, RegionCode};
 use crate::snapshot::Snapshot;
 
 /// Why a basemap write is refused. Each has a stable code for clients.
@@ -44,7 +46,7 @@ pub enum BasemapError {
     },
 }
 
-fn invalid(code: &'static str, detail: impl Into<String>) -> BasemapError {
+pub(crate) fn invalid(code: &'static str, detail: impl Into<String>) -> BasemapError {
     BasemapError::Invalid {
         code,
         detail: detail.into(),
@@ -176,247 +178,88 @@ pub fn place(s: &Snapshot, caller: &Caller, g: &Geometry<f64>) -> Result<Placed,
     })
 }
 
-fn text(v: &str, what: &str) -> Result<String, BasemapError> {
-    if v.chars().count() > 200 {
-        return Err(invalid(
-            "too_long",
-            format!("{what} has at most 200 characters"),
-        ));
-    }
-    Ok(v.trim().to_string())
-}
-
-fn levels(v: f64) -> Result<u16, BasemapError> {
-    if v.fract() == 0.0 && (1.0..=300.0).contains(&v) {
-        Ok(v as u16)
-    } else {
-        Err(invalid(
-            "levels_out_of_range",
-            format!("levels {v}: a whole number of storeys, 1 to 300"),
-        ))
-    }
-}
-
-fn height(v: f64) -> Result<f64, BasemapError> {
-    if v.is_finite() && v > 0.0 && v <= 1000.0 {
-        Ok(v)
-    } else {
-        Err(invalid(
-            "height_out_of_range",
-            format!("height_m {v}: more than 0, at most 1000 metres"),
-        ))
-    }
-}
-
-fn apply_building(b: &mut Building, f: &BuildingFields) -> Result<(), BasemapError> {
-    let crs = shape::crs(f.crs.as_deref())?;
-    if let Some(g) = &f.geometry {
-        b.geometry = shape::footprint(g, crs)?;
-    }
-    if let Some(l) = f.levels {
-        b.levels = l.map(levels).transpose()?;
-    }
-    if let Some(h) = f.height_m {
-        b.height_m = h.map(height).transpose()?;
-    }
-    if let Some(k) = &f.kind {
-        b.kind = text(k, "kind")?;
-    }
-    Ok(())
-}
-
-fn apply_road(r: &mut Road, f: &RoadFields) -> Result<(), BasemapError> {
-    let crs = shape::crs(f.crs.as_deref())?;
-    if let Some(g) = &f.geometry {
-        r.geometry = shape::centre_line(g, crs)?;
-    }
-    if let Some(c) = &f.class {
-        r.class = RoadClass::parse(c).ok_or_else(|| {
-            invalid(
-                "unknown_class",
-                format!(
-                    "road class {c:?}: one of {}",
-                    RoadClass::ALL.map(RoadClass::as_str).join(", ")
-                ),
-            )
-        })?;
-    }
-    if let Some(n) = &f.name {
-        r.name = text(n, "name")?;
-    }
-    if let Some(g) = &f.grade {
-        r.grade = Grade::parse(g).ok_or_else(|| {
-            invalid(
-                "unknown_grade",
-                format!("grade {g:?}: surface, tunnel or bridge"),
-            )
-        })?;
-    }
-    Ok(())
-}
-
-fn required(given: &[(bool, &str)]) -> Result<(), BasemapError> {
+pub(crate) fn required(given: &[(bool, &str)]) -> Result<(), BasemapError> {
     match given.iter().find(|(g, _)| !g) {
         Some((_, name)) => Err(invalid("missing_field", format!("{name} is required"))),
         None => Ok(()),
     }
 }
 
-/// A new building from `f` (geometry required), placed; its id is the store's.
-pub fn create_building(
-    s: &Snapshot,
-    caller: &Caller,
-    f: &BuildingFields,
-) -> Result<(Building, Placed), BasemapError> {
-    may_write(caller)?;
-    required(&[(f.geometry.is_some(), "geometry")])?;
-    let mut b = Building {
-        id: 0,
-        levels: None,
-        height_m: None,
-        kind: "yes".into(),
-        geometry: geo_types::MultiPolygon(vec![]),
-    };
-    apply_building(&mut b, f)?;
-    let at = place(s, caller, &Geometry::MultiPolygon(b.geometry.clone()))?;
-    Ok((b, at))
+/// A basemap feature planners write (a [`Building`] or a [`Road`]): what
+/// the generic rules below need of it. The impls are in [`kinds`].
+pub trait Ground: Clone + Send + Sync + 'static {
+    const LAYER: Layer;
+    /// What a client sends for it.
+    type Fields: serde::de::DeserializeOwned + Send + 'static;
+    /// A new feature before its fields are applied (id 0: the store's).
+    fn blank() -> Self;
+    /// The fields a create must give.
+    fn required(f: &Self::Fields) -> Result<(), BasemapError>;
+    /// `f` applied, each field checked.
+    fn apply(&mut self, f: &Self::Fields) -> Result<(), BasemapError>;
+    fn geometry(&self) -> Geometry<f64>;
+    /// Feature `id` in the snapshot.
+    fn find(s: &Snapshot, id: i64) -> Option<&Self>;
+    /// The regions whose stored plan grid shapes were measured on it.
+    fn measured_in(&self, s: &Snapshot) -> Vec<RegionCode>;
+    /// The audit detail of a write: what changed.
+    fn detail(before: Option<&Self>, after: Option<&Self>) -> String;
+    fn into_record(self) -> crate::domain::Record;
 }
 
-/// A new road from `f` (geometry and class required), placed.
-pub fn create_road(
+/// A new feature from `f`, placed; its id is the store's to give.
+pub fn create<T: Ground>(
     s: &Snapshot,
     caller: &Caller,
-    f: &RoadFields,
-) -> Result<(Road, Placed), BasemapError> {
+    f: &T::Fields,
+) -> Result<(T, Placed), BasemapError> {
     may_write(caller)?;
-    required(&[
-        (f.geometry.is_some(), "geometry"),
-        (f.class.is_some(), "class"),
-    ])?;
-    let mut r = Road {
-        id: 0,
-        class: RoadClass::Residential,
-        name: String::new(),
-        grade: Grade::Surface,
-        geometry: geo_types::LineString(vec![]),
-    };
-    apply_road(&mut r, f)?;
-    let at = place(s, caller, &Geometry::LineString(r.geometry.clone()))?;
-    Ok((r, at))
+    T::required(f)?;
+    let mut x = T::blank();
+    x.apply(f)?;
+    let at = place(s, caller, &x.geometry())?;
+    Ok((x, at))
 }
 
-/// Building `id` as the caller may write it, with where it lies now (in
+/// Feature `id` as the caller may write it, with where it lies now (in
 /// their scope: a write may not move a feature out of it, nor delete one
 /// outside it).
-pub fn current_building(
+pub fn current<T: Ground>(
     s: &Snapshot,
     caller: &Caller,
     id: i64,
-) -> Result<(Building, Placed), BasemapError> {
+) -> Result<(T, Placed), BasemapError> {
     may_write(caller)?;
-    let b = s
-        .buildings
-        .get(id, &Scope::all())
-        .ok_or(BasemapError::NotFound(Layer::Buildings, id))?
+    let x = T::find(s, id)
+        .ok_or(BasemapError::NotFound(T::LAYER, id))?
         .clone();
-    let at = place(s, caller, &Geometry::MultiPolygon(b.geometry.clone()))?;
-    Ok((b, at))
-}
-
-/// Road `id` as the caller may write it (see [`current_building`]).
-pub fn current_road(
-    s: &Snapshot,
-    caller: &Caller,
-    id: i64,
-) -> Result<(Road, Placed), BasemapError> {
-    may_write(caller)?;
-    let r = s
-        .roads
-        .get(id, &Scope::all())
-        .ok_or(BasemapError::NotFound(Layer::Roads, id))?
-        .clone();
-    let at = place(s, caller, &Geometry::LineString(r.geometry.clone()))?;
-    Ok((r, at))
+    let at = place(s, caller, &x.geometry())?;
+    Ok((x, at))
 }
 
 /// `current` with `f` applied, placed again.
-pub fn update_building(
+pub fn update<T: Ground>(
     s: &Snapshot,
     caller: &Caller,
-    current: &Building,
-    f: &BuildingFields,
-) -> Result<(Building, Placed), BasemapError> {
+    current: &T,
+    f: &T::Fields,
+) -> Result<(T, Placed), BasemapError> {
     may_write(caller)?;
-    let mut b = current.clone();
-    apply_building(&mut b, f)?;
-    let at = place(s, caller, &Geometry::MultiPolygon(b.geometry.clone()))?;
-    Ok((b, at))
+    let mut x = current.clone();
+    x.apply(f)?;
+    let at = place(s, caller, &x.geometry())?;
+    Ok((x, at))
 }
 
-/// `current` with `f` applied, placed again.
-pub fn update_road(
-    s: &Snapshot,
-    caller: &Caller,
-    current: &Road,
-    f: &RoadFields,
-) -> Result<(Road, Placed), BasemapError> {
-    may_write(caller)?;
-    let mut r = current.clone();
-    apply_road(&mut r, f)?;
-    let at = place(s, caller, &Geometry::LineString(r.geometry.clone()))?;
-    Ok((r, at))
-}
-
-/// The audit detail of a building write: what changed (no personal field
-/// exists on the basemap).
-pub fn building_detail(before: Option<&Building>, after: Option<&Building>) -> String {
-    let mut out = vec![];
-    let f = |b: Option<&Building>| {
-        b.map(|b| {
-            (
-                b.levels.map_or_else(|| "-".into(), |l| l.to_string()),
-                b.height_m.map_or_else(|| "-".into(), |h| h.to_string()),
-                b.kind.clone(),
-            )
-        })
-        .unwrap_or_default()
-    };
-    let (x, y) = (f(before), f(after));
-    for (name, a, b) in [
-        ("levels", x.0, y.0),
-        ("height_m", x.1, y.1),
-        ("kind", x.2, y.2),
-    ] {
-        if a != b {
-            out.push(format!("{name}: {a} → {b}"));
-        }
-    }
-    if before.map(|b| &b.geometry) != after.map(|b| &b.geometry) {
-        out.push("geometry: changed".into());
-    }
-    out.join("; ")
-}
-
-/// The audit detail of a road write: what changed.
-pub fn road_detail(before: Option<&Road>, after: Option<&Road>) -> String {
-    let mut out = vec![];
-    let f = |r: Option<&Road>| {
-        r.map(|r| {
-            (
-                r.class.as_str().to_string(),
-                r.name.clone(),
-                r.grade.as_str().to_string(),
-            )
-        })
-        .unwrap_or_default()
-    };
-    let (x, y) = (f(before), f(after));
-    for (name, a, b) in [("class", x.0, y.0), ("name", x.1, y.1), ("grade", x.2, y.2)] {
-        if a != b {
-            out.push(format!("{name}: {a} → {b}"));
-        }
-    }
-    if before.map(|r| &r.geometry) != after.map(|r| &r.geometry) {
+/// "name: before → after" for each of `fields` that differs, and
+/// "geometry: changed" when it did.
+pub(crate) fn changes(fields: [(&str, String, String); 3], moved: bool) -> String {
+    let mut out: Vec<String> = fields
+        .into_iter()
+        .filter(|(_, a, b)| a != b)
+        .map(|(name, a, b)| format!("{name}: {a} → {b}"))
+        .collect();
+    if moved {
         out.push("geometry: changed".into());
     }
     out.join("; ")

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::domain::{Dataset, Record};
+use crate::domain::{Building, Dataset, Record, Road, RoadClass};
 
 fn snapshot() -> Snapshot {
     let mut d = Dataset::default();
@@ -37,10 +37,10 @@ fn square(x: f64, y: f64) -> BuildingFields {
 fn planners_place_buildings_in_scope_only() {
     let s = snapshot();
     let planner = caller(Role::Planner, "610902001");
-    let (b, at) = create_building(&s, &planner, &square(109.01, 32.61)).unwrap();
+    let (b, at) = create::<Building>(&s, &planner, &square(109.01, 32.61)).unwrap();
     assert_eq!((b.levels, b.kind.as_str()), (Some(6), "residential"));
     assert_eq!(at.region, "610902001001".parse().unwrap());
-    let e = create_building(
+    let e = create::<Building>(
         &s,
         &caller(Role::Planner, "610902002"),
         &square(109.01, 32.61),
@@ -48,11 +48,12 @@ fn planners_place_buildings_in_scope_only() {
     .unwrap_err();
     assert!(matches!(e, BasemapError::OutOfScope(_)), "{e}");
     for r in [Role::Office, Role::Emergency, Role::Viewer] {
-        let e = create_building(&s, &caller(r, "610902001"), &square(109.01, 32.61)).unwrap_err();
+        let e =
+            create::<Building>(&s, &caller(r, "610902001"), &square(109.01, 32.61)).unwrap_err();
         assert!(matches!(e, BasemapError::Role(_)), "{e}");
     }
     // Far off (Paris): no region holds it.
-    let e = create_building(&s, &planner, &square(2.35, 48.85)).unwrap_err();
+    let e = create::<Building>(&s, &planner, &square(2.35, 48.85)).unwrap_err();
     assert!(
         matches!(
             e,
@@ -67,7 +68,7 @@ fn planners_place_buildings_in_scope_only() {
         levels: Some(Some(2.5)),
         ..square(109.01, 32.61)
     };
-    let e = create_building(&s, &planner, &bad).unwrap_err();
+    let e = create::<Building>(&s, &planner, &bad).unwrap_err();
     assert!(
         matches!(
             e,
@@ -96,9 +97,9 @@ fn roads_need_a_known_class_and_stay_in_scope_when_moved() {
         name: Some("新路".into()),
         ..RoadFields::default()
     };
-    let (r, _) = create_road(&s, &planner, &f).unwrap();
+    let (r, _) = create::<Road>(&s, &planner, &f).unwrap();
     assert_eq!(r.class, RoadClass::Residential);
-    let e = create_road(
+    let e = create::<Road>(
         &s,
         &planner,
         &RoadFields {
@@ -117,12 +118,12 @@ fn roads_need_a_known_class_and_stay_in_scope_when_moved() {
         ),
         "{e}"
     );
-    let (cur, _) = current_road(&s, &planner, 9).unwrap();
+    let (cur, _) = current::<Road>(&s, &planner, 9).unwrap();
     let moved = RoadFields {
         geometry: Some(line(2.35)),
         ..RoadFields::default()
     };
-    let e = update_road(&s, &planner, &cur, &moved).unwrap_err();
+    let e = update(&s, &planner, &cur, &moved).unwrap_err();
     assert!(
         matches!(
             e,
@@ -133,5 +134,5 @@ fn roads_need_a_known_class_and_stay_in_scope_when_moved() {
         ),
         "{e}"
     );
-    assert!(road_detail(Some(&cur), Some(&r)).contains("class: primary → residential"));
+    assert!(Road::detail(Some(&cur), Some(&r)).contains("class: primary → residential"));
 }

@@ -159,6 +159,7 @@ pub fn read_from(
         .utf8_passthru(true)
         .strip_bom(true)
         .build(std::io::Cursor::new(sample).chain(source));
+    let decoded = LfOnly::new(BufReader::new(decoded));
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(false)
@@ -237,6 +238,59 @@ fn csv_problem(e: &csv::Error, encoding: &'static Encoding) -> String {
             encoding.name()
         ),
         _ => format!("malformed CSV: {e}"),
+    }
+}
+
+/// Line ends as `\n` only: Excel saves CSV with `\r\n`, and the csv
+/// crate then numbers each record one line short (rust-csv issue 395), so
+/// a report would send the clerk to the wrong row. A `\r` right before a
+/// `\n` is dropped, across buffer boundaries too; any other `\r` stays.
+struct LfOnly<R> {
+    inner: R,
+}
+
+impl<R: std::io::BufRead> LfOnly<R> {
+    fn new(inner: R) -> Self {
+        Self { inner }
+    }
+}
+
+impl<R: std::io::BufRead> Read for LfOnly<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let avail = self.inner.fill_buf()?;
+        if avail.is_empty() {
+            return Ok(0);
+        }
+        if avail == b"\r" {
+            // The buffer ends in `\r`: the next one says what it was.
+            self.inner.consume(1);
+            let lf = self.inner.fill_buf()?.first() == Some(&b'\n');
+            if lf {
+                self.inner.consume(1);
+            }
+            buf[0] = if lf { b'\n' } else { b'\r' };
+            return Ok(1);
+        }
+        let (mut r, mut w) = (0, 0);
+        while r < avail.len() && w < buf.len() {
+            if avail[r] == b'\r' {
+                if r + 1 == avail.len() {
+                    break; // decided on the next read
+                }
+                if avail[r + 1] == b'\n' {
+                    r += 1;
+                    continue;
+                }
+            }
+            buf[w] = avail[r];
+            w += 1;
+            r += 1;
+        }
+        self.inner.consume(r);
+        Ok(w)
     }
 }
 
@@ -341,5 +395,33 @@ mod tests {
         )
         .unwrap();
         assert!(rows[0].is_ok(), "{rows:?}");
+    }
+
+    /// Excel's CRLF line ends number rows as LF files do, and a `\r\n`
+    /// split across reads is still one line end.
+    #[test]
+    fn crlf_rows_name_their_own_line() {
+        let text = b"lon,lat,size\r\n109.02,32.68,2\r\nabc,32.68,2\r\n109.02,32.68,x\r\n";
+        let rows = import(text, Layer::Households, &ImportOptions::default()).unwrap();
+        let errs: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.as_ref().err().map(ToString::to_string))
+            .collect();
+        assert!(errs[0].contains("line 3"), "{errs:?}");
+        assert!(errs[1].contains("line 4"), "{errs:?}");
+        for chunk in 1..5 {
+            let src = b"a\r\nb\rc\r\n\r";
+            let mut out = Vec::new();
+            let mut r = LfOnly::new(BufReader::with_capacity(chunk, &src[..]));
+            let mut buf = vec![0; chunk];
+            loop {
+                let n = r.read(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(out, b"a\nb\rc\n\r", "reads of {chunk}");
+        }
     }
 }
