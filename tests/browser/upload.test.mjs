@@ -1,0 +1,242 @@
+// 导入表格 (issue 20): a street-office clerk uploads a CSV of households in
+// the 台账 ledger mode, on a phone (390×844):
+//
+// - a file over the 64 MiB limit is refused with the limit in words and is
+//   never sent;
+// - a table with two bad rows (an unknown care level 九级, swapped
+//   longitude and latitude) is uploaded, its check followed (progress bar,
+//   the job polled), and its report read: the counts, the two rows with
+//   their problems in Chinese and the server's detail, commit disabled;
+// - the file is fixed and picked again: the report is clean, 提交 stores
+//   the four households, the region's count rose by four on the server
+//   and the new address is in the ledger's table.
+//
+//   node --test tests/browser/upload.test.mjs   (after the viewer's build
+//   and `cargo build`; WANGGE_BIN and WANGGE_CHROMIUM as in viewer.test.mjs)
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, startServer, stopServerAndRemove } from './fixture.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..', '..');
+const bin = path.resolve(root, process.env.WANGGE_BIN ?? 'target/debug/wangge');
+const viewerDist = path.join(root, 'viewer', 'dist');
+const browserPath = process.env.WANGGE_CHROMIUM ?? '/usr/bin/chromium';
+const artifacts = path.join(root, 'tests', 'artifacts');
+
+const OFFICE = { name: 'clerk', role: 'office', password: 'street office password' };
+const PHONE = { width: 390, height: 844 };
+
+/** A session from Node (not the page), for setting up and checking. */
+async function nodeSession(origin, name, password) {
+  const res = await fetch(`${origin}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name, password }) });
+  assert.equal(res.status, 200, `sign-in of ${name}`);
+  const cookie = res.headers.get('set-cookie').split(';')[0];
+  return {
+    get: async (p) => {
+      const r = await fetch(`${origin}${p}`, { headers: { cookie, Accept: 'application/json' } });
+      assert.equal(r.status, 200, `GET ${p}`);
+      return r.json();
+    },
+  };
+}
+
+/** The table as a clerk saves it from Excel: Chinese column names, one household a row. */
+function csv(rows) {
+  const head = '经度,纬度,地址,人数,户类别,户主,电话';
+  return `${[head, ...rows.map((r) => [r.lon, r.lat, r.address, r.size, r.care, r.head, r.phone].join(','))].join('\r\n')}\r\n`;
+}
+
+describe('uploading a table of households in the ledger (台账, issue 20)', { timeout: 600_000 }, () => {
+  let server;
+  let browser;
+  let dir;
+  let origin;
+  let api;
+  /** The leaf region the new households go into, and held households in it (their points). */
+  let leaf;
+  let held;
+
+  before(async () => {
+    assert.ok(existsSync(bin), `no server binary at ${bin}`);
+    assert.ok(existsSync(path.join(viewerDist, 'index.html')), 'viewer/dist is missing');
+    mkdirSync(artifacts, { recursive: true });
+    dir = mkdtempSync(path.join(tmpdir(), 'wangge-upload-'));
+    const store = path.join(dir, 'upload.gpkg');
+    const gen = spawnSync(bin, ['generate', '--households', '1500', '--seed', '7', '--out', store], { encoding: 'utf8' });
+    assert.equal(gen.status, 0, gen.stderr);
+    const add = spawnSync(bin, ['user', 'add', OFFICE.name, '--role', OFFICE.role, '--scope', '610902', '--password-stdin', '--store', store], {
+      input: `${OFFICE.password}\n`,
+      encoding: 'utf8',
+    });
+    assert.equal(add.status, 0, add.stderr);
+    server = await startServer(bin, store, viewerDist);
+    origin = server.origin;
+    api = await nodeSession(origin, OFFICE.name, OFFICE.password);
+    // A leaf region of the office's scope with households: their points are
+    // where the new households go (a new household may share a point).
+    const regions = (await api.get('/api/regions')).regions;
+    const parents = new Set(regions.map((r) => r.parent).filter(Boolean));
+    leaf = regions.find((r) => !parents.has(r.code) && r.counts.households >= 20 && String(r.code).startsWith('610902'));
+    assert.ok(leaf, 'a leaf region with households in scope');
+    const page = await api.get(`/api/layers/households?bbox=${leaf.bbox.join(',')}&limit=200`);
+    held = page.features.filter((f) => String(f.properties.region) === String(leaf.code)).slice(0, 4);
+    assert.equal(held.length, 4, 'four held households in the region');
+    browser = await chromium.launch({ executablePath: browserPath, args: CHROMIUM_ARGS, headless: true });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stopServerAndRemove(server?.child, dir);
+  });
+
+  async function signedIn(viewport) {
+    const context = await browser.newContext({ viewport, locale: 'zh-CN', deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${origin}/`, { waitUntil: 'load' });
+    await page.waitForSelector('#login form', { timeout: 30_000 });
+    await page.fill('#login input[name=name]', OFFICE.name);
+    await page.fill('#login input[name=password]', OFFICE.password);
+    await page.click('#login .login-submit');
+    await page.waitForFunction(() => window.__wangge && window.__wangge.regions().length > 0, null, { timeout: 60_000 });
+    await page.evaluate(() => window.__wangge.idle());
+    return { context, page, errors };
+  }
+
+  const regionCount = async () => (await api.get(`/api/regions/${leaf.code}`)).counts.households;
+
+  test('phone: a bad table is reported row by row and cannot be committed; fixed, it is stored and listed', async () => {
+    const { context, page, errors } = await signedIn(PHONE);
+    await page.click('#mode-tabs button[data-mode="ledger"]');
+    await page.waitForSelector('#ledger-upload-open');
+    const at = held[0].geometry.coordinates;
+    // Close in: the few households at the first point, on one page of the table.
+    await page.evaluate((c) => window.__wanggeMap.jumpTo({ center: c, zoom: 19 }), at);
+    await page.evaluate(() => window.__wangge.idle());
+    await page.waitForSelector('#ledger-table tbody tr', { timeout: 30_000 });
+    const listed = () => page.$$eval('#ledger-table tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+    assert.ok(!(await listed()).some((a) => a.startsWith('导入测试路')), 'not listed before');
+
+    // The panel: records, coordinate system, file.
+    await page.click('#ledger-upload-open');
+    assert.equal(await page.getAttribute('#ledger-upload-open', 'aria-expanded'), 'true');
+    await page.waitForSelector('#ledger-upload select[name=layer]');
+    assert.equal(await page.inputValue('#ledger-upload select[name=layer]'), 'households');
+    const crsOptions = await page.$$eval('#ledger-upload select[name=crs] option', (os) => os.map((o) => `${o.value}:${o.textContent}`));
+    assert.deepEqual(
+      crsOptions.map((o) => o.split(':')[0]),
+      ['wgs84', 'gcj02', 'bd09', 'cgcs2000'],
+    );
+    assert.match(crsOptions.join(' '), /高德/);
+    assert.match(crsOptions.join(' '), /百度/);
+
+    // Every request to the upload routes, to see the polling.
+    const calls = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/uploads')) calls.push(`${r.method()} ${new URL(r.url()).pathname}`);
+    });
+    // Whether a progress bar was ever shown.
+    await page.evaluate(() => {
+      window.__sawProgress = false;
+      new MutationObserver(() => {
+        if (document.querySelector('#ledger-upload-progress')) window.__sawProgress = true;
+      }).observe(document.body, { subtree: true, childList: true });
+    });
+
+    // Over the limit: said with the limit, never sent.
+    const huge = path.join(dir, 'huge.csv');
+    const fd = openSync(huge, 'w');
+    ftruncateSync(fd, 64 * 1024 * 1024 + 1);
+    closeSync(fd);
+    await page.setInputFiles('#ledger-upload-file', huge);
+    await page.waitForSelector('#ledger-upload-error');
+    assert.match(await page.textContent('#ledger-upload-error'), /文件过大.*64 MiB/);
+    assert.equal(calls.length, 0, 'nothing sent');
+
+    // Two bad rows: line 3 has an unknown care level, line 4 swapped coordinates.
+    const rows = held.map((h, k) => ({
+      lon: h.geometry.coordinates[0].toFixed(7),
+      lat: h.geometry.coordinates[1].toFixed(7),
+      address: `导入测试路${k + 1}号1单元`,
+      size: k + 1,
+      care: ['连心户', '关心户', '放心户', '2'][k],
+      head: `导入${k + 1}`,
+      phone: `1380000000${k + 1}`,
+    }));
+    const file = path.join(dir, 'households.csv');
+    writeFileSync(file, csv(rows.map((r, k) => (k === 1 ? { ...r, care: '九级' } : k === 2 ? { ...r, lon: r.lat, lat: r.lon } : r))));
+    const before = await regionCount();
+    const started = page.waitForResponse((r) => r.url().includes('/api/uploads?') && r.request().method() === 'POST');
+    await page.setInputFiles('#ledger-upload-file', file);
+    const s = await started;
+    assert.equal(s.status(), 202);
+    assert.equal(new URL(s.url()).searchParams.get('layer'), 'households');
+    assert.equal(new URL(s.url()).searchParams.get('crs'), 'wgs84');
+    assert.equal(s.request().headers()['content-type'], 'text/csv');
+    await page.waitForSelector('#ledger-upload-report', { timeout: 30_000 });
+    assert.ok(await page.evaluate(() => window.__sawProgress), 'a progress bar while it was sent and checked');
+    assert.ok(calls.some((c) => /^GET \/api\/uploads\/\d+$/.test(c)), `the job polled: ${calls.join(', ')}`);
+    const figure = (k) => page.textContent(`#ledger-upload-report dd[data-figure="${k}"]`);
+    assert.equal(await figure('rows'), '4');
+    assert.equal(await figure('valid'), '2');
+    assert.equal(await figure('problems_total'), '2');
+    const problems = await page.$$eval('#ledger-upload-problems tbody tr', (trs) => trs.map((tr) => ({ row: tr.dataset.row, code: tr.dataset.code, text: tr.textContent })));
+    assert.equal(problems.length, 2, JSON.stringify(problems));
+    const care = problems.find((p) => p.row === '3');
+    const swapped = problems.find((p) => p.row === '4');
+    assert.equal(care?.code, 'unknown_care_level', JSON.stringify(problems));
+    assert.match(care.text, /第 3 行.*户类别.*户类别不存在/);
+    assert.match(care.text, /九级/, 'the server detail names the value');
+    assert.equal(swapped?.code, 'swapped_coordinates', JSON.stringify(problems));
+    assert.match(swapped.text, /第 4 行.*经纬度似乎填反了/);
+    assert.ok(await page.isDisabled('#ledger-upload-commit'), 'no commit with problems');
+    assert.match(await page.textContent('#ledger-upload-fix'), /修改文件后重新选择文件/);
+    // The choices and the file stay.
+    assert.match(await page.textContent('#ledger-upload-name'), /households\.csv/);
+    assert.equal(await page.inputValue('#ledger-upload select[name=crs]'), 'wgs84');
+    const sizes = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, report: document.querySelector('#ledger-upload-report').getBoundingClientRect().width }));
+    assert.ok(sizes.doc <= PHONE.width, `no sideways scroll: ${sizes.doc}`);
+    assert.ok(sizes.report <= PHONE.width, `the report fits: ${sizes.report}`);
+    await page.locator('#ledger-upload-report').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(artifacts, 'upload-phone-problems.png') });
+    assert.equal(await regionCount(), before, 'nothing stored by a dry run');
+
+    // Fixed and picked again (the same file name): clean, committed.
+    writeFileSync(file, csv(rows));
+    const again = page.waitForResponse((r) => r.url().includes('/api/uploads?') && r.request().method() === 'POST');
+    await page.setInputFiles('#ledger-upload-file', file);
+    assert.equal((await again).status(), 202);
+    await page.waitForSelector('#ledger-upload-clean', { timeout: 30_000 });
+    assert.equal(await figure('creates'), '4');
+    assert.equal(await figure('problems_total'), '0');
+    assert.equal(await page.$('#ledger-upload-problems'), null);
+    assert.ok(!(await page.isDisabled('#ledger-upload-commit')));
+    const committed = page.waitForResponse((r) => /\/api\/uploads\/\d+\/commit$/.test(r.url()));
+    await page.click('#ledger-upload-commit');
+    const c = await committed;
+    assert.equal(c.status(), 200, await c.text());
+    await page.waitForSelector('#ledger-upload-notice');
+    assert.match(await page.textContent('#ledger-upload-notice'), /已导入 4 户/);
+    assert.equal(await page.$('#ledger-upload-commit'), null, 'no second commit');
+
+    // On the server: four more in the region; in the ledger (reloaded, the
+    // map not moved): the new address.
+    assert.equal(await regionCount(), before + 4);
+    await page.waitForFunction(() => [...document.querySelectorAll('#ledger-table tbody tr td:first-child')].some((td) => td.textContent.startsWith('导入测试路1号1单元')), null, {
+      timeout: 30_000,
+    });
+    await page.locator('#ledger-table').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(artifacts, 'upload-phone-committed.png') });
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+});
