@@ -260,10 +260,13 @@ export function renderUpload(): void {
     box.replaceChildren();
     return;
   }
-  const file = el('input', { type: 'file', name: 'file', id: 'ledger-upload-file', accept: `.csv,.xlsx,text/csv,${XLSX_TYPE}` });
+  // The browser's own file button speaks the browser's language: hidden
+  // (still focusable), a button of ours in its place.
+  const file = el('input', { type: 'file', name: 'file', id: 'ledger-upload-file', class: 'ledger-upload-input', accept: `.csv,.xlsx,text/csv,${XLSX_TYPE}` });
   file.addEventListener('change', () => picked(file));
-  const fileLabel = el('label', { class: 'ledger-field' });
-  fileLabel.append(el('span', {}, t('upload.file')), file);
+  const fileLabel = el('div', { class: 'ledger-field' });
+  const choose = el('label', { for: 'ledger-upload-file', id: 'ledger-upload-choose', class: 'ledger-btn ledger-upload-choose' });
+  fileLabel.append(el('span', {}, t('upload.file')), file, choose);
   const close = el('button', { type: 'button', id: 'ledger-upload-close', class: 'ledger-btn' }, t('ledger.close'));
   close.addEventListener('click', toggleUpload);
   const form = el('section', { class: 'ledger-form ledger-upload', 'aria-labelledby': 'ledger-upload-title' });
@@ -287,6 +290,8 @@ function renderState(): void {
   const buttons = part('ledger-upload-buttons');
   if (!box || !buttons) return;
   const n = numberFormat();
+  const choose = part('ledger-upload-choose');
+  if (choose) choose.textContent = t(U.file ? 'upload.chooseAgain' : 'upload.choose');
   const out: HTMLElement[] = [];
   if (U.file) out.push(el('p', { id: 'ledger-upload-name', class: 'muted' }, t('upload.picked', { name: U.file.name, mb: (U.file.size / MIB).toFixed(2) })));
   if (U.phase === 'sending' || U.phase === 'checking') {
@@ -317,7 +322,7 @@ function renderState(): void {
     if (!ok) box.append(el('p', { id: 'ledger-upload-fix', class: 'error' }, t('upload.fixFile')));
   }
   // Sent again as it is (after a network error, say): the kept file.
-  if (U.file && (U.phase === 'idle' || U.phase === 'checked') && U.error) {
+  if (U.file && U.file.size <= UPLOAD_MAX_BYTES && (U.phase === 'idle' || U.phase === 'checked') && U.error) {
     const again = el('button', { type: 'button', id: 'ledger-upload-again', class: 'ledger-btn' }, t('upload.again'));
     again.addEventListener('click', () => void upload());
     buttons.append(again);
