@@ -252,4 +252,58 @@ describe('uploading a table of households in the ledger (台账, issue 20)', { t
     await context.close();
     assert.deepEqual(errors, []);
   });
+
+  test('desktop: staff uploaded; another coordinate system checks the kept file again; an unknown role is reported; fixed, stored', async () => {
+    const { context, page, errors } = await signedIn({ width: 1366, height: 768 });
+    await page.click('#mode-tabs button[data-mode="ledger"]');
+    await page.evaluate((c) => window.__wanggeMap.jumpTo({ center: c, zoom: 18 }), held[1].geometry.coordinates);
+    await page.evaluate(() => window.__wangge.idle());
+    await page.click('#ledger-upload-open');
+    await page.selectOption('#ledger-upload select[name=layer]', 'people');
+    const staff = (role) =>
+      `经度,纬度,姓名,电话,角色\n${held[1].geometry.coordinates.map((v) => v.toFixed(7)).join(',')},孙网格,13900000001,网格长\n${held[2].geometry.coordinates.map((v) => v.toFixed(7)).join(',')},周网格,13900000002,${role}\n`;
+    const file = path.join(dir, 'staff.csv');
+    writeFileSync(file, staff('队长'));
+    const posts = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().includes('/api/uploads?')) posts.push(new URL(r.url()).searchParams);
+    });
+    const peopleBefore = (await api.get(`/api/regions/${leaf.code}`)).counts.people;
+    await page.setInputFiles('#ledger-upload-file', file);
+    await page.waitForSelector('#ledger-upload-report');
+    assert.equal(posts.length, 1);
+    assert.equal(posts[0].get('layer'), 'people');
+
+    // Another coordinate system: the kept file is checked again with it.
+    const started = () => page.waitForResponse((r) => r.url().includes('/api/uploads?') && r.request().method() === 'POST');
+    let sent = started();
+    await page.selectOption('#ledger-upload select[name=crs]', 'gcj02');
+    assert.equal((await sent).status(), 202);
+    await page.waitForSelector('#ledger-upload-report', { timeout: 30_000 });
+    assert.equal(posts.length, 2, 'checked again');
+    assert.equal(posts[1].get('crs'), 'gcj02');
+    assert.equal(posts[1].get('layer'), 'people');
+    sent = started();
+    await page.selectOption('#ledger-upload select[name=crs]', 'wgs84');
+    assert.equal((await sent).status(), 202);
+    await page.waitForSelector('#ledger-upload-problems tr[data-code="unknown_role"]', { timeout: 30_000 });
+    assert.equal(posts.length, 3);
+    assert.equal(posts[2].get('crs'), 'wgs84');
+    assert.equal(await page.textContent('#ledger-upload-report dd[data-figure="rows"]'), '2');
+    const bad = await page.textContent('#ledger-upload-problems tr[data-code="unknown_role"]');
+    assert.match(bad, /第 3 行.*角色.*角色不存在/);
+    assert.match(bad, /队长/);
+    assert.ok(await page.isDisabled('#ledger-upload-commit'));
+
+    writeFileSync(file, staff('兼职网格员'));
+    await page.setInputFiles('#ledger-upload-file', file);
+    await page.waitForSelector('#ledger-upload-clean', { timeout: 30_000 });
+    await page.click('#ledger-upload-commit');
+    await page.waitForSelector('#ledger-upload-notice');
+    assert.match(await page.textContent('#ledger-upload-notice'), /已导入 2 名人员/);
+    assert.equal((await api.get(`/api/regions/${leaf.code}`)).counts.people, peopleBefore + 2);
+    await page.screenshot({ path: path.join(artifacts, 'upload-desktop-staff.png') });
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
 });

@@ -541,7 +541,7 @@ const table = {
   'upload.file': { zh: '文件', en: 'File' },
   'upload.choose': { zh: '选择文件…', en: 'Choose a file…' },
   'upload.chooseAgain': { zh: '重新选择文件…', en: 'Choose a file again…' },
-  'upload.picked': { zh: '已选择：{name}（{mb} MiB）', en: 'Chosen: {name} ({mb} MiB)' },
+  'upload.picked': { zh: '已选择：{name}（{size}）', en: 'Chosen: {name} ({size})' },
   'upload.sending': { zh: '正在上传…', en: 'Uploading…' },
   'upload.checking': { zh: '检查进度', en: 'Check progress' },
   'upload.progress': { zh: '正在检查：已读取 {n} / {total} 行', en: 'Checking: {n} of {total} rows read' },

@@ -293,7 +293,7 @@ function renderState(): void {
   const choose = part('ledger-upload-choose');
   if (choose) choose.textContent = t(U.file ? 'upload.chooseAgain' : 'upload.choose');
   const out: HTMLElement[] = [];
-  if (U.file) out.push(el('p', { id: 'ledger-upload-name', class: 'muted' }, t('upload.picked', { name: U.file.name, mb: (U.file.size / MIB).toFixed(2) })));
+  if (U.file) out.push(el('p', { id: 'ledger-upload-name', class: 'muted' }, t('upload.picked', { name: U.file.name, size: sizeText(U.file.size) })));
   if (U.phase === 'sending' || U.phase === 'checking') {
     const read = U.job?.progress.rows_read ?? 0;
     const bar = el('progress', { id: 'ledger-upload-progress', 'aria-label': t('upload.checking') });
@@ -309,7 +309,7 @@ function renderState(): void {
   if (U.phase === 'committing') out.push(el('p', { class: 'muted', role: 'status' }, t('upload.committing')));
   if (U.error) out.push(el('p', { id: 'ledger-upload-error', class: 'error', role: 'alert' }, U.error));
   if (U.notice) out.push(el('p', { id: 'ledger-upload-notice', class: 'ledger-ok', role: 'status' }, U.notice));
-  if (U.report) out.push(reportView(U.report));
+  if (U.report) out.push(reportView(U.report, U.phase !== 'committed'));
   box.replaceChildren(...out);
 
   buttons.replaceChildren();
@@ -344,7 +344,13 @@ function fieldName(f: string | null): string {
 
 const rowName = (row: number): string => (row === 0 ? t('upload.wholeFile') : t('upload.row', { n: row }));
 
-function reportView(r: UploadReport): HTMLElement {
+/** A file's size for people: KB below a MiB. */
+function sizeText(bytes: number): string {
+  return bytes < MIB ? `${numberFormat().format(Math.max(1, Math.ceil(bytes / 1024)))} KB` : `${numberFormat(1).format(bytes / MIB)} MiB`;
+}
+
+/** The report; `pending`: not committed yet (a clean one says it can be). */
+function reportView(r: UploadReport, pending: boolean): HTMLElement {
   const n = numberFormat();
   const wrap = el('div', { id: 'ledger-upload-report', class: 'ledger-upload-report', 'data-problems': String(r.problems_total) });
   const dl = el('dl', { class: 'ledger-upload-counts' });
@@ -388,6 +394,6 @@ function reportView(r: UploadReport): HTMLElement {
     wrap.append(el('h4', {}, t('upload.duplicates')), el('p', { class: 'muted' }, t('upload.duplicatesHint')), el('div', { class: 'ledger-scroll' }, ''));
     wrap.lastElementChild!.append(table);
   }
-  if (r.problems_total === 0) wrap.append(el('p', { class: 'ledger-ok', id: 'ledger-upload-clean' }, t('upload.clean', { n: n.format(r.valid) })));
+  if (r.problems_total === 0 && pending) wrap.append(el('p', { class: 'ledger-ok', id: 'ledger-upload-clean' }, t('upload.clean', { n: n.format(r.valid) })));
   return wrap;
 }
