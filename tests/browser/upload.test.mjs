@@ -2,14 +2,18 @@
 // the 台账 ledger mode, on a phone (390×844):
 //
 // - a file over the 64 MiB limit is refused with the limit in words and is
-//   never sent;
+//   never sent; the server's own 413 (its real answer, replayed to the
+//   page) is said the same way, the file kept to send again;
 // - a table with two bad rows (an unknown care level 九级, swapped
 //   longitude and latitude) is uploaded, its check followed (progress bar,
 //   the job polled), and its report read: the counts, the two rows with
 //   their problems in Chinese and the server's detail, commit disabled;
 // - the file is fixed and picked again: the report is clean, 提交 stores
 //   the four households, the region's count rose by four on the server
-//   and the new address is in the ledger's table.
+//   and the new address is in the ledger's table; the report reads in
+//   English too;
+// - on a desktop, a staff table: another coordinate system checks the kept
+//   file again, an unknown role is reported, fixed, two staff stored.
 //
 //   node --test tests/browser/upload.test.mjs   (after the viewer's build
 //   and `cargo build`; WANGGE_BIN and WANGGE_CHROMIUM as in viewer.test.mjs)
@@ -17,6 +21,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -39,7 +44,32 @@ async function nodeSession(origin, name, password) {
   const res = await fetch(`${origin}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name, password }) });
   assert.equal(res.status, 200, `sign-in of ${name}`);
   const cookie = res.headers.get('set-cookie').split(';')[0];
+  const { csrf } = await res.json();
   return {
+    /**
+     * The answer to a POST announcing `length` bytes, asked with `Expect:
+     * 100-continue` (the server refuses an upload over its limit before
+     * reading it, and closes on a client that sends it anyway).
+     */
+    announce: (p, length, type) =>
+      new Promise((resolve, reject) => {
+        const req = http.request(`${origin}${p}`, {
+          method: 'POST',
+          headers: { cookie, 'X-CSRF-Token': csrf, 'Content-Type': type, 'Content-Length': length, Expect: '100-continue' },
+        });
+        req.on('continue', () => req.destroy(new Error('the server asked for the body')));
+        req.on('response', (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (body += d));
+          res.on('end', () => {
+            resolve({ status: res.statusCode, body });
+            req.destroy();
+          });
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+      }),
     get: async (p) => {
       const r = await fetch(`${origin}${p}`, { headers: { cookie, Accept: 'application/json' } });
       assert.equal(r.status, 200, `GET ${p}`);
@@ -165,6 +195,20 @@ describe('uploading a table of households in the ledger (台账, issue 20)', { t
     await page.waitForSelector('#ledger-upload-error');
     assert.match(await page.textContent('#ledger-upload-error'), /文件过大.*64 MiB/);
     assert.equal(calls.length, 0, 'nothing sent');
+    // The server's own 413 (were its limit below the viewer's): its real
+    // answer to a body over the limit, replayed to the page once.
+    const over = await api.announce('/api/uploads?layer=households', 64 * 1024 * 1024 + 1, 'text/csv');
+    assert.equal(over.status, 413);
+    const overBody = over.body;
+    assert.equal(JSON.parse(overBody).limit, 'upload_bytes', overBody);
+    await page.route(/\/api\/uploads\?/, (route) => route.fulfill({ status: 413, contentType: 'application/problem+json', body: overBody }), { times: 1 });
+    const small = path.join(dir, 'small.csv');
+    writeFileSync(small, '经度,纬度\n');
+    await page.setInputFiles('#ledger-upload-file', small);
+    await page.waitForFunction(() => document.querySelector('#ledger-upload-name')?.textContent.includes('small.csv') && document.querySelector('#ledger-upload-error'));
+    assert.match(await page.textContent('#ledger-upload-error'), /文件过大：上传上限为 64 MiB/);
+    assert.ok(await page.$('#ledger-upload-again'), 'the kept file may be sent again');
+    await page.unrouteAll();
 
     // Two bad rows: line 3 has an unknown care level, line 4 swapped coordinates.
     const rows = held.map((h, k) => ({
