@@ -24,7 +24,7 @@ import { actions, filtered, matchUnreached, part, S, type Tab } from './ledgerSt
 import { renderPeople, renderTable } from './ledgerTable';
 import { moveHousehold, openCreate, openEdit } from './ledgerForm';
 import { renderFindings } from './ledgerFix';
-import { renderUpload, stopUpload, toggleUpload } from './ledgerUpload';
+import { renderUpload, toggleUpload } from './ledgerUpload';
 import './ledger.css';
 
 /** Households listed at most (the view's first page); zoom in for the rest. */
@@ -483,7 +483,6 @@ export const ledgerMode: Mode = {
     viewAbort?.abort();
     coverageAbort?.abort();
     setAdding(false);
-    stopUpload();
     removeLayers(map);
     document.body.classList.remove('ledger-wide');
     map.resize();

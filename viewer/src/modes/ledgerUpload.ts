@@ -5,10 +5,13 @@
 // problem by row in words (its stable code) with the server's detail, and
 // the rows that repeat a held household. A table with problems cannot be
 // committed: the clerk fixes the file and picks it again. Whatever goes
-// wrong, the choices and the picked file stay.
+// wrong, the choices and the picked file stay. A check or commit under way
+// runs on when the mode is left (the job is the server's; leaving changes
+// nothing of it), and the panel shows where it got to on return.
 
 import * as api from '../api';
 import { isKey, t } from '../i18n';
+import { problemText } from '../problem';
 import { el, numberFormat } from './dom';
 import { actions, part } from './ledgerState';
 
@@ -63,6 +66,9 @@ export interface UploadJob {
   detail?: string;
 }
 
+/** A message made at render time (in the language chosen then). */
+type Text = () => string;
+
 type Phase = 'idle' | 'sending' | 'checking' | 'checked' | 'committing' | 'committed';
 
 interface UploadState {
@@ -77,13 +83,14 @@ interface UploadState {
   job: UploadJob | null;
   /** The last report seen (a 422 on commit brings a fresh one). */
   report: UploadReport | null;
-  error: string;
-  notice: string;
+  /** Said at each render, so a language change says them again. */
+  error: Text | null;
+  notice: Text | null;
   /** Bumped to stop an older upload's polling. */
   run: number;
 }
 
-const U: UploadState = { open: false, layer: 'households', crs: 'wgs84', file: null, total: null, phase: 'idle', job: null, report: null, error: '', notice: '', run: 0 };
+const U: UploadState = { open: false, layer: 'households', crs: 'wgs84', file: null, total: null, phase: 'idle', job: null, report: null, error: null, notice: null, run: 0 };
 
 // --- the server --------------------------------------------------------------
 
@@ -121,15 +128,15 @@ async function csvRows(f: File): Promise<number | null> {
 }
 
 /** A refusal in words; a 413 names the limit. */
-function errorText(e: unknown): string {
+function errorText(e: unknown): Text {
   if (e instanceof api.ApiError) {
     if (e.status === 413) {
       const max = Number(e.problem?.max ?? UPLOAD_MAX_BYTES);
-      return t('upload.tooLarge', { mb: Math.round(max / MIB) });
+      return () => t('upload.tooLarge', { mb: Math.round(max / MIB) });
     }
-    return e.message;
+    return () => problemText(e.status, e.problem);
   }
-  return t('err.network');
+  return () => t('err.network');
 }
 
 // --- the flow ----------------------------------------------------------------
@@ -141,11 +148,11 @@ async function upload(): Promise<void> {
   const run = ++U.run;
   U.job = null;
   U.report = null;
-  U.error = '';
-  U.notice = '';
+  U.error = null;
+  U.notice = null;
   if (f.size > UPLOAD_MAX_BYTES) {
     U.phase = 'idle';
-    U.error = t('upload.tooLarge', { mb: Math.round(UPLOAD_MAX_BYTES / MIB) });
+    U.error = () => t('upload.tooLarge', { mb: Math.round(UPLOAD_MAX_BYTES / MIB) });
     renderState();
     return;
   }
@@ -174,10 +181,12 @@ async function upload(): Promise<void> {
   }
 }
 
-function failedText(job: UploadJob): string {
-  const k = `upload.code.${job.code ?? ''}`;
-  const head = isKey(k) ? t(k) : t('upload.failed');
-  return job.detail ? `${head}（${job.detail}）` : head;
+function failedText(job: UploadJob): Text {
+  return () => {
+    const k = `upload.code.${job.code ?? ''}`;
+    const head = isKey(k) ? t(k) : t('upload.failed');
+    return job.detail ? `${head}（${job.detail}）` : head;
+  };
 }
 
 async function commit(): Promise<void> {
@@ -185,14 +194,14 @@ async function commit(): Promise<void> {
   if (!job || U.phase !== 'checked' || job.status !== 'ready') return;
   const run = ++U.run;
   U.phase = 'committing';
-  U.error = '';
+  U.error = null;
   renderState();
   try {
     const done = await commitJob(job.id);
     if (run !== U.run) return;
     U.job = done;
     U.phase = 'committed';
-    U.notice = t(done.layer === 'people' ? 'upload.storedPeople' : 'upload.stored', { n: numberFormat().format(done.stored ?? 0) });
+    U.notice = () => t(done.layer === 'people' ? 'upload.storedPeople' : 'upload.stored', { n: numberFormat().format(done.stored ?? 0) });
     renderState();
     // The table, the map and the figures show what was stored.
     await Promise.all([actions.reloadView(), actions.reloadCoverage()]);
@@ -218,12 +227,6 @@ function picked(input: HTMLInputElement): void {
   if (!f) return;
   U.file = f;
   void upload();
-}
-
-/** Stops following a job (the mode is left); the choices stay for next time. */
-export function stopUpload(): void {
-  U.run++;
-  if (U.phase === 'sending' || U.phase === 'checking' || U.phase === 'committing') U.phase = 'idle';
 }
 
 export function toggleUpload(): void {
@@ -307,8 +310,8 @@ function renderState(): void {
     out[out.length - 2].append(bar);
   }
   if (U.phase === 'committing') out.push(el('p', { class: 'muted', role: 'status' }, t('upload.committing')));
-  if (U.error) out.push(el('p', { id: 'ledger-upload-error', class: 'error', role: 'alert' }, U.error));
-  if (U.notice) out.push(el('p', { id: 'ledger-upload-notice', class: 'ledger-ok', role: 'status' }, U.notice));
+  if (U.error) out.push(el('p', { id: 'ledger-upload-error', class: 'error', role: 'alert' }, U.error()));
+  if (U.notice) out.push(el('p', { id: 'ledger-upload-notice', class: 'ledger-ok', role: 'status' }, U.notice()));
   if (U.report) out.push(reportView(U.report, U.phase !== 'committed'));
   box.replaceChildren(...out);
 
