@@ -12,6 +12,8 @@
 //   the four households, the region's count rose by four on the server
 //   and the new address is in the ledger's table; the report reads in
 //   English too;
+// - on a desktop, rows repeating held households listed: by id (an
+//   update) and by address (refused, with its problem);
 // - on a desktop, a staff table: another coordinate system checks the kept
 //   file again, an unknown role is reported, fixed, two staff stored.
 //
@@ -293,6 +295,32 @@ describe('uploading a table of households in the ledger (台账, issue 20)', { t
     });
     await page.locator('#ledger-table').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(artifacts, 'upload-phone-committed.png') });
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+
+  test('desktop: rows repeating held households are listed (by id: an update; by address: refused)', async () => {
+    const { context, page, errors } = await signedIn({ width: 1366, height: 768 });
+    await page.click('#mode-tabs button[data-mode="ledger"]');
+    await page.waitForSelector('#ledger-upload-open');
+    await page.click('#ledger-upload-open');
+    const [a, b] = [held[3], held[2]];
+    assert.ok(a.properties.address && b.properties.address, 'the office sees addresses');
+    const point = (h) => h.geometry.coordinates.map((v) => v.toFixed(7)).join(',');
+    const file = path.join(dir, 'repeats.csv');
+    writeFileSync(file, `编号,经度,纬度,地址,人数,户类别\n${a.id},${point(a)},${a.properties.address},2,放心户\n,${point(b)},${b.properties.address},1,放心户\n`);
+    await page.setInputFiles('#ledger-upload-file', file);
+    await page.waitForSelector('#ledger-upload-duplicates', { timeout: 30_000 });
+    assert.equal(await page.textContent('#ledger-upload-report dd[data-figure="updates"]'), '1');
+    const dups = await page.$$eval('#ledger-upload-duplicates tbody tr', (trs) => trs.map((tr) => ({ row: tr.dataset.row, by: tr.dataset.by, text: tr.textContent })));
+    const byId = dups.find((d) => d.by === 'id');
+    const byAddress = dups.find((d) => d.by === 'address');
+    assert.equal(byId?.row, '2', JSON.stringify(dups));
+    assert.match(byId.text, new RegExp(`第 2 行编号${a.id}$`));
+    assert.equal(byAddress?.row, '3', JSON.stringify(dups));
+    assert.match(byAddress.text, new RegExp(`第 3 行地址${b.id}$`));
+    assert.match(await page.textContent('#ledger-upload-problems tr[data-row="3"][data-code="duplicate_address"]'), /该地址已有住户/);
+    assert.ok(await page.isDisabled('#ledger-upload-commit'));
     await context.close();
     assert.deepEqual(errors, []);
   });
