@@ -109,6 +109,21 @@ export async function write(method: string, path: string, body?: unknown, header
   );
 }
 
+/**
+ * POSTs a file as the raw body (an upload: CSV or XLSX as it is on disk)
+ * with the session's CSRF token; the raw answer once it is 2xx.
+ */
+export async function postFile(path: string, body: Blob, contentType: string, signal?: AbortSignal): Promise<Response> {
+  return send(() =>
+    fetch(path, {
+      method: 'POST',
+      signal,
+      headers: { 'Content-Type': contentType, Accept: 'application/json', 'X-CSRF-Token': csrf() ?? '' },
+      body,
+    }),
+  );
+}
+
 /** A GET whose ETag matters (a ledger record): the body and the tag. */
 export async function getTagged<T>(path: string, signal?: AbortSignal): Promise<{ body: T; etag: string }> {
   const res = await send(() => fetch(path, { signal, headers: { Accept: 'application/json' } }));

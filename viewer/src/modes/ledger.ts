@@ -5,7 +5,8 @@
 // findings (unstaffed grid, unreached household, overloaded grid) fixed in
 // one click with the effect previewed. The parts: ledgerTable.ts (filters,
 // table, people), ledgerForm.ts (household form), ledgerFix.ts (findings,
-// fixes, a person's grids); ledgerState.ts holds what they share.
+// fixes, a person's grids), ledgerUpload.ts (a CSV/XLSX table checked and
+// committed); ledgerState.ts holds what they share.
 //
 // Live updates: when the change stream (/api/changes/stream) is served, a
 // household or person change in view should call `reloadAll()`; until then
@@ -23,6 +24,7 @@ import { actions, filtered, matchUnreached, part, S, type Tab } from './ledgerSt
 import { renderPeople, renderTable } from './ledgerTable';
 import { moveHousehold, openCreate, openEdit } from './ledgerForm';
 import { renderFindings } from './ledgerFix';
+import { renderUpload, toggleUpload } from './ledgerUpload';
 import './ledger.css';
 
 /** Households listed at most (the view's first page); zoom in for the rest. */
@@ -343,16 +345,20 @@ function build(ctx: ModeContext): void {
   }
   const add = el('button', { type: 'button', id: 'ledger-add', class: 'ledger-btn', 'aria-pressed': String(S.adding) }, t(S.adding ? 'ledger.adding' : 'ledger.add'));
   add.addEventListener('click', () => setAdding(!S.adding));
+  const upload = el('button', { type: 'button', id: 'ledger-upload-open', class: 'ledger-btn', 'aria-controls': 'ledger-upload', 'aria-expanded': 'false' }, t('ledger.upload'));
+  upload.addEventListener('click', toggleUpload);
   panel.replaceChildren(
     el('h2', {}, t('ledger.title')),
     el('div', { id: 'ledger-rollup', class: 'figures' }),
     el('div', { class: 'ledger-toolbar' }, ''),
+    el('div', { id: 'ledger-upload' }),
     el('p', { id: 'ledger-note', class: 'muted ledger-note' }, S.note),
     el('div', { id: 'ledger-side' }),
     el('nav', { id: 'ledger-tabs', class: 'ledger-tabs', role: 'tablist' }),
     el('div', { id: 'ledger-main' }),
   );
-  panel.querySelector('.ledger-toolbar')!.append(add);
+  panel.querySelector('.ledger-toolbar')!.append(add, upload);
+  renderUpload();
 }
 
 export function setAdding(on: boolean): void {
