@@ -179,8 +179,11 @@ describe('the volunteer roster and confirmed dispatch (应急, issue 20)', { tim
     assert.ok(!(await nearestIds(v.location)).includes(v.id), 'nearest over HTTP no longer names them');
     // The page asked for the nearest again by itself: they are gone from its list.
     assert.equal((await again).status(), 200);
-    await page.waitForSelector('#em-nearest-list li');
-    assert.equal(await page.$(`#em-nearest-list li[data-id="${v.id}"]`), null, 'not in the nearest list on the page');
+    await page.waitForFunction(
+      (id) => document.querySelectorAll('#em-nearest-list li').length > 0 && !document.querySelector(`#em-nearest-list li[data-id="${id}"]`),
+      v.id,
+      { timeout: 15_000 },
+    );
     await page.check('input[name="em-by"][value="road"]');
 
     // Someone else sets another volunteer of the page off duty: the change

@@ -83,12 +83,12 @@ export class DispatchBox {
     m.innerHTML = '';
     m.dataset.outcome = o.kind;
     if (o.kind === 'done') {
-      const names = o.rows.map((r) => r.name || `#${r.id}`).join('、');
+      const names = o.rows.map((r) => r.name || `#${r.id}`).join(t('em.sep'));
       m.append(el('p', { class: 'em-ok', role: 'status' }, t('em.dispatch.done', { n: o.rows.length, names })));
     } else if (o.kind === 'unavailable' || (o.kind === 'error' && o.replan)) {
       const text =
         o.kind === 'unavailable'
-          ? t('em.dispatch.unavailable', { list: o.who.map((w) => `${this.nameOf(w.id)}（${statusName(w.status)}）`).join('、') })
+          ? t('em.dispatch.unavailable', { list: o.who.map((w) => t('em.dispatch.who', { name: this.nameOf(w.id), status: statusName(w.status) })).join(t('em.sep')) })
           : o.text;
       const p = el('p', { class: 'em-error', role: 'alert' }, text);
       if (o.kind === 'unavailable') p.dataset.volunteers = o.who.map((w) => w.id).join(',');
