@@ -3,7 +3,10 @@
 // area drawn with terra-draw gives the households in it by care level, the
 // vulnerable ones, the grids touched and the volunteers nearby; a dispatch
 // plan pairs volunteers with those households, drawn on the map, printable
-// (the server's HTML sheet) and exportable (its CSV).
+// (the server's HTML sheet) and exportable (its CSV), and confirmed
+// (dispatch.ts: its volunteers become 已派出). The volunteer roster
+// (roster.ts) lists the team with a status toggle each and follows the
+// change log.
 
 import type { GeoJSONSource, Map as MlMap, MapMouseEvent } from 'maplibre-gl';
 import * as api from '../api';
@@ -12,6 +15,9 @@ import { applyI18n, formatTime, t, type Key } from '../i18n';
 import { colors } from '../style';
 import { DISPATCH, GRID } from '../palette';
 import type { LegendRow, Mode, ModeContext } from './types';
+import { DispatchBox } from './dispatch';
+import { Roster } from './roster';
+import './roster.css';
 
 const SKILLS = ['急救', '水上救援', '驾驶', '医护', '心理疏导', '电工', '搬运'] as const;
 
@@ -58,6 +64,9 @@ interface State {
   plan: api.DispatchPlan | null;
   planError: string | null;
   planBusy: boolean;
+  /** The plan's confirm button and its outcome (made with each new plan). */
+  dispatch: DispatchBox | null;
+  roster: Roster | null;
   drawing: boolean;
   drawEndedAt: number;
   abort: AbortController | null;
@@ -77,6 +86,8 @@ const st: State = {
   plan: null,
   planError: null,
   planBusy: false,
+  dispatch: null,
+  roster: null,
   drawing: false,
   drawEndedAt: 0,
   abort: null,
@@ -312,6 +323,7 @@ async function queryArea(): Promise<void> {
   st.areaError = null;
   st.report = null;
   st.plan = null;
+  st.dispatch = null;
   st.planError = null;
   drawPlan(ctx.map);
   renderArea();
@@ -340,8 +352,17 @@ async function queryPlan(): Promise<void> {
   renderPlan();
   try {
     st.plan = await api.emergencyPlan(st.area, planOptions());
+    st.dispatch = new DispatchBox(st.plan, {
+      replan: () => void queryPlan(),
+      dispatched: (rows) => {
+        st.roster?.applyRows(rows);
+        // The nearest shown may name them: ask again (the server leaves them out now).
+        if (st.at) void queryNearest();
+      },
+    });
   } catch (e) {
     st.plan = null;
+    st.dispatch = null;
     st.planError = errorText(e);
   }
   if (st.ctx !== ctx) return;
@@ -461,7 +482,7 @@ function clearAll(): void {
   if (!ctx) return;
   st.abort?.abort();
   void stopDrawing(ctx);
-  Object.assign(st, { at: null, nearest: null, nearestError: null, nearestBusy: false, area: null, report: null, areaError: null, plan: null, planError: null });
+  Object.assign(st, { at: null, nearest: null, nearestError: null, nearestBusy: false, area: null, report: null, areaError: null, plan: null, dispatch: null, planError: null });
   drawNearest(ctx.map);
   drawArea(ctx.map);
   drawPlan(ctx.map);
@@ -482,6 +503,7 @@ function buildPanel(ctx: ModeContext): void {
   p.innerHTML = '';
   p.classList.add('em-panel');
   p.append(i18n(el('h2'), 'mode.emergency.title'), i18n(el('p', { class: 'mode-body' }), 'em.hint'));
+  if (st.roster) p.append(st.roster.element);
 
   const skills = el('fieldset', { class: 'em-skills' });
   skills.append(i18n(el('legend'), 'em.skills'));
@@ -676,7 +698,12 @@ function renderPlan(): void {
   const csv = el('button', { type: 'button', id: 'em-csv', class: 'em-button' }, t('em.plan.csv'));
   csv.addEventListener('click', () => void downloadCsv());
   buttons.append(print, csv);
+  if (st.dispatch) {
+    st.dispatch.render();
+    buttons.prepend(st.dispatch.button);
+  }
   box.append(buttons);
+  if (st.dispatch) box.append(st.dispatch.message);
 
   const table = el('table', { class: 'em-plan-table' });
   const thead = el('thead');
@@ -738,7 +765,15 @@ export const emergencyMode: Mode = {
   activate(ctx) {
     st.ctx = ctx;
     addLayers(ctx.map);
+    st.roster = new Roster({
+      locate: (lon, lat) => st.ctx && focus(st.ctx.map, lon, lat),
+      // Whoever changed a status, the nearest shown may be out of date.
+      statusChanged: () => {
+        if (st.at) void queryNearest();
+      },
+    });
     buildPanel(ctx);
+    st.roster.start();
     drawNearest(ctx.map);
     drawArea(ctx.map);
     drawPlan(ctx.map);
@@ -751,6 +786,8 @@ export const emergencyMode: Mode = {
     st.abort?.abort();
     void stopDrawing(ctx);
     removeLayers(ctx.map);
+    st.roster?.stop();
+    st.roster = null;
     ctx.panel.classList.remove('em-panel');
     ctx.panel.innerHTML = '';
     st.ctx = null;
@@ -758,6 +795,7 @@ export const emergencyMode: Mode = {
   relabel(ctx) {
     if (st.ctx !== ctx) return;
     applyI18n(ctx.panel);
+    st.roster?.relabel();
     renderAll();
   },
   legend(): LegendRow[] {
