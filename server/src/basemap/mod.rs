@@ -185,7 +185,7 @@ pub(crate) fn required(given: &[(bool, &str)]) -> Result<(), BasemapError> {
     }
 }
 
-/// A basemap feature planners write (a [`Building`] or a [`Road`]): what
+/// A basemap feature planners write (a [`Building`](crate::domain::Building) or a [`Road`](crate::domain::Road)): what
 /// the generic rules below need of it. The impls are in [`kinds`].
 pub trait Ground: Clone + Send + Sync + 'static {
     const LAYER: Layer;
