@@ -109,21 +109,34 @@ impl Evaluations {
     }
 
     /// A copy keeping every evaluation but those of `regions` (their
-    /// ground changed: a household written), and those of `versions`
-    /// (not evaluated yet, region unknown): a write re-evaluates its
-    /// regions only.
+    /// ground changed: a road or building written), and those of
+    /// `versions` (not evaluated yet, region unknown): a write
+    /// re-evaluates its regions only.
     pub(super) fn without(&self, regions: &[RegionCode], versions: &[i64]) -> Self {
+        self.followed(regions, versions, &|_| None)
+    }
+
+    /// As [`Self::without`], but an evaluation of `regions` that
+    /// `recount` can bring up to date (a household written: the same
+    /// shapes, other figures) is kept as it gives it instead of dropped.
+    pub(super) fn followed(
+        &self,
+        regions: &[RegionCode],
+        versions: &[i64],
+        recount: &dyn Fn(&RegionPlan) -> Option<RegionPlan>,
+    ) -> Self {
         let slots = self.slots.lock().expect("evaluations");
         let kept = slots
             .iter()
-            .filter(|(id, slot)| {
-                !versions.contains(id)
-                    && match slot.value.get() {
-                        Some(Ok(p)) => !regions.contains(&p.region),
-                        _ => false,
-                    }
+            .filter_map(|(id, slot)| match slot.value.get() {
+                Some(Ok(p)) if regions.contains(&p.region) => {
+                    let value = OnceLock::from(Ok(Arc::new(recount(p)?)));
+                    let generation = slot.generation;
+                    Some((*id, Arc::new(Slot { generation, value })))
+                }
+                Some(Ok(_)) if !versions.contains(id) => Some((*id, slot.clone())),
+                _ => None,
             })
-            .map(|(id, slot)| (*id, slot.clone()))
             .collect();
         let policy = OnceLock::new();
         if let Some(p) = self.policy.get() {
@@ -364,5 +377,119 @@ mod tests {
         let next = s.with_plan(plan.clone(), Vec::new());
         assert!(next.evaluated(&policy, &plan).is_ok());
         assert_eq!(next.evaluations(), 1);
+    }
+
+    /// Households written into a planned region (care changed, moved
+    /// across the region, created, deleted, moved out) leave the plan's
+    /// evaluation counted again, not evaluated again, and every figure of
+    /// it equals a fresh evaluation over the same ground.
+    #[test]
+    fn a_household_write_recounts_the_plan_as_a_fresh_evaluation_would() {
+        let city = generate(
+            Params {
+                households: 1_500,
+                seed: 5,
+            },
+            &mut |_| {},
+        );
+        let policy = Policy::preset("ankang").unwrap();
+        let ground = grounds(
+            &city.regions,
+            &city.roads,
+            &city.water,
+            &city.households,
+            None,
+        )
+        .into_iter()
+        .max_by_key(|g| g.households.len())
+        .unwrap();
+        let code = ground.region.code;
+        let made = plan_region(&ground, &Settings::from_policy(&policy), None).unwrap();
+        let mut plan = made.to_plan("test", "", None);
+        plan.version.id = 1;
+        let data = Dataset {
+            regions: city.regions.clone(),
+            roads: city.roads.clone(),
+            water: city.water.clone(),
+            households: city.households.clone(),
+            people: city.people.clone(),
+            grids: city.grids.clone(),
+            atoms: made.atoms.clone(),
+            plans: vec![plan.clone()],
+            ..Dataset::default()
+        };
+        let mut s = Snapshot::build(data.clone());
+        assert!(s.evaluated(&policy, &plan).is_ok());
+        let runs = s.evaluations();
+        let mine: Vec<crate::domain::Household> = s.households.in_region(code).to_vec();
+        let other = city
+            .households
+            .iter()
+            .find(|h| h.region != Some(code))
+            .unwrap()
+            .clone();
+        let (first, far) = (mine[0].clone(), mine[mine.len() - 1].clone());
+        let mut writes: Vec<(i64, Option<crate::domain::Household>)> = Vec::new();
+        let mut care = mine[1].clone();
+        care.care.0 = (care.care.0 + 1) % 3;
+        writes.push((care.id, Some(care)));
+        let mut moved = first.clone();
+        moved.location = far.location;
+        moved.building = far.building;
+        writes.push((moved.id, Some(moved)));
+        let mut born = far.clone();
+        born.id = 900_000;
+        writes.push((born.id, Some(born)));
+        writes.push((mine[2].id, None));
+        let mut gone = mine[3].clone();
+        gone.location = other.location;
+        gone.region = other.region;
+        writes.push((gone.id, Some(gone)));
+        for w in &writes {
+            s = s.with_households(std::slice::from_ref(w));
+        }
+        let recounted = s.evaluated(&policy, &plan).unwrap();
+        assert_eq!(s.evaluations(), runs, "counted again, not evaluated again");
+
+        let mut fresh_data = data;
+        fresh_data.households = s.households.iter().cloned().collect();
+        let fresh = Snapshot::build(fresh_data);
+        let want = fresh.evaluated(&policy, &plan).unwrap();
+        assert_eq!(recounted.households, want.households);
+        assert_eq!(recounted.levels, want.levels);
+        let figures = |p: &crate::partition::plan::RegionPlan| {
+            p.grids
+                .iter()
+                .map(|g| (g.code.clone(), g.metrics.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(figures(&recounted), figures(&want));
+        for h in 0..want.households {
+            assert_eq!(
+                recounted.ledger.atom_of_household(h),
+                want.ledger.atom_of_household(h)
+            );
+        }
+        let before = Snapshot::build(Dataset {
+            households: city.households.clone(),
+            ..fresh_data_without_households(&fresh)
+        });
+        assert_ne!(
+            figures(&recounted),
+            figures(&before.evaluated(&policy, &plan).unwrap()),
+            "the writes changed some grid's figures"
+        );
+    }
+
+    /// `s`'s ground and plans without its households.
+    fn fresh_data_without_households(s: &Snapshot) -> Dataset {
+        Dataset {
+            regions: s.regions.items().to_vec(),
+            roads: s.roads.items().to_vec(),
+            water: s.water.items().to_vec(),
+            atoms: s.atoms.items().to_vec(),
+            plans: s.plans.values().map(|p| (**p).clone()).collect(),
+            ..Dataset::default()
+        }
     }
 }

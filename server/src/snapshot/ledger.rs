@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::{Snapshot, SnapshotCell, GENERATION};
-use crate::domain::{GridCode, Household, Person, RegionCode};
+use crate::domain::{Household, Person, RegionCode};
 
 impl Snapshot {
     /// This snapshot with household `id` replaced by `new` (created, or
@@ -64,7 +64,7 @@ impl Snapshot {
         }
         let touched: Vec<RegionCode> = touched.into_iter().collect();
         // Stored grid figures of the touched regions' plans no longer add
-        // up: those plans are evaluated again; other regions keep theirs.
+        // up; other regions keep theirs.
         let versions: Vec<i64> = touched
             .iter()
             .filter_map(|c| self.plans.get(c).map(|p| p.version.id))
@@ -73,11 +73,18 @@ impl Snapshot {
         for v in &versions {
             stored.remove(v);
         }
+        // The touched regions' plan evaluations are counted again over
+        // their new households (same shapes, other figures), not dropped:
+        // a write costs a recount, not a plan evaluation.
+        let evaluations = self.evaluations.followed(&touched, &versions, &|p| {
+            let now: Vec<&Household> = households.in_region(p.region).iter().collect();
+            Some(p.recounted(&now))
+        });
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
         Self {
             generation,
             // Households are ground: what was derived from the old one
-            // (the touched regions' plan evaluations) is computed again.
+            // (the touched regions' plan figures) follows it.
             ground: generation,
             regions: self.regions.clone(),
             atoms: self.atoms.clone(),
@@ -91,22 +98,13 @@ impl Snapshot {
             plans: self.plans.clone(),
             emergency: self.emergency.clone(),
             counts: Arc::new(counts),
-            evaluations: Arc::new(self.evaluations.without(&touched, &versions)),
+            evaluations: Arc::new(evaluations),
             stored: Arc::new(stored),
         }
     }
 }
 
 impl Snapshot {
-    /// The regions whose plans hold a grid among `codes`.
-    fn plan_regions_of(&self, codes: &[&GridCode]) -> Vec<RegionCode> {
-        self.plans
-            .iter()
-            .filter(|(_, p)| p.codes.iter().flatten().any(|c| codes.contains(&c)))
-            .map(|(r, _)| *r)
-            .collect()
-    }
-
     /// This snapshot with person `id` replaced by `new` (created, or
     /// deleted when `None`); see [`Snapshot::with_people`].
     #[must_use]
@@ -118,10 +116,9 @@ impl Snapshot {
     /// (created, or deleted when `None`; a dispatch, a bulk upsert): the
     /// people layer patched, region counts patched, the emergency index
     /// made again over the new people (once, keeping its walking network:
-    /// it reads reserve members, their status and where they are), and
-    /// the evaluations of the plans holding the people's grids (before and
-    /// after) dropped, so coverage is computed again over the new staff.
-    /// Households and their derived figures are shared.
+    /// it reads reserve members, their status and where they are).
+    /// Households, plan evaluations and stored grid figures are shared:
+    /// they hold no staff, and coverage reads the staff per request.
     #[must_use]
     pub fn with_people(&self, puts: &[(i64, Option<Person>)]) -> Self {
         let all = crate::access::Scope::all();
@@ -129,15 +126,6 @@ impl Snapshot {
             .iter()
             .map(|(id, _)| self.people.get(*id, &all))
             .collect();
-        let codes: Vec<&GridCode> = olds
-            .iter()
-            .flatten()
-            .copied()
-            .chain(puts.iter().filter_map(|(_, n)| n.as_ref()))
-            .flat_map(|p| p.grids.iter())
-            .collect();
-        let mut touched = std::collections::BTreeSet::new();
-        touched.extend(self.plan_regions_of(&codes));
         let people = Arc::new(self.people.with_items(puts));
         let mut counts = (*self.counts).clone();
         let parents = crate::domain::region::parents(self.regions.items());
@@ -157,27 +145,17 @@ impl Snapshot {
         for (old, (_, new)) in olds.iter().zip(puts) {
             if let Some(o) = old {
                 bump(o.region, false);
-                touched.extend(o.region);
             }
             if let Some(n) = new {
                 bump(n.region, true);
-                touched.extend(n.region);
             }
-        }
-        let touched: Vec<RegionCode> = touched.into_iter().collect();
-        let versions: Vec<i64> = touched
-            .iter()
-            .filter_map(|c| self.plans.get(c).map(|p| p.version.id))
-            .collect();
-        let mut stored = (*self.stored).clone();
-        for v in &versions {
-            stored.remove(v);
         }
         let emergency = self.emergency.with_people(people.items());
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed);
         Self {
             generation,
-            // Staff are ground of coverage: the touched plans are evaluated again.
+            // Staff are ground of coverage (computed per request over the
+            // plans' grids); a plan's evaluation holds no staff and is kept.
             ground: generation,
             regions: self.regions.clone(),
             atoms: self.atoms.clone(),
@@ -191,8 +169,8 @@ impl Snapshot {
             plans: self.plans.clone(),
             emergency: Arc::new(emergency),
             counts: Arc::new(counts),
-            evaluations: Arc::new(self.evaluations.without(&touched, &versions)),
-            stored: Arc::new(stored),
+            evaluations: self.evaluations.clone(),
+            stored: self.stored.clone(),
         }
     }
 }

@@ -489,11 +489,20 @@ fn merge_slivers(snap: Snap, faces: &mut Vec<(Polygon<f64>, AtomKind)>, min_m2: 
 /// The face of each dweller: the first face containing it or on its
 /// boundary, else the nearest (points a hair outside the region).
 fn place(faces: &[(Polygon<f64>, AtomKind)], dwellers: &[Dweller]) -> Vec<Vec<usize>> {
+    let polys: Vec<&Polygon<f64>> = faces.iter().map(|(p, _)| p).collect();
+    place_in(&polys, dwellers)
+}
+
+/// The households of each face, by index into `dwellers`: the face that
+/// holds the point (the lowest index on a shared boundary), else the
+/// nearest. One household's face never depends on another's, so a plan's
+/// figures can be counted again after a write without cutting atoms.
+pub(crate) fn place_in(faces: &[&Polygon<f64>], dwellers: &[Dweller]) -> Vec<Vec<usize>> {
     let tree = RTree::bulk_load(
         faces
             .iter()
             .enumerate()
-            .filter_map(|(i, (p, _))| {
+            .filter_map(|(i, p)| {
                 let r = p.bounding_rect()?;
                 Some(GeomWithData::new(
                     Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
@@ -509,7 +518,7 @@ fn place(faces: &[(Polygon<f64>, AtomKind)], dwellers: &[Dweller]) -> Vec<Vec<us
         let mut hit = tree
             .locate_all_at_point(&p)
             .map(|g| g.data)
-            .filter(|&i| faces[i].0.intersects(&pt))
+            .filter(|&i| faces[i].intersects(&pt))
             .min();
         if hit.is_none() {
             hit = tree.nearest_neighbor(&p).map(|g| g.data);

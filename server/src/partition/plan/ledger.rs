@@ -8,7 +8,7 @@ use super::super::LevelSpec;
 use super::circle::reock;
 use super::ground::{Ground, Local};
 use super::{Grid, GridMetrics, Settings};
-use crate::domain::{GridCode, Level, Plan};
+use crate::domain::{GridCode, Household, Level, Plan};
 use crate::spatial::projection::LocalProjection;
 
 /// Whether a set of households all live in one building.
@@ -52,21 +52,14 @@ pub struct Ledger {
     degrees: atoms::Snap,
     levels: Vec<LevelSpec>,
     care_keys: Vec<String>,
+    /// Households an atom holds at most before it counts as a tower.
+    max_households: u32,
 }
 
 impl Ledger {
     pub(super) fn new(set: Atoms, loc: &Local, ground: &Ground<'_>, settings: &Settings) -> Self {
         let keys = settings.care_keys.len().max(3);
-        let mut care = vec![vec![0u32; keys]; set.len()];
-        let mut building = vec![OneBuilding::Empty; set.len()];
-        for (h, &a) in set.of_household.iter().enumerate() {
-            if a != u32::MAX {
-                let c = usize::from(ground.households[h].care.0).min(keys - 1);
-                care[a as usize][c] += 1;
-                let b = &mut building[a as usize];
-                *b = b.with(ground.households[h].building);
-            }
-        }
+        let (care, building) = count(&set, &ground.households, keys);
         Self {
             snap: atoms::Snap::of(&loc.boundary),
             degrees: ground
@@ -81,7 +74,49 @@ impl Ledger {
             building,
             levels: settings.levels.clone(),
             care_keys: settings.care_keys.clone(),
+            max_households: settings.atoms.max_households,
             set,
+        }
+    }
+
+    /// This ledger over `households` (the region's ground households, in
+    /// layer order, after a write): each placed in its atom again as
+    /// evaluating places it, the atoms' shapes, edges and projection
+    /// kept. What a household write changes of a plan, without cutting an
+    /// atom or drawing a grid.
+    pub(super) fn recounted(&self, households: &[&Household]) -> Self {
+        let dwellers: Vec<atoms::Dweller> = households
+            .iter()
+            .map(|h| atoms::Dweller {
+                at: self.proj.forward(h.location.0),
+                building: h.building,
+            })
+            .collect();
+        let faces: Vec<&geo_types::Polygon<f64>> = self.set.geometry.iter().collect();
+        let members = atoms::place_in(&faces, &dwellers);
+        let mut set = self.set.clone();
+        set.households = members.iter().map(|m| m.len() as u32).collect();
+        set.of_household = vec![u32::MAX; dwellers.len()];
+        set.towers.clear();
+        for (i, m) in members.iter().enumerate() {
+            for &h in m {
+                set.of_household[h] = i as u32;
+            }
+            if m.len() as u32 > self.max_households {
+                set.towers.push(i as u32);
+            }
+        }
+        let (care, building) = count(&set, households, self.care.first().map_or(3, Vec::len));
+        Self {
+            set,
+            care,
+            building,
+            proj: self.proj,
+            snap: self.snap,
+            degrees: self.degrees,
+            levels: self.levels.clone(),
+            care_keys: self.care_keys.clone(),
+            max_households: self.max_households,
         }
     }
 
@@ -153,7 +188,6 @@ impl Ledger {
         codes: &[Vec<GridCode>],
         (cut, along): (f64, f64),
     ) -> Grid {
-        let spec = self.levels[l];
         let shape = atoms::union(self.snap, members.iter().map(|&a| &self.set.geometry[a]));
         let area = shape.unsigned_area();
         let perimeter: f64 = shape.0.iter().map(atoms::perimeter).sum();
@@ -163,27 +197,6 @@ impl Ledger {
             0.0
         };
         let reock = reock(&shape, area);
-        let households: u32 = members.iter().map(|&a| self.set.households[a]).sum();
-        let mut by_care = vec![0u32; self.care.first().map_or(3, Vec::len)];
-        for &a in members {
-            for (t, n) in by_care.iter_mut().zip(&self.care[a]) {
-                *t += n;
-            }
-        }
-        // A grid is a tower when it holds an atom too heavy for its level,
-        // or when all its households live in one building (a tower cut
-        // between households into several grids).
-        let tower = members
-            .iter()
-            .any(|&a| f64::from(self.set.households[a]) > spec.max)
-            || matches!(
-                members
-                    .iter()
-                    .fold(OneBuilding::Empty, |acc, &a| acc.join(self.building[a])),
-                OneBuilding::One(_)
-            );
-        let deviation = (f64::from(households) - spec.target) / spec.target;
-        let in_range = f64::from(households) >= spec.min && f64::from(households) <= spec.max;
         let mut wgs = self.proj.unproject(&shape);
         if !wgs.is_valid() {
             // A vertex on an edge in the plane can land a hair across
@@ -205,24 +218,58 @@ impl Ledger {
             parent,
             geometry: wgs,
             valid,
-            metrics: GridMetrics {
-                households,
-                by_care: self
-                    .care_keys
+            metrics: self.figures(
+                l,
+                members,
+                GridMetrics {
+                    pieces: shape.0.len() as u32,
+                    polsby_popper: pp,
+                    reock,
+                    road_share: if cut > 0.0 { along / cut } else { 1.0 },
+                    area_m2: area,
+                    atoms: members.len() as u32,
+                    ..GridMetrics::default()
+                },
+            ),
+        }
+    }
+
+    /// `shape`'s figures with the household ones (households, by care
+    /// level, deviation, in range, tower) counted from the atoms
+    /// `members` of a grid of level index `l`.
+    pub(super) fn figures(&self, l: usize, members: &[usize], shape: GridMetrics) -> GridMetrics {
+        let spec = self.levels[l];
+        let households: u32 = members.iter().map(|&a| self.set.households[a]).sum();
+        let mut by_care = vec![0u32; self.care.first().map_or(3, Vec::len)];
+        for &a in members {
+            for (t, n) in by_care.iter_mut().zip(&self.care[a]) {
+                *t += n;
+            }
+        }
+        // A grid is a tower when it holds an atom too heavy for its level,
+        // or when all its households live in one building (a tower cut
+        // between households into several grids).
+        let tower = members
+            .iter()
+            .any(|&a| f64::from(self.set.households[a]) > spec.max)
+            || matches!(
+                members
                     .iter()
-                    .enumerate()
-                    .map(|(i, k)| (k.clone(), by_care.get(i).copied().unwrap_or(0)))
-                    .collect(),
-                deviation,
-                in_range,
-                pieces: shape.0.len() as u32,
-                polsby_popper: pp,
-                reock,
-                road_share: if cut > 0.0 { along / cut } else { 1.0 },
-                area_m2: area,
-                atoms: members.len() as u32,
-                tower,
-            },
+                    .fold(OneBuilding::Empty, |acc, &a| acc.join(self.building[a])),
+                OneBuilding::One(_)
+            );
+        GridMetrics {
+            households,
+            by_care: self
+                .care_keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.clone(), by_care.get(i).copied().unwrap_or(0)))
+                .collect(),
+            deviation: (f64::from(households) - spec.target) / spec.target,
+            in_range: f64::from(households) >= spec.min && f64::from(households) <= spec.max,
+            tower,
+            ..shape
         }
     }
 
@@ -252,4 +299,20 @@ impl Ledger {
         }
         out
     }
+}
+
+/// Households per atom by care level index (`keys` of them), and the one
+/// building each atom's households live in, if they do.
+fn count(set: &Atoms, households: &[&Household], keys: usize) -> (Vec<Vec<u32>>, Vec<OneBuilding>) {
+    let mut care = vec![vec![0u32; keys]; set.len()];
+    let mut building = vec![OneBuilding::Empty; set.len()];
+    for (h, &a) in set.of_household.iter().enumerate() {
+        if a != u32::MAX {
+            let c = usize::from(households[h].care.0).min(keys - 1);
+            care[a as usize][c] += 1;
+            let b = &mut building[a as usize];
+            *b = b.with(households[h].building);
+        }
+    }
+    (care, building)
 }
