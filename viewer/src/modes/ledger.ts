@@ -8,18 +8,19 @@
 // fixes, a person's grids), ledgerUpload.ts (a CSV/XLSX table checked and
 // committed); ledgerState.ts holds what they share.
 //
-// Live updates: when the change stream (/api/changes/stream) is served, a
-// household or person change in view should call `reloadAll()`; until then
-// the view reloads after each of its own writes and when the page is shown
-// again.
+// Live updates: the view reloads after each of its own writes, and follows
+// the change log (changes.ts) for the rest: a household or person change
+// (or an import) written elsewhere reloads the table, the map and the
+// figures, a burst of them once.
 
 import type { GeoJSONSource, MapLayerMouseEvent, MapLayerTouchEvent, MapMouseEvent, Map as MlMap } from 'maplibre-gl';
 import * as api from '../api';
+import { followChanges, type Change } from '../changes';
 import { t } from '../i18n';
 import { colors } from '../style';
 import { el, numberFormat, pct, READ_ROLES } from './dom';
 import { defaultRegion, type LegendRow, type Mode, type ModeContext } from './types';
-import { householdsIn, peopleIn, type PersonFeature } from './ledgerApi';
+import { householdsIn, isOwn, peopleIn, type PersonFeature } from './ledgerApi';
 import { actions, filtered, matchUnreached, part, S, type Tab } from './ledgerState';
 import { renderPeople, renderTable } from './ledgerTable';
 import { moveHousehold, openCreate, openEdit } from './ledgerForm';
@@ -38,12 +39,18 @@ const UNREACHED = '#db2777';
 const SRC = { hh: 'ledger-hh', add: 'ledger-new', cand: 'ledger-cand' } as const;
 const LAYERS = ['ledger-hh-circle', 'ledger-hh-selected', 'ledger-new-circle', 'ledger-cand-circle', 'ledger-cand-label'];
 const LEDGER_ROLES = ['admin', 'office'];
+/** Changes arriving together (an import, a fix writing several) reload once. */
+const FOLLOW_DELAY_MS = 300;
 const empty: GeoJSON.FeatureCollection = { type: 'FeatureCollection', features: [] };
 
 let viewAbort: AbortController | null = null;
 let coverageAbort: AbortController | null = null;
 let moveTimer: number | undefined;
 let drag: { id: number; moved: boolean; at: [number, number] } | null = null;
+let stopFollow: (() => void) | null = null;
+let followTimer: number | undefined;
+/** Changes heard since the last reload they caused. */
+let heard: Change[] = [];
 
 // --- map -------------------------------------------------------------------
 
@@ -277,6 +284,28 @@ export async function reloadAll(): Promise<void> {
   await Promise.all([reloadView(), reloadCoverage()]);
 }
 
+/**
+ * Reloads once a burst of changes has settled, unless all of them were the
+ * ledger's own (it reloaded after those itself). Judged at the end of the
+ * burst, so that a write's answer arriving after its change still counts.
+ */
+function follow(c: Change): void {
+  heard.push(c);
+  window.clearTimeout(followTimer);
+  followTimer = window.setTimeout(() => {
+    const news = heard.filter((x) => !isOwn(x));
+    heard = [];
+    if (news.length > 0) void reloadAll();
+  }, FOLLOW_DELAY_MS);
+}
+
+function unfollow(): void {
+  stopFollow?.();
+  stopFollow = null;
+  window.clearTimeout(followTimer);
+  heard = [];
+}
+
 // --- panel -------------------------------------------------------------------
 
 function renderRollup(): void {
@@ -466,6 +495,8 @@ export const ledgerMode: Mode = {
     map.on('moveend', onMoveEnd);
     map.on('mouseenter', 'ledger-hh-circle', onEnter);
     map.on('mouseleave', 'ledger-hh-circle', onLeave);
+    unfollow(); // one stream, however often activated
+    stopFollow = followChanges({ layers: ['households', 'people'], onChange: follow });
     void reloadAll();
   },
   deactivate(ctx) {
@@ -480,6 +511,7 @@ export const ledgerMode: Mode = {
     map.off('moveend', onMoveEnd);
     map.off('mouseenter', 'ledger-hh-circle', onEnter);
     map.off('mouseleave', 'ledger-hh-circle', onLeave);
+    unfollow();
     viewAbort?.abort();
     coverageAbort?.abort();
     setAdding(false);

@@ -1,8 +1,10 @@
 // The ledger's routes (台账): households and staff read with their ETags and
 // written with If-Match (server/src/api/ledger.rs, people.rs), the people
-// and households in a box, and a record's change history.
+// and households in a box, and a record's change history. Each write notes
+// the change it made, so that the change log's copy of it is not news.
 
 import * as api from '../api';
+import type { Change } from '../changes';
 
 export interface HouseholdProps {
   region: string | null;
@@ -79,16 +81,17 @@ export async function household(id: number, signal?: AbortSignal): Promise<Tagge
 
 export async function createHousehold(f: HouseholdFields): Promise<Tagged<HouseholdFeature>> {
   const res = await api.write('POST', '/api/households', f);
-  return { body: norm(await res.json()), etag: res.headers.get('ETag') ?? '' };
+  return { body: norm(await res.json()), etag: ownEtag(res) };
 }
 
 export async function updateHousehold(id: number, etag: string, f: HouseholdFields): Promise<Tagged<HouseholdFeature>> {
   const res = await api.write('PATCH', `/api/households/${id}`, f, { 'If-Match': etag });
-  return { body: norm(await res.json()), etag: res.headers.get('ETag') ?? '' };
+  return { body: norm(await res.json()), etag: ownEtag(res) };
 }
 
 export async function deleteHousehold(id: number, etag: string): Promise<void> {
   await api.write('DELETE', `/api/households/${id}`, undefined, { 'If-Match': etag });
+  wroteOwn('households', 'delete', id);
 }
 
 export async function person(id: number, signal?: AbortSignal): Promise<Tagged<PersonFeature>> {
@@ -99,7 +102,40 @@ export async function person(id: number, signal?: AbortSignal): Promise<Tagged<P
 /** The person's grids are exactly `codes` afterwards. */
 export async function putGrids(id: number, etag: string, codes: string[]): Promise<Tagged<PersonFeature>> {
   const res = await api.write('PUT', `/api/people/${id}/grids`, codes, { 'If-Match': etag });
-  return { body: norm(await res.json()), etag: res.headers.get('ETag') ?? '' };
+  return { body: norm(await res.json()), etag: ownEtag(res) };
+}
+
+// --- the ledger's own writes -------------------------------------------------
+
+/** Seqs of changes written here, from the ETags the writes got back. */
+const ownSeqs = new Set<number>();
+/** Own writes whose answer names no seq (a delete, an upload's import): `layer op id` → until when expected. */
+const ownKeys = new Map<string, number>();
+/** How long a change without a seq is waited for. */
+const OWN_WAIT_MS = 30_000;
+
+const ownKey = (layer: string, op: string, id: number | null | undefined): string => `${layer} ${op} ${id ?? ''}`;
+
+/** A write's ETag (`"households-7-42"`: change 42), its seq noted as ours. */
+function ownEtag(res: Response): string {
+  const etag = res.headers.get('ETag') ?? '';
+  const seq = etag.match(/^(?:W\/)?"[a-z]+-\d+-(\d+)"$/)?.[1];
+  if (seq) ownSeqs.add(Number(seq));
+  return etag;
+}
+
+/** Notes a write of ours whose answer names no seq; `id` null for an import. */
+export function wroteOwn(layer: string, op: string, id: number | null): void {
+  ownKeys.set(ownKey(layer, op, id), Date.now() + OWN_WAIT_MS);
+}
+
+/** Whether change `c` is one of the ledger's own writes (each is recognised once). */
+export function isOwn(c: Change): boolean {
+  if (ownSeqs.delete(c.seq)) return true;
+  const key = ownKey(c.layer, c.op, c.id);
+  const until = ownKeys.get(key);
+  ownKeys.delete(key);
+  return until !== undefined && until >= Date.now();
 }
 
 /** One line of a record's history: who wrote what, when. */

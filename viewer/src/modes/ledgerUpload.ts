@@ -14,6 +14,7 @@ import { isKey, t } from '../i18n';
 import { problemText } from '../problem';
 import { el, numberFormat } from './dom';
 import { actions, part } from './ledgerState';
+import { wroteOwn } from './ledgerApi';
 
 /** The server's limit on an upload's body (limits::UPLOAD_BYTES): checked here first so a phone does not send 64 MiB to be refused. */
 export const UPLOAD_MAX_BYTES = 64 * 1024 * 1024;
@@ -198,6 +199,7 @@ async function commit(): Promise<void> {
   renderState();
   try {
     const done = await commitJob(job.id);
+    if (done.stored) wroteOwn(done.layer, 'import', null);
     if (run !== U.run) return;
     U.job = done;
     U.phase = 'committed';
