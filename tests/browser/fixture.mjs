@@ -5,7 +5,8 @@
 // GDAL's ogr2ogr appends the layers (the store is a plain GeoPackage).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const X0 = 109.0;
@@ -190,4 +191,24 @@ export function startServer(bin, store, viewerDist, extra = []) {
     child.stderr.on('data', seen);
     child.on('exit', (code) => reject(new Error(`server exited with ${code}\n${out}`)));
   });
+}
+
+/**
+ * A generated city served for one suite: `wangge generate` (`households`,
+ * `seed`) into a fresh directory, one `user` ({name, role, password}) added
+ * with `scope`, and the server started over it. Returns `{dir, store,
+ * server}`; `stopServerAndRemove(server.child, dir)` ends it.
+ */
+export async function startGeneratedCity(bin, viewerDist, { name, households, seed, user, scope = '610902' }) {
+  const dir = mkdtempSync(path.join(tmpdir(), `wangge-${name}-`));
+  const store = path.join(dir, `${name}.gpkg`);
+  const gen = spawnSync(bin, ['generate', '--households', String(households), '--seed', String(seed), '--out', store], { encoding: 'utf8' });
+  if (gen.status !== 0) throw new Error(`wangge generate: ${gen.stderr}`);
+  const add = spawnSync(bin, ['user', 'add', user.name, '--role', user.role, '--scope', scope, '--password-stdin', '--store', store], {
+    input: `${user.password}\n`,
+    encoding: 'utf8',
+  });
+  if (add.status !== 0) throw new Error(`wangge user add: ${add.stderr}`);
+  const server = await startServer(bin, store, viewerDist);
+  return { dir, store, server };
 }

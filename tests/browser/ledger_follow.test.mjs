@@ -14,13 +14,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, startServer, stopServerAndRemove } from './fixture.mjs';
+import { CHROMIUM_ARGS, startGeneratedCity, stopServerAndRemove } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -65,16 +63,7 @@ describe('the ledger (台账) follows writes made elsewhere (issue 20)', { timeo
     assert.ok(existsSync(bin), `no server binary at ${bin}`);
     assert.ok(existsSync(path.join(viewerDist, 'index.html')), 'viewer/dist is missing');
     mkdirSync(artifacts, { recursive: true });
-    dir = mkdtempSync(path.join(tmpdir(), 'wangge-follow-'));
-    const store = path.join(dir, 'follow.gpkg');
-    const gen = spawnSync(bin, ['generate', '--households', '1500', '--seed', '5', '--out', store], { encoding: 'utf8' });
-    assert.equal(gen.status, 0, gen.stderr);
-    const add = spawnSync(bin, ['user', 'add', OFFICE.name, '--role', OFFICE.role, '--scope', '610902', '--password-stdin', '--store', store], {
-      input: `${OFFICE.password}\n`,
-      encoding: 'utf8',
-    });
-    assert.equal(add.status, 0, add.stderr);
-    server = await startServer(bin, store, viewerDist);
+    ({ dir, server } = await startGeneratedCity(bin, viewerDist, { name: 'follow', households: 1500, seed: 5, user: OFFICE }));
     origin = server.origin;
     api = await nodeSession(origin, OFFICE.name, OFFICE.password);
     const first = (await api.get('/api/layers/households?limit=1')).features[0];

@@ -21,13 +21,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, startServer, stopServerAndRemove } from './fixture.mjs';
+import { CHROMIUM_ARGS, startGeneratedCity, stopServerAndRemove } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -66,16 +64,7 @@ describe('the volunteer roster and confirmed dispatch (应急, issue 20)', { tim
     assert.ok(existsSync(bin), `no server binary at ${bin}`);
     assert.ok(existsSync(path.join(viewerDist, 'index.html')), 'viewer/dist is missing');
     mkdirSync(artifacts, { recursive: true });
-    dir = mkdtempSync(path.join(tmpdir(), 'wangge-roster-'));
-    const store = path.join(dir, 'roster.gpkg');
-    const gen = spawnSync(bin, ['generate', '--households', '3000', '--seed', '3', '--out', store], { encoding: 'utf8' });
-    assert.equal(gen.status, 0, gen.stderr);
-    const add = spawnSync(bin, ['user', 'add', EM.name, '--role', EM.role, '--scope', '610902', '--password-stdin', '--store', store], {
-      input: `${EM.password}\n`,
-      encoding: 'utf8',
-    });
-    assert.equal(add.status, 0, add.stderr);
-    server = await startServer(bin, store, viewerDist);
+    ({ dir, server } = await startGeneratedCity(bin, viewerDist, { name: 'roster', households: 3000, seed: 3, user: EM }));
     origin = server.origin;
     api = await nodeSession(origin, EM.name, EM.password);
     const regions = (await api.get('/api/regions')).regions;

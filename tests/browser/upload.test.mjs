@@ -22,14 +22,12 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import http from 'node:http';
-import { closeSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, startServer, stopServerAndRemove } from './fixture.mjs';
+import { CHROMIUM_ARGS, startGeneratedCity, stopServerAndRemove } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -104,16 +102,7 @@ describe('uploading a table of households in the ledger (台账, issue 20)', { t
     assert.ok(existsSync(bin), `no server binary at ${bin}`);
     assert.ok(existsSync(path.join(viewerDist, 'index.html')), 'viewer/dist is missing');
     mkdirSync(artifacts, { recursive: true });
-    dir = mkdtempSync(path.join(tmpdir(), 'wangge-upload-'));
-    const store = path.join(dir, 'upload.gpkg');
-    const gen = spawnSync(bin, ['generate', '--households', '1500', '--seed', '7', '--out', store], { encoding: 'utf8' });
-    assert.equal(gen.status, 0, gen.stderr);
-    const add = spawnSync(bin, ['user', 'add', OFFICE.name, '--role', OFFICE.role, '--scope', '610902', '--password-stdin', '--store', store], {
-      input: `${OFFICE.password}\n`,
-      encoding: 'utf8',
-    });
-    assert.equal(add.status, 0, add.stderr);
-    server = await startServer(bin, store, viewerDist);
+    ({ dir, server } = await startGeneratedCity(bin, viewerDist, { name: 'upload', households: 1500, seed: 7, user: OFFICE }));
     origin = server.origin;
     api = await nodeSession(origin, OFFICE.name, OFFICE.password);
     // A leaf region of the office's scope with households: their points are
