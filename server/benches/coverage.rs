@@ -50,7 +50,7 @@ fn main() {
         people: &g.people,
         water: &g.water,
         buildings: &g.buildings,
-        walking: e.walking(),
+        walking: e.walking_shared(),
     };
     let policy = Policy::default();
     let line = Options {

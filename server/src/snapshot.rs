@@ -22,6 +22,7 @@ use crate::domain::{
 };
 use crate::domain::{Dataset, Layer, Record};
 
+mod analyses;
 mod basemap;
 mod derived;
 pub mod follow;
@@ -30,6 +31,7 @@ mod follows;
 mod ledger;
 mod shards;
 mod stored;
+pub use analyses::{Analyses, Edit};
 pub use derived::{Evaluated, GridsInForce};
 pub use shards::{Copied, ShardedIndex};
 
@@ -269,6 +271,9 @@ pub struct Snapshot {
     /// Plans evaluated over this snapshot's ground ([`Self::evaluated`]),
     /// shared with the snapshots a saved plan makes from it.
     evaluations: Arc<derived::Evaluations>,
+    /// Coverage analyses kept and followed write by write
+    /// ([`Self::analyses`]).
+    analyses: Arc<Analyses>,
     /// Grid shapes the store kept for the plans in force at load
     /// ([`Self::from_store`]), drawn before any plan is evaluated.
     stored: stored::Stored,
@@ -342,6 +347,7 @@ impl Snapshot {
             plans,
             counts: Arc::new(counts),
             evaluations: Arc::default(),
+            analyses: Arc::default(),
             stored: Arc::default(),
         }
     }
@@ -436,8 +442,16 @@ impl Snapshot {
             emergency: self.emergency.clone(),
             counts: self.counts.clone(),
             evaluations: self.evaluations.clone(),
+            // Its grids changed: what coverage reads of the region.
+            analyses: Arc::new(self.analyses.dropped()),
             stored: self.stored.clone(),
         }
+    }
+
+    /// Coverage analyses kept with this snapshot (see
+    /// [`crate::coverage::region::analyse`]).
+    pub fn analyses(&self) -> &Analyses {
+        &self.analyses
     }
 
     pub fn empty() -> Self {

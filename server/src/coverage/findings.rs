@@ -14,7 +14,7 @@ struct HouseholdTally {
     unreached_cells: CellTally,
 }
 
-impl Analysis<'_> {
+impl Analysis {
     pub(super) fn findings(
         &self,
         codes: &HashSet<RegionCode>,

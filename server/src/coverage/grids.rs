@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl Analysis<'_> {
+impl Analysis {
     pub(super) fn set_grids(&mut self, grids: Vec<Grid>) {
         self.grids = grids;
         self.grid_pos = self

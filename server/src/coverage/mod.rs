@@ -23,6 +23,7 @@ pub mod region;
 
 mod findings;
 mod grids;
+mod households;
 mod reach;
 mod rollup;
 mod staffing;
@@ -233,7 +234,9 @@ pub struct Report {
     pub by_road: bool,
 }
 
-/// A household as the analysis sees it.
+/// A household as the analysis sees it. One that left (deleted, or moved
+/// out of the analysis' regions) keeps its place with no region, care 0
+/// and no grid, so positions stay valid: every count skips it.
 #[derive(Debug, Clone)]
 struct Hh {
     id: i64,
@@ -264,7 +267,7 @@ type Boxed = GeomWithData<Rectangle<[f64; 2]>, u32>;
 type Pt = GeomWithData<[f64; 2], u32>;
 
 /// The analysis state; see the module docs.
-pub struct Analysis<'a> {
+pub struct Analysis {
     opts: Options,
     policy: Policy,
     regions: Vec<Region>,
@@ -279,6 +282,9 @@ pub struct Analysis<'a> {
     trees: [RTree<Boxed>; 3],
     hh: Vec<Hh>,
     hh_tree: RTree<Pt>,
+    /// Position in `hh` by household id, made at the first household
+    /// written ([`Analysis::update_household`]).
+    hh_pos: Option<HashMap<i64, usize>>,
     staff: Vec<Staff>,
     staff_pos: HashMap<PersonId, usize>,
     grid_hh: Vec<Vec<u32>>,
@@ -288,7 +294,7 @@ pub struct Analysis<'a> {
     region_geo: HashMap<RegionCode, RegionGeometry>,
     figures: Vec<GridFigures>,
     /// The walking network, when reach is measured along it too.
-    walking: Option<&'a Walking>,
+    walking: Option<std::sync::Arc<Walking>>,
     /// Buildings as candidate places for new carers: (id, centroid).
     buildings: Vec<(i64, Coord<f64>)>,
 }
@@ -346,7 +352,7 @@ impl Grid {
 }
 
 /// Everything the analysis reads (copied in; only the network is borrowed).
-pub struct Inputs<'d, 'e> {
+pub struct Inputs<'d> {
     pub regions: &'d [Region],
     pub grids: &'d [ImportedGrid],
     pub households: &'d [Household],
@@ -354,10 +360,10 @@ pub struct Inputs<'d, 'e> {
     pub water: &'d [Water],
     pub buildings: &'d [crate::domain::Building],
     /// The walking network, for reach by road.
-    pub walking: Option<&'e Walking>,
+    pub walking: Option<std::sync::Arc<Walking>>,
 }
 
-impl<'a> Inputs<'a, 'a> {
+impl<'a> Inputs<'a> {
     /// The layers of a snapshot.
     pub fn of(s: &'a crate::snapshot::Snapshot) -> Self {
         Self {
@@ -367,7 +373,7 @@ impl<'a> Inputs<'a, 'a> {
             people: s.people.items(),
             water: s.water.items(),
             buildings: s.buildings.items(),
-            walking: s.emergency.walking(),
+            walking: s.emergency.walking_shared(),
         }
     }
 }
@@ -379,9 +385,9 @@ fn rect_entry(r: Rect<f64>, i: u32) -> Boxed {
     )
 }
 
-impl<'a> Analysis<'a> {
+impl Analysis {
     /// Runs the whole analysis.
-    pub fn new(input: &Inputs<'_, 'a>, policy: &Policy, opts: Options) -> Self {
+    pub fn new(input: &Inputs<'_>, policy: &Policy, opts: Options) -> Self {
         let grids = input.grids.iter().map(Grid::from).collect();
         Self::with_grids(input, grids, policy, opts)
     }
@@ -389,7 +395,7 @@ impl<'a> Analysis<'a> {
     /// Runs the whole analysis over `grids` (the grids in force, see
     /// [`region::grids_in_force`]) instead of `input.grids`.
     pub fn with_grids(
-        input: &Inputs<'_, 'a>,
+        input: &Inputs<'_>,
         grids: Vec<Grid>,
         policy: &Policy,
         opts: Options,
@@ -401,7 +407,7 @@ impl<'a> Analysis<'a> {
             .map(|(i, r)| (r.code, i))
             .collect();
         let (parent, children, leaves) = region_tree(&regions);
-        let walking = input.walking.filter(|_| opts.by_road);
+        let walking = input.walking.clone().filter(|_| opts.by_road);
         let (hh, hh_tree) = household_points(input.households);
         let buildings = input
             .buildings
@@ -425,6 +431,7 @@ impl<'a> Analysis<'a> {
             trees: [RTree::new(), RTree::new(), RTree::new()],
             hh,
             hh_tree,
+            hh_pos: None,
             staff: Vec::new(),
             staff_pos: HashMap::new(),
             grid_hh: Vec::new(),
@@ -463,6 +470,12 @@ impl<'a> Analysis<'a> {
         for &h in &hh {
             all.extend(self.hh[h].grid.iter().flatten().copied());
         }
+        self.refigure(all)
+    }
+
+    /// Recomputes the figures of `all` and of the grids they nest in;
+    /// returns their codes.
+    fn refigure(&mut self, mut all: BTreeSet<u32>) -> Vec<String> {
         // Ancestors' full-time counts include their children's.
         let mut up: Vec<u32> = all.iter().copied().collect();
         while let Some(g) = up.pop() {
@@ -487,7 +500,13 @@ impl<'a> Analysis<'a> {
 
     /// Households counted, for progress lines.
     pub fn household_count(&self) -> usize {
-        self.hh.len()
+        self.hh.iter().filter(|h| h.region.is_some()).count()
+    }
+
+    /// Stops honouring the cancel flag it was made with: an analysis kept
+    /// beyond the request that made it must not stop early later.
+    pub fn keep(&mut self) {
+        self.opts.cancel = crate::cancel::Cancel::never();
     }
 }
 
@@ -533,20 +552,7 @@ fn water_areas(water: &[Water]) -> Vec<MultiPolygon<f64>> {
 /// Households as the analysis sees them, in no grid yet, and an R-tree
 /// of their points.
 fn household_points(households: &[Household]) -> (Vec<Hh>, RTree<Pt>) {
-    let hh: Vec<Hh> = households
-        .iter()
-        .map(|h| Hh {
-            id: h.id,
-            at: h.location.0,
-            care: h.care.0,
-            region: h.region,
-            grid: [None; 3],
-            several: 0,
-            reached: false,
-            reached_by_road: None,
-            snap: None,
-        })
-        .collect();
+    let hh: Vec<Hh> = households.iter().map(Hh::of).collect();
     let tree = RTree::bulk_load(
         hh.iter()
             .enumerate()

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Analysis<'_> {
+impl Analysis {
     /// The carers who may look after household `i`: carers of any grid
     /// (any level) that holds it.
     pub(super) fn carers_of(&self, i: usize) -> Vec<u32> {
@@ -34,7 +34,8 @@ impl Analysis<'_> {
                 let p = proj.forward(self.staff[s as usize].at);
                 p.x.hypot(p.y) <= radius
             });
-            let by_road = self.walking.map(|e| {
+            let walking = self.walking.clone();
+            let by_road = walking.as_deref().map(|e| {
                 if self.hh[i].snap.is_none() {
                     self.hh[i].snap = e.snap_point(at);
                 }

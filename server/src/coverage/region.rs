@@ -4,7 +4,7 @@
 
 use super::{Analysis, Grid, Inputs, Options, Report, Suggestion};
 use crate::access::Scope;
-use crate::domain::{Policy, Region, RegionCode};
+use crate::domain::{Household, Person, Policy, Region, RegionCode};
 use crate::snapshot::{GridsInForce, Snapshot};
 
 /// The grids in force in `regions` and wherever `keep` says: a region with
@@ -101,9 +101,89 @@ pub fn analyse(
     opts: Options,
     suggest: usize,
 ) -> (Report, Vec<Suggestion>) {
-    // Only the region's subtree, and of it only what the caller may see.
-    let sub = Scope::prefixes([code.significant()]);
-    let keep = |r: Option<RegionCode>| sub.contains_opt(r) && scope.contains_opt(r);
+    let run = |a: &Analysis| {
+        let report = a.report(Some(code), scope);
+        let suggestions = if suggest > 0 {
+            a.suggest(Some(code), scope, suggest)
+        } else {
+            Vec::new()
+        };
+        (report, suggestions)
+    };
+    // A caller who sees the whole subtree reads the analysis the snapshot
+    // keeps for it (followed write by write); the others get one of
+    // their own part.
+    let d = Options::default();
+    let usual = opts.sliver_m2 == d.sliver_m2
+        && opts.tolerance_m2 == d.tolerance_m2
+        && opts.cell_m == d.cell_m;
+    if usual && Within::covers(scope, code) {
+        let key = (code, opts.by_road);
+        let cancel = opts.cancel.clone();
+        let make = || {
+            let a = fresh(s, policy, &Within::subtree(code), opts);
+            // A cancelled analysis stopped early: never keep it.
+            let keep = !cancel.is_cancelled();
+            (a, keep)
+        };
+        return s.analyses().read(s.generation, key, policy, make, run);
+    }
+    run(&fresh(s, policy, &Within::scoped(code, scope), opts))
+}
+
+/// Which records an analysis of a region reads: those of its subtree that
+/// a scope may see, and the people staffing its grids.
+pub struct Within {
+    code: RegionCode,
+    sub: Scope,
+    scope: Scope,
+}
+
+impl Within {
+    /// The whole subtree of `code`.
+    pub fn subtree(code: RegionCode) -> Self {
+        Self::scoped(code, &Scope::all())
+    }
+
+    /// The part of `code`'s subtree `scope` may see.
+    pub fn scoped(code: RegionCode, scope: &Scope) -> Self {
+        Self {
+            code,
+            sub: Scope::prefixes([code.significant()]),
+            scope: scope.clone(),
+        }
+    }
+
+    /// Whether `scope` sees the whole subtree of `code`.
+    pub fn covers(scope: &Scope, code: RegionCode) -> bool {
+        let sig = code.significant();
+        scope.is_all()
+            || scope
+                .prefix_list()
+                .iter()
+                .any(|p| sig.starts_with(p.as_str()))
+    }
+
+    /// A record of region `r`.
+    pub fn region(&self, r: Option<RegionCode>) -> bool {
+        self.sub.contains_opt(r) && self.scope.contains_opt(r)
+    }
+
+    pub fn household(&self, h: &Household) -> bool {
+        self.region(h.region)
+    }
+
+    /// A person of the subtree, or one staffing a grid of it.
+    pub fn person(&self, p: &Person) -> bool {
+        let sig = self.code.significant();
+        self.region(p.region) || p.grids.iter().any(|g| g.as_str().starts_with(&sig))
+    }
+}
+
+/// A fresh analysis of the records `within` takes.
+fn fresh(s: &Snapshot, policy: &Policy, within: &Within, opts: Options) -> Analysis {
+    let code = within.code;
+    let keep = |r: Option<RegionCode>| within.region(r);
     let regions: Vec<_> = s
         .regions
         .items()
@@ -116,12 +196,7 @@ pub fn analyse(
     let people: Vec<_> = s
         .people
         .iter()
-        .filter(|p| {
-            keep(p.region)
-                || p.grids
-                    .iter()
-                    .any(|g| g.as_str().starts_with(&code.significant()))
-        })
+        .filter(|p| within.person(p))
         .cloned()
         .collect();
     let bbox = regions
@@ -142,14 +217,7 @@ pub fn analyse(
         people: &people,
         water: s.water.items(),
         buildings: &buildings,
-        walking: s.emergency.walking(),
+        walking: s.emergency.walking_shared(),
     };
-    let a = Analysis::with_grids(&input, grids, policy, opts);
-    let report = a.report(Some(code), scope);
-    let suggestions = if suggest > 0 {
-        a.suggest(Some(code), scope, suggest)
-    } else {
-        Vec::new()
-    };
-    (report, suggestions)
+    Analysis::with_grids(&input, grids, policy, opts)
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Analysis<'_> {
+impl Analysis {
     /// Regions under `code` (itself included).
     pub(super) fn subtree(&self, code: RegionCode) -> Vec<RegionCode> {
         let mut out = vec![code];
@@ -29,8 +29,31 @@ impl Analysis<'_> {
             .filter(|&g| codes.contains(&self.grids[g as usize].region))
             .collect();
         let mut findings = self.findings(&codes, &grids, &in_view);
+        // A total order: the same findings come out in the same order
+        // however the analysis met its households (fresh, or followed
+        // write by write).
         findings.sort_by(|a, b| {
-            (a.severity, a.kind, a.region, &a.grids).cmp(&(b.severity, b.kind, b.region, &b.grids))
+            (
+                a.severity,
+                a.kind,
+                a.region,
+                &a.grids,
+                a.households,
+                a.vulnerable,
+            )
+                .cmp(&(
+                    b.severity,
+                    b.kind,
+                    b.region,
+                    &b.grids,
+                    b.households,
+                    b.vulnerable,
+                ))
+                .then_with(|| a.area_m2.total_cmp(&b.area_m2))
+                .then_with(|| {
+                    let (x, y) = (anchor(a), anchor(b));
+                    x.0.total_cmp(&y.0).then_with(|| x.1.total_cmp(&y.1))
+                })
         });
         let rollup_of = |root: RegionCode| {
             let sub: HashSet<RegionCode> = self
@@ -170,4 +193,12 @@ impl Analysis<'_> {
         r.covered_m2 = r.covered_m2.round();
         r
     }
+}
+
+/// Where a finding lies, for ordering: the corner of its bounding box.
+fn anchor(f: &Finding) -> (f64, f64) {
+    f.geometry
+        .as_ref()
+        .and_then(BoundingRect::bounding_rect)
+        .map_or((0.0, 0.0), |r| (r.min().x, r.min().y))
 }

@@ -4,7 +4,7 @@
 
 use super::*;
 
-impl Analysis<'_> {
+impl Analysis {
     pub(super) fn staff_of(&self, p: &Person) -> Staff {
         let mut grids = Vec::new();
         let mut unknown_grids = Vec::new();
@@ -15,7 +15,7 @@ impl Analysis<'_> {
                 None => unknown_grids.push(c.0.clone()),
             }
         }
-        let snap = self.walking.and_then(|e| e.snap_point(p.home.0));
+        let snap = self.walking.as_deref().and_then(|e| e.snap_point(p.home.0));
         Staff {
             id: p.id,
             roles: p.roles.clone(),
@@ -146,6 +146,24 @@ impl Analysis<'_> {
                 self.staff_pos.insert(p.id, i);
             }
         }
+        self.refresh(&touched)
+    }
+
+    /// A person left: deleted, or no longer staff of the regions analysed.
+    /// Their place is kept, empty, as [`Analysis::update_person`] may
+    /// bring them back. Returns the grids recomputed.
+    pub fn remove_person(&mut self, id: PersonId) -> Vec<String> {
+        let Some(&i) = self.staff_pos.get(&id) else {
+            return Vec::new();
+        };
+        let touched: BTreeSet<u32> = self.staff[i].grids.iter().copied().collect();
+        for &g in &touched {
+            self.grid_staff[g as usize].retain(|&s| s as usize != i);
+        }
+        let s = &mut self.staff[i];
+        s.roles.clear();
+        s.grids.clear();
+        s.unknown_grids.clear();
         self.refresh(&touched)
     }
 }

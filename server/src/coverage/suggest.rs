@@ -3,7 +3,7 @@
 
 use super::*;
 
-impl Analysis<'_> {
+impl Analysis {
     /// The `n` places (buildings; households where no buildings are
     /// loaded) that would bring the most unreached vulnerable households
     /// of `region` within reach of a carer of their own grid.
@@ -26,6 +26,9 @@ impl Analysis<'_> {
         if demand.is_empty() {
             return Vec::new();
         }
+        // By id: the same answer however the households came in.
+        let mut demand = demand;
+        demand.sort_by_key(|&i| self.hh[i].id);
         let radius = self.policy.reach.carer_radius_m;
         let finest = |i: usize| self.hh[i].grid.iter().rev().flatten().next().copied();
         // Candidates: buildings near the demand, else the households there.
@@ -37,11 +40,13 @@ impl Analysis<'_> {
                 .collect(),
         );
         let candidates: Vec<(Option<i64>, Coord<f64>)> = if self.buildings.is_empty() {
-            self.hh
+            let mut homes: Vec<&Hh> = self
+                .hh
                 .iter()
                 .filter(|h| h.region.is_some_and(|c| codes.contains(&c)))
-                .map(|h| (None, h.at))
-                .collect()
+                .collect();
+            homes.sort_by_key(|h| h.id);
+            homes.into_iter().map(|h| (None, h.at)).collect()
         } else {
             self.buildings
                 .iter()

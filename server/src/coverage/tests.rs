@@ -91,7 +91,7 @@ fn analyse(
     households: &[Household],
     people: &[Person],
     water: &[Water],
-) -> Analysis<'static> {
+) -> Analysis {
     let input = Inputs {
         regions,
         grids,
@@ -590,7 +590,7 @@ fn reach_by_road_crosses_the_river_only_on_a_bridge() {
             people: &people,
             water: &[],
             buildings: &[],
-            walking: e.walking(),
+            walking: e.walking_shared(),
         };
         let a = Analysis::new(&input, &Policy::default(), Options::default());
         let r = a.report(None, &Scope::all());
@@ -659,7 +659,7 @@ fn every_gap_planted_in_the_generated_city_is_found() {
         people: &g.people,
         water: &g.water,
         buildings: &g.buildings,
-        walking: e.walking(),
+        walking: e.walking_shared(),
     };
     let a = Analysis::new(&input, &Policy::default(), Options::default());
     let r = a.report(None, &Scope::all());

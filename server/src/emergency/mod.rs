@@ -187,6 +187,12 @@ impl EmergencyIndex {
         self.walking.as_deref()
     }
 
+    /// The walking network, shared: for an analysis that outlives this
+    /// index (a coverage analysis kept across writes).
+    pub fn walking_shared(&self) -> Option<std::sync::Arc<Walking>> {
+        self.walking.clone()
+    }
+
     pub fn has_network(&self) -> bool {
         self.walking.is_some()
     }

@@ -44,6 +44,9 @@ impl Snapshot {
             emergency: self.emergency.clone(),
             counts: self.counts.clone(),
             evaluations: self.evaluations.clone(),
+            // Buildings and roads are read by coverage (carer places,
+            // walking): none kept.
+            analyses: Arc::new(self.analyses.dropped()),
             stored: self.stored.clone(),
         }
     }

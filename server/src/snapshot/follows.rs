@@ -256,6 +256,18 @@ fn coverage(s: &Snapshot, tops: &[RegionCode]) -> Vec<String> {
         .collect()
 }
 
+/// Where two reports part, with some context.
+fn first_difference(x: &str, y: &str) -> String {
+    let at = x.bytes().zip(y.bytes()).take_while(|(a, b)| a == b).count();
+    let from = at.saturating_sub(200);
+    let cut = |s: &str| {
+        s.get(from..(at + 200).min(s.len()))
+            .unwrap_or("")
+            .to_string()
+    };
+    format!("kept:  …{}…\nfresh: …{}…", cut(x), cut(y))
+}
+
 /// The ids of the nearest volunteers from a few points.
 fn nearest(s: &Snapshot) -> Vec<Vec<i64>> {
     let people = s.people.items();
@@ -297,19 +309,42 @@ fn a_thousand_random_writes_leave_the_snapshot_a_rebuild_would_read() {
     let mut rng = Pcg64Mcg::seed_from_u64(2020);
     let mut tally = [0usize; 8];
     let mut done = 0;
+    // Coverage is read from the start, so the analyses the snapshot keeps
+    // follow every write; they must never be made afresh again.
+    coverage(&cell.load(), &tops);
+    let made = cell.load().analyses().made();
+    assert_eq!(made, tops.len() as u64, "one kept analysis per region read");
     while done < 1_000 {
         if !write(&mut rng, &store, &cell, &grids, &mut tally) {
             continue;
         }
         done += 1;
+        if done % 10 == 0 {
+            coverage(&cell.load(), &tops);
+        }
         // Checked along the way too: a drift is caught near its write.
         if done % 250 == 0 {
+            let now = cell.load();
             let rebuilt = Snapshot::from_store(&store).unwrap();
-            if let Some(d) = differ(&cell.load(), &rebuilt) {
+            if let Some(d) = differ(&now, &rebuilt) {
                 panic!("after {done} writes ({tally:?}): {d}");
+            }
+            let (x, y) = (coverage(&now, &tops), coverage(&rebuilt, &tops));
+            for (i, (x, y)) in x.iter().zip(&y).enumerate() {
+                assert!(
+                    x == y,
+                    "after {done} writes, coverage of {} differs:\n{}",
+                    tops[i],
+                    first_difference(x, y)
+                );
             }
         }
     }
+    assert_eq!(
+        cell.load().analyses().made(),
+        made,
+        "writes followed, never analysed afresh"
+    );
     assert!(
         tally.iter().all(|&n| n > 50),
         "every kind of write ran: {tally:?}"

@@ -4,8 +4,9 @@
 //! record's region, see [`super::ShardedIndex`]) is copied and patched,
 //! every other region's shard is shared; the region counts are patched up
 //! the hierarchy, and what was derived from the touched regions' ground
-//! (their plans' evaluations and stored grid figures) is dropped so
-//! coverage and grid tiles are computed over the new ground. Other layers
+//! (their plans' stored grid figures) is dropped and their plans counted
+//! again, and the coverage analyses the snapshot keeps are handed the
+//! edit ([`super::Analyses::followed`]). Other layers
 //! and the other regions' evaluations are shared. Tiles follow by
 //! themselves: the tile cache diffs each swap with the one before (only
 //! the shards not shared) and drops tiles only over what changed.
@@ -99,6 +100,14 @@ impl Snapshot {
             emergency: self.emergency.clone(),
             counts: Arc::new(counts),
             evaluations: Arc::new(evaluations),
+            analyses: Arc::new(
+                self.analyses.followed(
+                    generation,
+                    puts.iter()
+                        .map(|(id, h)| super::Edit::Household(*id, h.clone()))
+                        .collect(),
+                ),
+            ),
             stored: Arc::new(stored),
         }
     }
@@ -118,7 +127,7 @@ impl Snapshot {
     /// made again over the new people (once, keeping its walking network:
     /// it reads reserve members, their status and where they are).
     /// Households, plan evaluations and stored grid figures are shared:
-    /// they hold no staff, and coverage reads the staff per request.
+    /// they hold no staff; the kept coverage analyses follow the edit.
     #[must_use]
     pub fn with_people(&self, puts: &[(i64, Option<Person>)]) -> Self {
         let all = crate::access::Scope::all();
@@ -170,6 +179,14 @@ impl Snapshot {
             emergency: Arc::new(emergency),
             counts: Arc::new(counts),
             evaluations: self.evaluations.clone(),
+            analyses: Arc::new(
+                self.analyses.followed(
+                    generation,
+                    puts.iter()
+                        .map(|(id, p)| super::Edit::Person(*id, p.clone()))
+                        .collect(),
+                ),
+            ),
             stored: self.stored.clone(),
         }
     }
