@@ -862,9 +862,16 @@ describe('emergency mode', { timeout: 300_000 }, () => {
     await page.fill('#em-capacity input', '3');
     await page.fill('#em-max-distance input', '3000');
     const plan = page.waitForResponse((r) => r.url().endsWith('/api/emergency/plan'));
+    assert.equal(await page.isChecked('#em-allow-inside input'), false, 'volunteers inside the area are held back by default');
     await page.click('#em-plan-make');
-    assert.equal((await plan).status(), 200);
+    const planResponse = await plan;
+    assert.equal(planResponse.status(), 200);
+    const planJson = await planResponse.json();
+    const stops = planJson.routes.flatMap((r) => r.households);
+    assert.ok(stops.every((h) => h.path.length >= 2 && h.walk_min > 0), 'every stop has its way and minutes');
+    assert.ok(stops.some((h) => h.along === 'road' && h.path.length > 2), 'ways follow the roads, not straight lines');
     await page.waitForSelector('#em-plan table tbody.em-route');
+    assert.match(await page.textContent('#em-plan tbody.em-route'), /步行约\d+分钟/);
     const routes = await page.$$eval('#em-plan tbody.em-route', (tbs) =>
       tbs.map((tb) => ({ volunteer: tb.querySelector('.em-route-head b')?.textContent ?? '', stops: tb.querySelectorAll('tr.em-stop').length })),
     );

@@ -153,15 +153,80 @@ fn area_report_and_plans_with_shortfalls_in_every_format() {
     assert_eq!(vulnerable, vec![11, 12, 13], "连心户 first");
     assert_eq!(ids(&v), vec![2], "only 南岸乙 is within 200 m of the area");
 
-    // One volunteer, room for two: the 连心户 is served first, one 关心户 waits.
+    // 南岸乙 stands inside the circle: flagged and left out, so 北岸甲
+    // alone, room for two: the 连心户 is served first, one 关心户 waits.
     let req = json!({ "circle": circle, "capacity": 2, "max_distance_m": 5000, "margin_m": 5000 });
     let (status, _, body) = post(&server, "/api/emergency/plan", &req);
     assert_eq!(status, 200, "{body}");
     let plan: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(plan["households"], 3);
-    // Two volunteers in reach (north bank over the bridge too): all served.
-    assert_eq!(plan["served"], 3, "{plan}");
-    let req1 = json!({ "circle": circle, "capacity": 1, "max_distance_m": 1000, "margin_m": 5000 });
+    assert_eq!(plan["allow_inside"], false);
+    assert_eq!(plan["inside_area"][0]["id"], 2, "{plan}");
+    assert_eq!(plan["inside_area"].as_array().unwrap().len(), 1);
+    assert_eq!(plan["served"], 2, "{plan}");
+    assert_eq!(plan["routes"].as_array().unwrap().len(), 1);
+    assert_eq!(plan["routes"][0]["volunteer"]["id"], 1, "{plan}");
+    assert_eq!(plan["routes"][0]["households"][0]["id"], 11, "连心户 first");
+    // 北岸甲's way crosses the river on the bridge, never straight over it.
+    let stop = &plan["routes"][0]["households"][0];
+    assert_eq!(stop["along"], "road", "{stop}");
+    let path: Vec<(f64, f64)> = stop["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0].as_f64().unwrap(), c[1].as_f64().unwrap()))
+        .collect();
+    let near = |a: (f64, f64), b: (f64, f64)| (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9;
+    assert!(
+        near(path[0], (116.401, 39.914)),
+        "starts at the volunteer: {path:?}"
+    );
+    assert!(
+        near(*path.last().unwrap(), (116.4125, 39.9058)),
+        "ends at the door: {path:?}"
+    );
+    for (lon, lat) in &path {
+        if *lat > 39.906 && *lat < 39.914 {
+            assert!(
+                (lon - 116.419).abs() < 1e-6,
+                "({lon}, {lat}) is off the bridge: {path:?}"
+            );
+        }
+    }
+    let drawn: f64 = path
+        .windows(2)
+        .map(|w| {
+            let (dx, dy) = ((w[1].0 - w[0].0) * 85_300.0, (w[1].1 - w[0].1) * 111_200.0);
+            dx.hypot(dy)
+        })
+        .sum();
+    let travel = stop["travel_m"].as_f64().unwrap();
+    assert!(
+        (drawn - travel).abs() / travel < 0.01,
+        "drawn {drawn} m, planned {travel} m"
+    );
+    let minutes = stop["walk_min"].as_f64().unwrap();
+    assert!(
+        (minutes - travel / 1.2 / 60.0).abs() <= 0.051,
+        "{minutes} min for {travel} m"
+    );
+    // The officer says 南岸乙 may go: both volunteers, all served.
+    let mut allowed = req.clone();
+    allowed["allow_inside"] = json!(true);
+    let (_, _, body) = post(&server, "/api/emergency/plan", &allowed);
+    let plan: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (plan["served"].as_u64(), plan["allow_inside"].as_bool()),
+        (Some(3), Some(true)),
+        "{plan}"
+    );
+    // Within 1 km nobody but 南岸乙, who is inside: nobody goes.
+    let inside =
+        json!({ "circle": circle, "capacity": 1, "max_distance_m": 1000, "margin_m": 5000 });
+    let (_, _, body) = post(&server, "/api/emergency/plan", &inside);
+    let plan: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(plan["served"], 0, "{plan}");
+    let req1 = json!({ "circle": circle, "capacity": 1, "max_distance_m": 1000, "margin_m": 5000, "allow_inside": true });
     let (_, _, body) = post(&server, "/api/emergency/plan", &req1);
     let plan: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(
@@ -225,7 +290,9 @@ fn area_report_and_plans_with_shortfalls_in_every_format() {
         body.contains("应急走访调度单")
             && body.contains("南岸路12号")
             && body.contains("13900000002")
-            && body.contains("未能派出"),
+            && body.contains("未能派出")
+            && body.contains("身处危险区域内的志愿者（经指挥员同意，可派出）")
+            && body.contains("步行(分钟)"),
         "{body}"
     );
 
@@ -273,5 +340,28 @@ fn area_report_and_plans_with_shortfalls_in_every_format() {
         sheet.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
-    assert!(std::fs::read_to_string(&sheet).unwrap().contains("赵一"));
+    let sheet = std::fs::read_to_string(&sheet).unwrap();
+    assert!(sheet.contains("赵一"));
+    // Local time to the minute, as on the server's sheet: no UTC seconds.
+    let stamp = regex_lite_time(&sheet);
+    assert!(
+        stamp,
+        "the sheet's time is Beijing time to the minute: {sheet}"
+    );
+}
+
+/// A `YYYY-MM-DD HH:MM (UTC+08:00)` stamp after 时间：.
+fn regex_lite_time(sheet: &str) -> bool {
+    sheet.split("时间：").nth(1).is_some_and(|rest| {
+        let s: String = rest.chars().take(28).collect();
+        s.len() == 28
+            && s.ends_with(" (UTC+08:00)")
+            && s.chars().enumerate().all(|(i, c)| match i {
+                4 | 7 => c == '-',
+                10 => c == ' ',
+                13 => c == ':',
+                0..=15 => c.is_ascii_digit(),
+                _ => true,
+            })
+    })
 }

@@ -189,9 +189,29 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
         (tag3.as_str(), &json!(["急救", "驾驶"]))
     );
 
-    // A dispatch plan around the check-in, confirmed.
-    let area =
+    // A dispatch plan around the check-in, confirmed. The volunteer stands
+    // inside the area: flagged and held back until the officer lets those
+    // inside go.
+    let mut area =
         json!({"circle": {"lon": spot[0], "lat": spot[1], "radius_m": 1500.0}, "walk": false});
+    let (st, _, _, held) = call(s, "POST", "/api/emergency/plan", em, None, Some(&area));
+    assert_eq!(st, 200, "{held}");
+    let inside: Vec<i64> = held["inside_area"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_i64().unwrap())
+        .collect();
+    assert!(inside.contains(&id), "flagged inside the area: {inside:?}");
+    assert!(
+        held["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["volunteer"]["id"] != id),
+        "held back"
+    );
+    area["allow_inside"] = json!(true);
     let plan = |s: &Server| {
         let (st, _, _, p) = call(s, "POST", "/api/emergency/plan", em, None, Some(&area));
         assert_eq!(st, 200, "{p}");

@@ -218,8 +218,21 @@ export interface DispatchPlan {
   households: number;
   served: number;
   total_travel_m: number;
-  routes: Array<{ volunteer: Volunteer; households: Array<HouseholdRow & { travel_m: number }>; travel_m: number }>;
+  routes: Array<{ volunteer: Volunteer; households: Array<HouseholdRow & PlanStop>; travel_m: number; walk_min: number }>;
   unserved: Array<HouseholdRow & { reason: string }>;
+  /** Whether volunteers inside the area were sent. */
+  allow_inside: boolean;
+  /** Volunteers inside the hazard area, flagged (left out unless allowed). */
+  inside_area: Volunteer[];
+}
+
+/** How a volunteer gets to one household: along the walking network the plan was made on. */
+export interface PlanStop {
+  travel_m: number;
+  walk_min: number;
+  along: 'road' | 'straight';
+  /** Lon/lat, from the volunteer to the door. */
+  path: [number, number][];
 }
 
 export type AreaBody = { polygon: GeoJSON.Polygon } | { circle: { lon: number; lat: number; radius_m: number } };
@@ -228,6 +241,8 @@ export interface PlanOptions {
   capacity: number;
   max_distance_m: number;
   skills: string[];
+  /** Send volunteers who are inside the hazard area (the officer's say). */
+  allow_inside: boolean;
 }
 
 export function nearest(lon: number, lat: number, skills: string[], by: 'road' | 'line', signal?: AbortSignal): Promise<Nearest> {

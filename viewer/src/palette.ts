@@ -1,9 +1,13 @@
-// The colours that tell the map's three kinds of line apart, in one place:
+// The colours that tell the map's kinds of line apart, in one place:
 // grids (the structure, one teal family, darker = coarser), the selection
 // (what the user picked, in any mode: orange, drawn over a white halo) and
-// dispatch (应急: who goes where, indigo and blue). Each mode draws with
-// these, never its own hex codes, and `clashes` keeps the three groups far
-// apart (the browser tests assert it finds none).
+// dispatch (应急: who goes where, indigo and blue; a plan's walking routes
+// fuchsia, unlike the blue region boundaries they run along). Each mode
+// draws with these, never its own hex codes, and `clashes` keeps the three
+// groups far apart (the browser tests assert it finds none).
+
+/** Region (administrative) boundaries. */
+export const REGION = '#3b6fb6';
 
 /** Grid lines and labels by level; the plan mode's outlines too. */
 export const GRID = { 1: '#134e4a', 2: '#0f766e', 3: '#2a9d8f' } as const;
@@ -11,8 +15,8 @@ export const GRID = { 1: '#134e4a', 2: '#0f766e', 3: '#2a9d8f' } as const;
 /** The grid or region picked (plan selection, region list, search). */
 export const SELECTION = '#f97316';
 
-/** 应急 dispatch: lines to the nearest volunteers, volunteers, the hazard area. */
-export const DISPATCH = { line: '#4338ca', volunteer: '#1d4ed8', area: '#be123c', unserved: '#7e22ce' } as const;
+/** 应急 dispatch: lines to the nearest volunteers, volunteers, the hazard area, a plan's walking routes. */
+export const DISPATCH = { line: '#4338ca', volunteer: '#1d4ed8', area: '#be123c', unserved: '#7e22ce', route: '#d946ef' } as const;
 
 /** The groups that must never be confused, by name. */
 export const GROUPS: Record<string, string[]> = {

@@ -31,7 +31,7 @@ import type {
 import notoRegular from '@fontsource/noto-sans/files/noto-sans-latin-400-normal.woff2?url';
 import notoBold from '@fontsource/noto-sans/files/noto-sans-latin-700-normal.woff2?url';
 
-import { GRID, SELECTION } from './palette';
+import { GRID, REGION, SELECTION } from './palette';
 
 export const FONT_REGULAR = 'Noto Sans Regular';
 export const FONT_BOLD = 'Noto Sans Bold';
@@ -47,7 +47,7 @@ export const colors = {
   roadMajor: '#f7d9a0',
   roadMajorCasing: '#d9a857',
   railway: '#8a8a8a',
-  region: '#3b6fb6',
+  region: REGION,
   regionFill: 'rgba(59,111,182,0.05)',
   grid1: GRID[1],
   grid2: GRID[2],

@@ -348,6 +348,9 @@ pub struct PlanRequest {
     pub skills: Vec<String>,
     pub team: Option<String>,
     pub walk: Option<bool>,
+    /// Send volunteers who are inside the hazard area too (the officer's
+    /// say; by default they are flagged and left out).
+    pub allow_inside: Option<bool>,
     /// json (default), geojson, csv or html.
     pub format: Option<String>,
     pub title: Option<String>,
@@ -371,6 +374,7 @@ impl PlanRequest {
             walk: self.walk.unwrap_or(true),
             max_households: limits::DISPATCH_HOUSEHOLDS,
             max_volunteers: limits::DISPATCH_VOLUNTEERS,
+            allow_inside: self.allow_inside.unwrap_or(false),
         };
         if p.capacity == 0 {
             return Err(ApiError::BadRequest(

@@ -186,6 +186,10 @@ fn area_schema(plan: bool) -> Value {
             ),
             ("walk", json!({ "type": "boolean" })),
             (
+                "allow_inside",
+                json!({ "type": "boolean", "description": "send volunteers inside the area too (default: flagged and left out)" }),
+            ),
+            (
                 "format",
                 json!({ "type": "string", "enum": ["json", "geojson", "csv", "html"] }),
             ),

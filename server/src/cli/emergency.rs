@@ -79,6 +79,10 @@ pub enum Command {
         capacity: usize,
         #[arg(long, default_value_t = 2000.0)]
         max_distance_m: f64,
+        /// Send volunteers inside the area too (by default they are
+        /// flagged and left out).
+        #[arg(long)]
+        allow_inside: bool,
         /// json, geojson, csv or html.
         #[arg(long, default_value = "json")]
         format: String,
@@ -229,6 +233,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             area: a,
             capacity,
             max_distance_m,
+            allow_inside,
             format,
             out,
         } => {
@@ -241,6 +246,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 skills: skills(&a.skills),
                 team: a.team.clone(),
                 walk: None,
+                allow_inside: Some(allow_inside),
                 format: Some(format.clone()),
                 title: None,
             };
@@ -257,7 +263,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             )
             .map_err(crate::api::ApiError::from)
             .map_err(anyhow::Error::msg)?;
-            let at = crate::api::auth::timestamp(0);
+            // What people read on the sheet: local time, to the minute.
+            let at = crate::api::when::now_for_people();
             let text = match format.as_str() {
                 "json" => serde_json::to_string_pretty(&plan)?,
                 "geojson" => crate::emergency::output::geojson(&plan).to_string(),

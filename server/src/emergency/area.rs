@@ -274,6 +274,11 @@ pub struct PlanParams {
     pub max_households: usize,
     /// Most volunteers one plan may consider.
     pub max_volunteers: usize,
+    /// Send volunteers who are inside the hazard area themselves. Off by
+    /// default: they are flagged ([`DispatchPlan::inside_area`]) and left
+    /// out, since the water that reaches the households reaches them too;
+    /// the officer may say otherwise.
+    pub allow_inside: bool,
 }
 
 /// Why no plan was made.
@@ -304,6 +309,7 @@ impl Default for PlanParams {
             walk: true,
             max_households: usize::MAX,
             max_volunteers: usize::MAX,
+            allow_inside: false,
         }
     }
 }
@@ -313,6 +319,15 @@ pub struct Stop {
     #[serde(flatten)]
     pub household: HouseholdRow,
     pub travel_m: f64,
+    /// Minutes at walking pace, to a tenth.
+    pub walk_min: f64,
+    /// `road` when walked along the network the plan was made on, else
+    /// `straight` (no roads loaded, walking turned off, or a place off the
+    /// network).
+    pub along: &'static str,
+    /// The way from the volunteer to the household, lon/lat: what the map
+    /// draws instead of a straight line across a river.
+    pub path: Vec<[f64; 2]>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -320,6 +335,8 @@ pub struct Route {
     pub volunteer: PersonRow,
     pub households: Vec<Stop>,
     pub travel_m: f64,
+    /// Minutes at walking pace over all the route's ways, to a tenth.
+    pub walk_min: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -339,6 +356,11 @@ pub struct DispatchPlan {
     pub total_travel_m: f64,
     pub routes: Vec<Route>,
     pub unserved: Vec<Unserved>,
+    /// Whether volunteers inside the area were sent ([`PlanParams::allow_inside`]).
+    pub allow_inside: bool,
+    /// Qualifying volunteers inside the hazard area, flagged: left out of
+    /// the plan unless `allow_inside`.
+    pub inside_area: Vec<PersonRow>,
 }
 
 /// Pairs available volunteers with the area's vulnerable households.
@@ -367,9 +389,16 @@ pub fn plan(
         });
     }
     let reach = p.margin_m.max(p.max_distance_m);
-    let vols: Vec<usize> = idx
-        .volunteers_near(people, area, reach, &p.filter, &caller.scope)
+    let near = idx.volunteers_near(people, area, reach, &p.filter, &caller.scope);
+    // Inside is distance 0 (edges included), as `distance_to_area` says.
+    let inside_area: Vec<PersonRow> = near
+        .iter()
+        .filter(|f| f.straight_m <= 0.0)
+        .map(|f| person_row(&people[f.person], caller, 0.0, None))
+        .collect();
+    let vols: Vec<usize> = near
         .into_iter()
+        .filter(|f| p.allow_inside || f.straight_m > 0.0)
         .map(|f| f.person)
         .collect();
     if vols.len() > p.max_volunteers {
@@ -405,10 +434,15 @@ pub fn plan(
                     volunteer: person_row(&people[vols[j]], caller, 0.0, None),
                     households: Vec::new(),
                     travel_m: 0.0,
+                    walk_min: 0.0,
                 });
+                let (along, path) = way(idx, people[vols[j]].position().0, h.location.0, m, p);
                 r.households.push(Stop {
                     household: row,
                     travel_m: (m * 10.0).round() / 10.0,
+                    walk_min: minutes(m),
+                    along,
+                    path,
                 });
                 r.travel_m += m;
             }
@@ -453,6 +487,7 @@ pub fn plan(
     }
     let mut routes: Vec<Route> = routes.into_values().collect();
     for r in &mut routes {
+        r.walk_min = minutes(r.travel_m);
         r.travel_m = (r.travel_m * 10.0).round() / 10.0;
     }
     routes.sort_by(|a, b| a.volunteer.id.cmp(&b.volunteer.id));
@@ -467,13 +502,239 @@ pub fn plan(
         total_travel_m: (total * 10.0).round() / 10.0,
         routes,
         unserved,
+        allow_inside: p.allow_inside,
+        inside_area,
     })
+}
+
+/// Minutes at walking pace for `m` metres, to a tenth.
+fn minutes(m: f64) -> f64 {
+    (m / crate::spatial::network::WALK_M_PER_S / 6.0).round() / 10.0
+}
+
+/// The way a volunteer at `from` takes to a household at `to`, `m` metres
+/// as the plan measured it: along the walking network when the plan
+/// walked, else straight.
+fn way(
+    idx: &EmergencyIndex,
+    from: Coord<f64>,
+    to: Coord<f64>,
+    m: f64,
+    p: &PlanParams,
+) -> (&'static str, Vec<[f64; 2]>) {
+    let walked = idx
+        .walking()
+        .filter(|_| p.walk)
+        // The limit a little over what the plan measured, for rounding.
+        .and_then(|w| w.path(from, to, m + 1.0))
+        .filter(|(_, got)| (got - m).abs() < 0.5);
+    match walked {
+        Some((line, _)) => ("road", line.0.iter().map(|c| [c.x, c.y]).collect()),
+        None => ("straight", vec![[from.x, from.y], [to.x, to.y]]),
+    }
 }
 
 #[cfg(test)]
 mod test {
     use super::*;
-    use crate::access::Role;
+    use crate::access::{Role, Scope};
+    use crate::domain::{Availability, CareLevel, ImportedGrid, SensitiveFlags};
+    use geo_types::{Point, Rect};
+
+    /// The layers of a small made-up place: no roads, no grids.
+    struct Place {
+        index: EmergencyIndex,
+        people: Vec<Person>,
+        households: Vec<Household>,
+    }
+
+    impl Layers for Place {
+        fn index(&self) -> &EmergencyIndex {
+            &self.index
+        }
+        fn people(&self) -> &[Person] {
+            &self.people
+        }
+        fn households_in(&self, bbox: Rect<f64>, _: &Scope) -> Vec<&Household> {
+            use geo::Intersects;
+            self.households
+                .iter()
+                .filter(|h| bbox.intersects(&h.location))
+                .collect()
+        }
+        fn grids_in(&self, _: Option<Rect<f64>>, _: &Scope) -> Vec<&ImportedGrid> {
+            Vec::new()
+        }
+    }
+
+    fn at(i: i64, lon: f64, lat: f64) -> (i64, Point<f64>) {
+        (i, Point::new(lon, lat))
+    }
+
+    /// Random small places: a circle of 300 m, four 关心户 in it, volunteers
+    /// in and around it. Those inside are flagged and never sent; what is
+    /// sent is still the best dispatch over the others (most served, then
+    /// least travel), by brute force over every assignment; allowed, the
+    /// ones inside may go.
+    #[test]
+    fn volunteers_inside_are_flagged_and_the_plan_stays_optimal_over_the_rest() {
+        let mut seed = 11u64;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) as f64 / (1u64 << 31) as f64
+        };
+        let caller = Caller::of_user("t", Role::Emergency, &["*".to_string()]);
+        let centre = (108.0, 32.0);
+        // About 0.0032° of latitude is 355 m; the circle is 300 m.
+        let area = Area::Circle {
+            center: Coord {
+                x: centre.0,
+                y: centre.1,
+            },
+            radius_m: 300.0,
+        };
+        let params = PlanParams {
+            capacity: 2,
+            max_distance_m: 1500.0,
+            margin_m: 1500.0,
+            walk: false,
+            ..PlanParams::default()
+        };
+        let mut flagged_somewhere = 0;
+        for _ in 0..60 {
+            let households: Vec<Household> = (0..4)
+                .map(|i| {
+                    let (_, p) = at(
+                        i,
+                        centre.0 + (rnd() - 0.5) * 0.004,
+                        centre.1 + (rnd() - 0.5) * 0.004,
+                    );
+                    Household {
+                        id: 100 + i,
+                        location: p,
+                        size: 1,
+                        care: CareLevel(1),
+                        flags: SensitiveFlags::default(),
+                        building: None,
+                        address: String::new(),
+                        head_name: String::new(),
+                        phone: String::new(),
+                        region: None,
+                        estimated: false,
+                    }
+                })
+                .collect();
+            let people: Vec<Person> = (0..4)
+                .map(|i| {
+                    let (_, p) = at(
+                        i,
+                        centre.0 + (rnd() - 0.5) * 0.02,
+                        centre.1 + (rnd() - 0.5) * 0.016,
+                    );
+                    Person {
+                        id: i + 1,
+                        name: format!("志愿者{i}"),
+                        phone: String::new(),
+                        roles: vec![crate::domain::Role::Volunteer],
+                        team: None,
+                        skills: Vec::new(),
+                        status: Availability::OnDuty,
+                        reserve: true,
+                        home: p,
+                        checkin: None,
+                        grids: Vec::new(),
+                        region: None,
+                    }
+                })
+                .collect();
+            let place = Place {
+                index: EmergencyIndex::build(&people, &[], None),
+                people,
+                households,
+            };
+            let hs: Vec<&Household> = place
+                .households
+                .iter()
+                .filter(|h| area_contains(&place.index, &area, h.location.0))
+                .collect();
+            let inside: Vec<i64> = place
+                .people
+                .iter()
+                .filter(|p| area_contains(&place.index, &area, p.home.0))
+                .map(|p| p.id)
+                .collect();
+            flagged_somewhere += usize::from(!inside.is_empty());
+            let plan = plan(&place, &area, &params, &caller, &[], &Cancel::never()).unwrap();
+            let flagged: Vec<i64> = plan.inside_area.iter().map(|p| p.id).collect();
+            let mut sorted = flagged.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, inside, "every volunteer inside is flagged");
+            assert!(
+                plan.routes
+                    .iter()
+                    .all(|r| !inside.contains(&r.volunteer.id)),
+                "nobody inside is sent"
+            );
+
+            // Brute force over the volunteers allowed.
+            let allowed: Vec<usize> = (0..place.people.len())
+                .filter(|&i| !inside.contains(&place.people[i].id))
+                .collect();
+            let travel = place
+                .index
+                .travel(
+                    &place.people,
+                    &allowed,
+                    &hs,
+                    params.max_distance_m,
+                    false,
+                    &Cancel::never(),
+                )
+                .unwrap();
+            let (n, v) = (hs.len(), allowed.len());
+            let mut best = (0usize, f64::INFINITY);
+            for code in 0..(v + 1).pow(n as u32) {
+                let (mut c, mut a) = (code, vec![None; n]);
+                for slot in &mut a {
+                    let x = c % (v + 1);
+                    c /= v + 1;
+                    *slot = (x < v).then_some(x);
+                }
+                let cost: Option<f64> = a
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, x)| {
+                        x.map(|j| travel[i].iter().find(|t| t.0 == j).map(|t| t.1))
+                    })
+                    .sum();
+                let fits =
+                    (0..v).all(|j| a.iter().filter(|x| **x == Some(j)).count() <= params.capacity);
+                if let (Some(m), true) = (cost, fits) {
+                    let served = a.iter().filter(|x| x.is_some()).count();
+                    if served > best.0 || (served == best.0 && m < best.1) {
+                        best = (served, m);
+                    }
+                }
+            }
+            assert_eq!(plan.served, best.0);
+            let best_m = if best.0 == 0 { 0.0 } else { best.1 };
+            assert!(
+                (plan.total_travel_m - best_m).abs() < 0.5,
+                "{} vs {best_m}",
+                plan.total_travel_m
+            );
+
+            // Allowed: the ones inside may be sent, and the plan does no worse.
+            let mut let_go = params.clone();
+            let_go.allow_inside = true;
+            let all = super::plan(&place, &area, &let_go, &caller, &[], &Cancel::never()).unwrap();
+            assert!(all.allow_inside && all.served >= plan.served);
+        }
+        assert!(
+            flagged_somewhere > 10,
+            "the instances put volunteers inside: {flagged_somewhere}"
+        );
+    }
 
     #[test]
     fn rows_leave_out_what_the_role_does_not_see() {

@@ -1,4 +1,5 @@
-//! A dispatch plan as GeoJSON (volunteer → household lines for the map),
+//! A dispatch plan as GeoJSON (volunteer → household ways for the map,
+//! along the roads the plan walked),
 //! CSV (UTF-8 with BOM, so Excel on a Chinese Windows opens it) and a
 //! printable Chinese HTML sheet grouped by volunteer.
 
@@ -9,16 +10,17 @@ use serde_json::{json, Value};
 use super::area::DispatchPlan;
 use crate::io::cell::csv_field as csv_cell;
 
-/// Lines from each volunteer to each of their households, and the
-/// unserved households as points.
+/// The way from each volunteer to each of their households (along the
+/// roads when the plan walked), the unserved households and the flagged
+/// volunteers inside the area as points.
 pub fn geojson(plan: &DispatchPlan) -> Value {
     let mut features = Vec::new();
     for r in &plan.routes {
         for s in &r.households {
             features.push(json!({
                 "type": "Feature",
-                "geometry": { "type": "LineString", "coordinates": [[r.volunteer.lon, r.volunteer.lat], [s.household.lon, s.household.lat]] },
-                "properties": { "kind": "assignment", "volunteer": r.volunteer.id, "volunteer_name": r.volunteer.name, "household": s.household.id, "care": s.household.care, "travel_m": s.travel_m },
+                "geometry": { "type": "LineString", "coordinates": s.path },
+                "properties": { "kind": "assignment", "volunteer": r.volunteer.id, "volunteer_name": r.volunteer.name, "household": s.household.id, "care": s.household.care, "travel_m": s.travel_m, "walk_min": s.walk_min, "along": s.along },
             }));
         }
     }
@@ -27,6 +29,13 @@ pub fn geojson(plan: &DispatchPlan) -> Value {
             "type": "Feature",
             "geometry": { "type": "Point", "coordinates": [u.household.lon, u.household.lat] },
             "properties": { "kind": "unserved", "household": u.household.id, "care": u.household.care, "reason": u.reason },
+        }));
+    }
+    for v in &plan.inside_area {
+        features.push(json!({
+            "type": "Feature",
+            "geometry": { "type": "Point", "coordinates": [v.lon, v.lat] },
+            "properties": { "kind": "inside_area", "volunteer": v.id, "volunteer_name": v.name, "sent": plan.allow_inside },
         }));
     }
     json!({ "type": "FeatureCollection", "features": features })
@@ -42,7 +51,7 @@ pub fn csv(plan: &DispatchPlan, made_by: &str, made_at: &str) -> String {
         made_at
     );
     out.push_str(
-        "志愿者编号,志愿者,志愿者电话,住户编号,户类别,户主,住户电话,地址,步行距离(米),未派原因\n",
+        "志愿者编号,志愿者,志愿者电话,住户编号,户类别,户主,住户电话,地址,步行距离(米),步行分钟,未派原因\n",
     );
     for r in &plan.routes {
         for s in &r.households {
@@ -57,6 +66,7 @@ pub fn csv(plan: &DispatchPlan, made_by: &str, made_at: &str) -> String {
                 h.phone.clone().unwrap_or_default(),
                 h.address.clone().unwrap_or_default(),
                 format!("{:.0}", s.travel_m),
+                format!("{:.1}", s.walk_min),
                 String::new(),
             ];
             out.push_str(
@@ -80,6 +90,7 @@ pub fn csv(plan: &DispatchPlan, made_by: &str, made_at: &str) -> String {
             h.head_name.as_deref().unwrap_or_default(),
             h.phone.as_deref().unwrap_or_default(),
             h.address.as_deref().unwrap_or_default(),
+            "",
             "",
             &u.reason,
         ];
@@ -129,26 +140,28 @@ table{{border-collapse:collapse;width:100%;font-size:10.5pt}}td,th{{border:1px s
         let v = &r.volunteer;
         let _ = write!(
             h,
-            "<section><h2>{} · {} · {}</h2><p class=\"meta\">队伍：{}　技能：{}　合计 {:.0} 米</p>\
-<table><tr><th>#</th><th>户类别</th><th>户主</th><th>电话</th><th>地址</th><th>距离(米)</th><th>已到</th></tr>",
+            "<section><h2>{} · {} · {}</h2><p class=\"meta\">队伍：{}　技能：{}　合计 {:.0} 米，步行约 {:.0} 分钟</p>\
+<table><tr><th>#</th><th>户类别</th><th>户主</th><th>电话</th><th>地址</th><th>距离(米)</th><th>步行(分钟)</th><th>已到</th></tr>",
             esc(v.name.as_deref().unwrap_or_default()),
             esc(v.phone.as_deref().unwrap_or_default()),
             v.id,
             esc(v.team.as_deref().unwrap_or("-")),
             esc(&v.skills.join("、")),
-            r.travel_m
+            r.travel_m,
+            r.walk_min.ceil()
         );
         for (i, s) in r.households.iter().enumerate() {
             let x = &s.household;
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>□</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.1}</td><td>□</td></tr>",
                 i + 1,
                 esc(&x.care_name),
                 esc(x.head_name.as_deref().unwrap_or_default()),
                 esc(x.phone.as_deref().unwrap_or_default()),
                 esc(x.address.as_deref().unwrap_or_default()),
-                s.travel_m
+                s.travel_m,
+                s.walk_min
             );
         }
         h.push_str("</table></section>");
@@ -165,6 +178,24 @@ table{{border-collapse:collapse;width:100%;font-size:10.5pt}}td,th{{border:1px s
                 esc(x.phone.as_deref().unwrap_or_default()),
                 esc(x.address.as_deref().unwrap_or_default()),
                 esc(&u.reason)
+            );
+        }
+        h.push_str("</table></section>");
+    }
+    if !plan.inside_area.is_empty() {
+        let _ = write!(
+            h,
+            "<section><h2>身处危险区域内的志愿者（{}）</h2><table><tr><th>志愿者</th><th>电话</th><th>编号</th><th>队伍</th></tr>",
+            if plan.allow_inside { "经指挥员同意，可派出" } else { "未派出" }
+        );
+        for v in &plan.inside_area {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(v.name.as_deref().unwrap_or_default()),
+                esc(v.phone.as_deref().unwrap_or_default()),
+                v.id,
+                esc(v.team.as_deref().unwrap_or("-"))
             );
         }
         h.push_str("</table></section>");

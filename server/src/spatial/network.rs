@@ -36,6 +36,8 @@ pub struct Snap {
 pub struct Network {
     /// Adjacency: (neighbour, metres).
     adj: Vec<Vec<(u32, f64)>>,
+    /// Each node's place in metres, to draw a walk ([`Network::path`]).
+    pos: Vec<Coord<f64>>,
     segments: RTree<Segment>,
 }
 
@@ -86,6 +88,44 @@ impl Walking {
     pub fn walk_to(&self, from: &Snap, dist: &HashMap<u32, f64>, to: &Snap) -> f64 {
         Network::distance_to_within(from, dist, to)
     }
+
+    /// The shortest walk between two lon/lat points within `limit`
+    /// metres, drawn in lon/lat, with its length: what a dispatch line on
+    /// the map follows instead of a straight line across a river.
+    ///
+    /// ```
+    /// use geo_types::{Coord, LineString};
+    /// use wangge::domain::{Grade, Road, RoadClass};
+    /// use wangge::spatial::{network::Walking, projection::LocalProjection};
+    ///
+    /// let road = |pts: &[(f64, f64)]| Road {
+    ///     id: 0,
+    ///     class: RoadClass::Residential,
+    ///     name: String::new(),
+    ///     grade: Grade::Surface,
+    ///     geometry: LineString(pts.iter().map(|&(x, y)| Coord { x, y }).collect()),
+    /// };
+    /// // An L of streets: the walk turns the corner.
+    /// let roads = [road(&[(116.400, 39.900), (116.410, 39.900), (116.410, 39.910)])];
+    /// let w = Walking::build(&roads, LocalProjection::new(Coord { x: 116.405, y: 39.905 })).unwrap();
+    /// let (line, m) = w
+    ///     .path(Coord { x: 116.401, y: 39.900 }, Coord { x: 116.410, y: 39.909 }, 5000.0)
+    ///     .unwrap();
+    /// assert!(line.0.iter().any(|c| (c.x - 116.410).abs() < 1e-6 && (c.y - 39.900).abs() < 1e-6));
+    /// assert!((1700.0..1900.0).contains(&m), "{m}");
+    /// ```
+    pub fn path(
+        &self,
+        from: Coord<f64>,
+        to: Coord<f64>,
+        limit: f64,
+    ) -> Option<(geo_types::LineString<f64>, f64)> {
+        let (p, q) = (self.proj.forward(from), self.proj.forward(to));
+        let (a, b) = (self.network.snap(p)?, self.network.snap(q)?);
+        let (pts, m) = self.network.path(p, &a, q, &b, limit)?;
+        let line = pts.into_iter().map(|c| self.proj.inverse(c)).collect();
+        Some((line, m))
+    }
 }
 
 impl Network {
@@ -130,6 +170,7 @@ impl Network {
         // vertex, as in tile-clipped or hand-drawn data) joins it there.
         // Lines that merely cross (bridges over roads) stay apart.
         let mut pos: Vec<Coord<f64>> = vec![Coord { x: 0.0, y: 0.0 }; adj.len()];
+        // The node's place as keyed (to the centimetre).
         for ((x, y), id) in &ids {
             pos[*id as usize] = Coord {
                 x: *x as f64 / 100.0,
@@ -155,7 +196,91 @@ impl Network {
                 }
             }
         }
-        Some(Self { adj, segments })
+        Some(Self { adj, pos, segments })
+    }
+
+    /// Where a snap joins its segment, in metres.
+    fn snapped_at(&self, s: &Snap) -> Coord<f64> {
+        let (a, b) = (self.pos[s.a as usize], self.pos[s.b as usize]);
+        let len = s.to_a + s.to_b;
+        let t = if len > 0.0 { s.to_a / len } else { 0.0 };
+        Coord {
+            x: a.x + (b.x - a.x) * t,
+            y: a.y + (b.y - a.y) * t,
+        }
+    }
+
+    /// The shortest walk from `p` (joined at `from`) to `q` (joined at
+    /// `to`) within `limit` metres: its vertices in metres, from `p` to `q`,
+    /// and its length, which equals [`Network::distance_to`]'s.
+    pub fn path(
+        &self,
+        p: Coord<f64>,
+        from: &Snap,
+        q: Coord<f64>,
+        to: &Snap,
+        limit: f64,
+    ) -> Option<(Vec<Coord<f64>>, f64)> {
+        let (start, end) = (self.snapped_at(from), self.snapped_at(to));
+        let mut d: HashMap<u32, f64> = HashMap::new();
+        let mut prev: HashMap<u32, u32> = HashMap::new();
+        let mut heap = BinaryHeap::new();
+        for (n, x) in [
+            (from.a, from.off + from.to_a),
+            (from.b, from.off + from.to_b),
+        ] {
+            if x <= limit && x < d.get(&n).copied().unwrap_or(f64::INFINITY) {
+                d.insert(n, x);
+                heap.push(State(x, n));
+            }
+        }
+        // Settled until both ends of the target's segment are: the walk
+        // enters it through one of them.
+        let mut open = 2;
+        while let Some(State(du, u)) = heap.pop() {
+            if du > d.get(&u).copied().unwrap_or(f64::INFINITY) {
+                continue;
+            }
+            if u == to.a || u == to.b {
+                open -= 1;
+                if open == 0 || to.a == to.b {
+                    break;
+                }
+            }
+            for &(v, w) in &self.adj[u as usize] {
+                let nd = du + w;
+                if nd <= limit && nd < d.get(&v).copied().unwrap_or(f64::INFINITY) {
+                    d.insert(v, nd);
+                    prev.insert(v, u);
+                    heap.push(State(nd, v));
+                }
+            }
+        }
+        let at = |n: u32| d.get(&n).copied().unwrap_or(f64::INFINITY);
+        let (via_a, via_b) = (at(to.a) + to.to_a, at(to.b) + to.to_b);
+        let (entry, via) = if via_a <= via_b {
+            (to.a, via_a + to.off)
+        } else {
+            (to.b, via_b + to.off)
+        };
+        let same = (from.a == to.a && from.b == to.b)
+            .then(|| from.off + (from.to_a - to.to_a).abs() + to.off);
+        if let Some(m) = same.filter(|m| *m <= via && *m <= limit) {
+            return Some((vec![p, start, end, q], m));
+        }
+        if via > limit {
+            return None;
+        }
+        let mut nodes = vec![entry];
+        while let Some(&u) = prev.get(nodes.last().expect("starts with the entry")) {
+            nodes.push(u);
+        }
+        nodes.reverse();
+        let mut pts = vec![p, start];
+        pts.extend(nodes.iter().map(|&n| self.pos[n as usize]));
+        pts.extend([end, q]);
+        pts.dedup();
+        Some((pts, via))
     }
 
     /// Joins a point (metres) to the network.
@@ -344,5 +469,75 @@ mod tests {
             let d = Network::distance_to(&from, &net.distances(&from, 1e9), &to);
             assert_eq!(d.is_finite(), joined, "{grade:?}: {d}");
         }
+    }
+
+    /// A walk drawn over the bridge: as long as the distance search says,
+    /// its own vertices add up to that length, and it crosses the river
+    /// only on the bridge.
+    #[test]
+    fn a_path_follows_the_roads_and_measures_what_distances_measure() {
+        let proj = LocalProjection::new(Coord {
+            x: 116.41,
+            y: 39.91,
+        });
+        let roads = [
+            road(&[(116.400, 39.905), (116.410, 39.905), (116.420, 39.905)]),
+            road(&[(116.400, 39.915), (116.410, 39.915), (116.420, 39.915)]),
+            road(&[(116.419, 39.905), (116.419, 39.915)]),
+        ];
+        let net = Network::build(&roads, &proj).unwrap();
+        let p = proj.forward(Coord {
+            x: 116.401,
+            y: 39.9052,
+        });
+        let q = proj.forward(Coord {
+            x: 116.4015,
+            y: 39.9148,
+        });
+        let (from, to) = (net.snap(p).unwrap(), net.snap(q).unwrap());
+        let want = Network::distance_to(&from, &net.distances(&from, 1e9), &to);
+        let (pts, m) = net.path(p, &from, q, &to, 1e9).unwrap();
+        assert!((m - want).abs() < 1e-6, "{m} vs {want}");
+        let drawn: f64 = pts
+            .windows(2)
+            .map(|w| (w[1].x - w[0].x).hypot(w[1].y - w[0].y))
+            .sum();
+        assert!((drawn - m).abs() < 0.05, "drawn {drawn} m, measured {m} m");
+        assert_eq!((pts[0], *pts.last().unwrap()), (p, q));
+        // Every vertex between the banks is on the bridge.
+        let bridge_x = proj
+            .forward(Coord {
+                x: 116.419,
+                y: 39.91,
+            })
+            .x;
+        let (south, north) = (
+            proj.forward(Coord {
+                x: 116.41,
+                y: 39.906,
+            })
+            .y,
+            proj.forward(Coord {
+                x: 116.41,
+                y: 39.914,
+            })
+            .y,
+        );
+        for c in pts.iter().filter(|c| c.y > south && c.y < north) {
+            assert!((c.x - bridge_x).abs() < 0.5, "{c:?} is off the bridge");
+        }
+        assert!(
+            pts.iter().any(|c| (c.x - bridge_x).abs() < 0.5),
+            "the walk takes the bridge: {pts:?}, bridge at x = {bridge_x}"
+        );
+        // Too short a limit: no walk.
+        assert!(net.path(p, &from, q, &to, want - 1.0).is_none());
+        // On one segment: straight along it.
+        let r = proj.forward(Coord {
+            x: 116.403,
+            y: 39.9049,
+        });
+        let (pts, m) = net.path(p, &from, r, &net.snap(r).unwrap(), 1e9).unwrap();
+        assert!(pts.len() <= 4 && (195.0..215.0).contains(&m), "{pts:?} {m}");
     }
 }

@@ -13,7 +13,7 @@ import * as api from '../api';
 import type { Draw } from '../draw';
 import { applyI18n, formatTime, t, type Key } from '../i18n';
 import { colors } from '../style';
-import { DISPATCH, GRID } from '../palette';
+import { DISPATCH } from '../palette';
 import type { LegendRow, Mode, ModeContext } from './types';
 import { DispatchBox } from './dispatch';
 import { Roster } from './roster';
@@ -25,7 +25,7 @@ const COLORS = {
   nearestLine: DISPATCH.line,
   volunteer: DISPATCH.volunteer,
   area: DISPATCH.area,
-  plan: GRID[2],
+  plan: DISPATCH.route,
   unserved: DISPATCH.unserved,
 };
 
@@ -44,6 +44,7 @@ const LAYERS = [
   'em-vulnerable-circle',
   'em-plan-line',
   'em-plan-unserved',
+  'em-plan-inside',
   'em-nearest-line',
   'em-nearest-volunteer',
   'em-focus-circle',
@@ -138,6 +139,7 @@ function planOptions(): api.PlanOptions {
     capacity: Math.round(num('em-capacity', 3, 1, 100)),
     max_distance_m: num('em-max-distance', 2000, 50, 50_000),
     skills: selectedSkills(),
+    allow_inside: panelPart('em-allow-inside')?.querySelector<HTMLInputElement>('input')?.checked ?? false,
   };
 }
 
@@ -172,14 +174,22 @@ function addLayers(map: MlMap): void {
     type: 'line',
     source: SRC.plan,
     filter: ['==', ['geometry-type'], 'LineString'],
-    paint: { 'line-color': COLORS.plan, 'line-width': 2, 'line-opacity': 0.85 },
+    layout: { 'line-join': 'round', 'line-cap': 'round' },
+    paint: { 'line-color': COLORS.plan, 'line-width': 3, 'line-opacity': 0.85 },
   });
   add({
     id: 'em-plan-unserved',
     type: 'circle',
     source: SRC.plan,
-    filter: ['==', ['geometry-type'], 'Point'],
+    filter: ['==', ['get', 'kind'], 'unserved'],
     paint: { 'circle-radius': 5, 'circle-color': '#fff', 'circle-stroke-color': COLORS.unserved, 'circle-stroke-width': 2 },
+  });
+  add({
+    id: 'em-plan-inside',
+    type: 'circle',
+    source: SRC.plan,
+    filter: ['==', ['get', 'kind'], 'inside_area'],
+    paint: { 'circle-radius': 6, 'circle-color': COLORS.volunteer, 'circle-stroke-color': COLORS.area, 'circle-stroke-width': 3 },
   });
   add({
     id: 'em-nearest-line',
@@ -254,8 +264,8 @@ function planGeojson(p: api.DispatchPlan | null): GeoJSON.FeatureCollection {
     for (const h of r.households) {
       features.push({
         type: 'Feature',
-        properties: { kind: 'assignment', volunteer: r.volunteer.id, volunteer_name: r.volunteer.name, household: h.id, care: h.care, travel_m: h.travel_m },
-        geometry: { type: 'LineString', coordinates: [[r.volunteer.lon, r.volunteer.lat], [h.lon, h.lat]] },
+        properties: { kind: 'assignment', volunteer: r.volunteer.id, volunteer_name: r.volunteer.name, household: h.id, care: h.care, travel_m: h.travel_m, walk_min: h.walk_min, along: h.along },
+        geometry: { type: 'LineString', coordinates: h.path },
       });
     }
   }
@@ -264,6 +274,13 @@ function planGeojson(p: api.DispatchPlan | null): GeoJSON.FeatureCollection {
       type: 'Feature',
       properties: { kind: 'unserved', household: u.id, care: u.care, reason: u.reason },
       geometry: { type: 'Point', coordinates: [u.lon, u.lat] },
+    });
+  }
+  for (const v of p.inside_area) {
+    features.push({
+      type: 'Feature',
+      properties: { kind: 'inside_area', volunteer: v.id, sent: p.allow_inside },
+      geometry: { type: 'Point', coordinates: [v.lon, v.lat] },
     });
   }
   return { type: 'FeatureCollection', features };
@@ -542,7 +559,9 @@ function buildPanel(ctx: ModeContext): void {
     return label;
   };
   const make = i18n(el('button', { type: 'submit', id: 'em-plan-make', class: 'em-button em-primary' }), 'em.plan.make');
-  form.append(field('em-capacity', 'em.plan.capacity', '3', '1', '100', '1'), field('em-max-distance', 'em.plan.maxDistance', '2000', '100', '50000', '100'), make);
+  const inside = el('label', { id: 'em-allow-inside', class: 'em-check' });
+  inside.append(el('input', { type: 'checkbox' }), i18n(el('span'), 'em.plan.allowInside'));
+  form.append(field('em-capacity', 'em.plan.capacity', '3', '1', '100', '1'), field('em-max-distance', 'em.plan.maxDistance', '2000', '100', '50000', '100'), inside, make);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     void queryPlan();
@@ -715,7 +734,7 @@ function renderPlan(): void {
     const tb = el('tbody', { class: 'em-route', 'data-volunteer': String(r.volunteer.id) });
     const head = el('tr', { class: 'em-route-head' });
     const th = el('th', { colspan: '2' });
-    th.append(el('b', {}, r.volunteer.name), el('span', { class: 'em-phone' }, ` ${r.volunteer.phone}`), el('span', { class: 'em-dist' }, ` · ${r.households.length} ${t('regions.households')} · ${metres(r.travel_m)}`));
+    th.append(el('b', {}, r.volunteer.name), el('span', { class: 'em-phone' }, ` ${r.volunteer.phone}`), el('span', { class: 'em-dist' }, ` · ${r.households.length} ${t('regions.households')} · ${metres(r.travel_m)} · ${t('em.plan.minutes', { n: Math.ceil(r.walk_min) })}`));
     th.addEventListener('click', () => st.ctx && focus(st.ctx.map, r.volunteer.lon, r.volunteer.lat));
     head.append(th);
     tb.append(head);
@@ -723,13 +742,25 @@ function renderPlan(): void {
       const row = el('tr', { class: 'em-stop', 'data-id': String(h.id) });
       const td = el('td');
       td.append(el('span', { class: `em-care care-${h.care}` }, h.care_name), document.createTextNode(` ${h.address} ${h.head_name} ${h.phone}`));
-      row.append(td, el('td', { class: 'num' }, metres(h.travel_m)));
+      const way = el('td', { class: 'num', title: t(h.along === 'road' ? 'em.plan.byRoad' : 'em.plan.straight') }, `${metres(h.travel_m)} · ${t('em.plan.minutes', { n: Math.ceil(h.walk_min) })}`);
+      row.append(td, way);
       row.addEventListener('click', () => st.ctx && focus(st.ctx.map, h.lon, h.lat));
       tb.append(row);
     }
     table.append(tb);
   }
   box.append(table);
+
+  if (p.inside_area.length) {
+    box.append(el('h4', {}, t(p.allow_inside ? 'em.plan.insideSent' : 'em.plan.insideHeld', { n: p.inside_area.length })));
+    const held = el('ul', { class: 'em-list em-inside', id: 'em-inside' });
+    for (const v of p.inside_area) {
+      const li = el('li', { 'data-id': String(v.id) }, `${v.name ?? v.id} ${v.phone ?? ''}`);
+      li.addEventListener('click', () => st.ctx && focus(st.ctx.map, v.lon, v.lat));
+      held.append(li);
+    }
+    box.append(held);
+  }
 
   box.append(el('h4', {}, t('em.plan.unserved', { n: p.unserved.length })));
   const ul = el('ul', { class: 'em-list em-unserved' });
