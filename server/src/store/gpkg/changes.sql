@@ -12,3 +12,7 @@ CREATE TABLE IF NOT EXISTS changes (
   actor TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_record ON changes(layer, id);
+-- An ETag check reads the newest import of the record's layer: without
+-- this index that read scans every change row of the layer, so each write
+-- grew slower as the log grew.
+CREATE INDEX IF NOT EXISTS changes_imports ON changes(layer, seq) WHERE op = 'import';

@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS plan_grids_published (
   households INTEGER NOT NULL,
   balance REAL NOT NULL
 );
+-- A household write forgets its region's shapes (their figures changed):
+-- without this index each write scanned every version's grids.
+CREATE INDEX IF NOT EXISTS plan_grid_shapes_region ON plan_grid_shapes(region);
 CREATE INDEX IF NOT EXISTS plan_grids_current_region ON plan_grids_current(region);
 CREATE INDEX IF NOT EXISTS plan_grids_published_region ON plan_grids_published(region);
 INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES
