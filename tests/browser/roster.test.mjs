@@ -233,6 +233,12 @@ describe('the volunteer roster and confirmed dispatch (应急, issue 20)', { tim
     await page.screenshot({ path: path.join(artifacts, 'roster-dispatched.png') });
 
     // The next plan sends others; nearest does not offer the dispatched.
+    // The first plan sent everyone free outside the area; those left are
+    // inside it, flagged and held back until the officer lets them go.
+    const held = await makePlan(page);
+    assert.deepEqual(held.routes, [], 'volunteers inside the area are not sent by default');
+    assert.ok(held.inside_area.length >= 1 && held.inside_area.every((p) => !sent1.includes(p.id)), JSON.stringify(held.inside_area));
+    await page.check('#em-allow-inside input');
     const plan2 = await makePlan(page);
     const sent2 = plan2.routes.map((r) => r.volunteer.id);
     const onDuty = (await api.get('/api/volunteers?status=on_duty&limit=1000')).total;
