@@ -465,8 +465,8 @@ pub(crate) fn import_stamp(audit: Option<&AuditEntry>) -> (String, String) {
 }
 
 /// The current ETag seq differs from the one the writer read.
-pub(crate) fn stale(current: i64) -> StoreError {
-    StoreError::Precondition { current }
+pub(crate) fn stale(id: i64, current: i64) -> StoreError {
+    StoreError::Precondition { id, current }
 }
 
 /// The record is not there (an update or delete of a missing id).

@@ -119,9 +119,10 @@ pub enum StoreError {
         newest: i64,
     },
     /// A record write named an ETag that is no longer the record's:
-    /// `current` is its ETag seq now (see [`changes::etag`]).
-    #[error("the record changed since it was read (its version is now {current})")]
-    Precondition { current: i64 },
+    /// `id` names the record (a write of many names the first found
+    /// stale), `current` is its ETag seq now (see [`changes::etag`]).
+    #[error("record {id} changed since it was read (its version is now {current})")]
+    Precondition { id: i64, current: i64 },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
