@@ -32,6 +32,7 @@ mod accounts;
 mod changes;
 pub mod ewkb;
 mod import;
+mod incidents;
 mod load;
 mod migrations;
 mod personal;
