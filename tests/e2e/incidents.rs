@@ -11,23 +11,22 @@ use serde_json::{json, Value};
 use super::ledger::{call, fresh_url, last_seq};
 use crate::common::{generated, user_with_token, user_with_token_in, wangge, Server};
 
-/// Household locations of a region prefix.
-fn homes_in(s: &Server, prefix: &str) -> Vec<(f64, f64)> {
-    let (_, all, _) = s.get_json("/api/layers/households?limit=10000");
-    all["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| {
-            f["properties"]["region"]
-                .as_str()
-                .is_some_and(|r| r.starts_with(prefix))
-        })
-        .map(|f| {
+/// Household locations in `token`'s scope, page by page.
+fn homes_in(s: &Server, token: &str) -> Vec<(f64, f64)> {
+    let mut out = vec![];
+    loop {
+        let path = format!("/api/layers/households?limit=5000&offset={}", out.len());
+        let (st, _, _, page) = call(s, "GET", &path, token, None, None);
+        assert_eq!(st, 200, "{page}");
+        let features = page["features"].as_array().unwrap();
+        out.extend(features.iter().map(|f| {
             let c = &f["geometry"]["coordinates"];
             (c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
-        })
-        .collect()
+        }));
+        if features.len() < 5000 {
+            return out;
+        }
+    }
 }
 
 /// A home of `mine` as far as can be from every home of `theirs`: a
@@ -64,8 +63,10 @@ fn ids(s: &Server, token: &str) -> Vec<i64> {
 /// The officer's night up to the close; returns the incident's id.
 #[allow(clippy::too_many_lines, reason = "one journey, step by step")]
 fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer: &str) -> i64 {
-    let here = deep_inside(&homes_in(s, "610902001"), &homes_in(s, "610902002"));
-    let there = deep_inside(&homes_in(s, "610902002"), &homes_in(s, "610902001"));
+    let (mine, theirs) = (homes_in(s, em), homes_in(s, other));
+    assert!(!mine.is_empty() && !theirs.is_empty());
+    let here = deep_inside(&mine, &theirs);
+    let there = deep_inside(&theirs, &mine);
     let seq0 = last_seq(s);
     let before = ids(s, em).len();
 

@@ -139,7 +139,7 @@ pub fn run(s: &dyn Backend) -> i64 {
     let lines = s.audit_log(None, None, usize::MAX).unwrap();
     for c in [opened.seq, redrawn.seq, noted.seq, closed.seq] {
         assert!(
-            lines.iter().any(|l| l.target == format!("incidents{id}") && l.detail.contains(&format!("(change {c})"))),
+            lines.iter().any(|l| l.target == format!("incidents {id}") && l.detail.contains(&format!("(change {c})"))),
             "audit line of change {c}"
         );
     }

@@ -94,7 +94,7 @@ async fn insert_area(
 async fn insert_line(c: &ClientWrapper, id: i64, line: &TimelineEntry) -> Result<()> {
     c.execute(
         "INSERT INTO incident_timeline (id, incident, at, actor, what, detail)
-         SELECT CASE WHEN $1 > 0 THEN $1 ELSE coalesce(max(id), 0) + 1 END, $2, $3, $4, $5, $6
+         SELECT CASE WHEN $1::bigint > 0 THEN $1 ELSE coalesce(max(id), 0) + 1 END, $2, $3, $4, $5, $6
          FROM incident_timeline",
         &[&line.id, &id, &line.at, &line.actor, &line.what, &line.detail],
     )
