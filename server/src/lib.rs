@@ -18,6 +18,8 @@
 //! - [`coverage`]: gaps, staffing, reach, findings, roll-ups, suggestions.
 //! - [`emergency`]: nearest reserve volunteers (its own index), hazard
 //!   areas, dispatch.
+//! - [`incident`]: emergency incidents kept from the first call to the
+//!   close: areas redrawn as water rises, a timeline of who did what.
 //! - [`cancel`]: the flag long computations check to stop early.
 //! - [`edit`]: every plan edit (reassign, merge, move, split, re-solve,
 //!   restore) named, checked, made and measured (figures, staffing).
@@ -46,6 +48,7 @@ pub mod edit;
 pub mod emergency;
 pub mod estimate;
 pub mod generate;
+pub mod incident;
 pub mod io;
 pub mod ledger;
 pub mod ogc;

@@ -297,6 +297,32 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
             Some(r#"{"routes":[]}"#),
         ),
     );
+    // Incidents: a circle in scope opens one (201); incident 999999 is
+    // nobody's (404 once access is granted); a write without If-Match is
+    // 428 before anything is looked up.
+    m.insert(
+        ("GET", "/api/incidents"),
+        ("/api/incidents".into(), None, None),
+    );
+    m.insert(
+        ("POST", "/api/incidents"),
+        (
+            "/api/incidents".into(),
+            None,
+            Some(r#"{"title":"暴雨","kind":"flood","circle":{"lon":116.405,"lat":39.905,"radius_m":300}}"#),
+        ),
+    );
+    m.insert(
+        ("GET", "/api/incidents/{id}"),
+        ("/api/incidents/999999".into(), None, None),
+    );
+    for (route, path, body) in [
+        ("/api/incidents/{id}/areas", "/api/incidents/999999/areas", r#"{"circle":{"lon":116.405,"lat":39.905,"radius_m":500}}"#),
+        ("/api/incidents/{id}/notes", "/api/incidents/999999/notes", r#"{"note":"x"}"#),
+        ("/api/incidents/{id}/close", "/api/incidents/999999/close", "{}"),
+    ] {
+        m.insert(("POST", route), (path.into(), None, Some(body)));
+    }
     // Uploads: a header-only table starts a job (202); job 999999 is
     // nobody's (404 once access is granted); an empty bulk stores nothing.
     m.insert(
@@ -570,8 +596,13 @@ fn access_matrix_from_the_route_table() {
                 || (spec.path == "/api/volunteers/{id}" && spec.method != "GET")
                 || ((spec.path == "/api/buildings/{id}" || spec.path == "/api/roads/{id}")
                     && spec.method != "GET")
+                || spec.path.starts_with("/api/incidents/{id}/")
             {
                 428
+            } else if spec.path == "/api/incidents/{id}" {
+                404
+            } else if spec.path == "/api/incidents" && spec.method == "POST" {
+                201
             } else if spec.path == "/api/emergency/dispatch" {
                 422
             } else if [

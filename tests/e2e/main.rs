@@ -24,6 +24,7 @@ mod hardening;
 mod heavy;
 mod http_api;
 mod import;
+mod incidents;
 mod ledger;
 mod ledger_history;
 mod ledger_staff;

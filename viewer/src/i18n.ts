@@ -251,6 +251,7 @@ const table = {
   'em.dispatch.done': { zh: '已派遣 {n} 名志愿者：{names}。新的方案不会再安排他们。', en: '{n} volunteers dispatched: {names}. A new plan will not send them again.' },
   'em.dispatch.unavailable': { zh: '以下志愿者已不在岗，本次未派遣任何人：{list}。请重新生成方案。', en: 'These volunteers are no longer on duty, so nobody was dispatched: {list}. Make the plan again.' },
   'em.dispatch.stale': { zh: '有志愿者在方案生成后被修改，本次未派遣任何人。请重新生成方案。', en: 'A volunteer changed since the plan was made; nobody was dispatched. Make the plan again.' },
+  'em.dispatch.staleWho': { zh: '志愿者 {name} 在方案生成后被修改，本次未派遣任何人。请重新生成方案。', en: 'Volunteer {name} changed since the plan was made; nobody was dispatched. Make the plan again.' },
   'em.dispatch.who': { zh: '{name}（{status}）', en: '{name} ({status})' },
   'em.sep': { zh: '、', en: ', ' },
   'em.dispatch.replan': { zh: '重新生成方案', en: 'Make the plan again' },

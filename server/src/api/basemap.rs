@@ -131,7 +131,7 @@ async fn apply(
     })
     .await;
     let (change, stored) = match done {
-        Err(ApiError::Store(StoreError::Precondition { current })) => {
+        Err(ApiError::Store(StoreError::Precondition { current, .. })) => {
             let id = hint.unwrap_or_default();
             let now = st
                 .snapshot

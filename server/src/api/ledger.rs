@@ -184,7 +184,7 @@ async fn apply(
     })
     .await;
     match done {
-        Err(ApiError::Store(StoreError::Precondition { current })) => {
+        Err(ApiError::Store(StoreError::Precondition { current, .. })) => {
             let id = id_hint.unwrap_or_default();
             let s = st.snapshot.load();
             let now = s

@@ -6,6 +6,7 @@ pub mod auth;
 mod basemap;
 pub mod coverage;
 mod edits;
+mod incidents;
 pub mod emergency;
 pub mod error;
 pub mod heavy;
@@ -248,6 +249,12 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("POST", "/api/emergency/area", Roles(EMERGENCY), "a hazard area: households by care level and grid, grids and staff, volunteers nearby", post(emergency::area)),
         r("POST", "/api/emergency/plan", Roles(EMERGENCY), "dispatch plan: volunteers paired with vulnerable households (json, geojson, csv, html); only volunteers on duty are used", post(emergency::plan)),
         r("POST", "/api/emergency/dispatch", Roles(EMERGENCY), "confirm a dispatch plan: body {routes: [{volunteer, households: [ids], etag?}]} as the plan paired them; every volunteer marked dispatched in one transaction, or none: 409 volunteer_unavailable naming those no longer on duty, 412 when a route's etag is stale, 422 (empty_dispatch, unknown_household, duplicate_volunteer); answers the volunteers with their new ETags", post(volunteers::dispatch)),
+        r("GET", "/api/incidents", Roles(EMERGENCY), "the incidents whose hazard areas (any version) meet the caller's scope, newest first: title, kind (flood, fire, quake, epidemic, other), status (open, closed), opened by and at, every area version with who drew it and when, ETag", get(incidents::list)),
+        r("POST", "/api/incidents", Roles(EMERGENCY), "open an incident (201, ETag, Location): body {title, kind, polygon (GeoJSON, WGS-84) | circle {lon, lat, radius_m}}; the area must meet the writer's scope (403); 422 bad_title, unknown_kind; 400 for a bad area; written with its first timeline line, change row and audit line in one transaction", post(incidents::open)),
+        r("GET", "/api/incidents/{id}", Roles(EMERGENCY), "one incident with its area versions and timeline (who, when, what), ETag; 404 outside the caller's scope", get(incidents::get_one)),
+        r("POST", "/api/incidents/{id}/areas", Roles(EMERGENCY), "redraw the hazard area (a new version, the ones before kept): body {polygon | circle}; needs If-Match: 428 without, 412 with the current incident when stale; 409 incident_closed", post(incidents::redraw)),
+        r("POST", "/api/incidents/{id}/notes", Roles(EMERGENCY), "a note on the timeline: body {note}; needs If-Match (428, 412); 409 incident_closed; 422 bad_note", post(incidents::note)),
+        r("POST", "/api/incidents/{id}/close", Roles(EMERGENCY), "close the incident (it takes no more writes): body {note?}; needs If-Match (428, 412); 409 incident_closed when it already is", post(incidents::close)),
         r("GET", "/api/volunteers", Roles(EMERGENCY), "the volunteer roster in the caller's scope (?status=on_duty|off_duty|dispatched, team, offset, limit ≤ 1000): id, name and phone as the role sees them, team, skills, status, location (the check-in when set, else home), ETag", get(volunteers::list)),
         r("GET", "/api/volunteers/{id}", Roles(EMERGENCY), "one volunteer with their ETag", get(volunteers::get_one)),
         r("PATCH", "/api/volunteers/{id}", Roles(EMERGENCY), "change a volunteer's status (on_duty, off_duty, dispatched), skills, team or check-in [lon, lat] (null clears); needs If-Match: 428 without, 412 with the current record when stale; 422 with a code (unknown_status, bad_location, bad_skill, outside_regions); 403 out_of_scope for a check-in outside the writer's scope", axum::routing::patch(volunteers::update)),

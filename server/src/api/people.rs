@@ -157,7 +157,7 @@ async fn apply(
         .await
         .map(|mut d| d.remove(0));
     match done {
-        Err(ApiError::Store(StoreError::Precondition { current })) => {
+        Err(ApiError::Store(StoreError::Precondition { current, .. })) => {
             let id = id_hint.unwrap_or_default();
             let s = st.snapshot.load();
             let now = s

@@ -16,6 +16,8 @@ use crate::store::Store;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub accounts: Arc<dyn AccountStore>,
+    /// Incidents, kept beside the layers (no snapshot holds them).
+    pub incidents: Arc<dyn crate::store::IncidentStore>,
     pub snapshot: Arc<SnapshotCell>,
     /// Failed logins per account and address, and per address.
     pub logins: Arc<LoginThrottle>,
@@ -62,6 +64,7 @@ impl AppState {
         let applied = store.last_seq().unwrap_or(0);
         Self {
             store: store.clone(),
+            incidents: store.clone(),
             accounts: store,
             snapshot: Arc::new(SnapshotCell::new(snapshot)),
             logins: Arc::default(),

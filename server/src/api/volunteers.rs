@@ -188,7 +188,7 @@ pub async fn update(
                 None,
             ))
         }
-        Err(ApiError::Store(StoreError::Precondition { current })) => {
+        Err(ApiError::Store(StoreError::Precondition { current, .. })) => {
             Err(stale(&st, &caller, id, current))
         }
         Err(e) => Err(e),
@@ -243,10 +243,12 @@ pub async fn dispatch(
         Ok(out)
     };
     let done = match commit(&st, stage).await {
-        Err(ApiError::Store(StoreError::Precondition { current })) => {
+        Err(ApiError::Store(StoreError::Precondition { id, current })) => {
             return Err(ApiError::Stale {
-                detail: "a volunteer changed since the plan was read; nobody was dispatched".into(),
-                extra: json!({ "seq": current }),
+                detail: format!(
+                    "volunteer {id} changed since the plan was read; nobody was dispatched"
+                ),
+                extra: json!({ "seq": current, "volunteer": id }),
             })
         }
         other => other?,

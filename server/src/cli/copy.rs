@@ -56,6 +56,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let t = std::time::Instant::now();
     let mut dump =
         crate::store::dump(&*from).with_context(|| format!("reading {}", shown(&args.from)))?;
+    let incidents = crate::store::incidents::dump(&*from)
+        .with_context(|| format!("reading the incidents of {}", shown(&args.from)))?;
     if !postgis::is_url(&args.to) {
         anyhow::ensure!(
             !std::path::Path::new(&args.to).exists(),
@@ -93,11 +95,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
         return Err(e).with_context(|| format!("writing {}", shown(&args.to)));
     }
+    // Incidents in a second transaction: a failure there names itself
+    // and leaves the layers, plans and accounts copied.
+    to.restore_incidents(&incidents)
+        .with_context(|| format!("writing the incidents to {}", shown(&args.to)))?;
     let layers: u64 = to.counts()?.iter().map(|(_, n)| n).sum();
     println!(
-        "copied {layers} features, {} plan versions ({} with grid shapes), {} users, {} tokens, {} audit lines from {} to {} in {:.1} s",
+        "copied {layers} features, {} plan versions ({} with grid shapes), {} incidents, {} users, {} tokens, {} audit lines from {} to {} in {:.1} s",
         dump.data.plans.len(),
         dump.shapes.len(),
+        incidents.len(),
         dump.users.len(),
         dump.tokens.len(),
         dump.audit.len(),

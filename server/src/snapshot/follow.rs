@@ -118,8 +118,11 @@ impl Follow {
         let before = h.applied;
         let mut foreign = None;
         for c in rows.iter().filter(|c| c.seq > before) {
+            // An incident is in no snapshot: one written elsewhere needs
+            // no reload, only its place in the log.
             let ours = c.seq == h.applied + 1
                 && (h.seqs.remove(&c.seq)
+                    || c.layer == ChangeLayer::Incidents
                     || (c.layer == ChangeLayer::Plans
                         && c.id.is_some_and(|id| h.plans.remove(&id))));
             if !ours {
@@ -239,6 +242,17 @@ mod test {
         assert_eq!((f.applied(), *rx.borrow_and_update()), (5, 5));
         // Another plan row (saved elsewhere) is foreign.
         assert_eq!(f.settle(&[row(6, ChangeLayer::Plans, 71)]), Some(6));
+    }
+
+    #[test]
+    fn incidents_written_elsewhere_need_no_reload() {
+        let f = Follow::new(3);
+        let rows = [
+            row(4, ChangeLayer::Incidents, 1),
+            row(5, Layer::People.into(), 9),
+        ];
+        assert_eq!(f.settle(&rows), Some(5), "the person is foreign");
+        assert_eq!(f.applied(), 4, "the incident row is passed over");
     }
 
     #[test]

@@ -63,28 +63,31 @@ impl ChangeOp {
     }
 }
 
-/// What a change row names: a layer's records, or plan versions (which
-/// are no layer: they are kept beside the layers, by region).
+/// What a change row names: a layer's records, plan versions (which
+/// are no layer: they are kept beside the layers, by region), or
+/// incidents (kept beside them too; no snapshot holds them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChangeLayer {
     Data(Layer),
     Plans,
+    Incidents,
 }
 
 impl ChangeLayer {
-    /// The `layer` column: the layer's name, or `plans`.
+    /// The `layer` column: the layer's name, `plans` or `incidents`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Data(l) => l.as_str(),
             Self::Plans => "plans",
+            Self::Incidents => "incidents",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        if s == "plans" {
-            Some(Self::Plans)
-        } else {
-            Layer::parse(s).map(Self::Data)
+        match s {
+            "plans" => Some(Self::Plans),
+            "incidents" => Some(Self::Incidents),
+            _ => Layer::parse(s).map(Self::Data),
         }
     }
 }
@@ -465,8 +468,8 @@ pub(crate) fn import_stamp(audit: Option<&AuditEntry>) -> (String, String) {
 }
 
 /// The current ETag seq differs from the one the writer read.
-pub(crate) fn stale(current: i64) -> StoreError {
-    StoreError::Precondition { current }
+pub(crate) fn stale(id: i64, current: i64) -> StoreError {
+    StoreError::Precondition { id, current }
 }
 
 /// The record is not there (an update or delete of a missing id).

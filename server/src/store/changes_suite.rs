@@ -270,7 +270,7 @@ fn a_person_write_lands_with_its_change_and_audit_line(s: &dyn Backend) {
         &audit("office1"),
     );
     assert!(
-        matches!(stale, Err(StoreError::Precondition { current }) if current == created.seq),
+        matches!(stale, Err(StoreError::Precondition { id: named, current }) if current == created.seq && named == id),
         "{stale:?}"
     );
     assert_eq!(last_seq(s), created.seq, "a stale write logs nothing");
@@ -389,7 +389,7 @@ fn a_write_lands_with_its_change_and_audit_line(s: &dyn Backend) {
         )
         .unwrap_err();
     assert!(
-        matches!(e, StoreError::Precondition { current } if current == updated.seq),
+        matches!(e, StoreError::Precondition { current, .. } if current == updated.seq),
         "{e}"
     );
     let after = s.load().unwrap();

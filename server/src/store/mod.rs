@@ -10,6 +10,9 @@ pub mod audit_archive;
 pub mod changes;
 #[cfg(test)]
 mod changes_suite;
+pub mod incidents;
+#[cfg(test)]
+mod incidents_suite;
 pub mod gpkg;
 mod personal;
 mod plan_shapes;
@@ -23,6 +26,7 @@ use std::sync::Arc;
 use crate::access::account::{AuditEntry, Token, User};
 use crate::sealing::{KeyId, Sealer};
 pub use accounts::AccountStore;
+pub use incidents::{IncidentRecord, IncidentStore};
 pub use changes::{
     Change, ChangeLayer, ChangeOp, HouseholdWrite, PersonWrite, RecordOp, RecordWrite,
 };
@@ -119,9 +123,10 @@ pub enum StoreError {
         newest: i64,
     },
     /// A record write named an ETag that is no longer the record's:
-    /// `current` is its ETag seq now (see [`changes::etag`]).
-    #[error("the record changed since it was read (its version is now {current})")]
-    Precondition { current: i64 },
+    /// `id` names the record (a write of many names the first found
+    /// stale), `current` is its ETag seq now (see [`changes::etag`]).
+    #[error("record {id} changed since it was read (its version is now {current})")]
+    Precondition { id: i64, current: i64 },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -302,10 +307,11 @@ pub(crate) fn copied(dump: &Dump) -> ImportCounts {
     counts
 }
 
-/// A store with its accounts: what the server and the command line use.
-pub trait Backend: Store + AccountStore {}
+/// A store with its accounts and incidents: what the server and the
+/// command line use.
+pub trait Backend: Store + AccountStore + IncidentStore {}
 
-impl<T: Store + AccountStore> Backend for T {}
+impl<T: Store + AccountStore + IncidentStore> Backend for T {}
 
 /// The audit line of a plan save, completed with the version it made.
 pub(crate) fn saved_audit(audit: &AuditEntry, v: &PlanVersion) -> AuditEntry {

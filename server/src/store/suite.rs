@@ -137,6 +137,7 @@ pub fn run_all(store: &dyn Backend) {
     // Shapes last: an import of households drops the shapes saved before.
     saves_write_their_grid_shapes_atomically(store);
     an_import_of_households_forgets_the_shapes_measured_on_them(store);
+    super::incidents_suite::run(store);
 }
 
 /// `from` ran [`run_all`]; `to` is empty (maybe of the other kind). A
@@ -152,6 +153,7 @@ pub fn restore_copies_everything(from: &dyn Backend, to: &dyn Backend) {
     assert_eq!(seen, dump.len());
     assert_eq!(super::dump(to).unwrap(), dump);
     super::changes_suite::a_copy_logs_one_import_row_per_layer(&dump, to);
+    super::incidents_suite::restored(from, to);
     let e = to.restore(&dump, &mut |_| {}).unwrap_err();
     assert!(matches!(e, StoreError::Conflict(_)), "{e}");
     let newest = dump.data.plans.iter().map(|p| p.version.id).max().unwrap();

@@ -24,6 +24,7 @@ type Outcome =
   | { kind: 'busy' }
   | { kind: 'done'; rows: R.RosterVolunteer[] }
   | { kind: 'unavailable'; who: Array<{ id: number; status: string }> }
+  | { kind: 'stale'; id: number | null }
   | { kind: 'error'; text: string; replan: boolean };
 
 /** The confirm button and what came of it, for one plan. */
@@ -77,7 +78,7 @@ export class DispatchBox {
   render(): void {
     const o = this.outcome;
     const b = this.button;
-    b.disabled = o.kind === 'busy' || o.kind === 'done' || o.kind === 'unavailable' || this.plan.routes.length === 0;
+    b.disabled = o.kind === 'busy' || o.kind === 'done' || o.kind === 'unavailable' || o.kind === 'stale' || this.plan.routes.length === 0;
     b.textContent = t(o.kind === 'busy' ? 'em.dispatch.busy' : o.kind === 'done' ? 'em.dispatch.doneButton' : 'em.dispatch.confirm');
     const m = this.message;
     m.innerHTML = '';
@@ -85,13 +86,18 @@ export class DispatchBox {
     if (o.kind === 'done') {
       const names = o.rows.map((r) => r.name || `#${r.id}`).join(t('em.sep'));
       m.append(el('p', { class: 'em-ok', role: 'status' }, t('em.dispatch.done', { n: o.rows.length, names })));
-    } else if (o.kind === 'unavailable' || (o.kind === 'error' && o.replan)) {
+    } else if (o.kind === 'unavailable' || o.kind === 'stale' || (o.kind === 'error' && o.replan)) {
       const text =
         o.kind === 'unavailable'
           ? t('em.dispatch.unavailable', { list: o.who.map((w) => t('em.dispatch.who', { name: this.nameOf(w.id), status: statusName(w.status) })).join(t('em.sep')) })
-          : o.text;
+          : o.kind === 'stale'
+            ? o.id === null
+              ? t('em.dispatch.stale')
+              : t('em.dispatch.staleWho', { name: this.nameOf(o.id) })
+            : o.text;
       const p = el('p', { class: 'em-error', role: 'alert' }, text);
       if (o.kind === 'unavailable') p.dataset.volunteers = o.who.map((w) => w.id).join(',');
+      if (o.kind === 'stale' && o.id !== null) p.dataset.volunteers = String(o.id);
       const again = el('button', { type: 'button', id: 'em-replan', class: 'em-button' }, t('em.dispatch.replan'));
       again.addEventListener('click', () => this.hooks.replan());
       m.append(p, again);
@@ -109,7 +115,8 @@ function refused(e: unknown): Outcome {
     const who = (p.volunteers as Array<{ id: unknown; status: unknown }>).map((v) => ({ id: Number(v.id), status: String(v.status) }));
     return { kind: 'unavailable', who };
   }
-  // A volunteer written since the plan was read: nobody sent; a new plan sees them as they are.
-  if (e.status === 412) return { kind: 'error', text: t('em.dispatch.stale'), replan: true };
+  // A volunteer written since the plan was read (the server names them):
+  // nobody sent; a new plan sees them as they are.
+  if (e.status === 412) return { kind: 'stale', id: typeof p?.volunteer === 'number' ? p.volunteer : null };
   return { kind: 'error', text: e.message, replan: false };
 }

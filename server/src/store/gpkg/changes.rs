@@ -192,7 +192,7 @@ fn check(tx: &Transaction<'_>, layer: Layer, id: i64, expect: i64) -> Result<()>
     }
     let current = etag_in(tx, layer, id)?;
     if current != expect {
-        return Err(stale(current));
+        return Err(stale(id, current));
     }
     Ok(())
 }

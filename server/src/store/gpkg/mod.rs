@@ -18,6 +18,7 @@ mod accounts;
 pub mod blob;
 mod changes;
 mod import;
+mod incidents;
 mod layout;
 mod load;
 mod open;

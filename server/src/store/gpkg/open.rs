@@ -83,6 +83,7 @@ impl GeoPackage {
         super::layout::upgrade(&mut c)?;
         super::plan_shapes::ensure(&c)?;
         super::changes::ensure(&c)?;
+        super::incidents::ensure(&c)?;
         super::rtree::ensure_all(&c)?;
         Self::migrate_accounts(&mut c)?;
         personal::prepare(&mut c, &self.sealer.load())

@@ -89,7 +89,7 @@ async fn check(c: &ClientWrapper, layer: Layer, id: i64, expect: i64) -> Result<
     }
     let current = etag_in(c, layer, id).await?;
     if current != expect {
-        return Err(stale(current));
+        return Err(stale(id, current));
     }
     Ok(())
 }

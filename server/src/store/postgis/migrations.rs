@@ -50,6 +50,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "volunteer status and check-in",
         include_str!("migrations/0008_volunteer_status.sql"),
     ),
+    (
+        9,
+        "incidents, their areas and timelines",
+        include_str!("migrations/0009_incidents.sql"),
+    ),
 ];
 
 impl PostGis {

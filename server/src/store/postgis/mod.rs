@@ -32,6 +32,7 @@ mod accounts;
 mod changes;
 pub mod ewkb;
 mod import;
+mod incidents;
 mod load;
 mod migrations;
 mod personal;
@@ -594,7 +595,8 @@ mod test {
                     "plan grids with their shapes, the current and published plans".to_string()
                 ),
                 (7, "the change log".to_string()),
-                (8, "volunteer status and check-in".to_string())
+                (8, "volunteer status and check-in".to_string()),
+                (9, "incidents, their areas and timelines".to_string())
             ]
         );
         assert_eq!(again.load().unwrap().households.len(), 1);

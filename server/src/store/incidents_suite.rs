@@ -1,0 +1,167 @@
+//! Incidents, checked on every store (called from
+//! [`super::suite::run_all`] and [`super::suite::restore_copies_everything`]).
+
+use serde_json::json;
+
+use super::{Backend, ChangeLayer, ChangeOp, StoreError};
+use crate::access::account::AuditEntry;
+use crate::incident::{IncidentKind, IncidentStatus, IncidentWrite};
+
+fn audit(user: &str, at: &str) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        at: at.into(),
+        user: user.into(),
+        action: "incident".into(),
+        target: "incidents".into(),
+        from: "127.0.0.1".into(),
+        detail: String::new(),
+    }
+}
+
+fn circle(r: f64) -> serde_json::Value {
+    json!({ "circle": { "lon": 109.03, "lat": 32.69, "radius_m": r } })
+}
+
+/// Open, redraw, note, close: each write lands with its timeline line,
+/// its change row and its audit line; a stale or closed write stores
+/// nothing. Returns the incident's id.
+pub fn run(s: &dyn Backend) -> i64 {
+    let seq0 = s.last_seq().unwrap();
+    let opened = s
+        .write_incident(
+            &IncidentWrite::Open {
+                title: "汉江 flood".into(),
+                kind: IncidentKind::Flood,
+                area: circle(300.0),
+                region: Some("610902001001".parse().unwrap()),
+            },
+            &audit("em1", "2026-12-04T01:00:00Z"),
+        )
+        .unwrap();
+    let id = opened.id.unwrap();
+    assert_eq!(
+        (opened.layer, opened.op, opened.seq),
+        (ChangeLayer::Incidents, ChangeOp::Create, seq0 + 1)
+    );
+    assert_eq!(s.incident_etag(id).unwrap(), opened.seq);
+    let i = s.incident(id).unwrap().unwrap();
+    assert_eq!(
+        (i.title.as_str(), i.kind, i.status, i.opened_by.as_str()),
+        ("汉江 flood", IncidentKind::Flood, IncidentStatus::Open, "em1")
+    );
+    assert_eq!(i.areas.len(), 1);
+    assert_eq!(i.areas[0].area, circle(300.0));
+
+    // A redraw keeps the first area; a stale one stores nothing.
+    let stale = s.write_incident(
+        &IncidentWrite::Redraw {
+            id,
+            area: circle(900.0),
+            region: None,
+            expect: opened.seq - 1,
+        },
+        &audit("em2", "2026-12-04T01:10:00Z"),
+    );
+    assert!(
+        matches!(stale, Err(StoreError::Precondition { id: named, current }) if named == id && current == opened.seq),
+        "{stale:?}"
+    );
+    assert_eq!(s.last_seq().unwrap(), opened.seq, "a stale write logs nothing");
+    let redrawn = s
+        .write_incident(
+            &IncidentWrite::Redraw {
+                id,
+                area: circle(900.0),
+                region: None,
+                expect: opened.seq,
+            },
+            &audit("em2", "2026-12-04T01:10:00Z"),
+        )
+        .unwrap();
+    let noted = s
+        .write_incident(
+            &IncidentWrite::Note {
+                id,
+                note: "水位上涨".into(),
+                region: None,
+                expect: redrawn.seq,
+            },
+            &audit("em1", "2026-12-04T01:20:00Z"),
+        )
+        .unwrap();
+    let closed = s
+        .write_incident(
+            &IncidentWrite::Close {
+                id,
+                note: String::new(),
+                region: None,
+                expect: noted.seq,
+            },
+            &audit("em2", "2026-12-04T05:00:00Z"),
+        )
+        .unwrap();
+    let i = s.incident(id).unwrap().unwrap();
+    assert_eq!(i.status, IncidentStatus::Closed);
+    assert_eq!(i.closed_at.as_deref(), Some("2026-12-04T05:00:00Z"));
+    let versions: Vec<(i64, &str)> = i.areas.iter().map(|a| (a.version, a.by.as_str())).collect();
+    assert_eq!(versions, [(1, "em1"), (2, "em2")], "every version kept");
+    assert_eq!(i.area().unwrap().area, circle(900.0));
+    let t: Vec<(String, String, String)> = s
+        .timeline(id)
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.actor, l.what, l.detail))
+        .collect();
+    let want = [
+        ("em1", "opened", "汉江 flood"),
+        ("em2", "area_redrawn", "version 2"),
+        ("em1", "note", "水位上涨"),
+        ("em2", "closed", ""),
+    ];
+    assert_eq!(
+        t,
+        want.map(|(a, w, d)| (a.to_string(), w.to_string(), d.to_string()))
+    );
+    // A closed incident takes no more writes.
+    let late = s.write_incident(
+        &IncidentWrite::Note {
+            id,
+            note: "迟到".into(),
+            region: None,
+            expect: closed.seq,
+        },
+        &audit("em1", "2026-12-04T06:00:00Z"),
+    );
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    assert_eq!(s.timeline(id).unwrap().len(), 4, "nothing half-stored");
+    // Every write has its audit line, naming the change.
+    let lines = s.audit_log(None, None, usize::MAX).unwrap();
+    for c in [opened.seq, redrawn.seq, noted.seq, closed.seq] {
+        assert!(
+            lines.iter().any(|l| l.target == format!("incidents {id}") && l.detail.contains(&format!("(change {c})"))),
+            "audit line of change {c}"
+        );
+    }
+    assert!(s.incident(id + 1000).unwrap().is_none());
+    let gone = s.write_incident(
+        &IncidentWrite::Note {
+            id: id + 1000,
+            note: "x".into(),
+            region: None,
+            expect: 0,
+        },
+        &audit("em1", "2026-12-04T06:00:00Z"),
+    );
+    assert!(matches!(gone, Err(StoreError::NotFound { .. })), "{gone:?}");
+    id
+}
+
+/// `to` holds what `from` held after [`super::incidents::dump`] was
+/// restored into it: the same incidents, areas and timelines.
+pub fn restored(from: &dyn Backend, to: &dyn Backend) {
+    let all = super::incidents::dump(from).unwrap();
+    assert!(!all.is_empty(), "the suite opened an incident");
+    to.restore_incidents(&all).unwrap();
+    assert_eq!(super::incidents::dump(to).unwrap(), all);
+}

@@ -1,0 +1,29 @@
+-- Incidents (see store/incidents.rs): the record, its hazard areas (every
+-- version kept, as the officer gave it: GeoJSON polygon or circle) and its
+-- timeline. Ids are max + 1 under the store's write lock, as change seqs.
+CREATE TABLE IF NOT EXISTS incidents (
+  id bigint PRIMARY KEY,
+  title text NOT NULL,
+  kind text NOT NULL,
+  status text NOT NULL,
+  opened_by text NOT NULL,
+  opened_at text NOT NULL,
+  closed_at text
+);
+CREATE TABLE IF NOT EXISTS incident_areas (
+  incident bigint NOT NULL REFERENCES incidents(id),
+  version bigint NOT NULL,
+  at text NOT NULL,
+  actor text NOT NULL,
+  area jsonb NOT NULL,
+  PRIMARY KEY (incident, version)
+);
+CREATE TABLE IF NOT EXISTS incident_timeline (
+  id bigint PRIMARY KEY,
+  incident bigint NOT NULL REFERENCES incidents(id),
+  at text NOT NULL,
+  actor text NOT NULL,
+  what text NOT NULL,
+  detail text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incident_timeline_of ON incident_timeline (incident, id);

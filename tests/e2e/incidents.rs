@@ -1,0 +1,234 @@
+//! Incidents over HTTP (issue 22, item 1): an emergency officer opens an
+//! incident over a hazard area, redraws it as the water rises (every
+//! version kept), notes and closes it; the timeline holds every step with
+//! its author; two officers writing the same incident get one success and
+//! one 412; an officer of another street neither sees nor finds it; bad
+//! input is refused with a code and stores nothing. On a GeoPackage and
+//! on PostGIS, the store read back after a restart.
+
+use serde_json::{json, Value};
+
+use super::ledger::{call, fresh_url, last_seq};
+use crate::common::{generated, user_with_token, user_with_token_in, wangge, Server};
+
+/// Household locations in `token`'s scope, page by page.
+fn homes_in(s: &Server, token: &str) -> Vec<(f64, f64)> {
+    let mut out = vec![];
+    loop {
+        let path = format!("/api/layers/households?limit=5000&offset={}", out.len());
+        let (st, _, _, page) = call(s, "GET", &path, token, None, None);
+        assert_eq!(st, 200, "{page}");
+        let features = page["features"].as_array().unwrap();
+        out.extend(features.iter().map(|f| {
+            let c = &f["geometry"]["coordinates"];
+            (c[0].as_f64().unwrap(), c[1].as_f64().unwrap())
+        }));
+        if features.len() < 5000 {
+            return out;
+        }
+    }
+}
+
+/// A home of `mine` as far as can be from every home of `theirs`: a
+/// small circle there lies in `mine` alone.
+fn deep_inside(mine: &[(f64, f64)], theirs: &[(f64, f64)]) -> (f64, f64) {
+    let gap = |p: &(f64, f64)| {
+        theirs
+            .iter()
+            .map(|q| (p.0 - q.0).hypot(p.1 - q.1))
+            .fold(f64::INFINITY, f64::min)
+    };
+    *mine
+        .iter()
+        .step_by((mine.len() / 300).max(1))
+        .max_by(|a, b| gap(a).total_cmp(&gap(b)))
+        .unwrap()
+}
+
+fn circle(at: (f64, f64), r: f64) -> Value {
+    json!({ "lon": at.0, "lat": at.1, "radius_m": r })
+}
+
+fn ids(s: &Server, token: &str) -> Vec<i64> {
+    let (st, _, _, b) = call(s, "GET", "/api/incidents", token, None, None);
+    assert_eq!(st, 200, "{b}");
+    b["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// The officer's night up to the close; returns the incident's id.
+#[allow(clippy::too_many_lines, reason = "one journey, step by step")]
+fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer: &str) -> i64 {
+    let (mine, theirs) = (homes_in(s, em), homes_in(s, other));
+    assert!(!mine.is_empty() && !theirs.is_empty());
+    let here = deep_inside(&mine, &theirs);
+    let there = deep_inside(&theirs, &mine);
+    let seq0 = last_seq(s);
+    let before = ids(s, em).len();
+
+    // Refusals store nothing.
+    for (body, status, code) in [
+        (json!({"title": "暴雨", "kind": "storm", "circle": circle(here, 200.0)}), 422, Some("unknown_kind")),
+        (json!({"title": "  ", "kind": "flood", "circle": circle(here, 200.0)}), 422, Some("bad_title")),
+        (json!({"title": "暴雨", "kind": "flood", "circle": circle((here.1, here.0), 200.0)}), 400, None),
+        (json!({"title": "暴雨", "kind": "flood", "polygon": {"type": "Polygon", "coordinates": [[[109.0, 32.7], [109.01, 32.71], [109.01, 32.7], [109.0, 32.71], [109.0, 32.7]]]}}), 400, None),
+        (json!({"title": "暴雨", "kind": "flood"}), 400, None),
+        (json!({"title": "暴雨", "kind": "flood", "circle": circle(there, 100.0)}), 403, None),
+    ] {
+        let (st, _, _, b) = call(s, "POST", "/api/incidents", em, None, Some(&body));
+        assert_eq!(st, status, "{body}: {b}");
+        if let Some(code) = code {
+            assert_eq!(b["code"], code, "{b}");
+        }
+    }
+    for who in [planner, viewer] {
+        let body = json!({"title": "暴雨", "kind": "flood", "circle": circle(here, 200.0)});
+        let (st, _, _, b) = call(s, "POST", "/api/incidents", who, None, Some(&body));
+        assert_eq!(st, 403, "{b}");
+        let (st, _, _, b) = call(s, "GET", "/api/incidents", who, None, None);
+        assert_eq!(st, 403, "{b}");
+    }
+    assert_eq!(last_seq(s), seq0, "nothing stored");
+    assert_eq!(ids(s, em).len(), before);
+
+    // Opened: 201, ETag, Location; its first timeline line by its author.
+    let open = json!({"title": "汉滨区暴雨", "kind": "洪涝", "circle": circle(here, 150.0)});
+    let (st, tag1, location, b) = call(s, "POST", "/api/incidents", em, None, Some(&open));
+    assert_eq!(st, 201, "{b}");
+    let id = b["id"].as_i64().unwrap();
+    assert_eq!(location, format!("/api/incidents/{id}"));
+    assert_eq!((b["kind"].as_str(), b["status"].as_str()), (Some("flood"), Some("open")));
+    assert_eq!(b["opened_by"], "em1");
+    assert_eq!(b["areas"][0]["area"]["circle"], circle(here, 150.0));
+    assert_eq!(b["timeline"][0]["what"], "opened");
+    assert_eq!(tag1, b["etag"].as_str().unwrap());
+    assert!(ids(s, em).contains(&id) && ids(s, em_b).contains(&id));
+    assert!(!ids(s, other).contains(&id), "another street's officer does not see it");
+    let (st, _, _, b) = call(s, "GET", &format!("/api/incidents/{id}"), other, None, None);
+    assert_eq!(st, 404, "{b}");
+
+    // The water rises: a redraw without If-Match is 428; two officers
+    // with the same ETag get one success and one 412 with the incident now.
+    let areas = format!("/api/incidents/{id}/areas");
+    let wider = json!({"circle": circle(here, 400.0)});
+    let (st, _, _, b) = call(s, "POST", &areas, em, None, Some(&wider));
+    assert_eq!(st, 428, "{b}");
+    let (st, tag2, _, b) = call(s, "POST", &areas, em, Some(&tag1), Some(&wider));
+    assert_eq!(st, 200, "{b}");
+    let widest = json!({"circle": circle(here, 600.0)});
+    let (st, _, _, b) = call(s, "POST", &areas, em_b, Some(&tag1), Some(&widest));
+    assert_eq!(st, 412, "{b}");
+    assert_eq!(b["etag"], tag2.as_str(), "{b}");
+    assert_eq!(b["current"]["areas"].as_array().unwrap().len(), 2, "{b}");
+    let (st, tag3, _, b) = call(s, "POST", &areas, em_b, Some(&tag2), Some(&widest));
+    assert_eq!(st, 200, "{b}");
+    let versions: Vec<(i64, &str)> = b["areas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["version"].as_i64().unwrap(), a["by"].as_str().unwrap()))
+        .collect();
+    assert_eq!(versions, [(1, "em1"), (2, "em1"), (3, "em1b")], "every version kept");
+
+    // A note, then the close; nothing more after.
+    let (st, _, _, b) = call(s, "POST", &format!("/api/incidents/{id}/notes"), em, Some(&tag3), Some(&json!({"note": ""})));
+    assert_eq!((st, b["code"].as_str()), (422, Some("bad_note")), "{b}");
+    let (st, tag4, _, b) = call(s, "POST", &format!("/api/incidents/{id}/notes"), em, Some(&tag3), Some(&json!({"note": "水位 2.3 m"})));
+    assert_eq!(st, 200, "{b}");
+    let (st, tag5, _, b) = call(s, "POST", &format!("/api/incidents/{id}/close"), em_b, Some(&tag4), Some(&json!({"note": "全部转移"})));
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["status"], "closed");
+    assert!(b["closed_at"].is_string());
+    let seq = last_seq(s);
+    let (st, _, _, b) = call(s, "POST", &areas, em, Some(&tag5), Some(&wider));
+    assert_eq!((st, b["code"].as_str()), (409, Some("incident_closed")), "{b}");
+    assert_eq!(last_seq(s), seq, "a closed incident takes no write");
+
+    // The timeline: every step with its author, in order.
+    let (st, tag, _, b) = call(s, "GET", &format!("/api/incidents/{id}"), em, None, None);
+    assert_eq!((st, tag.as_str()), (200, tag5.as_str()), "{b}");
+    let steps: Vec<(String, String)> = b["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["actor"].as_str().unwrap().into(), l["what"].as_str().unwrap().into()))
+        .collect();
+    let want = [
+        ("em1", "opened"),
+        ("em1", "area_redrawn"),
+        ("em1b", "area_redrawn"),
+        ("em1", "note"),
+        ("em1b", "closed"),
+    ];
+    assert_eq!(steps, want.map(|(a, w)| (a.to_string(), w.to_string())));
+    // The change log names every write (layer incidents, no personal field).
+    let (st, _, _, log) = call(s, "GET", &format!("/api/changes?since={seq0}"), em, None, None);
+    assert_eq!(st, 200, "{log}");
+    let mine = log["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["layer"] == "incidents" && c["id"] == json!(id))
+        .count();
+    assert_eq!(mine, 5, "{log}");
+    id
+}
+
+/// After a restart the incident is as it was left.
+fn kept(s: &Server, em: &str, id: i64) {
+    let (st, _, _, b) = call(s, "GET", &format!("/api/incidents/{id}"), em, None, None);
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["status"], "closed");
+    assert_eq!(b["areas"].as_array().unwrap().len(), 3);
+    assert_eq!(b["timeline"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn incidents_are_kept_with_their_areas_and_timeline_on_a_geopackage() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = generated(dir.path(), "20000", "4");
+    let em = user_with_token(&store, "em1", "emergency", "610902001");
+    let em_b = user_with_token(&store, "em1b", "emergency", "610902001");
+    let other = user_with_token(&store, "em2", "emergency", "610902002");
+    let planner = user_with_token(&store, "planner1", "planner", "*");
+    let viewer = user_with_token(&store, "viewer1", "viewer", "*");
+    let id = {
+        let s = Server::start(&store, &[]);
+        journey(&s, &em, &em_b, &other, &planner, &viewer)
+    };
+    let s = Server::start(&store, &[]);
+    kept(&s, &em, id);
+}
+
+#[test]
+fn incidents_are_kept_with_their_areas_and_timeline_on_postgis() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = generated(dir.path(), "20000", "4");
+    let a = a.to_str().unwrap();
+    let url = fresh_url("incidents");
+    let (ok, out, err) = wangge(&["copy", "--from", a, "--to", &url, "--quiet"]);
+    assert!(ok, "copy: {out}{err}");
+    let admin = user_with_token_in(&url, "admin1", "admin", "*");
+    let em = user_with_token_in(&url, "em1", "emergency", "610902001");
+    let em_b = user_with_token_in(&url, "em1b", "emergency", "610902001");
+    let other = user_with_token_in(&url, "em2", "emergency", "610902002");
+    let planner = user_with_token_in(&url, "planner1", "planner", "*");
+    let viewer = user_with_token_in(&url, "viewer1", "viewer", "*");
+    let id = {
+        let s = Server::start_with(&["--database", &url], admin.clone());
+        journey(&s, &em, &em_b, &other, &planner, &viewer)
+    };
+    let s = Server::start_with(&["--database", &url], admin);
+    kept(&s, &em, id);
+    // A copy back into a GeoPackage carries the incident.
+    let back = dir.path().join("back.gpkg");
+    let (ok, out, err) = wangge(&["copy", "--from", &url, "--to", back.to_str().unwrap(), "--quiet"]);
+    assert!(ok, "copy back: {out}{err}");
+    let em_back = user_with_token(&back, "em3", "emergency", "610902001");
+    let s = Server::start(&back, &[]);
+    kept(&s, &em_back, id);
+}
