@@ -316,6 +316,18 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
         ("GET", "/api/incidents/{id}"),
         ("/api/incidents/999999".into(), None, None),
     );
+    m.insert(
+        ("GET", "/api/incidents/{id}/households"),
+        ("/api/incidents/999999/households".into(), None, None),
+    );
+    m.insert(
+        ("PUT", "/api/incidents/{id}/households/{household}"),
+        (
+            "/api/incidents/999999/households/1".into(),
+            None,
+            Some(r#"{"status":"reached"}"#),
+        ),
+    );
     for (route, path, body) in [
         ("/api/incidents/{id}/areas", "/api/incidents/999999/areas", r#"{"circle":{"lon":116.405,"lat":39.905,"radius_m":500}}"#),
         ("/api/incidents/{id}/notes", "/api/incidents/999999/notes", r#"{"note":"x"}"#),
@@ -596,10 +608,10 @@ fn access_matrix_from_the_route_table() {
                 || (spec.path == "/api/volunteers/{id}" && spec.method != "GET")
                 || ((spec.path == "/api/buildings/{id}" || spec.path == "/api/roads/{id}")
                     && spec.method != "GET")
-                || spec.path.starts_with("/api/incidents/{id}/")
+                || (spec.path.starts_with("/api/incidents/{id}/") && spec.method != "GET")
             {
                 428
-            } else if spec.path == "/api/incidents/{id}" {
+            } else if spec.path.starts_with("/api/incidents/{id}") {
                 404
             } else if spec.path == "/api/incidents" && spec.method == "POST" {
                 201

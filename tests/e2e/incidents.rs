@@ -139,6 +139,8 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
     assert_eq!((st, b["code"].as_str()), (422, Some("bad_note")), "{b}");
     let (st, tag4, _, b) = call(s, "POST", &format!("/api/incidents/{id}/notes"), em, Some(&tag3), Some(&json!({"note": "水位 2.3 m"})));
     assert_eq!(st, 200, "{b}");
+    marks_and_replan(s, em, em_b, id);
+    // Marks are not the incident's own writes: its ETag has not moved.
     let (st, tag5, _, b) = call(s, "POST", &format!("/api/incidents/{id}/close"), em_b, Some(&tag4), Some(&json!({"note": "全部转移"})));
     assert_eq!(st, 200, "{b}");
     assert_eq!(b["status"], "closed");
@@ -162,6 +164,8 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
         ("em1", "area_redrawn"),
         ("em1b", "area_redrawn"),
         ("em1", "note"),
+        ("em1", "household_marked"),
+        ("em1", "household_marked"),
         ("em1b", "closed"),
     ];
     assert_eq!(steps, want.map(|(a, w)| (a.to_string(), w.to_string())));
@@ -174,7 +178,7 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
         .iter()
         .filter(|c| c["layer"] == "incidents" && c["id"] == json!(id))
         .count();
-    assert_eq!(mine, 5, "{log}");
+    assert_eq!(mine, 7, "{log}");
     id
 }
 
@@ -184,7 +188,71 @@ fn kept(s: &Server, em: &str, id: i64) {
     assert_eq!(st, 200, "{b}");
     assert_eq!(b["status"], "closed");
     assert_eq!(b["areas"].as_array().unwrap().len(), 3);
-    assert_eq!(b["timeline"].as_array().unwrap().len(), 5);
+    assert_eq!(b["timeline"].as_array().unwrap().len(), 7);
+    let (st, _, _, b) = call(s, "GET", &format!("/api/incidents/{id}/households"), em, None, None);
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["households"].as_array().unwrap().len(), 2, "{b}");
+}
+
+/// The households a plan for the incident sends someone to.
+fn planned(s: &Server, em: &str, id: i64) -> Vec<i64> {
+    let body = json!({"incident": id, "capacity": 3, "max_distance_m": 3000, "walk": false, "allow_inside": true});
+    let (st, _, _, p) = call(s, "POST", "/api/emergency/plan", em, None, Some(&body));
+    assert_eq!(st, 200, "{p}");
+    p["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["households"].as_array().unwrap().iter().map(|h| h["id"].as_i64().unwrap()))
+        .collect()
+}
+
+/// Households marked: one reached, one needing evacuation (two officers
+/// at once: one 412); the next plan for the incident leaves the reached
+/// one out and still sends someone to the other.
+fn marks_and_replan(s: &Server, em: &str, em_b: &str, id: i64) {
+    let first = planned(s, em, id);
+    assert!(first.len() >= 2, "a plan over the incident's area: {first:?}");
+    let (h1, h2) = (first[0], first[1]);
+    let path = |h: i64| format!("/api/incidents/{id}/households/{h}");
+    let v0 = |h: i64| format!("\"incident-{id}-household-{h}-0\"");
+    let reached = json!({"status": "reached", "note": "老人已安置"});
+    let (st, _, _, b) = call(s, "PUT", &path(h1), em, None, Some(&reached));
+    assert_eq!(st, 428, "{b}");
+    for (body, code) in [
+        (json!({"status": "gone"}), "unknown_status"),
+        (json!({"status": "reached", "note": "x".repeat(2001)}), "bad_note"),
+    ] {
+        let (st, _, _, b) = call(s, "PUT", &path(h1), em, Some(&v0(h1)), Some(&body));
+        assert_eq!((st, b["code"].as_str()), (422, Some(code)), "{b}");
+    }
+    let (st, _, _, b) = call(s, "PUT", &path(-5), em, Some(&v0(-5)), Some(&reached));
+    assert_eq!((st, b["code"].as_str()), (422, Some("unknown_household")), "{b}");
+    let (st, tag, _, b) = call(s, "PUT", &path(h1), em, Some(&v0(h1)), Some(&reached));
+    assert_eq!(st, 200, "{b}");
+    assert_eq!((b["status"].as_str(), b["version"].as_i64()), (Some("reached"), Some(1)));
+    assert_eq!(tag, format!("\"incident-{id}-household-{h1}-1\""));
+    // Two officers mark h2 from the same reading: one wins, one is told.
+    let (st, _, _, b) = call(s, "PUT", &path(h2), em, Some(&v0(h2)), Some(&json!({"status": "需转移"})));
+    assert_eq!((st, b["status"].as_str()), (200, Some("needs_evacuation")), "{b}");
+    let (st, _, _, b) = call(s, "PUT", &path(h2), em_b, Some(&v0(h2)), Some(&json!({"status": "contacted"})));
+    assert_eq!(st, 412, "{b}");
+    assert_eq!(b["current"]["status"], "needs_evacuation", "{b}");
+    assert_eq!(b["current"]["by"], "em1", "{b}");
+    let (st, _, _, b) = call(s, "GET", &format!("/api/incidents/{id}/households"), em, None, None);
+    assert_eq!(st, 200, "{b}");
+    let rows: Vec<(i64, &str)> = b["households"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["household"].as_i64().unwrap(), h["status"].as_str().unwrap()))
+        .collect();
+    let mut want = vec![(h1, "reached"), (h2, "needs_evacuation")];
+    want.sort_unstable();
+    assert_eq!(rows, want);
+    let again = planned(s, em, id);
+    assert!(!again.contains(&h1), "the reached household is not planned again: {again:?}");
+    assert!(again.contains(&h2), "the one to evacuate still is: {again:?}");
 }
 
 #[test]

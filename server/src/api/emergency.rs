@@ -336,6 +336,34 @@ pub async fn area(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// A plan made for incident `id`: over its area in force unless the
+/// request draws one, leaving out the households already served
+/// (reached, evacuated).
+fn for_incident(
+    st: &AppState,
+    caller: &crate::access::Caller,
+    id: i64,
+    spec: &AreaSpec,
+    mut p: PlanParams,
+) -> Result<(Area, PlanParams), ApiError> {
+    let i = super::incidents::visible(st, caller, id)?;
+    let area = if spec.polygon.is_none() && spec.circle.is_none() {
+        i.area()
+            .and_then(|a| crate::incident::stored_area(&a.area))
+            .ok_or_else(|| ApiError::Internal(format!("incident {id} has no readable area")))?
+    } else {
+        spec.parse()?
+    };
+    p.served = st
+        .incidents
+        .household_statuses(id)?
+        .into_iter()
+        .filter(|h| h.status.served())
+        .map(|h| h.household)
+        .collect();
+    Ok((area, p))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct PlanRequest {
     #[serde(flatten)]
@@ -354,6 +382,9 @@ pub struct PlanRequest {
     /// json (default), geojson, csv or html.
     pub format: Option<String>,
     pub title: Option<String>,
+    /// A plan for this incident: over its area in force unless the
+    /// request gives one, leaving out the households already served.
+    pub incident: Option<i64>,
 }
 
 impl PlanRequest {
@@ -375,6 +406,7 @@ impl PlanRequest {
             max_households: limits::DISPATCH_HOUSEHOLDS,
             max_volunteers: limits::DISPATCH_VOLUNTEERS,
             allow_inside: self.allow_inside.unwrap_or(false),
+            served: std::collections::HashSet::new(),
         };
         if p.capacity == 0 {
             return Err(ApiError::BadRequest(
@@ -445,10 +477,14 @@ pub async fn plan(
     let who = caller.clone();
     let title = req.title.clone().unwrap_or_else(|| "应急走访调度单".into());
     let area_spec = req.area;
+    let (incident, st2) = (req.incident, st.clone());
     let (households, volunteers, body) = st
         .heavy
         .run(Class::Emergency, move |cancel| {
-            let a = area_spec.parse()?;
+            let (a, params) = match incident {
+                None => (area_spec.parse()?, params),
+                Some(id) => for_incident(&st2, &who, id, &area_spec, params)?,
+            };
             let plan = area::plan(&s, &a, &params, &who, &care_names(), cancel)?;
             let at = super::when::now_for_people();
             let body = match format.as_str() {

@@ -73,12 +73,54 @@ fn stored(spec: &AreaSpec) -> Value {
 
 /// Incident `id` as the caller may see it (404 otherwise, so that
 /// existence is not disclosed).
-fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Incident, ApiError> {
+pub(super) fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Incident, ApiError> {
     incident::may_keep(caller)?;
     st.incidents
         .incident(id)?
         .filter(|i| incident::visible(&st.snapshot.load(), caller, i))
         .ok_or_else(|| IncidentError::NotFound(id).into())
+}
+
+fn status_etag(id: i64, household: i64, version: i64) -> String {
+    format!("\"incident-{id}-household-{household}-{version}\"")
+}
+
+/// A household's status in an incident as JSON with its ETag (untouched,
+/// version 0, when never marked).
+fn status_of(st: &AppState, id: i64, household: i64) -> Result<Value, ApiError> {
+    let row = st
+        .incidents
+        .household_statuses(id)?
+        .into_iter()
+        .find(|h| h.household == household);
+    let mut v = match row {
+        Some(h) => json!(h),
+        None => json!({ "household": household, "status": "untouched", "note": "", "version": 0 }),
+    };
+    let version = v["version"].as_i64().unwrap_or(0);
+    v["etag"] = json!(status_etag(id, household, version));
+    Ok(v)
+}
+
+/// The version `If-Match` names for household `household` of incident
+/// `id`: 428 without one, 412 when it names anything else.
+fn status_match(headers: &HeaderMap, id: i64, household: i64) -> Result<i64, ApiError> {
+    let Some(h) = headers.get(header::IF_MATCH) else {
+        return Err(ApiError::PreconditionRequired(format!(
+            "marking household {household} needs If-Match with its status's ETag \
+             (GET /api/incidents/{id}/households; \"incident-{id}-household-{household}-0\" when never marked)"
+        )));
+    };
+    let named = h.to_str().unwrap_or_default().trim();
+    named
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .strip_prefix(&format!("incident-{id}-household-{household}-"))
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or_else(|| ApiError::Stale {
+            detail: format!("If-Match {named} is not an ETag of household {household} in incident {id}"),
+            extra: json!({}),
+        })
 }
 
 fn body(i: &Incident, seq: i64) -> Value {
@@ -143,6 +185,16 @@ where
         let detail = format!("{}: {}", w.what(), w.id().map_or("new".into(), |i| i.to_string()));
         let audit = super::auth::entry(&caller.name, w.what(), "incidents", &from, &detail);
         let done: Change = match st.incidents.write_incident(&w, &audit) {
+            Err(StoreError::Precondition { id: household, current }) if matches!(w, IncidentWrite::Mark { .. }) => {
+                let id = w.id().unwrap_or_default();
+                let now = status_of(&st, id, household)?;
+                return Err(ApiError::Stale {
+                    detail: format!(
+                        "household {household}'s status in incident {id} changed since it was read; nothing was written"
+                    ),
+                    extra: json!({ "current": now, "etag": status_etag(id, household, current) }),
+                });
+            }
             Err(StoreError::Precondition { id, current }) => {
                 let now = st.incidents.incident(id)?;
                 return Err(ApiError::Stale {
@@ -154,6 +206,10 @@ where
         };
         st.follow.wrote(done.seq);
         let id = done.id.unwrap_or_default();
+        if let IncidentWrite::Mark { household, expect, .. } = w {
+            let row = status_of(&st, id, household)?;
+            return Ok(with_etag(status, row, &status_etag(id, household, expect + 1), None));
+        }
         let i = st
             .incidents
             .incident(id)?
@@ -298,6 +354,74 @@ pub async fn close(
             id,
             note,
             region: region_of(s, &who, &i),
+            expect,
+        })
+    })
+    .await
+}
+
+/// `GET /api/incidents/{id}/households`: the households marked in the
+/// incident (the others are untouched), each with its status's ETag.
+pub async fn statuses(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    blocking(move || {
+        visible(&st, &caller, id)?;
+        let s = st.snapshot.load();
+        let rows: Vec<Value> = st
+            .incidents
+            .household_statuses(id)?
+            .into_iter()
+            .filter(|h| s.households.get(h.household, &caller.scope).is_some())
+            .map(|h| {
+                let tag = status_etag(id, h.household, h.version);
+                let mut v = json!(h);
+                v["etag"] = json!(tag);
+                v
+            })
+            .collect();
+        Ok::<_, ApiError>(Json(json!({ "households": rows })))
+    })
+    .await
+}
+
+/// `PUT /api/incidents/{id}/households/{household}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarkRequest {
+    pub status: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `PUT /api/incidents/{id}/households/{household}`: a household's status
+/// marked (untouched, contacted, reached, not_home, needs_evacuation,
+/// evacuated; or in Chinese). Needs `If-Match` with the status's ETag.
+pub async fn mark(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+    Extension(auth): Extension<Authenticated>,
+    Path((id, household)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    Json(req): Json<MarkRequest>,
+) -> Result<Response, ApiError> {
+    incident::may_keep(&caller)?;
+    let expect = status_match(&headers, id, household)?;
+    let status = incident::contact_status(&req.status)?;
+    let note = incident::note(&req.note, true)?;
+    let (who, st2) = (caller.clone(), st.clone());
+    commit(st, caller, auth.address, StatusCode::OK, move |s| {
+        let i = visible(&st2, &who, id)?;
+        incident::open_one(&i)?;
+        let region = incident::household_region(s, &who, household)?;
+        Ok(IncidentWrite::Mark {
+            id,
+            household,
+            status,
+            note,
+            region,
             expect,
         })
     })

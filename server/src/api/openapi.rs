@@ -17,7 +17,7 @@ fn path_param(name: &str) -> Value {
         "code" => {
             json!({ "type": "string", "pattern": "^[0-9]{2,12}$", "description": "statistical division code (2-12 digits)" })
         }
-        "id" => json!({ "type": "string", "pattern": "^[0-9]+$" }),
+        "id" | "household" => json!({ "type": "string", "pattern": "^[0-9]+$" }),
         "source" => {
             json!({ "type": "string", "enum": crate::tiles::Source::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>() })
         }

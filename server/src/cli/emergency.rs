@@ -249,6 +249,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 allow_inside: Some(allow_inside),
                 format: Some(format.clone()),
                 title: None,
+                incident: None,
             };
             let area = req.area.parse().map_err(anyhow::Error::msg)?;
             let params = req.params().map_err(anyhow::Error::msg)?;

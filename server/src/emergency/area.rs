@@ -279,6 +279,9 @@ pub struct PlanParams {
     /// out, since the water that reaches the households reaches them too;
     /// the officer may say otherwise.
     pub allow_inside: bool,
+    /// Households already served (an incident's reached and evacuated):
+    /// left out of the plan.
+    pub served: std::collections::HashSet<i64>,
 }
 
 /// Why no plan was made.
@@ -310,6 +313,7 @@ impl Default for PlanParams {
             max_households: usize::MAX,
             max_volunteers: usize::MAX,
             allow_inside: false,
+            served: std::collections::HashSet::new(),
         }
     }
 }
@@ -379,7 +383,13 @@ pub fn plan(
     let idx = s.index();
     let people = s.people();
     // Counted before anything costly is done for them.
-    let hs = households_matching(s, area, caller, |h| h.care.0 >= p.min_care, cancel)?;
+    let hs = households_matching(
+        s,
+        area,
+        caller,
+        |h| h.care.0 >= p.min_care && !p.served.contains(&h.id),
+        cancel,
+    )?;
     if hs.len() > p.max_households {
         return Err(PlanError::TooMany {
             limit: "dispatch_households",

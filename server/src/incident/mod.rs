@@ -88,6 +88,71 @@ impl IncidentStatus {
     }
 }
 
+/// Where a household stands in an incident: untouched until someone
+/// marks it. Reached and evacuated households are served: a re-plan
+/// leaves them out; the others still need someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactStatus {
+    Untouched,
+    Contacted,
+    Reached,
+    NotHome,
+    NeedsEvacuation,
+    Evacuated,
+}
+
+impl ContactStatus {
+    pub const ALL: [Self; 6] = [
+        Self::Untouched,
+        Self::Contacted,
+        Self::Reached,
+        Self::NotHome,
+        Self::NeedsEvacuation,
+        Self::Evacuated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Untouched => "untouched",
+            Self::Contacted => "contacted",
+            Self::Reached => "reached",
+            Self::NotHome => "not_home",
+            Self::NeedsEvacuation => "needs_evacuation",
+            Self::Evacuated => "evacuated",
+        }
+    }
+
+    /// The code, or its Chinese name (未联系, 已联系, 已到达, 不在家,
+    /// 需转移, 已转移).
+    pub fn parse(s: &str) -> Option<Self> {
+        let zh = ["未联系", "已联系", "已到达", "不在家", "需转移", "已转移"];
+        Self::ALL
+            .into_iter()
+            .zip(zh)
+            .find(|(k, z)| k.as_str() == s || *z == s)
+            .map(|(k, _)| k)
+    }
+
+    /// Someone got there: a re-plan sends nobody again.
+    pub fn served(self) -> bool {
+        matches!(self, Self::Reached | Self::Evacuated)
+    }
+}
+
+/// A household's status in an incident, as last marked. `version`
+/// counts the marks (0: never marked), the ETag of the status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HouseholdStatus {
+    pub household: i64,
+    pub status: ContactStatus,
+    pub note: String,
+    pub by: String,
+    /// RFC 3339 UTC.
+    pub at: String,
+    pub version: i64,
+}
+
 /// One version of an incident's hazard area: the area as the officer gave
 /// it (a GeoJSON polygon in WGS-84 or a circle), kept as given so that a
 /// plan over it is the plan they asked for.
@@ -168,13 +233,27 @@ pub enum IncidentWrite {
         region: Option<RegionCode>,
         expect: i64,
     },
+    /// A household's status marked; `expect` is the status's version the
+    /// writer read (0 when never marked), not the incident's ETag: two
+    /// officers marking different households never conflict.
+    Mark {
+        id: i64,
+        household: i64,
+        status: ContactStatus,
+        note: String,
+        region: Option<RegionCode>,
+        expect: i64,
+    },
 }
 
 impl IncidentWrite {
     pub fn id(&self) -> Option<i64> {
         match self {
             Self::Open { .. } => None,
-            Self::Redraw { id, .. } | Self::Note { id, .. } | Self::Close { id, .. } => Some(*id),
+            Self::Redraw { id, .. }
+            | Self::Note { id, .. }
+            | Self::Close { id, .. }
+            | Self::Mark { id, .. } => Some(*id),
         }
     }
 
@@ -184,7 +263,8 @@ impl IncidentWrite {
             Self::Open { region, .. }
             | Self::Redraw { region, .. }
             | Self::Note { region, .. }
-            | Self::Close { region, .. } => *region,
+            | Self::Close { region, .. }
+            | Self::Mark { region, .. } => *region,
         }
     }
 
@@ -195,6 +275,7 @@ impl IncidentWrite {
             Self::Redraw { .. } => "area_redrawn",
             Self::Note { .. } => "note",
             Self::Close { .. } => "closed",
+            Self::Mark { .. } => "household_marked",
         }
     }
 }
@@ -342,6 +423,38 @@ pub fn visible(s: &Snapshot, caller: &Caller, incident: &Incident) -> bool {
             .iter()
             .filter_map(|a| stored_area(&a.area))
             .any(|a| touched_region(s, caller, &a).is_some())
+}
+
+/// A status as a client gives it (`unknown_status` otherwise).
+pub fn contact_status(given: &str) -> Result<ContactStatus, IncidentError> {
+    ContactStatus::parse(given).ok_or_else(|| {
+        invalid(
+            "unknown_status",
+            format!(
+                "status {given:?}: {}",
+                ContactStatus::ALL.map(ContactStatus::as_str).join(", ")
+            ),
+        )
+    })
+}
+
+/// The household a caller marks: in the snapshot and in their scope
+/// (`unknown_household` otherwise, as a dispatch says it).
+pub fn household_region(
+    s: &Snapshot,
+    caller: &Caller,
+    household: i64,
+) -> Result<Option<RegionCode>, IncidentError> {
+    may_keep(caller)?;
+    s.households
+        .get(household, &caller.scope)
+        .map(|h| h.region)
+        .ok_or_else(|| {
+            invalid(
+                "unknown_household",
+                format!("household {household} does not exist in your scope"),
+            )
+        })
 }
 
 /// A write over a closed incident is refused.

@@ -59,3 +59,22 @@ fn stored_areas_read_back_as_given() {
     assert_eq!(mp, square());
     assert!(stored_area(&json!({ "box": [1, 2] })).is_none());
 }
+
+#[test]
+fn contact_statuses_parse_and_say_who_is_served() {
+    assert_eq!(ContactStatus::parse("需转移"), Some(ContactStatus::NeedsEvacuation));
+    assert_eq!(ContactStatus::parse("not_home"), Some(ContactStatus::NotHome));
+    assert!(matches!(
+        contact_status("drowned"),
+        Err(IncidentError::Invalid { code: "unknown_status", .. })
+    ));
+    let served: Vec<&str> = ContactStatus::ALL
+        .into_iter()
+        .filter(|s| s.served())
+        .map(ContactStatus::as_str)
+        .collect();
+    assert_eq!(served, ["reached", "evacuated"]);
+    for s in ContactStatus::ALL {
+        assert_eq!(ContactStatus::parse(s.as_str()), Some(s));
+    }
+}

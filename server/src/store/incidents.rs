@@ -6,10 +6,11 @@
 use super::changes::{written_audit, Change, ChangeLayer, ChangeOp};
 use super::{Result, StoreError};
 use crate::access::account::AuditEntry;
-use crate::incident::{Incident, IncidentWrite, TimelineEntry};
+use crate::incident::{HouseholdStatus, Incident, IncidentWrite, TimelineEntry};
 
-/// An incident with its whole timeline, as a copy moves it.
-pub type IncidentRecord = (Incident, Vec<TimelineEntry>);
+/// An incident with its whole timeline and its households' statuses, as
+/// a copy moves it.
+pub type IncidentRecord = (Incident, Vec<TimelineEntry>, Vec<HouseholdStatus>);
 
 /// Storage for incidents.
 pub trait IncidentStore: Send + Sync {
@@ -22,14 +23,20 @@ pub trait IncidentStore: Send + Sync {
     /// An incident's timeline, oldest first.
     fn timeline(&self, id: i64) -> Result<Vec<TimelineEntry>>;
 
+    /// The statuses marked in an incident, by household id (households
+    /// never marked are untouched and absent).
+    fn household_statuses(&self, id: i64) -> Result<Vec<HouseholdStatus>>;
+
     /// Applies one write in one transaction: checks the ETag seq the
-    /// writer read ([`StoreError::Precondition`]) and that the incident is
+    /// writer read ([`StoreError::Precondition`]; for a mark, the
+    /// status's version, naming the household) and that the incident is
     /// open ([`StoreError::Conflict`]), writes it with its timeline line,
     /// change row and `audit` (completed with the change). Returns the
     /// change: the incident's id and its new ETag seq.
     fn write_incident(&self, write: &IncidentWrite, audit: &AuditEntry) -> Result<Change>;
 
-    /// The ETag seq of an incident: its last change's (0 for none).
+    /// The ETag seq of an incident: its last own write's change (a
+    /// household mark is not one), 0 for none or after a copy.
     fn incident_etag(&self, id: i64) -> Result<i64>;
 
     /// Writes incidents read from another store, keeping their ids, area
@@ -42,9 +49,10 @@ pub fn dump(store: &dyn IncidentStore) -> Result<Vec<IncidentRecord>> {
     let mut out = vec![];
     for i in store.incidents()? {
         let t = store.timeline(i.id)?;
-        out.push((i, t));
+        let h = store.household_statuses(i.id)?;
+        out.push((i, t, h));
     }
-    out.sort_by_key(|(i, _)| i.id);
+    out.sort_by_key(|(i, _, _)| i.id);
     Ok(out)
 }
 
@@ -76,6 +84,18 @@ pub(crate) fn detail(w: &IncidentWrite, version: Option<i64>) -> String {
         IncidentWrite::Open { title, .. } => title.clone(),
         IncidentWrite::Redraw { .. } => format!("version {}", version.unwrap_or(0)),
         IncidentWrite::Note { note, .. } | IncidentWrite::Close { note, .. } => note.clone(),
+        IncidentWrite::Mark {
+            household,
+            status,
+            note,
+            ..
+        } if note.is_empty() => format!("household {household}: {}", status.as_str()),
+        IncidentWrite::Mark {
+            household,
+            status,
+            note,
+            ..
+        } => format!("household {household}: {}; {note}", status.as_str()),
     }
 }
 

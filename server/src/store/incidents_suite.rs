@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{Backend, ChangeLayer, ChangeOp, StoreError};
 use crate::access::account::AuditEntry;
-use crate::incident::{IncidentKind, IncidentStatus, IncidentWrite};
+use crate::incident::{ContactStatus, IncidentKind, IncidentStatus, IncidentWrite};
 
 fn audit(user: &str, at: &str) -> AuditEntry {
     AuditEntry {
@@ -90,6 +90,39 @@ pub fn run(s: &dyn Backend) -> i64 {
             &audit("em1", "2026-12-04T01:20:00Z"),
         )
         .unwrap();
+    // Household statuses: versioned by household, not by the incident's
+    // ETag; a stale mark stores nothing and names the household.
+    let mark = |household: i64, status: ContactStatus, expect: i64| IncidentWrite::Mark {
+        id,
+        household,
+        status,
+        note: String::new(),
+        region: None,
+        expect,
+    };
+    let at = audit("em2", "2026-12-04T02:00:00Z");
+    let m1 = s.write_incident(&mark(7, ContactStatus::NeedsEvacuation, 0), &at).unwrap();
+    s.write_incident(&mark(8, ContactStatus::Contacted, 0), &at).unwrap();
+    let stale = s.write_incident(&mark(7, ContactStatus::Reached, 0), &at);
+    assert!(
+        matches!(stale, Err(StoreError::Precondition { id: 7, current: 1 })),
+        "{stale:?}"
+    );
+    assert_eq!(s.last_seq().unwrap(), m1.seq + 1, "a stale mark logs nothing");
+    s.write_incident(&mark(7, ContactStatus::Evacuated, 1), &at).unwrap();
+    let marked: Vec<(i64, ContactStatus, i64, String)> = s
+        .household_statuses(id)
+        .unwrap()
+        .into_iter()
+        .map(|h| (h.household, h.status, h.version, h.by))
+        .collect();
+    assert_eq!(
+        marked,
+        [
+            (7, ContactStatus::Evacuated, 2, "em2".to_string()),
+            (8, ContactStatus::Contacted, 1, "em2".to_string())
+        ]
+    );
     let closed = s
         .write_incident(
             &IncidentWrite::Close {
@@ -117,6 +150,9 @@ pub fn run(s: &dyn Backend) -> i64 {
         ("em1", "opened", "汉江 flood"),
         ("em2", "area_redrawn", "version 2"),
         ("em1", "note", "水位上涨"),
+        ("em2", "household_marked", "household 7: needs_evacuation"),
+        ("em2", "household_marked", "household 8: contacted"),
+        ("em2", "household_marked", "household 7: evacuated"),
         ("em2", "closed", ""),
     ];
     assert_eq!(
@@ -134,7 +170,10 @@ pub fn run(s: &dyn Backend) -> i64 {
         &audit("em1", "2026-12-04T06:00:00Z"),
     );
     assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
-    assert_eq!(s.timeline(id).unwrap().len(), 4, "nothing half-stored");
+    let late = s.write_incident(&mark(9, ContactStatus::Reached, 0), &at);
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    assert_eq!(s.timeline(id).unwrap().len(), 7, "nothing half-stored");
+    assert_eq!(s.household_statuses(id).unwrap().len(), 2);
     // Every write has its audit line, naming the change.
     let lines = s.audit_log(None, None, usize::MAX).unwrap();
     for c in [opened.seq, redrawn.seq, noted.seq, closed.seq] {

@@ -6,7 +6,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::{accounts, changes, sql, GeoPackage};
 use crate::access::account::AuditEntry;
 use crate::incident::{
-    AreaVersion, Incident, IncidentKind, IncidentStatus, IncidentWrite, TimelineEntry,
+    AreaVersion, ContactStatus, HouseholdStatus, Incident, IncidentKind, IncidentStatus,
+    IncidentWrite, TimelineEntry,
 };
 use crate::store::incidents::{
     audited, change, closed, corrupt, detail, missing, IncidentRecord, IncidentStore,
@@ -104,8 +105,9 @@ fn timeline_rows(c: &Connection, id: i64) -> Result<Vec<TimelineEntry>> {
     .map_err(sql("read an incident's timeline"))
 }
 
+/// The seq of the incident's last own write (0 when none or copied).
 fn etag_in(c: &Connection, id: i64) -> Result<i64> {
-    c.prepare_cached("SELECT coalesce(max(seq), 0) FROM changes WHERE layer = 'incidents' AND id = ?1")
+    c.prepare_cached("SELECT coalesce(max(seq), 0) FROM incidents WHERE id = ?1")
         .and_then(|mut s| s.query_row([id], |r| r.get(0)))
         .map_err(sql("read an incident's etag"))
 }
@@ -128,8 +130,9 @@ fn insert_line(c: &Connection, id: i64, at: &str, actor: &str, what: &str, detai
     .map_err(sql("write an incident's timeline"))
 }
 
-/// The incident must be there, open, at the ETag the writer read.
-fn check(c: &Connection, id: i64, expect: i64) -> Result<()> {
+/// The incident must be there, open, at the ETag the writer read (when
+/// given: a mark checks its status's version instead).
+fn check(c: &Connection, id: i64, expect: Option<i64>) -> Result<()> {
     let status: Option<String> = c
         .query_row("SELECT status FROM incidents WHERE id = ?1", [id], |r| r.get(0))
         .optional()
@@ -137,14 +140,55 @@ fn check(c: &Connection, id: i64, expect: i64) -> Result<()> {
     let Some(status) = status else {
         return Err(missing(id));
     };
-    let current = etag_in(c, id)?;
-    if current != expect {
-        return Err(crate::store::changes::stale(id, current));
+    if let Some(expect) = expect {
+        let current = etag_in(c, id)?;
+        if current != expect {
+            return Err(crate::store::changes::stale(id, current));
+        }
     }
     if status == IncidentStatus::Closed.as_str() {
         return Err(closed(id));
     }
     Ok(())
+}
+
+fn status_rows(c: &Connection, id: i64) -> Result<Vec<HouseholdStatus>> {
+    let rows: Vec<(i64, String, String, String, String, i64)> = c
+        .prepare_cached(
+            "SELECT household, status, note, actor, at, version FROM incident_households
+             WHERE incident = ?1 ORDER BY household",
+        )
+        .and_then(|mut s| {
+            s.query_map([id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(sql("read household statuses"))?;
+    rows.into_iter()
+        .map(|(household, status, note, by, at, version)| {
+            Ok(HouseholdStatus {
+                household,
+                status: ContactStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+                note,
+                by,
+                at,
+                version,
+            })
+        })
+        .collect()
+}
+
+fn put_status(c: &Connection, id: i64, h: &HouseholdStatus) -> Result<()> {
+    c.execute(
+        "INSERT INTO incident_households (incident, household, status, note, actor, at, version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (incident, household) DO UPDATE SET status = excluded.status,
+           note = excluded.note, actor = excluded.actor, at = excluded.at, version = excluded.version",
+        params![id, h.household, h.status.as_str(), h.note, h.by, h.at, h.version],
+    )
+    .map(drop)
+    .map_err(sql("mark a household"))
 }
 
 /// The write's own rows (not the change row nor the audit line).
@@ -161,7 +205,7 @@ fn apply(c: &Connection, w: &IncidentWrite, audit: &AuditEntry) -> Result<(i64, 
             Ok((id, Some(1)))
         }
         IncidentWrite::Redraw { id, area, expect, .. } => {
-            check(c, *id, *expect)?;
+            check(c, *id, Some(*expect))?;
             let v: i64 = c
                 .query_row(
                     "SELECT coalesce(max(version), 0) + 1 FROM incident_areas WHERE incident = ?1",
@@ -173,11 +217,42 @@ fn apply(c: &Connection, w: &IncidentWrite, audit: &AuditEntry) -> Result<(i64, 
             Ok((*id, Some(v)))
         }
         IncidentWrite::Note { id, expect, .. } => {
-            check(c, *id, *expect)?;
+            check(c, *id, Some(*expect))?;
+            Ok((*id, None))
+        }
+        IncidentWrite::Mark {
+            id,
+            household,
+            status,
+            note,
+            expect,
+            ..
+        } => {
+            check(c, *id, None)?;
+            let current: i64 = c
+                .query_row(
+                    "SELECT coalesce(max(version), 0) FROM incident_households
+                     WHERE incident = ?1 AND household = ?2",
+                    params![id, household],
+                    |r| r.get(0),
+                )
+                .map_err(sql("read a household's status"))?;
+            if current != *expect {
+                return Err(crate::store::changes::stale(*household, current));
+            }
+            let row = HouseholdStatus {
+                household: *household,
+                status: *status,
+                note: note.clone(),
+                by: audit.user.clone(),
+                at: audit.at.clone(),
+                version: current + 1,
+            };
+            put_status(c, *id, &row)?;
             Ok((*id, None))
         }
         IncidentWrite::Close { id, expect, .. } => {
-            check(c, *id, *expect)?;
+            check(c, *id, Some(*expect))?;
             c.execute(
                 "UPDATE incidents SET status = 'closed', closed_at = ?2 WHERE id = ?1",
                 params![id, audit.at],
@@ -201,12 +276,20 @@ impl IncidentStore for GeoPackage {
         timeline_rows(&self.lock(), id)
     }
 
+    fn household_statuses(&self, id: i64) -> Result<Vec<HouseholdStatus>> {
+        status_rows(&self.lock(), id)
+    }
+
     fn write_incident(&self, w: &IncidentWrite, audit: &AuditEntry) -> Result<Change> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin an incident write"))?;
         let (id, version) = apply(&tx, w, audit)?;
         insert_line(&tx, id, &audit.at, &audit.user, w.what(), &detail(w, version))?;
         let done = changes::append(&tx, &change(w, id, audit))?;
+        if !matches!(w, IncidentWrite::Mark { .. }) {
+            tx.execute("UPDATE incidents SET seq = ?2 WHERE id = ?1", params![id, done.seq])
+                .map_err(sql("stamp an incident"))?;
+        }
         accounts::insert_audit(&tx, &audited(audit, &done))?;
         tx.commit().map_err(sql("commit an incident write"))?;
         Ok(done)
@@ -219,7 +302,7 @@ impl IncidentStore for GeoPackage {
     fn restore_incidents(&self, all: &[IncidentRecord]) -> Result<()> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin restoring incidents"))?;
-        for (i, lines) in all {
+        for (i, lines, statuses) in all {
             tx.execute(
                 "INSERT INTO incidents (id, title, kind, status, opened_by, opened_at, closed_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -239,6 +322,9 @@ impl IncidentStore for GeoPackage {
                     params![l.id, i.id, l.at, l.actor, l.what, l.detail],
                 )
                 .map_err(sql("restore an incident's timeline"))?;
+            }
+            for h in statuses {
+                put_status(&tx, i.id, h)?;
             }
         }
         tx.commit().map_err(sql("commit restoring incidents"))

@@ -8,7 +8,10 @@ CREATE TABLE IF NOT EXISTS incidents (
   status TEXT NOT NULL,
   opened_by TEXT NOT NULL,
   opened_at TEXT NOT NULL,
-  closed_at TEXT
+  closed_at TEXT,
+  -- The seq of the incident's last own write (not a household mark):
+  -- its ETag.
+  seq INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS incident_areas (
   incident INTEGER NOT NULL REFERENCES incidents(id),
@@ -27,3 +30,15 @@ CREATE TABLE IF NOT EXISTS incident_timeline (
   detail TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incident_timeline_of ON incident_timeline(incident, id);
+-- Each household's status in an incident as last marked; version counts
+-- the marks (the status's ETag).
+CREATE TABLE IF NOT EXISTS incident_households (
+  incident INTEGER NOT NULL REFERENCES incidents(id),
+  household INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  note TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (incident, household)
+);

@@ -6,7 +6,8 @@ use deadpool_postgres::ClientWrapper;
 use super::{accounts, changes, pg, PostGis};
 use crate::access::account::AuditEntry;
 use crate::incident::{
-    AreaVersion, Incident, IncidentKind, IncidentStatus, IncidentWrite, TimelineEntry,
+    AreaVersion, ContactStatus, HouseholdStatus, Incident, IncidentKind, IncidentStatus,
+    IncidentWrite, TimelineEntry,
 };
 use crate::store::incidents::{
     audited, change, closed, corrupt, detail, missing, IncidentRecord, IncidentStore,
@@ -64,9 +65,10 @@ async fn areas(c: &ClientWrapper, id: i64) -> Result<Vec<AreaVersion>> {
         .collect()
 }
 
+/// The seq of the incident's last own write (0 when none or copied).
 async fn etag_in(c: &ClientWrapper, id: i64) -> Result<i64> {
     c.query_one(
-        "SELECT coalesce(max(seq), 0) FROM changes WHERE layer = 'incidents' AND id = $1",
+        "SELECT coalesce(max(seq), 0)::bigint FROM incidents WHERE id = $1",
         &[&id],
     )
     .await
@@ -103,8 +105,9 @@ async fn insert_line(c: &ClientWrapper, id: i64, line: &TimelineEntry) -> Result
     .map_err(pg("write an incident's timeline"))
 }
 
-/// The incident must be there, open, at the ETag the writer read.
-async fn check(c: &ClientWrapper, id: i64, expect: i64) -> Result<()> {
+/// The incident must be there, open, at the ETag the writer read (when
+/// given: a mark checks its status's version instead).
+async fn check(c: &ClientWrapper, id: i64, expect: Option<i64>) -> Result<()> {
     let row = c
         .query_opt("SELECT status FROM incidents WHERE id = $1", &[&id])
         .await
@@ -112,14 +115,53 @@ async fn check(c: &ClientWrapper, id: i64, expect: i64) -> Result<()> {
     let Some(row) = row else {
         return Err(missing(id));
     };
-    let current = etag_in(c, id).await?;
-    if current != expect {
-        return Err(crate::store::changes::stale(id, current));
+    if let Some(expect) = expect {
+        let current = etag_in(c, id).await?;
+        if current != expect {
+            return Err(crate::store::changes::stale(id, current));
+        }
     }
     if row.get::<_, String>(0) == IncidentStatus::Closed.as_str() {
         return Err(closed(id));
     }
     Ok(())
+}
+
+async fn status_rows(c: &ClientWrapper, id: i64) -> Result<Vec<HouseholdStatus>> {
+    let rows = c
+        .query(
+            "SELECT household, status, note, actor, at, version FROM incident_households
+             WHERE incident = $1 ORDER BY household",
+            &[&id],
+        )
+        .await
+        .map_err(pg("read household statuses"))?;
+    rows.iter()
+        .map(|r| {
+            let status: String = r.get(1);
+            Ok(HouseholdStatus {
+                household: r.get(0),
+                status: ContactStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+                note: r.get(2),
+                by: r.get(3),
+                at: r.get(4),
+                version: r.get(5),
+            })
+        })
+        .collect()
+}
+
+async fn put_status(c: &ClientWrapper, id: i64, h: &HouseholdStatus) -> Result<()> {
+    c.execute(
+        "INSERT INTO incident_households (incident, household, status, note, actor, at, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (incident, household) DO UPDATE SET status = excluded.status,
+           note = excluded.note, actor = excluded.actor, at = excluded.at, version = excluded.version",
+        &[&id, &h.household, &h.status.as_str(), &h.note, &h.by, &h.at, &h.version],
+    )
+    .await
+    .map(drop)
+    .map_err(pg("mark a household"))
 }
 
 /// The write's own rows (not the timeline, change row nor audit line).
@@ -140,7 +182,7 @@ async fn apply(c: &ClientWrapper, w: &IncidentWrite, audit: &AuditEntry) -> Resu
             Ok((id, Some(1)))
         }
         IncidentWrite::Redraw { id, area, expect, .. } => {
-            check(c, *id, *expect).await?;
+            check(c, *id, Some(*expect)).await?;
             let v: i64 = c
                 .query_one(
                     "SELECT coalesce(max(version), 0) + 1 FROM incident_areas WHERE incident = $1",
@@ -153,11 +195,43 @@ async fn apply(c: &ClientWrapper, w: &IncidentWrite, audit: &AuditEntry) -> Resu
             Ok((*id, Some(v)))
         }
         IncidentWrite::Note { id, expect, .. } => {
-            check(c, *id, *expect).await?;
+            check(c, *id, Some(*expect)).await?;
+            Ok((*id, None))
+        }
+        IncidentWrite::Mark {
+            id,
+            household,
+            status,
+            note,
+            expect,
+            ..
+        } => {
+            check(c, *id, None).await?;
+            let current: i64 = c
+                .query_one(
+                    "SELECT coalesce(max(version), 0)::bigint FROM incident_households
+                     WHERE incident = $1 AND household = $2",
+                    &[id, household],
+                )
+                .await
+                .map_err(pg("read a household's status"))?
+                .get(0);
+            if current != *expect {
+                return Err(crate::store::changes::stale(*household, current));
+            }
+            let row = HouseholdStatus {
+                household: *household,
+                status: *status,
+                note: note.clone(),
+                by: audit.user.clone(),
+                at: audit.at.clone(),
+                version: current + 1,
+            };
+            put_status(c, *id, &row).await?;
             Ok((*id, None))
         }
         IncidentWrite::Close { id, expect, .. } => {
-            check(c, *id, *expect).await?;
+            check(c, *id, Some(*expect)).await?;
             c.execute(
                 "UPDATE incidents SET status = 'closed', closed_at = $2 WHERE id = $1",
                 &[id, &audit.at],
@@ -203,6 +277,11 @@ impl IncidentStore for PostGis {
             .collect())
     }
 
+    fn household_statuses(&self, id: i64) -> Result<Vec<HouseholdStatus>> {
+        let conn = self.read_conn("read household statuses")?;
+        self.block_on(status_rows(&conn, id))
+    }
+
     fn write_incident(&self, w: &IncidentWrite, audit: &AuditEntry) -> Result<Change> {
         let tx = self.begin_write("write an incident")?;
         let done = self.block_on(async {
@@ -217,6 +296,11 @@ impl IncidentStore for PostGis {
             };
             insert_line(c, id, &line).await?;
             let done = changes::append(c, &change(w, id, audit)).await?;
+            if !matches!(w, IncidentWrite::Mark { .. }) {
+                c.execute("UPDATE incidents SET seq = $2 WHERE id = $1", &[&id, &done.seq])
+                    .await
+                    .map_err(pg("stamp an incident"))?;
+            }
             accounts::insert_audit(c, &audited(audit, &done), None).await?;
             Ok::<_, StoreError>(done)
         })?;
@@ -233,7 +317,7 @@ impl IncidentStore for PostGis {
         let tx = self.begin_write("restore incidents")?;
         self.block_on(async {
             let c = tx.c();
-            for (i, lines) in all {
+            for (i, lines, statuses) in all {
                 c.execute(
                     "INSERT INTO incidents (id, title, kind, status, opened_by, opened_at, closed_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -246,6 +330,9 @@ impl IncidentStore for PostGis {
                 }
                 for l in lines {
                     insert_line(c, i.id, l).await?;
+                }
+                for h in statuses {
+                    put_status(c, i.id, h).await?;
                 }
             }
             Ok::<_, StoreError>(())

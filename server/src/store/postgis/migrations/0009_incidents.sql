@@ -8,7 +8,10 @@ CREATE TABLE IF NOT EXISTS incidents (
   status text NOT NULL,
   opened_by text NOT NULL,
   opened_at text NOT NULL,
-  closed_at text
+  closed_at text,
+  -- The seq of the incident's last own write (not a household mark):
+  -- its ETag.
+  seq bigint NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS incident_areas (
   incident bigint NOT NULL REFERENCES incidents(id),
@@ -27,3 +30,15 @@ CREATE TABLE IF NOT EXISTS incident_timeline (
   detail text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS incident_timeline_of ON incident_timeline (incident, id);
+-- Each household's status in an incident as last marked; version counts
+-- the marks (the status's ETag).
+CREATE TABLE IF NOT EXISTS incident_households (
+  incident bigint NOT NULL REFERENCES incidents(id),
+  household bigint NOT NULL,
+  status text NOT NULL,
+  note text NOT NULL,
+  actor text NOT NULL,
+  at text NOT NULL,
+  version bigint NOT NULL,
+  PRIMARY KEY (incident, household)
+);
