@@ -5,12 +5,15 @@
 //! Costs are lexicographic: first serve as many of the most vulnerable as
 //! possible (a bonus per care level larger than any travel), then the next
 //! level, then minimise total travel. Only each household's nearest
-//! ⌈n / capacity⌉ + 1 eligible volunteers get an edge; that loses nothing:
-//! if an optimum sent a household farther, one of those nearer volunteers
-//! would have room (their capacity exceeds all other households together)
-//! and moving it there would cost less.
+//! ⌈n / capacity⌉ + 1 eligible volunteers are candidates; that loses
+//! nothing: if an optimum sent a household farther, one of those nearer
+//! volunteers would have room (their capacity exceeds all other households
+//! together) and moving it there would cost less. Of those, the flow
+//! starts with a few and takes in more only where reduced costs prove
+//! they could help ([`assign`]): a flood night's 2,000 households × 5,000
+//! volunteers would otherwise be a graph of over a million edges.
 
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use crate::cancel::{Cancel, Cancelled};
 
@@ -21,13 +24,52 @@ pub struct Demand {
     pub travel: Vec<(usize, f64)>,
 }
 
+/// Candidates each household starts with; pricing adds more while they
+/// could improve the plan.
+const FIRST_CANDIDATES: usize = 8;
+
+/// Reduced costs below this (in cost units, metres) are negative: the
+/// costs carry bonuses of about 10⁷, whose rounding is far below it.
+const TOLERANCE: f64 = 1e-6;
+
 /// The flow's answer: for each demand, the volunteer it got; or
 /// [`Cancelled`] when `cancel` is set before it is done (checked at every
 /// augmentation and every few thousand steps of each shortest path).
+///
+/// Each household starts with its [`FIRST_CANDIDATES`] nearest
+/// volunteers; after each solve, potentials proving the restricted plan
+/// optimal are checked against every candidate left out (up to the
+/// ⌈n / capacity⌉ + 1 nearest, see the module), and the households with
+/// one whose reduced cost is negative get more candidates, until none
+/// has: then no left-out edge could lower the cost, and the plan is the
+/// exact optimum over all of them.
+///
+/// ```
+/// use wangge::cancel::Cancel;
+/// use wangge::emergency::dispatch::{assign, Demand};
+/// // Two households, two volunteers with room for one each: the nearer
+/// // volunteer goes to the household that would otherwise walk 100 m.
+/// let ds = [
+///     Demand { priority: 1, travel: vec![(0, 1.0), (1, 2.0)] },
+///     Demand { priority: 1, travel: vec![(0, 3.0), (1, 100.0)] },
+/// ];
+/// assert_eq!(assign(&ds, 2, 1, &Cancel::never()), Ok(vec![Some(1), Some(0)]));
+/// ```
 pub fn assign(
     demands: &[Demand],
     volunteers: usize,
     capacity: usize,
+    cancel: &Cancel,
+) -> Result<Vec<Option<usize>>, Cancelled> {
+    assign_from(demands, volunteers, capacity, FIRST_CANDIDATES, cancel)
+}
+
+/// [`assign`], each household starting with `first` candidates.
+fn assign_from(
+    demands: &[Demand],
+    volunteers: usize,
+    capacity: usize,
+    first: usize,
     cancel: &Cancel,
 ) -> Result<Vec<Option<usize>>, Cancelled> {
     let n = demands.len();
@@ -40,30 +82,65 @@ pub fn assign(
         .flat_map(|d| d.travel.iter().map(|t| t.1))
         .fold(0.0, f64::max);
     let step = (max_travel + 1.0) * (n as f64 + 1.0);
+    let mut near: Vec<Vec<(usize, f64)>> = Vec::with_capacity(n);
+    for d in demands {
+        cancel.check()?;
+        let mut c = d.travel.clone();
+        c.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        c.truncate(keep);
+        near.push(c);
+    }
+    let bonus = |i: usize| step * f64::from(demands[i].priority + 1);
+    let mut take: Vec<usize> = near.iter().map(|c| c.len().min(first.max(1))).collect();
     // Nodes: 0 source, 1..=V volunteers, V+1..=V+n households, V+n+1 sink.
     let (s, t) = (0, volunteers + n + 1);
-    let mut g = Graph::new(t + 1);
-    for v in 0..volunteers {
-        g.add(s, 1 + v, capacity as i64, 0.0);
-    }
-    for (i, d) in demands.iter().enumerate() {
-        cancel.check()?;
-        let mut near: Vec<(usize, f64)> = d.travel.clone();
-        near.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        near.truncate(keep);
-        let bonus = step * f64::from(d.priority + 1);
-        for (v, m) in near {
-            g.add(1 + v, 1 + volunteers + i, 1, m - bonus);
+    loop {
+        let mut g = Graph::new(t + 1);
+        for v in 0..volunteers {
+            g.add(s, 1 + v, capacity as i64, 0.0);
         }
-        g.add(1 + volunteers + i, t, 1, 0.0);
+        for (i, c) in near.iter().enumerate() {
+            for &(v, m) in &c[..take[i]] {
+                g.add(1 + v, 1 + volunteers + i, 1, m - bonus(i));
+            }
+            g.add(1 + volunteers + i, t, 1, 0.0);
+        }
+        g.min_cost_flow(s, t, cancel)?;
+        let Some(pot) = g.certificate(s, t, cancel)? else {
+            // No proof: every candidate, which the module's bound makes exact.
+            if take.iter().zip(&near).all(|(k, c)| *k == c.len()) {
+                return Ok(answer(&g, volunteers, n));
+            }
+            take = near.iter().map(Vec::len).collect();
+            continue;
+        };
+        let mut grown = false;
+        for (i, c) in near.iter().enumerate() {
+            let h = 1 + volunteers + i;
+            let last = c[take[i]..]
+                .iter()
+                .rposition(|&(v, m)| m - bonus(i) + pot[1 + v] - pot[h] < -TOLERANCE);
+            if let Some(j) = last {
+                // Past the last one that could improve, and at least
+                // double, so that few rounds are needed.
+                take[i] = (take[i] + j + 1).max(2 * take[i]).min(c.len());
+                grown = true;
+            }
+        }
+        if !grown {
+            return Ok(answer(&g, volunteers, n));
+        }
     }
-    g.min_cost_flow(s, t, cancel)?;
-    Ok((0..n)
+}
+
+/// Each household's volunteer in a solved flow.
+fn answer(g: &Graph, volunteers: usize, n: usize) -> Vec<Option<usize>> {
+    (0..n)
         .map(|i| {
             let h = 1 + volunteers + i;
             g.edges_into(h).find(|e| e.flow > 0).map(|e| e.from - 1)
         })
-        .collect())
+        .collect()
 }
 
 struct Edge {
@@ -115,6 +192,49 @@ impl Graph {
             .filter(move |e| e.to == node && e.cap > 0)
     }
 
+    /// Potentials under which every residual arc has a reduced cost ≥ 0,
+    /// the sink's arc back to the source included (cost 0: the flow's
+    /// value is free) and, with flow, its reverse: shortest distances from
+    /// a root joined to every node at cost 0 (Bellman-Ford with a queue).
+    /// They exist when the flow is optimal on its edges (no negative
+    /// cycle); `None` if rounding keeps them from settling.
+    fn certificate(&self, s: usize, t: usize, cancel: &Cancel) -> Result<Option<Vec<f64>>, Cancelled> {
+        let n = self.out.len();
+        let flow: i64 = self.out[s].iter().map(|&ei| self.edges[ei].flow.max(0)).sum();
+        let mut d = vec![0.0; n];
+        let mut queued = vec![true; n];
+        let mut queue: VecDeque<usize> = (0..n).collect();
+        let budget = 50 * (n + self.edges.len());
+        let mut steps = 0usize;
+        while let Some(u) = queue.pop_front() {
+            queued[u] = false;
+            steps += 1;
+            if steps % 4096 == 0 {
+                cancel.check()?;
+            }
+            if steps > budget {
+                return Ok(None);
+            }
+            let back = [(u == t).then_some((s, 0.0)), (u == s && flow > 0).then_some((t, 0.0))];
+            let arcs = self.out[u]
+                .iter()
+                .map(|&ei| &self.edges[ei])
+                .filter(|e| e.cap - e.flow > 0)
+                .map(|e| (e.to, e.cost))
+                .chain(back.into_iter().flatten());
+            for (w, c) in arcs {
+                if d[u] + c < d[w] - TOLERANCE {
+                    d[w] = d[u] + c;
+                    if !queued[w] {
+                        queued[w] = true;
+                        queue.push_back(w);
+                    }
+                }
+            }
+        }
+        Ok(Some(d))
+    }
+
     /// Augments along cheapest paths while they lower the cost; stops
     /// with [`Cancelled`] as soon as `cancel` is seen set.
     fn min_cost_flow(&mut self, s: usize, t: usize, cancel: &Cancel) -> Result<(), Cancelled> {
@@ -150,6 +270,11 @@ impl Graph {
                 if d > dist[u] {
                     continue;
                 }
+                // The sink settled: the path is known. Nodes farther are
+                // not needed (their potentials move by dist[t] below).
+                if u == t {
+                    break;
+                }
                 for &ei in &self.out[u] {
                     let e = &self.edges[ei];
                     if e.cap - e.flow <= 0 {
@@ -167,10 +292,10 @@ impl Graph {
             if !dist[t].is_finite() {
                 return Ok(());
             }
+            // π + min(d, d(t)) keeps every reduced cost ≥ 0, settled or not.
+            let dt = dist[t];
             for v in 0..n {
-                if dist[v].is_finite() {
-                    pot[v] += dist[v];
-                }
+                pot[v] += dist[v].min(dt);
             }
             // The path's real cost: stop once it no longer pays.
             let mut cost = 0.0;
@@ -233,7 +358,7 @@ mod tests {
                 std::time::Instant::now()
             })
         };
-        let got = assign(&ds, 400, 1, &cancel);
+        let got = assign_from(&ds, 400, 1, usize::MAX, &cancel);
         let stopped = std::time::Instant::now();
         let asked = stopper.join().unwrap();
         assert_eq!(
@@ -277,6 +402,55 @@ mod tests {
         assert_eq!(run(&ds, 1, 3), vec![None, Some(0)]);
     }
 
+    /// Served per priority (highest first) and total travel: what the
+    /// flow optimises, in its order.
+    fn score(ds: &[Demand], a: &[Option<usize>]) -> (Vec<usize>, f64) {
+        let mut served = vec![0; 3];
+        let mut m = 0.0;
+        for (i, x) in a.iter().enumerate() {
+            if let Some(j) = x {
+                served[2 - ds[i].priority as usize] += 1;
+                m += ds[i].travel.iter().find(|t| t.0 == *j).unwrap().1;
+            }
+        }
+        (served, m)
+    }
+
+    #[test]
+    fn starting_from_one_candidate_reaches_the_same_optimum() {
+        let mut seed = 11u64;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) as f64 / (1u64 << 31) as f64
+        };
+        for round in 0..40 {
+            let (n, v, cap) = (60 + round, 25 + round % 7, 1 + round % 3);
+            let spots: Vec<(f64, f64)> = (0..v).map(|_| (rnd() * 2000.0, rnd() * 2000.0)).collect();
+            let ds: Vec<Demand> = (0..n)
+                .map(|_| {
+                    let (x, y) = (rnd() * 2000.0, rnd() * 2000.0);
+                    Demand {
+                        priority: (rnd() * 3.0) as u8,
+                        travel: spots
+                            .iter()
+                            .enumerate()
+                            .filter(|_| rnd() < 0.9)
+                            .map(|(j, p)| (j, (p.0 - x).hypot(p.1 - y).round()))
+                            .collect(),
+                    }
+                })
+                .collect();
+            let all = assign_from(&ds, v, cap, usize::MAX, &Cancel::never()).unwrap();
+            let priced = assign_from(&ds, v, cap, 1, &Cancel::never()).unwrap();
+            let (a, b) = (score(&ds, &all), score(&ds, &priced));
+            assert_eq!(a.0, b.0, "round {round}: served per priority");
+            assert!((a.1 - b.1).abs() < 1e-6, "round {round}: {} vs {}", a.1, b.1);
+            for j in 0..v {
+                assert!(priced.iter().filter(|x| **x == Some(j)).count() <= cap);
+            }
+        }
+    }
+
     #[test]
     fn matches_brute_force_on_small_instances() {
         let mut seed = 7u64;
@@ -300,6 +474,7 @@ mod tests {
                 });
             }
             let got = run(&ds, v, 2);
+            let priced = assign_from(&ds, v, 2, 1, &Cancel::never()).unwrap();
             let cost = |a: &[Option<usize>]| -> (usize, f64) {
                 let served = a.iter().filter(|x| x.is_some()).count();
                 let m: f64 = a
@@ -333,9 +508,11 @@ mod tests {
                     }
                 }
             }
-            let (s, m) = cost(&got);
-            assert_eq!(s, best.0);
-            assert!((m - best.1).abs() < 1e-6, "{m} vs {}", best.1);
+            for a in [&got, &priced] {
+                let (s, m) = cost(a);
+                assert_eq!(s, best.0);
+                assert!((m - best.1).abs() < 1e-6, "{m} vs {}", best.1);
+            }
         }
     }
 }
