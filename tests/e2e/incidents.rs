@@ -182,7 +182,8 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
     id
 }
 
-/// After a restart the incident is as it was left.
+/// After the server was killed (SIGKILL: `Server`'s drop) and started
+/// again, the incident is as acknowledged: areas, timeline, statuses.
 fn kept(s: &Server, em: &str, id: i64) {
     let (st, _, _, b) = call(s, "GET", &format!("/api/incidents/{id}"), em, None, None);
     assert_eq!(st, 200, "{b}");
