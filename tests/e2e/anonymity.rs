@@ -328,7 +328,8 @@ fn requests(
             let p = pattern
                 .replace("{code}", &w.region)
                 .replace("{id}", &w.plan.to_string())
-                .replace("{other}", &w.plan.to_string());
+                .replace("{other}", &w.plan.to_string())
+                .replace("{household}", "1");
             assert!(
                 !p.contains('{'),
                 "route {pattern} needs a value in the anonymity test"

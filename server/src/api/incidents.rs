@@ -25,6 +25,7 @@ impl From<IncidentError> for ApiError {
         match e {
             IncidentError::Role(_) | IncidentError::OutOfScope => Self::Forbidden(e.to_string()),
             IncidentError::NotFound(_) => Self::NotFound(e.to_string()),
+            IncidentError::CountsOnly => Self::CountsOnly(e.to_string()),
             IncidentError::Closed(_) => Self::Conflict {
                 detail: e.to_string(),
                 extra: json!({ "code": "incident_closed" }),
@@ -367,6 +368,7 @@ pub async fn statuses(
     CallerOf(caller): CallerOf,
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
+    incident::may_see_households(&caller)?;
     blocking(move || {
         visible(&st, &caller, id)?;
         let s = st.snapshot.load();
@@ -407,7 +409,7 @@ pub async fn mark(
     headers: HeaderMap,
     Json(req): Json<MarkRequest>,
 ) -> Result<Response, ApiError> {
-    incident::may_keep(&caller)?;
+    incident::may_see_households(&caller)?;
     let expect = status_match(&headers, id, household)?;
     let status = incident::contact_status(&req.status)?;
     let note = incident::note(&req.note, true)?;

@@ -98,6 +98,9 @@ fn table() -> Vec<(RouteSpec, Handler)> {
     const CHANGES: &[Role] = &[Role::Admin, Role::Office, Role::Emergency, Role::Planner];
     // Planners and admins write the basemap (buildings, roads).
     const GROUND: &[Role] = &[Role::Admin, Role::Planner];
+    // An incident's households: the viewer is let in to be told it sees
+    // counts only (403 counts_only), as on every household route.
+    const INCIDENT_HOUSEHOLDS: &[Role] = &[Role::Admin, Role::Emergency, Role::Office, Role::Viewer];
     vec![
         r(
             "GET",
@@ -255,8 +258,8 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("POST", "/api/incidents/{id}/areas", Roles(EMERGENCY), "redraw the hazard area (a new version, the ones before kept): body {polygon | circle}; needs If-Match: 428 without, 412 with the current incident when stale; 409 incident_closed", post(incidents::redraw)),
         r("POST", "/api/incidents/{id}/notes", Roles(EMERGENCY), "a note on the timeline: body {note}; needs If-Match (428, 412); 409 incident_closed; 422 bad_note", post(incidents::note)),
         r("POST", "/api/incidents/{id}/close", Roles(EMERGENCY), "close the incident (it takes no more writes): body {note?}; needs If-Match (428, 412); 409 incident_closed when it already is", post(incidents::close)),
-        r("GET", "/api/incidents/{id}/households", Roles(EMERGENCY), "the households marked in an incident (the others are untouched): household, status (contacted, reached, not_home, needs_evacuation, evacuated), note, by, at, version, ETag; only those in the caller's scope", get(incidents::statuses)),
-        r("PUT", "/api/incidents/{id}/households/{household}", Roles(EMERGENCY), "mark a household's status in an incident: body {status, note?}; needs If-Match with the status's ETag (\"incident-{id}-household-{household}-0\" when never marked): 428 without, 412 with the current status when another officer marked it first; 422 unknown_status, unknown_household; 409 incident_closed; reached and evacuated households are left out of a plan made for the incident", axum::routing::put(incidents::mark)),
+        r("GET", "/api/incidents/{id}/households", Roles(INCIDENT_HOUSEHOLDS), "the households marked in an incident (the others are untouched): household, status (contacted, reached, not_home, needs_evacuation, evacuated), note, by, at, version, ETag; only those in the caller's scope", get(incidents::statuses)),
+        r("PUT", "/api/incidents/{id}/households/{household}", Roles(INCIDENT_HOUSEHOLDS), "mark a household's status in an incident: body {status, note?}; needs If-Match with the status's ETag (\"incident-{id}-household-{household}-0\" when never marked): 428 without, 412 with the current status when another officer marked it first; 422 unknown_status, unknown_household; 409 incident_closed; reached and evacuated households are left out of a plan made for the incident", axum::routing::put(incidents::mark)),
         r("GET", "/api/volunteers", Roles(EMERGENCY), "the volunteer roster in the caller's scope (?status=on_duty|off_duty|dispatched, team, offset, limit ≤ 1000): id, name and phone as the role sees them, team, skills, status, location (the check-in when set, else home), ETag", get(volunteers::list)),
         r("GET", "/api/volunteers/{id}", Roles(EMERGENCY), "one volunteer with their ETag", get(volunteers::get_one)),
         r("PATCH", "/api/volunteers/{id}", Roles(EMERGENCY), "change a volunteer's status (on_duty, off_duty, dispatched), skills, team or check-in [lon, lat] (null clears); needs If-Match: 428 without, 412 with the current record when stale; 422 with a code (unknown_status, bad_location, bad_skill, outside_regions); 403 out_of_scope for a check-in outside the writer's scope", axum::routing::patch(volunteers::update)),

@@ -293,6 +293,9 @@ pub enum IncidentError {
     OutOfScope,
     #[error("incident {0} is closed: it takes no more writes")]
     Closed(i64),
+    /// The viewer (and a public map) sees households only as counts.
+    #[error("the viewer role sees households only as counts, never one by one")]
+    CountsOnly,
 }
 
 fn invalid(code: &'static str, detail: impl Into<String>) -> IncidentError {
@@ -309,6 +312,15 @@ pub fn may_keep(caller: &Caller) -> Result<(), IncidentError> {
         Role::Admin | Role::Emergency | Role::Office => Ok(()),
         r => Err(IncidentError::Role(r.as_str())),
     }
+}
+
+/// Households one by one: a viewer (or a public map) is told they see
+/// counts only; other roles as [`may_keep`].
+pub fn may_see_households(caller: &Caller) -> Result<(), IncidentError> {
+    if caller.role == Role::Viewer {
+        return Err(IncidentError::CountsOnly);
+    }
+    may_keep(caller)
 }
 
 /// A title: trimmed, 1 to [`TITLE_MAX`] characters.
