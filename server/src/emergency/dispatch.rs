@@ -1,7 +1,6 @@
 //! Who goes where: an exact assignment of vulnerable households to
 //! available volunteers, each taking at most `capacity`, by min-cost flow
-//! (shortest paths with Dijkstra on reduced costs, every shortest path of
-//! a phase augmented at once).
+//! (successive shortest paths with Dijkstra on reduced costs).
 //!
 //! Each household served earns a bonus of (care level + 1) × a step
 //! larger than all travel together: the plan serves the most care weight
@@ -310,95 +309,12 @@ impl Graph {
             if cost >= 0.0 {
                 return Ok(());
             }
-            // Every shortest path of this phase at once; the one found,
-            // should rounding hide it from the phase.
-            if self.augment_phase(s, t, &pot, cancel)? == 0 {
-                let mut v = t;
-                while let Some(ei) = prev[v] {
-                    self.edges[ei].flow += 1;
-                    self.edges[ei ^ 1].flow -= 1;
-                    v = self.edges[ei].from;
-                }
+            let mut v = t;
+            while let Some(ei) = prev[v] {
+                self.edges[ei].flow += 1;
+                self.edges[ei ^ 1].flow -= 1;
+                v = self.edges[ei].from;
             }
-        }
-    }
-
-    /// Augments by one along every path of arcs whose reduced cost under
-    /// `pot` is 0 (shortest paths, all of the phase's cost), Dinic-style:
-    /// levels by breadth-first search, then paths along rising levels, a
-    /// current arc per node; again while the sink is reachable. Every arc
-    /// a path uses has room for one (household arcs hold one). Returns
-    /// the paths augmented.
-    fn augment_phase(
-        &mut self,
-        s: usize,
-        t: usize,
-        pot: &[f64],
-        cancel: &Cancel,
-    ) -> Result<usize, Cancelled> {
-        let n = self.out.len();
-        let admissible =
-            |e: &Edge| e.cap - e.flow > 0 && e.cost + pot[e.from] - pot[e.to] <= TOLERANCE;
-        let mut total = 0;
-        loop {
-            cancel.check()?;
-            let mut level = vec![usize::MAX; n];
-            level[s] = 0;
-            let mut queue = VecDeque::from([s]);
-            while let Some(u) = queue.pop_front() {
-                for &ei in &self.out[u] {
-                    let e = &self.edges[ei];
-                    if level[e.to] == usize::MAX && admissible(e) {
-                        level[e.to] = level[u] + 1;
-                        queue.push_back(e.to);
-                    }
-                }
-            }
-            if level[t] == usize::MAX {
-                return Ok(total);
-            }
-            let mut next = vec![0usize; n];
-            let mut found = 0;
-            'paths: loop {
-                let mut path: Vec<usize> = vec![];
-                let mut u = s;
-                while u != t {
-                    let mut step = None;
-                    while next[u] < self.out[u].len() {
-                        let ei = self.out[u][next[u]];
-                        let e = &self.edges[ei];
-                        if level[e.to] == level[u] + 1 && admissible(e) {
-                            step = Some(ei);
-                            break;
-                        }
-                        next[u] += 1;
-                    }
-                    match step {
-                        Some(ei) => {
-                            path.push(ei);
-                            u = self.edges[ei].to;
-                        }
-                        // A dead end: never again this phase.
-                        None => {
-                            let Some(ei) = path.pop() else {
-                                break 'paths;
-                            };
-                            level[u] = usize::MAX;
-                            u = self.edges[ei].from;
-                            next[u] += 1;
-                        }
-                    }
-                }
-                for &ei in &path {
-                    self.edges[ei].flow += 1;
-                    self.edges[ei ^ 1].flow -= 1;
-                }
-                found += 1;
-            }
-            if found == 0 {
-                return Ok(total);
-            }
-            total += found;
         }
     }
 }
