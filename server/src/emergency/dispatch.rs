@@ -38,7 +38,7 @@ const TOLERANCE: f64 = 1e-6;
 /// [`Cancelled`] when `cancel` is set before it is done (checked at every
 /// augmentation and every few thousand steps of each shortest path).
 ///
-/// Each household starts with its [`FIRST_CANDIDATES`] nearest
+/// Each household starts with its `FIRST_CANDIDATES` (8) nearest
 /// volunteers; after each solve, potentials proving the restricted plan
 /// optimal are checked against every candidate left out (up to the
 /// ⌈n / capacity⌉ + 1 nearest, see the module), and the households with
