@@ -329,9 +329,21 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
         ),
     );
     for (route, path, body) in [
-        ("/api/incidents/{id}/areas", "/api/incidents/999999/areas", r#"{"circle":{"lon":116.405,"lat":39.905,"radius_m":500}}"#),
-        ("/api/incidents/{id}/notes", "/api/incidents/999999/notes", r#"{"note":"x"}"#),
-        ("/api/incidents/{id}/close", "/api/incidents/999999/close", "{}"),
+        (
+            "/api/incidents/{id}/areas",
+            "/api/incidents/999999/areas",
+            r#"{"circle":{"lon":116.405,"lat":39.905,"radius_m":500}}"#,
+        ),
+        (
+            "/api/incidents/{id}/notes",
+            "/api/incidents/999999/notes",
+            r#"{"note":"x"}"#,
+        ),
+        (
+            "/api/incidents/{id}/close",
+            "/api/incidents/999999/close",
+            "{}",
+        ),
     ] {
         m.insert(("POST", route), (path.into(), None, Some(body)));
     }

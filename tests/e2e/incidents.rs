@@ -72,12 +72,32 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
 
     // Refusals store nothing.
     for (body, status, code) in [
-        (json!({"title": "暴雨", "kind": "storm", "circle": circle(here, 200.0)}), 422, Some("unknown_kind")),
-        (json!({"title": "  ", "kind": "flood", "circle": circle(here, 200.0)}), 422, Some("bad_title")),
-        (json!({"title": "暴雨", "kind": "flood", "circle": circle((here.1, here.0), 200.0)}), 400, None),
-        (json!({"title": "暴雨", "kind": "flood", "polygon": {"type": "Polygon", "coordinates": [[[109.0, 32.7], [109.01, 32.71], [109.01, 32.7], [109.0, 32.71], [109.0, 32.7]]]}}), 400, None),
+        (
+            json!({"title": "暴雨", "kind": "storm", "circle": circle(here, 200.0)}),
+            422,
+            Some("unknown_kind"),
+        ),
+        (
+            json!({"title": "  ", "kind": "flood", "circle": circle(here, 200.0)}),
+            422,
+            Some("bad_title"),
+        ),
+        (
+            json!({"title": "暴雨", "kind": "flood", "circle": circle((here.1, here.0), 200.0)}),
+            400,
+            None,
+        ),
+        (
+            json!({"title": "暴雨", "kind": "flood", "polygon": {"type": "Polygon", "coordinates": [[[109.0, 32.7], [109.01, 32.71], [109.01, 32.7], [109.0, 32.71], [109.0, 32.7]]]}}),
+            400,
+            None,
+        ),
         (json!({"title": "暴雨", "kind": "flood"}), 400, None),
-        (json!({"title": "暴雨", "kind": "flood", "circle": circle(there, 100.0)}), 403, None),
+        (
+            json!({"title": "暴雨", "kind": "flood", "circle": circle(there, 100.0)}),
+            403,
+            None,
+        ),
     ] {
         let (st, _, _, b) = call(s, "POST", "/api/incidents", em, None, Some(&body));
         assert_eq!(st, status, "{body}: {b}");
@@ -101,13 +121,19 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
     assert_eq!(st, 201, "{b}");
     let id = b["id"].as_i64().unwrap();
     assert_eq!(location, format!("/api/incidents/{id}"));
-    assert_eq!((b["kind"].as_str(), b["status"].as_str()), (Some("flood"), Some("open")));
+    assert_eq!(
+        (b["kind"].as_str(), b["status"].as_str()),
+        (Some("flood"), Some("open"))
+    );
     assert_eq!(b["opened_by"], "em1");
     assert_eq!(b["areas"][0]["area"]["circle"], circle(here, 150.0));
     assert_eq!(b["timeline"][0]["what"], "opened");
     assert_eq!(tag1, b["etag"].as_str().unwrap());
     assert!(ids(s, em).contains(&id) && ids(s, em_b).contains(&id));
-    assert!(!ids(s, other).contains(&id), "another street's officer does not see it");
+    assert!(
+        !ids(s, other).contains(&id),
+        "another street's officer does not see it"
+    );
     let (st, _, _, b) = call(s, "GET", &format!("/api/incidents/{id}"), other, None, None);
     assert_eq!(st, 404, "{b}");
 
@@ -132,22 +158,51 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
         .iter()
         .map(|a| (a["version"].as_i64().unwrap(), a["by"].as_str().unwrap()))
         .collect();
-    assert_eq!(versions, [(1, "em1"), (2, "em1"), (3, "em1b")], "every version kept");
+    assert_eq!(
+        versions,
+        [(1, "em1"), (2, "em1"), (3, "em1b")],
+        "every version kept"
+    );
 
     // A note, then the close; nothing more after.
-    let (st, _, _, b) = call(s, "POST", &format!("/api/incidents/{id}/notes"), em, Some(&tag3), Some(&json!({"note": ""})));
+    let (st, _, _, b) = call(
+        s,
+        "POST",
+        &format!("/api/incidents/{id}/notes"),
+        em,
+        Some(&tag3),
+        Some(&json!({"note": ""})),
+    );
     assert_eq!((st, b["code"].as_str()), (422, Some("bad_note")), "{b}");
-    let (st, tag4, _, b) = call(s, "POST", &format!("/api/incidents/{id}/notes"), em, Some(&tag3), Some(&json!({"note": "水位 2.3 m"})));
+    let (st, tag4, _, b) = call(
+        s,
+        "POST",
+        &format!("/api/incidents/{id}/notes"),
+        em,
+        Some(&tag3),
+        Some(&json!({"note": "水位 2.3 m"})),
+    );
     assert_eq!(st, 200, "{b}");
     marks_and_replan(s, em, em_b, id);
     // Marks are not the incident's own writes: its ETag has not moved.
-    let (st, tag5, _, b) = call(s, "POST", &format!("/api/incidents/{id}/close"), em_b, Some(&tag4), Some(&json!({"note": "全部转移"})));
+    let (st, tag5, _, b) = call(
+        s,
+        "POST",
+        &format!("/api/incidents/{id}/close"),
+        em_b,
+        Some(&tag4),
+        Some(&json!({"note": "全部转移"})),
+    );
     assert_eq!(st, 200, "{b}");
     assert_eq!(b["status"], "closed");
     assert!(b["closed_at"].is_string());
     let seq = last_seq(s);
     let (st, _, _, b) = call(s, "POST", &areas, em, Some(&tag5), Some(&wider));
-    assert_eq!((st, b["code"].as_str()), (409, Some("incident_closed")), "{b}");
+    assert_eq!(
+        (st, b["code"].as_str()),
+        (409, Some("incident_closed")),
+        "{b}"
+    );
     assert_eq!(last_seq(s), seq, "a closed incident takes no write");
 
     // The timeline: every step with its author, in order.
@@ -157,7 +212,12 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["actor"].as_str().unwrap().into(), l["what"].as_str().unwrap().into()))
+        .map(|l| {
+            (
+                l["actor"].as_str().unwrap().into(),
+                l["what"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     let want = [
         ("em1", "opened"),
@@ -170,7 +230,14 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
     ];
     assert_eq!(steps, want.map(|(a, w)| (a.to_string(), w.to_string())));
     // The change log names every write (layer incidents, no personal field).
-    let (st, _, _, log) = call(s, "GET", &format!("/api/changes?since={seq0}"), em, None, None);
+    let (st, _, _, log) = call(
+        s,
+        "GET",
+        &format!("/api/changes?since={seq0}"),
+        em,
+        None,
+        None,
+    );
     assert_eq!(st, 200, "{log}");
     let mine = log["changes"]
         .as_array()
@@ -190,7 +257,14 @@ fn kept(s: &Server, em: &str, id: i64) {
     assert_eq!(b["status"], "closed");
     assert_eq!(b["areas"].as_array().unwrap().len(), 3);
     assert_eq!(b["timeline"].as_array().unwrap().len(), 7);
-    let (st, _, _, b) = call(s, "GET", &format!("/api/incidents/{id}/households"), em, None, None);
+    let (st, _, _, b) = call(
+        s,
+        "GET",
+        &format!("/api/incidents/{id}/households"),
+        em,
+        None,
+        None,
+    );
     assert_eq!(st, 200, "{b}");
     assert_eq!(b["households"].as_array().unwrap().len(), 2, "{b}");
 }
@@ -204,7 +278,13 @@ fn planned(s: &Server, em: &str, id: i64) -> Vec<i64> {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|r| r["households"].as_array().unwrap().iter().map(|h| h["id"].as_i64().unwrap()))
+        .flat_map(|r| {
+            r["households"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["id"].as_i64().unwrap())
+        })
         .collect()
 }
 
@@ -213,7 +293,10 @@ fn planned(s: &Server, em: &str, id: i64) -> Vec<i64> {
 /// one out and still sends someone to the other.
 fn marks_and_replan(s: &Server, em: &str, em_b: &str, id: i64) {
     let first = planned(s, em, id);
-    assert!(first.len() >= 2, "a plan over the incident's area: {first:?}");
+    assert!(
+        first.len() >= 2,
+        "a plan over the incident's area: {first:?}"
+    );
     let (h1, h2) = (first[0], first[1]);
     let path = |h: i64| format!("/api/incidents/{id}/households/{h}");
     let v0 = |h: i64| format!("\"incident-{id}-household-{h}-0\"");
@@ -222,38 +305,84 @@ fn marks_and_replan(s: &Server, em: &str, em_b: &str, id: i64) {
     assert_eq!(st, 428, "{b}");
     for (body, code) in [
         (json!({"status": "gone"}), "unknown_status"),
-        (json!({"status": "reached", "note": "x".repeat(2001)}), "bad_note"),
+        (
+            json!({"status": "reached", "note": "x".repeat(2001)}),
+            "bad_note",
+        ),
     ] {
         let (st, _, _, b) = call(s, "PUT", &path(h1), em, Some(&v0(h1)), Some(&body));
         assert_eq!((st, b["code"].as_str()), (422, Some(code)), "{b}");
     }
     let (st, _, _, b) = call(s, "PUT", &path(-5), em, Some(&v0(-5)), Some(&reached));
-    assert_eq!((st, b["code"].as_str()), (422, Some("unknown_household")), "{b}");
+    assert_eq!(
+        (st, b["code"].as_str()),
+        (422, Some("unknown_household")),
+        "{b}"
+    );
     let (st, tag, _, b) = call(s, "PUT", &path(h1), em, Some(&v0(h1)), Some(&reached));
     assert_eq!(st, 200, "{b}");
-    assert_eq!((b["status"].as_str(), b["version"].as_i64()), (Some("reached"), Some(1)));
+    assert_eq!(
+        (b["status"].as_str(), b["version"].as_i64()),
+        (Some("reached"), Some(1))
+    );
     assert_eq!(tag, format!("\"incident-{id}-household-{h1}-1\""));
     // Two officers mark h2 from the same reading: one wins, one is told.
-    let (st, _, _, b) = call(s, "PUT", &path(h2), em, Some(&v0(h2)), Some(&json!({"status": "需转移"})));
-    assert_eq!((st, b["status"].as_str()), (200, Some("needs_evacuation")), "{b}");
-    let (st, _, _, b) = call(s, "PUT", &path(h2), em_b, Some(&v0(h2)), Some(&json!({"status": "contacted"})));
+    let (st, _, _, b) = call(
+        s,
+        "PUT",
+        &path(h2),
+        em,
+        Some(&v0(h2)),
+        Some(&json!({"status": "需转移"})),
+    );
+    assert_eq!(
+        (st, b["status"].as_str()),
+        (200, Some("needs_evacuation")),
+        "{b}"
+    );
+    let (st, _, _, b) = call(
+        s,
+        "PUT",
+        &path(h2),
+        em_b,
+        Some(&v0(h2)),
+        Some(&json!({"status": "contacted"})),
+    );
     assert_eq!(st, 412, "{b}");
     assert_eq!(b["current"]["status"], "needs_evacuation", "{b}");
     assert_eq!(b["current"]["by"], "em1", "{b}");
-    let (st, _, _, b) = call(s, "GET", &format!("/api/incidents/{id}/households"), em, None, None);
+    let (st, _, _, b) = call(
+        s,
+        "GET",
+        &format!("/api/incidents/{id}/households"),
+        em,
+        None,
+        None,
+    );
     assert_eq!(st, 200, "{b}");
     let rows: Vec<(i64, &str)> = b["households"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h["household"].as_i64().unwrap(), h["status"].as_str().unwrap()))
+        .map(|h| {
+            (
+                h["household"].as_i64().unwrap(),
+                h["status"].as_str().unwrap(),
+            )
+        })
         .collect();
     let mut want = vec![(h1, "reached"), (h2, "needs_evacuation")];
     want.sort_unstable();
     assert_eq!(rows, want);
     let again = planned(s, em, id);
-    assert!(!again.contains(&h1), "the reached household is not planned again: {again:?}");
-    assert!(again.contains(&h2), "the one to evacuate still is: {again:?}");
+    assert!(
+        !again.contains(&h1),
+        "the reached household is not planned again: {again:?}"
+    );
+    assert!(
+        again.contains(&h2),
+        "the one to evacuate still is: {again:?}"
+    );
 }
 
 #[test]
@@ -295,7 +424,14 @@ fn incidents_are_kept_with_their_areas_and_timeline_on_postgis() {
     kept(&s, &em, id);
     // A copy back into a GeoPackage carries the incident.
     let back = dir.path().join("back.gpkg");
-    let (ok, out, err) = wangge(&["copy", "--from", &url, "--to", back.to_str().unwrap(), "--quiet"]);
+    let (ok, out, err) = wangge(&[
+        "copy",
+        "--from",
+        &url,
+        "--to",
+        back.to_str().unwrap(),
+        "--quiet",
+    ]);
     assert!(ok, "copy back: {out}{err}");
     let em_back = user_with_token(&back, "em3", "emergency", "610902001");
     let s = Server::start(&back, &[]);

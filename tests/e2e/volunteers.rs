@@ -263,7 +263,10 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
     }
     // The 412 names the volunteer who changed, behind one who did not.
     let others: Vec<i64> = sent.iter().copied().filter(|v| *v != id).collect();
-    let mut named = others.iter().map(|v| json!({ "volunteer": v })).collect::<Vec<_>>();
+    let mut named = others
+        .iter()
+        .map(|v| json!({ "volunteer": v }))
+        .collect::<Vec<_>>();
     named.push(json!({ "volunteer": id, "etag": tag2 }));
     let (st, _, _, b) = call(
         s,
@@ -274,7 +277,13 @@ fn journey(s: &Server, em: &str, other: &str, planner: &str, viewer: &str) {
         Some(&json!({ "routes": named })),
     );
     assert_eq!((st, b["volunteer"].as_i64()), (412, Some(id)), "{b}");
-    assert!(b["detail"].as_str().unwrap().contains(&format!("volunteer {id}")), "{b}");
+    assert!(
+        b["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("volunteer {id}")),
+        "{b}"
+    );
     assert_eq!(last_seq(s), seq1, "nothing stored");
     let confirm = json!({ "routes": routes });
     let (st, _, _, b) = call(

@@ -119,7 +119,9 @@ fn status_match(headers: &HeaderMap, id: i64, household: i64) -> Result<i64, Api
         .strip_prefix(&format!("incident-{id}-household-{household}-"))
         .and_then(|s| s.parse::<i64>().ok())
         .ok_or_else(|| ApiError::Stale {
-            detail: format!("If-Match {named} is not an ETag of household {household} in incident {id}"),
+            detail: format!(
+                "If-Match {named} is not an ETag of household {household} in incident {id}"
+            ),
             extra: json!({}),
         })
 }
@@ -132,7 +134,10 @@ fn body(i: &Incident, seq: i64) -> Value {
 
 /// `GET /api/incidents`: the incidents whose areas meet the caller's
 /// scope, newest first, each with its area versions and ETag.
-pub async fn list(State(st): State<AppState>, CallerOf(caller): CallerOf) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(st): State<AppState>,
+    CallerOf(caller): CallerOf,
+) -> Result<Json<Value>, ApiError> {
     incident::may_keep(&caller)?;
     blocking(move || {
         let s = st.snapshot.load();
@@ -302,7 +307,11 @@ pub struct NoteRequest {
 }
 
 /// The region of an incident's area in force, for the change row.
-fn region_of(s: &crate::snapshot::Snapshot, caller: &Caller, i: &Incident) -> Option<crate::domain::RegionCode> {
+fn region_of(
+    s: &crate::snapshot::Snapshot,
+    caller: &Caller,
+    i: &Incident,
+) -> Option<crate::domain::RegionCode> {
     i.area()
         .and_then(|a| incident::stored_area(&a.area))
         .and_then(|a| incident::touched_region(s, caller, &a))

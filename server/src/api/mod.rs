@@ -6,10 +6,10 @@ pub mod auth;
 mod basemap;
 pub mod coverage;
 mod edits;
-mod incidents;
 pub mod emergency;
 pub mod error;
 pub mod heavy;
+mod incidents;
 mod layers;
 mod ledger;
 pub mod limits;
@@ -100,7 +100,8 @@ fn table() -> Vec<(RouteSpec, Handler)> {
     const GROUND: &[Role] = &[Role::Admin, Role::Planner];
     // An incident's households: the viewer is let in to be told it sees
     // counts only (403 counts_only), as on every household route.
-    const INCIDENT_HOUSEHOLDS: &[Role] = &[Role::Admin, Role::Emergency, Role::Office, Role::Viewer];
+    const INCIDENT_HOUSEHOLDS: &[Role] =
+        &[Role::Admin, Role::Emergency, Role::Office, Role::Viewer];
     vec![
         r(
             "GET",

@@ -200,9 +200,17 @@ impl Graph {
     /// a root joined to every node at cost 0 (Bellman-Ford with a queue).
     /// They exist when the flow is optimal on its edges (no negative
     /// cycle); `None` if rounding keeps them from settling.
-    fn certificate(&self, s: usize, t: usize, cancel: &Cancel) -> Result<Option<Vec<f64>>, Cancelled> {
+    fn certificate(
+        &self,
+        s: usize,
+        t: usize,
+        cancel: &Cancel,
+    ) -> Result<Option<Vec<f64>>, Cancelled> {
         let n = self.out.len();
-        let flow: i64 = self.out[s].iter().map(|&ei| self.edges[ei].flow.max(0)).sum();
+        let flow: i64 = self.out[s]
+            .iter()
+            .map(|&ei| self.edges[ei].flow.max(0))
+            .sum();
         let mut d = vec![0.0; n];
         let mut queued = vec![true; n];
         let mut queue: VecDeque<usize> = (0..n).collect();
@@ -217,7 +225,10 @@ impl Graph {
             if steps > budget {
                 return Ok(None);
             }
-            let back = [(u == t).then_some((s, 0.0)), (u == s && flow > 0).then_some((t, 0.0))];
+            let back = [
+                (u == t).then_some((s, 0.0)),
+                (u == s && flow > 0).then_some((t, 0.0)),
+            ];
             let arcs = self.out[u]
                 .iter()
                 .map(|&ei| &self.edges[ei])
@@ -446,7 +457,12 @@ mod tests {
             let priced = assign_from(&ds, v, cap, 1, &Cancel::never()).unwrap();
             let (a, b) = (weighted(&ds, &all), weighted(&ds, &priced));
             assert_eq!(a.0, b.0, "round {round}: care weights served");
-            assert!((a.1 - b.1).abs() < 1e-6, "round {round}: {} vs {}", a.1, b.1);
+            assert!(
+                (a.1 - b.1).abs() < 1e-6,
+                "round {round}: {} vs {}",
+                a.1,
+                b.1
+            );
             for j in 0..v {
                 assert!(priced.iter().filter(|x| **x == Some(j)).count() <= cap);
             }
@@ -504,9 +520,9 @@ mod tests {
                     continue;
                 }
                 let (served, m) = weighted(&ds, &a);
-                let better = best.as_ref().is_none_or(|(bs, bm)| {
-                    served > *bs || (served == *bs && m < *bm - 1e-9)
-                });
+                let better = best
+                    .as_ref()
+                    .is_none_or(|(bs, bm)| served > *bs || (served == *bs && m < *bm - 1e-9));
                 if better {
                     best = Some((served, m));
                 }
@@ -516,7 +532,10 @@ mod tests {
                 let got = assign_from(&ds, v, cap, first, &Cancel::never()).unwrap();
                 let (gs, gm) = weighted(&ds, &got);
                 assert_eq!(gs, bs, "round {round}, first {first}: care weights served");
-                assert!((gm - bm).abs() < 1e-6, "round {round}, first {first}: {gm} vs {bm}");
+                assert!(
+                    (gm - bm).abs() < 1e-6,
+                    "round {round}, first {first}: {gm} vs {bm}"
+                );
             }
         }
     }

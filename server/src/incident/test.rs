@@ -19,7 +19,13 @@ fn kinds_parse_by_code_and_chinese_name() {
     assert_eq!(IncidentKind::parse("flood"), Some(IncidentKind::Flood));
     assert_eq!(IncidentKind::parse("地震"), Some(IncidentKind::Quake));
     assert_eq!(IncidentKind::parse("storm"), None);
-    assert!(matches!(kind("storm"), Err(IncidentError::Invalid { code: "unknown_kind", .. })));
+    assert!(matches!(
+        kind("storm"),
+        Err(IncidentError::Invalid {
+            code: "unknown_kind",
+            ..
+        })
+    ));
     for k in IncidentKind::ALL {
         assert_eq!(IncidentKind::parse(k.as_str()), Some(k));
     }
@@ -38,12 +44,27 @@ fn titles_and_notes_are_trimmed_and_bounded() {
 #[test]
 fn a_circle_meets_a_region_it_reaches_without_holding_its_centre() {
     // 200 m west of the square's west side (1° of longitude ≈ 93.6 km here).
-    let center = Coord { x: 109.0 - 200.0 / 93_600.0, y: 32.704 };
-    let near = Area::Circle { center, radius_m: 250.0 };
-    let short = Area::Circle { center, radius_m: 150.0 };
+    let center = Coord {
+        x: 109.0 - 200.0 / 93_600.0,
+        y: 32.704,
+    };
+    let near = Area::Circle {
+        center,
+        radius_m: 250.0,
+    };
+    let short = Area::Circle {
+        center,
+        radius_m: 150.0,
+    };
     assert!(meets(&near, &square()));
     assert!(!meets(&short, &square()));
-    let inside = Area::Circle { center: Coord { x: 109.005, y: 32.704 }, radius_m: 1.0 };
+    let inside = Area::Circle {
+        center: Coord {
+            x: 109.005,
+            y: 32.704,
+        },
+        radius_m: 1.0,
+    };
     assert!(meets(&inside, &square()), "a small circle inside");
 }
 
@@ -62,11 +83,20 @@ fn stored_areas_read_back_as_given() {
 
 #[test]
 fn contact_statuses_parse_and_say_who_is_served() {
-    assert_eq!(ContactStatus::parse("需转移"), Some(ContactStatus::NeedsEvacuation));
-    assert_eq!(ContactStatus::parse("not_home"), Some(ContactStatus::NotHome));
+    assert_eq!(
+        ContactStatus::parse("需转移"),
+        Some(ContactStatus::NeedsEvacuation)
+    );
+    assert_eq!(
+        ContactStatus::parse("not_home"),
+        Some(ContactStatus::NotHome)
+    );
     assert!(matches!(
         contact_status("drowned"),
-        Err(IncidentError::Invalid { code: "unknown_status", .. })
+        Err(IncidentError::Invalid {
+            code: "unknown_status",
+            ..
+        })
     ));
     let served: Vec<&str> = ContactStatus::ALL
         .into_iter()

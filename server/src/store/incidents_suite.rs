@@ -48,7 +48,12 @@ pub fn run(s: &dyn Backend) -> i64 {
     let i = s.incident(id).unwrap().unwrap();
     assert_eq!(
         (i.title.as_str(), i.kind, i.status, i.opened_by.as_str()),
-        ("汉江 flood", IncidentKind::Flood, IncidentStatus::Open, "em1")
+        (
+            "汉江 flood",
+            IncidentKind::Flood,
+            IncidentStatus::Open,
+            "em1"
+        )
     );
     assert_eq!(i.areas.len(), 1);
     assert_eq!(i.areas[0].area, circle(300.0));
@@ -67,7 +72,11 @@ pub fn run(s: &dyn Backend) -> i64 {
         matches!(stale, Err(StoreError::Precondition { id: named, current }) if named == id && current == opened.seq),
         "{stale:?}"
     );
-    assert_eq!(s.last_seq().unwrap(), opened.seq, "a stale write logs nothing");
+    assert_eq!(
+        s.last_seq().unwrap(),
+        opened.seq,
+        "a stale write logs nothing"
+    );
     let redrawn = s
         .write_incident(
             &IncidentWrite::Redraw {
@@ -101,15 +110,23 @@ pub fn run(s: &dyn Backend) -> i64 {
         expect,
     };
     let at = audit("em2", "2026-12-04T02:00:00Z");
-    let m1 = s.write_incident(&mark(7, ContactStatus::NeedsEvacuation, 0), &at).unwrap();
-    s.write_incident(&mark(8, ContactStatus::Contacted, 0), &at).unwrap();
+    let m1 = s
+        .write_incident(&mark(7, ContactStatus::NeedsEvacuation, 0), &at)
+        .unwrap();
+    s.write_incident(&mark(8, ContactStatus::Contacted, 0), &at)
+        .unwrap();
     let stale = s.write_incident(&mark(7, ContactStatus::Reached, 0), &at);
     assert!(
         matches!(stale, Err(StoreError::Precondition { id: 7, current: 1 })),
         "{stale:?}"
     );
-    assert_eq!(s.last_seq().unwrap(), m1.seq + 1, "a stale mark logs nothing");
-    s.write_incident(&mark(7, ContactStatus::Evacuated, 1), &at).unwrap();
+    assert_eq!(
+        s.last_seq().unwrap(),
+        m1.seq + 1,
+        "a stale mark logs nothing"
+    );
+    s.write_incident(&mark(7, ContactStatus::Evacuated, 1), &at)
+        .unwrap();
     let marked: Vec<(i64, ContactStatus, i64, String)> = s
         .household_statuses(id)
         .unwrap()
@@ -178,7 +195,8 @@ pub fn run(s: &dyn Backend) -> i64 {
     let lines = s.audit_log(None, None, usize::MAX).unwrap();
     for c in [opened.seq, redrawn.seq, noted.seq, closed.seq] {
         assert!(
-            lines.iter().any(|l| l.target == format!("incidents {id}") && l.detail.contains(&format!("(change {c})"))),
+            lines.iter().any(|l| l.target == format!("incidents {id}")
+                && l.detail.contains(&format!("(change {c})"))),
             "audit line of change {c}"
         );
     }

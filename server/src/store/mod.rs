@@ -10,10 +10,10 @@ pub mod audit_archive;
 pub mod changes;
 #[cfg(test)]
 mod changes_suite;
+pub mod gpkg;
 pub mod incidents;
 #[cfg(test)]
 mod incidents_suite;
-pub mod gpkg;
 mod personal;
 mod plan_shapes;
 pub mod postgis;
@@ -26,10 +26,10 @@ use std::sync::Arc;
 use crate::access::account::{AuditEntry, Token, User};
 use crate::sealing::{KeyId, Sealer};
 pub use accounts::AccountStore;
-pub use incidents::{IncidentRecord, IncidentStore};
 pub use changes::{
     Change, ChangeLayer, ChangeOp, HouseholdWrite, PersonWrite, RecordOp, RecordWrite,
 };
+pub use incidents::{IncidentRecord, IncidentStore};
 pub use plan_shapes::{PlanGridShape, ShapesByVersion};
 
 use crate::domain::{

@@ -18,7 +18,8 @@ const SCHEMA: &str = include_str!("incidents.sql");
 
 /// Creates the tables when missing (every open).
 pub(super) fn ensure(c: &Connection) -> Result<()> {
-    c.execute_batch(SCHEMA).map_err(sql("create the incident tables"))
+    c.execute_batch(SCHEMA)
+        .map_err(sql("create the incident tables"))
 }
 
 type Row = (i64, String, String, String, String, String, Option<String>);
@@ -112,7 +113,13 @@ fn etag_in(c: &Connection, id: i64) -> Result<i64> {
         .map_err(sql("read an incident's etag"))
 }
 
-fn insert_area(c: &Connection, id: i64, version: i64, audit: &AuditEntry, area: &serde_json::Value) -> Result<()> {
+fn insert_area(
+    c: &Connection,
+    id: i64,
+    version: i64,
+    audit: &AuditEntry,
+    area: &serde_json::Value,
+) -> Result<()> {
     c.execute(
         "INSERT INTO incident_areas (incident, version, at, actor, area) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, version, audit.at, audit.user, area.to_string()],
@@ -121,7 +128,14 @@ fn insert_area(c: &Connection, id: i64, version: i64, audit: &AuditEntry, area: 
     .map_err(sql("write an incident area"))
 }
 
-fn insert_line(c: &Connection, id: i64, at: &str, actor: &str, what: &str, detail: &str) -> Result<()> {
+fn insert_line(
+    c: &Connection,
+    id: i64,
+    at: &str,
+    actor: &str,
+    what: &str,
+    detail: &str,
+) -> Result<()> {
     c.execute(
         "INSERT INTO incident_timeline (incident, at, actor, what, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, at, actor, what, detail],
@@ -134,7 +148,9 @@ fn insert_line(c: &Connection, id: i64, at: &str, actor: &str, what: &str, detai
 /// given: a mark checks its status's version instead).
 fn check(c: &Connection, id: i64, expect: Option<i64>) -> Result<()> {
     let status: Option<String> = c
-        .query_row("SELECT status FROM incidents WHERE id = ?1", [id], |r| r.get(0))
+        .query_row("SELECT status FROM incidents WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
         .optional()
         .map_err(sql("find an incident"))?;
     let Some(status) = status else {
@@ -160,7 +176,14 @@ fn status_rows(c: &Connection, id: i64) -> Result<Vec<HouseholdStatus>> {
         )
         .and_then(|mut s| {
             s.query_map([id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()
         })
@@ -194,7 +217,9 @@ fn put_status(c: &Connection, id: i64, h: &HouseholdStatus) -> Result<()> {
 /// The write's own rows (not the change row nor the audit line).
 fn apply(c: &Connection, w: &IncidentWrite, audit: &AuditEntry) -> Result<(i64, Option<i64>)> {
     match w {
-        IncidentWrite::Open { title, kind, area, .. } => {
+        IncidentWrite::Open {
+            title, kind, area, ..
+        } => {
             c.execute(
                 "INSERT INTO incidents (title, kind, status, opened_by, opened_at) VALUES (?1, ?2, 'open', ?3, ?4)",
                 params![title, kind.as_str(), audit.user, audit.at],
@@ -204,7 +229,9 @@ fn apply(c: &Connection, w: &IncidentWrite, audit: &AuditEntry) -> Result<(i64, 
             insert_area(c, id, 1, audit, area)?;
             Ok((id, Some(1)))
         }
-        IncidentWrite::Redraw { id, area, expect, .. } => {
+        IncidentWrite::Redraw {
+            id, area, expect, ..
+        } => {
             check(c, *id, Some(*expect))?;
             let v: i64 = c
                 .query_row(
@@ -284,11 +311,21 @@ impl IncidentStore for GeoPackage {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin an incident write"))?;
         let (id, version) = apply(&tx, w, audit)?;
-        insert_line(&tx, id, &audit.at, &audit.user, w.what(), &detail(w, version))?;
+        insert_line(
+            &tx,
+            id,
+            &audit.at,
+            &audit.user,
+            w.what(),
+            &detail(w, version),
+        )?;
         let done = changes::append(&tx, &change(w, id, audit))?;
         if !matches!(w, IncidentWrite::Mark { .. }) {
-            tx.execute("UPDATE incidents SET seq = ?2 WHERE id = ?1", params![id, done.seq])
-                .map_err(sql("stamp an incident"))?;
+            tx.execute(
+                "UPDATE incidents SET seq = ?2 WHERE id = ?1",
+                params![id, done.seq],
+            )
+            .map_err(sql("stamp an incident"))?;
         }
         accounts::insert_audit(&tx, &audited(audit, &done))?;
         tx.commit().map_err(sql("commit an incident write"))?;
@@ -306,7 +343,15 @@ impl IncidentStore for GeoPackage {
             tx.execute(
                 "INSERT INTO incidents (id, title, kind, status, opened_by, opened_at, closed_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![i.id, i.title, i.kind.as_str(), i.status.as_str(), i.opened_by, i.opened_at, i.closed_at],
+                params![
+                    i.id,
+                    i.title,
+                    i.kind.as_str(),
+                    i.status.as_str(),
+                    i.opened_by,
+                    i.opened_at,
+                    i.closed_at
+                ],
             )
             .map_err(sql("restore an incident"))?;
             for a in &i.areas {

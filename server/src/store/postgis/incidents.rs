@@ -165,9 +165,15 @@ async fn put_status(c: &ClientWrapper, id: i64, h: &HouseholdStatus) -> Result<(
 }
 
 /// The write's own rows (not the timeline, change row nor audit line).
-async fn apply(c: &ClientWrapper, w: &IncidentWrite, audit: &AuditEntry) -> Result<(i64, Option<i64>)> {
+async fn apply(
+    c: &ClientWrapper,
+    w: &IncidentWrite,
+    audit: &AuditEntry,
+) -> Result<(i64, Option<i64>)> {
     match w {
-        IncidentWrite::Open { title, kind, area, .. } => {
+        IncidentWrite::Open {
+            title, kind, area, ..
+        } => {
             let id: i64 = c
                 .query_one(
                     "INSERT INTO incidents (id, title, kind, status, opened_by, opened_at)
@@ -181,7 +187,9 @@ async fn apply(c: &ClientWrapper, w: &IncidentWrite, audit: &AuditEntry) -> Resu
             insert_area(c, id, 1, &audit.at, &audit.user, area).await?;
             Ok((id, Some(1)))
         }
-        IncidentWrite::Redraw { id, area, expect, .. } => {
+        IncidentWrite::Redraw {
+            id, area, expect, ..
+        } => {
             check(c, *id, Some(*expect)).await?;
             let v: i64 = c
                 .query_one(
@@ -297,9 +305,12 @@ impl IncidentStore for PostGis {
             insert_line(c, id, &line).await?;
             let done = changes::append(c, &change(w, id, audit)).await?;
             if !matches!(w, IncidentWrite::Mark { .. }) {
-                c.execute("UPDATE incidents SET seq = $2 WHERE id = $1", &[&id, &done.seq])
-                    .await
-                    .map_err(pg("stamp an incident"))?;
+                c.execute(
+                    "UPDATE incidents SET seq = $2 WHERE id = $1",
+                    &[&id, &done.seq],
+                )
+                .await
+                .map_err(pg("stamp an incident"))?;
             }
             accounts::insert_audit(c, &audited(audit, &done), None).await?;
             Ok::<_, StoreError>(done)
