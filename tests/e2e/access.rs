@@ -316,10 +316,17 @@ fn probes() -> HashMap<(&'static str, &'static str), (String, Option<String>, Op
         ("GET", "/api/incidents/{id}"),
         ("/api/incidents/999999".into(), None, None),
     );
-    m.insert(
-        ("GET", "/api/incidents/{id}/households"),
-        ("/api/incidents/999999/households".into(), None, None),
-    );
+    for (route, path) in [
+        ("/api/incidents/{id}/households", "households"),
+        ("/api/incidents/{id}/tally", "tally"),
+        ("/api/incidents/{id}/sheet", "sheet?by=team"),
+        ("/api/incidents/{id}/report", "report?format=xlsx"),
+    ] {
+        m.insert(
+            ("GET", route),
+            (format!("/api/incidents/999999/{path}"), None, None),
+        );
+    }
     m.insert(
         ("PUT", "/api/incidents/{id}/households/{household}"),
         (

@@ -183,7 +183,8 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
         Some(&json!({"note": "水位 2.3 m"})),
     );
     assert_eq!(st, 200, "{b}");
-    marks_and_replan(s, em, em_b, id);
+    let marked = marks_and_replan(s, em, em_b, id);
+    tally_and_paper(s, em, viewer, id, marked);
     // Marks are not the incident's own writes: its ETag has not moved.
     let (st, tag5, _, b) = call(
         s,
@@ -291,7 +292,7 @@ fn planned(s: &Server, em: &str, id: i64) -> Vec<i64> {
 /// Households marked: one reached, one needing evacuation (two officers
 /// at once: one 412); the next plan for the incident leaves the reached
 /// one out and still sends someone to the other.
-fn marks_and_replan(s: &Server, em: &str, em_b: &str, id: i64) {
+fn marks_and_replan(s: &Server, em: &str, em_b: &str, id: i64) -> (i64, i64) {
     let first = planned(s, em, id);
     assert!(
         first.len() >= 2,
@@ -383,6 +384,142 @@ fn marks_and_replan(s: &Server, em: &str, em_b: &str, id: i64) {
         again.contains(&h2),
         "the one to evacuate still is: {again:?}"
     );
+    (h1, h2)
+}
+
+/// The live tally (item 4) and the paper (item 6) once `reached` was
+/// reached and `evacuate` marked needing evacuation.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one reading of each answer, step by step"
+)]
+fn tally_and_paper(s: &Server, em: &str, viewer: &str, id: i64, (reached, evacuate): (i64, i64)) {
+    let (st, _, _, t) = call(
+        s,
+        "GET",
+        &format!("/api/incidents/{id}/tally"),
+        em,
+        None,
+        None,
+    );
+    assert_eq!(st, 200, "{t}");
+    let v = &t["vulnerable"];
+    let total = v["total"].as_u64().unwrap();
+    assert!(total >= 2, "{t}");
+    assert_eq!(v["served"], 1, "{t}");
+    assert_eq!(v["by_status"]["reached"], 1, "{t}");
+    assert_eq!(v["by_status"]["needs_evacuation"], 1, "{t}");
+    assert_eq!(t["waiting_total"].as_u64(), Some(total - 1));
+    let sum = |k: &str| -> u64 {
+        t[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["total"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!((sum("by_grid"), sum("by_community")), (total, total));
+    assert!(t["minutes_open"].as_i64().unwrap() >= 0);
+    assert_eq!(t["area_version"], 3, "the area in force");
+    assert!(t["volunteers"]["total"].as_u64().unwrap() > 0, "{t}");
+    let waiting = t["waiting"].as_array().unwrap();
+    let ids: Vec<i64> = waiting.iter().map(|w| w["id"].as_i64().unwrap()).collect();
+    assert!(!ids.contains(&reached), "a reached household waits no more");
+    assert!(ids.contains(&evacuate), "one to evacuate still waits");
+    // 连心户 first, then the longest wait.
+    for w in waiting.windows(2) {
+        let key = |x: &Value| {
+            (
+                std::cmp::Reverse(x["care"].as_u64().unwrap()),
+                x["since"].as_str().unwrap().to_string(),
+            )
+        };
+        assert!(key(&w[0]) <= key(&w[1]), "{} before {}", w[0], w[1]);
+    }
+    let (st, _, _, b) = call(
+        s,
+        "GET",
+        &format!("/api/incidents/{id}/tally"),
+        viewer,
+        None,
+        None,
+    );
+    assert_eq!(st, 403, "the viewer sees no incident: {b}");
+    let (st, _, _, b) = call(
+        s,
+        "GET",
+        &format!("/api/incidents/{id}/tally?limit=6000"),
+        em,
+        None,
+        None,
+    );
+    assert_eq!(st, 400, "{b}");
+
+    // Paper: times in the server's zone (UTC+08:00 by default) to the minute.
+    let (_, _, _, i) = call(s, "GET", &format!("/api/incidents/{id}"), em, None, None);
+    let opened = time::OffsetDateTime::parse(
+        i["opened_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .to_offset(time::macros::offset!(+8))
+    .format(time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]"
+    ))
+    .unwrap();
+    let page = |path: &str| {
+        let (st, ctype, body) = s.get_bytes(path, Some(em));
+        assert_eq!(st, 200, "{path}");
+        (ctype, body)
+    };
+    for (path, title) in [
+        (format!("/api/incidents/{id}/sheet"), "分网格走访表"),
+        (format!("/api/incidents/{id}/sheet?by=team"), "分队伍签到表"),
+        (format!("/api/incidents/{id}/report"), "处置报告"),
+    ] {
+        let (ctype, body) = page(&path);
+        assert!(ctype.starts_with("text/html"), "{path}: {ctype}");
+        let html = String::from_utf8(body).unwrap();
+        assert!(html.contains(title), "{path}");
+        assert!(
+            html.contains(&opened),
+            "{path}: opened at {opened} (UTC+08:00)"
+        );
+        assert!(html.contains("UTC+08:00"), "{path}");
+        assert!(
+            !html.contains(i["opened_at"].as_str().unwrap()),
+            "{path}: no raw UTC time"
+        );
+        if title != "处置报告" {
+            assert!(html.contains('□'), "{path}: tick boxes");
+        } else {
+            assert!(
+                html.contains("标记住户") && html.contains("已到达") && html.contains("需转移"),
+                "{path}"
+            );
+        }
+    }
+    let (st, _, _, b) = call(
+        s,
+        "GET",
+        &format!("/api/incidents/{id}/sheet?by=street"),
+        em,
+        None,
+        None,
+    );
+    assert_eq!(st, 400, "{b}");
+    let (ctype, xlsx) = page(&format!("/api/incidents/{id}/report?format=xlsx"));
+    assert!(ctype.contains("spreadsheetml"), "{ctype}");
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).expect("a real workbook");
+    use calamine::Reader;
+    assert_eq!(
+        book.sheet_names(),
+        ["概况", "网格", "社区", "时间线", "住户状态"]
+    );
+    let marks = book.worksheet_range("住户状态").unwrap();
+    assert_eq!(marks.height(), 3, "a header and the two households marked");
+    let statuses: Vec<String> = marks.rows().skip(1).map(|r| r[6].to_string()).collect();
+    assert_eq!(statuses, ["已到达", "需转移"]);
 }
 
 #[test]

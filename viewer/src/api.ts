@@ -243,6 +243,8 @@ export interface PlanOptions {
   skills: string[];
   /** Send volunteers who are inside the hazard area (the officer's say). */
   allow_inside: boolean;
+  /** A plan for this incident: households already served are left out. */
+  incident?: number;
 }
 
 export function nearest(lon: number, lat: number, skills: string[], by: 'road' | 'line', signal?: AbortSignal): Promise<Nearest> {

@@ -234,7 +234,7 @@ pub struct AreaRequest {
     pub team: Option<String>,
 }
 
-fn care_names() -> Vec<String> {
+pub(super) fn care_names() -> Vec<String> {
     crate::domain::Policy::default()
         .care_levels
         .iter()

@@ -9,6 +9,7 @@ mod edits;
 pub mod emergency;
 pub mod error;
 pub mod heavy;
+mod incident_paper;
 mod incidents;
 mod layers;
 mod ledger;
@@ -261,6 +262,9 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         r("POST", "/api/incidents/{id}/close", Roles(EMERGENCY), "close the incident (it takes no more writes): body {note?}; needs If-Match (428, 412); 409 incident_closed when it already is", post(incidents::close)),
         r("GET", "/api/incidents/{id}/households", Roles(INCIDENT_HOUSEHOLDS), "the households marked in an incident (the others are untouched): household, status (contacted, reached, not_home, needs_evacuation, evacuated), note, by, at, version, ETag; only those in the caller's scope", get(incidents::statuses)),
         r("PUT", "/api/incidents/{id}/households/{household}", Roles(INCIDENT_HOUSEHOLDS), "mark a household's status in an incident: body {status, note?}; needs If-Match with the status's ETag (\"incident-{id}-household-{household}-0\" when never marked): 428 without, 412 with the current status when another officer marked it first; 422 unknown_status, unknown_household; 409 incident_closed; reached and evacuated households are left out of a plan made for the incident", axum::routing::put(incidents::mark)),
+        r("GET", "/api/incidents/{id}/tally", Roles(EMERGENCY), "the live tally of an incident: minutes open, area version, households in the area, vulnerable households by care level and status (total, served), by grid and by community, volunteers within 2 km by status (and inside the area), and the households still waiting ordered by priority (连心户 first, then the longest wait since the area first held them): ?limit= (200, at most 5,000); personal fields projected for the role", get(incident_paper::tally)),
+        r("GET", "/api/incidents/{id}/sheet", Roles(EMERGENCY), "printable sheets with tick boxes (text/html), times in the server's zone to the minute: ?by=grid (default: a page per grid, its waiting households in priority order) or ?by=team (a page per volunteer team near the area)", get(incident_paper::sheet)),
+        r("GET", "/api/incidents/{id}/report", Roles(EMERGENCY), "the incident's report: figures, tallies by care level, grid and community, area versions, the timeline and who was reached when; ?format=html (default, printable) or xlsx", get(incident_paper::report)),
         r("GET", "/api/volunteers", Roles(EMERGENCY), "the volunteer roster in the caller's scope (?status=on_duty|off_duty|dispatched, team, offset, limit ≤ 1000): id, name and phone as the role sees them, team, skills, status, location (the check-in when set, else home), ETag", get(volunteers::list)),
         r("GET", "/api/volunteers/{id}", Roles(EMERGENCY), "one volunteer with their ETag", get(volunteers::get_one)),
         r("PATCH", "/api/volunteers/{id}", Roles(EMERGENCY), "change a volunteer's status (on_duty, off_duty, dispatched), skills, team or check-in [lon, lat] (null clears); needs If-Match: 428 without, 412 with the current record when stale; 422 with a code (unknown_status, bad_location, bad_skill, outside_regions); 403 out_of_scope for a check-in outside the writer's scope", axum::routing::patch(volunteers::update)),

@@ -185,39 +185,15 @@ pub fn csv(r: &Report) -> String {
 
 /// Three sheets: 区划 (regions), 网格 (grids), 问题 (findings).
 pub fn xlsx(r: &Report) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    let mut sheet = |name: &str, header: &[&str], rows: Vec<Vec<String>>| {
-        let s = book.add_worksheet();
-        s.set_name(name)?;
-        for (c, h) in header.iter().enumerate() {
-            s.write_string_with_format(0, c as u16, *h, &bold)?;
-        }
-        for (i, row) in rows.iter().enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                let (rr, cc) = (i as u32 + 1, c as u16);
-                // Numbers as numbers, so the sheet can sum them; codes stay text.
-                match v.parse::<f64>() {
-                    Ok(n) if !header[c].contains("编码") && !header[c].contains("区划") => {
-                        s.write_number(rr, cc, n)?;
-                    }
-                    _ => {
-                        s.write_string(rr, cc, crate::io::cell::cell(v))?;
-                    }
-                }
-            }
-        }
-        s.autofit();
-        Ok::<(), rust_xlsxwriter::XlsxError>(())
-    };
     let mut regions = vec![region_row(&r.region)];
     regions.extend(r.children.iter().map(region_row));
-    sheet("区划", &REGION_HEADER, regions)?;
-    sheet("网格", &GRID_HEADER, r.grids.iter().map(grid_row).collect())?;
-    sheet(
-        "问题",
-        &FINDING_HEADER,
-        r.findings.iter().map(finding_row).collect(),
-    )?;
-    book.save_to_buffer()
+    crate::io::xlsx::workbook(&[
+        ("区划", &REGION_HEADER, regions),
+        ("网格", &GRID_HEADER, r.grids.iter().map(grid_row).collect()),
+        (
+            "问题",
+            &FINDING_HEADER,
+            r.findings.iter().map(finding_row).collect(),
+        ),
+    ])
 }

@@ -88,16 +88,28 @@ pub enum Availability {
     OffDuty,
     /// 已派出: sent by a confirmed dispatch.
     Dispatched,
+    /// 已到达: with the households they were sent to.
+    Arrived,
+    /// 已完成: back from a dispatch and free to be sent again.
+    Done,
 }
 
 impl Availability {
-    pub const ALL: [Self; 3] = [Self::OnDuty, Self::OffDuty, Self::Dispatched];
+    pub const ALL: [Self; 5] = [
+        Self::OnDuty,
+        Self::OffDuty,
+        Self::Dispatched,
+        Self::Arrived,
+        Self::Done,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OnDuty => "on_duty",
             Self::OffDuty => "off_duty",
             Self::Dispatched => "dispatched",
+            Self::Arrived => "arrived",
+            Self::Done => "done",
         }
     }
 
@@ -107,6 +119,8 @@ impl Availability {
             Self::OnDuty => "在岗",
             Self::OffDuty => "离岗",
             Self::Dispatched => "已派出",
+            Self::Arrived => "已到达",
+            Self::Done => "已完成",
         }
     }
 
@@ -139,7 +153,7 @@ pub struct Person {
     pub roles: Vec<Role>,
     pub team: Option<String>,
     pub skills: Vec<String>,
-    /// On duty, off duty or dispatched ([`Person::available`] is on duty).
+    /// On duty, off duty, dispatched, arrived or done ([`Person::available`]: on duty or done).
     pub status: Availability,
     /// Member of the emergency reserve (应急预备队).
     pub reserve: bool,
@@ -154,8 +168,9 @@ pub struct Person {
 
 impl Person {
     /// On duty: the only volunteers a search or a plan may send.
+    /// May be sent: on duty, or done with a dispatch and free again.
     pub fn available(&self) -> bool {
-        self.status == Availability::OnDuty
+        matches!(self.status, Availability::OnDuty | Availability::Done)
     }
 
     /// Where the person is now: the check-in point when set, else home.

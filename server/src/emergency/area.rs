@@ -94,7 +94,7 @@ pub fn person_row(p: &Person, caller: &Caller, distance_m: f64, walk_m: Option<f
     }
 }
 
-fn household_row(
+pub(crate) fn household_row(
     h: &Household,
     grid: Option<String>,
     caller: &Caller,
@@ -141,7 +141,7 @@ fn as_polygons(index: &EmergencyIndex, area: &Area) -> MultiPolygon<f64> {
 }
 
 /// Households in the area (in scope) that pass `keep`.
-fn households_matching<'a>(
+pub(crate) fn households_matching<'a>(
     s: &'a impl Layers,
     area: &Area,
     caller: &Caller,

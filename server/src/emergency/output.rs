@@ -106,7 +106,8 @@ pub fn csv(plan: &DispatchPlan, made_by: &str, made_at: &str) -> String {
     out
 }
 
-fn esc(s: &str) -> String {
+/// Text safe inside HTML elements and attribute values.
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

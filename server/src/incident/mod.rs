@@ -53,15 +53,23 @@ impl IncidentKind {
         }
     }
 
+    /// Chinese name, as on paper.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Self::Flood => "洪涝",
+            Self::Fire => "火灾",
+            Self::Quake => "地震",
+            Self::Epidemic => "疫情",
+            Self::Other => "其他",
+        }
+    }
+
     /// The stored or given code, or its Chinese name (洪涝, 火灾, 地震,
     /// 疫情, 其他).
     pub fn parse(s: &str) -> Option<Self> {
-        let zh = ["洪涝", "火灾", "地震", "疫情", "其他"];
         Self::ALL
             .into_iter()
-            .zip(zh)
-            .find(|(k, z)| k.as_str() == s || *z == s)
-            .map(|(k, _)| k)
+            .find(|k| k.as_str() == s || k.name_zh() == s)
     }
 }
 
@@ -123,15 +131,24 @@ impl ContactStatus {
         }
     }
 
+    /// Chinese name, as on paper.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Self::Untouched => "未联系",
+            Self::Contacted => "已联系",
+            Self::Reached => "已到达",
+            Self::NotHome => "不在家",
+            Self::NeedsEvacuation => "需转移",
+            Self::Evacuated => "已转移",
+        }
+    }
+
     /// The code, or its Chinese name (未联系, 已联系, 已到达, 不在家,
     /// 需转移, 已转移).
     pub fn parse(s: &str) -> Option<Self> {
-        let zh = ["未联系", "已联系", "已到达", "不在家", "需转移", "已转移"];
         Self::ALL
             .into_iter()
-            .zip(zh)
-            .find(|(k, z)| k.as_str() == s || *z == s)
-            .map(|(k, _)| k)
+            .find(|k| k.as_str() == s || k.name_zh() == s)
     }
 
     /// Someone got there: a re-plan sends nobody again.
@@ -476,6 +493,8 @@ pub fn open_one(incident: &Incident) -> Result<(), IncidentError> {
     }
     Ok(())
 }
+pub mod report;
+pub mod tally;
 
 #[cfg(test)]
 mod test;

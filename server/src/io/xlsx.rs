@@ -1,6 +1,7 @@
-//! XLSX workbooks (and XLS/ODS, which calamine reads alike) with lon/lat
-//! columns: the first sheet, the first row as header. Spreadsheets are read
-//! whole; offices send thousands of rows, not millions (use CSV for those).
+//! XLSX workbooks: read (and XLS/ODS, which calamine reads alike) with
+//! lon/lat columns, the first sheet, the first row as header; and written,
+//! sheets of rows for exports. Spreadsheets are read whole; offices send
+//! thousands of rows, not millions (use CSV for those).
 
 use std::path::Path;
 
@@ -10,6 +11,44 @@ use super::build::build;
 use super::csv::{point_of, ColumnMap, Row};
 use super::{file_error, ImportOptions, IoError, Location, RecordError, RecordStream};
 use crate::domain::Layer;
+
+/// A workbook of sheets, each `(name, header, rows)`: the header in bold,
+/// numbers as numbers (so the sheet can sum them) except in columns whose
+/// header names a code (编码, 编号, 区划), text made safe from formula
+/// injection ([`super::cell::cell`]), columns fitted to their content.
+pub fn workbook(
+    sheets: &[(&str, &[&str], Vec<Vec<String>>)],
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    for (name, header, rows) in sheets {
+        let s = book.add_worksheet();
+        s.set_name(*name)?;
+        for (c, h) in header.iter().enumerate() {
+            s.write_string_with_format(0, c as u16, *h, &bold)?;
+        }
+        let code = |c: usize| {
+            header
+                .get(c)
+                .is_some_and(|h| ["编码", "编号", "区划"].iter().any(|k| h.contains(k)))
+        };
+        for (i, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                let (rr, cc) = (i as u32 + 1, c as u16);
+                match v.parse::<f64>() {
+                    Ok(n) if !code(c) && n.is_finite() => {
+                        s.write_number(rr, cc, n)?;
+                    }
+                    _ => {
+                        s.write_string(rr, cc, super::cell::cell(v))?;
+                    }
+                }
+            }
+        }
+        s.autofit();
+    }
+    book.save_to_buffer()
+}
 
 fn cell_text(d: &Data) -> String {
     match d {

@@ -21,7 +21,8 @@ pub const MAX_SKILLS: usize = 50;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VolunteerFields {
-    /// `on_duty`, `off_duty` or `dispatched` (or 在岗, 离岗, 已派出).
+    /// `on_duty`, `off_duty`, `dispatched`, `arrived` or `done` (or 在岗,
+    /// 离岗, 已派出, 已到达, 已完成).
     pub status: Option<String>,
     /// The skills, replacing the ones held (`[]` clears them).
     pub skills: Option<Vec<String>>,

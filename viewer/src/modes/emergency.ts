@@ -16,6 +16,7 @@ import { colors } from '../style';
 import { DISPATCH } from '../palette';
 import type { LegendRow, Mode, ModeContext } from './types';
 import { DispatchBox } from './dispatch';
+import { Incidents } from './incidents';
 import { Roster } from './roster';
 import './roster.css';
 
@@ -68,6 +69,7 @@ interface State {
   /** The plan's confirm button and its outcome (made with each new plan). */
   dispatch: DispatchBox | null;
   roster: Roster | null;
+  incidents: Incidents | null;
   drawing: boolean;
   drawEndedAt: number;
   abort: AbortController | null;
@@ -89,6 +91,7 @@ const st: State = {
   planBusy: false,
   dispatch: null,
   roster: null,
+  incidents: null,
   drawing: false,
   drawEndedAt: 0,
   abort: null,
@@ -140,6 +143,8 @@ function planOptions(): api.PlanOptions {
     max_distance_m: num('em-max-distance', 2000, 50, 50_000),
     skills: selectedSkills(),
     allow_inside: panelPart('em-allow-inside')?.querySelector<HTMLInputElement>('input')?.checked ?? false,
+    // A plan for the incident open leaves out the households already served.
+    incident: st.incidents?.openId() ?? undefined,
   };
 }
 
@@ -373,6 +378,7 @@ async function queryPlan(): Promise<void> {
       replan: () => void queryPlan(),
       dispatched: (rows) => {
         st.roster?.applyRows(rows);
+        st.incidents?.refresh();
         // The nearest shown may name them: ask again (the server leaves them out now).
         if (st.at) void queryNearest();
       },
@@ -520,6 +526,7 @@ function buildPanel(ctx: ModeContext): void {
   p.innerHTML = '';
   p.classList.add('em-panel');
   p.append(i18n(el('h2'), 'mode.emergency.title'), i18n(el('p', { class: 'mode-body' }), 'em.hint'));
+  if (st.incidents) p.append(st.incidents.element);
   if (st.roster) p.append(st.roster.element);
 
   const skills = el('fieldset', { class: 'em-skills' });
@@ -576,6 +583,8 @@ function renderDrawState(): void {
   panelPart('em-draw')?.setAttribute('aria-pressed', String(st.drawing));
   const make = st.ctx?.panel.querySelector<HTMLButtonElement>('#em-plan-make');
   if (make) make.disabled = !st.area || st.planBusy;
+  // The incident's redraw button follows what is drawn.
+  st.incidents?.relabel();
 }
 
 function volunteerItem(v: api.Volunteer, showWalk: boolean): HTMLLIElement {
@@ -803,7 +812,25 @@ export const emergencyMode: Mode = {
         if (st.at) void queryNearest();
       },
     });
+    st.incidents = new Incidents({
+      drawn: () => st.area,
+      showArea: (area) => {
+        if (!st.ctx) return;
+        st.area = area;
+        drawArea(st.ctx.map);
+        renderDrawState();
+        void queryArea();
+      },
+      opened: () => {
+        st.plan = null;
+        st.dispatch = null;
+        if (st.ctx) drawPlan(st.ctx.map);
+        renderPlan();
+      },
+      locate: (lon, lat) => st.ctx && focus(st.ctx.map, lon, lat),
+    });
     buildPanel(ctx);
+    st.incidents.start();
     st.roster.start();
     drawNearest(ctx.map);
     drawArea(ctx.map);
@@ -819,6 +846,8 @@ export const emergencyMode: Mode = {
     removeLayers(ctx.map);
     st.roster?.stop();
     st.roster = null;
+    st.incidents?.stop();
+    st.incidents = null;
     ctx.panel.classList.remove('em-panel');
     ctx.panel.innerHTML = '';
     st.ctx = null;

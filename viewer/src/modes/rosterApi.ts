@@ -5,9 +5,12 @@
 
 import * as api from '../api';
 
-/** 在岗 on duty (found by nearest, area and plan), 离岗 off duty, 已派出 dispatched. */
-export type Status = 'on_duty' | 'off_duty' | 'dispatched';
-export const STATUSES: readonly Status[] = ['on_duty', 'off_duty', 'dispatched'];
+/**
+ * 在岗 on duty (found by nearest, area and plan), 离岗 off duty, 已派出
+ * dispatched, 已到达 arrived, 已完成 done (free to be sent again).
+ */
+export type Status = 'on_duty' | 'off_duty' | 'dispatched' | 'arrived' | 'done';
+export const STATUSES: readonly Status[] = ['on_duty', 'dispatched', 'arrived', 'done', 'off_duty'];
 
 /** A volunteer as the roster lists them; `name` and `phone` only when the role may see them. */
 export interface RosterVolunteer {
