@@ -199,16 +199,18 @@ export function startServer(bin, store, viewerDist, extra = []) {
  * with `scope`, and the server started over it. Returns `{dir, store,
  * server}`; `stopServerAndRemove(server.child, dir)` ends it.
  */
-export async function startGeneratedCity(bin, viewerDist, { name, households, seed, user, scope = '610902' }) {
+export async function startGeneratedCity(bin, viewerDist, { name, households, seed, user, users = [], scope = '610902' }) {
   const dir = mkdtempSync(path.join(tmpdir(), `wangge-${name}-`));
   const store = path.join(dir, `${name}.gpkg`);
   const gen = spawnSync(bin, ['generate', '--households', String(households), '--seed', String(seed), '--out', store], { encoding: 'utf8' });
   if (gen.status !== 0) throw new Error(`wangge generate: ${gen.stderr}`);
-  const add = spawnSync(bin, ['user', 'add', user.name, '--role', user.role, '--scope', scope, '--password-stdin', '--store', store], {
-    input: `${user.password}\n`,
-    encoding: 'utf8',
-  });
-  if (add.status !== 0) throw new Error(`wangge user add: ${add.stderr}`);
+  for (const u of [user, ...users]) {
+    const add = spawnSync(bin, ['user', 'add', u.name, '--role', u.role, '--scope', scope, '--password-stdin', '--store', store], {
+      input: `${u.password}\n`,
+      encoding: 'utf8',
+    });
+    if (add.status !== 0) throw new Error(`wangge user add: ${add.stderr}`);
+  }
   const server = await startServer(bin, store, viewerDist);
   return { dir, store, server };
 }

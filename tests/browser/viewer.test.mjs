@@ -655,11 +655,15 @@ describe('sign-in', { timeout: 300_000 }, () => {
     assert.equal(await page.$$eval('#login', (d) => d.length), 1, 'one dialog however many calls failed');
     // Signed in again in place: no reload (the page's own marker survives), the view kept.
     await page.evaluate(() => (window.__notReloaded = true));
+    // The region click may have started a camera move; the view is what it settles on.
+    const settled = () => page.waitForFunction(() => !window.__wanggeMap.isMoving(), null, { timeout: 30_000 });
+    await settled();
     const hashBefore = await page.evaluate(() => location.hash);
     await page.fill('#login input[name=name]', 'tester');
     await page.fill('#login input[name=password]', 'correct horse battery staple');
     await page.click('#login .login-submit');
     await page.waitForSelector('#login', { state: 'detached' });
+    await settled();
     assert.equal(await page.evaluate(() => window.__notReloaded), true, 'signed in again without a reload');
     assert.equal(await page.evaluate(() => location.hash), hashBefore, 'the view is kept');
     assert.equal((await page.textContent('#user-box .user-name')).trim(), 'tester · Street office', 'the language is kept');

@@ -317,6 +317,43 @@ fn region_of(
         .and_then(|a| incident::touched_region(s, caller, &a))
 }
 
+/// A note or the close of incident `id`: the same checks, one write.
+async fn remark(
+    st: AppState,
+    caller: Caller,
+    from: String,
+    id: i64,
+    headers: &HeaderMap,
+    text: &str,
+    close: bool,
+) -> Result<Response, ApiError> {
+    incident::may_keep(&caller)?;
+    let expect = if_match(headers, id)?;
+    let note = incident::note(text, close)?;
+    let (who, st2) = (caller.clone(), st.clone());
+    commit(st, caller, from, StatusCode::OK, move |s| {
+        let i = visible(&st2, &who, id)?;
+        incident::open_one(&i)?;
+        let region = region_of(s, &who, &i);
+        Ok(if close {
+            IncidentWrite::Close {
+                id,
+                note,
+                region,
+                expect,
+            }
+        } else {
+            IncidentWrite::Note {
+                id,
+                note,
+                region,
+                expect,
+            }
+        })
+    })
+    .await
+}
+
 /// `POST /api/incidents/{id}/notes`: a line of the timeline. Needs `If-Match`.
 pub async fn note(
     State(st): State<AppState>,
@@ -326,21 +363,7 @@ pub async fn note(
     headers: HeaderMap,
     Json(req): Json<NoteRequest>,
 ) -> Result<Response, ApiError> {
-    incident::may_keep(&caller)?;
-    let expect = if_match(&headers, id)?;
-    let note = incident::note(&req.note, false)?;
-    let (who, st2) = (caller.clone(), st.clone());
-    commit(st, caller, auth.address, StatusCode::OK, move |s| {
-        let i = visible(&st2, &who, id)?;
-        incident::open_one(&i)?;
-        Ok(IncidentWrite::Note {
-            id,
-            note,
-            region: region_of(s, &who, &i),
-            expect,
-        })
-    })
-    .await
+    remark(st, caller, auth.address, id, &headers, &req.note, false).await
 }
 
 /// `POST /api/incidents/{id}/close`: the incident closed, with an
@@ -353,21 +376,7 @@ pub async fn close(
     headers: HeaderMap,
     Json(req): Json<NoteRequest>,
 ) -> Result<Response, ApiError> {
-    incident::may_keep(&caller)?;
-    let expect = if_match(&headers, id)?;
-    let note = incident::note(&req.note, true)?;
-    let (who, st2) = (caller.clone(), st.clone());
-    commit(st, caller, auth.address, StatusCode::OK, move |s| {
-        let i = visible(&st2, &who, id)?;
-        incident::open_one(&i)?;
-        Ok(IncidentWrite::Close {
-            id,
-            note,
-            region: region_of(s, &who, &i),
-            expect,
-        })
-    })
-    .await
+    remark(st, caller, auth.address, id, &headers, &req.note, true).await
 }
 
 /// `GET /api/incidents/{id}/households`: the households marked in the

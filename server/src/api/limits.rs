@@ -40,13 +40,15 @@ pub const POLYGON_VERTICES: usize = 10_000;
 /// 2–20 km²; a whole city in one request is what stalled the server.
 pub const HAZARD_AREA_KM2: f64 = 100.0;
 
-/// Vulnerable households one dispatch plan may pair. The flow's work
-/// grows with households × volunteers; a street's vulnerable households
-/// are a few hundred.
-pub const DISPATCH_HOUSEHOLDS: usize = 1_000;
+/// Vulnerable households one dispatch plan may pair: a flood night's
+/// re-plan (issue 22: 2,000 households × 5,000 volunteers within 1 s;
+/// `scripts/bench incident` times it over HTTP). The flow's work grows
+/// with households × volunteers.
+pub const DISPATCH_HOUSEHOLDS: usize = 2_000;
 
-/// Volunteers one dispatch plan may consider (in the area or within reach).
-pub const DISPATCH_VOLUNTEERS: usize = 500;
+/// Volunteers one dispatch plan may consider (in the area or within
+/// reach), and one confirmed dispatch may send.
+pub const DISPATCH_VOLUNTEERS: usize = 5_000;
 
 /// `k` of `/api/emergency/nearest`: more than a dispatcher can call.
 pub const NEAREST_K: usize = 100;

@@ -1,6 +1,7 @@
 //! Who goes where: an exact assignment of vulnerable households to
 //! available volunteers, each taking at most `capacity`, by min-cost flow
-//! (successive shortest paths with Dijkstra on reduced costs).
+//! (shortest augmenting paths with Dijkstra on reduced costs, one
+//! household at a time, as the Hungarian method takes rows).
 //!
 //! Each household served earns a bonus of (care level + 1) × a step
 //! larger than all travel together: the plan serves the most care weight
@@ -15,7 +16,7 @@
 //! they could help ([`assign`]): a flood night's 2,000 households × 5,000
 //! volunteers would otherwise be a graph of over a million edges.
 
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use crate::cancel::{Cancel, Cancelled};
 
@@ -39,12 +40,13 @@ const TOLERANCE: f64 = 1e-6;
 /// augmentation and every few thousand steps of each shortest path).
 ///
 /// Each household starts with its `FIRST_CANDIDATES` (8) nearest
-/// volunteers; after each solve, potentials proving the restricted plan
-/// optimal are checked against every candidate left out (up to the
-/// ⌈n / capacity⌉ + 1 nearest, see the module), and the households with
-/// one whose reduced cost is negative get more candidates, until none
-/// has: then no left-out edge could lower the cost, and the plan is the
-/// exact optimum over all of them.
+/// volunteers; after each solve, the potentials that prove the restricted
+/// plan optimal (every residual reduced cost ≥ 0) are checked against
+/// every candidate left out (up to the ⌈n / capacity⌉ + 1 nearest, see
+/// the module), and the households with one whose reduced cost is
+/// negative get more candidates, until none has: then no left-out edge
+/// could lower the cost, and the plan is the exact optimum over all of
+/// them.
 ///
 /// ```
 /// use wangge::cancel::Cancel;
@@ -92,36 +94,20 @@ fn assign_from(
         c.truncate(keep);
         near.push(c);
     }
-    let bonus = |i: usize| step * f64::from(demands[i].priority + 1);
+    let bonus: Vec<f64> = demands
+        .iter()
+        .map(|d| step * f64::from(d.priority + 1))
+        .collect();
     let mut take: Vec<usize> = near.iter().map(|c| c.len().min(first.max(1))).collect();
-    // Nodes: 0 source, 1..=V volunteers, V+1..=V+n households, V+n+1 sink.
-    let (s, t) = (0, volunteers + n + 1);
     loop {
-        let mut g = Graph::new(t + 1);
-        for v in 0..volunteers {
-            g.add(s, 1 + v, capacity as i64, 0.0);
-        }
-        for (i, c) in near.iter().enumerate() {
-            for &(v, m) in &c[..take[i]] {
-                g.add(1 + v, 1 + volunteers + i, 1, m - bonus(i));
-            }
-            g.add(1 + volunteers + i, t, 1, 0.0);
-        }
-        g.min_cost_flow(s, t, cancel)?;
-        let Some(pot) = g.certificate(s, t, cancel)? else {
-            // No proof: every candidate, which the module's bound makes exact.
-            if take.iter().zip(&near).all(|(k, c)| *k == c.len()) {
-                return Ok(answer(&g, volunteers, n));
-            }
-            take = near.iter().map(Vec::len).collect();
-            continue;
-        };
+        let flow = Rows::solve(&near, &take, &bonus, volunteers, capacity, cancel)?;
+        // Pricing: a candidate left out whose reduced cost under the
+        // solved potentials is negative could lower the cost.
         let mut grown = false;
         for (i, c) in near.iter().enumerate() {
-            let h = 1 + volunteers + i;
-            let last = c[take[i]..]
-                .iter()
-                .rposition(|&(v, m)| m - bonus(i) + pot[1 + v] - pot[h] < -TOLERANCE);
+            let last = c[take[i]..].iter().rposition(|&(v, m)| {
+                m - bonus[i] + flow.pot[i] - flow.pot[near.len() + v] < -TOLERANCE
+            });
             if let Some(j) = last {
                 // Past the last one that could improve, and at least
                 // double, so that few rounds are needed.
@@ -130,150 +116,68 @@ fn assign_from(
             }
         }
         if !grown {
-            return Ok(answer(&g, volunteers, n));
+            return Ok(flow.assigned.iter().map(|a| a.map(|(v, _)| v)).collect());
         }
     }
 }
 
-/// Each household's volunteer in a solved flow.
-fn answer(g: &Graph, volunteers: usize, n: usize) -> Vec<Option<usize>> {
-    (0..n)
-        .map(|i| {
-            let h = 1 + volunteers + i;
-            g.edges_into(h).find(|e| e.flow > 0).map(|e| e.from - 1)
-        })
-        .collect()
+/// The flow household by household: each household is routed, served
+/// by one of its candidates (cost: travel − bonus) or left unserved
+/// (cost 0), so the flow's value is fixed and households can be taken
+/// one at a time (as the Hungarian method takes rows): a shortest path
+/// from the new household, over reduced costs, to a volunteer with room
+/// or to leaving, possibly moving others along it. Each search stops
+/// where it ends, usually a few nodes from where it starts; one from a
+/// common source would touch every volunteer every time.
+struct Rows {
+    /// Per household: its volunteer and the cost of that edge.
+    assigned: Vec<Option<(usize, f64)>>,
+    /// Potentials proving the flow optimal on its candidates: households
+    /// `0..n`, volunteers `n..n + V`, the sink last.
+    pot: Vec<f64>,
 }
 
-struct Edge {
-    from: usize,
-    to: usize,
-    cap: i64,
-    flow: i64,
-    cost: f64,
-}
-
-struct Graph {
-    edges: Vec<Edge>,
-    out: Vec<Vec<usize>>,
-}
-
-use crate::spatial::network::State;
-
-impl Graph {
-    fn new(n: usize) -> Self {
-        Self {
-            edges: Vec::new(),
-            out: vec![Vec::new(); n],
-        }
-    }
-
-    fn add(&mut self, from: usize, to: usize, cap: i64, cost: f64) {
-        self.out[from].push(self.edges.len());
-        self.edges.push(Edge {
-            from,
-            to,
-            cap,
-            flow: 0,
-            cost,
-        });
-        self.out[to].push(self.edges.len());
-        self.edges.push(Edge {
-            from: to,
-            to: from,
-            cap: 0,
-            flow: 0,
-            cost: -cost,
-        });
-    }
-
-    fn edges_into(&self, node: usize) -> impl Iterator<Item = &Edge> {
-        self.out[node]
-            .iter()
-            .map(move |&i| &self.edges[i ^ 1])
-            .filter(move |e| e.to == node && e.cap > 0)
-    }
-
-    /// Potentials under which every residual arc has a reduced cost ≥ 0,
-    /// the sink's arc back to the source included (cost 0: the flow's
-    /// value is free) and, with flow, its reverse: shortest distances from
-    /// a root joined to every node at cost 0 (Bellman-Ford with a queue).
-    /// They exist when the flow is optimal on its edges (no negative
-    /// cycle); `None` if rounding keeps them from settling.
-    fn certificate(
-        &self,
-        s: usize,
-        t: usize,
+impl Rows {
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one Dijkstra and its augmentation, sharing the search's arrays"
+    )]
+    fn solve(
+        near: &[Vec<(usize, f64)>],
+        take: &[usize],
+        bonus: &[f64],
+        volunteers: usize,
+        capacity: usize,
         cancel: &Cancel,
-    ) -> Result<Option<Vec<f64>>, Cancelled> {
-        let n = self.out.len();
-        let flow: i64 = self.out[s]
-            .iter()
-            .map(|&ei| self.edges[ei].flow.max(0))
-            .sum();
-        let mut d = vec![0.0; n];
-        let mut queued = vec![true; n];
-        let mut queue: VecDeque<usize> = (0..n).collect();
-        let budget = 50 * (n + self.edges.len());
-        let mut steps = 0usize;
-        while let Some(u) = queue.pop_front() {
-            queued[u] = false;
-            steps += 1;
-            if steps % 4096 == 0 {
-                cancel.check()?;
-            }
-            if steps > budget {
-                return Ok(None);
-            }
-            let back = [
-                (u == t).then_some((s, 0.0)),
-                (u == s && flow > 0).then_some((t, 0.0)),
-            ];
-            let arcs = self.out[u]
-                .iter()
-                .map(|&ei| &self.edges[ei])
-                .filter(|e| e.cap - e.flow > 0)
-                .map(|e| (e.to, e.cost))
-                .chain(back.into_iter().flatten());
-            for (w, c) in arcs {
-                if d[u] + c < d[w] - TOLERANCE {
-                    d[w] = d[u] + c;
-                    if !queued[w] {
-                        queued[w] = true;
-                        queue.push_back(w);
-                    }
-                }
+    ) -> Result<Self, Cancelled> {
+        let n = near.len();
+        let sink = n + volunteers;
+        // Reduced costs start ≥ 0: each volunteer at its cheapest edge,
+        // the sink below every volunteer and every household (at 0).
+        let mut pot = vec![0.0; sink + 1];
+        for (i, c) in near.iter().enumerate() {
+            for &(v, m) in &c[..take[i]] {
+                pot[n + v] = f64::min(pot[n + v], m - bonus[i]);
             }
         }
-        Ok(Some(d))
-    }
-
-    /// Augments along cheapest paths while they lower the cost; stops
-    /// with [`Cancelled`] as soon as `cancel` is seen set.
-    fn min_cost_flow(&mut self, s: usize, t: usize, cancel: &Cancel) -> Result<(), Cancelled> {
-        let n = self.out.len();
-        // Initial potentials: the graph is a DAG source → V → H → sink, so
-        // one Bellman-Ford pass in edge order settles them.
-        let mut pot = vec![f64::INFINITY; n];
-        pot[s] = 0.0;
-        for _ in 0..3 {
-            for e in self.edges.iter().filter(|e| e.cap > 0) {
-                if pot[e.from].is_finite() && pot[e.from] + e.cost < pot[e.to] {
-                    pot[e.to] = pot[e.from] + e.cost;
-                }
-            }
-        }
-        for p in &mut pot {
-            if !p.is_finite() {
-                *p = 0.0;
-            }
-        }
-        loop {
+        pot[sink] = pot[n..sink].iter().copied().fold(0.0, f64::min);
+        let mut assigned: Vec<Option<(usize, f64)>> = vec![None; n];
+        let mut load: Vec<Vec<usize>> = vec![Vec::new(); volunteers];
+        let mut dist = vec![f64::INFINITY; sink + 1];
+        let mut prev = vec![usize::MAX; sink + 1];
+        let mut touched: Vec<usize> = Vec::new();
+        let mut heap = BinaryHeap::new();
+        for root in 0..n {
             cancel.check()?;
-            let mut dist = vec![f64::INFINITY; n];
-            let mut prev: Vec<Option<usize>> = vec![None; n];
-            dist[s] = 0.0;
-            let mut heap = BinaryHeap::from([State(0.0, s)]);
+            for &x in &touched {
+                dist[x] = f64::INFINITY;
+                prev[x] = usize::MAX;
+            }
+            touched.clear();
+            heap.clear();
+            dist[root] = 0.0;
+            touched.push(root);
+            heap.push(State(0.0, root));
             let mut steps = 0u32;
             while let Some(State(d, u)) = heap.pop() {
                 steps = steps.wrapping_add(1);
@@ -283,52 +187,74 @@ impl Graph {
                 if d > dist[u] {
                     continue;
                 }
-                // The sink settled: the path is known. Nodes farther are
-                // not needed (their potentials move by dist[t] below).
-                if u == t {
+                if u == sink {
                     break;
                 }
-                for &ei in &self.out[u] {
-                    let e = &self.edges[ei];
-                    if e.cap - e.flow <= 0 {
-                        continue;
-                    }
+                let mut relax = |w: usize, c: f64| {
                     // Reduced costs are ≥ 0 up to rounding.
-                    let nd = d + (e.cost + pot[u] - pot[e.to]).max(0.0);
-                    if nd < dist[e.to] - 1e-9 {
-                        dist[e.to] = nd;
-                        prev[e.to] = Some(ei);
-                        heap.push(State(nd, e.to));
+                    let nd = d + (c + pot[u] - pot[w]).max(0.0);
+                    if nd < dist[w] - 1e-9 {
+                        if dist[w].is_infinite() {
+                            touched.push(w);
+                        }
+                        dist[w] = nd;
+                        prev[w] = u;
+                        heap.push(State(nd, w));
+                    }
+                };
+                if u < n {
+                    // A household: to a candidate it is not with, or it
+                    // leaves (every household met here is served or new).
+                    let mine = assigned[u].map(|a| a.0);
+                    for &(v, m) in &near[u][..take[u]] {
+                        if Some(v) != mine {
+                            relax(n + v, m - bonus[u]);
+                        }
+                    }
+                    relax(sink, 0.0);
+                } else {
+                    // A volunteer: room left, or one of theirs moves.
+                    let v = u - n;
+                    if load[v].len() < capacity {
+                        relax(sink, 0.0);
+                    }
+                    for &h in &load[v] {
+                        relax(h, -assigned[h].map_or(0.0, |a| a.1));
                     }
                 }
             }
-            if !dist[t].is_finite() {
-                return Ok(());
+            // π + min(d, d(sink)) keeps every reduced cost ≥ 0, settled or not.
+            let dt = dist[sink];
+            for (p, d) in pot.iter_mut().zip(&dist) {
+                *p += d.min(dt);
             }
-            // π + min(d, d(t)) keeps every reduced cost ≥ 0, settled or not.
-            let dt = dist[t];
-            for v in 0..n {
-                pot[v] += dist[v].min(dt);
+            let mut path = vec![sink];
+            while let Some(&x) = path.last().filter(|&&x| x != root) {
+                path.push(prev[x]);
             }
-            // The path's real cost: stop once it no longer pays.
-            let mut cost = 0.0;
-            let mut v = t;
-            while let Some(ei) = prev[v] {
-                cost += self.edges[ei].cost;
-                v = self.edges[ei].from;
-            }
-            if cost >= 0.0 {
-                return Ok(());
-            }
-            let mut v = t;
-            while let Some(ei) = prev[v] {
-                self.edges[ei].flow += 1;
-                self.edges[ei ^ 1].flow -= 1;
-                v = self.edges[ei].from;
+            path.reverse();
+            for w in path.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                if a < n && b == sink {
+                    assigned[a] = None;
+                } else if a < n {
+                    let v = b - n;
+                    let m = near[a][..take[a]]
+                        .iter()
+                        .find(|c| c.0 == v)
+                        .map_or(0.0, |c| c.1);
+                    assigned[a] = Some((v, m - bonus[a]));
+                    load[v].push(a);
+                } else if b < n {
+                    load[a - n].retain(|&h| h != b);
+                }
             }
         }
+        Ok(Self { assigned, pot })
     }
 }
+
+use crate::spatial::network::State;
 
 #[cfg(test)]
 mod tests {

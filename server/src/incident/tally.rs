@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use super::{stored_area, ContactStatus, HouseholdStatus, Incident, IncidentStatus};
 use crate::access::Caller;
 use crate::cancel::{Cancel, Cancelled};
-use crate::domain::{Household, Person, RegionCode};
+use crate::domain::{Household, ImportedGrid, Person, RegionCode};
 use crate::emergency::area::{household_row, households_matching, HouseholdRow};
 use crate::emergency::{area_contains, grid_of, Area, Layers};
 use crate::snapshot::Snapshot;
@@ -37,17 +37,40 @@ pub struct Counts {
     pub by_care: BTreeMap<u8, BTreeMap<&'static str, u64>>,
 }
 
-impl Counts {
+/// Households counted by care level and status while tallying: plain
+/// arrays (one add per household per group is the tally's inner loop),
+/// made [`Counts`] once at the end.
+#[derive(Debug, Clone, Default)]
+struct Acc(Vec<[u64; ContactStatus::ALL.len()]>);
+
+impl Acc {
     fn add(&mut self, care: u8, status: ContactStatus) {
-        self.total += 1;
-        self.served += u64::from(status.served());
-        *self.by_status.entry(status.as_str()).or_default() += 1;
-        *self
-            .by_care
-            .entry(care)
-            .or_default()
-            .entry(status.as_str())
-            .or_default() += 1;
+        let c = usize::from(care);
+        if self.0.len() <= c {
+            self.0.resize(c + 1, [0; ContactStatus::ALL.len()]);
+        }
+        self.0[c][status as usize] += 1;
+    }
+
+    fn counts(&self) -> Counts {
+        let mut out = Counts::default();
+        for (care, row) in self.0.iter().enumerate() {
+            for (s, &n) in ContactStatus::ALL.iter().zip(row) {
+                if n == 0 {
+                    continue;
+                }
+                out.total += n;
+                out.served += if s.served() { n } else { 0 };
+                *out.by_status.entry(s.as_str()).or_default() += n;
+                let care = u8::try_from(care).unwrap_or(u8::MAX);
+                *out.by_care
+                    .entry(care)
+                    .or_default()
+                    .entry(s.as_str())
+                    .or_default() += n;
+            }
+        }
+        out
     }
 }
 
@@ -179,9 +202,11 @@ pub fn tally(
             }
         }
     }
-    let mut grids: BTreeMap<String, (String, Counts)> = BTreeMap::new();
-    let mut communities: BTreeMap<Option<RegionCode>, Counts> = BTreeMap::new();
-    let mut waiting: Vec<(u8, String, i64, Waiting)> = Vec::new();
+    let mut grids: BTreeMap<&str, (&str, Acc)> = BTreeMap::new();
+    let mut communities: BTreeMap<Option<RegionCode>, Acc> = BTreeMap::new();
+    let mut all = Acc::default();
+    // Only the first `limit` become rows: the rest are counted, not copied.
+    let mut waiting: Vec<Wait<'_>> = Vec::new();
     for (i, h) in vulnerable.into_iter().enumerate() {
         if i % 256 == 0 {
             cancel.check()?;
@@ -189,67 +214,95 @@ pub fn tally(
         let status = marks
             .get(&h.id)
             .map_or(ContactStatus::Untouched, |m| m.status);
-        let (code, name) = grid(s, h, caller);
+        let g = grid(s, h, caller);
         grids
-            .entry(code.clone())
-            .or_insert_with(|| (name, Counts::default()))
+            .entry(g.map_or("-", |g| g.code.0.as_str()))
+            .or_insert_with(|| (g.map_or("", |g| g.name.as_str()), Acc::default()))
             .1
             .add(h.care.0, status);
         communities
             .entry(h.region)
             .or_default()
             .add(h.care.0, status);
-        out.vulnerable.add(h.care.0, status);
+        all.add(h.care.0, status);
         if status.served() {
             continue;
         }
+        // The first version holding it (versions are in time order); one
+        // only an earlier area held (marked, then left out) by the first.
         let since = versions
             .iter()
-            .find(|(_, a)| area_contains(s.index(), a, h.location.0))
-            .map_or(incident.opened_at.as_str(), |(at, _)| at)
-            .to_string();
-        let row = Waiting {
-            household: household_row(h, Some(code), caller, care_names),
+            .position(|(_, a)| area_contains(s.index(), a, h.location.0))
+            .unwrap_or(0);
+        waiting.push(Wait {
+            key: (std::cmp::Reverse(h.care.0), since, h.id),
+            household: h,
             status,
-            waited_min: minutes(&since, end),
-            since: since.clone(),
-        };
-        waiting.push((h.care.0, since, h.id, row));
+            grid: g.map_or("-", |g| g.code.0.as_str()),
+        });
     }
-    // 连心户 first, then the longest wait (earliest `since`: RFC 3339 UTC
-    // text sorts as time), then by id for a stable order.
-    waiting.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    out.vulnerable = all.counts();
+    // 连心户 first, then the longest wait, then by id for a stable order.
     out.waiting_total = waiting.len() as u64;
-    out.waiting = waiting.into_iter().take(limit).map(|w| w.3).collect();
+    if waiting.len() > limit && limit > 0 {
+        waiting.select_nth_unstable_by_key(limit - 1, |w| w.key);
+    }
+    waiting.truncate(limit);
+    waiting.sort_unstable_by_key(|w| w.key);
+    out.waiting = waiting
+        .into_iter()
+        .map(|w| {
+            let since = versions
+                .get(w.key.1)
+                .map_or(incident.opened_at.as_str(), |(at, _)| at);
+            Waiting {
+                household: household_row(w.household, Some(w.grid.to_string()), caller, care_names),
+                status: w.status,
+                waited_min: minutes(since, end),
+                since: since.to_string(),
+            }
+        })
+        .collect();
     out.by_grid = grids
         .into_iter()
-        .map(|(code, (name, counts))| Group { code, name, counts })
+        .map(|(code, (name, acc))| Group {
+            code: code.to_string(),
+            name: name.to_string(),
+            counts: acc.counts(),
+        })
         .collect();
     out.by_community = communities
         .into_iter()
-        .map(|(code, counts)| Group {
+        .map(|(code, acc)| Group {
             code: code.map_or_else(|| "-".into(), |c| c.to_string()),
             name: code
                 .and_then(|c| s.region(c, &caller.scope))
                 .map_or_else(String::new, |r| r.name.clone()),
-            counts,
+            counts: acc.counts(),
         })
         .collect();
     out.volunteers = volunteers(s, area, caller);
     Ok(out)
 }
 
-/// The finest grid holding `h`, code and name; `-` when none does.
-fn grid(s: &Snapshot, h: &Household, caller: &Caller) -> (String, String) {
+/// A household waiting, before it becomes a row: what orders it.
+struct Wait<'a> {
+    /// Care level (highest first), the area version that first held it,
+    /// the id.
+    key: (std::cmp::Reverse<u8>, usize, i64),
+    household: &'a Household,
+    status: ContactStatus,
+    grid: &'a str,
+}
+
+/// The finest grid holding `h` in the caller's scope.
+fn grid<'a>(s: &'a Snapshot, h: &Household, caller: &Caller) -> Option<&'a ImportedGrid> {
     let at = Rect::new(h.location.0, h.location.0);
     grid_of(
         &[],
         s.grids_in(Some(at), &caller.scope).into_iter(),
         h.location,
     )
-    .map_or(("-".to_string(), String::new()), |g| {
-        (g.code.0.clone(), g.name.clone())
-    })
 }
 
 /// The marked households in the caller's scope as they may see them
@@ -265,7 +318,7 @@ pub fn marked_rows(
         .iter()
         .filter_map(|m| {
             let h = s.households.get(m.household, &caller.scope)?;
-            let (code, _) = grid(s, h, caller);
+            let code = grid(s, h, caller).map_or_else(|| "-".to_string(), |g| g.code.0.clone());
             Some((m.clone(), household_row(h, Some(code), caller, care_names)))
         })
         .collect();

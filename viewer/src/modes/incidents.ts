@@ -17,6 +17,8 @@ import * as I from './incidentsApi';
 /** Changes arriving together (a dispatch writes many people) reload once. */
 const RELOAD_DELAY_MS = 120;
 const KEEP = 'wangge.incident';
+/** Grids listed under the figures (those with the most waiting). */
+const GRIDS_SHOWN = 8;
 
 export interface IncidentHooks {
   /** The hazard area drawn on the map now, if any. */
@@ -257,7 +259,9 @@ export class Incidents {
       .map(([s, k]) => `${t(`em.status.${s}` as Key)} ${k}`)
       .join(' · ');
     const grids = el('table', { class: 'inc-grids' });
-    grids.append(el('tr', {}), ...tl.by_grid.map((g) => {
+    // The grids with the most households still waiting first; the rest in the report.
+    const worst = [...tl.by_grid].sort((x, y) => y.total - y.served - (x.total - x.served) || x.code.localeCompare(y.code)).slice(0, GRIDS_SHOWN);
+    grids.append(el('tr', {}), ...worst.map((g) => {
       const tr = el('tr', { 'data-grid': g.code });
       tr.append(el('td', {}, g.name || (g.code === '-' ? t('inc.noGrid') : g.code)), el('td', {}, `${g.served}/${g.total}`));
       return tr;
