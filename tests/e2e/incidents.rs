@@ -185,6 +185,7 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
     assert_eq!(st, 200, "{b}");
     let marked = marks_and_replan(s, em, em_b, id);
     tally_and_paper(s, em, viewer, id, marked);
+    dispatched_for(s, em, id);
     // Marks are not the incident's own writes: its ETag has not moved.
     let (st, tag5, _, b) = call(
         s,
@@ -227,6 +228,7 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
         ("em1", "note"),
         ("em1", "household_marked"),
         ("em1", "household_marked"),
+        ("em1", "dispatched"),
         ("em1b", "closed"),
     ];
     assert_eq!(steps, want.map(|(a, w)| (a.to_string(), w.to_string())));
@@ -246,7 +248,7 @@ fn journey(s: &Server, em: &str, em_b: &str, other: &str, planner: &str, viewer:
         .iter()
         .filter(|c| c["layer"] == "incidents" && c["id"] == json!(id))
         .count();
-    assert_eq!(mine, 7, "{log}");
+    assert_eq!(mine, 8, "{log}");
     id
 }
 
@@ -257,7 +259,8 @@ fn kept(s: &Server, em: &str, id: i64) {
     assert_eq!(st, 200, "{b}");
     assert_eq!(b["status"], "closed");
     assert_eq!(b["areas"].as_array().unwrap().len(), 3);
-    assert_eq!(b["timeline"].as_array().unwrap().len(), 7);
+    assert_eq!(b["timeline"].as_array().unwrap().len(), 8);
+    assert!(!b["sent"].as_array().unwrap().is_empty(), "{b}");
     let (st, _, _, b) = call(
         s,
         "GET",
@@ -287,6 +290,82 @@ fn planned(s: &Server, em: &str, id: i64) -> Vec<i64> {
                 .map(|h| h["id"].as_i64().unwrap())
         })
         .collect()
+}
+
+/// A dispatch confirmed for the incident: who goes where is on its record
+/// and timeline; the next plan sends nobody else to those households and
+/// does not send the volunteer again.
+fn dispatched_for(s: &Server, em: &str, id: i64) {
+    let body = json!({"incident": id, "capacity": 3, "max_distance_m": 3000, "walk": false, "allow_inside": true});
+    let (st, _, _, p) = call(s, "POST", "/api/emergency/plan", em, None, Some(&body));
+    assert_eq!(st, 200, "{p}");
+    let route = &p["routes"][0];
+    let v = route["volunteer"]["id"].as_i64().unwrap();
+    let homes: Vec<i64> = route["households"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_i64().unwrap())
+        .collect();
+    let send = json!({"incident": id, "routes": [{"volunteer": v, "households": homes}]});
+    // An incident the caller does not see is not one to dispatch for.
+    let (st, _, _, b) = call(
+        s,
+        "POST",
+        "/api/emergency/dispatch",
+        em,
+        None,
+        Some(&json!({"incident": 999_999, "routes": [{"volunteer": v, "households": homes}]})),
+    );
+    assert_eq!(st, 404, "{b}");
+    let (st, _, _, b) = call(s, "POST", "/api/emergency/dispatch", em, None, Some(&send));
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["dispatched"][0]["status"], "dispatched", "{b}");
+    let (st, _, _, b) = call(s, "GET", &format!("/api/incidents/{id}"), em, None, None);
+    assert_eq!(st, 200, "{b}");
+    let mut sent: Vec<(i64, i64)> = b["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["household"].as_i64().unwrap(),
+                x["volunteer"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    sent.sort_unstable();
+    let mut want: Vec<(i64, i64)> = homes.iter().map(|&h| (h, v)).collect();
+    want.sort_unstable();
+    assert_eq!(sent, want, "each household with the volunteer sent: {b}");
+    let last = b["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["actor"].as_str(), last["what"].as_str()),
+        (Some("em1"), Some("dispatched")),
+        "{last}"
+    );
+    assert!(
+        last["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("volunteer {v} →")),
+        "{last}"
+    );
+    let (st, _, _, p) = call(s, "POST", "/api/emergency/plan", em, None, Some(&body));
+    assert_eq!(st, 200, "{p}");
+    for r in p["routes"].as_array().unwrap() {
+        assert_ne!(
+            r["volunteer"]["id"].as_i64(),
+            Some(v),
+            "the volunteer sent is not sent again"
+        );
+        for h in r["households"].as_array().unwrap() {
+            assert!(
+                !homes.contains(&h["id"].as_i64().unwrap()),
+                "a household someone is on the way to is not planned again: {h}"
+            );
+        }
+    }
 }
 
 /// Households marked: one reached, one needing evacuation (two officers

@@ -301,6 +301,7 @@ const table = {
   'inc.what.note': { zh: '备注', en: 'note' },
   'inc.what.closed': { zh: '结束事件', en: 'closed' },
   'inc.what.household_marked': { zh: '标记住户', en: 'household marked' },
+  'inc.what.dispatched': { zh: '派遣志愿者', en: 'volunteers dispatched' },
   'em.status.on_duty': { zh: '在岗', en: 'On duty' },
   'em.status.off_duty': { zh: '离岗', en: 'Off duty' },
   'em.status.dispatched': { zh: '已派出', en: 'Dispatched' },

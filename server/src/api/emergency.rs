@@ -16,6 +16,7 @@ use super::auth::{audit, Authenticated};
 use super::heavy::Class;
 use super::limits;
 use super::{ApiError, AppState, CallerOf};
+use crate::domain::Availability;
 use crate::emergency::area::{self, PlanError, PlanParams};
 use crate::emergency::{Area, Filter};
 
@@ -361,6 +362,21 @@ fn for_incident(
         .filter(|h| h.status.served())
         .map(|h| h.household)
         .collect();
+    // A household someone is on the way to (or at) is theirs: the next
+    // plan sends nobody else. Once they are done or off duty without it
+    // being reached, it is planned again.
+    let s = st.snapshot.load();
+    p.served.extend(
+        st.incidents
+            .sent(id)?
+            .into_iter()
+            .filter(|x| {
+                s.people.get(x.volunteer, &caller.scope).is_some_and(|v| {
+                    matches!(v.status, Availability::Dispatched | Availability::Arrived)
+                })
+            })
+            .map(|x| x.household),
+    );
     Ok((area, p))
 }
 

@@ -164,6 +164,7 @@ pub async fn get_one(
         let seq = st.incidents.incident_etag(id)?;
         let mut v = body(&i, seq);
         v["timeline"] = json!(st.incidents.timeline(id)?);
+        v["sent"] = json!(st.incidents.sent(id)?);
         Ok::<_, ApiError>(with_etag(StatusCode::OK, v, &etag(id, seq), None))
     })
     .await
@@ -222,6 +223,7 @@ where
             .ok_or_else(|| ApiError::Internal(format!("incident {id} written but not read back")))?;
         let mut v = body(&i, done.seq);
         v["timeline"] = json!(st.incidents.timeline(id)?);
+        v["sent"] = json!(st.incidents.sent(id)?);
         let location = (status == StatusCode::CREATED).then(|| format!("/api/incidents/{id}"));
         Ok(with_etag(status, v, &etag(id, done.seq), location))
     })

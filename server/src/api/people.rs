@@ -103,6 +103,19 @@ pub(super) async fn commit<F>(
 where
     F: FnOnce(&crate::snapshot::Snapshot) -> Result<Vec<Staged>, ApiError> + Send + 'static,
 {
+    commit_in(st, stage, None).await
+}
+
+/// [`commit`], with an incident's write (a dispatch made for it) in the
+/// same store transaction when one is given.
+pub(super) async fn commit_in<F>(
+    st: &AppState,
+    stage: F,
+    incident: Option<(crate::incident::IncidentWrite, AuditEntry)>,
+) -> Result<Vec<(Change, Option<Person>)>, ApiError>
+where
+    F: FnOnce(&crate::snapshot::Snapshot) -> Result<Vec<Staged>, ApiError> + Send + 'static,
+{
     let st2 = st.clone();
     blocking(move || {
         let _order = st2
@@ -114,7 +127,12 @@ where
         let staged = stage(&snap)?;
         let (writes, afters): (Vec<(PersonWrite, AuditEntry)>, Vec<Option<Person>>) =
             staged.into_iter().map(|(w, a, p)| ((w, a), p)).unzip();
-        let changes = st2.store.write_people(&writes)?;
+        let mut changes = match &incident {
+            Some((w, audit)) => st2.incidents.dispatch_in(w, &writes, audit)?,
+            None => st2.store.write_people(&writes)?,
+        };
+        // The incident's change comes last: followed, not a person.
+        let extra = changes.split_off(writes.len());
         let done: Vec<(Change, Option<Person>)> = changes
             .into_iter()
             .zip(afters)
@@ -132,7 +150,7 @@ where
             .map(|(c, p)| (c.id.unwrap_or_default(), p.clone()))
             .collect();
         st2.snapshot.put_people(&puts);
-        for (c, _) in &done {
+        for c in done.iter().map(|d| &d.0).chain(&extra) {
             st2.follow.wrote(c.seq);
         }
         Ok::<_, ApiError>(done)

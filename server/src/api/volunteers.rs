@@ -17,11 +17,12 @@ use serde_json::{json, Value};
 use super::auth::Authenticated;
 use super::error::blocking;
 use super::ledger::with_etag;
-use super::people::{commit, etag, if_match, Staged};
+use super::people::{commit, commit_in, etag, if_match, Staged};
 use super::{ApiError, AppState, CallerOf};
 use crate::access::projection::{project_person, shows, PersonalField};
 use crate::access::Caller;
 use crate::domain::{Layer, Person, Record};
+use crate::incident::{self, IncidentWrite};
 use crate::ledger::volunteers::{self, DispatchRequest, RosterFilter, VolunteerFields};
 use crate::store::{PersonWrite, StoreError};
 
@@ -213,6 +214,10 @@ pub async fn dispatch(
         &req,
         super::limits::DISPATCH_VOLUNTEERS,
     )?;
+    let incident = match req.incident {
+        Some(id) => Some(for_incident(&st, &caller, &auth.address, id, &req)?),
+        None => None,
+    };
     let store = st.store.clone();
     let (who, from) = (caller.clone(), auth.address.clone());
     let stage = move |s: &crate::snapshot::Snapshot| -> Result<Vec<Staged>, ApiError> {
@@ -242,7 +247,7 @@ pub async fn dispatch(
         }
         Ok(out)
     };
-    let done = match commit(&st, stage).await {
+    let done = match commit_in(&st, stage, incident).await {
         Err(ApiError::Store(StoreError::Precondition { id, current })) => {
             return Err(ApiError::Stale {
                 detail: format!(
@@ -261,4 +266,39 @@ pub async fn dispatch(
         })
         .collect();
     Ok(Json(json!({ "dispatched": rows })).into_response())
+}
+
+/// The incident's side of a dispatch made for it: the incident must be
+/// one the caller sees and still open; its record names each volunteer
+/// with their households, under the region its area touches.
+fn for_incident(
+    st: &AppState,
+    caller: &Caller,
+    from: &str,
+    id: i64,
+    req: &DispatchRequest,
+) -> Result<(IncidentWrite, crate::access::account::AuditEntry), ApiError> {
+    let i = super::incidents::visible(st, caller, id)?;
+    incident::open_one(&i)?;
+    let region = i
+        .area()
+        .and_then(|a| incident::stored_area(&a.area))
+        .and_then(|a| incident::touched_region(&st.snapshot.load(), caller, &a));
+    let w = IncidentWrite::Dispatch {
+        id,
+        routes: req
+            .routes
+            .iter()
+            .map(|r| (r.volunteer, r.households.clone()))
+            .collect(),
+        region,
+    };
+    let audit = super::auth::entry(
+        &caller.name,
+        w.what(),
+        "incidents",
+        from,
+        &format!("dispatched: {id}"),
+    );
+    Ok((w, audit))
 }

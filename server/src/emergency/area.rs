@@ -279,8 +279,8 @@ pub struct PlanParams {
     /// out, since the water that reaches the households reaches them too;
     /// the officer may say otherwise.
     pub allow_inside: bool,
-    /// Households already served (an incident's reached and evacuated):
-    /// left out of the plan.
+    /// Households already served (an incident's reached and evacuated)
+    /// or someone is on the way to: left out of the plan.
     pub served: std::collections::HashSet<i64>,
 }
 
@@ -382,6 +382,7 @@ pub fn plan(
 ) -> Result<DispatchPlan, PlanError> {
     let idx = s.index();
     let people = s.people();
+    let started = std::time::Instant::now();
     // Counted before anything costly is done for them.
     let hs = households_matching(
         s,
@@ -419,10 +420,13 @@ pub fn plan(
             got: vols.len(),
         });
     }
+    let t_near = started.elapsed();
     let mut hs = with_grids(s, hs, caller, cancel)?;
     hs.sort_by(|a, b| b.0.care.0.cmp(&a.0.care.0).then(a.0.id.cmp(&b.0.id)));
     let hh: Vec<&Household> = hs.iter().map(|(h, _)| *h).collect();
+    let t_grids = started.elapsed();
     let travel = idx.travel(people, &vols, &hh, p.max_distance_m, p.walk, cancel)?;
+    let t_travel = started.elapsed();
     let demands: Vec<dispatch::Demand> = hh
         .iter()
         .zip(&travel)
@@ -432,6 +436,7 @@ pub fn plan(
         })
         .collect();
     let got = dispatch::assign(&demands, vols.len(), p.capacity, cancel)?;
+    let t_assign = started.elapsed();
 
     let mut routes: BTreeMap<usize, Route> = BTreeMap::new();
     let mut unserved = Vec::new();
@@ -502,6 +507,16 @@ pub fn plan(
     }
     routes.sort_by(|a, b| a.volunteer.id.cmp(&b.volunteer.id));
     let served = routes.iter().map(|r| r.households.len()).sum();
+    tracing::debug!(
+        households = hs.len(),
+        volunteers = vols.len(),
+        near_ms = t_near.as_millis(),
+        grids_ms = (t_grids - t_near).as_millis(),
+        travel_ms = (t_travel - t_grids).as_millis(),
+        assign_ms = (t_assign - t_travel).as_millis(),
+        routes_ms = (started.elapsed() - t_assign).as_millis(),
+        "dispatch plan"
+    );
     let total = routes.iter().map(|r| r.travel_m).sum::<f64>();
     Ok(DispatchPlan {
         method: "exact: min-cost flow (successive shortest paths), most vulnerable first, then least total travel",

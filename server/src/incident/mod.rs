@@ -221,6 +221,17 @@ pub struct TimelineEntry {
     pub detail: String,
 }
 
+/// Who was sent to a household in an incident: the last volunteer a
+/// confirmed dispatch named for it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sent {
+    pub household: i64,
+    pub volunteer: i64,
+    pub by: String,
+    /// RFC 3339 UTC.
+    pub at: String,
+}
+
 /// A write to an incident, as the store applies it: each with its
 /// timeline line, its change row (layer `incidents`) and its audit line,
 /// in one transaction. `expect` is the ETag seq the writer read.
@@ -261,6 +272,15 @@ pub enum IncidentWrite {
         region: Option<RegionCode>,
         expect: i64,
     },
+    /// A confirmed dispatch made for the incident: each volunteer with
+    /// the households they go to. The volunteers' own writes (status
+    /// dispatched) go in the same transaction
+    /// ([`IncidentStore::dispatch_in`](crate::store::incidents::IncidentStore::dispatch_in)).
+    Dispatch {
+        id: i64,
+        routes: Vec<(i64, Vec<i64>)>,
+        region: Option<RegionCode>,
+    },
 }
 
 impl IncidentWrite {
@@ -270,7 +290,8 @@ impl IncidentWrite {
             Self::Redraw { id, .. }
             | Self::Note { id, .. }
             | Self::Close { id, .. }
-            | Self::Mark { id, .. } => Some(*id),
+            | Self::Mark { id, .. }
+            | Self::Dispatch { id, .. } => Some(*id),
         }
     }
 
@@ -281,7 +302,8 @@ impl IncidentWrite {
             | Self::Redraw { region, .. }
             | Self::Note { region, .. }
             | Self::Close { region, .. }
-            | Self::Mark { region, .. } => *region,
+            | Self::Mark { region, .. }
+            | Self::Dispatch { region, .. } => *region,
         }
     }
 
@@ -293,6 +315,7 @@ impl IncidentWrite {
             Self::Note { .. } => "note",
             Self::Close { .. } => "closed",
             Self::Mark { .. } => "household_marked",
+            Self::Dispatch { .. } => "dispatched",
         }
     }
 }

@@ -183,6 +183,11 @@ pub struct DispatchRoute {
 #[serde(deny_unknown_fields)]
 pub struct DispatchRequest {
     pub routes: Vec<DispatchRoute>,
+    /// The incident the dispatch is made for: who went to which
+    /// household goes on its record and timeline, in the same
+    /// transaction, and its next plan leaves those households to them.
+    #[serde(default)]
+    pub incident: Option<i64>,
 }
 
 /// The volunteers a confirmed dispatch sends, each before and after
@@ -374,6 +379,7 @@ mod test {
                 households: vec![42],
                 etag: None,
             }],
+            incident: None,
         };
         let sent = dispatch(&s, &em, &req, 10).unwrap();
         assert_eq!(sent[0].1.status, Availability::Dispatched);
@@ -383,7 +389,16 @@ mod test {
             e,
             LedgerError::NotOnDuty(vec![(5, Availability::Dispatched)])
         );
-        let e = dispatch(&s, &em, &DispatchRequest { routes: vec![] }, 10).unwrap_err();
+        let e = dispatch(
+            &s,
+            &em,
+            &DispatchRequest {
+                routes: vec![],
+                incident: None,
+            },
+            10,
+        )
+        .unwrap_err();
         assert!(
             matches!(
                 e,

@@ -6,11 +6,17 @@
 use super::changes::{written_audit, Change, ChangeLayer, ChangeOp};
 use super::{Result, StoreError};
 use crate::access::account::AuditEntry;
-use crate::incident::{HouseholdStatus, Incident, IncidentWrite, TimelineEntry};
+use crate::incident::{HouseholdStatus, Incident, IncidentWrite, Sent, TimelineEntry};
+use crate::store::PersonWrite;
 
-/// An incident with its whole timeline and its households' statuses, as
-/// a copy moves it.
-pub type IncidentRecord = (Incident, Vec<TimelineEntry>, Vec<HouseholdStatus>);
+/// An incident with its whole timeline, its households' statuses and
+/// who was sent to them, as a copy moves it.
+pub type IncidentRecord = (
+    Incident,
+    Vec<TimelineEntry>,
+    Vec<HouseholdStatus>,
+    Vec<Sent>,
+);
 
 /// Storage for incidents.
 pub trait IncidentStore: Send + Sync {
@@ -27,6 +33,9 @@ pub trait IncidentStore: Send + Sync {
     /// never marked are untouched and absent).
     fn household_statuses(&self, id: i64) -> Result<Vec<HouseholdStatus>>;
 
+    /// Who was sent to which household in an incident, by household.
+    fn sent(&self, id: i64) -> Result<Vec<Sent>>;
+
     /// Applies one write in one transaction: checks the ETag seq the
     /// writer read ([`StoreError::Precondition`]; for a mark, the
     /// status's version, naming the household) and that the incident is
@@ -34,6 +43,18 @@ pub trait IncidentStore: Send + Sync {
     /// change row and `audit` (completed with the change). Returns the
     /// change: the incident's id and its new ETag seq.
     fn write_incident(&self, write: &IncidentWrite, audit: &AuditEntry) -> Result<Change>;
+
+    /// A confirmed dispatch for an open incident ([`IncidentWrite::Dispatch`])
+    /// with the volunteers' writes, each with its change row and audit
+    /// line as [`Store::write_people`](super::Store::write_people) writes
+    /// them, all in ONE transaction: the people's changes, then the
+    /// incident's.
+    fn dispatch_in(
+        &self,
+        write: &IncidentWrite,
+        people: &[(PersonWrite, AuditEntry)],
+        audit: &AuditEntry,
+    ) -> Result<Vec<Change>>;
 
     /// The ETag seq of an incident: its last own write's change (a
     /// household mark is not one), 0 for none or after a copy.
@@ -50,9 +71,10 @@ pub fn dump(store: &dyn IncidentStore) -> Result<Vec<IncidentRecord>> {
     for i in store.incidents()? {
         let t = store.timeline(i.id)?;
         let h = store.household_statuses(i.id)?;
-        out.push((i, t, h));
+        let s = store.sent(i.id)?;
+        out.push((i, t, h, s));
     }
-    out.sort_by_key(|(i, _, _)| i.id);
+    out.sort_by_key(|(i, _, _, _)| i.id);
     Ok(out)
 }
 
@@ -96,6 +118,14 @@ pub(crate) fn detail(w: &IncidentWrite, version: Option<i64>) -> String {
             note,
             ..
         } => format!("household {household}: {}; {note}", status.as_str()),
+        IncidentWrite::Dispatch { routes, .. } => routes
+            .iter()
+            .map(|(v, hs)| {
+                let hs: Vec<String> = hs.iter().map(ToString::to_string).collect();
+                format!("volunteer {v} → households {}", hs.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
     }
 }
 

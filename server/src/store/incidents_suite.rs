@@ -3,8 +3,9 @@
 
 use serde_json::json;
 
-use super::{Backend, ChangeLayer, ChangeOp, StoreError};
+use super::{Backend, ChangeLayer, ChangeOp, PersonWrite, StoreError};
 use crate::access::account::AuditEntry;
+use crate::domain::{Availability, Layer};
 use crate::incident::{ContactStatus, IncidentKind, IncidentStatus, IncidentWrite};
 
 fn audit(user: &str, at: &str) -> AuditEntry {
@@ -140,6 +141,30 @@ pub fn run(s: &dyn Backend) -> i64 {
             (8, ContactStatus::Contacted, 1, "em2".to_string())
         ]
     );
+    // A dispatch for the incident: the volunteer's write and who goes
+    // where, in one transaction.
+    let (dispatch, people) = dispatch_of(s, id);
+    let done = s
+        .dispatch_in(&dispatch, &people, &audit("em1", "2026-12-04T03:00:00Z"))
+        .unwrap();
+    assert_eq!(
+        done.iter().map(|c| c.layer).collect::<Vec<_>>(),
+        [ChangeLayer::Data(Layer::People), ChangeLayer::Incidents],
+        "the volunteer's change, then the incident's"
+    );
+    let v = done[0].id.unwrap();
+    let sent: Vec<(i64, i64, String)> = s
+        .sent(id)
+        .unwrap()
+        .into_iter()
+        .map(|x| (x.household, x.volunteer, x.by))
+        .collect();
+    assert_eq!(sent, [(7, v, "em1".into()), (8, v, "em1".into())]);
+    assert_eq!(
+        s.incident_etag(id).unwrap(),
+        noted.seq,
+        "a dispatch is not the incident's own write"
+    );
     let closed = s
         .write_incident(
             &IncidentWrite::Close {
@@ -170,6 +195,11 @@ pub fn run(s: &dyn Backend) -> i64 {
         ("em2", "household_marked", "household 7: needs_evacuation"),
         ("em2", "household_marked", "household 8: contacted"),
         ("em2", "household_marked", "household 7: evacuated"),
+        (
+            "em1",
+            "dispatched",
+            &format!("volunteer {v} → households 7, 8"),
+        ),
         ("em2", "closed", ""),
     ];
     assert_eq!(
@@ -189,7 +219,16 @@ pub fn run(s: &dyn Backend) -> i64 {
     assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
     let late = s.write_incident(&mark(9, ContactStatus::Reached, 0), &at);
     assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
-    assert_eq!(s.timeline(id).unwrap().len(), 7, "nothing half-stored");
+    let seq = s.last_seq().unwrap();
+    let (dispatch, people) = dispatch_of(s, id);
+    let late = s.dispatch_in(&dispatch, &people, &at);
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    assert_eq!(
+        s.last_seq().unwrap(),
+        seq,
+        "a dispatch for a closed incident writes no volunteer either"
+    );
+    assert_eq!(s.timeline(id).unwrap().len(), 8, "nothing half-stored");
     assert_eq!(s.household_statuses(id).unwrap().len(), 2);
     // Every write has its audit line, naming the change.
     let lines = s.audit_log(None, None, usize::MAX).unwrap();
@@ -212,6 +251,22 @@ pub fn run(s: &dyn Backend) -> i64 {
     );
     assert!(matches!(gone, Err(StoreError::NotFound { .. })), "{gone:?}");
     id
+}
+
+/// A dispatch for incident `id` sending the store's first person to
+/// households 7 and 8, with that person's write (status dispatched).
+fn dispatch_of(s: &dyn Backend, id: i64) -> (IncidentWrite, Vec<(PersonWrite, AuditEntry)>) {
+    let mut p = s.load().unwrap().people.remove(0);
+    let expect = s.etag_seq(Layer::People, p.id).unwrap();
+    p.status = Availability::Dispatched;
+    let w = IncidentWrite::Dispatch {
+        id,
+        routes: vec![(p.id, vec![7, 8])],
+        region: None,
+    };
+    let mut a = audit("em1", "2026-12-04T03:00:00Z");
+    a.target = "people".into();
+    (w, vec![(PersonWrite::Update { person: p, expect }, a)])
 }
 
 /// `to` holds what `from` held after [`super::incidents::dump`] was

@@ -38,6 +38,8 @@ export class DispatchBox {
   constructor(
     private readonly plan: DispatchPlan,
     private readonly hooks: DispatchHooks,
+    /** The incident the plan was made for, if any. */
+    private readonly incident?: number,
   ) {
     this.button = el('button', { type: 'button', id: 'em-dispatch', class: 'em-button em-primary' });
     this.button.addEventListener('click', () => void this.confirm());
@@ -61,7 +63,7 @@ export class DispatchBox {
     this.outcome = { kind: 'busy' };
     this.render();
     try {
-      const rows = await R.dispatch(routes);
+      const rows = await R.dispatch(routes, this.incident);
       this.outcome = { kind: 'done', rows };
       this.hooks.dispatched(rows);
     } catch (e) {

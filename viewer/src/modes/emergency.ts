@@ -373,7 +373,8 @@ async function queryPlan(): Promise<void> {
   st.planError = null;
   renderPlan();
   try {
-    st.plan = await api.emergencyPlan(st.area, planOptions());
+    const options = planOptions();
+    st.plan = await api.emergencyPlan(st.area, options);
     st.dispatch = new DispatchBox(st.plan, {
       replan: () => void queryPlan(),
       dispatched: (rows) => {
@@ -382,7 +383,7 @@ async function queryPlan(): Promise<void> {
         // The nearest shown may name them: ask again (the server leaves them out now).
         if (st.at) void queryNearest();
       },
-    });
+    }, options.incident);
   } catch (e) {
     st.plan = null;
     st.dispatch = null;

@@ -326,6 +326,6 @@ export function contactName(s: string): string {
 }
 
 function whatName(w: string): string {
-  const known = ['opened', 'area_redrawn', 'note', 'closed', 'household_marked'];
+  const known = ['opened', 'area_redrawn', 'note', 'closed', 'household_marked', 'dispatched'];
   return known.includes(w) ? t(`inc.what.${w}` as Key) : w;
 }

@@ -76,8 +76,9 @@ export async function setStatus(id: number, etag: string, status: Status): Promi
 }
 
 /** Confirms a dispatch plan: the volunteers sent, each with their new ETag. */
-export async function dispatch(routes: DispatchRoute[]): Promise<RosterVolunteer[]> {
-  const res = await api.write('POST', '/api/emergency/dispatch', { routes });
+export async function dispatch(routes: DispatchRoute[], incident?: number): Promise<RosterVolunteer[]> {
+  // Made for an incident, the dispatch goes on its record: who went where.
+  const res = await api.write('POST', '/api/emergency/dispatch', incident === undefined ? { routes } : { routes, incident });
   return ((await res.json()) as { dispatched: RosterVolunteer[] }).dispatched.map(norm);
 }
 

@@ -136,15 +136,37 @@ impl GeoPackage {
     fn write_records_tx(&self, writes: &[(&RecordWrite, &AuditEntry)]) -> Result<Vec<Change>> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin a record write"))?;
+        let out = self.write_records_in(&tx, writes)?;
+        tx.commit().map_err(sql("commit a record write"))?;
+        Ok(out)
+    }
+
+    /// Person writes inside a transaction the caller holds (an incident's
+    /// dispatch writes its volunteers with its own rows).
+    pub(super) fn write_people_in(
+        &self,
+        tx: &Transaction<'_>,
+        writes: &[(PersonWrite, AuditEntry)],
+    ) -> Result<Vec<Change>> {
+        let records: Vec<RecordWrite> = writes.iter().map(|(w, _)| RecordWrite::from(w)).collect();
+        let pairs: Vec<(&RecordWrite, &AuditEntry)> =
+            records.iter().zip(writes.iter().map(|(_, a)| a)).collect();
+        self.write_records_in(tx, &pairs)
+    }
+
+    fn write_records_in(
+        &self,
+        tx: &Transaction<'_>,
+        writes: &[(&RecordWrite, &AuditEntry)],
+    ) -> Result<Vec<Change>> {
         let sealer = self.sealer.load();
-        personal::check_key(&tx, &sealer)?;
+        personal::check_key(tx, &sealer)?;
         let mut ext: HashMap<Layer, Extent> = HashMap::new();
         let mut out = Vec::with_capacity(writes.len());
         for (w, audit) in writes {
-            out.push(write_record(&tx, w, audit, &sealer, &mut ext)?);
+            out.push(write_record(tx, w, audit, &sealer, &mut ext)?);
         }
-        update_contents(&tx, &ext)?;
-        tx.commit().map_err(sql("commit a record write"))?;
+        update_contents(tx, &ext)?;
         Ok(out)
     }
 

@@ -7,12 +7,12 @@ use super::{accounts, changes, sql, GeoPackage};
 use crate::access::account::AuditEntry;
 use crate::incident::{
     AreaVersion, ContactStatus, HouseholdStatus, Incident, IncidentKind, IncidentStatus,
-    IncidentWrite, TimelineEntry,
+    IncidentWrite, Sent, TimelineEntry,
 };
 use crate::store::incidents::{
     audited, change, closed, corrupt, detail, missing, IncidentRecord, IncidentStore,
 };
-use crate::store::{Change, Result, StoreError};
+use crate::store::{Change, PersonWrite, Result, StoreError};
 
 const SCHEMA: &str = include_str!("incidents.sql");
 
@@ -202,6 +202,35 @@ fn status_rows(c: &Connection, id: i64) -> Result<Vec<HouseholdStatus>> {
         .collect()
 }
 
+fn sent_rows(c: &Connection, id: i64) -> Result<Vec<Sent>> {
+    c.prepare_cached(
+        "SELECT household, volunteer, actor, at FROM incident_sent WHERE incident = ?1 ORDER BY household",
+    )
+    .and_then(|mut s| {
+        s.query_map([id], |r| {
+            Ok(Sent {
+                household: r.get(0)?,
+                volunteer: r.get(1)?,
+                by: r.get(2)?,
+                at: r.get(3)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()
+    })
+    .map_err(sql("read who was sent"))
+}
+
+fn put_sent(c: &Connection, id: i64, s: &Sent) -> Result<()> {
+    c.execute(
+        "INSERT INTO incident_sent (incident, household, volunteer, actor, at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (incident, household) DO UPDATE SET volunteer = excluded.volunteer,
+           actor = excluded.actor, at = excluded.at",
+        params![id, s.household, s.volunteer, s.by, s.at],
+    )
+    .map(drop)
+    .map_err(sql("record who was sent"))
+}
+
 fn put_status(c: &Connection, id: i64, h: &HouseholdStatus) -> Result<()> {
     c.execute(
         "INSERT INTO incident_households (incident, household, status, note, actor, at, version)
@@ -278,6 +307,21 @@ fn apply(c: &Connection, w: &IncidentWrite, audit: &AuditEntry) -> Result<(i64, 
             put_status(c, *id, &row)?;
             Ok((*id, None))
         }
+        IncidentWrite::Dispatch { id, routes, .. } => {
+            check(c, *id, None)?;
+            for (volunteer, households) in routes {
+                for &household in households {
+                    let row = Sent {
+                        household,
+                        volunteer: *volunteer,
+                        by: audit.user.clone(),
+                        at: audit.at.clone(),
+                    };
+                    put_sent(c, *id, &row)?;
+                }
+            }
+            Ok((*id, None))
+        }
         IncidentWrite::Close { id, expect, .. } => {
             check(c, *id, Some(*expect))?;
             c.execute(
@@ -288,6 +332,35 @@ fn apply(c: &Connection, w: &IncidentWrite, audit: &AuditEntry) -> Result<(i64, 
             Ok((*id, None))
         }
     }
+}
+
+/// One incident write with its timeline line, change row and audit
+/// line, inside the caller's transaction.
+fn write_in(tx: &Connection, w: &IncidentWrite, audit: &AuditEntry) -> Result<Change> {
+    let (id, version) = apply(tx, w, audit)?;
+    insert_line(
+        tx,
+        id,
+        &audit.at,
+        &audit.user,
+        w.what(),
+        &detail(w, version),
+    )?;
+    let done = changes::append(tx, &change(w, id, audit))?;
+    // Marks and dispatches are not the incident's own writes: its ETag
+    // stays (an officer's redraw does not conflict with a mark).
+    if !matches!(
+        w,
+        IncidentWrite::Mark { .. } | IncidentWrite::Dispatch { .. }
+    ) {
+        tx.execute(
+            "UPDATE incidents SET seq = ?2 WHERE id = ?1",
+            params![id, done.seq],
+        )
+        .map_err(sql("stamp an incident"))?;
+    }
+    accounts::insert_audit(tx, &audited(audit, &done))?;
+    Ok(done)
 }
 
 impl IncidentStore for GeoPackage {
@@ -307,29 +380,32 @@ impl IncidentStore for GeoPackage {
         status_rows(&self.lock(), id)
     }
 
+    fn sent(&self, id: i64) -> Result<Vec<Sent>> {
+        sent_rows(&self.lock(), id)
+    }
+
     fn write_incident(&self, w: &IncidentWrite, audit: &AuditEntry) -> Result<Change> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin an incident write"))?;
-        let (id, version) = apply(&tx, w, audit)?;
-        insert_line(
-            &tx,
-            id,
-            &audit.at,
-            &audit.user,
-            w.what(),
-            &detail(w, version),
-        )?;
-        let done = changes::append(&tx, &change(w, id, audit))?;
-        if !matches!(w, IncidentWrite::Mark { .. }) {
-            tx.execute(
-                "UPDATE incidents SET seq = ?2 WHERE id = ?1",
-                params![id, done.seq],
-            )
-            .map_err(sql("stamp an incident"))?;
-        }
-        accounts::insert_audit(&tx, &audited(audit, &done))?;
+        let done = write_in(&tx, w, audit)?;
         tx.commit().map_err(sql("commit an incident write"))?;
         Ok(done)
+    }
+
+    fn dispatch_in(
+        &self,
+        w: &IncidentWrite,
+        people: &[(PersonWrite, AuditEntry)],
+        audit: &AuditEntry,
+    ) -> Result<Vec<Change>> {
+        let mut c = self.lock();
+        let tx = c.transaction().map_err(sql("begin a dispatch"))?;
+        // The incident first: closed or missing refuses before any write.
+        check(&tx, w.id().unwrap_or_default(), None)?;
+        let mut out = self.write_people_in(&tx, people)?;
+        out.push(write_in(&tx, w, audit)?);
+        tx.commit().map_err(sql("commit a dispatch"))?;
+        Ok(out)
     }
 
     fn incident_etag(&self, id: i64) -> Result<i64> {
@@ -339,7 +415,7 @@ impl IncidentStore for GeoPackage {
     fn restore_incidents(&self, all: &[IncidentRecord]) -> Result<()> {
         let mut c = self.lock();
         let tx = c.transaction().map_err(sql("begin restoring incidents"))?;
-        for (i, lines, statuses) in all {
+        for (i, lines, statuses, sent) in all {
             tx.execute(
                 "INSERT INTO incidents (id, title, kind, status, opened_by, opened_at, closed_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -370,6 +446,9 @@ impl IncidentStore for GeoPackage {
             }
             for h in statuses {
                 put_status(&tx, i.id, h)?;
+            }
+            for x in sent {
+                put_sent(&tx, i.id, x)?;
             }
         }
         tx.commit().map_err(sql("commit restoring incidents"))

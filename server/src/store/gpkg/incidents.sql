@@ -42,3 +42,13 @@ CREATE TABLE IF NOT EXISTS incident_households (
   version INTEGER NOT NULL,
   PRIMARY KEY (incident, household)
 );
+-- Who was sent to each household in an incident: the volunteer of the
+-- last confirmed dispatch that named it.
+CREATE TABLE IF NOT EXISTS incident_sent (
+  incident INTEGER NOT NULL REFERENCES incidents(id),
+  household INTEGER NOT NULL,
+  volunteer INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (incident, household)
+);

@@ -141,15 +141,7 @@ impl PostGis {
     fn write_records_tx(&self, writes: &[(&RecordWrite, &AuditEntry)]) -> Result<Vec<Change>> {
         let tx = self.begin_write("write a record")?;
         let sealer = self.sealer.load_full();
-        let changes = self.block_on(async {
-            let c = tx.c();
-            personal::check_key(&**c, &sealer).await?;
-            let mut out = Vec::with_capacity(writes.len());
-            for (w, audit) in writes {
-                out.push(write_record(c, w, audit, &sealer).await?);
-            }
-            Ok::<_, crate::store::StoreError>(out)
-        })?;
+        let changes = self.block_on(write_records_in(tx.c(), writes, &sealer))?;
         tx.commit(self, "commit a record write")?;
         Ok(changes)
     }
@@ -190,6 +182,33 @@ impl PostGis {
 /// One record write inside the write transaction on `c`: its plan grid
 /// shapes forgotten, ETag checked, the row upserted or deleted, its
 /// change row and audit line.
+/// Records written in order inside the caller's transaction.
+async fn write_records_in(
+    c: &ClientWrapper,
+    writes: &[(&RecordWrite, &AuditEntry)],
+    sealer: &crate::sealing::Sealer,
+) -> Result<Vec<Change>> {
+    personal::check_key(&**c, sealer).await?;
+    let mut out = Vec::with_capacity(writes.len());
+    for (w, audit) in writes {
+        out.push(write_record(c, w, audit, sealer).await?);
+    }
+    Ok(out)
+}
+
+/// Person writes inside the caller's transaction (an incident's
+/// dispatch writes its volunteers with its own rows).
+pub(super) async fn write_people_in(
+    c: &ClientWrapper,
+    writes: &[(PersonWrite, AuditEntry)],
+    sealer: &crate::sealing::Sealer,
+) -> Result<Vec<Change>> {
+    let records: Vec<RecordWrite> = writes.iter().map(|(w, _)| RecordWrite::from(w)).collect();
+    let pairs: Vec<(&RecordWrite, &AuditEntry)> =
+        records.iter().zip(writes.iter().map(|(_, a)| a)).collect();
+    write_records_in(c, &pairs, sealer).await
+}
+
 async fn write_record(
     c: &ClientWrapper,
     w: &RecordWrite,

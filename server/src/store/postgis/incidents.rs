@@ -7,12 +7,12 @@ use super::{accounts, changes, pg, PostGis};
 use crate::access::account::AuditEntry;
 use crate::incident::{
     AreaVersion, ContactStatus, HouseholdStatus, Incident, IncidentKind, IncidentStatus,
-    IncidentWrite, TimelineEntry,
+    IncidentWrite, Sent, TimelineEntry,
 };
 use crate::store::incidents::{
     audited, change, closed, corrupt, detail, missing, IncidentRecord, IncidentStore,
 };
-use crate::store::{Change, Result, StoreError};
+use crate::store::{Change, PersonWrite, Result, StoreError};
 
 async fn incident_rows(c: &ClientWrapper, id: Option<i64>) -> Result<Vec<Incident>> {
     let op = "read incidents";
@@ -164,6 +164,67 @@ async fn put_status(c: &ClientWrapper, id: i64, h: &HouseholdStatus) -> Result<(
     .map_err(pg("mark a household"))
 }
 
+async fn sent_rows(c: &ClientWrapper, id: i64) -> Result<Vec<Sent>> {
+    let rows = c
+        .query(
+            "SELECT household, volunteer, actor, at FROM incident_sent WHERE incident = $1 ORDER BY household",
+            &[&id],
+        )
+        .await
+        .map_err(pg("read who was sent"))?;
+    Ok(rows
+        .iter()
+        .map(|r| Sent {
+            household: r.get(0),
+            volunteer: r.get(1),
+            by: r.get(2),
+            at: r.get(3),
+        })
+        .collect())
+}
+
+async fn put_sent(c: &ClientWrapper, id: i64, s: &Sent) -> Result<()> {
+    c.execute(
+        "INSERT INTO incident_sent (incident, household, volunteer, actor, at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (incident, household) DO UPDATE SET volunteer = excluded.volunteer,
+           actor = excluded.actor, at = excluded.at",
+        &[&id, &s.household, &s.volunteer, &s.by, &s.at],
+    )
+    .await
+    .map(drop)
+    .map_err(pg("record who was sent"))
+}
+
+/// One incident write with its timeline line, change row and audit line,
+/// inside the caller's transaction.
+async fn write_in(c: &ClientWrapper, w: &IncidentWrite, audit: &AuditEntry) -> Result<Change> {
+    let (id, version) = apply(c, w, audit).await?;
+    let line = TimelineEntry {
+        id: 0,
+        at: audit.at.clone(),
+        actor: audit.user.clone(),
+        what: w.what().into(),
+        detail: detail(w, version),
+    };
+    insert_line(c, id, &line).await?;
+    let done = changes::append(c, &change(w, id, audit)).await?;
+    // Marks and dispatches are not the incident's own writes: its ETag
+    // stays (an officer's redraw does not conflict with a mark).
+    if !matches!(
+        w,
+        IncidentWrite::Mark { .. } | IncidentWrite::Dispatch { .. }
+    ) {
+        c.execute(
+            "UPDATE incidents SET seq = $2 WHERE id = $1",
+            &[&id, &done.seq],
+        )
+        .await
+        .map_err(pg("stamp an incident"))?;
+    }
+    accounts::insert_audit(c, &audited(audit, &done), None).await?;
+    Ok(done)
+}
+
 /// The write's own rows (not the timeline, change row nor audit line).
 async fn apply(
     c: &ClientWrapper,
@@ -238,6 +299,21 @@ async fn apply(
             put_status(c, *id, &row).await?;
             Ok((*id, None))
         }
+        IncidentWrite::Dispatch { id, routes, .. } => {
+            check(c, *id, None).await?;
+            for (volunteer, households) in routes {
+                for &household in households {
+                    let row = Sent {
+                        household,
+                        volunteer: *volunteer,
+                        by: audit.user.clone(),
+                        at: audit.at.clone(),
+                    };
+                    put_sent(c, *id, &row).await?;
+                }
+            }
+            Ok((*id, None))
+        }
         IncidentWrite::Close { id, expect, .. } => {
             check(c, *id, Some(*expect)).await?;
             c.execute(
@@ -290,32 +366,35 @@ impl IncidentStore for PostGis {
         self.block_on(status_rows(&conn, id))
     }
 
+    fn sent(&self, id: i64) -> Result<Vec<Sent>> {
+        let conn = self.read_conn("read who was sent")?;
+        self.block_on(sent_rows(&conn, id))
+    }
+
     fn write_incident(&self, w: &IncidentWrite, audit: &AuditEntry) -> Result<Change> {
         let tx = self.begin_write("write an incident")?;
+        let done = self.block_on(write_in(tx.c(), w, audit))?;
+        tx.commit(self, "commit an incident write")?;
+        Ok(done)
+    }
+
+    fn dispatch_in(
+        &self,
+        w: &IncidentWrite,
+        people: &[(PersonWrite, AuditEntry)],
+        audit: &AuditEntry,
+    ) -> Result<Vec<Change>> {
+        let tx = self.begin_write("write a dispatch")?;
+        let sealer = self.sealer.load_full();
         let done = self.block_on(async {
             let c = tx.c();
-            let (id, version) = apply(c, w, audit).await?;
-            let line = TimelineEntry {
-                id: 0,
-                at: audit.at.clone(),
-                actor: audit.user.clone(),
-                what: w.what().into(),
-                detail: detail(w, version),
-            };
-            insert_line(c, id, &line).await?;
-            let done = changes::append(c, &change(w, id, audit)).await?;
-            if !matches!(w, IncidentWrite::Mark { .. }) {
-                c.execute(
-                    "UPDATE incidents SET seq = $2 WHERE id = $1",
-                    &[&id, &done.seq],
-                )
-                .await
-                .map_err(pg("stamp an incident"))?;
-            }
-            accounts::insert_audit(c, &audited(audit, &done), None).await?;
-            Ok::<_, StoreError>(done)
+            // The incident first: closed or missing refuses before any write.
+            check(c, w.id().unwrap_or_default(), None).await?;
+            let mut out = changes::write_people_in(c, people, &sealer).await?;
+            out.push(write_in(c, w, audit).await?);
+            Ok::<_, StoreError>(out)
         })?;
-        tx.commit(self, "commit an incident write")?;
+        tx.commit(self, "commit a dispatch")?;
         Ok(done)
     }
 
@@ -328,7 +407,7 @@ impl IncidentStore for PostGis {
         let tx = self.begin_write("restore incidents")?;
         self.block_on(async {
             let c = tx.c();
-            for (i, lines, statuses) in all {
+            for (i, lines, statuses, sent) in all {
                 c.execute(
                     "INSERT INTO incidents (id, title, kind, status, opened_by, opened_at, closed_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -344,6 +423,9 @@ impl IncidentStore for PostGis {
                 }
                 for h in statuses {
                     put_status(c, i.id, h).await?;
+                }
+                for x in sent {
+                    put_sent(c, i.id, x).await?;
                 }
             }
             Ok::<_, StoreError>(())

@@ -55,6 +55,11 @@ pub(super) const MIGRATIONS: &[(i32, &str, &str)] = &[
         "incidents, their areas and timelines",
         include_str!("migrations/0009_incidents.sql"),
     ),
+    (
+        10,
+        "who was sent to which household in an incident",
+        include_str!("migrations/0010_incident_sent.sql"),
+    ),
 ];
 
 impl PostGis {

@@ -596,7 +596,11 @@ mod test {
                 ),
                 (7, "the change log".to_string()),
                 (8, "volunteer status and check-in".to_string()),
-                (9, "incidents, their areas and timelines".to_string())
+                (9, "incidents, their areas and timelines".to_string()),
+                (
+                    10,
+                    "who was sent to which household in an incident".to_string()
+                )
             ]
         );
         assert_eq!(again.load().unwrap().households.len(), 1);
