@@ -90,8 +90,13 @@ fn assign_from(
     for d in demands {
         cancel.check()?;
         let mut c = d.travel.clone();
-        c.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-        c.truncate(keep);
+        let order = |a: &(usize, f64), b: &(usize, f64)| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0));
+        // The nearest `keep` picked out first: only they are sorted.
+        if c.len() > keep {
+            c.select_nth_unstable_by(keep - 1, order);
+            c.truncate(keep);
+        }
+        c.sort_unstable_by(order);
         near.push(c);
     }
     let bonus: Vec<f64> = demands
