@@ -176,9 +176,15 @@ describe("an emergency officer's night (事件, issue 22)", { timeout: 600_000 }
     assert.equal(plan1.sent.incident, id, 'the plan is made for the incident');
     const sent1 = plan1.body.routes.map((r) => r.volunteer.id);
     assert.ok(sent1.length >= 1, 'someone is sent');
+    const homes1 = plan1.body.routes.flatMap((r) => r.households.map((h) => h.id));
     const dispatched = page.waitForResponse((r) => r.url().endsWith('/api/emergency/dispatch'));
     await page.click('#em-dispatch');
-    assert.equal((await dispatched).status(), 200);
+    const dispatchRes = await dispatched;
+    assert.equal(dispatchRes.status(), 200);
+    assert.equal(dispatchRes.request().postDataJSON().incident, id, 'the dispatch is made for the incident');
+    // On its record: who went to which household.
+    const sentTo = (await api.get(`/api/incidents/${id}`)).sent;
+    assert.deepEqual(sentTo.map((x) => x.household).sort(), [...homes1].sort());
 
     // A household reached: If-Match of a status never marked.
     const [h1, h2, h3] = t0.waiting.slice(0, 3).map((w) => w.id);
@@ -235,6 +241,10 @@ describe("an emergency officer's night (事件, issue 22)", { timeout: 600_000 }
     assert.ok(!households2.includes(h1), 'the household reached is not planned again');
     assert.ok(sent2.every((v) => !sent1.includes(v)), 'no dispatched volunteer is sent again');
     assert.equal(new Set(sent2).size, sent2.length, 'nobody twice');
+    assert.ok(
+      households2.every((h) => !homes1.includes(h)),
+      'a household someone is on the way to is not planned again',
+    );
 
     // Closed; the report is there.
     const closed = page.waitForResponse((r) => r.url().endsWith(`/api/incidents/${id}/close`));
@@ -246,7 +256,7 @@ describe("an emergency officer's night (事件, issue 22)", { timeout: 600_000 }
     const [report] = await Promise.all([a.context.waitForEvent('page'), page.click('#inc-report')]);
     await report.waitForLoadState();
     const reportText = await report.textContent('body');
-    for (const s of ['处置报告', '时间线', '开启事件', '重绘区域', '标记住户', '结束事件', '已到达', '不在家']) assert.ok(reportText.includes(s), `the report says ${s}`);
+    for (const s of ['处置报告', '时间线', '开启事件', '重绘区域', '派遣志愿者', '标记住户', '结束事件', '已到达', '不在家']) assert.ok(reportText.includes(s), `the report says ${s}`);
     await report.screenshot({ path: path.join(artifacts, 'incident-report.png'), fullPage: true });
     await report.close();
     const xlsx = await api.send('GET', await page.getAttribute('#inc-report-xlsx', 'href'));
@@ -254,7 +264,7 @@ describe("an emergency officer's night (事件, issue 22)", { timeout: 600_000 }
     assert.match(xlsx.type, /spreadsheetml/);
     const timeline = (await api.get(`/api/incidents/${id}`)).timeline;
     const steps = timeline.map((e) => `${e.actor}:${e.what}`);
-    for (const s of ['duty:opened', 'duty:area_redrawn', 'duty:closed']) assert.ok(steps.includes(s), `${s} in ${steps}`);
+    for (const s of ['duty:opened', 'duty:dispatched', 'duty:area_redrawn', 'duty:closed']) assert.ok(steps.includes(s), `${s} in ${steps}`);
     // Three marks, all by the first officer: the one refused is not written.
     assert.deepEqual(steps.filter((s) => s.endsWith(':household_marked')), Array(3).fill('duty:household_marked'));
     await page.screenshot({ path: path.join(artifacts, 'incident-closed.png') });
