@@ -588,9 +588,9 @@ fn tally_and_paper(s: &Server, em: &str, viewer: &str, id: i64, (reached, evacua
     assert_eq!(st, 400, "{b}");
     let (ctype, xlsx) = page(&format!("/api/incidents/{id}/report?format=xlsx"));
     assert!(ctype.contains("spreadsheetml"), "{ctype}");
+    use calamine::Reader;
     let mut book: calamine::Xlsx<_> =
         calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).expect("a real workbook");
-    use calamine::Reader;
     assert_eq!(
         book.sheet_names(),
         ["概况", "网格", "社区", "时间线", "住户状态"]

@@ -511,10 +511,10 @@ pub fn plan(
         households = hs.len(),
         volunteers = vols.len(),
         near_ms = t_near.as_millis(),
-        grids_ms = (t_grids - t_near).as_millis(),
-        travel_ms = (t_travel - t_grids).as_millis(),
-        assign_ms = (t_assign - t_travel).as_millis(),
-        routes_ms = (started.elapsed() - t_assign).as_millis(),
+        grids_ms = t_grids.saturating_sub(t_near).as_millis(),
+        travel_ms = t_travel.saturating_sub(t_grids).as_millis(),
+        assign_ms = t_assign.saturating_sub(t_travel).as_millis(),
+        routes_ms = started.elapsed().saturating_sub(t_assign).as_millis(),
         "dispatch plan"
     );
     let total = routes.iter().map(|r| r.travel_m).sum::<f64>();

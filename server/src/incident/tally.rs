@@ -263,7 +263,20 @@ pub fn tally(
             }
         })
         .collect();
-    out.by_grid = grids
+    (out.by_grid, out.by_community) = groups(s, caller, grids, communities);
+    out.volunteers = volunteers(s, area, caller);
+    Ok(out)
+}
+
+/// The tally's groups as rows: grids by code, communities by region code
+/// (named as the caller sees them).
+fn groups(
+    s: &Snapshot,
+    caller: &Caller,
+    grids: BTreeMap<&str, (&str, Acc)>,
+    communities: BTreeMap<Option<RegionCode>, Acc>,
+) -> (Vec<Group>, Vec<Group>) {
+    let by_grid = grids
         .into_iter()
         .map(|(code, (name, acc))| Group {
             code: code.to_string(),
@@ -271,7 +284,7 @@ pub fn tally(
             counts: acc.counts(),
         })
         .collect();
-    out.by_community = communities
+    let by_community = communities
         .into_iter()
         .map(|(code, acc)| Group {
             code: code.map_or_else(|| "-".into(), |c| c.to_string()),
@@ -281,8 +294,7 @@ pub fn tally(
             counts: acc.counts(),
         })
         .collect();
-    out.volunteers = volunteers(s, area, caller);
-    Ok(out)
+    (by_grid, by_community)
 }
 
 /// A household waiting, before it becomes a row: what orders it.

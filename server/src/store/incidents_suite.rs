@@ -24,9 +24,13 @@ fn circle(r: f64) -> serde_json::Value {
     json!({ "circle": { "lon": 109.03, "lat": 32.69, "radius_m": r } })
 }
 
-/// Open, redraw, note, close: each write lands with its timeline line,
-/// its change row and its audit line; a stale or closed write stores
-/// nothing. Returns the incident's id.
+/// Open, redraw, note, mark, dispatch, close: each write lands with its
+/// timeline line, its change row and its audit line; a stale or closed
+/// write stores nothing. Returns the incident's id.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one incident's life in order, each write checked against the ones before"
+)]
 pub fn run(s: &dyn Backend) -> i64 {
     let seq0 = s.last_seq().unwrap();
     let opened = s
