@@ -58,6 +58,22 @@ async function nodeSession(origin, name, password) {
   return { get: async (p) => (await send('GET', p)).body, send };
 }
 
+/**
+ * The page a link opens in a new tab. The incident panel re-renders on
+ * every change it hears of (a close brings two); a click that lands as
+ * the bar is rebuilt opens nothing, so it is tried again, up to 3 times.
+ */
+async function popup(context, page, selector) {
+  for (let k = 0; k < 3; k++) {
+    const [opened] = await Promise.all([
+      context.waitForEvent('page', { timeout: 10_000 }).catch(() => null),
+      page.click(selector),
+    ]);
+    if (opened) return opened;
+  }
+  throw new Error(`${selector} opened no page in 3 clicks`);
+}
+
 describe("an emergency officer's night (事件, issue 22)", { timeout: 600_000 }, () => {
   let server;
   let browser;
@@ -163,7 +179,7 @@ describe("an emergency officer's night (事件, issue 22)", { timeout: 600_000 }
     await page.screenshot({ path: path.join(artifacts, 'incident-opened.png') });
 
     // Paper: the sheet per grid, with tick boxes, in Beijing time.
-    const [sheet] = await Promise.all([a.context.waitForEvent('page'), page.click('#inc-sheet-grid')]);
+    const sheet = await popup(a.context, page, '#inc-sheet-grid');
     await sheet.waitForLoadState();
     const sheetText = await sheet.textContent('body');
     assert.match(sheetText, /分网格走访表/);
@@ -253,7 +269,7 @@ describe("an emergency officer's night (事件, issue 22)", { timeout: 600_000 }
     assert.equal((await closed).status(), 200);
     await page.waitForSelector(`#inc-list li[data-id="${id}"][data-status="closed"]`);
     await page.waitForSelector(`#inc-current[data-status="closed"]`);
-    const [report] = await Promise.all([a.context.waitForEvent('page'), page.click('#inc-report')]);
+    const report = await popup(a.context, page, '#inc-report');
     await report.waitForLoadState();
     const reportText = await report.textContent('body');
     for (const s of ['处置报告', '时间线', '开启事件', '重绘区域', '派遣志愿者', '标记住户', '结束事件', '已到达', '不在家']) assert.ok(reportText.includes(s), `the report says ${s}`);
